@@ -1,0 +1,17 @@
+"""Database models, engine setup and the scan state machine (no Flask imports here)."""
+
+from api.models.base import Base, utcnow
+from api.models.finding import Finding, RuleOutcome
+from api.models.scan import ACTIVE_STATUSES, PHASES, STATUSES, TERMINAL_STATUSES, Scan
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "PHASES",
+    "STATUSES",
+    "TERMINAL_STATUSES",
+    "Base",
+    "Finding",
+    "RuleOutcome",
+    "Scan",
+    "utcnow",
+]

@@ -1,0 +1,101 @@
+"""The ``scans`` table: one row per scan, the single source of truth for its lifecycle.
+
+Only :mod:`api.models.scan_state` changes ``status``; everything else may read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.models.base import Base, UTCDateTime
+
+ACTIVE_STATUSES = ("pending", "running")
+TERMINAL_STATUSES = ("completed", "failed", "cancelled")
+STATUSES = ACTIVE_STATUSES + TERMINAL_STATUSES
+PHASES = ("queued", "starting", "collecting", "evaluating", "enriching", "saving", "done")
+TRIGGERS = ("api", "cli", "retry")
+
+_ACTIVE_SQL = "status IN ('pending', 'running')"
+
+
+class Scan(Base):
+    __tablename__ = "scans"
+
+    scan_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    phase: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
+    error_message: Mapped[str | None] = mapped_column(String(500))
+    rules_completed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    total_rules: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    resources_collected: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
+    # psutil create_time() of the scan process: a pid with another create time is not the scan
+    process_create_time: Mapped[float | None] = mapped_column(Float)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    total_findings: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    score: Mapped[float | None] = mapped_column(Float)
+    cve_enrichment_status: Mapped[str] = mapped_column(String(16), nullable=False, default="PENDING")
+    trigger: Mapped[str] = mapped_column(String(8), nullable=False, default="api")
+    # selected rule ids (null = all rules)
+    rules: Mapped[list[str] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        Index("ix_scans_created_at", "created_at"),
+        Index("ix_scans_status", "status"),
+        # One active scan per subscription, enforced by the database so that concurrent
+        # triggers (several workers, several hosts) cannot both win.
+        Index(
+            "uq_scans_active_subscription",
+            "subscription_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE_SQL),
+            postgresql_where=text(_ACTIVE_SQL),
+        ),
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's scan object (names are the contract in docs/api-reference.md)."""
+        return {
+            "scan_id": self.scan_id,
+            "subscription_id": self.subscription_id,
+            "status": self.status,
+            "phase": self.phase,
+            "error_message": self.error_message,
+            "rules_completed": self.rules_completed,
+            "total_rules": self.total_rules,
+            "progress": self.progress,
+            "resources_collected": self.resources_collected,
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "completed_at": _iso(self.completed_at),
+            "duration_seconds": self.duration_seconds,
+            "heartbeat_at": _iso(self.heartbeat_at),
+            "pid": self.pid,
+            "host": self.host,
+            "attempt": self.attempt,
+            "cancel_requested": self.cancel_requested,
+            "exit_code": self.exit_code,
+            "total_findings": self.total_findings,
+            "score": self.score,
+            "cve_enrichment_status": self.cve_enrichment_status,
+            "trigger": self.trigger,
+            "rules": self.rules,
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None

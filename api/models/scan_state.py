@@ -1,0 +1,245 @@
+"""The one module that changes a scan's status.
+
+Every transition is a single conditional UPDATE (``... WHERE scan_id = :id AND status IN
+(...)``) and reports whether it won. When the scanner finishing and the supervisor reaping
+race, exactly one UPDATE matches and the other is a no-op: terminal states never change again.
+
+    pending -> running -> completed | failed | cancelled
+    pending -> cancelled | failed
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from api.models.base import utcnow
+from api.models.db import session_scope
+from api.models.finding import Finding, RuleOutcome
+from api.models.scan import ACTIVE_STATUSES, Scan
+
+MAX_ERROR_LENGTH = 500
+
+
+class ActiveScanExists(Exception):
+    """The subscription already has a pending or running scan."""
+
+    def __init__(self, subscription_id: str, scan_id: str | None) -> None:
+        super().__init__(f"subscription {subscription_id} already has an active scan {scan_id}")
+        self.subscription_id = subscription_id
+        self.scan_id = scan_id
+
+
+@dataclass
+class ScanStore:
+    """Scan lifecycle operations against one database URL."""
+
+    url: str
+
+    # ----------------------------------------------------------------- creation
+    def create(
+        self,
+        subscription_id: str,
+        *,
+        trigger: str = "api",
+        rules: list[str] | None = None,
+        scan_id: str | None = None,
+    ) -> Scan:
+        """Insert a ``pending`` scan, or raise :class:`ActiveScanExists`.
+
+        The partial unique index on active scans decides races; we only read afterwards to
+        name the winner in the error.
+        """
+        scan = Scan(
+            scan_id=scan_id or str(uuid.uuid4()),
+            subscription_id=subscription_id.lower(),
+            status="pending",
+            phase="queued",
+            created_at=utcnow(),
+            trigger=trigger,
+            rules=rules,
+            attempt=1,
+            cancel_requested=False,
+            rules_completed=0,
+            total_rules=0,
+            progress=0,
+            resources_collected=0,
+            total_findings=0,
+            cve_enrichment_status="PENDING",
+        )
+        try:
+            with session_scope(self.url) as session:
+                session.add(scan)
+        except IntegrityError:
+            raise ActiveScanExists(subscription_id, self.active_scan_id(subscription_id)) from None
+        return scan
+
+    def active_scan_id(self, subscription_id: str) -> str | None:
+        with session_scope(self.url) as session:
+            return session.scalar(
+                select(Scan.scan_id).where(
+                    Scan.subscription_id == subscription_id.lower(), Scan.status.in_(ACTIVE_STATUSES)
+                )
+            )
+
+    def get(self, scan_id: str) -> Scan | None:
+        with session_scope(self.url) as session:
+            return session.get(Scan, scan_id)
+
+    # -------------------------------------------------------------- transitions
+    def _update(self, scan_id: str, from_statuses: Iterable[str], values: dict[str, Any]) -> bool:
+        with session_scope(self.url) as session:
+            result = session.execute(
+                update(Scan)
+                .where(Scan.scan_id == scan_id, Scan.status.in_(tuple(from_statuses)))
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def claim(self, scan_id: str, *, pid: int, host: str, process_create_time: float | None) -> bool:
+        """``pending -> running`` for the process that will run it; false if someone else has it."""
+        now = utcnow()
+        with session_scope(self.url) as session:
+            result = session.execute(
+                update(Scan)
+                .where(Scan.scan_id == scan_id, Scan.status == "pending", Scan.cancel_requested.is_(False))
+                .values(
+                    status="running",
+                    phase="starting",
+                    started_at=now,
+                    heartbeat_at=now,
+                    pid=pid,
+                    host=host,
+                    process_create_time=process_create_time,
+                    error_message=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def record_launch(self, scan_id: str, *, pid: int, host: str, process_create_time: float | None) -> bool:
+        """Note the pid of a launched (still pending) scan so the supervisor can watch it."""
+        return self._update(
+            scan_id,
+            ("pending",),
+            {"pid": pid, "host": host, "process_create_time": process_create_time, "phase": "starting"},
+        )
+
+    def progress(self, scan_id: str, **values: Any) -> bool:
+        """Progress fields of a running scan (phase, counters); refuses other fields."""
+        allowed = {"phase", "rules_completed", "total_rules", "progress", "resources_collected", "heartbeat_at"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"not progress fields: {sorted(unknown)}")
+        return self._update(scan_id, ("running",), values)
+
+    def heartbeat(self, scan_id: str) -> tuple[bool, bool]:
+        """Touch ``heartbeat_at``; returns (still running, cancel requested)."""
+        with session_scope(self.url) as session:
+            result = session.execute(
+                update(Scan)
+                .where(Scan.scan_id == scan_id, Scan.status == "running")
+                .values(heartbeat_at=utcnow())
+                .returning(Scan.cancel_requested)
+            )
+            row = result.first()
+            return (row is not None, bool(row[0]) if row is not None else False)
+
+    def complete_with_results(
+        self,
+        scan_id: str,
+        *,
+        findings: list[dict[str, Any]],
+        outcomes: list[dict[str, Any]],
+        score: float | None,
+        cve_enrichment_status: str = "SKIPPED",
+        chunk_size: int = 1000,
+    ) -> bool:
+        """Store findings and rule outcomes and mark the scan completed, atomically.
+
+        If the scan is no longer ``running`` (cancelled, or failed by the supervisor meanwhile)
+        the whole transaction is rolled back: a scan's findings exist only if it completed.
+        """
+        now = utcnow()
+        with session_scope(self.url) as session:
+            scan = session.get(Scan, scan_id)
+            started = scan.started_at if scan is not None else None
+            result = session.execute(
+                update(Scan)
+                .where(Scan.scan_id == scan_id, Scan.status == "running")
+                .values(
+                    status="completed",
+                    completed_at=now,
+                    duration_seconds=round((now - started).total_seconds(), 3) if started else None,
+                    total_findings=len(findings),
+                    score=score,
+                    phase="done",
+                    progress=100,
+                    exit_code=0,
+                    cve_enrichment_status=cve_enrichment_status,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                session.rollback()
+                return False
+            if outcomes:
+                session.execute(insert(RuleOutcome), [{"scan_id": scan_id, **o} for o in outcomes])
+            for start in range(0, len(findings), chunk_size):
+                session.execute(insert(Finding.__table__), findings[start : start + chunk_size])
+            return True
+
+    def fail(self, scan_id: str, message: str, *, exit_code: int | None = None,
+             from_statuses: Iterable[str] = ACTIVE_STATUSES) -> bool:
+        return self._finish(
+            scan_id, "failed", from_statuses, {"error_message": _short(message), "exit_code": exit_code}
+        )
+
+    def cancel(self, scan_id: str, message: str, *, exit_code: int | None = None,
+               from_statuses: Iterable[str] = ACTIVE_STATUSES) -> bool:
+        return self._finish(
+            scan_id,
+            "cancelled",
+            from_statuses,
+            {"error_message": _short(message), "exit_code": exit_code, "cancel_requested": True},
+        )
+
+    def request_cancel(self, scan_id: str) -> bool:
+        """Flag a running scan for cancellation (its process or supervisor acts on it)."""
+        return self._update(scan_id, ("pending", "running"), {"cancel_requested": True})
+
+    def _finish(self, scan_id: str, status: str, from_statuses: Iterable[str], values: dict[str, Any]) -> bool:
+        now = utcnow()
+        scan = self.get(scan_id)
+        duration = None
+        if scan is not None and scan.started_at is not None:
+            duration = round((now - scan.started_at).total_seconds(), 3)
+        return self._update(
+            scan_id,
+            from_statuses,
+            {"status": status, "completed_at": now, "duration_seconds": duration, **values},
+        )
+
+    # ------------------------------------------------------------------ queries
+    def count_active(self, host: str | None = None) -> int:
+        with session_scope(self.url) as session:
+            query = select(func.count()).select_from(Scan).where(Scan.status.in_(ACTIVE_STATUSES))
+            if host is not None:
+                query = query.where(Scan.host == host)
+            return int(session.scalar(query) or 0)
+
+
+def _short(message: str) -> str:
+    """First line, bounded: error messages are for people, tracebacks go to scan.log."""
+    line = (message or "").strip().splitlines()[0] if (message or "").strip() else "unknown error"
+    return line if len(line) <= MAX_ERROR_LENGTH else line[: MAX_ERROR_LENGTH - 1] + "…"
+
+
+def elapsed_since(moment: datetime | None) -> float | None:
+    return None if moment is None else (utcnow() - moment).total_seconds()

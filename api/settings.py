@@ -1,0 +1,54 @@
+"""Configuration from the environment, with defaults that make the demo work.
+
+One place reads the environment so that the API, the scanner and the supervisor agree on
+paths and limits.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    max_concurrent_scans: int
+    scan_timeout_seconds: int
+    heartbeat_timeout_seconds: int
+    heartbeat_interval_seconds: float
+    host_id: str
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        data_dir = Path(os.environ.get("OPENSHIELD_DATA_DIR") or "./var").resolve()
+        database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'openshield.db'}"
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            max_concurrent_scans=_int("OPENSHIELD_MAX_CONCURRENT_SCANS", 2),
+            scan_timeout_seconds=_int("OPENSHIELD_SCAN_TIMEOUT_SECONDS", 3600),
+            heartbeat_timeout_seconds=_int("OPENSHIELD_HEARTBEAT_TIMEOUT_SECONDS", 120),
+            heartbeat_interval_seconds=float(os.environ.get("OPENSHIELD_HEARTBEAT_INTERVAL_SECONDS") or 2.0),
+            host_id=os.environ.get("OPENSHIELD_HOST_ID") or socket.gethostname(),
+        )
+
+    def scan_dir(self, scan_id: str) -> Path:
+        """``<data>/scans/<scan_id>``; the id must already be a validated UUID."""
+        return self.data_dir / "scans" / scan_id

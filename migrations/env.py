@@ -1,0 +1,33 @@
+"""Alembic environment: the URL comes from the caller (``bin/openshield db upgrade``) or
+``DATABASE_URL``; metadata from ``api.models`` for autogenerate."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from api.models import Base
+from api.models.db import get_engine, normalise_url
+from api.settings import Settings
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
+
+
+def run_offline() -> None:
+    context.configure(url=normalise_url(url), target_metadata=Base.metadata, literal_binds=True,
+                      render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    with get_engine(url).connect() as connection:
+        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

@@ -1,0 +1,1 @@
+"""OpenShield scanner: collect Azure configuration, evaluate rules, store findings."""

@@ -1,0 +1,91 @@
+"""Microsoft Graph (Entra ID) collections through msgraph-sdk.
+
+We use ``GraphServiceClient``'s request adapter (authentication, kiota's retry handler honouring
+``Retry-After`` on 429/503/504, redirects) but ask it for raw bytes: rules read the REST JSON,
+and parsing into kiota models and back would lose fields the SDK does not model and cost CPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from azure.core.credentials import TokenCredential
+from kiota_abstractions.method import Method
+from kiota_abstractions.request_information import RequestInformation
+from kiota_authentication_azure.azure_identity_authentication_provider import (
+    AzureIdentityAuthenticationProvider,
+)
+from kiota_http.middleware.options.retry_handler_option import RetryHandlerOption
+from msgraph import GraphServiceClient
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+from msgraph.graph_request_adapter import GraphRequestAdapter
+
+from scanner.azure.endpoints import AzureEndpoints
+
+
+@dataclass(frozen=True)
+class GraphCollection:
+    path: str
+    query: dict[str, str]
+    permission: str  # the application permission that reads it, for the "skipped" reason
+
+
+COLLECTIONS: dict[str, GraphCollection] = {
+    "users": GraphCollection(
+        "users",
+        {"$select": "id,displayName,userPrincipalName,userType,accountEnabled,createdDateTime", "$top": "999"},
+        "User.Read.All",
+    ),
+    "userRegistrationDetails": GraphCollection(
+        "reports/authenticationMethods/userRegistrationDetails", {"$top": "999"}, "AuditLog.Read.All"
+    ),
+    "directoryRoles": GraphCollection("directoryRoles", {"$expand": "members"}, "RoleManagement.Read.Directory"),
+    "applications": GraphCollection("applications", {"$top": "999"}, "Application.Read.All"),
+    "servicePrincipals": GraphCollection("servicePrincipals", {"$top": "999"}, "Application.Read.All"),
+}
+
+PAGE_RETRY = RetryHandlerOption(delay=1.0, max_retries=5)
+
+
+class GraphReader:
+    def __init__(self, credential: TokenCredential, endpoints: AzureEndpoints) -> None:
+        auth = AzureIdentityAuthenticationProvider(
+            credential, scopes=[endpoints.graph_scope], allowed_hosts=[endpoints.graph_host]
+        )
+        self.client = GraphServiceClient(request_adapter=GraphRequestAdapter(auth))
+        self.base = f"{endpoints.graph}/v1.0"
+        self.client.request_adapter.base_url = self.base
+
+    async def collection(self, name: str) -> list[dict[str, Any]]:
+        """Every object of a collection, following ``@odata.nextLink``."""
+        spec = COLLECTIONS[name]
+        url: str | None = f"{self.base}/{spec.path}?{urlencode(spec.query)}" if spec.query else f"{self.base}/{spec.path}"
+        items: list[dict[str, Any]] = []
+        while url:
+            info = RequestInformation(Method.GET)
+            info.url = url
+            info.headers.try_add("Accept", "application/json")
+            info.add_request_options([PAGE_RETRY])
+            raw = await self.client.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+            page = json.loads(raw) if raw else {}
+            items.extend(page.get("value") or [])
+            url = page.get("@odata.nextLink")
+        return items
+
+    async def collect(self, names: list[str]) -> dict[str, list[dict[str, Any]] | BaseException]:
+        """Fetch several collections concurrently; a failure is returned, not raised."""
+        results = await asyncio.gather(*(self.collection(n) for n in names), return_exceptions=True)
+        return dict(zip(names, results))
+
+
+def graph_error_summary(exc: BaseException) -> str:
+    status = getattr(exc, "response_status_code", None)
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None)
+    if status:
+        return f"HTTP {status} {code}" if code else f"HTTP {status}"
+    return type(exc).__name__

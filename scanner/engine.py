@@ -1,0 +1,171 @@
+"""The scan's phases: collect once, evaluate every rule, score.
+
+The engine knows nothing of processes or databases: it reports progress through a
+:class:`ProgressSink` and returns a :class:`ScanResult` for the caller to store. A rule that
+raises is recorded as ``error`` and the others go on; a rule whose required data could not be
+read is ``skipped`` with the reason, never counted as "no findings".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Protocol
+
+from scanner.azure.collector import CollectProgress
+from scanner.inventory import Inventory, Needs, arm_key
+from scanner.rules.base import Evaluation, Rule
+from scanner.scoring import RuleTally, posture_score
+
+log = logging.getLogger(__name__)
+
+# Share of the progress bar given to each phase (collection dominates wall time).
+COLLECT_SHARE = 70
+EVALUATE_SHARE = 20
+
+
+class ProgressSink(Protocol):
+    def phase(self, name: str) -> None: ...
+    def collecting(self, event: CollectProgress, percent: int) -> None: ...
+    def rule_done(self, completed: int, total: int, percent: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class FindingRecord:
+    rule: Rule
+    evaluation: Evaluation
+
+    def description(self) -> str:
+        detail = self.evaluation.detail.strip().rstrip(".")
+        return f"{detail}. {self.rule.description}" if detail else self.rule.description
+
+
+@dataclass(frozen=True)
+class RuleOutcomeRecord:
+    rule_id: str
+    status: str  # ok | error | skipped
+    reason: str | None
+    evaluated: int
+    failed: int
+    not_evaluated: int
+
+
+@dataclass
+class ScanResult:
+    inventory: Inventory
+    findings: list[FindingRecord] = field(default_factory=list)
+    outcomes: list[RuleOutcomeRecord] = field(default_factory=list)
+    score: float | None = None
+    evaluate_seconds: float = 0.0
+    collect_seconds: float = 0.0
+
+
+class StopRequested(Exception):
+    """The scan was asked to stop between rules."""
+
+
+def evaluate_rule(rule: Rule, inventory: Inventory) -> tuple[RuleOutcomeRecord, list[FindingRecord]]:
+    """Run one rule and classify its outcome (pure apart from logging)."""
+    missing = [k for k in rule.needs.required_keys() if k in inventory.unavailable]
+    if missing:
+        reason = "; ".join(inventory.unavailable[k] for k in missing)
+        return RuleOutcomeRecord(rule.id, "skipped", reason[:500], 0, 0, 0), []
+    try:
+        evaluations = list(rule.evaluate(inventory))
+    except Exception as exc:  # noqa: BLE001 - a broken rule must not sink the scan
+        log.exception("rule %s raised", rule.id)
+        return RuleOutcomeRecord(rule.id, "error", f"rule raised {type(exc).__name__}: {exc}"[:500], 0, 0, 0), []
+    findings = [FindingRecord(rule, e) for e in evaluations if e.passed is False]
+    not_evaluated = sum(1 for e in evaluations if e.passed is None)
+    unreadable = _unreadable_count(rule.needs, inventory)
+    evaluated = len(evaluations) - not_evaluated
+    reasons = sorted({e.detail for e in evaluations if e.passed is None and e.detail})
+    reason = None
+    if not_evaluated or unreadable:
+        reason = f"{not_evaluated + unreadable} resource(s) could not be read"
+        if reasons:
+            reason += ": " + "; ".join(reasons[:3])
+    return RuleOutcomeRecord(rule.id, "ok", reason, evaluated, len(findings), not_evaluated + unreadable), findings
+
+
+def _unreadable_count(needs: Needs, inventory: Inventory) -> int:
+    """Listed resources of the rule's types whose own GET failed (the rule never saw them)."""
+    return sum(
+        len(inventory.unreadable_of_type(t))
+        for t in needs.resource_types
+        if arm_key(t) not in inventory.unavailable
+    )
+
+
+class ScanEngine:
+    def __init__(
+        self,
+        rules: list[Rule],
+        collect: Callable[[Needs, Callable[[CollectProgress], None], threading.Event], Inventory],
+        sink: ProgressSink,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.rules = rules
+        self.collect = collect
+        self.sink = sink
+        self.stop = stop or threading.Event()
+
+    def run(self) -> ScanResult:
+        needs = Needs.union(r.needs for r in self.rules)
+        self.sink.phase("collecting")
+        started = time.monotonic()
+
+        def on_collect(event: CollectProgress) -> None:
+            fraction = event.done / event.total if event.total else 0.0
+            if not event.listing_complete:
+                fraction *= 0.9  # the total is still growing
+            self.sink.collecting(event, int(COLLECT_SHARE * fraction))
+
+        inventory = self.collect(needs, on_collect, self.stop)
+        result = ScanResult(inventory=inventory, collect_seconds=time.monotonic() - started)
+
+        self.sink.phase("evaluating")
+        started = time.monotonic()
+        total = len(self.rules)
+        for index, rule in enumerate(self.rules, start=1):
+            if self.stop.is_set():
+                raise StopRequested()
+            outcome, findings = evaluate_rule(rule, inventory)
+            result.outcomes.append(outcome)
+            result.findings.extend(findings)
+            self.sink.rule_done(index, total, COLLECT_SHARE + int(EVALUATE_SHARE * index / max(total, 1)))
+        result.evaluate_seconds = time.monotonic() - started
+        rules_by_id = {r.id: r for r in self.rules}
+        result.score = posture_score(
+            RuleTally(rules_by_id[o.rule_id].severity, o.evaluated, o.failed)
+            for o in result.outcomes
+            if o.status == "ok"
+        )
+        return result
+
+
+def finding_row(record: FindingRecord, scan_id: str, subscription_id: str, detected_at: datetime) -> dict[str, Any]:
+    """The ``findings`` row for one failed evaluation (column names as in api.models.Finding)."""
+    rule, ev = record.rule, record.evaluation
+    metadata = dict(ev.metadata)
+    if ev.detail:
+        metadata.setdefault("detail", ev.detail)
+    return {
+        "scan_id": scan_id,
+        "subscription_id": subscription_id,
+        "rule_id": rule.id,
+        "rule_name": rule.title,
+        "severity": rule.severity,
+        "category": rule.category,
+        "resource_id": ev.resource_id,
+        "resource_name": ev.resource_name,
+        "resource_type": ev.resource_type,
+        "description": record.description(),
+        "remediation": rule.remediation,
+        "frameworks": {k: list(v) for k, v in rule.frameworks.items()},
+        "metadata": metadata,
+        "detected_at": detected_at,
+    }

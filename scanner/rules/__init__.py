@@ -1,0 +1,21 @@
+"""The rule catalogue. Importing this package registers every rule module."""
+
+from __future__ import annotations
+
+from scanner.rules import appservice, compute, databases, identity, keyvault, network, storage  # noqa: F401
+from scanner.rules.base import REGISTRY, Rule
+
+
+def all_rules() -> list[Rule]:
+    """Every rule, in id order."""
+    return [REGISTRY[k] for k in sorted(REGISTRY)]
+
+
+def select_rules(rule_ids: list[str] | None) -> list[Rule]:
+    """The rules named (all when ``rule_ids`` is empty); unknown ids raise ``KeyError``."""
+    if not rule_ids:
+        return all_rules()
+    unknown = [r for r in rule_ids if r not in REGISTRY]
+    if unknown:
+        raise KeyError(", ".join(unknown))
+    return [REGISTRY[r] for r in sorted(set(rule_ids))]

@@ -1,0 +1,103 @@
+"""Rule metadata, the result a rule yields per resource, and the rule registry.
+
+A rule is metadata plus a pure function ``evaluate(inventory) -> Iterable[Evaluation]``: one
+:class:`Evaluation` per resource (or Entra object) it judged. ``passed=False`` becomes a finding;
+``passed=None`` means the rule could not read what decides that resource (it is counted as not
+evaluated, never as compliant).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+from scanner.inventory import Inventory, Needs
+
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+FRAMEWORKS = ("CIS", "NIST", "ISO27001")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One rule's verdict on one resource."""
+
+    resource_id: str
+    resource_name: str
+    resource_type: str
+    passed: bool | None
+    detail: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+Evaluator = Callable[[Inventory], Iterable[Evaluation]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: str
+    category: str
+    description: str
+    remediation: str
+    frameworks: Mapping[str, tuple[str, ...]]
+    needs: Needs
+    evaluate: Evaluator
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"{self.id}: unknown severity {self.severity}")
+        unknown = set(self.frameworks) - set(FRAMEWORKS)
+        if unknown:
+            raise ValueError(f"{self.id}: unknown frameworks {sorted(unknown)}")
+
+    def catalogue_entry(self) -> dict[str, Any]:
+        """The rule's metadata as JSON-ready data (API catalogue, docs)."""
+        return {
+            "rule_id": self.id,
+            "title": self.title,
+            "severity": self.severity,
+            "category": self.category,
+            "description": self.description,
+            "remediation": self.remediation,
+            "frameworks": {k: list(v) for k, v in self.frameworks.items()},
+        }
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(
+    *,
+    id: str,
+    title: str,
+    severity: str,
+    category: str,
+    description: str,
+    remediation: str,
+    frameworks: Mapping[str, Iterable[str]],
+    needs: Needs,
+) -> Callable[[Evaluator], Evaluator]:
+    """Register the decorated evaluator as a rule; the function itself is returned unchanged."""
+
+    def register(func: Evaluator) -> Evaluator:
+        if id in REGISTRY:
+            raise ValueError(f"duplicate rule id {id}")
+        REGISTRY[id] = Rule(
+            id=id,
+            title=title,
+            severity=severity,
+            category=category,
+            description=description,
+            remediation=remediation,
+            frameworks={k: tuple(v) for k, v in frameworks.items()},
+            needs=needs,
+            evaluate=func,
+        )
+        return func
+
+    return register
+
+
+def resource_name(resource: Mapping[str, Any]) -> str:
+    return str(resource.get("name") or str(resource.get("id", "")).rsplit("/", 1)[-1])
