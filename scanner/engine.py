@@ -3,7 +3,9 @@
 The engine knows nothing of processes or databases: it reports progress through a
 :class:`ProgressSink` and returns a :class:`ScanResult` for the caller to store. A rule that
 raises is recorded as ``error`` and the others go on; a rule whose required data could not be
-read is ``skipped`` with the reason, never counted as "no findings".
+read is ``skipped`` with the reason, never counted as "no findings". Single resources a rule
+could not judge (its own GET failed, a child was unreadable) are yielded by the rule with
+``passed=None`` and counted as not evaluated.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import datetime
 from typing import Any, Callable, Protocol
 
 from scanner.azure.collector import CollectProgress
-from scanner.inventory import Inventory, Needs, arm_key
+from scanner.inventory import Inventory, Needs
 from scanner.rules.base import Evaluation, Rule
 from scanner.scoring import RuleTally, posture_score
 
@@ -80,24 +82,14 @@ def evaluate_rule(rule: Rule, inventory: Inventory) -> tuple[RuleOutcomeRecord, 
         return RuleOutcomeRecord(rule.id, "error", f"rule raised {type(exc).__name__}: {exc}"[:500], 0, 0, 0), []
     findings = [FindingRecord(rule, e) for e in evaluations if e.passed is False]
     not_evaluated = sum(1 for e in evaluations if e.passed is None)
-    unreadable = _unreadable_count(rule.needs, inventory)
     evaluated = len(evaluations) - not_evaluated
     reasons = sorted({e.detail for e in evaluations if e.passed is None and e.detail})
     reason = None
-    if not_evaluated or unreadable:
-        reason = f"{not_evaluated + unreadable} resource(s) could not be read"
+    if not_evaluated:
+        reason = f"{not_evaluated} resource(s) could not be evaluated"
         if reasons:
             reason += ": " + "; ".join(reasons[:3])
-    return RuleOutcomeRecord(rule.id, "ok", reason, evaluated, len(findings), not_evaluated + unreadable), findings
-
-
-def _unreadable_count(needs: Needs, inventory: Inventory) -> int:
-    """Listed resources of the rule's types whose own GET failed (the rule never saw them)."""
-    return sum(
-        len(inventory.unreadable_of_type(t))
-        for t in needs.resource_types
-        if arm_key(t) not in inventory.unavailable
-    )
+    return RuleOutcomeRecord(rule.id, "ok", reason, evaluated, len(findings), not_evaluated), findings
 
 
 class ScanEngine:

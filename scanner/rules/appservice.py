@@ -1,0 +1,167 @@
+"""App Service rules: HTTPS-only, minimum TLS version and FTP deployment.
+
+The TLS and FTP settings live in the site's ``config/web`` child resource, not in the site GET,
+so those rules report "not evaluated" when that child could not be read rather than guessing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+from scanner.inventory import ChildSpec, Inventory, Needs, props
+from scanner.rules.base import Evaluation, resource_name, rule
+
+SITE_TYPE = "Microsoft.Web/sites"
+WEB_CONFIG = ChildSpec(SITE_TYPE, "config/web", "2023-12-01")
+
+_MIN_TLS = (1, 2)
+
+
+def _unreadable(inv: Inventory) -> Iterator[Evaluation]:
+    """Sites that were listed but whose GET failed: not evaluated, never silently compliant."""
+    for rid, reason in sorted(inv.unreadable_of_type(SITE_TYPE).items()):
+        yield Evaluation(
+            resource_id=rid,
+            resource_name=rid.rsplit("/", 1)[-1],
+            resource_type=SITE_TYPE,
+            passed=None,
+            detail=f"site could not be read: {reason}",
+        )
+
+
+def _verdict(
+    site: dict[str, Any],
+    passed: bool | None,
+    detail: str,
+    metadata: dict[str, Any] | None = None,
+) -> Evaluation:
+    return Evaluation(
+        resource_id=str(site.get("id", "")),
+        resource_name=resource_name(site),
+        resource_type=SITE_TYPE,
+        passed=passed,
+        detail=detail,
+        metadata=metadata or {},
+    )
+
+
+def _web_config(inv: Inventory, site: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The site's config/web properties, or (None, why it is unavailable)."""
+    site_id = str(site.get("id", ""))
+    config = inv.child(WEB_CONFIG, site_id)
+    if not isinstance(config, dict):
+        reason = inv.child_error(WEB_CONFIG, site_id) or "child not collected"
+        return None, f"site configuration could not be read: {reason}"
+    return props(config), ""
+
+
+def _tls_version(value: Any) -> tuple[int, ...] | None:
+    """``"1.2"`` -> (1, 2); None when absent or not a dotted number."""
+    if value is None:
+        return None
+    try:
+        return tuple(int(part) for part in str(value).strip().split("."))
+    except ValueError:
+        return None
+
+
+@rule(
+    id="AZ-APP-001",
+    title="Web app accepts plain HTTP",
+    severity="HIGH",
+    category="appservice",
+    description=(
+        "The app answers unencrypted HTTP requests instead of redirecting them to HTTPS, so "
+        "session cookies, credentials and data can be read or altered on the network."
+    ),
+    remediation=(
+        "Portal: App Service > Configuration (or TLS/SSL settings) > 'HTTPS Only' = On, or "
+        "`az webapp update -g <rg> -n <app> --https-only true`."
+    ),
+    frameworks={"CIS": ["9.2"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({SITE_TYPE})),
+)
+def https_only(inv: Inventory) -> Iterable[Evaluation]:
+    """Absent ``httpsOnly`` fails: the platform default is false."""
+    for site in inv.of_type(SITE_TYPE):
+        raw = props(site).get("httpsOnly")
+        metadata = {"httpsOnly": raw}
+        if raw is True or str(raw).strip().lower() == "true":
+            yield _verdict(site, True, "HTTPS only is on", metadata)
+        else:
+            yield _verdict(site, False, "httpsOnly is not enabled", metadata)
+    yield from _unreadable(inv)
+
+
+@rule(
+    id="AZ-APP-002",
+    title="Web app accepts TLS versions below 1.2",
+    severity="MEDIUM",
+    category="appservice",
+    description=(
+        "The app's minimum inbound TLS version is 1.0 or 1.1, deprecated protocols with known "
+        "weaknesses that let attackers downgrade and attack client connections."
+    ),
+    remediation=(
+        "Portal: App Service > Configuration > General settings > 'Minimum Inbound TLS "
+        "Version' = 1.2, or `az webapp config set -g <rg> -n <app> --min-tls-version 1.2`."
+    ),
+    frameworks={"CIS": ["9.3"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({SITE_TYPE}), children=(WEB_CONFIG,)),
+)
+def minimum_tls(inv: Inventory) -> Iterable[Evaluation]:
+    """Versions compare numerically ("1.10" would be above "1.2"); absent is not evaluated."""
+    for site in inv.of_type(SITE_TYPE):
+        config, why = _web_config(inv, site)
+        if config is None:
+            yield _verdict(site, None, why)
+            continue
+        raw = config.get("minTlsVersion")
+        version = _tls_version(raw)
+        metadata = {"minTlsVersion": raw}
+        if version is None:
+            if raw is None:
+                detail = "minTlsVersion not reported"
+            else:
+                detail = f"unrecognised minTlsVersion {raw!r}"
+            yield _verdict(site, None, detail, metadata)
+        elif version < _MIN_TLS:
+            yield _verdict(site, False, f"minimum TLS version is {raw}", metadata)
+        else:
+            yield _verdict(site, True, f"minimum TLS version is {raw}", metadata)
+    yield from _unreadable(inv)
+
+
+@rule(
+    id="AZ-APP-003",
+    title="Web app allows unencrypted FTP deployment",
+    severity="MEDIUM",
+    category="appservice",
+    description=(
+        "The app's FTP endpoint accepts plain FTP, which sends deployment credentials and "
+        "content in clear text; anyone who captures them can replace the app's code."
+    ),
+    remediation=(
+        "Portal: App Service > Configuration > General settings > 'FTP state' = Disabled (or "
+        "FTPS only if FTP is required), or `az webapp config set -g <rg> -n <app> "
+        "--ftps-state Disabled`."
+    ),
+    frameworks={"CIS": ["9.10"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({SITE_TYPE}), children=(WEB_CONFIG,)),
+)
+def ftp_deployment(inv: Inventory) -> Iterable[Evaluation]:
+    """Absent ``ftpsState`` is not evaluated: the setting decides and was not reported."""
+    for site in inv.of_type(SITE_TYPE):
+        config, why = _web_config(inv, site)
+        if config is None:
+            yield _verdict(site, None, why)
+            continue
+        raw = config.get("ftpsState")
+        metadata = {"ftpsState": raw}
+        if raw is None:
+            yield _verdict(site, None, "ftpsState not reported", metadata)
+        elif str(raw).strip().lower() == "allallowed":
+            yield _verdict(site, False, "FTP state is AllAllowed (plain FTP accepted)", metadata)
+        else:
+            yield _verdict(site, True, f"FTP state is {raw}", metadata)
+    yield from _unreadable(inv)

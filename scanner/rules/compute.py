@@ -1,0 +1,154 @@
+"""Virtual machine and managed disk rules: SSH password logins and customer-managed encryption."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+from scanner.inventory import Inventory, Needs, props
+from scanner.rules.base import Evaluation, resource_name, rule
+
+VM_TYPE = "Microsoft.Compute/virtualMachines"
+DISK_TYPE = "Microsoft.Compute/disks"
+
+PLATFORM_KEY = "encryptionatrestwithplatformkey"
+
+
+def _flag(value: Any) -> bool | None:
+    """A REST boolean (tolerating "true"/"false" strings); None when absent or unreadable."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _unreadable(inv: Inventory, resource_type: str) -> Iterator[Evaluation]:
+    """Resources that were listed but whose GET failed: not evaluated, never compliant."""
+    for rid, reason in sorted(inv.unreadable_of_type(resource_type).items()):
+        yield Evaluation(
+            resource_id=rid,
+            resource_name=rid.rsplit("/", 1)[-1],
+            resource_type=resource_type,
+            passed=None,
+            detail=f"resource could not be read: {reason}",
+        )
+
+
+def _verdict(
+    resource: dict[str, Any],
+    resource_type: str,
+    passed: bool | None,
+    detail: str,
+    metadata: dict[str, Any],
+) -> Evaluation:
+    return Evaluation(
+        resource_id=str(resource.get("id", "")),
+        resource_name=resource_name(resource),
+        resource_type=resource_type,
+        passed=passed,
+        detail=detail,
+        metadata=metadata,
+    )
+
+
+@rule(
+    id="AZ-CMP-001",
+    title="Linux VM allows SSH password authentication",
+    severity="MEDIUM",
+    category="compute",
+    description=(
+        "The Linux VM was provisioned with password logins enabled for SSH. Passwords can be "
+        "guessed or sprayed and reused elsewhere, whereas SSH keys resist brute force."
+    ),
+    remediation=(
+        "Use SSH keys: set `PasswordAuthentication no` in /etc/ssh/sshd_config on the VM and "
+        "restart sshd; provision new VMs with key authentication only (`az vm create ... "
+        "--authentication-type ssh --ssh-key-values <key.pub>`), which sets "
+        "osProfile.linuxConfiguration.disablePasswordAuthentication=true."
+    ),
+    frameworks={"NIST": ["PR.AC-1", "PR.AC-7"], "ISO27001": ["A.8.5"]},
+    needs=Needs(resource_types=frozenset({VM_TYPE})),
+)
+def linux_password_auth(inv: Inventory) -> Iterable[Evaluation]:
+    """Judges Linux VMs only; Windows VMs are not yielded.
+
+    A VM attached from a specialised OS disk has no ``osProfile`` at all: when its OS disk says
+    Linux the setting is unknowable from ARM, so it is reported as not evaluated.
+    """
+    for vm in inv.of_type(VM_TYPE):
+        vm_props = props(vm)
+        os_profile = vm_props.get("osProfile")
+        linux = os_profile.get("linuxConfiguration") if isinstance(os_profile, dict) else None
+        if isinstance(linux, dict):
+            raw = linux.get("disablePasswordAuthentication")
+            metadata = {"disablePasswordAuthentication": raw}
+            if _flag(raw) is True:
+                yield _verdict(vm, VM_TYPE, True, "password authentication disabled", metadata)
+            else:
+                detail = (
+                    "SSH password authentication is enabled"
+                    if raw is not None
+                    else "disablePasswordAuthentication is not set (passwords allowed)"
+                )
+                yield _verdict(vm, VM_TYPE, False, detail, metadata)
+            continue
+        os_disk = _dict(_dict(vm_props.get("storageProfile")).get("osDisk"))
+        if os_profile is None and str(os_disk.get("osType") or "").lower() == "linux":
+            yield _verdict(
+                vm,
+                VM_TYPE,
+                None,
+                "osProfile not reported (VM created from a specialised disk); "
+                "SSH authentication settings unknown",
+                {},
+            )
+    yield from _unreadable(inv, VM_TYPE)
+
+
+@rule(
+    id="AZ-CMP-002",
+    title="Managed disk is encrypted only with platform-managed keys",
+    severity="MEDIUM",
+    category="compute",
+    description=(
+        "The disk relies solely on Microsoft-managed keys, so the organisation cannot control, "
+        "rotate or revoke the key protecting the data, as many compliance regimes require for "
+        "sensitive workloads."
+    ),
+    remediation=(
+        "Create a disk encryption set backed by a Key Vault key (`az disk-encryption-set "
+        "create ...`), then with the disk detached or its VM deallocated run `az disk update "
+        "-g <rg> -n <disk> --encryption-type EncryptionAtRestWithCustomerKey "
+        "--disk-encryption-set <des-id>` (or enable Azure Disk Encryption on the VM)."
+    ),
+    frameworks={"CIS": ["7.3", "7.4"], "NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({DISK_TYPE})),
+)
+def disk_platform_key_only(inv: Inventory) -> Iterable[Evaluation]:
+    """CIS 7.3 covers attached (OS and data) disks, 7.4 unattached ones: metadata names which."""
+    for disk in inv.of_type(DISK_TYPE):
+        disk_props = props(disk)
+        encryption = _dict(disk_props.get("encryption"))
+        enc_type = encryption.get("type")
+        ade = _flag(_dict(disk_props.get("encryptionSettingsCollection")).get("enabled"))
+        state = disk_props.get("diskState")
+        metadata = {
+            "encryptionType": enc_type,
+            "diskEncryptionSetId": encryption.get("diskEncryptionSetId"),
+            "azureDiskEncryption": ade is True,
+            "diskState": state,
+            "cis": "7.4" if str(state or "").lower() == "unattached" else "7.3",
+        }
+        platform_only = enc_type is None or str(enc_type).strip().lower() == PLATFORM_KEY
+        if platform_only and ade is not True:
+            shown = enc_type or "not reported (platform key)"
+            yield _verdict(disk, DISK_TYPE, False, f"encryption type {shown}", metadata)
+        elif ade is True:
+            yield _verdict(disk, DISK_TYPE, True, "Azure Disk Encryption enabled", metadata)
+        else:
+            yield _verdict(disk, DISK_TYPE, True, f"encryption type {enc_type}", metadata)
+    yield from _unreadable(inv, DISK_TYPE)

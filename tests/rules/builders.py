@@ -1,0 +1,132 @@
+"""Concise builders for rule tests: REST-shaped resources and the Inventory around them.
+
+Tests describe only the fields a rule reads; everything else (ids, names, types) is filled in
+the way Azure would, so rules see realistic documents.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+import scanner.rules  # noqa: F401  (registers every rule)
+from scanner.inventory import ChildSpec, Inventory
+from scanner.rules.base import REGISTRY, Evaluation
+
+# a REST document (resource, Graph object, child payload) as the inventory stores it
+Resource = dict[str, Any]
+
+SUB = "11111111-2222-3333-4444-555555555555"
+COLLECTED_AT = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
+_NO_PROPERTIES = object()
+
+
+def arm(
+    resource_type: str,
+    name: str,
+    properties: Any = _NO_PROPERTIES,
+    *,
+    rg: str = "rg-test",
+    **extra: Any,
+) -> dict[str, Any]:
+    """An ARM resource as a GET returns it; omit ``properties`` to leave the key out entirely."""
+    resource: dict[str, Any] = {
+        "id": f"/subscriptions/{SUB}/resourceGroups/{rg}/providers/{resource_type}/{name}",
+        "name": name,
+        "type": resource_type,
+        "location": "westeurope",
+        **extra,
+    }
+    if properties is not _NO_PROPERTIES:
+        resource["properties"] = properties
+    return resource
+
+
+def inventory(
+    *resources: dict[str, Any],
+    graph: dict[str, list[dict[str, Any]]] | None = None,
+    role_assignments: Iterable[dict[str, Any]] = (),
+    collected_at: datetime = COLLECTED_AT,
+) -> Inventory:
+    inv = Inventory(subscription_id=SUB, collected_at=collected_at)
+    for resource in resources:
+        inv.resources.setdefault(resource["type"].lower(), []).append(resource)
+    inv.graph.update(graph or {})
+    inv.role_assignments.extend(role_assignments)
+    inv.resource_count = len(resources)
+    return inv
+
+
+def set_child(inv: Inventory, spec: ChildSpec, parent: dict[str, Any], payload: Any) -> None:
+    inv.children.setdefault(spec.key, {})[parent["id"].lower()] = payload
+
+
+def fail_child(inv: Inventory, spec: ChildSpec, parent: dict[str, Any], reason: str) -> None:
+    """Record that the child GET failed (what the collector does on 403/404/...)."""
+    inv.unreadable[f"{spec.key}|{parent['id'].lower()}"] = reason
+
+
+def fail_resource(inv: Inventory, resource_type: str, name: str, reason: str) -> str:
+    """Record a listed resource whose own GET failed; returns its (lower-cased) id."""
+    rid = str(arm(resource_type, name)["id"]).lower()
+    inv.unreadable[rid] = reason
+    return rid
+
+
+def run(rule_id: str, inv: Inventory) -> list[Evaluation]:
+    return list(REGISTRY[rule_id].evaluate(inv))
+
+
+def only(rule_id: str, inv: Inventory) -> Evaluation:
+    """The single evaluation a rule yields for an inventory holding one judged object."""
+    results = run(rule_id, inv)
+    assert len(results) == 1, results
+    return results[0]
+
+
+def sec_rule(
+    name: str,
+    priority: int,
+    *,
+    access: str = "Allow",
+    direction: str = "Inbound",
+    protocol: str = "Tcp",
+    port: str | None = "22",
+    ports: list[str] | None = None,
+    source: str | None = "*",
+    sources: list[str] | None = None,
+) -> dict[str, Any]:
+    """An NSG security rule in REST shape (both singular and plural fields, as Azure returns)."""
+    return {
+        "name": name,
+        "properties": {
+            "protocol": protocol,
+            "sourcePortRange": "*",
+            "sourcePortRanges": [],
+            "destinationPortRange": port,
+            "destinationPortRanges": ports or [],
+            "sourceAddressPrefix": source,
+            "sourceAddressPrefixes": sources or [],
+            "destinationAddressPrefix": "*",
+            "access": access,
+            "priority": priority,
+            "direction": direction,
+        },
+    }
+
+
+DEFAULT_SECURITY_RULES = [
+    sec_rule("AllowVnetInBound", 65000, protocol="*", port="*", source="VirtualNetwork"),
+    sec_rule(
+        "AllowAzureLoadBalancerInBound", 65001, protocol="*", port="*", source="AzureLoadBalancer"
+    ),
+    sec_rule("DenyAllInBound", 65500, access="Deny", protocol="*", port="*", source="*"),
+]
+
+
+def nsg(name: str, *rules: dict[str, Any]) -> dict[str, Any]:
+    return arm(
+        "Microsoft.Network/networkSecurityGroups",
+        name,
+        {"securityRules": list(rules), "defaultSecurityRules": DEFAULT_SECURITY_RULES},
+    )

@@ -1,0 +1,118 @@
+"""The rule catalogue as a whole: ids, metadata completeness, declared needs."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from scanner.inventory import Inventory
+from scanner.rules import all_rules
+from scanner.rules.base import FRAMEWORKS, SEVERITIES
+from tests.rules.builders import SUB
+
+EXPECTED_IDS = {
+    *(f"AZ-STOR-00{i}" for i in range(1, 6)),
+    *(f"AZ-NET-00{i}" for i in range(1, 5)),
+    "AZ-CMP-001",
+    "AZ-CMP-002",
+    "AZ-KV-001",
+    "AZ-KV-002",
+    "AZ-SQL-001",
+    "AZ-SQL-002",
+    "AZ-PG-001",
+    "AZ-APP-001",
+    "AZ-APP-002",
+    "AZ-APP-003",
+    *(f"AZ-IAM-00{i}" for i in range(1, 5)),
+}
+
+
+def test_every_spec_rule_is_registered() -> None:
+    assert {r.id for r in all_rules()} == EXPECTED_IDS
+
+
+def test_rule_metadata_is_complete() -> None:
+    rules = all_rules()
+    assert len({r.id for r in rules}) == len(rules)
+    for r in rules:
+        assert re.fullmatch(r"AZ-[A-Z]+-\d{3}", r.id), r.id
+        assert r.severity in SEVERITIES, r.id
+        assert r.title.strip() and r.description.strip() and r.remediation.strip(), r.id
+        assert r.category.strip(), r.id
+        assert set(r.frameworks) <= set(FRAMEWORKS), r.id
+        assert r.frameworks.get("NIST"), f"{r.id} has no NIST mapping"
+        assert all(codes for codes in r.frameworks.values()), f"{r.id} has an empty framework"
+        assert r.needs.required_keys() or r.needs.optional_graph, r.id
+        json.dumps(r.catalogue_entry())
+
+
+def test_child_specs_are_shared_not_duplicated() -> None:
+    """Rules reading the same child use the same spec object, so the collector fetches it once."""
+    by_key: dict[str, object] = {}
+    for r in all_rules():
+        for child in r.needs.children:
+            assert by_key.setdefault(child.key, child) is child, child.key
+
+
+def test_every_rule_handles_an_empty_inventory() -> None:
+    empty = Inventory(subscription_id=SUB)
+    for r in all_rules():
+        assert list(r.evaluate(empty)) == [], r.id
+
+
+def _odd_inventory() -> Inventory:
+    """Every data key filled with valid-but-odd REST shapes: nulls, empty objects, wrong types."""
+    inv = Inventory(subscription_id=SUB)
+    nulls = {
+        key: None
+        for key in (
+            "allowBlobPublicAccess",
+            "supportsHttpsTrafficOnly",
+            "minimumTlsVersion",
+            "networkAcls",
+            "securityRules",
+            "osProfile",
+            "storageProfile",
+            "encryption",
+            "encryptionSettingsCollection",
+            "enableSoftDelete",
+            "enablePurgeProtection",
+            "network",
+            "httpsOnly",
+        )
+    }
+    for r in all_rules():
+        for resource_type in r.needs.resource_types:
+            base = f"/subscriptions/{SUB}/resourceGroups/rg/providers/{resource_type}"
+            docs: list[dict[str, Any]] = [
+                {"id": f"{base}/a", "name": "a", "type": resource_type, "properties": None},
+                {"id": f"{base}/b", "name": "b", "type": resource_type, "properties": nulls},
+                {
+                    "id": f"{base}/c",
+                    "type": resource_type,
+                    "properties": {
+                        "osProfile": {"linuxConfiguration": None},
+                        "securityRules": [None, {"properties": None}],
+                    },
+                },
+                {"type": resource_type},
+            ]
+            inv.resources[resource_type.lower()] = docs
+            for child in r.needs.children:
+                inv.children[child.key] = {
+                    f"{base}/a".lower(): None,
+                    f"{base}/b".lower(): {"properties": None},
+                    f"{base}/c".lower(): [None] if child.is_list else {"properties": {}},
+                }
+        for collection in r.needs.graph | r.needs.optional_graph:
+            inv.graph[collection] = [{}, {"id": None, "members": [None, {}]}]
+    inv.role_assignments = [{}, {"properties": None}, {"properties": {"principalType": None}}]
+    return inv
+
+
+def test_rules_never_raise_on_odd_rest_data() -> None:
+    inv = _odd_inventory()
+    for r in all_rules():
+        for evaluation in r.evaluate(inv):
+            json.dumps(dict(evaluation.metadata))

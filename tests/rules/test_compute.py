@@ -1,0 +1,117 @@
+"""AZ-CMP-001 (Linux SSH password auth) and AZ-CMP-002 (platform-key-only disks)."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanner.rules.compute import DISK_TYPE, VM_TYPE
+from tests.rules.builders import Resource, arm, fail_resource, inventory, only, run
+
+
+def linux_vm(name: str = "vm1", **linux_config: object) -> Resource:
+    return arm(
+        VM_TYPE,
+        name,
+        {
+            "osProfile": {
+                "computerName": name,
+                "adminUsername": "azureuser",
+                "linuxConfiguration": dict(linux_config),
+            },
+            "storageProfile": {"osDisk": {"osType": "Linux"}},
+        },
+    )
+
+
+def test_cmp001_password_auth_enabled_fails() -> None:
+    result = only("AZ-CMP-001", inventory(linux_vm(disablePasswordAuthentication=False)))
+    assert result.passed is False
+    assert result.resource_type == VM_TYPE
+    assert result.metadata == {"disablePasswordAuthentication": False}
+
+
+def test_cmp001_absent_flag_fails() -> None:
+    result = only("AZ-CMP-001", inventory(linux_vm(provisionVMAgent=True)))
+    assert result.passed is False
+    assert "not set" in result.detail
+
+
+def test_cmp001_keys_only_passes() -> None:
+    assert (
+        only("AZ-CMP-001", inventory(linux_vm(disablePasswordAuthentication=True))).passed is True
+    )
+
+
+def test_cmp001_windows_vm_not_judged() -> None:
+    windows = arm(
+        VM_TYPE,
+        "win",
+        {
+            "osProfile": {"windowsConfiguration": {"provisionVMAgent": True}},
+            "storageProfile": {"osDisk": {"osType": "Windows"}},
+        },
+    )
+    assert run("AZ-CMP-001", inventory(windows)) == []
+
+
+def test_cmp001_specialised_linux_disk_is_not_evaluated() -> None:
+    attached = arm(VM_TYPE, "attached", {"storageProfile": {"osDisk": {"osType": "Linux"}}})
+    result = only("AZ-CMP-001", inventory(attached))
+    assert result.passed is None
+    assert "osProfile" in result.detail
+
+
+def test_cmp001_tolerates_missing_properties() -> None:
+    assert run("AZ-CMP-001", inventory(arm(VM_TYPE, "bare"))) == []
+
+
+def test_cmp001_unreadable_vm_is_not_evaluated() -> None:
+    inv = inventory()
+    fail_resource(inv, VM_TYPE, "locked", "403")
+    assert only("AZ-CMP-001", inv).passed is None
+
+
+def disk(name: str = "disk1", **properties: object) -> Resource:
+    return arm(DISK_TYPE, name, dict(properties))
+
+
+def test_cmp002_platform_key_fails() -> None:
+    d = disk(encryption={"type": "EncryptionAtRestWithPlatformKey"}, diskState="Attached")
+    result = only("AZ-CMP-002", inventory(d))
+    assert result.passed is False
+    assert result.metadata["cis"] == "7.3"
+    assert "EncryptionAtRestWithPlatformKey" in result.detail
+
+
+def test_cmp002_unattached_disk_maps_to_cis_74() -> None:
+    d = disk(encryption={"type": "EncryptionAtRestWithPlatformKey"}, diskState="Unattached")
+    assert only("AZ-CMP-002", inventory(d)).metadata["cis"] == "7.4"
+
+
+def test_cmp002_absent_encryption_is_platform_key() -> None:
+    assert only("AZ-CMP-002", inventory(disk(diskSizeGB=32))).passed is False
+
+
+@pytest.mark.parametrize(
+    "enc_type", ["EncryptionAtRestWithCustomerKey", "EncryptionAtRestWithPlatformAndCustomerKeys"]
+)
+def test_cmp002_customer_key_passes(enc_type: str) -> None:
+    d = disk(encryption={"type": enc_type, "diskEncryptionSetId": "/subscriptions/x/des/1"})
+    assert only("AZ-CMP-002", inventory(d)).passed is True
+
+
+def test_cmp002_azure_disk_encryption_passes() -> None:
+    d = disk(
+        encryption={"type": "EncryptionAtRestWithPlatformKey"},
+        encryptionSettingsCollection={"enabled": True, "encryptionSettings": []},
+    )
+    result = only("AZ-CMP-002", inventory(d))
+    assert result.passed is True
+    assert result.metadata["azureDiskEncryption"] is True
+
+
+def test_cmp002_tolerates_missing_properties_and_unreadable_disks() -> None:
+    inv = inventory(arm(DISK_TYPE, "bare"))
+    fail_resource(inv, DISK_TYPE, "locked", "403")
+    verdicts = sorted((r.resource_name, r.passed) for r in run("AZ-CMP-002", inv))
+    assert verdicts == [("bare", False), ("locked", None)]

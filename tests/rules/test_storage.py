@@ -1,0 +1,174 @@
+"""AZ-STOR-001..005: storage account rules, including what absent properties mean."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanner.rules.storage import BLOB_SERVICE, STORAGE_TYPE
+from tests.rules.builders import (
+    Resource,
+    arm,
+    fail_child,
+    fail_resource,
+    inventory,
+    only,
+    run,
+    set_child,
+)
+
+
+def account(name: str = "stacct", **properties: object) -> Resource:
+    return arm(STORAGE_TYPE, name, dict(properties), kind="StorageV2")
+
+
+def test_stor001_public_access_true_fails() -> None:
+    result = only("AZ-STOR-001", inventory(account(allowBlobPublicAccess=True)))
+    assert result.passed is False
+    assert result.resource_type == STORAGE_TYPE
+    assert result.resource_name == "stacct"
+    assert result.metadata == {"allowBlobPublicAccess": True}
+
+
+def test_stor001_public_access_false_passes() -> None:
+    assert only("AZ-STOR-001", inventory(account(allowBlobPublicAccess=False))).passed is True
+
+
+def test_stor001_absent_means_allowed() -> None:
+    result = only("AZ-STOR-001", inventory(account()))
+    assert result.passed is False
+    assert "not set" in result.detail
+
+
+def test_stor002_http_allowed_fails() -> None:
+    result = only("AZ-STOR-002", inventory(account(supportsHttpsTrafficOnly=False)))
+    assert result.passed is False
+
+
+def test_stor002_https_only_passes() -> None:
+    assert only("AZ-STOR-002", inventory(account(supportsHttpsTrafficOnly=True))).passed is True
+
+
+def test_stor002_absent_means_https_only() -> None:
+    assert only("AZ-STOR-002", inventory(account())).passed is True
+
+
+@pytest.mark.parametrize("version", ["TLS1_0", "TLS1_1", "tls1_1"])
+def test_stor003_old_tls_fails(version: str) -> None:
+    result = only("AZ-STOR-003", inventory(account(minimumTlsVersion=version)))
+    assert result.passed is False
+    assert version in result.detail
+
+
+@pytest.mark.parametrize("version", ["TLS1_2", "TLS1_3"])
+def test_stor003_modern_tls_passes(version: str) -> None:
+    assert only("AZ-STOR-003", inventory(account(minimumTlsVersion=version))).passed is True
+
+
+def test_stor003_absent_means_tls10() -> None:
+    result = only("AZ-STOR-003", inventory(account()))
+    assert result.passed is False
+    assert "TLS1_0" in result.detail
+
+
+def test_stor004_default_allow_fails() -> None:
+    acct = account(networkAcls={"defaultAction": "Allow", "bypass": "AzureServices"})
+    assert only("AZ-STOR-004", inventory(acct)).passed is False
+
+
+def test_stor004_default_deny_passes() -> None:
+    acct = account(networkAcls={"defaultAction": "Deny", "ipRules": [], "virtualNetworkRules": []})
+    assert only("AZ-STOR-004", inventory(acct)).passed is True
+
+
+@pytest.mark.parametrize("acls", [None, {}])
+def test_stor004_absent_network_acls_means_allow(acls: object) -> None:
+    props: dict[str, object] = {} if acls is None else {"networkAcls": acls}
+    assert only("AZ-STOR-004", inventory(arm(STORAGE_TYPE, "stacct", props))).passed is False
+
+
+def test_stor005_soft_delete_disabled_fails() -> None:
+    acct = account()
+    inv = inventory(acct)
+    set_child(
+        inv, BLOB_SERVICE, acct, {"properties": {"deleteRetentionPolicy": {"enabled": False}}}
+    )
+    result = only("AZ-STOR-005", inv)
+    assert result.passed is False
+    assert result.metadata["enabled"] is False
+
+
+def test_stor005_soft_delete_enabled_passes() -> None:
+    acct = account()
+    inv = inventory(acct)
+    set_child(
+        inv,
+        BLOB_SERVICE,
+        acct,
+        {"properties": {"deleteRetentionPolicy": {"enabled": True, "days": 14}}},
+    )
+    result = only("AZ-STOR-005", inv)
+    assert result.passed is True
+    assert "14 days" in result.detail
+
+
+def test_stor005_policy_absent_fails() -> None:
+    acct = account()
+    inv = inventory(acct)
+    set_child(inv, BLOB_SERVICE, acct, {"properties": {"isVersioningEnabled": True}})
+    assert only("AZ-STOR-005", inv).passed is False
+
+
+def test_stor005_child_unreadable_is_not_evaluated() -> None:
+    acct = account()
+    inv = inventory(acct)
+    fail_child(inv, BLOB_SERVICE, acct, "403 AuthorizationFailed")
+    result = only("AZ-STOR-005", inv)
+    assert result.passed is None
+    assert "403 AuthorizationFailed" in result.detail
+
+
+def test_stor005_child_not_collected_is_not_evaluated() -> None:
+    result = only("AZ-STOR-005", inventory(account()))
+    assert result.passed is None
+    assert "child not collected" in result.detail
+
+
+def test_child_lookup_ignores_id_case() -> None:
+    acct = account()
+    inv = inventory(acct)
+    set_child(inv, BLOB_SERVICE, acct, {"properties": {"deleteRetentionPolicy": {"enabled": True}}})
+    acct["id"] = acct["id"].upper()
+    assert only("AZ-STOR-005", inv).passed is True
+
+
+@pytest.mark.parametrize(
+    "rule_id", ["AZ-STOR-001", "AZ-STOR-002", "AZ-STOR-003", "AZ-STOR-004", "AZ-STOR-005"]
+)
+def test_account_without_properties_never_raises(rule_id: str) -> None:
+    bare = arm(STORAGE_TYPE, "bare")
+    results = run(rule_id, inventory(bare))
+    assert len(results) == 1
+
+
+@pytest.mark.parametrize(
+    "rule_id", ["AZ-STOR-001", "AZ-STOR-002", "AZ-STOR-003", "AZ-STOR-004", "AZ-STOR-005"]
+)
+def test_unreadable_account_is_not_evaluated(rule_id: str) -> None:
+    inv = inventory()
+    rid = fail_resource(inv, STORAGE_TYPE, "locked", "429 throttled")
+    result = only(rule_id, inv)
+    assert (result.resource_id, result.passed) == (rid, None)
+
+
+def test_stor004_public_network_access_disabled_passes() -> None:
+    from scanner.inventory import Inventory
+    from scanner.rules import REGISTRY
+
+    inv = Inventory(subscription_id="s")
+    inv.resources["microsoft.storage/storageaccounts"] = [{
+        "id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/private01",
+        "name": "private01", "type": "Microsoft.Storage/storageAccounts",
+        "properties": {"publicNetworkAccess": "Disabled", "networkAcls": {"defaultAction": "Allow"}},
+    }]
+    [ev] = list(REGISTRY["AZ-STOR-004"].evaluate(inv))
+    assert ev.passed is True
