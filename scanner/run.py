@@ -121,47 +121,61 @@ def _configure_logging(path: Path) -> None:
 
 def run_scan(store: ScanStore, settings: Settings, scan_id: str, run_dir: Path, *,
              concurrency: int | None = None, use_bar: bool | None = None) -> int:
-    scan = store.get(scan_id)
-    if scan is None:
-        print(f"error: no scan {scan_id}", file=sys.stderr)
-        return EXIT_UNKNOWN_SCAN
-    me = psutil.Process()
-    if not store.claim(scan_id, pid=me.pid, host=settings.host_id, process_create_time=me.create_time()):
-        current = store.get(scan_id)
-        status = current.status if current else "gone"
-        print(f"error: scan {scan_id} is {status}; only a pending scan can be run", file=sys.stderr)
-        return EXIT_NOT_RUNNABLE
-    (run_dir / "pid").write_text(f"{me.pid}\n")
-    log.info("scan %s claimed by pid %s on %s", scan_id, me.pid, settings.host_id)
-
     from scanner.progress import ProgressReporter
 
     stop = threading.Event()
-    reporter = ProgressReporter(store, scan_id, run_dir, use_bar=use_bar)
-    heartbeat = _Heartbeat(store, scan_id, reporter, stop, settings.heartbeat_interval_seconds)
-    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         stop.set()
         raise SignalStop(signum)
 
-    for s in previous:
-        signal.signal(s, on_signal)
-    heartbeat.start()
+    # Handlers first: the pid becomes visible at the claim, and an operator may signal it at once.
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    heartbeat: _Heartbeat | None = None
+    reporter: ProgressReporter | None = None
     try:
+        scan = store.get(scan_id)
+        if scan is None:
+            print(f"error: no scan {scan_id}", file=sys.stderr)
+            return EXIT_UNKNOWN_SCAN
+        me = psutil.Process()
+        if not store.claim(scan_id, pid=me.pid, host=settings.host_id, process_create_time=me.create_time()):
+            current = store.get(scan_id)
+            status = current.status if current else "gone"
+            print(f"error: scan {scan_id} is {status}; only a pending scan can be run", file=sys.stderr)
+            return EXIT_NOT_RUNNABLE
+        (run_dir / "pid").write_text(f"{me.pid}\n")
+        log.info("scan %s claimed by pid %s on %s", scan_id, me.pid, settings.host_id)
+        reporter = ProgressReporter(store, scan_id, run_dir, use_bar=use_bar)
+        heartbeat = _Heartbeat(store, scan_id, reporter, stop, settings.heartbeat_interval_seconds)
+        heartbeat.start()
         return _execute(store, scan, scan_id, reporter, stop, concurrency)
     except SignalStop as exc:
-        name = signal.Signals(exc.signum).name
-        log.info("stopped by %s", name)
-        store.cancel(scan_id, f"cancelled by {name}", exit_code=128 + exc.signum)
-        reporter.final("cancelled", error_message=f"cancelled by {name}")
-        print(f"scan {scan_id} cancelled by {name}", file=sys.stderr, flush=True)
-        _exit_now(128 + exc.signum)
-        return 128 + exc.signum  # pragma: no cover - _exit_now does not return
+        code = 128 + exc.signum
+        message = _record_signal(store, scan_id, exc.signum)
+        if reporter is not None:
+            current = store.get(scan_id)
+            reporter.final(current.status if current else "cancelled",
+                           error_message=current.error_message if current else message)
+        print(f"scan {scan_id}: {message}", file=sys.stderr, flush=True)
+        _exit_now(code)
+        return code  # pragma: no cover - _exit_now does not return
     finally:
-        heartbeat.stop()
+        if heartbeat is not None:
+            heartbeat.stop()
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _record_signal(store: ScanStore, scan_id: str, signum: int) -> str:
+    """Record a SIGTERM/SIGINT as ``cancelled`` (a no-op if the scan already ended)."""
+    name = signal.Signals(signum).name
+    current = store.get(scan_id)
+    requested = current is not None and current.cancel_requested
+    message = f"cancelled on request ({name})" if requested else f"cancelled by {name}"
+    log.info("stopped: %s", message)
+    store.cancel(scan_id, message, exit_code=128 + signum)
+    return message
 
 
 def _execute(store: ScanStore, scan: object, scan_id: str, reporter: "object", stop: threading.Event,

@@ -3,6 +3,7 @@
 from api.models.base import Base, utcnow
 from api.models.finding import Finding, RuleOutcome
 from api.models.scan import ACTIVE_STATUSES, PHASES, STATUSES, TERMINAL_STATUSES, Scan
+from api.models.supervisor_beat import SupervisorBeat
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -13,5 +14,6 @@ __all__ = [
     "Finding",
     "RuleOutcome",
     "Scan",
+    "SupervisorBeat",
     "utcnow",
 ]

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READONLY_OPTION = "openshield_readonly"
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -44,9 +45,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Take the write lock up front: a deferred transaction that later upgrades to a writer
-        # can fail with "database is locked" without honouring busy_timeout.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front: a deferred transaction that later upgrades to a
+        # writer can fail with "database is locked" without honouring busy_timeout. Readers
+        # (read_scope) use a plain BEGIN so API reads never queue behind each other.
+        readonly = conn.get_execution_options().get(READONLY_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def get_engine(url: str) -> Engine:
@@ -77,10 +80,23 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _factories.clear()
 
 
-def session_factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+_factories: dict[tuple[str, bool], sessionmaker[Session]] = {}
+
+
+def session_factory(url: str, readonly: bool = False) -> sessionmaker[Session]:
+    """A cached sessionmaker per URL (building one costs more than a simple query)."""
+    key = (url, readonly)
+    factory = _factories.get(key)
+    if factory is None:
+        engine = get_engine(url)
+        if readonly:
+            engine = engine.execution_options(**{READONLY_OPTION: True})
+        factory = sessionmaker(bind=engine, expire_on_commit=False)
+        _factories[key] = factory
+    return factory
 
 
 @contextmanager
@@ -93,5 +109,16 @@ def session_scope(url: str) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.close()
+
+
+@contextmanager
+def read_scope(url: str) -> Iterator[Session]:
+    """A session for reads only: no write lock on SQLite. Closing it ends the transaction and
+    detaches the objects with their loaded state (a rollback would expire them)."""
+    session = session_factory(url, readonly=True)()
+    try:
+        yield session
     finally:
         session.close()

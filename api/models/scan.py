@@ -43,6 +43,8 @@ class Scan(Base):
     host: Mapped[str | None] = mapped_column(String(255))
     # psutil create_time() of the scan process: a pid with another create time is not the scan
     process_create_time: Mapped[float | None] = mapped_column(Float)
+    # when a host reserved a launch slot for this scan (host set, process maybe not yet started)
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     exit_code: Mapped[int | None] = mapped_column(Integer)

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from api.models.base import utcnow
-from api.models.db import session_scope
+from api.models.db import read_scope, session_scope
 from api.models.finding import Finding, RuleOutcome
 from api.models.scan import ACTIVE_STATUSES, Scan
 
@@ -80,7 +80,7 @@ class ScanStore:
         return scan
 
     def active_scan_id(self, subscription_id: str) -> str | None:
-        with session_scope(self.url) as session:
+        with read_scope(self.url) as session:
             return session.scalar(
                 select(Scan.scan_id).where(
                     Scan.subscription_id == subscription_id.lower(), Scan.status.in_(ACTIVE_STATUSES)
@@ -88,7 +88,7 @@ class ScanStore:
             )
 
     def get(self, scan_id: str) -> Scan | None:
-        with session_scope(self.url) as session:
+        with read_scope(self.url) as session:
             return session.get(Scan, scan_id)
 
     # -------------------------------------------------------------- transitions
@@ -108,7 +108,12 @@ class ScanStore:
         with session_scope(self.url) as session:
             result = session.execute(
                 update(Scan)
-                .where(Scan.scan_id == scan_id, Scan.status == "pending", Scan.cancel_requested.is_(False))
+                .where(
+                    Scan.scan_id == scan_id,
+                    Scan.status == "pending",
+                    Scan.cancel_requested.is_(False),
+                    or_(Scan.host.is_(None), Scan.host == host),
+                )
                 .values(
                     status="running",
                     phase="starting",
@@ -123,13 +128,99 @@ class ScanStore:
             )
             return result.rowcount == 1
 
-    def record_launch(self, scan_id: str, *, pid: int, host: str, process_create_time: float | None) -> bool:
-        """Note the pid of a launched (still pending) scan so the supervisor can watch it."""
-        return self._update(
-            scan_id,
-            ("pending",),
-            {"pid": pid, "host": host, "process_create_time": process_create_time, "phase": "starting"},
-        )
+    def reserve_launch(self, scan_id: str, *, host: str, cap: int) -> bool:
+        """Give a queued scan one of ``host``'s launch slots, if one is free.
+
+        Counting the host's active scans and taking the slot happen in one serialised
+        transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a per-host advisory lock), so two
+        gunicorn workers or a worker and the supervisor cannot both fill the last slot. The
+        ``host IS NULL`` condition makes a queued scan claimable exactly once across hosts.
+        """
+        with session_scope(self.url) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:h))"), {"h": "openshield-launch:" + host})
+            active = session.scalar(
+                select(func.count()).select_from(Scan).where(Scan.host == host, Scan.status.in_(ACTIVE_STATUSES))
+            )
+            if int(active or 0) >= cap:
+                return False
+            result = session.execute(
+                update(Scan)
+                .where(
+                    Scan.scan_id == scan_id,
+                    Scan.status == "pending",
+                    Scan.host.is_(None),
+                    Scan.cancel_requested.is_(False),
+                )
+                .values(host=host, phase="starting", launched_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def release_launch(self, scan_id: str, host: str) -> bool:
+        """Give a reserved slot back (the process could not be started); the scan is queued again."""
+        with session_scope(self.url) as session:
+            result = session.execute(
+                update(Scan)
+                .where(Scan.scan_id == scan_id, Scan.status == "pending", Scan.host == host, Scan.pid.is_(None))
+                .values(host=None, phase="queued", launched_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def queued(self, limit: int = 50) -> list[Scan]:
+        """Scans waiting for a launch slot, oldest first."""
+        with read_scope(self.url) as session:
+            return list(
+                session.scalars(
+                    select(Scan)
+                    .where(Scan.status == "pending", Scan.host.is_(None), Scan.cancel_requested.is_(False))
+                    .order_by(Scan.created_at, Scan.scan_id)
+                    .limit(limit)
+                )
+            )
+
+    def active_on_host(self, host: str) -> list[Scan]:
+        with read_scope(self.url) as session:
+            return list(
+                session.scalars(select(Scan).where(Scan.host == host, Scan.status.in_(ACTIVE_STATUSES)))
+            )
+
+    def active_elsewhere(self, host: str) -> list[Scan]:
+        with read_scope(self.url) as session:
+            return list(
+                session.scalars(
+                    select(Scan).where(Scan.host.is_not(None), Scan.host != host, Scan.status.in_(ACTIVE_STATUSES))
+                )
+            )
+
+    def requeue(self, scan_id: str, *, from_host: str, reason: str) -> bool:
+        """``running -> pending`` once, after the whole machine restarted under the scan.
+
+        The scan gets ``attempt + 1`` and ``trigger=retry``; its old process is known dead.
+        """
+        with session_scope(self.url) as session:
+            result = session.execute(
+                update(Scan)
+                .where(Scan.scan_id == scan_id, Scan.status == "running", Scan.host == from_host, Scan.attempt < 2)
+                .values(
+                    status="pending",
+                    phase="queued",
+                    host=None,
+                    pid=None,
+                    process_create_time=None,
+                    launched_at=None,
+                    started_at=None,
+                    heartbeat_at=None,
+                    attempt=Scan.attempt + 1,
+                    trigger="retry",
+                    error_message=_short(reason),
+                    rules_completed=0,
+                    progress=0,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
 
     def progress(self, scan_id: str, **values: Any) -> bool:
         """Progress fields of a running scan (phase, counters); refuses other fields."""
@@ -228,11 +319,50 @@ class ScanStore:
 
     # ------------------------------------------------------------------ queries
     def count_active(self, host: str | None = None) -> int:
-        with session_scope(self.url) as session:
+        with read_scope(self.url) as session:
             query = select(func.count()).select_from(Scan).where(Scan.status.in_(ACTIVE_STATUSES))
             if host is not None:
                 query = query.where(Scan.host == host)
             return int(session.scalar(query) or 0)
+
+    def get_with_outcomes(self, scan_id: str) -> tuple[Scan | None, list[RuleOutcome]]:
+        """A scan and its rule outcomes in one session (``GET /api/scans/<id>`` is hot).
+
+        Outcomes are written only when a scan completes, so other scans skip the second query.
+        """
+        with read_scope(self.url) as session:
+            scan = session.get(Scan, scan_id)
+            if scan is None or scan.status != "completed":
+                return scan, []
+            outcomes = session.scalars(
+                select(RuleOutcome).where(RuleOutcome.scan_id == scan_id).order_by(RuleOutcome.rule_id)
+            )
+            return scan, list(outcomes)
+
+    def list_scans(
+        self,
+        *,
+        status: str | None = None,
+        subscription_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[int, list[Scan]]:
+        """(total matching, one page newest first); ``scan_id`` breaks ``created_at`` ties so pages are stable."""
+        conditions = []
+        if status is not None:
+            conditions.append(Scan.status == status)
+        if subscription_id is not None:
+            conditions.append(Scan.subscription_id == subscription_id.lower())
+        with read_scope(self.url) as session:
+            total = session.scalar(select(func.count()).select_from(Scan).where(*conditions))
+            page = session.scalars(
+                select(Scan)
+                .where(*conditions)
+                .order_by(Scan.created_at.desc(), Scan.scan_id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            return int(total or 0), list(page)
 
 
 def _short(message: str) -> str:

@@ -1,26 +1,29 @@
-"""Azure Resource Manager reads through azure-mgmt-resource's ``ResourceManagementClient``.
+"""Azure Resource Manager reads through azure-mgmt-resource's async ``ResourceManagementClient``.
 
 The subscription listing uses the SDK's typed pager (it follows ``nextLink``). Resource, child
 and role GETs go through the same client's ``send_request``: the request still passes the
-client's pipeline (bearer token, azure-core ``RetryPolicy`` honouring ``Retry-After`` on 429 and
-retrying 5xx), but the body stays the REST JSON the rules read, and we skip a model
+client's pipeline (bearer token, azure-core ``AsyncRetryPolicy`` honouring ``Retry-After`` on
+429 and retrying 5xx), but the body stays the REST JSON the rules read, and we skip a model
 round-trip that would cost CPU on subscriptions with thousands of resources.
+
+Async rather than threads: a scan is thousands of small I/O-bound requests, and on the aiohttp
+transport each costs about half the CPU of a requests call on a thread pool, where 32 threads
+also fight over the GIL (measured in docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Iterator
+from typing import Any, AsyncIterator
 
-import requests
-from azure.core.credentials import TokenCredential
+import aiohttp
+from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import HttpResponseError
-from azure.core.pipeline.transport import RequestsTransport
+from azure.core.pipeline.transport import AioHttpTransport
 from azure.core.rest import HttpRequest
 from azure.mgmt.core.exceptions import ARMErrorFormat
-from azure.mgmt.resource.resources import ResourceManagementClient
-from requests.adapters import HTTPAdapter
+from azure.mgmt.resource.resources.aio import ResourceManagementClient
 
 from scanner.azure.api_versions import AUTHORIZATION_API_VERSION, RESOURCE_API_VERSIONS
 from scanner.azure.endpoints import AzureEndpoints
@@ -31,13 +34,12 @@ for _name in ("azure.core.pipeline.policies.http_logging_policy", "azure.identit
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
-
 class ArmReader:
-    """Reads one subscription. Thread-safe: detail GETs run on a thread pool."""
+    """Reads one subscription; use as ``async with ArmReader(...) as arm``."""
 
     def __init__(
         self,
-        credential: TokenCredential,
+        credential: AsyncTokenCredential,
         endpoints: AzureEndpoints,
         subscription_id: str,
         *,
@@ -46,31 +48,48 @@ class ArmReader:
         retry_backoff_factor: float = 0.5,
         timeout_seconds: float = 60,
     ) -> None:
-        session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max_connections)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
         self._base = endpoints.arm
         self.subscription_id = subscription_id
-        self.client = ResourceManagementClient(
-            credential,
-            subscription_id,
-            base_url=endpoints.arm,
-            credential_scopes=[endpoints.arm_scope],
-            transport=RequestsTransport(session=session, session_owner=True),
-            retry_total=retry_total,
-            retry_backoff_factor=retry_backoff_factor,
-            read_timeout=timeout_seconds,
-            connection_timeout=min(timeout_seconds, 20),
-        )
+        self._max_connections = max_connections
+        self._client_kwargs: dict[str, Any] = {
+            "base_url": endpoints.arm,
+            "credential_scopes": [endpoints.arm_scope],
+            "retry_total": retry_total,
+            # azure-core retries a bad status only retry_status times (default 3): keep them equal
+            "retry_status": retry_total,
+            "retry_backoff_factor": retry_backoff_factor,
+            "read_timeout": timeout_seconds,
+            "connection_timeout": min(timeout_seconds, 20),
+        }
+        self._credential = credential
+        self._connection_verify = endpoints.connection_verify
+        self.client: ResourceManagementClient | None = None
 
-    def close(self) -> None:
-        self.client.close()
+    async def __aenter__(self) -> "ArmReader":
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._max_connections), trust_env=True
+        )
+        transport = AioHttpTransport(session=session, session_owner=True,
+                                     connection_verify=self._connection_verify)
+        self.client = ResourceManagementClient(
+            self._credential, self.subscription_id, transport=transport, **self._client_kwargs
+        )
+        await self.client.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.client is not None:
+            await self.client.__aexit__(*exc)
+
+    @property
+    def _c(self) -> ResourceManagementClient:
+        assert self.client is not None, "use ArmReader as an async context manager"
+        return self.client
 
     # ------------------------------------------------------------------ listing
-    def list_resources(self) -> Iterator[dict[str, Any]]:
+    async def list_resources(self) -> AsyncIterator[dict[str, Any]]:
         """Every resource of the subscription (without properties), page by page."""
-        for item in self.client.resources.list():
+        async for item in self._c.resources.list():
             yield {
                 "id": item.id,
                 "name": item.name,
@@ -82,43 +101,43 @@ class ArmReader:
             }
 
     # ------------------------------------------------------------------ raw GETs
-    def get_json(self, path_or_url: str, api_version: str | None) -> dict[str, Any]:
+    async def get_json(self, path_or_url: str, api_version: str | None) -> dict[str, Any]:
         """GET an ARM path (or an absolute ``nextLink``) and return its JSON body.
 
         Raises ``HttpResponseError`` (with the ARM error code parsed) for 4xx/5xx answers that
         survived the retry policy.
         """
-        url = path_or_url if path_or_url.startswith("https://") or path_or_url.startswith("http://") else self._base + path_or_url
+        url = path_or_url if path_or_url.startswith(("https://", "http://")) else self._base + path_or_url
         params = {"api-version": api_version} if api_version and "api-version=" not in url else None
-        response = self.client.send_request(HttpRequest("GET", url, params=params))
+        response = await self._c.send_request(HttpRequest("GET", url, params=params))
+        body = await response.read()
         if response.status_code >= 400:
             raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-        body = response.content
         return json.loads(body) if body else {}
 
-    def get_collection(self, path: str, api_version: str) -> list[dict[str, Any]]:
+    async def get_collection(self, path: str, api_version: str) -> list[dict[str, Any]]:
         """An ARM collection (``{"value": [...]}``), following ``nextLink``."""
         items: list[dict[str, Any]] = []
-        page = self.get_json(path, api_version)
+        page = await self.get_json(path, api_version)
         while True:
             items.extend(page.get("value") or [])
             next_link = page.get("nextLink")
             if not next_link:
                 return items
-            page = self.get_json(next_link, None)
+            page = await self.get_json(next_link, None)
 
-    def get_resource(self, resource_id: str, resource_type: str) -> dict[str, Any]:
-        return self.get_json(resource_id, self.api_version_for(resource_type))
+    async def get_resource(self, resource_id: str, resource_type: str) -> dict[str, Any]:
+        return await self.get_json(resource_id, await self.api_version_for(resource_type))
 
-    def api_version_for(self, resource_type: str) -> str:
+    async def api_version_for(self, resource_type: str) -> str:
         version = RESOURCE_API_VERSIONS.get(resource_type.lower())
         if version is None:
-            version = self._provider_api_version(resource_type)
+            version = await self._provider_api_version(resource_type)
         return version
 
-    def _provider_api_version(self, resource_type: str) -> str:
+    async def _provider_api_version(self, resource_type: str) -> str:
         namespace, _, rest = resource_type.partition("/")
-        provider = self.client.providers.get(namespace)
+        provider = await self._c.providers.get(namespace)
         for rt in provider.resource_types or []:
             if (rt.resource_type or "").lower() == rest.lower() and rt.api_versions:
                 stable = [v for v in rt.api_versions if "preview" not in v]
@@ -126,14 +145,14 @@ class ArmReader:
         raise LookupError(f"no api-version known for {resource_type}")
 
     # ------------------------------------------------------------- authorization
-    def role_assignments(self) -> list[dict[str, Any]]:
-        return self.get_collection(
+    async def role_assignments(self) -> list[dict[str, Any]]:
+        return await self.get_collection(
             f"/subscriptions/{self.subscription_id}/providers/Microsoft.Authorization/roleAssignments",
             AUTHORIZATION_API_VERSION,
         )
 
-    def role_definitions(self) -> list[dict[str, Any]]:
-        return self.get_collection(
+    async def role_definitions(self) -> list[dict[str, Any]]:
+        return await self.get_collection(
             f"/subscriptions/{self.subscription_id}/providers/Microsoft.Authorization/roleDefinitions",
             AUTHORIZATION_API_VERSION,
         )

@@ -1,10 +1,10 @@
 """Collect, once, exactly what the selected rules need.
 
 One pass over the subscription listing; each resource of a needed type gets one detail GET and
-one GET per needed child, run on a bounded thread pool while the listing is still paging.
-Microsoft Graph collections and role assignments are fetched concurrently with the ARM work.
-Failures are recorded in the inventory (``unavailable`` / ``unreadable``) with a reason, so the
-engine can skip a rule instead of reporting a false "no findings".
+one GET per needed child, started while the listing is still paging and bounded by a semaphore.
+Microsoft Graph collections and role assignments are fetched concurrently on the same event
+loop. Failures are recorded in the inventory (``unavailable`` / ``unreadable``) with a reason,
+so the engine can skip a rule instead of reporting a false "no findings".
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import asyncio
 import logging
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
+from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
 from scanner.azure.arm import ArmReader
@@ -36,7 +36,8 @@ from scanner.inventory import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONCURRENCY = 32
+DEFAULT_CONCURRENCY = 64
+PROGRESS_INTERVAL = 0.25
 
 
 @dataclass(frozen=True)
@@ -73,83 +74,90 @@ class Collector:
         self.concurrency = max(1, concurrency)
         self.on_progress = on_progress
         self.stop = stop or threading.Event()
+        self._done = 0
+        self._submitted = 0
+        self._last_emit = 0.0
 
     # ------------------------------------------------------------------ public
     def collect(self) -> Inventory:
+        """Run the whole collection on a fresh event loop (blocking)."""
+        return asyncio.run(self.collect_async())
+
+    async def collect_async(self) -> Inventory:
+        unknown = sorted((self.needs.graph | self.needs.optional_graph) - set(COLLECTIONS))
+        if unknown:
+            raise ValueError(f"unknown Graph collections: {unknown}")
         try:
             credential = build_credential(self.endpoints)
         except ValueError as exc:
             raise CollectionError(f"Azure authentication failed: {exc}") from None
-        self._authenticate(credential)
-        inventory = Inventory(subscription_id=self.subscription_id)
-        arm = ArmReader(credential, self.endpoints, self.subscription_id, max_connections=self.concurrency + 4)
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect")
-        finished = False
-        try:
-            side_jobs = self._start_side_jobs(pool, arm, credential)
-            self._collect_arm(pool, arm, inventory)
-            self._finish_side_jobs(side_jobs, inventory)
-            finished = True
-        finally:
-            # On cancel or error do not wait for queued fetches: the scan must stop promptly.
-            pool.shutdown(wait=finished, cancel_futures=not finished)
-            if finished:
-                arm.close()
+        async with credential:
+            await self._authenticate(credential)
+            inventory = Inventory(subscription_id=self.subscription_id)
+            async with ArmReader(credential, self.endpoints, self.subscription_id,
+                                 max_connections=self.concurrency) as arm:
+                side = asyncio.gather(self._graph(credential, inventory), self._roles(arm, inventory))
+                try:
+                    await self._collect_arm(arm, inventory)
+                    await side
+                except BaseException:
+                    side.cancel()
+                    raise
         return inventory
 
     # ---------------------------------------------------------------- internals
-    def _authenticate(self, credential: Any) -> None:
+    async def _authenticate(self, credential: AsyncTokenCredential) -> None:
         """Fail fast, with a short reason, when the identity cannot get an ARM token at all."""
         try:
-            credential.get_token(self.endpoints.arm_scope)
+            await credential.get_token(self.endpoints.arm_scope)
         except ClientAuthenticationError as exc:
             log.debug("authentication failure", exc_info=True)
             raise CollectionError(auth_failure_message(exc)) from None
 
-    def _start_side_jobs(self, pool: ThreadPoolExecutor, arm: ArmReader, credential: Any) -> dict[str, Future[Any]]:
-        jobs: dict[str, Future[Any]] = {}
-        graph_names = sorted(self.needs.graph | self.needs.optional_graph)
-        unknown = [g for g in graph_names if g not in COLLECTIONS]
-        if unknown:
-            raise ValueError(f"unknown Graph collections: {unknown}")
-        if graph_names:
-            reader = GraphReader(credential, self.endpoints)
-            jobs["graph"] = pool.submit(lambda: asyncio.run(reader.collect(graph_names)))
-        if self.needs.role_assignments:
-            jobs[ROLE_ASSIGNMENTS_KEY] = pool.submit(arm.role_assignments)
-        if self.needs.role_definitions:
-            jobs[ROLE_DEFINITIONS_KEY] = pool.submit(arm.role_definitions)
-        return jobs
+    async def _graph(self, credential: AsyncTokenCredential, inventory: Inventory) -> None:
+        names = sorted(self.needs.graph | self.needs.optional_graph)
+        if not names:
+            return
+        results = await GraphReader(credential, self.endpoints).collect(names)
+        for name, result in results.items():
+            if isinstance(result, BaseException):
+                inventory.unavailable[graph_key(name)] = self._graph_reason(name, result)
+            else:
+                inventory.graph[name] = result
 
-    def _finish_side_jobs(self, jobs: dict[str, Future[Any]], inventory: Inventory) -> None:
-        for key, future in jobs.items():
-            if key == "graph":
-                for name, result in future.result().items():
-                    if isinstance(result, BaseException):
-                        inventory.unavailable[graph_key(name)] = self._graph_reason(name, result)
-                    else:
-                        inventory.graph[name] = result
-                continue
-            try:
-                value = future.result()
-            except (HttpResponseError, ClientAuthenticationError) as exc:
-                inventory.unavailable[key] = f"could not read {key.split(':', 1)[1]}: {http_error_summary(exc)}"
-                continue
-            if key == ROLE_ASSIGNMENTS_KEY:
+    async def _roles(self, arm: ArmReader, inventory: Inventory) -> None:
+        jobs: dict[str, Callable[[], Awaitable[list[dict[str, Any]]]]] = {}
+        if self.needs.role_assignments:
+            jobs[ROLE_ASSIGNMENTS_KEY] = arm.role_assignments
+        if self.needs.role_definitions:
+            jobs[ROLE_DEFINITIONS_KEY] = arm.role_definitions
+        results = await asyncio.gather(*(job() for job in jobs.values()), return_exceptions=True)
+        for key, value in zip(jobs, results):
+            if isinstance(value, (HttpResponseError, ClientAuthenticationError)):
+                inventory.unavailable[key] = f"could not read {key.split(':', 1)[1]}: {http_error_summary(value)}"
+            elif isinstance(value, BaseException):
+                raise value
+            elif key == ROLE_ASSIGNMENTS_KEY:
                 inventory.role_assignments = value
             else:
                 inventory.role_definitions = value
 
     def _graph_reason(self, name: str, exc: BaseException) -> str:
-        log.info("graph collection %s failed: %s", name, graph_error_summary(exc), exc_info=exc)
         summary = graph_error_summary(exc)
+        log.info("graph collection %s failed: %s", name, summary, exc_info=exc)
         if getattr(exc, "response_status_code", None) == 403:
             return f"Microsoft Graph denied {name} ({summary}): grant {COLLECTIONS[name].permission}"
         if isinstance(exc, ClientAuthenticationError):
             return f"Microsoft Graph {name}: {auth_failure_message(exc)}"
         return f"could not read Microsoft Graph {name}: {summary}"
 
-    def _collect_arm(self, pool: ThreadPoolExecutor, arm: ArmReader, inventory: Inventory) -> None:
+    def _emit(self, inventory: Inventory, listing_complete: bool, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.on_progress and (force or now - self._last_emit >= PROGRESS_INTERVAL):
+            self._last_emit = now
+            self.on_progress(CollectProgress(self._done, self._submitted, inventory.resource_count, listing_complete))
+
+    async def _collect_arm(self, arm: ArmReader, inventory: Inventory) -> None:
         wanted = {t.lower() for t in self.needs.resource_types}
         children: dict[str, list[ChildSpec]] = {}
         for spec in self.needs.children:
@@ -157,64 +165,56 @@ class Collector:
             inventory.children.setdefault(spec.key, {})
         for t in wanted:
             inventory.resources.setdefault(t, [])
+        slots = asyncio.Semaphore(self.concurrency)
+        tasks: set[asyncio.Task[None]] = set()
 
-        pending: set[Future[None]] = set()
-        done = 0
-        submitted = 0
-        last_emit = 0.0
+        async def bounded(work: Awaitable[None]) -> None:
+            try:
+                await work
+            finally:
+                slots.release()
+                self._done += 1
 
-        def emit(listing_complete: bool, force: bool = False) -> None:
-            nonlocal last_emit
-            now = time.monotonic()
-            if self.on_progress and (force or now - last_emit >= 0.25):
-                last_emit = now
-                self.on_progress(CollectProgress(done, submitted, inventory.resource_count, listing_complete))
-
-        def drain(block: bool) -> None:
-            nonlocal done, pending
-            if not pending:
-                return
-            finished, pending = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
-            for future in finished:
-                future.result()  # the task functions record their own errors
-                done += 1
+        async def submit(work: Awaitable[None]) -> None:
+            # wait for a free slot before starting the next fetch: memory stays flat and the
+            # listing does not outrun the fetches by thousands of tasks
+            await slots.acquire()
+            task = asyncio.create_task(bounded(work))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            self._submitted += 1
 
         try:
-            for listed in arm.list_resources():
-                if self.stop.is_set():
-                    raise Cancelled()
-                inventory.resource_count += 1
-                rtype = (listed.get("type") or "").lower()
-                if rtype in wanted:
-                    pending.add(pool.submit(self._fetch_resource, arm, listed, rtype, inventory))
-                    submitted += 1
-                for spec in children.get(rtype, []):
-                    pending.add(pool.submit(self._fetch_child, arm, listed["id"], spec, inventory))
-                    submitted += 1
-                # keep memory bounded and progress moving while the listing pages
-                while len(pending) > self.concurrency * 8:
-                    drain(block=True)
-                drain(block=False)
-                emit(False)
-        except Cancelled:
+            try:
+                async for listed in arm.list_resources():
+                    self._check_stop()
+                    inventory.resource_count += 1
+                    rtype = (listed.get("type") or "").lower()
+                    if rtype in wanted:
+                        await submit(self._fetch_resource(arm, listed, rtype, inventory))
+                    for spec in children.get(rtype, []):
+                        await submit(self._fetch_child(arm, listed["id"], spec, inventory))
+                    self._emit(inventory, False)
+            except ClientAuthenticationError as exc:
+                raise CollectionError(auth_failure_message(exc)) from None
+            except HttpResponseError as exc:
+                raise CollectionError(self._listing_failure(exc)) from None
+            while tasks:
+                self._check_stop()
+                done, _ = await asyncio.wait(set(tasks), timeout=PROGRESS_INTERVAL)
+                for task in done:
+                    task.result()  # fetch functions record their own errors; anything else is a bug
+                self._emit(inventory, True)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
             raise
-        except ClientAuthenticationError as exc:
-            raise CollectionError(auth_failure_message(exc)) from None
-        except HttpResponseError as exc:
-            raise CollectionError(self._listing_failure(exc)) from None
-        finally:
-            if self.stop.is_set():
-                for future in pending:
-                    future.cancel()
-        while pending:
-            if self.stop.is_set():
-                for future in pending:
-                    future.cancel()
-                raise Cancelled()
-            drain(block=True)
-            emit(True)
-        emit(True, force=True)
+        self._emit(inventory, True, force=True)
         self._mark_wholly_unreadable(inventory, wanted, children)
+
+    def _check_stop(self) -> None:
+        if self.stop.is_set():
+            raise Cancelled()
 
     def _listing_failure(self, exc: HttpResponseError) -> str:
         status = exc.status_code
@@ -224,32 +224,40 @@ class Collector:
             return f"subscription {self.subscription_id} not found or not visible to this identity"
         return f"could not list subscription resources: {http_error_summary(exc)}"
 
-    def _fetch_resource(self, arm: ArmReader, listed: dict[str, Any], rtype: str, inventory: Inventory) -> None:
+    async def _fetch_resource(self, arm: ArmReader, listed: dict[str, Any], rtype: str, inventory: Inventory) -> None:
         rid = listed["id"]
         try:
-            body = arm.get_resource(rid, listed["type"])
+            body = await arm.get_resource(rid, listed["type"])
         except HttpResponseError as exc:
             if exc.status_code == 404:
                 return  # deleted between listing and GET: nothing to judge
             inventory.unreadable[rid.lower()] = http_error_summary(exc)
             return
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
         except Exception as exc:  # noqa: BLE001 - one resource must not sink the scan
             log.warning("GET %s failed", rid, exc_info=True)
             inventory.unreadable[rid.lower()] = http_error_summary(exc)
             return
-        inventory.resources[rtype].append(body)  # list.append is atomic under the GIL
+        inventory.resources[rtype].append(body)
 
-    def _fetch_child(self, arm: ArmReader, parent_id: str, spec: ChildSpec, inventory: Inventory) -> None:
+    async def _fetch_child(self, arm: ArmReader, parent_id: str, spec: ChildSpec, inventory: Inventory) -> None:
         path = f"{parent_id}/{spec.path}"
         try:
-            payload: Any = arm.get_collection(path, spec.api_version) if spec.is_list else arm.get_json(path, spec.api_version)
+            payload: Any = (
+                await arm.get_collection(path, spec.api_version)
+                if spec.is_list
+                else await arm.get_json(path, spec.api_version)
+            )
         except HttpResponseError as exc:
             if exc.status_code == 404 and not spec.is_list:
-                # a singleton child that does not exist (e.g. never configured) reads as empty
+                # a singleton child that does not exist reads as unset, which rules judge
                 payload = {}
             else:
                 inventory.unreadable[f"{spec.key}|{parent_id.lower()}"] = http_error_summary(exc)
                 return
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
         except Exception as exc:  # noqa: BLE001
             log.warning("GET %s failed", path, exc_info=True)
             inventory.unreadable[f"{spec.key}|{parent_id.lower()}"] = http_error_summary(exc)
@@ -269,4 +277,6 @@ class Collector:
                 failures = [r for k, r in inventory.unreadable.items() if k.startswith(spec.key + "|")]
                 if failures and not inventory.children.get(spec.key):
                     reasons = sorted(set(failures))
-                    inventory.unavailable[spec.key] = f"could not read any {spec.path} of {spec.parent_type}: {'; '.join(reasons[:3])}"
+                    inventory.unavailable[spec.key] = (
+                        f"could not read any {spec.path} of {spec.parent_type}: {'; '.join(reasons[:3])}"
+                    )

@@ -23,6 +23,8 @@ class AzureEndpoints:
     tenant_id: str | None
     client_id: str | None
     client_secret: str | None
+    # extra CA bundle (sovereign clouds behind a TLS-inspecting proxy, the emulator)
+    ca_bundle: str | None = None
 
     @classmethod
     def from_env(cls) -> "AzureEndpoints":
@@ -36,7 +38,18 @@ class AzureEndpoints:
             tenant_id=os.environ.get("AZURE_TENANT_ID") or None,
             client_id=os.environ.get("AZURE_CLIENT_ID") or None,
             client_secret=os.environ.get("AZURE_CLIENT_SECRET") or None,
+            ca_bundle=os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or None,
         )
+
+    @property
+    def connection_verify(self) -> str | bool:
+        """What azure-core transports should verify TLS against.
+
+        Passed explicitly because aiohttp builds its default TLS context when it is imported,
+        so a CA named in the environment later (or only in ``REQUESTS_CA_BUNDLE``, which
+        aiohttp ignores) would not be trusted.
+        """
+        return self.ca_bundle or True
 
     @property
     def arm_scope(self) -> str:

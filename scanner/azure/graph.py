@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from azure.core.credentials import TokenCredential
+import httpx
+from azure.core.credentials_async import AsyncTokenCredential
 from kiota_abstractions.method import Method
 from kiota_abstractions.request_information import RequestInformation
 from kiota_authentication_azure.azure_identity_authentication_provider import (
@@ -23,6 +25,7 @@ from kiota_http.middleware.options.retry_handler_option import RetryHandlerOptio
 from msgraph import GraphServiceClient
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.graph_request_adapter import GraphRequestAdapter
+from msgraph_core import GraphClientFactory
 
 from scanner.azure.endpoints import AzureEndpoints
 
@@ -52,11 +55,15 @@ PAGE_RETRY = RetryHandlerOption(delay=1.0, max_retries=5)
 
 
 class GraphReader:
-    def __init__(self, credential: TokenCredential, endpoints: AzureEndpoints) -> None:
+    def __init__(self, credential: AsyncTokenCredential, endpoints: AzureEndpoints) -> None:
         auth = AzureIdentityAuthenticationProvider(
             credential, scopes=[endpoints.graph_scope], allowed_hosts=[endpoints.graph_host]
         )
-        self.client = GraphServiceClient(request_adapter=GraphRequestAdapter(auth))
+        # the HTTP client is built here so that it trusts the same CA bundle as the ARM side
+        self._http = GraphClientFactory.create_with_default_middleware(
+            client=httpx.AsyncClient(verify=_ssl_context(endpoints.connection_verify), timeout=httpx.Timeout(60.0))
+        )
+        self.client = GraphServiceClient(request_adapter=GraphRequestAdapter(auth, client=self._http))
         self.base = f"{endpoints.graph}/v1.0"
         self.client.request_adapter.base_url = self.base
 
@@ -78,8 +85,17 @@ class GraphReader:
 
     async def collect(self, names: list[str]) -> dict[str, list[dict[str, Any]] | BaseException]:
         """Fetch several collections concurrently; a failure is returned, not raised."""
-        results = await asyncio.gather(*(self.collection(n) for n in names), return_exceptions=True)
+        try:
+            results = await asyncio.gather(*(self.collection(n) for n in names), return_exceptions=True)
+        finally:
+            await self._http.aclose()
         return dict(zip(names, results))
+
+
+def _ssl_context(verify: str | bool) -> ssl.SSLContext | bool:
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return verify
 
 
 def graph_error_summary(exc: BaseException) -> str:

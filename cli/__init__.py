@@ -1,0 +1,1 @@
+"""``bin/openshield``: the operator's command line on the host."""

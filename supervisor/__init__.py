@@ -1,0 +1,1 @@
+"""Every OS-process concern: launching scans detached, watching their pids, killing groups."""

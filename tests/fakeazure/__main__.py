@@ -1,0 +1,177 @@
+"""``python -m tests.fakeazure``: run the HTTPS Azure emulator (see ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import threading
+
+from . import tenants as T
+from . import tls
+from .server import App, Faults, FakeAzureServer, TenantIndex
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return n
+
+
+def _non_negative_int(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return n
+
+
+def _non_negative_float(value: str) -> float:
+    n = float(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return n
+
+
+def _graph_collections(value: str) -> list[str]:
+    known = {c.lower(): c for c in T.GRAPH_COLLECTIONS}
+    out = []
+    for name in (v.strip() for v in value.split(",")):
+        if not name:
+            continue
+        if name.lower() not in known:
+            raise argparse.ArgumentTypeError(
+                f"unknown Graph collection {name!r} (known: {', '.join(T.GRAPH_COLLECTIONS)})")
+        out.append(known[name.lower()])
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m tests.fakeazure",
+        description="HTTPS emulator of Entra ID tokens, Azure Resource Manager and Microsoft Graph "
+                    "for OpenShield tests and benchmarks.")
+    p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = pick a free one)")
+    p.add_argument("--tenant", default="demo", help="demo | large:N | path/to/tenant.json (default demo)")
+    p.add_argument("--env-file", help="where to write KEY=VALUE settings once listening (required to serve)")
+    p.add_argument("--latency-ms", type=_non_negative_float, default=0, help="sleep per request")
+    p.add_argument("--throttle-every", type=_non_negative_int, default=0,
+                   help="every K-th ARM/Graph request answers 429")
+    p.add_argument("--retry-after", type=_non_negative_float, default=1, help="Retry-After seconds for 429s")
+    p.add_argument("--fail-every", type=_non_negative_int, default=0,
+                   help="every K-th ARM/Graph request answers 503")
+    p.add_argument("--forbid-graph", type=_graph_collections, default=[],
+                   help="comma-separated Graph collections answering 403")
+    p.add_argument("--page-size", type=_positive, default=1000, help="ARM page size (default 1000)")
+    p.add_argument("--graph-page-size", type=_positive, default=100,
+                   help="default Graph $top (default 100, max 999)")
+    p.add_argument("--graph-max-page-size", type=_positive, default=None,
+                   help="cap every Graph page at N items even when $top asks for more (server-driven "
+                        "paging, as Graph may do); default: honour $top")
+    p.add_argument("--client-secret", default=T.DEFAULT_CLIENT_SECRET, help="the accepted client secret")
+    p.add_argument("--any-subscription", action="store_true",
+                   help="serve the tenant under any subscription id (for tests that scan many subscriptions)")
+    p.add_argument("--dump-tenant", metavar="PATH", help="write the chosen tenant as JSON to PATH and exit")
+    return p
+
+
+def ca_path_for(env_file: str) -> str:
+    """``dir/fakeazure.env`` -> ``dir/fakeazure-ca.pem`` (one CA file per env file)."""
+    directory = os.path.dirname(os.path.abspath(env_file))
+    stem = os.path.splitext(os.path.basename(env_file))[0] or "fakeazure"
+    return os.path.join(directory, f"{stem}-ca.pem")
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".fakeazure-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.graph_page_size > 999:
+        parser.error("--graph-page-size must be at most 999")
+    try:
+        name, tenant = T.load_tenant(args.tenant)
+    except T.TenantError as exc:
+        print(f"fakeazure: {exc}", file=sys.stderr)
+        return 2
+
+    if args.dump_tenant:
+        T.dump_tenant(tenant, args.dump_tenant)
+        print(f"fakeazure: wrote tenant {name} ({len(tenant['resources'])} resources) to {args.dump_tenant}",
+              flush=True)
+        return 0
+    if not args.env_file:
+        parser.error("--env-file is required (unless --dump-tenant)")
+
+    try:
+        index = TenantIndex(tenant, name)
+    except T.TenantError as exc:
+        print(f"fakeazure: {exc}", file=sys.stderr)
+        return 2
+    material = tls.generate()
+    faults = Faults(latency_ms=args.latency_ms, throttle_every=args.throttle_every,
+                    retry_after=args.retry_after, fail_every=args.fail_every, forbid_graph=args.forbid_graph)
+    app = App(index, client_secret=args.client_secret, faults=faults, page_size=args.page_size,
+              graph_page_size=args.graph_page_size, graph_max_page_size=args.graph_max_page_size,
+              any_subscription=args.any_subscription)
+    server = FakeAzureServer(("127.0.0.1", args.port), app, material.server_context())
+    base = f"https://127.0.0.1:{server.port}"
+    app.base_url = base
+
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                              name="fakeazure-accept", daemon=True)
+    thread.start()
+
+    ca_file = ca_path_for(args.env_file)
+    write_atomic(ca_file, material.ca_cert_pem)
+    env = {
+        "AZURE_TENANT_ID": index.tenant_id,
+        "AZURE_CLIENT_ID": index.client_id,
+        "AZURE_CLIENT_SECRET": args.client_secret,
+        "AZURE_SUBSCRIPTION_ID": index.subscription_id,
+        "AZURE_AUTHORITY_HOST": base,
+        "AZURE_ARM_ENDPOINT": base,
+        "AZURE_GRAPH_ENDPOINT": base,
+        "REQUESTS_CA_BUNDLE": ca_file,
+        "SSL_CERT_FILE": ca_file,
+        "FAKEAZURE_URL": base,
+    }
+    write_atomic(args.env_file, "".join(f"{k}={v}\n" for k, v in env.items()).encode())
+    print(f"fakeazure: {base} ca={ca_file} tenant={name} resources={len(tenant['resources'])}", flush=True)
+
+    try:
+        while not stop.wait(0.5):
+            if not thread.is_alive():
+                print("fakeazure: accept loop died", file=sys.stderr, flush=True)
+                return 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

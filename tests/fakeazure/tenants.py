@@ -1,0 +1,1349 @@
+"""Tenants served by the emulator: plain JSON-able data in Azure REST shape.
+
+A tenant is a dict::
+
+    {"tenantId", "subscriptionId", "clientId",
+     "resources": [ARM resources {id, name, type, location, tags, sku, kind, properties}],
+     "children": {"<parent resource id>/<child path>": object | [list items]},
+     "roleAssignments": [...], "roleDefinitions": [...],
+     "graph": {"users": [...], "userRegistrationDetails": [...],
+               "directoryRoles": [... each with "members": [...]],
+               "applications": [...], "servicePrincipals": [...]}}
+
+Optional extra keys (``name``, ``generatedAt``) are informational. ``demo_tenant()`` plants, for
+every rule of the rules spec (rules-spec.md), resources that violate it and resources that comply, named
+so that the name says which; ``large_tenant(n)`` makes exactly ``n`` ARM resources for load tests.
+Everything is deterministic except Graph credential dates, which are relative to the
+generation time (so "200 days old" stays 200 days old).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+# Fixed identities (the same for every generated tenant).
+TENANT_ID = "3f6c2b1a-8d4e-4c7b-9a51-0e2d4f6a8b10"
+SUBSCRIPTION_ID = "9b2e7c41-5a3d-4f86-b0c2-7d1e9f3a5c64"
+CLIENT_ID = "d4a1f0c7-2b6e-4e93-8c5f-1a7b3d9e0f52"
+DEFAULT_CLIENT_SECRET = "fakeazure-demo-secret"
+TENANT_DOMAIN = "fakeazure.onmicrosoft.com"
+MANAGEMENT_GROUP = "mg-openshield-demo"
+
+GRAPH_COLLECTIONS = (
+    "users",
+    "userRegistrationDetails",
+    "directoryRoles",
+    "applications",
+    "servicePrincipals",
+)
+
+# Built-in role definition ids (the same in every tenant).
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+READER = "acdd72a7-3629-48ce-ae10-99a99f18d77d"
+USER_ACCESS_ADMIN = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+
+# Directory role template ids.
+ROLE_TEMPLATES = {
+    "Global Administrator": "62e90394-69f5-4237-9190-012177145e10",
+    "Privileged Role Administrator": "e8611ab8-c189-46e8-94e1-60213ab1f814",
+    "Security Administrator": "194ae4cb-b126-40b2-bd5b-6091b380977d",
+    "User Administrator": "fe930be7-5e62-47db-91af-98c3a49a38b1",
+    "Application Administrator": "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+    "Directory Readers": "88d8e3e3-8f55-4a1e-953a-9b9898b8876b",
+}
+
+# api-versions ARM accepts per resource type. Children are checked against their parent type's
+# list (``ns/type`` of the id). Types not listed accept any well-formed api-version.
+API_VERSIONS: dict[str, list[str]] = {
+    "Microsoft.Storage/storageAccounts": [
+        "2021-04-01", "2021-06-01", "2021-08-01", "2021-09-01", "2022-05-01", "2022-09-01",
+        "2023-01-01", "2023-04-01", "2023-05-01", "2024-01-01",
+    ],
+    "Microsoft.Network/networkSecurityGroups": [
+        "2022-07-01", "2022-09-01", "2023-02-01", "2023-04-01", "2023-05-01", "2023-06-01",
+        "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01",
+    ],
+    "Microsoft.Compute/virtualMachines": [
+        "2022-08-01", "2022-11-01", "2023-03-01", "2023-07-01", "2023-09-01", "2024-03-01",
+        "2024-07-01",
+    ],
+    "Microsoft.Compute/disks": [
+        "2022-03-02", "2022-07-02", "2023-01-02", "2023-04-02", "2023-10-02", "2024-03-02",
+    ],
+    "Microsoft.KeyVault/vaults": ["2022-07-01", "2022-11-01", "2023-02-01", "2023-07-01"],
+    "Microsoft.Sql/servers": [
+        "2021-02-01-preview", "2021-05-01-preview", "2021-08-01-preview", "2021-11-01",
+        "2022-05-01-preview", "2023-05-01-preview", "2023-08-01-preview",
+    ],
+    "Microsoft.DBforPostgreSQL/flexibleServers": [
+        "2021-06-01", "2022-12-01", "2023-03-01-preview", "2023-06-01-preview", "2024-08-01",
+    ],
+    "Microsoft.Web/sites": [
+        "2021-02-01", "2022-03-01", "2022-09-01", "2023-01-01", "2023-12-01", "2024-04-01",
+    ],
+}
+# Provider api-version lists for the types no rule reads (per namespace).
+NAMESPACE_API_VERSIONS: dict[str, list[str]] = {
+    "Microsoft.Network": ["2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01"],
+    "Microsoft.Compute": ["2023-09-01", "2024-03-01", "2024-07-01"],
+    "Microsoft.Storage": ["2023-01-01", "2023-05-01"],
+    "Microsoft.KeyVault": ["2023-02-01", "2023-07-01"],
+    "Microsoft.Sql": ["2021-11-01", "2023-08-01-preview"],
+    "Microsoft.DBforPostgreSQL": ["2022-12-01", "2024-08-01"],
+    "Microsoft.Web": ["2022-09-01", "2023-01-01", "2023-12-01", "2024-04-01"],
+    "Microsoft.Authorization": ["2020-04-01-preview", "2022-04-01"],
+}
+# child types listed in provider answers, per parent type
+CHILD_TYPES = {
+    "Microsoft.Storage/storageAccounts": ["blobServices"],
+    "Microsoft.Sql/servers": ["firewallRules", "auditingSettings", "databases"],
+    "Microsoft.Web/sites": ["config"],
+    "Microsoft.Network/networkSecurityGroups": ["securityRules"],
+}
+
+_ABSENT = object()  # "leave this property out"
+_NS = uuid.UUID("5d0f3c64-1b2a-4e8e-9f5d-7a6b2c3d4e5f")
+_FIXED_TIME = "2023-03-01T09:00:00Z"
+
+
+def guid(kind: str, name: str) -> str:
+    """A deterministic GUID for (kind, name)."""
+    return str(uuid.uuid5(_NS, f"{kind}:{name}"))
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _put(props: dict[str, Any], key: str, value: Any) -> None:
+    if value is not _ABSENT:
+        props[key] = value
+
+
+# ---------------------------------------------------------------------------------------------
+# ARM builders
+# ---------------------------------------------------------------------------------------------
+
+
+class _Arm:
+    """Accumulates resources and children for one subscription."""
+
+    def __init__(self, subscription_id: str) -> None:
+        self.sub = subscription_id
+        self.resources: list[dict[str, Any]] = []
+        self.children: dict[str, Any] = {}
+
+    def rg_id(self, rg: str) -> str:
+        return f"/subscriptions/{self.sub}/resourceGroups/{rg}"
+
+    def rid(self, rg: str, rtype: str, name: str) -> str:
+        return f"{self.rg_id(rg)}/providers/{rtype}/{name}"
+
+    def add(
+        self,
+        rg: str,
+        rtype: str,
+        name: str,
+        location: str,
+        properties: dict[str, Any],
+        *,
+        sku: Any = _ABSENT,
+        kind: Any = _ABSENT,
+        tags: dict[str, str] | None = None,
+        managed_by: Any = _ABSENT,
+        rid: str | None = None,
+    ) -> dict[str, Any]:
+        res: dict[str, Any] = {
+            "id": rid or self.rid(rg, rtype, name),
+            "name": name,
+            "type": rtype,
+            "location": location,
+            "tags": tags if tags is not None else {"env": rg.removeprefix("rg-")},
+        }
+        _put(res, "sku", sku)
+        _put(res, "kind", kind)
+        _put(res, "managedBy", managed_by)
+        res["properties"] = properties
+        self.resources.append(res)
+        return res
+
+    def child(self, parent: dict[str, Any], path: str, payload: Any) -> None:
+        self.children[f"{parent['id']}/{path}"] = payload
+
+    # --- storage -------------------------------------------------------------------------------
+    def storage(
+        self,
+        rg: str,
+        name: str,
+        location: str,
+        *,
+        public: Any = False,
+        https: Any = True,
+        tls: Any = "TLS1_2",
+        acl: Any = "Deny",
+        soft_delete: bool | None = True,
+        versioning: bool = False,
+    ) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            "keyCreationTime": {"key1": _FIXED_TIME, "key2": _FIXED_TIME},
+            "privateEndpointConnections": [],
+            "provisioningState": "Succeeded",
+            "creationTime": _FIXED_TIME,
+            "primaryEndpoints": {
+                svc: f"https://{name}.{svc}.core.windows.net/"
+                for svc in ("blob", "queue", "table", "file", "dfs", "web")
+            },
+            "primaryLocation": location,
+            "statusOfPrimary": "available",
+            "accessTier": "Hot",
+            "encryption": {
+                "services": {
+                    "blob": {"keyType": "Account", "enabled": True},
+                    "file": {"keyType": "Account", "enabled": True},
+                },
+                "keySource": "Microsoft.Storage",
+            },
+        }
+        _put(props, "allowBlobPublicAccess", public)
+        _put(props, "supportsHttpsTrafficOnly", https)
+        _put(props, "minimumTlsVersion", tls)
+        if acl is not _ABSENT:
+            props["networkAcls"] = {
+                "bypass": "AzureServices",
+                "virtualNetworkRules": [],
+                "ipRules": [] if acl == "Allow" else [{"value": "203.0.113.0/24", "action": "Allow"}],
+                "defaultAction": acl,
+            }
+        sku = {"name": "Standard_LRS", "tier": "Standard"}
+        res = self.add(rg, "Microsoft.Storage/storageAccounts", name, location, props,
+                       sku=sku, kind="StorageV2")
+        if soft_delete is not None:
+            policy: dict[str, Any] = {"allowPermanentDelete": False, "enabled": soft_delete}
+            if soft_delete:
+                policy["days"] = 7
+            self.child(res, "blobServices/default", {
+                "id": f"{res['id']}/blobServices/default",
+                "name": "default",
+                "type": "Microsoft.Storage/storageAccounts/blobServices",
+                "sku": sku,
+                "properties": {
+                    "cors": {"corsRules": []},
+                    "deleteRetentionPolicy": policy,
+                    "containerDeleteRetentionPolicy": {"enabled": soft_delete, **({"days": 7} if soft_delete else {})},
+                    "isVersioningEnabled": versioning,
+                },
+            })
+        return res
+
+    # --- network -------------------------------------------------------------------------------
+    def nsg(self, rg: str, name: str, location: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+        nsg_id = self.rid(rg, "Microsoft.Network/networkSecurityGroups", name)
+        security_rules = [_nsg_rule(nsg_id, r) for r in rules]
+        defaults = [
+            _nsg_rule(nsg_id, r, "defaultSecurityRules")
+            for r in (
+                rule("AllowVnetInBound", 65000, src="VirtualNetwork", ports="*", proto="*", dst="VirtualNetwork"),
+                rule("AllowAzureLoadBalancerInBound", 65001, src="AzureLoadBalancer", ports="*", proto="*"),
+                rule("DenyAllInBound", 65500, src="*", ports="*", proto="*", access="Deny"),
+                rule("AllowVnetOutBound", 65000, src="VirtualNetwork", ports="*", proto="*",
+                     dst="VirtualNetwork", direction="Outbound"),
+                rule("AllowInternetOutBound", 65001, src="*", ports="*", proto="*", dst="Internet",
+                     direction="Outbound"),
+                rule("DenyAllOutBound", 65500, src="*", ports="*", proto="*", access="Deny",
+                     direction="Outbound"),
+            )
+        ]
+        props = {
+            "provisioningState": "Succeeded",
+            "resourceGuid": guid("nsg", nsg_id),
+            "securityRules": security_rules,
+            "defaultSecurityRules": defaults,
+        }
+        return self.add(rg, "Microsoft.Network/networkSecurityGroups", name, location, props)
+
+    def vnet(self, rg: str, name: str, location: str, prefix: str) -> dict[str, Any]:
+        vid = self.rid(rg, "Microsoft.Network/virtualNetworks", name)
+        subnet = prefix.replace("/16", "/24")
+        props = {
+            "provisioningState": "Succeeded",
+            "resourceGuid": guid("vnet", vid),
+            "addressSpace": {"addressPrefixes": [prefix]},
+            "subnets": [{
+                "name": "default",
+                "id": f"{vid}/subnets/default",
+                "type": "Microsoft.Network/virtualNetworks/subnets",
+                "properties": {"provisioningState": "Succeeded", "addressPrefix": subnet},
+            }],
+            "virtualNetworkPeerings": [],
+            "enableDdosProtection": False,
+        }
+        return self.add(rg, "Microsoft.Network/virtualNetworks", name, location, props)
+
+    def public_ip(self, rg: str, name: str, location: str, address: str) -> dict[str, Any]:
+        props = {
+            "provisioningState": "Succeeded",
+            "ipAddress": address,
+            "publicIPAddressVersion": "IPv4",
+            "publicIPAllocationMethod": "Static",
+            "idleTimeoutInMinutes": 4,
+        }
+        return self.add(rg, "Microsoft.Network/publicIPAddresses", name, location, props,
+                        sku={"name": "Standard", "tier": "Regional"})
+
+    def nic(self, rg: str, name: str, location: str, subnet_id: str, private_ip: str,
+            vm_id: str | None = None, nsg_id: str | None = None, pip_id: str | None = None) -> dict[str, Any]:
+        ipconf: dict[str, Any] = {
+            "privateIPAddress": private_ip,
+            "privateIPAllocationMethod": "Dynamic",
+            "subnet": {"id": subnet_id},
+            "primary": True,
+            "privateIPAddressVersion": "IPv4",
+        }
+        if pip_id:
+            ipconf["publicIPAddress"] = {"id": pip_id}
+        nic_id = self.rid(rg, "Microsoft.Network/networkInterfaces", name)
+        props: dict[str, Any] = {
+            "provisioningState": "Succeeded",
+            "ipConfigurations": [{"name": "ipconfig1", "id": f"{nic_id}/ipConfigurations/ipconfig1",
+                                  "properties": ipconf}],
+            "enableAcceleratedNetworking": False,
+            "enableIPForwarding": False,
+        }
+        if vm_id:
+            props["virtualMachine"] = {"id": vm_id}
+        if nsg_id:
+            props["networkSecurityGroup"] = {"id": nsg_id}
+        return self.add(rg, "Microsoft.Network/networkInterfaces", name, location, props)
+
+    # --- compute -------------------------------------------------------------------------------
+    def vm(self, rg: str, name: str, location: str, *, linux: bool = True,
+           disable_password: Any = True, nic_id: str = "", os_disk_id: str = "",
+           os_disk_name: str = "") -> dict[str, Any]:
+        os_profile: dict[str, Any] = {"computerName": name, "adminUsername": "azureuser",
+                                      "secrets": [], "allowExtensionOperations": True}
+        if linux:
+            lc: dict[str, Any] = {"provisionVMAgent": True,
+                                  "patchSettings": {"patchMode": "ImageDefault", "assessmentMode": "ImageDefault"}}
+            _put(lc, "disablePasswordAuthentication", disable_password)
+            if disable_password is True:
+                lc["ssh"] = {"publicKeys": [{"path": "/home/azureuser/.ssh/authorized_keys",
+                                             "keyData": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFAKEFAKEFAKE fakeazure"}]}
+            os_profile["linuxConfiguration"] = lc
+            image = {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"}
+        else:
+            os_profile["windowsConfiguration"] = {"provisionVMAgent": True, "enableAutomaticUpdates": True,
+                                                  "patchSettings": {"patchMode": "AutomaticByOS"}}
+            image = {"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer",
+                     "sku": "2022-datacenter-azure-edition", "version": "latest"}
+        props = {
+            "vmId": guid("vm", name),
+            "hardwareProfile": {"vmSize": "Standard_B2s"},
+            "storageProfile": {
+                "imageReference": image,
+                "osDisk": {
+                    "osType": "Linux" if linux else "Windows",
+                    "name": os_disk_name,
+                    "createOption": "FromImage",
+                    "caching": "ReadWrite",
+                    "managedDisk": {"storageAccountType": "Premium_LRS", "id": os_disk_id},
+                    "deleteOption": "Delete",
+                    "diskSizeGB": 30 if linux else 127,
+                },
+                "dataDisks": [],
+            },
+            "osProfile": os_profile,
+            "networkProfile": {"networkInterfaces": [{"id": nic_id}]},
+            "diagnosticsProfile": {"bootDiagnostics": {"enabled": True}},
+            "provisioningState": "Succeeded",
+            "timeCreated": _FIXED_TIME,
+        }
+        return self.add(rg, "Microsoft.Compute/virtualMachines", name, location, props)
+
+    def disk(self, rg: str, name: str, location: str, *, encryption: Any = "EncryptionAtRestWithPlatformKey",
+             ade: bool | None = None, managed_by: Any = _ABSENT, os_type: Any = _ABSENT,
+             size_gb: int = 128) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            "creationData": {"createOption": "FromImage" if os_type is not _ABSENT else "Empty"},
+            "diskSizeGB": size_gb,
+            "diskIOPSReadWrite": 500,
+            "diskMBpsReadWrite": 100,
+            "diskState": "Attached" if managed_by is not _ABSENT else "Unattached",
+            "networkAccessPolicy": "AllowAll",
+            "publicNetworkAccess": "Enabled",
+            "timeCreated": _FIXED_TIME,
+            "provisioningState": "Succeeded",
+            "uniqueId": guid("disk", name),
+        }
+        _put(props, "osType", os_type)
+        if encryption is not _ABSENT:
+            enc: dict[str, Any] = {"type": encryption}
+            if "Customer" in encryption:
+                enc["diskEncryptionSetId"] = self.rid(rg, "Microsoft.Compute/diskEncryptionSets", "des-cmk-01")
+            props["encryption"] = enc
+        if ade is not None:
+            props["encryptionSettingsCollection"] = {
+                "enabled": ade,
+                "encryptionSettings": [{
+                    "diskEncryptionKey": {
+                        "secretUrl": f"https://kv-secure-01.vault.azure.net/secrets/{name}/0000",
+                        "sourceVault": {"id": self.rid(rg, "Microsoft.KeyVault/vaults", "kv-secure-01")},
+                    }
+                }] if ade else [],
+                "encryptionSettingsVersion": "1.1",
+            }
+        return self.add(rg, "Microsoft.Compute/disks", name, location, props,
+                        sku={"name": "Premium_LRS", "tier": "Premium"}, managed_by=managed_by)
+
+    # --- key vault -----------------------------------------------------------------------------
+    def vault(self, rg: str, name: str, location: str, tenant_id: str, *,
+              soft_delete: Any = True, purge_protection: Any = True) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            "sku": {"family": "A", "name": "standard"},
+            "tenantId": tenant_id,
+            "accessPolicies": [],
+            "enabledForDeployment": False,
+            "enabledForDiskEncryption": False,
+            "enabledForTemplateDeployment": False,
+            "enableRbacAuthorization": True,
+            "vaultUri": f"https://{name}.vault.azure.net/",
+            "provisioningState": "Succeeded",
+            "publicNetworkAccess": "Enabled",
+        }
+        _put(props, "enableSoftDelete", soft_delete)
+        if soft_delete is not False:
+            props["softDeleteRetentionInDays"] = 90
+        _put(props, "enablePurgeProtection", purge_protection)
+        return self.add(rg, "Microsoft.KeyVault/vaults", name, location, props)
+
+    # --- databases -----------------------------------------------------------------------------
+    def sql_server(self, rg: str, name: str, location: str, *,
+                   firewall: list[tuple[str, str, str]] | None, audit: str | None) -> dict[str, Any]:
+        props = {
+            "administratorLogin": "sqladmin",
+            "version": "12.0",
+            "state": "Ready",
+            "fullyQualifiedDomainName": f"{name}.database.windows.net",
+            "privateEndpointConnections": [],
+            "minimalTlsVersion": "1.2",
+            "publicNetworkAccess": "Enabled",
+            "restrictOutboundNetworkAccess": "Disabled",
+        }
+        res = self.add(rg, "Microsoft.Sql/servers", name, location, props, kind="v12.0")
+        if firewall is not None:
+            self.child(res, "firewallRules", [
+                {
+                    "id": f"{res['id']}/firewallRules/{rname}",
+                    "name": rname,
+                    "type": "Microsoft.Sql/servers/firewallRules",
+                    "properties": {"startIpAddress": start, "endIpAddress": end},
+                }
+                for rname, start, end in firewall
+            ])
+        if audit is not None:
+            enabled = audit == "Enabled"
+            self.child(res, "auditingSettings/default", {
+                "id": f"{res['id']}/auditingSettings/Default",
+                "name": "Default",
+                "type": "Microsoft.Sql/servers/auditingSettings",
+                "properties": {
+                    "state": audit,
+                    "retentionDays": 90 if enabled else 0,
+                    "auditActionsAndGroups": [
+                        "SUCCESSFUL_DATABASE_AUTHENTICATION_GROUP",
+                        "FAILED_DATABASE_AUTHENTICATION_GROUP",
+                        "BATCH_COMPLETED_GROUP",
+                    ] if enabled else [],
+                    "isStorageSecondaryKeyInUse": False,
+                    "isAzureMonitorTargetEnabled": enabled,
+                    "isManagedIdentityInUse": False,
+                    "storageAccountSubscriptionId": "00000000-0000-0000-0000-000000000000",
+                },
+            })
+        return res
+
+    def sql_database(self, server: dict[str, Any], name: str) -> dict[str, Any]:
+        props = {
+            "collation": "SQL_Latin1_General_CP1_CI_AS",
+            "maxSizeBytes": 268435456000,
+            "status": "Online",
+            "databaseId": guid("sqldb", f"{server['id']}/{name}"),
+            "creationDate": _FIXED_TIME,
+            "currentServiceObjectiveName": "S0",
+            "requestedBackupStorageRedundancy": "Geo",
+            "zoneRedundant": False,
+        }
+        return self.add("", "Microsoft.Sql/servers/databases", name, server["location"], props,
+                        sku={"name": "Standard", "tier": "Standard", "capacity": 10},
+                        kind="v12.0,user", tags=dict(server["tags"]),
+                        rid=f"{server['id']}/databases/{name}")
+
+    def postgres(self, rg: str, name: str, location: str, *, public: str) -> dict[str, Any]:
+        network: dict[str, Any] = {"publicNetworkAccess": public}
+        if public == "Disabled":
+            network["delegatedSubnetResourceId"] = (
+                self.rid(rg, "Microsoft.Network/virtualNetworks", "vnet-data") + "/subnets/postgres")
+            network["privateDnsZoneArmResourceId"] = (
+                self.rid(rg, "Microsoft.Network/privateDnsZones", f"{name}.private.postgres.database.azure.com"))
+        props = {
+            "administratorLogin": "pgadmin",
+            "version": "16",
+            "state": "Ready",
+            "fullyQualifiedDomainName": f"{name}.postgres.database.azure.com",
+            "storage": {"storageSizeGB": 32, "autoGrow": "Disabled", "tier": "P4", "iops": 120},
+            "authConfig": {"activeDirectoryAuth": "Disabled", "passwordAuth": "Enabled"},
+            "dataEncryption": {"type": "SystemManaged"},
+            "backup": {"backupRetentionDays": 7, "geoRedundantBackup": "Disabled"},
+            "network": network,
+            "highAvailability": {"mode": "Disabled"},
+            "replicationRole": "Primary",
+        }
+        return self.add(rg, "Microsoft.DBforPostgreSQL/flexibleServers", name, location, props,
+                        sku={"name": "Standard_B1ms", "tier": "Burstable"})
+
+    # --- app service ---------------------------------------------------------------------------
+    def plan(self, rg: str, name: str, location: str) -> dict[str, Any]:
+        props = {"status": "Ready", "maximumNumberOfWorkers": 3, "numberOfSites": 0,
+                 "reserved": True, "provisioningState": "Succeeded"}
+        return self.add(rg, "Microsoft.Web/serverfarms", name, location, props,
+                        sku={"name": "B1", "tier": "Basic", "size": "B1", "family": "B", "capacity": 1},
+                        kind="linux")
+
+    def site(self, rg: str, name: str, location: str, plan_id: str, *, https_only: Any = True,
+             min_tls: Any = "1.2", ftps: Any = "Disabled", remote_debugging: bool = False,
+             config: bool = True) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            "name": name,
+            "state": "Running",
+            "hostNames": [f"{name}.azurewebsites.net"],
+            "enabledHostNames": [f"{name}.azurewebsites.net", f"{name}.scm.azurewebsites.net"],
+            "defaultHostName": f"{name}.azurewebsites.net",
+            "serverFarmId": plan_id,
+            "enabled": True,
+            "reserved": True,
+            "clientCertEnabled": False,
+            "publicNetworkAccess": "Enabled",
+            # a site GET reports siteConfig mostly as nulls: the real values live in config/web
+            "siteConfig": {"numberOfWorkers": 1, "linuxFxVersion": "PYTHON|3.11",
+                           "minTlsVersion": None, "ftpsState": None, "http20Enabled": False},
+        }
+        _put(props, "httpsOnly", https_only)
+        res = self.add(rg, "Microsoft.Web/sites", name, location, props, kind="app,linux")
+        if config:
+            cprops: dict[str, Any] = {
+                "numberOfWorkers": 1,
+                "netFrameworkVersion": "v4.0",
+                "linuxFxVersion": "PYTHON|3.11",
+                "requestTracingEnabled": False,
+                "remoteDebuggingEnabled": remote_debugging,
+                "httpLoggingEnabled": False,
+                "http20Enabled": True,
+                "alwaysOn": False,
+                "scmMinTlsVersion": "1.2",
+            }
+            _put(cprops, "minTlsVersion", min_tls)
+            _put(cprops, "ftpsState", ftps)
+            self.child(res, "config/web", {
+                "id": f"{res['id']}/config/web",
+                "name": name,
+                "type": "Microsoft.Web/sites/config",
+                "location": location,
+                "properties": cprops,
+            })
+        return res
+
+
+def rule(name: str, priority: int, *, src: str | list[str] = "*", ports: str | list[str] = "22",
+         proto: str = "Tcp", access: str = "Allow", direction: str = "Inbound",
+         dst: str = "*") -> dict[str, Any]:
+    """Compact NSG rule description, expanded by :func:`_nsg_rule`."""
+    return {"name": name, "priority": priority, "src": src, "ports": ports, "proto": proto,
+            "access": access, "direction": direction, "dst": dst}
+
+
+def _nsg_rule(nsg_id: str, r: dict[str, Any], kind: str = "securityRules") -> dict[str, Any]:
+    props: dict[str, Any] = {"provisioningState": "Succeeded", "protocol": r["proto"], "sourcePortRange": "*"}
+    if isinstance(r["ports"], list):
+        props["destinationPortRanges"] = list(r["ports"])
+    else:
+        props["destinationPortRange"] = r["ports"]
+    if isinstance(r["src"], list):
+        props["sourceAddressPrefixes"] = list(r["src"])
+    else:
+        props["sourceAddressPrefix"] = r["src"]
+    props["destinationAddressPrefix"] = r["dst"]
+    props["access"] = r["access"]
+    props["priority"] = r["priority"]
+    props["direction"] = r["direction"]
+    props["sourcePortRanges"] = []
+    props.setdefault("destinationPortRanges", [])
+    props.setdefault("sourceAddressPrefixes", [])
+    props["destinationAddressPrefixes"] = []
+    rid = f"{nsg_id}/{kind}/{r['name']}"
+    return {
+        "name": r["name"],
+        "id": rid,
+        "etag": f'W/"{guid("etag", rid)}"',
+        "type": f"Microsoft.Network/networkSecurityGroups/{kind}",
+        "properties": props,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Planted cases (shared by demo and large)
+# ---------------------------------------------------------------------------------------------
+
+# name -> storage() keyword arguments
+STORAGE_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("stpublicblob01", {"public": True}),                 # STOR-001 violating
+    ("stpublicunset01", {"public": _ABSENT}),             # STOR-001 violating (absent = allowed)
+    ("sthttpallowed01", {"https": False}),                # STOR-002 violating
+    ("sthttpsunset01", {"https": _ABSENT}),               # STOR-002 compliant (absent = true)
+    ("sttls10legacy01", {"tls": "TLS1_0"}),               # STOR-003 violating
+    ("sttls11legacy01", {"tls": "TLS1_1"}),               # STOR-003 violating
+    ("sttlsunset01", {"tls": _ABSENT}),                   # STOR-003 violating (absent = TLS1_0)
+    ("stnetopen01", {"acl": "Allow"}),                    # STOR-004 violating
+    ("stnetaclunset01", {"acl": _ABSENT}),                # STOR-004 violating (absent = Allow)
+    ("stnosoftdelete01", {"soft_delete": False}),         # STOR-005 violating
+    ("stblobsvcmissing01", {"soft_delete": None}),        # STOR-005 unreadable (child 404) -> None
+    ("stsecure01", {}),                                   # compliant everywhere
+    ("stsecure02", {"versioning": True}),                 # compliant everywhere
+]
+
+# name -> rules; comments give the expected outcome for NET-001/002/003/004
+NSG_CASES: list[tuple[str, list[dict[str, Any]]]] = [
+    ("nsg-ssh-open-star", [rule("AllowSSH", 100, src="*")]),
+    ("nsg-ssh-open-cidr-any", [rule("AllowSSH", 100, src="0.0.0.0/0")]),
+    ("nsg-ssh-open-internet", [rule("AllowSSH", 100, src="Internet")]),
+    ("nsg-ssh-open-any-tag", [rule("AllowSSH", 110, src="Any", proto="*")]),
+    ("nsg-ssh-open-ipv6-any", [rule("AllowSSH", 120, src="::/0")]),
+    ("nsg-ssh-open-source-list", [rule("AllowSSH", 130, src=["10.0.0.0/8", "0.0.0.0/0"])]),
+    ("nsg-ssh-open-range", [rule("AllowMgmtRange", 140, src="*", ports="20-30")]),
+    ("nsg-ssh-open-port-list", [rule("AllowWebAndSSH", 150, src="Internet", ports=["80", "443", "22"])]),
+    # all TCP ports from the Internet: SSH, RDP and DB ports open; not NET-004 (TCP only)
+    ("nsg-all-tcp-ports-open", [rule("AllowAllTcp", 160, src="Internet", ports="*")]),
+    # a private-source Deny neither opens nor closes: the later Allow from * decides
+    ("nsg-ssh-open-private-deny-skipped", [
+        rule("DenySSHFromCorp", 100, src="10.0.0.0/8", access="Deny"),
+        rule("AllowSSH", 200, src="*"),
+    ]),
+    # compliant SSH cases
+    ("nsg-ssh-deny-shadows-allow", [
+        rule("DenySSHAll", 100, src="*", proto="*", access="Deny"),
+        rule("AllowSSHInternet", 200, src="Internet"),
+    ]),
+    ("nsg-ssh-private-only", [rule("AllowSSHCorp", 100, src="10.0.0.0/8")]),
+    ("nsg-ssh-udp-only", [rule("AllowUdp22", 100, src="*", proto="Udp")]),
+    ("nsg-ssh-outbound-only", [rule("AllowSSHOut", 100, src="*", direction="Outbound")]),
+    # RDP
+    ("nsg-rdp-open", [rule("AllowRDP", 100, src="Internet", ports="3389")]),
+    ("nsg-rdp-private-only", [rule("AllowRDPCorp", 100, src="192.168.0.0/16", ports="3389")]),
+    # databases
+    ("nsg-db-open-mssql-postgres", [rule("AllowDb", 100, src="*", ports=["1433", "5432"])]),
+    ("nsg-db-open-mysql-range", [rule("AllowMySqlRange", 100, src="Internet", ports="3300-3310")]),
+    ("nsg-db-private-only", [rule("AllowDbVnet", 100, src="VirtualNetwork", ports=["1433", "5432"])]),
+    # any-any
+    ("nsg-any-any-allow", [rule("AllowAnyAny", 100, src="*", ports="*", proto="*")]),
+    ("nsg-any-any-full-range", [rule("AllowEverything", 4000, src="Internet", ports="0-65535", proto="*")]),
+    ("nsg-any-any-shadowed", [
+        rule("DenyAllFirst", 100, src="*", ports="*", proto="*", access="Deny"),
+        rule("AllowAnyAnyLate", 4000, src="*", ports="*", proto="*"),
+    ]),
+    # fully compliant
+    ("nsg-web-only", [rule("AllowHttp", 100, src="Internet", ports="80"),
+                      rule("AllowHttps", 110, src="Internet", ports="443")]),
+    ("nsg-empty", []),
+]
+
+# name -> (disable_password, linux)
+VM_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("vm-linux-password-auth", {"disable_password": False}),     # CMP-001 violating
+    ("vm-linux-password-unset", {"disable_password": _ABSENT}),  # CMP-001 violating (absent)
+    ("vm-linux-sshkey-only", {"disable_password": True}),        # CMP-001 compliant
+    ("vm-windows-01", {"linux": False}),                          # CMP-001 not applicable
+]
+
+DISK_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("disk-platform-key-01", {"encryption": "EncryptionAtRestWithPlatformKey"}),  # CMP-002 violating
+    ("disk-encryption-unset-01", {"encryption": _ABSENT}),                       # CMP-002 violating
+    ("disk-cmk-01", {"encryption": "EncryptionAtRestWithCustomerKey"}),          # compliant
+    ("disk-ade-enabled-01", {"encryption": "EncryptionAtRestWithPlatformKey", "ade": True}),  # compliant
+    ("disk-double-encryption-01", {"encryption": "EncryptionAtRestWithPlatformAndCustomerKeys"}),  # compliant
+]
+
+VAULT_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("kv-nosoftdelete-01", {"soft_delete": False, "purge_protection": _ABSENT}),  # KV-001 + KV-002 violating
+    ("kv-nopurgeprot-01", {"soft_delete": True, "purge_protection": _ABSENT}),    # KV-002 violating
+    ("kv-purgeprot-false-01", {"soft_delete": True, "purge_protection": False}),  # KV-002 violating
+    ("kv-secure-01", {"soft_delete": True, "purge_protection": True}),            # compliant
+]
+
+_AZURE_SERVICES = ("AllowAllWindowsAzureIps", "0.0.0.0", "0.0.0.0")
+_ALLOW_ALL = ("AllowAll", "0.0.0.0", "255.255.255.255")
+_MANY_RULES = [(f"office-{i:02d}", f"198.51.100.{i}", f"198.51.100.{i}") for i in range(1, 31)]
+
+SQL_CASES: list[tuple[str, dict[str, Any]]] = [
+    # SQL-001 violating, SQL-002 compliant
+    ("sql-fw-allowall-audit-on", {"firewall": [_ALLOW_ALL, ("ClientIp", "203.0.113.5", "203.0.113.5")],
+                                  "audit": "Enabled"}),
+    # SQL-001 compliant (Azure services rule is not "allow all"), SQL-002 violating
+    ("sql-fw-azureonly-audit-off", {"firewall": [_AZURE_SERVICES, ("office", "198.51.100.0", "198.51.100.255")],
+                                    "audit": "Disabled"}),
+    # SQL-001 violating only on the last page when --page-size is small
+    ("sql-fw-manyrules-allowall", {"firewall": _MANY_RULES + [_ALLOW_ALL], "audit": "Enabled"}),
+    # no firewall rules at all: compliant
+    ("sql-fw-none-audit-on", {"firewall": [], "audit": "Enabled"}),
+]
+
+PG_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("psql-public-access-01", {"public": "Enabled"}),   # PG-001 violating
+    ("psql-private-vnet-01", {"public": "Disabled"}),   # PG-001 compliant
+]
+
+SITE_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("app-http-allowed-01", {"https_only": False}),                                   # APP-001 violating
+    ("app-httpsonly-unset-01", {"https_only": _ABSENT}),                              # APP-001 violating
+    ("app-tls10-ftp-allowed", {"min_tls": "1.0", "ftps": "AllAllowed"}),              # APP-002 + APP-003 violating
+    ("app-tls11-ftps-only", {"min_tls": "1.1", "ftps": "FtpsOnly"}),                  # APP-002 violating
+    ("app-secure-01", {}),                                                            # compliant
+    ("app-tls13-01", {"min_tls": "1.3", "ftps": "FtpsOnly"}),                         # compliant
+    ("app-tls-unreported-01", {"min_tls": _ABSENT}),                                  # APP-002 -> None
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Graph builders
+# ---------------------------------------------------------------------------------------------
+
+
+def _user(name: str, display: str, *, guest: bool = False, ext_upn: bool | None = None,
+          enabled: bool = True, domain: str = TENANT_DOMAIN) -> dict[str, Any]:
+    ext = guest if ext_upn is None else ext_upn
+    if ext:
+        local, _, home = name.partition("@")
+        upn = f"{local}_{home}#EXT#@{domain}"
+        mail: Any = name
+    else:
+        upn = f"{name}@{domain}"
+        mail = upn
+    return {
+        "id": guid("user", name),
+        "displayName": display,
+        "userPrincipalName": upn,
+        "mail": mail,
+        "userType": "Guest" if guest else "Member",
+        "accountEnabled": enabled,
+        "createdDateTime": _FIXED_TIME,
+    }
+
+
+def _registration(user: dict[str, Any], *, mfa: bool, admin: bool = False) -> dict[str, Any]:
+    methods = ["password", "microsoftAuthenticatorPush", "softwareOneTimePasscode"] if mfa else ["password"]
+    return {
+        "id": user["id"],
+        "userPrincipalName": user["userPrincipalName"],
+        "userDisplayName": user["displayName"],
+        "userType": user["userType"].lower(),
+        "isAdmin": admin,
+        "isSsprRegistered": mfa,
+        "isSsprEnabled": True,
+        "isSsprCapable": mfa,
+        "isMfaRegistered": mfa,
+        "isMfaCapable": mfa,
+        "isPasswordlessCapable": False,
+        "methodsRegistered": methods,
+        "isSystemPreferredAuthenticationMethodEnabled": True,
+        "systemPreferredAuthenticationMethods": ["push"] if mfa else [],
+        "userPreferredMethodForSecondaryAuthentication": "push" if mfa else "none",
+        "lastUpdatedDateTime": _FIXED_TIME,
+    }
+
+
+def _user_member(user: dict[str, Any]) -> dict[str, Any]:
+    # $expand=members returns the default directoryObject properties (no userType)
+    return {
+        "@odata.type": "#microsoft.graph.user",
+        "id": user["id"],
+        "businessPhones": [],
+        "displayName": user["displayName"],
+        "givenName": None,
+        "jobTitle": None,
+        "mail": user["mail"],
+        "mobilePhone": None,
+        "officeLocation": None,
+        "preferredLanguage": None,
+        "surname": None,
+        "userPrincipalName": user["userPrincipalName"],
+    }
+
+
+def _sp_member(sp: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "@odata.type": "#microsoft.graph.servicePrincipal",
+        "id": sp["id"],
+        "appId": sp["appId"],
+        "displayName": sp["displayName"],
+        "servicePrincipalType": sp["servicePrincipalType"],
+    }
+
+
+def _directory_role(name: str, members: list[dict[str, Any]], tag: str = "") -> dict[str, Any]:
+    return {
+        "id": guid("directoryRole", name + tag),
+        "deletedDateTime": None,
+        "description": f"{name} directory role.",
+        "displayName": name,
+        "roleTemplateId": ROLE_TEMPLATES[name],
+        "members": members,
+    }
+
+
+def _password(name: str, start: datetime, lifetime_days: int = 730) -> dict[str, Any]:
+    return {
+        "customKeyIdentifier": None,
+        "displayName": name,
+        "endDateTime": _iso(start + timedelta(days=lifetime_days)),
+        "hint": name[:3],
+        "keyId": guid("secret", name),
+        "secretText": None,
+        "startDateTime": _iso(start),
+    }
+
+
+def _key_credential(name: str, start: datetime) -> dict[str, Any]:
+    return {
+        "customKeyIdentifier": guid("thumb", name).replace("-", "")[:40].upper(),
+        "displayName": f"CN={name}",
+        "endDateTime": _iso(start + timedelta(days=365)),
+        "key": None,
+        "keyId": guid("cert", name),
+        "startDateTime": _iso(start),
+        "type": "AsymmetricX509Cert",
+        "usage": "Verify",
+    }
+
+
+def _application(name: str, *, app_id: str | None = None, passwords: list[dict[str, Any]] = (),  # type: ignore[assignment]
+                 keys: list[dict[str, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+    return {
+        "id": guid("application", name),
+        "appId": app_id or guid("appId", name),
+        "displayName": name,
+        "createdDateTime": _FIXED_TIME,
+        "signInAudience": "AzureADMyOrg",
+        "passwordCredentials": list(passwords),
+        "keyCredentials": list(keys),
+    }
+
+
+def _service_principal(name: str, *, app_id: str | None = None, sp_type: str = "Application",
+                       tenant_id: str = TENANT_ID) -> dict[str, Any]:
+    app = app_id or guid("appId", name)
+    return {
+        "id": guid("servicePrincipal", name),
+        "appId": app,
+        "displayName": name,
+        "servicePrincipalType": sp_type,
+        "accountEnabled": True,
+        "appOwnerOrganizationId": tenant_id,
+        "servicePrincipalNames": [app],
+        "tags": [],
+    }
+
+
+def _role_definitions(sub: str) -> list[dict[str, Any]]:
+    def rd(guid_: str, name: str, kind: str, actions: list[str], not_actions: list[str],
+           scopes: list[str], description: str) -> dict[str, Any]:
+        return {
+            "id": f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid_}",
+            "name": guid_,
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {
+                "roleName": name,
+                "type": kind,
+                "description": description,
+                "assignableScopes": scopes,
+                "permissions": [{"actions": actions, "notActions": not_actions,
+                                 "dataActions": [], "notDataActions": []}],
+                "createdOn": "2015-02-02T21:55:09.8806423Z",
+                "updatedOn": "2024-01-01T00:00:00.0000000Z",
+                "createdBy": None,
+                "updatedBy": None,
+            },
+        }
+
+    return [
+        rd(OWNER, "Owner", "BuiltInRole", ["*"], [], ["/"],
+           "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC."),
+        rd(CONTRIBUTOR, "Contributor", "BuiltInRole", ["*"],
+           ["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
+            "Microsoft.Authorization/elevateAccess/Action", "Microsoft.Blueprint/blueprintAssignments/write",
+            "Microsoft.Blueprint/blueprintAssignments/delete", "Microsoft.Compute/galleries/share/action"],
+           ["/"], "Grants full access to manage all resources, but does not allow you to assign roles."),
+        rd(READER, "Reader", "BuiltInRole", ["*/read"], [], ["/"],
+           "View all resources, but does not allow you to make any changes."),
+        rd(USER_ACCESS_ADMIN, "User Access Administrator", "BuiltInRole",
+           ["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"], [], ["/"],
+           "Lets you manage user access to Azure resources."),
+        rd(guid("roleDefinition", "OpenShield Demo VM Operator"), "OpenShield Demo VM Operator", "CustomRole",
+           ["Microsoft.Compute/virtualMachines/read", "Microsoft.Compute/virtualMachines/start/action",
+            "Microsoft.Compute/virtualMachines/restart/action", "Microsoft.Compute/virtualMachines/deallocate/action"],
+           [], [f"/subscriptions/{sub}"], "Start, restart and stop virtual machines (demo custom role)."),
+    ]
+
+
+def _assignment(sub: str, key: str, scope: str, role: str, principal_id: str,
+                principal_type: str) -> dict[str, Any]:
+    name = guid("roleAssignment", key)
+    return {
+        "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
+        "name": name,
+        "type": "Microsoft.Authorization/roleAssignments",
+        "properties": {
+            "roleDefinitionId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}",
+            "principalId": principal_id,
+            "principalType": principal_type,
+            "scope": scope,
+            "condition": None,
+            "conditionVersion": None,
+            "createdOn": "2024-02-01T10:00:00.0000000Z",
+            "updatedOn": "2024-02-01T10:00:00.0000000Z",
+            "createdBy": None,
+            "updatedBy": None,
+            "delegatedManagedIdentityResourceId": None,
+            "description": None,
+        },
+    }
+
+
+def _envelope(name: str, now: datetime) -> dict[str, Any]:
+    return {
+        "name": name,
+        "generatedAt": _iso(now),
+        "tenantId": TENANT_ID,
+        "subscriptionId": SUBSCRIPTION_ID,
+        "clientId": CLIENT_ID,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# demo
+# ---------------------------------------------------------------------------------------------
+
+
+def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
+    """The hand-planted tenant: every rule has violating and compliant objects."""
+    now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    sub = SUBSCRIPTION_ID
+    arm = _Arm(sub)
+    prod, data, dev = "rg-prod", "rg-data", "rg-dev"
+    weu, neu, eus = "westeurope", "northeurope", "eastus"
+
+    # network plumbing (types no rule reads)
+    vnet_prod = arm.vnet(prod, "vnet-prod", weu, "10.10.0.0/16")
+    arm.vnet(data, "vnet-data", neu, "10.20.0.0/16")
+    pip_win = arm.public_ip(prod, "pip-vm-windows-01", weu, "203.0.113.10")
+    arm.public_ip(prod, "pip-gateway", weu, "203.0.113.11")
+
+    for name, kw in STORAGE_CASES:
+        arm.storage(data, name, neu, **kw)
+
+    nsg_ids: dict[str, str] = {}
+    for i, (name, rules_) in enumerate(NSG_CASES):
+        nsg_ids[name] = arm.nsg(prod if i % 3 else dev, name, weu if i % 3 else eus, rules_)["id"]
+
+    subnet_id = vnet_prod["properties"]["subnets"][0]["id"]
+    for i, (name, kw) in enumerate(VM_CASES):
+        vm_id = arm.rid(prod, "Microsoft.Compute/virtualMachines", name)
+        nic = arm.nic(prod, f"nic-{name}", weu, subnet_id, f"10.10.0.{4 + i}", vm_id=vm_id,
+                      nsg_id=nsg_ids["nsg-web-only"],
+                      pip_id=pip_win["id"] if name == "vm-windows-01" else None)
+        disk = arm.disk(prod, f"{name}-osdisk-cmk", weu, encryption="EncryptionAtRestWithCustomerKey",
+                        managed_by=vm_id, os_type="Windows" if kw.get("linux") is False else "Linux",
+                        size_gb=30)
+        arm.vm(prod, name, weu, nic_id=nic["id"], os_disk_id=disk["id"], os_disk_name=disk["name"], **kw)
+    for name, kw in DISK_CASES:
+        arm.disk(prod, name, weu, **kw)
+
+    for name, kw in VAULT_CASES:
+        arm.vault(data, name, neu, TENANT_ID, **kw)
+
+    sql_servers = [arm.sql_server(data, name, neu, **kw) for name, kw in SQL_CASES]
+    arm.sql_database(sql_servers[0], "appdb")
+    for name, kw in PG_CASES:
+        arm.postgres(data, name, neu, **kw)
+
+    plan = arm.plan(prod, "plan-linux-01", weu)
+    for name, kw in SITE_CASES:
+        arm.site(prod, name, weu, plan["id"], **kw)
+
+    graph, assignments = _demo_identity(sub, now)
+    tenant = _envelope("demo", now)
+    tenant.update({
+        "resources": arm.resources,
+        "children": arm.children,
+        "roleAssignments": assignments,
+        "roleDefinitions": _role_definitions(sub),
+        "graph": graph,
+    })
+    return tenant
+
+
+def _demo_identity(sub: str, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    # (name, display, guest, ext_upn, enabled, mfa, admin)
+    people = [
+        ("alice.admin", "Alice Admin", False, None, True, True, True),
+        ("bob.nomfa", "Bob No-MFA", False, None, True, False, False),
+        ("carol.secadmin", "Carol Security Admin", False, None, True, True, True),
+        ("dave.user", "Dave User", False, None, True, True, False),
+        ("erin.admin.nomfa", "Erin Admin No-MFA", False, None, True, False, True),
+        ("frank.disabled", "Frank Disabled", False, None, False, False, False),
+        ("grace.appadmin", "Grace App Admin", False, None, True, True, True),
+        ("guest.globaladmin@contoso.com", "Guest Global Admin (contoso)", True, None, True, True, True),
+        ("guest.dirreader@partner.example", "Guest Directory Reader", True, None, True, True, False),
+        ("guest.nomfa@partner.example", "Guest No-MFA", True, None, True, False, False),
+        # userType Member but an #EXT# UPN: still an external identity
+        ("ext.member@vendor.example", "External Member User Admin", False, True, True, True, True),
+    ]
+    users: dict[str, dict[str, Any]] = {}
+    registrations = []
+    for name, display, guest, ext, enabled, mfa, admin in people:
+        u = _user(name, display, guest=guest, ext_upn=ext, enabled=enabled)
+        users[name] = u
+        registrations.append(_registration(u, mfa=mfa, admin=admin))
+
+    old = now - timedelta(days=200)
+    fresh = now - timedelta(days=10)
+    applications = [
+        _application("openshield-scanner", app_id=CLIENT_ID, passwords=[_password("scanner-secret", fresh)]),
+        _application("app-old-secret", passwords=[_password("ci-secret-2023", old)]),            # IAM-003 violating
+        _application("app-fresh-secret", passwords=[_password("rotated-secret", fresh)]),       # compliant
+        _application("app-cert-only", keys=[_key_credential("app-cert-only", old)]),            # compliant
+        _application("app-mixed-old-and-fresh",                                                   # violating
+                     passwords=[_password("legacy-secret", old), _password("new-secret", fresh)]),
+    ]
+    sps = {a["displayName"]: _service_principal(a["displayName"], app_id=a["appId"]) for a in applications}
+    for name in ("sp-automation-owner", "sp-monitoring-reader", "sp-rg-owner", "sp-mg-owner-inherited"):
+        sps[name] = _service_principal(name)
+    sps["mi-vm-linux-sshkey-only"] = _service_principal("mi-vm-linux-sshkey-only", sp_type="ManagedIdentity")
+
+    roles = [
+        _directory_role("Global Administrator", [_user_member(users["alice.admin"]),
+                                                 _user_member(users["guest.globaladmin@contoso.com"])]),
+        _directory_role("Security Administrator", [_user_member(users["carol.secadmin"])]),
+        _directory_role("Privileged Role Administrator", [_user_member(users["erin.admin.nomfa"]),
+                                                          _sp_member(sps["sp-automation-owner"])]),
+        _directory_role("User Administrator", [_user_member(users["ext.member@vendor.example"])]),
+        _directory_role("Application Administrator", [_user_member(users["grace.appadmin"])]),
+        _directory_role("Directory Readers", [_user_member(users["guest.dirreader@partner.example"])]),
+    ]
+
+    sub_scope = f"/subscriptions/{sub}"
+    custom = guid("roleDefinition", "OpenShield Demo VM Operator")
+    group_id = guid("group", "grp-platform-engineers")
+    assignments = [
+        _assignment(sub, "sp-automation-owner", sub_scope, OWNER, sps["sp-automation-owner"]["id"],
+                    "ServicePrincipal"),                                                   # IAM-004 violating
+        _assignment(sub, "sp-monitoring-reader", sub_scope, READER, sps["sp-monitoring-reader"]["id"],
+                    "ServicePrincipal"),                                                   # compliant
+        _assignment(sub, "alice-owner", sub_scope, OWNER, users["alice.admin"]["id"], "User"),  # compliant
+        _assignment(sub, "sp-rg-owner", f"{sub_scope}/resourceGroups/rg-prod", OWNER,
+                    sps["sp-rg-owner"]["id"], "ServicePrincipal"),                         # compliant (RG scope)
+        _assignment(sub, "sp-mg-owner", f"/providers/Microsoft.Management/managementGroups/{MANAGEMENT_GROUP}",
+                    OWNER, sps["sp-mg-owner-inherited"]["id"], "ServicePrincipal"),       # compliant (not exact)
+        _assignment(sub, "grp-contributor", sub_scope, CONTRIBUTOR, group_id, "Group"),
+        _assignment(sub, "scanner-reader", sub_scope, READER, sps["openshield-scanner"]["id"], "ServicePrincipal"),
+        _assignment(sub, "carol-uaa", sub_scope, USER_ACCESS_ADMIN, users["carol.secadmin"]["id"], "User"),
+        _assignment(sub, "automation-vmop", f"{sub_scope}/resourceGroups/rg-dev", custom,
+                    sps["sp-automation-owner"]["id"], "ServicePrincipal"),
+    ]
+    graph = {
+        "users": list(users.values()),
+        "userRegistrationDetails": registrations,
+        "directoryRoles": roles,
+        "applications": applications,
+        "servicePrincipals": list(sps.values()),
+    }
+    return graph, assignments
+
+
+# ---------------------------------------------------------------------------------------------
+# large:N
+# ---------------------------------------------------------------------------------------------
+
+_LOCATIONS = ("westeurope", "northeurope", "eastus")
+
+
+def large_tenant(n: int, now: datetime | None = None) -> dict[str, Any]:
+    """Exactly ``n`` ARM resources: ~90% across the rule types, ~10% other types."""
+    if n < 0:
+        raise ValueError("large:N needs N >= 0")
+    now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    sub = SUBSCRIPTION_ID
+    arm = _Arm(sub)
+    builders = (_large_storage, _large_nsg, _large_vm, _large_disk, _large_vault, _large_sql,
+                _large_pg, _large_site)
+    others = (_large_vnet, _large_pip, _large_nic, _large_plan)
+    plan_ids: list[str] = []
+    rule_slot = other_slot = 0
+    for i in range(n):
+        rg = f"rg-large-{i // 250:03d}"
+        loc = _LOCATIONS[(i // 250) % len(_LOCATIONS)]
+        if i % 10 == 9:
+            others[other_slot % len(others)](arm, rg, loc, i, other_slot // len(others), plan_ids)
+            other_slot += 1
+        else:
+            builders[rule_slot % len(builders)](arm, rg, loc, i, rule_slot // len(builders), plan_ids)
+            rule_slot += 1
+
+    graph, assignments = _large_identity(sub, n, now)
+    tenant = _envelope(f"large:{n}", now)
+    tenant.update({
+        "resources": arm.resources,
+        "children": arm.children,
+        "roleAssignments": assignments,
+        "roleDefinitions": _role_definitions(sub),
+        "graph": graph,
+    })
+    return tenant
+
+
+def _case(cases: list[tuple[str, Any]], variant: int) -> Any:
+    return cases[variant % len(cases)][1]
+
+
+def _large_storage(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    arm.storage(rg, f"st{i:07d}", loc, **_case(STORAGE_CASES, v))
+
+
+def _large_nsg(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    arm.nsg(rg, f"nsg-{i:07d}", loc, _case(NSG_CASES, v))
+
+
+def _large_vm(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    name = f"vm-{i:07d}"
+    arm.vm(rg, name, loc, nic_id=arm.rid(rg, "Microsoft.Network/networkInterfaces", f"nic-{name}"),
+           os_disk_id=arm.rid(rg, "Microsoft.Compute/disks", f"{name}-osdisk"), os_disk_name=f"{name}-osdisk",
+           **_case(VM_CASES, v))
+
+
+def _large_disk(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    arm.disk(rg, f"disk-{i:07d}", loc, **_case(DISK_CASES, v))
+
+
+def _large_vault(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    arm.vault(rg, f"kv-{i:07d}", loc, TENANT_ID, **_case(VAULT_CASES, v))
+
+
+def _large_sql(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    kw = dict(_case(SQL_CASES, v))
+    if len(kw["firewall"]) > 5:  # keep large tenants' child payloads small
+        kw["firewall"] = kw["firewall"][-3:]
+    arm.sql_server(rg, f"sql-{i:07d}", loc, **kw)
+
+
+def _large_pg(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    arm.postgres(rg, f"psql-{i:07d}", loc, **_case(PG_CASES, v))
+
+
+def _large_site(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    plan_id = plans[-1] if plans else arm.rid(rg, "Microsoft.Web/serverfarms", "plan-large-default")
+    arm.site(rg, f"app-{i:07d}", loc, plan_id, **_case(SITE_CASES, v))
+
+
+def _large_vnet(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    arm.vnet(rg, f"vnet-{i:07d}", loc, f"10.{v % 250}.0.0/16")
+
+
+def _large_pip(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    arm.public_ip(rg, f"pip-{i:07d}", loc, f"203.0.{(v // 250) % 256}.{v % 250 + 1}")
+
+
+def _large_nic(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    subnet = arm.rid(rg, "Microsoft.Network/virtualNetworks", "vnet-shared") + "/subnets/default"
+    arm.nic(rg, f"nic-{i:07d}", loc, subnet, f"10.0.{(v // 250) % 256}.{v % 250 + 4}")
+
+
+def _large_plan(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    plans.append(arm.plan(rg, f"plan-{i:07d}", loc)["id"])
+
+
+def _large_identity(sub: str, n: int, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    n_users = max(50, n // 20)
+    users, registrations = [], []
+    for k in range(n_users):
+        guest = k % 7 == 3
+        name = f"guest{k:05d}@partner.example" if guest else f"user{k:05d}"
+        u = _user(name, f"{'Guest' if guest else 'User'} {k:05d}", guest=guest, enabled=k % 23 != 5)
+        users.append(u)
+        registrations.append(_registration(u, mfa=k % 5 != 1, admin=k < 12))
+
+    ages = (200, 10, 400, 45, 95, 1)
+    n_apps = max(10, n // 100)
+    applications = []
+    for k in range(n_apps):
+        start = now - timedelta(days=ages[k % len(ages)])
+        if k % 9 == 4:
+            applications.append(_application(f"app-large-{k:05d}", keys=[_key_credential(f"c{k}", start)]))
+        else:
+            applications.append(_application(f"app-large-{k:05d}", passwords=[_password(f"s{k}", start)]))
+    sps = [_service_principal(a["displayName"], app_id=a["appId"]) for a in applications]
+    sps += [_service_principal(f"mi-large-{k:03d}", sp_type="ManagedIdentity") for k in range(5)]
+
+    members = [_user_member(u) for u in users]
+    guests = [m for m, u in zip(members, users) if u["userType"] == "Guest"]
+    plain = [m for m, u in zip(members, users) if u["userType"] != "Guest"]
+    roles = [
+        _directory_role("Global Administrator", plain[:3] + guests[:1]),
+        _directory_role("Security Administrator", plain[3:5]),
+        _directory_role("Privileged Role Administrator", plain[5:6] + [_sp_member(sps[0])]),
+        _directory_role("User Administrator", plain[6:8] + guests[1:2]),
+        _directory_role("Application Administrator", plain[8:12]),
+        _directory_role("Directory Readers", guests[2:6] + plain[12:20]),
+    ]
+
+    sub_scope = f"/subscriptions/{sub}"
+    patterns = (
+        (sub_scope, OWNER, "ServicePrincipal"),
+        (sub_scope, READER, "ServicePrincipal"),
+        (sub_scope, OWNER, "User"),
+        ("rg", OWNER, "ServicePrincipal"),
+        ("rg", CONTRIBUTOR, "Group"),
+        (sub_scope, USER_ACCESS_ADMIN, "User"),
+        (sub_scope, CONTRIBUTOR, "ServicePrincipal"),
+    )
+    n_rgs = max(1, (n + 249) // 250)
+    assignments = []
+    for k in range(max(10, n // 50)):
+        scope, role, ptype = patterns[k % len(patterns)]
+        if scope == "rg":
+            scope = f"{sub_scope}/resourceGroups/rg-large-{k % n_rgs:03d}"
+        if ptype == "ServicePrincipal":
+            principal = sps[k % len(sps)]["id"]
+        elif ptype == "User":
+            principal = users[k % len(users)]["id"]
+        else:
+            principal = guid("group", f"large-{k}")
+        assignments.append(_assignment(sub, f"large-{k}", scope, role, principal, ptype))
+
+    graph = {
+        "users": users,
+        "userRegistrationDetails": registrations,
+        "directoryRoles": roles,
+        "applications": applications,
+        "servicePrincipals": sps,
+    }
+    return graph, assignments
+
+
+# ---------------------------------------------------------------------------------------------
+# files and summaries
+# ---------------------------------------------------------------------------------------------
+
+
+class TenantError(ValueError):
+    pass
+
+
+def normalize(data: Any, source: str = "tenant") -> dict[str, Any]:
+    """Check a tenant's shape and fill optional parts; raises :class:`TenantError`."""
+    if not isinstance(data, dict):
+        raise TenantError(f"{source}: a tenant must be a JSON object")
+    tenant = dict(data)
+    tenant.setdefault("tenantId", TENANT_ID)
+    tenant.setdefault("subscriptionId", SUBSCRIPTION_ID)
+    tenant.setdefault("clientId", CLIENT_ID)
+    for key in ("tenantId", "subscriptionId", "clientId"):
+        if not isinstance(tenant[key], str) or not tenant[key]:
+            raise TenantError(f"{source}: {key} must be a non-empty string")
+    for key, kind in (("resources", list), ("children", dict), ("roleAssignments", list),
+                      ("roleDefinitions", list), ("graph", dict)):
+        tenant.setdefault(key, kind())
+        if not isinstance(tenant[key], kind):
+            raise TenantError(f"{source}: {key} must be a JSON {'array' if kind is list else 'object'}")
+    seen: set[str] = set()
+    for i, res in enumerate(tenant["resources"]):
+        if not isinstance(res, dict) or not all(isinstance(res.get(k), str) and res.get(k) for k in ("id", "name", "type")):
+            raise TenantError(f"{source}: resources[{i}] needs string id, name and type")
+        rid = res["id"].lower().rstrip("/")
+        if rid in seen:
+            raise TenantError(f"{source}: duplicate resource id {res['id']}")
+        seen.add(rid)
+    graph = dict(tenant["graph"])
+    for coll, items in graph.items():
+        if not isinstance(items, list):
+            raise TenantError(f"{source}: graph.{coll} must be a JSON array")
+    for coll in GRAPH_COLLECTIONS:
+        graph.setdefault(coll, [])
+    tenant["graph"] = graph
+    for key in ("roleAssignments", "roleDefinitions"):
+        for i, item in enumerate(tenant[key]):
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                raise TenantError(f"{source}: {key}[{i}] needs a string id")
+    return tenant
+
+
+def load_tenant(spec: str, now: datetime | None = None) -> tuple[str, dict[str, Any]]:
+    """``demo`` | ``large:N`` | path to a tenant JSON file -> (display name, tenant)."""
+    if spec == "demo":
+        return "demo", demo_tenant(now)
+    if spec.startswith("large:"):
+        try:
+            n = int(spec.split(":", 1)[1])
+        except ValueError:
+            raise TenantError(f"bad tenant spec {spec!r}: expected large:N") from None
+        return spec, large_tenant(n, now)
+    if not os.path.isfile(spec):
+        raise TenantError(f"tenant {spec!r} is neither 'demo', 'large:N' nor an existing JSON file")
+    try:
+        with open(spec, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise TenantError(f"{spec}: invalid JSON: {exc}") from None
+    return os.path.basename(spec), normalize(data, spec)
+
+
+def dump_tenant(tenant: dict[str, Any], path: str) -> None:
+    """Write a tenant file (atomically) that ``--tenant PATH`` reads back unchanged."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(tenant, fh, indent=1)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def summary(tenant: dict[str, Any]) -> dict[str, Any]:
+    """Counts per ARM type, children, role data and Graph collections."""
+    by_type = Counter(r["type"] for r in tenant["resources"])
+    child_kinds: Counter[str] = Counter()
+    for key in tenant["children"]:
+        child_kinds[_child_kind(key)] += 1
+    return {
+        "tenantId": tenant["tenantId"],
+        "subscriptionId": tenant["subscriptionId"],
+        "resources": len(tenant["resources"]),
+        "byType": dict(sorted(by_type.items())),
+        "children": dict(sorted(child_kinds.items())),
+        "roleAssignments": len(tenant["roleAssignments"]),
+        "roleDefinitions": len(tenant["roleDefinitions"]),
+        "graph": {k: len(v) for k, v in tenant["graph"].items()},
+    }
+
+
+def _child_kind(key: str) -> str:
+    """``/subscriptions/s/resourceGroups/g/providers/NS/t/n/a/b`` -> ``NS/t/a/b`` (child path kept)."""
+    parts = key.strip("/").split("/")
+    try:
+        idx = [p.lower() for p in parts].index("providers")
+    except ValueError:
+        return key
+    tail = parts[idx + 1:]
+    # namespace, then type/name pairs for the parent (first 3 elements), rest is the child path
+    return "/".join([tail[0], tail[1]] + tail[3:])

@@ -1,0 +1,719 @@
+"""Tests of the HTTPS Azure emulator (tests/fakeazure): routes, faults, tenants, real SDKs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) puts only tests/ on sys.path
+    sys.path.insert(0, str(ROOT))
+
+from tests.fakeazure import tenants as T  # noqa: E402
+from tests.fakeazure.harness import read_env_file, start_emulator, wait_until  # noqa: E402
+from tests.fakeazure.server import TenantIndex  # noqa: E402
+
+PAGE = 20
+GRAPH_PAGE = 4
+
+
+class Client:
+    """requests with the emulator's CA (per call: REQUESTS_CA_BUNDLE in the env would win over Session.verify)."""
+
+    def __init__(self, emu: Any) -> None:
+        self.emu = emu
+        self.base = emu.url
+        self.env = emu.env
+        self.session = requests.Session()
+        self._token: str | None = None
+
+    def request(self, method: str, path: str, *, token: bool = True, **kw: Any) -> requests.Response:
+        headers = kw.pop("headers", {})
+        if token:
+            headers.setdefault("Authorization", f"Bearer {self.token()}")
+        url = path if path.startswith("https://") else self.base + path
+        return self.session.request(method, url, headers=headers, verify=self.emu.ca_file, timeout=10, **kw)
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("GET", path, **kw)
+
+    def token_response(self, secret: str | None = None, client_id: str | None = None,
+                       tenant: str | None = None) -> requests.Response:
+        data = {
+            "grant_type": "client_credentials",
+            "client_id": client_id or self.env["AZURE_CLIENT_ID"],
+            "client_secret": self.env["AZURE_CLIENT_SECRET"] if secret is None else secret,
+            "scope": f"{self.base}/.default",
+        }
+        return self.request("POST", f"/{tenant or self.env['AZURE_TENANT_ID']}/oauth2/v2.0/token",
+                            token=False, data=data)
+
+    def token(self) -> str:
+        if self._token is None:
+            resp = self.token_response()
+            assert resp.status_code == 200, resp.text
+            self._token = resp.json()["access_token"]
+        return self._token
+
+    @property
+    def sub(self) -> str:
+        return f"/subscriptions/{self.env['AZURE_SUBSCRIPTION_ID']}"
+
+
+@pytest.fixture(scope="module")
+def emu(tmp_path_factory: pytest.TempPathFactory):
+    with start_emulator(tmp_path_factory.mktemp("fakeazure"), "demo", page_size=PAGE,
+                        graph_page_size=GRAPH_PAGE) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def client(emu):
+    emu.set_faults(latency_ms=0, throttle_every=0, fail_every=0, retry_after=1, forbid_graph=[])
+    emu.reset_stats()
+    yield Client(emu)
+    emu.set_faults(latency_ms=0, throttle_every=0, fail_every=0, retry_after=1, forbid_graph=[])
+
+
+def _follow(client: Client, path: str, link_key: str = "nextLink") -> tuple[list[dict[str, Any]], int]:
+    items: list[dict[str, Any]] = []
+    pages = 0
+    url: str | None = path
+    while url:
+        resp = client.get(url)
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        items += body["value"]
+        pages += 1
+        url = body.get(link_key)
+        assert pages < 1000
+    return items, pages
+
+
+# ------------------------------------------------------------------------------------------------
+# start-up, env file, tokens
+# ------------------------------------------------------------------------------------------------
+
+
+def test_env_file_and_banner(emu):
+    env = read_env_file(emu.env_file)
+    base = env["FAKEAZURE_URL"]
+    assert base.startswith("https://127.0.0.1:") and int(base.rsplit(":", 1)[1]) > 0
+    for key in ("AZURE_AUTHORITY_HOST", "AZURE_ARM_ENDPOINT", "AZURE_GRAPH_ENDPOINT"):
+        assert env[key] == base
+    assert env["AZURE_TENANT_ID"] == T.TENANT_ID
+    assert env["AZURE_SUBSCRIPTION_ID"] == T.SUBSCRIPTION_ID
+    assert env["AZURE_CLIENT_ID"] == T.CLIENT_ID
+    assert env["AZURE_CLIENT_SECRET"] == T.DEFAULT_CLIENT_SECRET
+    assert env["REQUESTS_CA_BUNDLE"] == env["SSL_CERT_FILE"] == str(emu.env_file.parent / "fakeazure-ca.pem")
+    assert Path(env["SSL_CERT_FILE"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
+    log = wait_until(lambda: emu.log().strip(), timeout=5)
+    assert f"fakeazure: {base} ca={env['SSL_CERT_FILE']} tenant=demo resources=" in log
+    # the server certificate is valid for localhost too
+    resp = requests.get(base.replace("127.0.0.1", "localhost") + "/_admin/health", verify=emu.ca_file, timeout=5)
+    assert resp.json() == {"status": "ok"}
+
+
+def test_openid_configuration_points_back(client):
+    resp = client.get(f"/{T.TENANT_ID}/v2.0/.well-known/openid-configuration", token=False)
+    assert resp.status_code == 200
+    doc = resp.json()
+    assert doc["token_endpoint"] == f"{client.base}/{T.TENANT_ID}/oauth2/v2.0/token"
+    assert doc["issuer"] == f"{client.base}/{T.TENANT_ID}/v2.0"
+    for key in ("authorization_endpoint", "jwks_uri"):
+        assert doc[key].startswith(client.base)
+    assert client.get(doc["jwks_uri"], token=False).json() == {"keys": []}
+    bad = client.get("/no-such-tenant/v2.0/.well-known/openid-configuration", token=False)
+    assert bad.status_code == 400 and "AADSTS90002" in bad.json()["error_description"]
+
+
+def test_token_success_shape(client):
+    resp = client.token_response()
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3599 and body["ext_expires_in"] == 3599
+    assert len(body["access_token"]) > 20
+    assert client.token_response().json()["access_token"] != body["access_token"]
+
+
+def test_token_errors(client, emu):
+    wrong = client.token_response(secret="not-the-secret")
+    assert wrong.status_code == 401
+    body = wrong.json()
+    assert body["error"] == "invalid_client"
+    assert body["error_description"].startswith("AADSTS7000215: Invalid client secret provided.")
+    assert body["error_codes"] == [7000215]
+    assert {"timestamp", "trace_id", "correlation_id"} <= set(body)
+
+    unknown_client = client.token_response(client_id="00000000-0000-0000-0000-0000000000aa")
+    assert unknown_client.status_code == 400
+    assert unknown_client.json()["error"] == "unauthorized_client"
+    assert unknown_client.json()["error_codes"] == [700016]
+
+    unknown_tenant = client.token_response(tenant="11111111-2222-3333-4444-555555555555")
+    assert unknown_tenant.status_code == 400
+    assert unknown_tenant.json()["error"] == "invalid_request"
+    assert unknown_tenant.json()["error_description"].startswith("AADSTS90002")
+
+    # the secret never reaches the emulator's output
+    assert T.DEFAULT_CLIENT_SECRET not in emu.log()
+    assert "not-the-secret" not in emu.log()
+
+
+def test_no_or_bad_token_is_401(client):
+    arm = client.get(f"{client.sub}/resources?api-version=2021-04-01", token=False)
+    assert arm.status_code == 401
+    assert arm.json()["error"]["code"] == "InvalidAuthenticationToken"
+    assert "Bearer" in arm.headers["WWW-Authenticate"]
+    graph = client.get("/v1.0/users", token=False)
+    assert graph.status_code == 401
+    assert graph.json()["error"]["code"] == "InvalidAuthenticationToken"
+    assert "innerError" in graph.json()["error"]
+    forged = client.get("/v1.0/users", headers={"Authorization": "Bearer not-issued-here"})
+    assert forged.status_code == 401
+
+
+# ------------------------------------------------------------------------------------------------
+# ARM
+# ------------------------------------------------------------------------------------------------
+
+
+def test_missing_api_version_is_400(client):
+    resp = client.get(f"{client.sub}/resources")
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == "MissingApiVersionParameter"
+    rid = f"{client.sub}/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/stsecure01"
+    assert client.get(rid).status_code == 400
+    wrong_version = client.get(f"{rid}?api-version=2099-01-01")
+    assert wrong_version.status_code == 400
+    assert wrong_version.json()["error"]["code"] == "NoRegisteredProviderFound"
+
+
+def test_unknown_resource_is_404(client):
+    rg = f"{client.sub}/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts"
+    missing = client.get(f"{rg}/stdoesnotexist?api-version=2023-05-01")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "ResourceNotFound"
+    # a missing child of an existing resource is a 404 too (planted: no blobServices)
+    child = client.get(f"{rg}/stblobsvcmissing01/blobServices/default?api-version=2023-05-01")
+    assert child.status_code == 404 and child.json()["error"]["code"] == "ResourceNotFound"
+    # ids are case-insensitive
+    upper = client.get(f"{rg}/STSECURE01?api-version=2023-05-01".replace("rg-data", "RG-DATA"))
+    assert upper.status_code == 200 and upper.json()["name"] == "stsecure01"
+    other_sub = client.get("/subscriptions/00000000-0000-0000-0000-000000000000/resources?api-version=2021-04-01")
+    assert other_sub.status_code == 404 and other_sub.json()["error"]["code"] == "SubscriptionNotFound"
+
+
+def test_resource_list_pages(client, emu):
+    items, pages = _follow(client, f"{client.sub}/resources?api-version=2021-04-01")
+    n = emu.tenant_summary()["resources"]
+    assert len(items) == n and pages == -(-n // PAGE) and pages >= 3
+    assert len({i["id"].lower() for i in items}) == n
+    assert all("properties" not in i for i in items)
+    assert all({"id", "name", "type", "location"} <= set(i) for i in items)
+    first = client.get(f"{client.sub}/resources?api-version=2021-04-01").json()
+    link = urlsplit(first["nextLink"])
+    assert first["nextLink"].startswith(client.base + client.sub + "/resources?")
+    assert "$skiptoken" in parse_qs(link.query) and parse_qs(link.query)["api-version"] == ["2021-04-01"]
+    # $top overrides the page size
+    top_items, top_pages = _follow(client, f"{client.sub}/resources?api-version=2021-04-01&$top=7")
+    assert len(top_items) == n and top_pages == -(-n // 7)
+    # a resourceType filter
+    nsgs, _ = _follow(client, f"{client.sub}/resources?api-version=2021-04-01"
+                              "&$filter=resourceType eq 'Microsoft.Network/networkSecurityGroups'")
+    assert nsgs and all(i["type"] == "Microsoft.Network/networkSecurityGroups" for i in nsgs)
+
+
+def test_resource_and_child_gets(client):
+    sql = f"{client.sub}/resourceGroups/rg-data/providers/Microsoft.Sql/servers"
+    full = client.get(f"{sql}/sql-fw-azureonly-audit-off?api-version=2021-11-01").json()
+    assert full["properties"]["fullyQualifiedDomainName"].endswith(".database.windows.net")
+    audit = client.get(f"{sql}/sql-fw-azureonly-audit-off/auditingSettings/default?api-version=2021-11-01").json()
+    assert audit["properties"]["state"] == "Disabled"
+    # a long child collection is paged with nextLink like the list
+    rules, pages = _follow(client, f"{sql}/sql-fw-manyrules-allowall/firewallRules?api-version=2021-11-01")
+    assert pages == 2 and len(rules) == 31
+    assert rules[-1]["properties"] == {"startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"}
+    site = f"{client.sub}/resourceGroups/rg-prod/providers/Microsoft.Web/sites/app-tls10-ftp-allowed"
+    web = client.get(f"{site}/config/web?api-version=2023-12-01").json()
+    assert web["properties"]["minTlsVersion"] == "1.0" and web["properties"]["ftpsState"] == "AllAllowed"
+
+
+def test_providers_and_roles(client):
+    prov = client.get(f"{client.sub}/providers/Microsoft.Storage?api-version=2021-04-01").json()
+    assert prov["namespace"] == "Microsoft.Storage" and prov["registrationState"] == "Registered"
+    sa = next(t for t in prov["resourceTypes"] if t["resourceType"] == "storageAccounts")
+    assert "2023-05-01" in sa["apiVersions"] and sa["locations"]
+    everything = client.get(f"{client.sub}/providers?api-version=2021-04-01").json()["value"]
+    assert {"Microsoft.Network", "Microsoft.Web", "Microsoft.Sql"} <= {p["namespace"] for p in everything}
+    assert client.get(f"{client.sub}/providers/Microsoft.Nope?api-version=2021-04-01").status_code == 404
+
+    auth = f"{client.sub}/providers/Microsoft.Authorization"
+    assignments = client.get(f"{auth}/roleAssignments?api-version=2022-04-01").json()["value"]
+    definitions = client.get(f"{auth}/roleDefinitions?api-version=2022-04-01").json()["value"]
+    assert len(assignments) == 9 and len(definitions) == 5
+    assert {d["properties"]["type"] for d in definitions} == {"BuiltInRole", "CustomRole"}
+
+
+# ------------------------------------------------------------------------------------------------
+# Graph
+# ------------------------------------------------------------------------------------------------
+
+
+def test_graph_paging(client):
+    users, pages = _follow(client, "/v1.0/users?$select=id,displayName,userPrincipalName,userType",
+                           "@odata.nextLink")
+    assert len(users) == 11 and pages == 3
+    first = client.get("/v1.0/users").json()
+    assert first["@odata.context"].endswith("/v1.0/$metadata#users")
+    assert first["@odata.nextLink"].startswith(client.base + "/v1.0/users?")
+    assert "$skiptoken" in first["@odata.nextLink"]
+    # percent-encoded query keys are understood
+    encoded = client.get("/v1.0/users?%24top=5").json()
+    assert len(encoded["value"]) == 5
+    details, _ = _follow(client, "/v1.0/reports/authenticationMethods/userRegistrationDetails?$top=999",
+                         "@odata.nextLink")
+    assert len(details) == 11 and {d["isMfaRegistered"] for d in details} == {True, False}
+    assert client.get("/v1.0/users?$top=1000").status_code == 400
+    unknown = client.get("/v1.0/nothingHere")
+    assert unknown.status_code == 404 and "innerError" in unknown.json()["error"]
+
+
+def test_directory_roles_expand_members(client):
+    plain = client.get("/v1.0/directoryRoles?$top=50").json()["value"]
+    assert plain and all("members" not in r for r in plain)
+    expanded = client.get("/v1.0/directoryRoles?$expand=members&$top=50").json()["value"]
+    ga = next(r for r in expanded if r["roleTemplateId"] == T.ROLE_TEMPLATES["Global Administrator"])
+    assert any("#EXT#" in m["userPrincipalName"] for m in ga["members"])
+    assert all(m["@odata.type"] == "#microsoft.graph.user" for m in ga["members"])
+
+
+# ------------------------------------------------------------------------------------------------
+# faults and stats
+# ------------------------------------------------------------------------------------------------
+
+
+def test_throttle_every_kth_request(client, emu):
+    emu.set_faults(throttle_every=3, retry_after=2)
+    statuses = []
+    for i in range(9):
+        path = f"{client.sub}/resources?api-version=2021-04-01" if i % 2 else "/v1.0/users"
+        resp = client.get(path)
+        statuses.append(resp.status_code)
+        if resp.status_code == 429:
+            assert resp.headers["Retry-After"] == "2"
+            assert resp.json()["error"]["code"] == "TooManyRequests"
+    assert statuses == [200, 200, 429] * 3
+    stats = emu.stats()
+    assert stats["by_status"]["429"] == 3
+    # token requests are not throttled
+    assert all(client.token_response().status_code == 200 for _ in range(4))
+
+
+def test_fail_every_kth_request(client, emu):
+    emu.set_faults(fail_every=2)
+    statuses = [client.get("/v1.0/applications").status_code for _ in range(6)]
+    assert statuses == [200, 503] * 3
+    assert emu.stats()["by_status"]["503"] == 3
+
+
+def test_forbidden_graph_collection(client, emu):
+    emu.set_faults(forbid_graph=["users", "userRegistrationDetails"])
+    denied = client.get("/v1.0/users")
+    assert denied.status_code == 403
+    err = denied.json()["error"]
+    assert err["code"] == "Authorization_RequestDenied"
+    assert err["message"] == "Insufficient privileges to complete the operation."
+    assert "innerError" in err
+    assert client.get("/v1.0/reports/authenticationMethods/userRegistrationDetails").status_code == 403
+    assert client.get("/v1.0/applications").status_code == 200
+    assert emu.faults()["forbid_graph"] == ["userRegistrationDetails", "users"]
+
+
+def test_latency_injection(client, emu):
+    emu.set_faults(latency_ms=150)
+    started = time.perf_counter()
+    assert client.get("/v1.0/servicePrincipals").status_code == 200
+    assert time.perf_counter() - started >= 0.15
+    started = time.perf_counter()
+    emu.stats()  # admin routes get no latency
+    assert time.perf_counter() - started < 0.15
+
+
+def test_stats_counting(client, emu):
+    client.token()  # one token request
+    rid = f"{client.sub}/resourceGroups/rg-data/providers/Microsoft.KeyVault/vaults/kv-secure-01"
+    client.get(f"{rid}?api-version=2023-07-01")
+    client.get(f"{rid}?api-version=2023-07-01")
+    client.get(f"{client.sub}/resources?api-version=2021-04-01")
+    sql = f"{client.sub}/resourceGroups/rg-data/providers/Microsoft.Sql/servers/sql-fw-none-audit-on"
+    client.get(f"{sql}/firewallRules?api-version=2021-11-01")
+    client.get(f"{client.sub}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01")
+    client.get(f"{client.sub}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01")
+    client.get(f"{client.sub}/providers/Microsoft.Web?api-version=2021-04-01")
+    client.get("/v1.0/users")
+    client.get("/v1.0/users", token=False)
+    client.get(f"{rid}")  # 400
+    emu.stats()
+    emu.tenant_summary()
+    stats = emu.stats()
+    assert stats["total"] == 11
+    routes = stats["by_route"]
+    assert routes["token"] == 1
+    assert routes["arm.resource.get"] == 3
+    assert routes["arm.resources.list"] == 1
+    assert routes["arm.child.get"] == 1
+    assert routes["arm.roleAssignments"] == 1 and routes["arm.roleDefinitions"] == 1
+    assert routes["arm.providers"] == 1
+    assert routes["graph.users"] == 2
+    assert stats["by_group"] == {"token": 1, "arm": 8, "graph": 2}
+    assert stats["by_status"] == {"200": 9, "401": 1, "400": 1}
+    emu.reset_stats()
+    assert emu.stats()["total"] == 0
+
+
+def test_admin_rejects_bad_faults(emu):
+    resp = requests.post(f"{emu.url}/_admin/faults", json={"throttle_every": -1}, verify=emu.ca_file, timeout=5)
+    assert resp.status_code == 400
+    resp = requests.post(f"{emu.url}/_admin/faults", json={"forbid_graph": ["nope"]}, verify=emu.ca_file, timeout=5)
+    assert resp.status_code == 400
+
+
+# ------------------------------------------------------------------------------------------------
+# real SDKs
+# ------------------------------------------------------------------------------------------------
+
+
+def _sdk_env(monkeypatch: pytest.MonkeyPatch, emu: Any) -> None:
+    for key, value in emu.env.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_real_sdks_identity_and_arm(client, emu, monkeypatch):
+    _sdk_env(monkeypatch, emu)
+    from azure.core.rest import HttpRequest
+    from azure.identity import ClientSecretCredential
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    base = emu.url
+    cred = ClientSecretCredential(emu.env["AZURE_TENANT_ID"], emu.env["AZURE_CLIENT_ID"],
+                                  emu.env["AZURE_CLIENT_SECRET"], authority=base, disable_instance_discovery=True)
+    token = cred.get_token(f"{base}/.default")
+    assert token.token and token.expires_on > time.time() + 3000
+
+    arm = ResourceManagementClient(cred, emu.env["AZURE_SUBSCRIPTION_ID"], base_url=base,
+                                   credential_scopes=[f"{base}/.default"])
+    emu.reset_stats()
+    resources = list(arm.resources.list())
+    n = emu.tenant_summary()["resources"]
+    assert len(resources) == n
+    assert emu.stats()["by_route"]["arm.resources.list"] == -(-n // PAGE) >= 3
+
+    storage = next(r for r in resources if r.name == "stpublicblob01")
+    resp = arm.send_request(HttpRequest("GET", f"{base}{storage.id}?api-version=2023-05-01"))
+    assert resp.status_code == 200 and resp.json()["properties"]["allowBlobPublicAccess"] is True
+
+    # azure-core honours 429 + Retry-After and retries: the listing still completes
+    emu.set_faults(throttle_every=2, retry_after=0)
+    assert len(list(arm.resources.list())) == n
+    assert emu.stats()["by_status"]["429"] >= 2
+
+    bad = ClientSecretCredential(emu.env["AZURE_TENANT_ID"], emu.env["AZURE_CLIENT_ID"], "wrong-secret",
+                                 authority=base, disable_instance_discovery=True)
+    from azure.core.exceptions import ClientAuthenticationError
+
+    with pytest.raises(ClientAuthenticationError, match="AADSTS7000215"):
+        bad.get_token(f"{base}/.default")
+
+
+def test_real_msgraph_sdk_paging(client, emu, monkeypatch):
+    _sdk_env(monkeypatch, emu)
+    from azure.identity import ClientSecretCredential
+    from kiota_authentication_azure.azure_identity_authentication_provider import (
+        AzureIdentityAuthenticationProvider,
+    )
+    from msgraph import GraphRequestAdapter, GraphServiceClient
+
+    base = emu.url
+    cred = ClientSecretCredential(emu.env["AZURE_TENANT_ID"], emu.env["AZURE_CLIENT_ID"],
+                                  emu.env["AZURE_CLIENT_SECRET"], authority=base, disable_instance_discovery=True)
+
+    async def collect() -> tuple[list[Any], int]:
+        auth = AzureIdentityAuthenticationProvider(cred, scopes=[f"{base}/.default"], allowed_hosts=["127.0.0.1"])
+        adapter = GraphRequestAdapter(auth)
+        adapter.base_url = f"{base}/v1.0"
+        graph = GraphServiceClient(request_adapter=adapter)
+        page = await graph.users.get()
+        users, pages = list(page.value), 1
+        while page.odata_next_link:
+            page = await graph.users.with_url(page.odata_next_link).get()
+            users += page.value
+            pages += 1
+        return users, pages
+
+    users, pages = asyncio.run(collect())
+    assert len(users) == 11 and pages == 3
+    assert any(u.user_type == "Guest" and "#EXT#" in u.user_principal_name for u in users)
+
+
+# ------------------------------------------------------------------------------------------------
+# tenants
+# ------------------------------------------------------------------------------------------------
+
+_ANY_SOURCE = {"*", "0.0.0.0/0", "internet", "any", "::/0"}
+_DB_PORTS = (1433, 1434, 3306, 5432, 27017, 6379, 9042, 5984, 1521)
+
+
+def _port_spec_covers(spec: str, port: int) -> bool:
+    spec = spec.strip()
+    if spec == "*":
+        return True
+    if "-" in spec:
+        lo, hi = spec.split("-")
+        return int(lo) <= port <= int(hi)
+    return spec.isdigit() and int(spec) == port
+
+
+def _first_applying(nsg: dict[str, Any], applies: Any) -> bool:
+    """Reference evaluation from rules-spec.md: the first applying inbound rule decides."""
+    rules = [r["properties"] for r in nsg["properties"]["securityRules"]
+             if r["properties"]["direction"] == "Inbound"]
+    for p in sorted(rules, key=lambda p: p["priority"]):
+        sources = [p.get("sourceAddressPrefix") or ""] + list(p.get("sourceAddressPrefixes") or [])
+        if not any(s.lower() in _ANY_SOURCE for s in sources):
+            continue
+        ports = [p.get("destinationPortRange") or ""] + list(p.get("destinationPortRanges") or [])
+        if applies(p, [x for x in ports if x]):
+            return p["access"] == "Allow"
+    return False
+
+
+def _tcp_open(nsg: dict[str, Any], port: int) -> bool:
+    return _first_applying(nsg, lambda p, ports: p["protocol"] in ("Tcp", "*")
+                           and any(_port_spec_covers(s, port) for s in ports))
+
+
+def _any_any(nsg: dict[str, Any]) -> bool:
+    return _first_applying(nsg, lambda p, ports: p["protocol"] == "*" and any(s in ("*", "0-65535") for s in ports))
+
+
+def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
+    """Names violating each rule, evaluated the way rules-spec.md describes."""
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for r in tenant["resources"]:
+        by_type.setdefault(r["type"].lower(), []).append(r)
+
+    def of(t: str) -> list[dict[str, Any]]:
+        return by_type.get(t.lower(), [])
+
+    def child(r: dict[str, Any], path: str) -> Any:
+        return tenant["children"].get(f"{r['id']}/{path}")
+
+    out: dict[str, set[str]] = {}
+    sa = of("Microsoft.Storage/storageAccounts")
+    out["AZ-STOR-001"] = {r["name"] for r in sa if r["properties"].get("allowBlobPublicAccess", True) is not False}
+    out["AZ-STOR-002"] = {r["name"] for r in sa if r["properties"].get("supportsHttpsTrafficOnly", True) is False}
+    out["AZ-STOR-003"] = {r["name"] for r in sa if r["properties"].get("minimumTlsVersion", "TLS1_0") in ("TLS1_0", "TLS1_1")}
+    out["AZ-STOR-004"] = {r["name"] for r in sa
+                          if r["properties"].get("networkAcls", {}).get("defaultAction", "Allow") == "Allow"}
+    out["AZ-STOR-005"] = {r["name"] for r in sa if child(r, "blobServices/default") is not None
+                          and child(r, "blobServices/default")["properties"]["deleteRetentionPolicy"]["enabled"] is not True}
+    nsgs = of("Microsoft.Network/networkSecurityGroups")
+    out["AZ-NET-001"] = {n["name"] for n in nsgs if _tcp_open(n, 22)}
+    out["AZ-NET-002"] = {n["name"] for n in nsgs if _tcp_open(n, 3389)}
+    out["AZ-NET-003"] = {n["name"] for n in nsgs if any(_tcp_open(n, p) for p in _DB_PORTS)}
+    out["AZ-NET-004"] = {n["name"] for n in nsgs if _any_any(n)}
+    out["AZ-CMP-001"] = {v["name"] for v in of("Microsoft.Compute/virtualMachines")
+                         if "linuxConfiguration" in v["properties"]["osProfile"]
+                         and v["properties"]["osProfile"]["linuxConfiguration"].get("disablePasswordAuthentication") is not True}
+    out["AZ-CMP-002"] = {d["name"] for d in of("Microsoft.Compute/disks")
+                         if d["properties"].get("encryption", {}).get("type", "EncryptionAtRestWithPlatformKey")
+                         == "EncryptionAtRestWithPlatformKey"
+                         and d["properties"].get("encryptionSettingsCollection", {}).get("enabled") is not True}
+    kv = of("Microsoft.KeyVault/vaults")
+    out["AZ-KV-001"] = {v["name"] for v in kv if v["properties"].get("enableSoftDelete") is False}
+    out["AZ-KV-002"] = {v["name"] for v in kv if v["properties"].get("enablePurgeProtection") is not True}
+    sql = of("Microsoft.Sql/servers")
+    out["AZ-SQL-001"] = {s["name"] for s in sql if any(
+        fw["properties"] == {"startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"}
+        for fw in child(s, "firewallRules") or [])}
+    out["AZ-SQL-002"] = {s["name"] for s in sql
+                         if child(s, "auditingSettings/default")["properties"]["state"] != "Enabled"}
+    out["AZ-PG-001"] = {p["name"] for p in of("Microsoft.DBforPostgreSQL/flexibleServers")
+                        if p["properties"]["network"]["publicNetworkAccess"] == "Enabled"}
+    sites = of("Microsoft.Web/sites")
+    out["AZ-APP-001"] = {s["name"] for s in sites if s["properties"].get("httpsOnly") is not True}
+    out["AZ-APP-002"] = {s["name"] for s in sites if "minTlsVersion" in child(s, "config/web")["properties"]
+                         and float(child(s, "config/web")["properties"]["minTlsVersion"]) < 1.2}
+    out["AZ-APP-003"] = {s["name"] for s in sites if child(s, "config/web")["properties"].get("ftpsState") == "AllAllowed"}
+    graph = tenant["graph"]
+    out["AZ-IAM-001"] = {d["userPrincipalName"].split("@")[0].split("_")[0]
+                         for d in graph["userRegistrationDetails"] if d["isMfaRegistered"] is False}
+    guests = {u["id"] for u in graph["users"] if u["userType"] == "Guest" or "#EXT#" in u["userPrincipalName"]}
+    privileged = {"Global Administrator", "Privileged Role Administrator", "Security Administrator",
+                  "User Administrator", "Application Administrator"}
+    out["AZ-IAM-002"] = {r["displayName"] for r in graph["directoryRoles"]
+                         if r["displayName"] in privileged and any(m["id"] in guests for m in r["members"])}
+    out["AZ-IAM-003"] = {a["displayName"] for a in graph["applications"] if any(
+        datetime.strptime(c["startDateTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        < now - timedelta(days=90) for c in a["passwordCredentials"])}
+    sps = {sp["id"]: sp["displayName"] for sp in graph["servicePrincipals"]}
+    owner = f"/subscriptions/{tenant['subscriptionId']}/providers/Microsoft.Authorization/roleDefinitions/{T.OWNER}"
+    out["AZ-IAM-004"] = {sps[a["properties"]["principalId"]] for a in tenant["roleAssignments"]
+                         if a["properties"]["principalType"] == "ServicePrincipal"
+                         and a["properties"]["roleDefinitionId"].lower() == owner.lower()
+                         and a["properties"]["scope"].lower() == f"/subscriptions/{tenant['subscriptionId']}".lower()}
+    return out
+
+
+def test_demo_tenant_plants_every_rule():
+    now = datetime.now(timezone.utc)
+    tenant = T.demo_tenant(now)
+    assert 50 <= len(tenant["resources"]) <= 150
+    types = {r["type"] for r in tenant["resources"]}
+    assert {"Microsoft.Network/virtualNetworks", "Microsoft.Network/publicIPAddresses",
+            "Microsoft.Network/networkInterfaces"} <= types
+    assert 2 <= len({r["id"].split("/")[4] for r in tenant["resources"]}) <= 3
+
+    expected = {
+        "AZ-STOR-001": {"stpublicblob01", "stpublicunset01"},
+        "AZ-STOR-002": {"sthttpallowed01"},
+        "AZ-STOR-003": {"sttls10legacy01", "sttls11legacy01", "sttlsunset01"},
+        "AZ-STOR-004": {"stnetopen01", "stnetaclunset01"},
+        "AZ-STOR-005": {"stnosoftdelete01"},
+        "AZ-NET-001": {"nsg-ssh-open-star", "nsg-ssh-open-cidr-any", "nsg-ssh-open-internet",
+                       "nsg-ssh-open-any-tag", "nsg-ssh-open-ipv6-any", "nsg-ssh-open-source-list",
+                       "nsg-ssh-open-range", "nsg-ssh-open-port-list", "nsg-all-tcp-ports-open",
+                       "nsg-ssh-open-private-deny-skipped", "nsg-any-any-allow", "nsg-any-any-full-range"},
+        "AZ-NET-002": {"nsg-rdp-open", "nsg-all-tcp-ports-open", "nsg-any-any-allow", "nsg-any-any-full-range"},
+        "AZ-NET-003": {"nsg-db-open-mssql-postgres", "nsg-db-open-mysql-range", "nsg-all-tcp-ports-open",
+                       "nsg-any-any-allow", "nsg-any-any-full-range"},
+        "AZ-NET-004": {"nsg-any-any-allow", "nsg-any-any-full-range"},
+        "AZ-CMP-001": {"vm-linux-password-auth", "vm-linux-password-unset"},
+        "AZ-CMP-002": {"disk-platform-key-01", "disk-encryption-unset-01"},
+        "AZ-KV-001": {"kv-nosoftdelete-01"},
+        "AZ-KV-002": {"kv-nosoftdelete-01", "kv-nopurgeprot-01", "kv-purgeprot-false-01"},
+        "AZ-SQL-001": {"sql-fw-allowall-audit-on", "sql-fw-manyrules-allowall"},
+        "AZ-SQL-002": {"sql-fw-azureonly-audit-off"},
+        "AZ-PG-001": {"psql-public-access-01"},
+        "AZ-APP-001": {"app-http-allowed-01", "app-httpsonly-unset-01"},
+        "AZ-APP-002": {"app-tls10-ftp-allowed", "app-tls11-ftps-only"},
+        "AZ-APP-003": {"app-tls10-ftp-allowed"},
+        "AZ-IAM-001": {"bob.nomfa", "erin.admin.nomfa", "frank.disabled", "guest.nomfa"},
+        "AZ-IAM-002": {"Global Administrator", "User Administrator"},
+        "AZ-IAM-003": {"app-old-secret", "app-mixed-old-and-fresh"},
+        "AZ-IAM-004": {"sp-automation-owner"},
+    }
+    got = _violations(tenant, now)
+    assert got == expected
+    # every rule also has compliant objects of its kind
+    assert {"stsecure01", "nsg-ssh-deny-shadows-allow", "nsg-ssh-private-only", "nsg-any-any-shadowed",
+            "vm-linux-sshkey-only", "disk-cmk-01", "disk-ade-enabled-01", "kv-secure-01", "sql-fw-none-audit-on",
+            "psql-private-vnet-01", "app-secure-01", "app-tls13-01"} <= {r["name"] for r in tenant["resources"]}
+    assert {"Security Administrator", "Directory Readers"} <= {r["displayName"] for r in tenant["graph"]["directoryRoles"]}
+    # planted "could not evaluate" cases
+    stor = {r["name"]: r for r in tenant["resources"]}
+    assert f"{stor['stblobsvcmissing01']['id']}/blobServices/default" not in tenant["children"]
+    assert "minTlsVersion" not in tenant["children"][f"{stor['app-tls-unreported-01']['id']}/config/web"]["properties"]
+    # SQL: only the Azure-services rule + a narrow one on the compliant server
+    fw = tenant["children"][f"{stor['sql-fw-azureonly-audit-off']['id']}/firewallRules"]
+    assert [r["name"] for r in fw] == ["AllowAllWindowsAzureIps", "office"]
+    # role definitions: 4 built-ins + a custom role
+    kinds = sorted(d["properties"]["type"] for d in tenant["roleDefinitions"])
+    assert kinds == ["BuiltInRole"] * 4 + ["CustomRole"]
+
+
+def test_demo_tenant_is_deterministic():
+    a = T.demo_tenant(datetime(2025, 1, 1, tzinfo=timezone.utc))
+    b = T.demo_tenant(datetime(2025, 1, 1, tzinfo=timezone.utc))
+    c = T.demo_tenant(datetime(2025, 6, 1, tzinfo=timezone.utc))
+    assert a == b
+    assert a["resources"] == c["resources"] and a["children"] == c["children"]
+    assert a["roleAssignments"] == c["roleAssignments"]
+    old = next(x for x in c["graph"]["applications"] if x["displayName"] == "app-old-secret")
+    assert old["passwordCredentials"][0]["startDateTime"] == "2024-11-13T00:00:00Z"  # 200 days before
+
+
+def test_large_tenant_10000_is_fast_and_exact():
+    started = time.perf_counter()
+    tenant = T.large_tenant(10_000)
+    generated = time.perf_counter() - started
+    assert len(tenant["resources"]) == 10_000
+    assert generated < 3.0, generated
+    assert len({r["id"].lower() for r in tenant["resources"]}) == 10_000
+    types: dict[str, int] = {}
+    for r in tenant["resources"]:
+        types[r["type"]] = types.get(r["type"], 0) + 1
+    rule_types = {"Microsoft.Storage/storageAccounts", "Microsoft.Network/networkSecurityGroups",
+                  "Microsoft.Compute/virtualMachines", "Microsoft.Compute/disks", "Microsoft.KeyVault/vaults",
+                  "Microsoft.Sql/servers", "Microsoft.DBforPostgreSQL/flexibleServers", "Microsoft.Web/sites"}
+    assert rule_types <= set(types)
+    other = sum(n for t, n in types.items() if t not in rule_types)
+    assert 800 <= other <= 1200
+    children = [key.lower() for key in tenant["children"]]
+    for suffix in ("/blobservices/default", "/firewallrules", "/auditingsettings/default", "/config/web"):
+        assert any(k.endswith(suffix) for k in children), suffix
+    assert len(tenant["graph"]["users"]) == 500 and len(tenant["graph"]["applications"]) == 100
+    assert len(tenant["roleAssignments"]) == 200
+    now = datetime.strptime(tenant["generatedAt"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    violations = _violations(tenant, now)
+    assert all(violations[rule] for rule in violations)  # a mix: every rule violated somewhere...
+    assert len(violations["AZ-STOR-002"]) < types["Microsoft.Storage/storageAccounts"]  # ...and not everywhere
+    started = time.perf_counter()
+    TenantIndex(tenant, "large:10000")
+    assert time.perf_counter() - started < 5.0
+    later = datetime(2099, 1, 1, tzinfo=timezone.utc)
+    assert T.large_tenant(50)["resources"] == T.large_tenant(50, now=later)["resources"]
+
+
+def test_dump_tenant_round_trip_and_cli_faults(tmp_path):
+    dumped = tmp_path / "tenant.json"
+    out = subprocess.run([sys.executable, "-m", "tests.fakeazure", "--tenant", "demo", "--dump-tenant", str(dumped)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(dumped.read_text())
+    assert {"tenantId", "subscriptionId", "clientId", "resources", "children", "roleAssignments",
+            "roleDefinitions", "graph"} <= set(data)
+    name, loaded = T.load_tenant(str(dumped))
+    assert name == "tenant.json" and loaded == T.normalize(data)
+
+    with start_emulator(tmp_path / "run", str(dumped), latency_ms=5, throttle_every=7, retry_after=3,
+                        fail_every=11, forbid_graph=["applications"], page_size=50, graph_page_size=10,
+                        graph_max_page_size=3, client_secret="s3cret") as emu:
+        assert emu.env["AZURE_CLIENT_SECRET"] == "s3cret"
+        assert emu.faults() == {"latency_ms": 5, "throttle_every": 7, "retry_after": 3, "fail_every": 11,
+                                "forbid_graph": ["applications"]}
+        assert emu.tenant_summary()["resources"] == len(data["resources"])
+        c = Client(emu)
+        emu.set_faults(throttle_every=0, fail_every=0)
+        items, pages = _follow(c, f"{c.sub}/resources?api-version=2021-04-01")
+        assert sorted(i["id"] for i in items) == sorted(r["id"] for r in data["resources"]) and pages == 2
+        assert c.get("/v1.0/applications").status_code == 403
+        # --graph-max-page-size caps pages even when the client asks $top=999
+        users, user_pages = _follow(c, "/v1.0/users?$top=999", "@odata.nextLink")
+        assert len(users) == 11 and user_pages == 4
+
+        # SIGTERM ends the process cleanly
+        emu.process.send_signal(signal.SIGTERM)
+        assert emu.process.wait(timeout=10) == 0
+
+
+def test_bad_tenant_spec_fails_fast(tmp_path):
+    with pytest.raises(RuntimeError, match="neither 'demo'"):
+        start_emulator(tmp_path, "no/such/file.json", timeout=20)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"resources": [{"id": "/x"}]}))
+    with pytest.raises(RuntimeError, match="needs string id, name and type"):
+        start_emulator(tmp_path, str(bad), timeout=20)

@@ -1,0 +1,102 @@
+"""``python -m scanner.run`` as a real process against the emulator's demo tenant."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from api.models import Finding, RuleOutcome
+from api.models.db import session_scope
+from api.models.scan_state import ScanStore
+from scanner.rules import all_rules
+from tests.conftest import REPO, scan_env
+from tests.fakeazure.harness import Emulator, start_emulator
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    with start_emulator(tmp_path_factory.mktemp("fakeazure"), tenant="demo") as emu:
+        yield emu
+
+
+def run_scanner(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "scanner.run", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_standalone_demo_scan_completes_with_findings_from_every_rule(
+    emulator: Emulator, database_url: str, data_dir: Path
+) -> None:
+    env = scan_env(database_url, data_dir, emulator.env)
+    result = run_scanner(["--subscription", emulator.env["AZURE_SUBSCRIPTION_ID"]], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "completed" in result.stdout
+    scan_id = result.stdout.split()[1]
+    scan = ScanStore(database_url).get(scan_id)
+    assert scan is not None and scan.status == "completed" and scan.trigger == "cli"
+    assert scan.phase == "done" and scan.progress == 100
+    assert scan.rules_completed == scan.total_rules == len(all_rules())
+    assert scan.resources_collected >= 50 and scan.score is not None and 0 <= scan.score <= 100
+    with session_scope(database_url) as session:
+        findings = session.scalars(select(Finding).where(Finding.scan_id == scan_id)).all()
+        outcomes = {o.rule_id: o for o in session.scalars(select(RuleOutcome).where(RuleOutcome.scan_id == scan_id))}
+    assert scan.total_findings == len(findings)
+    fired = {f.rule_id for f in findings}
+    missing = sorted({r.id for r in all_rules()} - fired)
+    assert not missing, f"rules without a finding on the demo tenant: {missing}"
+    assert all(o.status == "ok" for o in outcomes.values()), {k: o.reason for k, o in outcomes.items() if o.status != "ok"}
+    # every rule also saw at least one compliant resource
+    assert all(o.evaluated_count > o.failed_count for o in outcomes.values()), {
+        k: (o.evaluated_count, o.failed_count) for k, o in outcomes.items() if o.evaluated_count <= o.failed_count
+    }
+    run_dir = data_dir / "scans" / scan_id
+    progress = json.loads((run_dir / "progress.json").read_text())
+    assert progress["status"] == "completed" and progress["rules_completed"] == len(all_rules())
+    assert (run_dir / "scan.log").stat().st_size > 0
+    # a completed scan cannot be run again
+    again = run_scanner([scan_id], env)
+    assert again.returncode == 3 and "completed" in again.stderr
+
+
+def test_selected_rules_only(emulator: Emulator, database_url: str, data_dir: Path) -> None:
+    env = scan_env(database_url, data_dir, emulator.env)
+    emulator.reset_stats()
+    result = run_scanner(["--subscription", emulator.env["AZURE_SUBSCRIPTION_ID"], "--rules", "AZ-STOR-001,az-net-001"], env)
+    assert result.returncode == 0, result.stderr
+    scan = ScanStore(database_url).get(result.stdout.split()[1])
+    assert scan is not None and scan.total_rules == 2 and scan.rules == ["AZ-STOR-001", "AZ-NET-001"]
+    routes = emulator.stats()["by_route"]
+    # only what the two rules need was fetched: no Graph, no children, no role assignments
+    assert not any(k.startswith("graph.") for k in routes), routes
+    assert "arm.child.get" not in routes and "arm.roleAssignments" not in routes
+
+
+def test_wrong_secret_fails_the_scan_with_a_clear_message(emulator: Emulator, database_url: str, data_dir: Path) -> None:
+    env = scan_env(database_url, data_dir, {**emulator.env, "AZURE_CLIENT_SECRET": "wrong-secret-value"})
+    result = run_scanner(["--subscription", emulator.env["AZURE_SUBSCRIPTION_ID"]], env)
+    assert result.returncode == 1
+    scan_id = result.stdout.split()[1]
+    scan = ScanStore(database_url).get(scan_id)
+    assert scan is not None and scan.status == "failed"
+    assert scan.error_message == "Azure authentication failed: invalid client secret"
+    log = (data_dir / "scans" / scan_id / "scan.log").read_text()
+    assert "wrong-secret-value" not in log and "wrong-secret-value" not in result.stderr
+
+
+def test_refusals_have_distinct_exit_codes(database_url: str, data_dir: Path) -> None:
+    env = scan_env(database_url, data_dir)
+    assert run_scanner(["not-a-uuid"], env).returncode == 2
+    assert run_scanner([str(uuid.uuid4())], env).returncode == 5
+    assert run_scanner(["--subscription", str(uuid.uuid4()), "--rules", "AZ-NOPE-001"], env).returncode == 2
+    store = ScanStore(database_url)
+    scan = store.create(str(uuid.uuid4()))
+    store.cancel(scan.scan_id, "cancelled on request")
+    refused = run_scanner([scan.scan_id], env)
+    assert refused.returncode == 3 and "cancelled" in refused.stderr
