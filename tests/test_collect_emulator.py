@@ -7,7 +7,6 @@ client secret.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Iterator
 
 import pytest

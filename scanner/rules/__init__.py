@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from scanner.rules import appservice, compute, databases, identity, keyvault, network, storage  # noqa: F401
+from scanner.rules import (  # noqa: F401
+    appservice,
+    compute,
+    databases,
+    identity,
+    keyvault,
+    network,
+    storage,
+)
 from scanner.rules.base import REGISTRY, Rule
 
 

@@ -6,43 +6,16 @@ so those rules report "not evaluated" when that child could not be read rather t
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.base import Evaluation, resource_name, rule
+from scanner.rules.base import Evaluation, rule
+from scanner.rules.helpers import unreadable, verdict
 
 SITE_TYPE = "Microsoft.Web/sites"
 WEB_CONFIG = ChildSpec(SITE_TYPE, "config/web", "2023-12-01")
 
 _MIN_TLS = (1, 2)
-
-
-def _unreadable(inv: Inventory) -> Iterator[Evaluation]:
-    """Sites that were listed but whose GET failed: not evaluated, never silently compliant."""
-    for rid, reason in sorted(inv.unreadable_of_type(SITE_TYPE).items()):
-        yield Evaluation(
-            resource_id=rid,
-            resource_name=rid.rsplit("/", 1)[-1],
-            resource_type=SITE_TYPE,
-            passed=None,
-            detail=f"site could not be read: {reason}",
-        )
-
-
-def _verdict(
-    site: dict[str, Any],
-    passed: bool | None,
-    detail: str,
-    metadata: dict[str, Any] | None = None,
-) -> Evaluation:
-    return Evaluation(
-        resource_id=str(site.get("id", "")),
-        resource_name=resource_name(site),
-        resource_type=SITE_TYPE,
-        passed=passed,
-        detail=detail,
-        metadata=metadata or {},
-    )
 
 
 def _web_config(inv: Inventory, site: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
@@ -87,10 +60,10 @@ def https_only(inv: Inventory) -> Iterable[Evaluation]:
         raw = props(site).get("httpsOnly")
         metadata = {"httpsOnly": raw}
         if raw is True or str(raw).strip().lower() == "true":
-            yield _verdict(site, True, "HTTPS only is on", metadata)
+            yield verdict(site, SITE_TYPE, True, "HTTPS only is on", metadata)
         else:
-            yield _verdict(site, False, "httpsOnly is not enabled", metadata)
-    yield from _unreadable(inv)
+            yield verdict(site, SITE_TYPE, False, "httpsOnly is not enabled", metadata)
+    yield from unreadable(inv, SITE_TYPE, "site")
 
 
 @rule(
@@ -114,7 +87,7 @@ def minimum_tls(inv: Inventory) -> Iterable[Evaluation]:
     for site in inv.of_type(SITE_TYPE):
         config, why = _web_config(inv, site)
         if config is None:
-            yield _verdict(site, None, why)
+            yield verdict(site, SITE_TYPE, None, why)
             continue
         raw = config.get("minTlsVersion")
         version = _tls_version(raw)
@@ -124,12 +97,12 @@ def minimum_tls(inv: Inventory) -> Iterable[Evaluation]:
                 detail = "minTlsVersion not reported"
             else:
                 detail = f"unrecognised minTlsVersion {raw!r}"
-            yield _verdict(site, None, detail, metadata)
+            yield verdict(site, SITE_TYPE, None, detail, metadata)
         elif version < _MIN_TLS:
-            yield _verdict(site, False, f"minimum TLS version is {raw}", metadata)
+            yield verdict(site, SITE_TYPE, False, f"minimum TLS version is {raw}", metadata)
         else:
-            yield _verdict(site, True, f"minimum TLS version is {raw}", metadata)
-    yield from _unreadable(inv)
+            yield verdict(site, SITE_TYPE, True, f"minimum TLS version is {raw}", metadata)
+    yield from unreadable(inv, SITE_TYPE, "site")
 
 
 @rule(
@@ -154,14 +127,14 @@ def ftp_deployment(inv: Inventory) -> Iterable[Evaluation]:
     for site in inv.of_type(SITE_TYPE):
         config, why = _web_config(inv, site)
         if config is None:
-            yield _verdict(site, None, why)
+            yield verdict(site, SITE_TYPE, None, why)
             continue
         raw = config.get("ftpsState")
         metadata = {"ftpsState": raw}
         if raw is None:
-            yield _verdict(site, None, "ftpsState not reported", metadata)
+            yield verdict(site, SITE_TYPE, None, "ftpsState not reported", metadata)
         elif str(raw).strip().lower() == "allallowed":
-            yield _verdict(site, False, "FTP state is AllAllowed (plain FTP accepted)", metadata)
+            yield verdict(site, SITE_TYPE, False, "FTP state is AllAllowed (plain FTP accepted)", metadata)
         else:
-            yield _verdict(site, True, f"FTP state is {raw}", metadata)
-    yield from _unreadable(inv)
+            yield verdict(site, SITE_TYPE, True, f"FTP state is {raw}", metadata)
+    yield from unreadable(inv, SITE_TYPE, "site")

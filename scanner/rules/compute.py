@@ -2,57 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import Iterable
 
 from scanner.inventory import Inventory, Needs, props
-from scanner.rules.base import Evaluation, resource_name, rule
+from scanner.rules.base import Evaluation, rule
+from scanner.rules.helpers import as_dict, flag, unreadable, verdict
 
 VM_TYPE = "Microsoft.Compute/virtualMachines"
 DISK_TYPE = "Microsoft.Compute/disks"
 
 PLATFORM_KEY = "encryptionatrestwithplatformkey"
-
-
-def _flag(value: Any) -> bool | None:
-    """A REST boolean (tolerating "true"/"false" strings); None when absent or unreadable."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _unreadable(inv: Inventory, resource_type: str) -> Iterator[Evaluation]:
-    """Resources that were listed but whose GET failed: not evaluated, never compliant."""
-    for rid, reason in sorted(inv.unreadable_of_type(resource_type).items()):
-        yield Evaluation(
-            resource_id=rid,
-            resource_name=rid.rsplit("/", 1)[-1],
-            resource_type=resource_type,
-            passed=None,
-            detail=f"resource could not be read: {reason}",
-        )
-
-
-def _verdict(
-    resource: dict[str, Any],
-    resource_type: str,
-    passed: bool | None,
-    detail: str,
-    metadata: dict[str, Any],
-) -> Evaluation:
-    return Evaluation(
-        resource_id=str(resource.get("id", "")),
-        resource_name=resource_name(resource),
-        resource_type=resource_type,
-        passed=passed,
-        detail=detail,
-        metadata=metadata,
-    )
 
 
 @rule(
@@ -86,19 +45,19 @@ def linux_password_auth(inv: Inventory) -> Iterable[Evaluation]:
         if isinstance(linux, dict):
             raw = linux.get("disablePasswordAuthentication")
             metadata = {"disablePasswordAuthentication": raw}
-            if _flag(raw) is True:
-                yield _verdict(vm, VM_TYPE, True, "password authentication disabled", metadata)
+            if flag(raw) is True:
+                yield verdict(vm, VM_TYPE, True, "password authentication disabled", metadata)
             else:
                 detail = (
                     "SSH password authentication is enabled"
                     if raw is not None
                     else "disablePasswordAuthentication is not set (passwords allowed)"
                 )
-                yield _verdict(vm, VM_TYPE, False, detail, metadata)
+                yield verdict(vm, VM_TYPE, False, detail, metadata)
             continue
-        os_disk = _dict(_dict(vm_props.get("storageProfile")).get("osDisk"))
+        os_disk = as_dict(as_dict(vm_props.get("storageProfile")).get("osDisk"))
         if os_profile is None and str(os_disk.get("osType") or "").lower() == "linux":
-            yield _verdict(
+            yield verdict(
                 vm,
                 VM_TYPE,
                 None,
@@ -106,7 +65,7 @@ def linux_password_auth(inv: Inventory) -> Iterable[Evaluation]:
                 "SSH authentication settings unknown",
                 {},
             )
-    yield from _unreadable(inv, VM_TYPE)
+    yield from unreadable(inv, VM_TYPE)
 
 
 @rule(
@@ -132,9 +91,9 @@ def disk_platform_key_only(inv: Inventory) -> Iterable[Evaluation]:
     """CIS 7.3 covers attached (OS and data) disks, 7.4 unattached ones: metadata names which."""
     for disk in inv.of_type(DISK_TYPE):
         disk_props = props(disk)
-        encryption = _dict(disk_props.get("encryption"))
+        encryption = as_dict(disk_props.get("encryption"))
         enc_type = encryption.get("type")
-        ade = _flag(_dict(disk_props.get("encryptionSettingsCollection")).get("enabled"))
+        ade = flag(as_dict(disk_props.get("encryptionSettingsCollection")).get("enabled"))
         state = disk_props.get("diskState")
         metadata = {
             "encryptionType": enc_type,
@@ -146,9 +105,9 @@ def disk_platform_key_only(inv: Inventory) -> Iterable[Evaluation]:
         platform_only = enc_type is None or str(enc_type).strip().lower() == PLATFORM_KEY
         if platform_only and ade is not True:
             shown = enc_type or "not reported (platform key)"
-            yield _verdict(disk, DISK_TYPE, False, f"encryption type {shown}", metadata)
+            yield verdict(disk, DISK_TYPE, False, f"encryption type {shown}", metadata)
         elif ade is True:
-            yield _verdict(disk, DISK_TYPE, True, "Azure Disk Encryption enabled", metadata)
+            yield verdict(disk, DISK_TYPE, True, "Azure Disk Encryption enabled", metadata)
         else:
-            yield _verdict(disk, DISK_TYPE, True, f"encryption type {enc_type}", metadata)
-    yield from _unreadable(inv, DISK_TYPE)
+            yield verdict(disk, DISK_TYPE, True, f"encryption type {enc_type}", metadata)
+    yield from unreadable(inv, DISK_TYPE)

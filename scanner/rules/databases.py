@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.base import Evaluation, resource_name, rule
+from scanner.rules.base import Evaluation, rule
+from scanner.rules.helpers import as_dict, unreadable, verdict
 
 SQL_TYPE = "Microsoft.Sql/servers"
 POSTGRES_TYPE = "Microsoft.DBforPostgreSQL/flexibleServers"
@@ -15,39 +16,6 @@ SQL_AUDITING = ChildSpec(SQL_TYPE, "auditingSettings/default", "2021-11-01")
 
 _ALL_START = "0.0.0.0"
 _ALL_END = "255.255.255.255"
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _unreadable(inv: Inventory, resource_type: str) -> Iterator[Evaluation]:
-    """Servers that were listed but whose GET failed: not evaluated, never silently compliant."""
-    for rid, reason in sorted(inv.unreadable_of_type(resource_type).items()):
-        yield Evaluation(
-            resource_id=rid,
-            resource_name=rid.rsplit("/", 1)[-1],
-            resource_type=resource_type,
-            passed=None,
-            detail=f"server could not be read: {reason}",
-        )
-
-
-def _verdict(
-    server: dict[str, Any],
-    resource_type: str,
-    passed: bool | None,
-    detail: str,
-    metadata: dict[str, Any] | None = None,
-) -> Evaluation:
-    return Evaluation(
-        resource_id=str(server.get("id", "")),
-        resource_name=resource_name(server),
-        resource_type=resource_type,
-        passed=passed,
-        detail=detail,
-        metadata=metadata or {},
-    )
 
 
 def _child_missing(inv: Inventory, spec: ChildSpec, server_id: str, what: str) -> str:
@@ -92,13 +60,13 @@ def sql_open_firewall(inv: Inventory) -> Iterable[Evaluation]:
         server_id = str(server.get("id", ""))
         if str(props(server).get("publicNetworkAccess") or "").lower() == "disabled":
             # firewall rules only apply to the public endpoint, which is switched off
-            yield _verdict(server, SQL_TYPE, True, "public network access is disabled",
+            yield verdict(server, SQL_TYPE, True, "public network access is disabled",
                            {"publicNetworkAccess": "Disabled"})
             continue
         entries = _firewall_entries(inv.child(SQL_FIREWALL_RULES, server_id))
         if entries is None:
             detail = _child_missing(inv, SQL_FIREWALL_RULES, server_id, "firewall rules")
-            yield _verdict(server, SQL_TYPE, None, detail)
+            yield verdict(server, SQL_TYPE, None, detail)
             continue
         open_rules: list[str] = []
         azure_services = False
@@ -118,10 +86,10 @@ def sql_open_firewall(inv: Inventory) -> Iterable[Evaluation]:
         if open_rules:
             names = ", ".join(f"'{n}'" for n in open_rules)
             detail = f"firewall rule {names} allows {_ALL_START}-{_ALL_END}"
-            yield _verdict(server, SQL_TYPE, False, detail, metadata)
+            yield verdict(server, SQL_TYPE, False, detail, metadata)
         else:
-            yield _verdict(server, SQL_TYPE, True, "no firewall rule spans all addresses", metadata)
-    yield from _unreadable(inv, SQL_TYPE)
+            yield verdict(server, SQL_TYPE, True, "no firewall rule spans all addresses", metadata)
+    yield from unreadable(inv, SQL_TYPE, "server")
 
 
 @rule(
@@ -147,17 +115,17 @@ def sql_auditing(inv: Inventory) -> Iterable[Evaluation]:
         settings = inv.child(SQL_AUDITING, server_id)
         if not isinstance(settings, dict):
             detail = _child_missing(inv, SQL_AUDITING, server_id, "auditing settings")
-            yield _verdict(server, SQL_TYPE, None, detail)
+            yield verdict(server, SQL_TYPE, None, detail)
             continue
         settings_props = props(settings)
         state = settings_props.get("state")
         metadata = {"state": state, "retentionDays": settings_props.get("retentionDays")}
         if str(state or "").strip().lower() == "enabled":
-            yield _verdict(server, SQL_TYPE, True, "auditing enabled", metadata)
+            yield verdict(server, SQL_TYPE, True, "auditing enabled", metadata)
         else:
             shown = state if state is not None else "not reported"
-            yield _verdict(server, SQL_TYPE, False, f"auditing state is {shown}", metadata)
-    yield from _unreadable(inv, SQL_TYPE)
+            yield verdict(server, SQL_TYPE, False, f"auditing state is {shown}", metadata)
+    yield from unreadable(inv, SQL_TYPE, "server")
 
 
 @rule(
@@ -180,18 +148,18 @@ def sql_auditing(inv: Inventory) -> Iterable[Evaluation]:
 def postgres_public_access(inv: Inventory) -> Iterable[Evaluation]:
     """Absent ``network.publicNetworkAccess`` is reported as not evaluated, not as compliant."""
     for server in inv.of_type(POSTGRES_TYPE):
-        access = _dict(props(server).get("network")).get("publicNetworkAccess")
+        access = as_dict(props(server).get("network")).get("publicNetworkAccess")
         metadata = {"publicNetworkAccess": access}
         if access is None:
-            yield _verdict(
+            yield verdict(
                 server, POSTGRES_TYPE, None, "publicNetworkAccess not reported", metadata
             )
         elif str(access).strip().lower() == "enabled":
-            yield _verdict(
+            yield verdict(
                 server, POSTGRES_TYPE, False, "public network access is Enabled", metadata
             )
         else:
-            yield _verdict(
+            yield verdict(
                 server, POSTGRES_TYPE, True, f"public network access is {access}", metadata
             )
-    yield from _unreadable(inv, POSTGRES_TYPE)
+    yield from unreadable(inv, POSTGRES_TYPE, "server")

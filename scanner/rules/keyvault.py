@@ -3,36 +3,16 @@ recoverable": both are needed before deleted keys and secrets can reliably be re
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from scanner.inventory import Inventory, Needs, props
 from scanner.rules.base import Evaluation, resource_name, rule
+from scanner.rules.helpers import flag, unreadable
 
 VAULT_TYPE = "Microsoft.KeyVault/vaults"
 _NEEDS = Needs(resource_types=frozenset({VAULT_TYPE}))
 _FRAMEWORKS_SOFT_DELETE = {"CIS": ["8.5"], "NIST": ["PR.IP-4"], "ISO27001": ["A.8.13"]}
 _FRAMEWORKS_PURGE = {"CIS": ["8.5"], "NIST": ["PR.IP-4", "PR.DS-1"], "ISO27001": ["A.8.13"]}
-
-
-def _flag(value: Any) -> bool | None:
-    """A REST boolean (tolerating "true"/"false" strings); None when absent or unreadable."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
-
-
-def _unreadable(inv: Inventory) -> Iterator[Evaluation]:
-    """Vaults that were listed but whose GET failed: not evaluated, never silently compliant."""
-    for rid, reason in sorted(inv.unreadable_of_type(VAULT_TYPE).items()):
-        yield Evaluation(
-            resource_id=rid,
-            resource_name=rid.rsplit("/", 1)[-1],
-            resource_type=VAULT_TYPE,
-            passed=None,
-            detail=f"key vault could not be read: {reason}",
-        )
 
 
 def _verdict(vault: dict[str, Any], passed: bool, detail: str, key: str) -> Evaluation:
@@ -66,11 +46,11 @@ def soft_delete(inv: Inventory) -> Iterable[Evaluation]:
     """Only an explicit ``false`` fails: Azure enables soft delete on every new vault and the
     property may be omitted when on (spec: violation when ``enableSoftDelete`` is false)."""
     for vault in inv.of_type(VAULT_TYPE):
-        if _flag(props(vault).get("enableSoftDelete")) is False:
+        if flag(props(vault).get("enableSoftDelete")) is False:
             yield _verdict(vault, False, "enableSoftDelete is false", "enableSoftDelete")
         else:
             yield _verdict(vault, True, "soft delete enabled", "enableSoftDelete")
-    yield from _unreadable(inv)
+    yield from unreadable(inv, VAULT_TYPE, "key vault")
 
 
 @rule(
@@ -93,8 +73,8 @@ def soft_delete(inv: Inventory) -> Iterable[Evaluation]:
 def purge_protection(inv: Inventory) -> Iterable[Evaluation]:
     """Absent counts as disabled: Azure omits ``enablePurgeProtection`` until it is turned on."""
     for vault in inv.of_type(VAULT_TYPE):
-        if _flag(props(vault).get("enablePurgeProtection")) is True:
+        if flag(props(vault).get("enablePurgeProtection")) is True:
             yield _verdict(vault, True, "purge protection enabled", "enablePurgeProtection")
         else:
             yield _verdict(vault, False, "purge protection is not enabled", "enablePurgeProtection")
-    yield from _unreadable(inv)
+    yield from unreadable(inv, VAULT_TYPE, "key vault")

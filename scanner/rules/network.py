@@ -7,11 +7,12 @@ rules restricted to a specific source are ignored (they do not expose the port t
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Iterable, Iterator
 
 from scanner.inventory import Inventory, Needs
 from scanner.rules import nsg
-from scanner.rules.base import Evaluation, resource_name, rule
+from scanner.rules.base import Evaluation, rule
+from scanner.rules.helpers import unreadable, verdict
 
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
 _NEEDS = Needs(resource_types=frozenset({NSG_TYPE}))
@@ -19,34 +20,6 @@ _NEEDS = Needs(resource_types=frozenset({NSG_TYPE}))
 # Default ports of SQL Server (+ browser), MySQL, PostgreSQL, MongoDB, Redis, Cassandra,
 # CouchDB and Oracle: services that should never face the whole Internet.
 DATABASE_PORTS = (1433, 1434, 3306, 5432, 27017, 6379, 9042, 5984, 1521)
-
-
-def _unreadable(inv: Inventory) -> Iterator[Evaluation]:
-    """NSGs that were listed but whose GET failed: not evaluated, never silently compliant."""
-    for rid, reason in sorted(inv.unreadable_of_type(NSG_TYPE).items()):
-        yield Evaluation(
-            resource_id=rid,
-            resource_name=rid.rsplit("/", 1)[-1],
-            resource_type=NSG_TYPE,
-            passed=None,
-            detail=f"network security group could not be read: {reason}",
-        )
-
-
-def _verdict(
-    group: Mapping[str, Any],
-    passed: bool | None,
-    detail: str,
-    metadata: Mapping[str, Any] | None = None,
-) -> Evaluation:
-    return Evaluation(
-        resource_id=str(group.get("id", "")),
-        resource_name=resource_name(group),
-        resource_type=NSG_TYPE,
-        passed=passed,
-        detail=detail,
-        metadata=dict(metadata or {}),
-    )
 
 
 def _source_text(opener: nsg.NsgRule) -> str:
@@ -60,7 +33,7 @@ def _evaluate_ports(inv: Inventory, ports: tuple[int, ...]) -> Iterator[Evaluati
         exposed = nsg.exposed_tcp_ports(group, ports)
         if not exposed:
             listed = ", ".join(str(p) for p in ports)
-            yield _verdict(group, True, f"inbound TCP {listed} not reachable from the Internet")
+            yield verdict(group, NSG_TYPE, True, f"inbound TCP {listed} not reachable from the Internet")
             continue
         # one clause per opening rule: "TCP 1433, 1434 allowed from ... by rule 'sql' (...)"
         by_rule: dict[nsg.NsgRule, list[int]] = {}
@@ -71,8 +44,9 @@ def _evaluate_ports(inv: Inventory, ports: tuple[int, ...]) -> Iterator[Evaluati
             f"by rule {opener.describe()}"
             for opener, open_ports in by_rule.items()
         ]
-        yield _verdict(
+        yield verdict(
             group,
+            NSG_TYPE,
             False,
             "inbound " + "; ".join(parts),
             {
@@ -105,7 +79,7 @@ def _evaluate_ports(inv: Inventory, ports: tuple[int, ...]) -> Iterator[Evaluati
 )
 def ssh_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
     yield from _evaluate_ports(inv, (22,))
-    yield from _unreadable(inv)
+    yield from unreadable(inv, NSG_TYPE, "network security group")
 
 
 @rule(
@@ -129,7 +103,7 @@ def ssh_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
 )
 def rdp_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
     yield from _evaluate_ports(inv, (3389,))
-    yield from _unreadable(inv)
+    yield from unreadable(inv, NSG_TYPE, "network security group")
 
 
 @rule(
@@ -153,7 +127,7 @@ def rdp_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
 )
 def database_ports_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
     yield from _evaluate_ports(inv, DATABASE_PORTS)
-    yield from _unreadable(inv)
+    yield from unreadable(inv, NSG_TYPE, "network security group")
 
 
 @rule(
@@ -177,13 +151,14 @@ def all_traffic_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
     for group in inv.of_type(NSG_TYPE):
         opener = nsg.allow_all_rule(group)
         if opener is None:
-            yield _verdict(group, True, "no unshadowed allow-all inbound rule")
+            yield verdict(group, NSG_TYPE, True, "no unshadowed allow-all inbound rule")
             continue
-        yield _verdict(
+        yield verdict(
             group,
+            NSG_TYPE,
             False,
             f"inbound traffic on all protocols and ports allowed from "
             f"{_source_text(opener)} by rule {opener.describe()}",
             opener.as_metadata(),
         )
-    yield from _unreadable(inv)
+    yield from unreadable(inv, NSG_TYPE, "network security group")

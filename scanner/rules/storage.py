@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.base import Evaluation, resource_name, rule
+from scanner.rules.helpers import flag, unreadable
 
 STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
 BLOB_SERVICE = ChildSpec(STORAGE_TYPE, "blobServices/default", "2023-05-01")
@@ -20,27 +21,6 @@ _NEEDS = Needs(resource_types=frozenset({STORAGE_TYPE}))
 
 # (passed, detail, metadata) for one account
 Verdict = tuple[bool | None, str, dict[str, Any]]
-
-
-def _flag(value: Any) -> bool | None:
-    """A REST boolean (tolerating "true"/"false" strings); None when absent or unreadable."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
-
-
-def _unreadable(inv: Inventory) -> Iterator[Evaluation]:
-    """Accounts that were listed but whose GET failed: not evaluated, never silently compliant."""
-    for rid, reason in sorted(inv.unreadable_of_type(STORAGE_TYPE).items()):
-        yield Evaluation(
-            resource_id=rid,
-            resource_name=rid.rsplit("/", 1)[-1],
-            resource_type=STORAGE_TYPE,
-            passed=None,
-            detail=f"storage account could not be read: {reason}",
-        )
 
 
 def _each_account(
@@ -56,7 +36,7 @@ def _each_account(
             detail=detail,
             metadata=metadata,
         )
-    yield from _unreadable(inv)
+    yield from unreadable(inv, STORAGE_TYPE, "storage account")
 
 
 @rule(
@@ -79,7 +59,7 @@ def _each_account(
 def blob_public_access(inv: Inventory) -> Iterable[Evaluation]:
     def judge(account: dict[str, Any]) -> Verdict:
         raw = props(account).get("allowBlobPublicAccess")
-        value = _flag(raw)
+        value = flag(raw)
         metadata = {"allowBlobPublicAccess": raw}
         if value is False:
             return True, "anonymous blob access is disallowed", metadata
@@ -115,7 +95,7 @@ def https_only(inv: Inventory) -> Iterable[Evaluation]:
     def judge(account: dict[str, Any]) -> Verdict:
         raw = props(account).get("supportsHttpsTrafficOnly")
         metadata = {"supportsHttpsTrafficOnly": raw}
-        if _flag(raw) is False:
+        if flag(raw) is False:
             return False, "supportsHttpsTrafficOnly is false", metadata
         if raw is None:
             return True, "secure transfer required (not reported; default since 2019)", metadata
@@ -220,7 +200,7 @@ def blob_soft_delete(inv: Inventory) -> Iterable[Evaluation]:
         policy = policy if isinstance(policy, dict) else {}
         days = policy.get("days")
         metadata = {"enabled": policy.get("enabled"), "days": days}
-        if _flag(policy.get("enabled")) is True:
+        if flag(policy.get("enabled")) is True:
             return True, f"blob soft delete enabled ({days} days)", metadata
         return False, "blob soft delete (deleteRetentionPolicy) is not enabled", metadata
 
