@@ -116,3 +116,14 @@ def test_rules_never_raise_on_odd_rest_data() -> None:
     for r in all_rules():
         for evaluation in r.evaluate(inv):
             json.dumps(dict(evaluation.metadata))
+
+
+def test_rules_reference_doc_is_current() -> None:
+    from pathlib import Path
+
+    from scanner.rules.reference_doc import render
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "rules-reference.md"
+    assert path.read_text() == render(), (
+        "docs/rules-reference.md is stale: run `python -m scanner.rules.reference_doc > docs/rules-reference.md`"
+    )
