@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from typing import Any, AsyncIterator
 
 import aiohttp
@@ -32,6 +33,13 @@ from scanner.azure.endpoints import AzureEndpoints
 # that cost measurable CPU and filled scan.log with noise.
 for _name in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity", "azure.mgmt"):
     logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+def tls_context(verify: str | bool) -> ssl.SSLContext:
+    """Verify against ``verify`` when it names a CA bundle, else the system's trust store."""
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return ssl.create_default_context()
 
 
 class ArmReader:
@@ -66,11 +74,14 @@ class ArmReader:
         self.client: ResourceManagementClient | None = None
 
     async def __aenter__(self) -> "ArmReader":
+        # One TLS context for the whole scan, set on the connector. Handing azure-core a CA
+        # path instead makes it build a new SSLContext per request, which also defeats
+        # connection reuse (measured: 4x slower and 2.7 GB RSS on large:10000).
         session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._max_connections), trust_env=True
+            connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=tls_context(self._connection_verify)),
+            trust_env=True,
         )
-        transport = AioHttpTransport(session=session, session_owner=True,
-                                     connection_verify=self._connection_verify)
+        transport = AioHttpTransport(session=session, session_owner=True)
         self.client = ResourceManagementClient(
             self._credential, self.subscription_id, transport=transport, **self._client_kwargs
         )

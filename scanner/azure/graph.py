@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -27,6 +26,7 @@ from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph_core import GraphClientFactory
 
+from scanner.azure.arm import tls_context
 from scanner.azure.endpoints import AzureEndpoints
 
 
@@ -61,7 +61,7 @@ class GraphReader:
         )
         # the HTTP client is built here so that it trusts the same CA bundle as the ARM side
         self._http = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(verify=_ssl_context(endpoints.connection_verify), timeout=httpx.Timeout(60.0))
+            client=httpx.AsyncClient(verify=tls_context(endpoints.connection_verify), timeout=httpx.Timeout(60.0))
         )
         self.client = GraphServiceClient(request_adapter=GraphRequestAdapter(auth, client=self._http))
         self.base = f"{endpoints.graph}/v1.0"
@@ -90,12 +90,6 @@ class GraphReader:
         finally:
             await self._http.aclose()
         return dict(zip(names, results))
-
-
-def _ssl_context(verify: str | bool) -> ssl.SSLContext | bool:
-    if isinstance(verify, str):
-        return ssl.create_default_context(cafile=verify)
-    return verify
 
 
 def graph_error_summary(exc: BaseException) -> str:
