@@ -73,8 +73,8 @@ def evaluate_rule(rule: Rule, inventory: Inventory) -> tuple[RuleOutcomeRecord, 
     """Run one rule and classify its outcome (pure apart from logging)."""
     missing = [k for k in rule.needs.required_keys() if k in inventory.unavailable]
     if missing:
-        reason = "; ".join(inventory.unavailable[k] for k in missing)
-        return RuleOutcomeRecord(rule.id, "skipped", reason[:500], 0, 0, 0), []
+        why = "; ".join(inventory.unavailable[k] for k in missing)
+        return RuleOutcomeRecord(rule.id, "skipped", why[:500], 0, 0, 0), []
     try:
         evaluations = list(rule.evaluate(inventory))
     except Exception as exc:  # noqa: BLE001 - a broken rule must not sink the scan
@@ -84,7 +84,7 @@ def evaluate_rule(rule: Rule, inventory: Inventory) -> tuple[RuleOutcomeRecord, 
     not_evaluated = sum(1 for e in evaluations if e.passed is None)
     evaluated = len(evaluations) - not_evaluated
     reasons = sorted({e.detail for e in evaluations if e.passed is None and e.detail})
-    reason = None
+    reason: str | None = None
     if not_evaluated:
         reason = f"{not_evaluated} resource(s) could not be evaluated"
         if reasons:

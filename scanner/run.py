@@ -22,7 +22,7 @@ import traceback
 import uuid
 from pathlib import Path
 from types import FrameType
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import psutil
 
@@ -36,6 +36,12 @@ EXIT_USAGE = 2
 EXIT_NOT_RUNNABLE = 3
 EXIT_CANCELLED = 4
 EXIT_UNKNOWN_SCAN = 5
+
+if TYPE_CHECKING:  # heavy imports stay lazy: usage errors must answer instantly
+    from api.models.scan import Scan
+    from scanner.azure.collector import ProgressCallback
+    from scanner.inventory import Inventory, Needs
+    from scanner.progress import ProgressReporter
 
 log = logging.getLogger("scanner.run")
 
@@ -178,22 +184,22 @@ def _record_signal(store: ScanStore, scan_id: str, signum: int) -> str:
     return message
 
 
-def _execute(store: ScanStore, scan: object, scan_id: str, reporter: "object", stop: threading.Event,
+def _execute(store: ScanStore, scan: "Scan", scan_id: str, reporter: "ProgressReporter", stop: threading.Event,
              concurrency: int | None) -> int:
     from scanner.azure.collector import DEFAULT_CONCURRENCY, Cancelled, Collector
     from scanner.azure.errors import CollectionError
     from scanner.engine import ScanEngine, StopRequested, finding_row
     from scanner.rules import select_rules
 
-    rules = select_rules(getattr(scan, "rules", None))
-    reporter.set_total_rules(len(rules))  # type: ignore[attr-defined]
-    subscription_id = getattr(scan, "subscription_id")
+    rules = select_rules(scan.rules)
+    reporter.set_total_rules(len(rules))
+    subscription_id = scan.subscription_id
 
-    def collect(needs, on_progress, stop_event):  # type: ignore[no-untyped-def]
+    def collect(needs: Needs, on_progress: ProgressCallback, stop_event: threading.Event) -> Inventory:
         return Collector(subscription_id, needs, concurrency=concurrency or DEFAULT_CONCURRENCY,
                          on_progress=on_progress, stop=stop_event).collect()
 
-    engine = ScanEngine(rules, collect, reporter, stop)  # type: ignore[arg-type]
+    engine = ScanEngine(rules, collect, reporter, stop)
     try:
         result = engine.run()
     except (Cancelled, StopRequested):
@@ -202,18 +208,18 @@ def _execute(store: ScanStore, scan: object, scan_id: str, reporter: "object", s
         message = str(exc)
         log.error("collection failed: %s", message)
         store.fail(scan_id, message, exit_code=EXIT_FAILED)
-        reporter.final("failed", error_message=message)  # type: ignore[attr-defined]
+        reporter.final("failed", error_message=message)
         print(f"scan {scan_id} failed: {message}", file=sys.stderr, flush=True)
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - record every failure, traceback to scan.log
         log.error("scan failed:\n%s", traceback.format_exc())
         message = f"internal error: {type(exc).__name__}: {exc}"
         store.fail(scan_id, message, exit_code=EXIT_FAILED)
-        reporter.final("failed", error_message=message)  # type: ignore[attr-defined]
+        reporter.final("failed", error_message=message)
         print(f"scan {scan_id} failed: {message.splitlines()[0]}", file=sys.stderr, flush=True)
         return EXIT_FAILED
 
-    reporter.phase("saving")  # type: ignore[attr-defined]
+    reporter.phase("saving")
     detected_at = utcnow()
     rows = [finding_row(f, scan_id, subscription_id, detected_at) for f in result.findings]
     outcomes = [
@@ -235,7 +241,7 @@ def _execute(store: ScanStore, scan: object, scan_id: str, reporter: "object", s
         return EXIT_CANCELLED if status == "cancelled" else EXIT_FAILED
     skipped = sum(1 for o in result.outcomes if o.status == "skipped")
     errored = sum(1 for o in result.outcomes if o.status == "error")
-    reporter.final("completed", total_findings=len(rows), score=result.score)  # type: ignore[attr-defined]
+    reporter.final("completed", total_findings=len(rows), score=result.score)
     log.info(
         "completed: %d resources, %d findings, score %s, %d rules skipped, %d errored, collect %.2fs, evaluate %.3fs",
         result.inventory.resource_count, len(rows), result.score, skipped, errored,
@@ -249,13 +255,13 @@ def _execute(store: ScanStore, scan: object, scan_id: str, reporter: "object", s
     return EXIT_COMPLETED
 
 
-def _cancelled_by_request(store: ScanStore, scan_id: str, reporter: object) -> int:
+def _cancelled_by_request(store: ScanStore, scan_id: str, reporter: "ProgressReporter") -> int:
     current = store.get(scan_id)
     if current is not None and current.status == "running":
         store.cancel(scan_id, "cancelled on request", exit_code=EXIT_CANCELLED)
     current = store.get(scan_id)
     status = current.status if current else "cancelled"
-    reporter.final(status)  # type: ignore[attr-defined]
+    reporter.final(status)
     print(f"scan {scan_id} stopped: {status}", file=sys.stderr, flush=True)
     return EXIT_CANCELLED
 
@@ -275,7 +281,7 @@ class _Heartbeat(threading.Thread):
     settled by the supervisor, and sets ``stop`` so the engine stops between rules.
     """
 
-    def __init__(self, store: ScanStore, scan_id: str, reporter: object, stop: threading.Event,
+    def __init__(self, store: ScanStore, scan_id: str, reporter: "ProgressReporter", stop: threading.Event,
                  interval: float) -> None:
         super().__init__(name="heartbeat", daemon=True)
         self.store = store
@@ -289,7 +295,7 @@ class _Heartbeat(threading.Thread):
         while not self._halt.wait(self.interval):
             try:
                 running, cancel_requested = self.store.heartbeat(self.scan_id)
-                self.reporter.flush()  # type: ignore[attr-defined]
+                self.reporter.flush()
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the beat
                 log.warning("heartbeat failed", exc_info=True)
                 continue

@@ -100,7 +100,7 @@ class ScanStore:
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            return _won(result)
 
     def claim(self, scan_id: str, *, pid: int, host: str, process_create_time: float | None) -> bool:
         """``pending -> running`` for the process that will run it; false if someone else has it."""
@@ -126,7 +126,7 @@ class ScanStore:
                 )
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            return _won(result)
 
     def reserve_launch(self, scan_id: str, *, host: str, cap: int) -> bool:
         """Give a queued scan one of ``host``'s launch slots, if one is free.
@@ -155,7 +155,7 @@ class ScanStore:
                 .values(host=host, phase="starting", launched_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            return _won(result)
 
     def release_launch(self, scan_id: str, host: str) -> bool:
         """Give a reserved slot back (the process could not be started); the scan is queued again."""
@@ -166,7 +166,7 @@ class ScanStore:
                 .values(host=None, phase="queued", launched_at=None)
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            return _won(result)
 
     def queued(self, limit: int = 50) -> list[Scan]:
         """Scans waiting for a launch slot, oldest first."""
@@ -220,7 +220,7 @@ class ScanStore:
                 )
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            return _won(result)
 
     def progress(self, scan_id: str, **values: Any) -> bool:
         """Progress fields of a running scan (phase, counters); refuses other fields."""
@@ -277,13 +277,14 @@ class ScanStore:
                 )
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount != 1:
+            if not _won(result):
                 session.rollback()
                 return False
             if outcomes:
                 session.execute(insert(RuleOutcome), [{"scan_id": scan_id, **o} for o in outcomes])
             for start in range(0, len(findings), chunk_size):
-                session.execute(insert(Finding.__table__), findings[start : start + chunk_size])
+                # the table, not the entity: rows are keyed by column name ("metadata")
+                session.execute(insert(Finding.__table__), findings[start : start + chunk_size])  # type: ignore[arg-type]
             return True
 
     def fail(self, scan_id: str, message: str, *, exit_code: int | None = None,
@@ -363,6 +364,11 @@ class ScanStore:
                 .offset(offset)
             )
             return int(total or 0), list(page)
+
+
+def _won(result: object) -> bool:
+    """Did a conditional UPDATE match exactly one row (the transition happened)?"""
+    return int(getattr(result, "rowcount", 0)) == 1
 
 
 def _short(message: str) -> str:

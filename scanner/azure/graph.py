@@ -77,8 +77,8 @@ class GraphReader:
             info.url = url
             info.headers.try_add("Accept", "application/json")
             info.add_request_options([PAGE_RETRY])
-            raw = await self.client.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
-            page = json.loads(raw) if raw else {}
+            raw: Any = await self.client.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+            page: dict[str, Any] = json.loads(raw) if raw else {}
             items.extend(page.get("value") or [])
             url = page.get("@odata.nextLink")
         return items
