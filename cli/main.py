@@ -1,15 +1,23 @@
-"""Operator commands. Today: ``db upgrade``; the scan commands come with the lifecycle work.
+"""Operator commands: ``token`` and ``db upgrade``; the scan commands come with the lifecycle work.
 
 Exit codes: 0 success, 1 the operation failed, 2 usage error.
+
+Commands import what they need inside their handler, so one command's dependencies (Flask for
+``token``, Alembic for ``db upgrade``) do not slow down or break the others.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from datetime import datetime, timezone
 from typing import Sequence
 
 from api.settings import Settings
+
+# What docs/api-reference.md promises: tokens last one hour unless told otherwise.
+DEFAULT_TOKEN_TTL_SECONDS = 3600
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -28,6 +36,54 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _token(args: argparse.Namespace) -> int:
+    """Print a bearer token signed with this host's ``JWT_SECRET``.
+
+    It signs with :func:`api.auth.issue_token` and :func:`api.auth.secret_from_env`, the same
+    code the API verifies with, so a token from here is accepted exactly when the server
+    would accept it. Only the token goes to stdout, so ``TOKEN=$(bin/openshield token ...)``
+    works; warnings go to stderr.
+    """
+    import jwt
+
+    from api.auth import ALGORITHM, DEMO_JWT_SECRET, issue_token, secret_from_env
+
+    try:
+        secret = secret_from_env()
+    except RuntimeError as exc:
+        print(f"error: cannot sign a token: {exc}", file=sys.stderr)
+        return 1
+    if secret == DEMO_JWT_SECRET:
+        print("warning: OPENSHIELD_DEMO=1 and no JWT_SECRET: signing with the public demo secret; "
+              "only a demo server accepts this token", file=sys.stderr)
+    extra = {"subject": args.subject} if args.subject is not None else {}
+    token = issue_token(secret, args.role, ttl_seconds=args.ttl, **extra)
+    if not args.json:
+        print(token)
+        return 0
+    # Read the expiry back from the token itself, so the printed time is the one it carries.
+    claims = jwt.decode(token, secret, algorithms=[ALGORITHM])
+    expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    print(json.dumps({"token": token, "role": args.role, "expires_at": expires_at}))
+    return 0
+
+
+def _positive_seconds(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
+    return value
+
+
+def _subject(raw: str) -> str:
+    if not raw.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return raw
+
+
 def _redact(url: str) -> str:
     """Hide a password in a database URL before printing it."""
     from sqlalchemy.engine import make_url
@@ -38,6 +94,21 @@ def _redact(url: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bin/openshield", description="OpenShield operator commands.")
     sub = parser.add_subparsers(dest="group", required=True)
+
+    token = sub.add_parser(
+        "token", help="print an API bearer token signed with JWT_SECRET",
+        description="Print a JWT for the API, signed with JWT_SECRET (the public demo secret when "
+                    "OPENSHIELD_DEMO=1 and JWT_SECRET is unset).",
+    )
+    token.add_argument("--role", required=True, choices=("reader", "operator"),
+                       help="reader: read scans; operator: also trigger and cancel scans and read logs")
+    token.add_argument("--ttl", type=_positive_seconds, default=DEFAULT_TOKEN_TTL_SECONDS, metavar="SECONDS",
+                       help=f"lifetime in seconds (default {DEFAULT_TOKEN_TTL_SECONDS})")
+    token.add_argument("--subject", type=_subject, metavar="S",
+                       help="the token's 'sub' claim: who it is for (default 'openshield')")
+    token.add_argument("--json", action="store_true", help='print {"token", "role", "expires_at"} as JSON')
+    token.set_defaults(func=_token)
+
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="command", required=True)
     up = db_sub.add_parser("upgrade", help="apply pending migrations (DATABASE_URL)")

@@ -1,0 +1,457 @@
+"""Benchmark: the HTTP API and the scan lifecycle on a live stack (not run by CI).
+
+    .venv/bin/python -m tests.bench.bench_api [--triggers 500] [--trigger-clients 50]
+                                              [--read-clients 16] [--read-seconds 5] [--kills 20]
+
+Starts the emulator (``large:3000``, 20 ms per request, any subscription id) and a
+``tests.stack.LiveStack`` (supervisor + gunicorn gthread 2x8) on SQLite in a temporary
+directory, with ``OPENSHIELD_MAX_CONCURRENT_SCANS=2``, and measures in one run:
+
+(a) trigger latency (p50/p99/max) with 50 concurrent clients, each triggering scans of its own
+    random subscriptions, while two real scans run, so every further scan is queued: the
+    realistic busy case. Target p99 <= 25 ms. A one-client baseline (sequential triggers) comes
+    first, to tell the cost of a trigger from the queueing of 50 clients on 16 server threads.
+(b) ``GET /api/scans/<id>`` (a completed scan, with its rule outcomes) requests per second with
+    N keep-alive clients, against a trivial route on the same gunicorn: ``GET /api/nothing``
+    with a token, Flask's JSON 404, which runs no view, no auth and no database work
+    (``/health`` is not trivial: it reads the database). Targets >= 1,500 req/s and >= 0.5x.
+(c) SIGKILL -> ``failed`` latency over 20 kills, as seen through the API (polled every 10 ms).
+    Target max <= 1 s.
+(d) trigger -> ``running`` latency (202 to ``status == running``) over 10 scans. Target <= 1.5 s.
+
+The load client is lean on purpose (one ``http.client`` keep-alive connection per thread, no
+``requests``), and its own CPU share is reported: it shares the machine's cores with the server.
+Everything the benchmark starts, it stops (``try``/``finally``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import platform
+import resource
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import psutil
+
+from api.models.migrate import upgrade
+from tests.fakeazure.harness import Emulator, start_emulator
+from tests.stack import LiveStack
+
+TERMINAL = ("completed", "failed", "cancelled")
+TARGETS = {
+    "trigger_p99_ms": 25.0,
+    "scan_get_rps": 1500.0,
+    "scan_get_ratio": 0.5,
+    "kill_to_failed_max_ms": 1000.0,
+    "trigger_to_running_max_ms": 1500.0,
+}
+
+
+# ---------------------------------------------------------------------------------- client
+class Client:
+    """One keep-alive HTTP/1.1 connection: a few microseconds of client work per request."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, str], bytes]:
+        headers = dict(self.headers)
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=data, headers=headers)
+                response = self.conn.getresponse()
+                payload = response.read()
+                return response.status, dict(response.getheaders()), payload
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # The server closed an idle keep-alive connection: reconnect once.
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def json(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+        status, _, payload = self.request(method, path, body)
+        return status, json.loads(payload) if payload else {}
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (p99 of 500 samples is the 495th smallest)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+def summary_ms(seconds: list[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in seconds]
+    return {"n": len(ms), "p50_ms": round(statistics.median(ms), 2), "p99_ms": round(percentile(ms, 99), 2),
+            "max_ms": round(max(ms), 2), "mean_ms": round(statistics.fmean(ms), 2)}
+
+
+def cpu_seconds_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_seconds_tree(pid: int) -> float:
+    """CPU seconds of a process and its live children (gunicorn master + workers)."""
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                continue
+    except psutil.Error:
+        pass
+    return total
+
+
+def wait_until(check: Callable[[], Any], timeout: float, interval: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------------- bench
+@dataclass
+class Bench:
+    stack: LiveStack
+    emulator: Emulator
+    args: argparse.Namespace
+
+    def client(self, role: str = "operator") -> Client:
+        return Client(self.stack.port, self.stack.token(role))
+
+    def scan(self, client: Client, scan_id: str) -> dict[str, Any]:
+        status, body = client.json("GET", f"/api/scans/{scan_id}")
+        if status != 200:
+            raise RuntimeError(f"GET /api/scans/{scan_id} answered {status}: {body}")
+        return body
+
+    def trigger(self, client: Client) -> str:
+        status, body = client.json("POST", "/api/scans/trigger", {"subscription_id": str(uuid.uuid4())})
+        if status != 202:
+            raise RuntimeError(f"trigger answered {status}: {body}")
+        return str(body["scan_id"])
+
+    def wait_status(self, client: Client, scan_id: str, statuses: tuple[str, ...], timeout: float,
+                    interval: float = 0.01) -> dict[str, Any]:
+        def reached() -> dict[str, Any] | None:
+            scan = self.scan(client, scan_id)
+            return scan if scan["status"] in statuses else None
+
+        return wait_until(reached, timeout, interval, f"scan {scan_id} to be {'/'.join(statuses)}")
+
+    def active_count(self, client: Client) -> int:
+        total = 0
+        for status in ("pending", "running"):
+            code, body = client.json("GET", f"/api/scans?status={status}&limit=1")
+            if code != 200:
+                raise RuntimeError(f"list answered {code}: {body}")
+            total += int(body["count"])
+        return total
+
+    def cancel_all(self, client: Client, scan_ids: list[str]) -> None:
+        """Cancel every scan in ``scan_ids`` and wait until no scan is active, so phases do not overlap."""
+        for scan_id in scan_ids:
+            client.request("POST", f"/api/scans/{scan_id}/cancel")
+        wait_until(lambda: self.active_count(client) == 0, 120, 0.2, "every scan to end")
+
+    # -------------------------------------------------------------- (a) trigger under load
+    def trigger_latency(self) -> dict[str, Any]:
+        control = self.client()
+        busy = [self.trigger(control) for _ in range(2)]
+        for scan_id in busy:
+            self.wait_status(control, scan_id, ("running",), 60)
+
+        # Baseline: one client, one trigger at a time (the cost of a trigger without queueing).
+        single: list[float] = []
+        for _ in range(self.args.single_triggers):
+            began = time.perf_counter()
+            status, _, payload = control.request("POST", "/api/scans/trigger", {"subscription_id": str(uuid.uuid4())})
+            single.append(time.perf_counter() - began)
+            if status == 202:
+                busy.append(json.loads(payload)["scan_id"])
+
+        total, clients = self.args.triggers, self.args.trigger_clients
+        latencies: list[float] = []
+        statuses: Counter[int] = Counter()
+        accepted: list[str] = []
+        lock = threading.Lock()
+        remaining = [total]
+        start = threading.Barrier(clients + 1)
+        errors: list[str] = []
+
+        def worker() -> None:
+            client = self.client()
+            try:
+                start.wait()
+                while True:
+                    with lock:
+                        if remaining[0] <= 0:
+                            return
+                        remaining[0] -= 1
+                    body = {"subscription_id": str(uuid.uuid4())}
+                    began = time.perf_counter()
+                    status, _, payload = client.request("POST", "/api/scans/trigger", body)
+                    took = time.perf_counter() - began
+                    with lock:
+                        latencies.append(took)
+                        statuses[status] += 1
+                        if status == 202:
+                            accepted.append(json.loads(payload)["scan_id"])
+            except Exception as exc:  # noqa: BLE001 - reported, not raised from a thread
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {exc}")
+            finally:
+                client.close()
+
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        cpu0, server0 = cpu_seconds_self(), cpu_seconds_tree(self.stack.gunicorn.pid)  # type: ignore[union-attr]
+        start.wait()
+        began = time.perf_counter()
+        for thread in threads:
+            thread.join(120)
+        wall = time.perf_counter() - began
+        client_cpu = cpu_seconds_self() - cpu0
+        server_cpu = cpu_seconds_tree(self.stack.gunicorn.pid) - server0  # type: ignore[union-attr]
+        still_running = [self.scan(control, s)["status"] for s in busy[:2]]
+
+        result: dict[str, Any] = {
+            "clients": clients, "requests": len(latencies), "wall_s": round(wall, 2),
+            "status_counts": {str(k): v for k, v in sorted(statuses.items())},
+            "accepted_202": statuses.get(202, 0), "errors": errors[:5],
+            "busy_scans_during_load": still_running,
+            **summary_ms(latencies),
+            "client_cpu_share": round(client_cpu / wall / (os.cpu_count() or 1), 3),
+            "gunicorn_cpu_share": round(server_cpu / wall / (os.cpu_count() or 1), 3),
+            "gunicorn_cpu_ms_per_trigger": round(1000 * server_cpu / max(1, len(latencies)), 2),
+            "single_client": summary_ms(single),
+        }
+        self.cancel_all(control, accepted + busy)
+        control.close()
+        return result
+
+    # -------------------------------------------------------------- (b) read throughput
+    def completed_scan(self) -> str:
+        """A completed scan (with its rule outcomes) to read: scanned without emulator latency."""
+        control = self.client()
+        self.emulator.set_faults(latency_ms=0)
+        try:
+            scan_id = self.trigger(control)
+            scan = self.wait_status(control, scan_id, TERMINAL, 180, interval=0.2)
+        finally:
+            self.emulator.set_faults(latency_ms=self.args.latency_ms)
+        control.close()
+        if scan["status"] != "completed":
+            raise RuntimeError(f"the scan to read ended {scan['status']}: {scan.get('error_message')}")
+        return scan_id
+
+    def throughput(self, path: str, expect: int) -> dict[str, Any]:
+        clients, seconds = self.args.read_clients, self.args.read_seconds
+        counts = [0] * clients
+        bad: Counter[int] = Counter()
+        stop = threading.Event()
+        measuring = threading.Event()
+        lock = threading.Lock()
+
+        def worker(index: int) -> None:
+            client = self.client("reader")
+            try:
+                while not stop.is_set():
+                    status, _, _ = client.request("GET", path)
+                    if measuring.is_set():
+                        counts[index] += 1
+                        if status != expect:
+                            with lock:
+                                bad[status] += 1
+            finally:
+                client.close()
+
+        threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)  # warm-up: connections open, caches warm
+        cpu0, server0 = cpu_seconds_self(), cpu_seconds_tree(self.stack.gunicorn.pid)  # type: ignore[union-attr]
+        measuring.set()
+        began = time.perf_counter()
+        time.sleep(seconds)
+        measuring.clear()
+        wall = time.perf_counter() - began
+        client_cpu = cpu_seconds_self() - cpu0
+        server_cpu = cpu_seconds_tree(self.stack.gunicorn.pid) - server0  # type: ignore[union-attr]
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        done = sum(counts)
+        cpus = os.cpu_count() or 1
+        return {"path": path, "clients": clients, "seconds": round(wall, 2), "requests": done,
+                "rps": round(done / wall, 1), "unexpected_status": {str(k): v for k, v in bad.items()},
+                "client_cpu_share": round(client_cpu / wall / cpus, 3),
+                "gunicorn_cpu_share": round(server_cpu / wall / cpus, 3)}
+
+    def read_throughput(self) -> dict[str, Any]:
+        scan_id = self.completed_scan()
+        scan = self.throughput(f"/api/scans/{scan_id}", 200)
+        trivial = self.throughput("/api/nothing", 404)
+        return {
+            "trivial_route": "GET /api/nothing with a token: Flask's JSON 404 (no view, no auth, no DB)",
+            "scan_get": scan, "trivial": trivial,
+            "ratio": round(scan["rps"] / trivial["rps"], 3) if trivial["rps"] else None,
+        }
+
+    # -------------------------------------------------------------- (c) kill -> failed
+    def kill_latency(self) -> dict[str, Any]:
+        control = self.client()
+        latencies: list[float] = []
+        outcomes: Counter[str] = Counter()
+        for _ in range(self.args.kills):
+            scan_id = self.trigger(control)
+            scan = self.wait_status(control, scan_id, ("running",), 60)
+            pid = int(scan["pid"])
+            proc = psutil.Process(pid)
+            cmdline = " ".join(proc.cmdline())
+            if "scanner.run" not in cmdline or scan_id not in cmdline:
+                raise RuntimeError(f"pid {pid} is not scan {scan_id}: {cmdline}")  # never kill a stranger
+            os.kill(pid, signal.SIGKILL)
+            killed = time.perf_counter()
+            ended = self.wait_status(control, scan_id, TERMINAL, 30)
+            latencies.append(time.perf_counter() - killed)
+            outcomes[f"{ended['status']}: {ended.get('error_message')}"] += 1
+        control.close()
+        return {"kills": len(latencies), "outcomes": dict(outcomes), **summary_ms(latencies)}
+
+    # -------------------------------------------------------------- (d) trigger -> running
+    def running_latency(self) -> dict[str, Any]:
+        control = self.client()
+        latencies: list[float] = []
+        for _ in range(self.args.running_scans):
+            status, _, payload = control.request("POST", "/api/scans/trigger", {"subscription_id": str(uuid.uuid4())})
+            accepted = time.perf_counter()
+            if status != 202:
+                raise RuntimeError(f"trigger answered {status}: {payload[:200]!r}")
+            scan_id = json.loads(payload)["scan_id"]
+            self.wait_status(control, scan_id, ("running",), 60)
+            latencies.append(time.perf_counter() - accepted)
+            self.cancel_all(control, [scan_id])
+        control.close()
+        return summary_ms(latencies)
+
+
+def verdict(ok: bool) -> str:
+    return "ok  " if ok else "MISS"
+
+
+def print_summary(report: dict[str, Any]) -> None:
+    a, b, c, d = report["trigger_under_load"], report["reads"], report["kill_to_failed"], report["trigger_to_running"]
+    print()
+    print(f"OpenShield API benchmark ({report['machine']['cpus']} CPUs, gunicorn gthread "
+          f"{report['setup']['workers']}x{report['setup']['threads']}, SQLite, emulator {report['setup']['tenant']} "
+          f"at {report['setup']['latency_ms']} ms)")
+    ok = a["p99_ms"] <= TARGETS["trigger_p99_ms"]
+    print(f"(a) {verdict(ok)} trigger latency, {a['clients']} clients, {a['requests']} triggers while 2 scans run: "
+          f"p50 {a['p50_ms']} ms, p99 {a['p99_ms']} ms, max {a['max_ms']} ms (target p99 <= 25 ms); "
+          f"{a['accepted_202']} x 202, statuses {a['status_counts']}; client CPU {100 * a['client_cpu_share']:.0f}% "
+          f"of the machine, gunicorn {100 * a['gunicorn_cpu_share']:.0f}% "
+          f"({a['gunicorn_cpu_ms_per_trigger']} ms CPU per trigger)")
+    one = a["single_client"]
+    print(f"    (baseline, 1 client, {one['n']} sequential triggers, same 2 scans running: p50 {one['p50_ms']} ms, "
+          f"p99 {one['p99_ms']} ms, max {one['max_ms']} ms)")
+    s, t = b["scan_get"], b["trivial"]
+    ok = s["rps"] >= TARGETS["scan_get_rps"] and (b["ratio"] or 0) >= TARGETS["scan_get_ratio"]
+    print(f"(b) {verdict(ok)} GET /api/scans/<id>: {s['rps']} req/s vs {t['rps']} req/s on {t['path']} "
+          f"(ratio {b['ratio']}; targets >= 1500 req/s and >= 0.5x), {s['clients']} keep-alive clients x "
+          f"{s['seconds']} s; client CPU {100 * s['client_cpu_share']:.0f}% / {100 * t['client_cpu_share']:.0f}% "
+          f"of the machine, gunicorn {100 * s['gunicorn_cpu_share']:.0f}% / {100 * t['gunicorn_cpu_share']:.0f}%")
+    ok = c["max_ms"] <= TARGETS["kill_to_failed_max_ms"]
+    print(f"(c) {verdict(ok)} SIGKILL -> failed over {c['kills']} kills: p50 {c['p50_ms']} ms, max {c['max_ms']} ms "
+          f"(target max <= 1000 ms); outcomes {c['outcomes']}")
+    ok = d["max_ms"] <= TARGETS["trigger_to_running_max_ms"]
+    print(f"(d) {verdict(ok)} 202 -> running over {d['n']} scans: p50 {d['p50_ms']} ms, max {d['max_ms']} ms "
+          f"(target <= 1500 ms)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.bench_api", description=__doc__.splitlines()[0])
+    parser.add_argument("--tenant", default="large:3000")
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--triggers", type=int, default=500)
+    parser.add_argument("--trigger-clients", type=int, default=50)
+    parser.add_argument("--single-triggers", type=int, default=50,
+                        help="sequential triggers from one client before the concurrent burst (baseline)")
+    parser.add_argument("--read-clients", type=int, default=16)
+    parser.add_argument("--read-seconds", type=float, default=5.0)
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--running-scans", type=int, default=10)
+    args = parser.parse_args(argv)
+
+    report: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    }
+    with tempfile.TemporaryDirectory(prefix="openshield-bench-") as tmp:
+        root = Path(tmp)
+        data_dir = root / "data"
+        data_dir.mkdir()
+        database_url = f"sqlite:///{root / 'bench.db'}"
+        upgrade(database_url)
+        emulator = start_emulator(root / "emu", tenant=args.tenant, latency_ms=args.latency_ms, any_subscription=True)
+        stack: LiveStack | None = None
+        try:
+            stack = LiveStack(database_url, data_dir, emulator,
+                              extra_env={"OPENSHIELD_MAX_CONCURRENT_SCANS": "2"})
+            report["setup"] = {"tenant": args.tenant, "latency_ms": args.latency_ms, "workers": stack.workers,
+                               "threads": stack.threads, "max_concurrent_scans": 2, "database": "sqlite"}
+            stack.start()
+            bench = Bench(stack, emulator, args)
+            print("(a) trigger latency under load ...", file=sys.stderr, flush=True)
+            report["trigger_under_load"] = bench.trigger_latency()
+            print("(b) read throughput ...", file=sys.stderr, flush=True)
+            report["reads"] = bench.read_throughput()
+            print("(c) kill -> failed ...", file=sys.stderr, flush=True)
+            report["kill_to_failed"] = bench.kill_latency()
+            print("(d) trigger -> running ...", file=sys.stderr, flush=True)
+            report["trigger_to_running"] = bench.running_latency()
+        finally:
+            if stack is not None:
+                stack.stop()
+            emulator.stop()
+    report["targets"] = TARGETS
+    print(json.dumps(report, indent=2))
+    print_summary(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
