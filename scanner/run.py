@@ -130,8 +130,12 @@ def run_scan(store: ScanStore, settings: Settings, scan_id: str, run_dir: Path, 
     from scanner.progress import ProgressReporter
 
     stop = threading.Event()
+    signalled: list[int] = []
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
+        # Remembered as well as raised: raised inside an asyncio task the exception is caught
+        # by the task, and the scan then stops through ``stop`` instead.
+        signalled.append(signum)
         stop.set()
         raise SignalStop(signum)
 
@@ -155,7 +159,7 @@ def run_scan(store: ScanStore, settings: Settings, scan_id: str, run_dir: Path, 
         reporter = ProgressReporter(store, scan_id, run_dir, use_bar=use_bar)
         heartbeat = _Heartbeat(store, scan_id, reporter, stop, settings.heartbeat_interval_seconds)
         heartbeat.start()
-        return _execute(store, scan, scan_id, reporter, stop, concurrency)
+        return _execute(store, scan, scan_id, reporter, stop, concurrency, signalled)
     except SignalStop as exc:
         code = 128 + exc.signum
         message = _record_signal(store, scan_id, exc.signum)
@@ -185,7 +189,7 @@ def _record_signal(store: ScanStore, scan_id: str, signum: int) -> str:
 
 
 def _execute(store: ScanStore, scan: "Scan", scan_id: str, reporter: "ProgressReporter", stop: threading.Event,
-             concurrency: int | None) -> int:
+             concurrency: int | None, signalled: list[int]) -> int:
     from scanner.azure.collector import DEFAULT_CONCURRENCY, Cancelled, Collector
     from scanner.azure.errors import CollectionError
     from scanner.engine import ScanEngine, StopRequested, finding_row
@@ -203,6 +207,8 @@ def _execute(store: ScanStore, scan: "Scan", scan_id: str, reporter: "ProgressRe
     try:
         result = engine.run()
     except (Cancelled, StopRequested):
+        if signalled:
+            raise SignalStop(signalled[0]) from None
         return _cancelled_by_request(store, scan_id, reporter)
     except CollectionError as exc:
         message = str(exc)

@@ -1,10 +1,11 @@
 """Start scans as detached processes and signal their process groups.
 
 ``launch(scan_id)`` takes one of this host's launch slots (``OPENSHIELD_MAX_CONCURRENT_SCANS``)
-through the state module, then spawns ``python -m supervisor.monitor <scan_id>``, which detaches
-and becomes the parent of ``python -m scanner.run <scan_id>`` (see ``supervisor.monitor`` for
-why). The call returns in about a millisecond: it never waits for the scan to start. The scan
-process records its own pid, host and create time when it claims the record.
+through the state module, then spawns ``python -m supervisor.monitor <scan_id>`` from a
+background thread; the monitor detaches and becomes the parent of ``python -m scanner.run
+<scan_id>`` (see ``supervisor.monitor`` for why). The call returns in about a millisecond: it
+never waits for the process to start. The scan process records its own pid, host and create
+time when it claims the record.
 
 With no free slot the scan stays ``pending`` (phase ``queued``) and the supervisor launches it
 when a slot frees, oldest first.
@@ -34,9 +35,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class LaunchResult:
-    launched: bool
-    queued: bool
-    error: str | None = None
+    launched: bool  # a slot was taken and the process is being started
+    queued: bool  # no free slot: the supervisor starts it later
 
 
 class Launcher:
@@ -49,15 +49,23 @@ class Launcher:
         host = self.settings.host_id
         if not self.store.reserve_launch(scan_id, host=host, cap=self.settings.max_concurrent_scans):
             return LaunchResult(launched=False, queued=True)
-        try:
-            self._spawn(scan_id)
-        except OSError as exc:
-            log.exception("could not start the monitor for scan %s", scan_id)
-            self.store.fail(scan_id, f"could not start scan process: {exc.strerror or exc}")
-            return LaunchResult(launched=False, queued=False, error=str(exc))
+        # fork + exec of the monitor costs ~5 ms of waiting; a web request should not pay it.
+        # Not a daemon thread: a worker shutting down waits for its spawns to finish.
+        threading.Thread(target=self._spawn_or_fail, args=(scan_id,), name=f"spawn-{scan_id[:8]}").start()
         return LaunchResult(launched=True, queued=False)
 
-    def _spawn(self, scan_id: str) -> None:
+    def _spawn_or_fail(self, scan_id: str) -> None:
+        try:
+            proc = self._spawn(scan_id)
+        except OSError as exc:
+            log.exception("could not start the monitor for scan %s", scan_id)
+            self.store.fail(scan_id, f"could not start scan process: {exc.strerror or exc}", from_statuses=("pending",))
+            return
+        # The monitor's first process exits as soon as it has forked; reap it so it never
+        # lingers as a zombie under this (web worker) process.
+        proc.wait()
+
+    def _spawn(self, scan_id: str) -> "subprocess.Popen[bytes]":
         run_dir = self.settings.scan_dir(str(scan_id))
         run_dir.mkdir(parents=True, exist_ok=True)
         # a previous attempt's exit status must not be read as this attempt's
@@ -68,7 +76,7 @@ class Launcher:
         env["OPENSHIELD_HOST_ID"] = self.settings.host_id
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
         with open(run_dir / "scan.log", "ab") as log_file:
-            proc = subprocess.Popen(
+            return subprocess.Popen(
                 [sys.executable, "-m", "supervisor.monitor", str(scan_id)],
                 start_new_session=True,
                 stdin=subprocess.DEVNULL,
@@ -78,9 +86,6 @@ class Launcher:
                 cwd=str(REPO_ROOT),
                 env=env,
             )
-        # The monitor's first process exits as soon as it has forked; reap it so it never
-        # lingers as a zombie under this (web worker) process.
-        threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
 
 
 # ----------------------------------------------------------------------- process checks

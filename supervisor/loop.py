@@ -203,9 +203,16 @@ class Supervisor:
                             exit_code=code if isinstance(code, int) else None, from_statuses=("pending",))
             return
         waited = _age(scan.launched_at)
-        if waited is not None and waited > LAUNCH_TIMEOUT_SECONDS:
-            self.store.fail(scan.scan_id, f"scan process did not start within {int(LAUNCH_TIMEOUT_SECONDS)} s",
-                            from_statuses=("pending",))
+        if waited is None or waited <= LAUNCH_TIMEOUT_SECONDS:
+            return
+        if not (run_dir / "monitor.pid").exists():
+            # the process that reserved the slot died before spawning: queue the scan again
+            # (claims are conditional, so a late spawn could never run it twice)
+            if self.store.release_launch(scan.scan_id, self.settings.host_id):
+                log.warning("scan %s: launch never happened; re-queued", scan.scan_id)
+            return
+        self.store.fail(scan.scan_id, f"scan process did not start within {int(LAUNCH_TIMEOUT_SECONDS)} s",
+                        from_statuses=("pending",))
 
     def _monitor_alive(self, run_dir: Path) -> bool:
         try:

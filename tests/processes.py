@@ -30,9 +30,9 @@ def wait_for(check: Callable[[], T], timeout: float, interval: float = 0.05, wha
 
 
 def start_supervisor(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    log = open(log_path, "ab")
-    return subprocess.Popen([sys.executable, "-m", "supervisor"], cwd=REPO, env=env, stdout=log, stderr=log,
-                            start_new_session=True)
+    with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, "-m", "supervisor"], cwd=REPO, env=env, stdout=log, stderr=log,
+                                start_new_session=True)
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:

@@ -68,21 +68,26 @@ class LiveStack:
 
     # ------------------------------------------------------------------ processes
     def start(self) -> "LiveStack":
-        self.start_supervisor()
-        self.start_gunicorn()
+        """Start both; if either fails, stop what did start before raising."""
+        try:
+            self.start_supervisor()
+            self.start_gunicorn()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def start_supervisor(self) -> None:
         self.supervisor = start_supervisor(self.env, self.data_dir / "supervisor.log")
 
     def start_gunicorn(self) -> None:
-        log = open(self.data_dir / "gunicorn.log", "ab")
-        self.gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread",
-             "--workers", str(self.workers), "--threads", str(self.threads), "--timeout", "60",
-             "api.app:application"],
-            cwd=REPO, env=self.env, stdout=log, stderr=log, start_new_session=True,
-        )
+        with open(self.data_dir / "gunicorn.log", "ab") as log:  # the child keeps its own copy
+            self.gunicorn = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread",
+                 "--workers", str(self.workers), "--threads", str(self.threads), "--timeout", "60",
+                 "api.app:application"],
+                cwd=REPO, env=self.env, stdout=log, stderr=log, start_new_session=True,
+            )
         wait_for(self._healthy, 30, what="gunicorn to answer /health")
 
     def _healthy(self) -> bool:

@@ -100,3 +100,30 @@ def test_refusals_have_distinct_exit_codes(database_url: str, data_dir: Path) ->
     store.cancel(scan.scan_id, "cancelled on request")
     refused = run_scanner([scan.scan_id], env)
     assert refused.returncode == 3 and "cancelled" in refused.stderr
+
+
+def test_sigterm_while_collecting_is_cancelled_by_sigterm(emulator: Emulator, database_url: str, data_dir: Path) -> None:
+    import signal
+
+    from tests.processes import wait_for
+
+    env = scan_env(database_url, data_dir, emulator.env)
+    emulator.set_faults(latency_ms=300)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "scanner.run", "--subscription", emulator.env["AZURE_SUBSCRIPTION_ID"]],
+                                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        store = ScanStore(database_url)
+
+        def collecting() -> str | None:
+            scan = store.get(store.active_scan_id(emulator.env["AZURE_SUBSCRIPTION_ID"]) or str(uuid.uuid4()))
+            return scan.scan_id if scan is not None and scan.phase == "collecting" else None
+
+        scan_id = wait_for(collecting, 20, what="scan to be collecting")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        emulator.set_faults(latency_ms=0)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    scan = store.get(scan_id)
+    assert scan is not None and scan.status == "cancelled" and scan.error_message == "cancelled by SIGTERM"
+    assert "never awaited" not in (data_dir / "scans" / scan_id / "scan.log").read_text() + err

@@ -6,7 +6,7 @@ Only :mod:`api.models.scan_state` changes ``status``; everything else may read.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -71,32 +71,24 @@ class Scan(Base):
 
     def to_dict(self) -> dict[str, Any]:
         """The API's scan object (names are the contract in docs/api-reference.md)."""
-        return {
-            "scan_id": self.scan_id,
-            "subscription_id": self.subscription_id,
-            "status": self.status,
-            "phase": self.phase,
-            "error_message": self.error_message,
-            "rules_completed": self.rules_completed,
-            "total_rules": self.total_rules,
-            "progress": self.progress,
-            "resources_collected": self.resources_collected,
-            "created_at": _iso(self.created_at),
-            "started_at": _iso(self.started_at),
-            "completed_at": _iso(self.completed_at),
-            "duration_seconds": self.duration_seconds,
-            "heartbeat_at": _iso(self.heartbeat_at),
-            "pid": self.pid,
-            "host": self.host,
-            "attempt": self.attempt,
-            "cancel_requested": self.cancel_requested,
-            "exit_code": self.exit_code,
-            "total_findings": self.total_findings,
-            "score": self.score,
-            "cve_enrichment_status": self.cve_enrichment_status,
-            "trigger": self.trigger,
-            "rules": self.rules,
-        }
+        return scan_view(self.__dict__)
+
+
+API_FIELDS = (
+    "scan_id", "subscription_id", "status", "phase", "error_message", "rules_completed", "total_rules",
+    "progress", "resources_collected", "created_at", "started_at", "completed_at", "duration_seconds",
+    "heartbeat_at", "pid", "host", "attempt", "cancel_requested", "exit_code", "total_findings", "score",
+    "cve_enrichment_status", "trigger", "rules",
+)
+_TIMESTAMPS = frozenset({"created_at", "started_at", "completed_at", "heartbeat_at"})
+
+
+def scan_view(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The API's scan object from a row mapping or an ORM instance's attributes.
+
+    Shared by the ORM path and the Core fast path of ``GET /api/scans/<id>``.
+    """
+    return {name: _iso(values.get(name)) if name in _TIMESTAMPS else values.get(name) for name in API_FIELDS}
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -19,9 +19,9 @@ from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from api.models.base import utcnow
-from api.models.db import read_scope, session_scope
+from api.models.db import read_scope, read_scope_engine, session_scope
 from api.models.finding import Finding, RuleOutcome
-from api.models.scan import ACTIVE_STATUSES, Scan
+from api.models.scan import ACTIVE_STATUSES, Scan, scan_view
 
 MAX_ERROR_LENGTH = 500
 
@@ -136,6 +136,10 @@ class ScanStore:
         gunicorn workers or a worker and the supervisor cannot both fill the last slot. The
         ``host IS NULL`` condition makes a queued scan claimable exactly once across hosts.
         """
+        # The common busy case (host full) costs one read and no lock; the count is taken again
+        # under the lock before a slot is actually given.
+        if self.count_active(host) >= cap:
+            return False
         with session_scope(self.url) as session:
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:h))"), {"h": "openshield-launch:" + host})
@@ -326,19 +330,30 @@ class ScanStore:
                 query = query.where(Scan.host == host)
             return int(session.scalar(query) or 0)
 
-    def get_with_outcomes(self, scan_id: str) -> tuple[Scan | None, list[RuleOutcome]]:
-        """A scan and its rule outcomes in one session (``GET /api/scans/<id>`` is hot).
+    def view(self, scan_id: str) -> dict[str, Any] | None:
+        """The API object of one scan with its rule outcomes, or None (``GET /api/scans/<id>``).
 
-        Outcomes are written only when a scan completes, so other scans skip the second query.
+        The hottest read of the product (dashboards poll it): plain Core selects on one
+        connection, no ORM identity map, and the outcomes query only for completed scans.
         """
-        with read_scope(self.url) as session:
-            scan = session.get(Scan, scan_id)
-            if scan is None or scan.status != "completed":
-                return scan, []
-            outcomes = session.scalars(
-                select(RuleOutcome).where(RuleOutcome.scan_id == scan_id).order_by(RuleOutcome.rule_id)
-            )
-            return scan, list(outcomes)
+        scans = Scan.__table__
+        outcomes = RuleOutcome.__table__
+        engine = read_scope_engine(self.url)
+        with engine.connect() as conn:
+            row = conn.execute(select(scans).where(scans.c.scan_id == scan_id)).mappings().first()
+            if row is None:
+                return None
+            view = scan_view(row)
+            rows = []
+            if row["status"] == "completed":
+                rows = conn.execute(
+                    select(outcomes).where(outcomes.c.scan_id == scan_id).order_by(outcomes.c.rule_id)
+                ).mappings().all()
+        view["rule_outcomes"] = [
+            {k: r[k] for k in ("rule_id", "status", "reason", "evaluated_count", "failed_count", "not_evaluated_count")}
+            for r in rows
+        ]
+        return view
 
     def list_scans(
         self,

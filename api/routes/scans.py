@@ -76,11 +76,8 @@ def _launch(svc: Services, scan_id: str) -> str:
         # The row is committed and pending: the supervisor launches queued scans on its own.
         log.exception("launching scan %s failed; leaving it to the supervisor", scan_id)
         return "scan accepted but not started yet; the supervisor will start it"
-    if result.error:
-        # The launcher has already recorded the scan as failed, with the reason.
-        raise ApiError(500, "the scan process could not be started", scan_id=scan_id, status_url=status_url(scan_id))
     if result.launched:
-        return "scan started"
+        return "scan starting"
     return (
         f"scan queued: this host already runs its maximum of {svc.settings.max_concurrent_scans} "
         "concurrent scans; it starts when one finishes"
@@ -92,10 +89,10 @@ def _launch(svc: Services, scan_id: str) -> str:
 @require_role("reader")
 def get_scan(scan_id: str) -> dict[str, Any]:
     scan_id = _scan_id(scan_id)
-    scan, outcomes = services().store.get_with_outcomes(scan_id)
-    if scan is None:
+    view = services().store.view(scan_id)
+    if view is None:
         raise _not_found(scan_id)
-    return {**scan.to_dict(), "rule_outcomes": [o.to_dict() for o in outcomes]}
+    return view
 
 
 @bp.get("/api/scans")

@@ -175,11 +175,11 @@ class Collector:
                 slots.release()
                 self._done += 1
 
-        async def submit(work: Awaitable[None]) -> None:
+        async def submit(fetch: Callable[..., Awaitable[None]], *args: Any) -> None:
             # wait for a free slot before starting the next fetch: memory stays flat and the
             # listing does not outrun the fetches by thousands of tasks
             await slots.acquire()
-            task = asyncio.create_task(bounded(work))
+            task = asyncio.create_task(bounded(fetch(*args)))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             self._submitted += 1
@@ -191,9 +191,9 @@ class Collector:
                     inventory.resource_count += 1
                     rtype = (listed.get("type") or "").lower()
                     if rtype in wanted:
-                        await submit(self._fetch_resource(arm, listed, rtype, inventory))
+                        await submit(self._fetch_resource, arm, listed, rtype, inventory)
                     for spec in children.get(rtype, []):
-                        await submit(self._fetch_child(arm, listed["id"], spec, inventory))
+                        await submit(self._fetch_child, arm, listed["id"], spec, inventory)
                     self._emit(inventory, False)
             except ClientAuthenticationError as exc:
                 raise CollectionError(auth_failure_message(exc)) from None
