@@ -6,6 +6,8 @@ processes can share one file; PostgreSQL URLs are normalised to the psycopg 3 dr
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,20 +45,22 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
-    # Writers of this process queue on a Python lock before asking SQLite for its write lock.
-    # SQLite's own busy handler waits by sleeping in growing steps (up to 100 ms), which gave
-    # triggers a p99 of hundreds of milliseconds under 16 concurrent threads; a lock hands over
-    # at once. Other processes (scans, the supervisor) still meet at SQLite's lock.
-    writer = threading.RLock()
+    # Writers queue on a lock before asking SQLite for its write lock. SQLite's own busy
+    # handler waits by sleeping in growing steps (up to 100 ms), which gave triggers a p99 of
+    # hundreds of milliseconds with a few writers; a lock hands over at once. The lock is a
+    # thread lock inside the process plus an flock on a file beside the database across
+    # processes (gunicorn workers, the supervisor, scans).
+    database = engine.url.database
+    in_memory = not database or database == ":memory:"
+    writer = _WriterLock(None if in_memory else Path(database + ".writelock"))
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Writers take the write lock up front: a deferred transaction that later upgrades to a
         # writer can fail with "database is locked" without honouring busy_timeout. Readers
-        # (read_scope) use a plain BEGIN so API reads never queue behind each other.
+        # (read_scope) run without a transaction so API reads never queue behind each other.
         if conn.get_execution_options().get(READONLY_OPTION, False):
-            conn.exec_driver_sql("BEGIN")
-            return
+            return  # autocommit reads: each SELECT sees a consistent WAL snapshot, no BEGIN round trip
         writer.acquire()
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -71,6 +75,33 @@ def _configure_sqlite(engine: Engine) -> None:
 
     event.listen(engine, "commit", _on_end)
     event.listen(engine, "rollback", _on_end)
+
+
+class _WriterLock:
+    """Serialises SQLite write transactions across threads and processes, without sleeping."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._thread_lock = threading.Lock()
+        self._path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            if self._fd is None and self._path is not None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
 
 
 def get_engine(url: str) -> Engine:
@@ -148,7 +179,7 @@ _readers: dict[str, Engine] = {}
 
 
 def read_scope_engine(url: str) -> Engine:
-    """The engine that read-only work should connect through (plain ``BEGIN`` on SQLite)."""
+    """The engine that read-only work should connect through (no transaction, no write lock on SQLite)."""
     engine = _readers.get(url)
     if engine is None:
         engine = _readers[url] = get_engine(url).execution_options(**{READONLY_OPTION: True})
