@@ -29,10 +29,10 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import random
 import math
 import os
 import platform
+import random
 import resource
 import signal
 import statistics
@@ -47,7 +47,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import psutil
+import psycopg
 
+from api.models.db import dispose_engines
 from api.models.migrate import upgrade
 from tests.fakeazure.harness import Emulator, start_emulator
 from tests.stack import LiveStack
@@ -386,7 +388,7 @@ def print_summary(report: dict[str, Any]) -> None:
     a, b, c, d = report["trigger_under_load"], report["reads"], report["kill_to_failed"], report["trigger_to_running"]
     print()
     print(f"OpenShield API benchmark ({report['machine']['cpus']} CPUs, gunicorn gthread "
-          f"{report['setup']['workers']}x{report['setup']['threads']}, SQLite, emulator {report['setup']['tenant']} "
+          f"{report['setup']['workers']}x{report['setup']['threads']}, {report['setup']['database']}, emulator {report['setup']['tenant']} "
           f"at {report['setup']['latency_ms']} ms)")
     ok = a["p99_ms"] <= TARGETS["trigger_p99_ms"]
     print(f"(a) {verdict(ok)} trigger latency, {a['clients']} concurrent clients each triggering every "
@@ -432,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--read-clients", type=int, default=16)
     parser.add_argument("--read-seconds", type=float, default=5.0)
     parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--postgres", metavar="ADMIN_URL", nargs="?", const="postgresql://postgres@127.0.0.1:5432/test",
+                        help="run on a throw-away PostgreSQL database created through ADMIN_URL (default: SQLite)")
     parser.add_argument("--running-scans", type=int, default=10)
     args = parser.parse_args(argv)
 
@@ -442,7 +446,15 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         data_dir = root / "data"
         data_dir.mkdir()
-        database_url = f"sqlite:///{root / 'bench.db'}"
+        pg_name = None
+        if args.postgres:
+            # a throw-away database on the given server, dropped at the end
+            pg_name = f"openshield_bench_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(args.postgres, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{pg_name}"')
+            database_url = f"{args.postgres.rsplit('/', 1)[0]}/{pg_name}"
+        else:
+            database_url = f"sqlite:///{root / 'bench.db'}"
         upgrade(database_url)
         emulator = start_emulator(root / "emu", tenant=args.tenant, latency_ms=args.latency_ms, any_subscription=True)
         stack: LiveStack | None = None
@@ -450,7 +462,8 @@ def main(argv: list[str] | None = None) -> int:
             stack = LiveStack(database_url, data_dir, emulator, workers=args.workers, threads=args.threads,
                               extra_env={"OPENSHIELD_MAX_CONCURRENT_SCANS": "2"})
             report["setup"] = {"tenant": args.tenant, "latency_ms": args.latency_ms, "workers": stack.workers,
-                               "threads": stack.threads, "max_concurrent_scans": 2, "database": "sqlite"}
+                               "threads": stack.threads, "max_concurrent_scans": 2,
+                               "database": "postgresql" if pg_name else "sqlite"}
             stack.start()
             bench = Bench(stack, emulator, args)
             print("(a) trigger latency under load ...", file=sys.stderr, flush=True)
@@ -466,6 +479,10 @@ def main(argv: list[str] | None = None) -> int:
             if stack is not None:
                 stack.stop()
             emulator.stop()
+            if pg_name:
+                dispose_engines()
+                with psycopg.connect(args.postgres, autocommit=True) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
     report["targets"] = TARGETS
     print(json.dumps(report, indent=2))
     print_summary(report)
