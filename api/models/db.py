@@ -51,8 +51,7 @@ def _configure_sqlite(engine: Engine) -> None:
     # thread lock inside the process plus an flock on a file beside the database across
     # processes (gunicorn workers, the supervisor, scans).
     database = engine.url.database
-    in_memory = not database or database == ":memory:"
-    writer = _WriterLock(None if in_memory else Path(database + ".writelock"))
+    writer = _WriterLock(Path(database + ".writelock") if database and database != ":memory:" else None)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -15,15 +15,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from api.models.base import utcnow
-from api.models.db import read_scope, read_scope_engine, session_scope
+from api.models.db import get_engine, read_scope, read_scope_engine, session_scope
 from api.models.finding import Finding, RuleOutcome
 from api.models.scan import ACTIVE_STATUSES, Scan, scan_view
 
 MAX_ERROR_LENGTH = 500
+
+# Statements on the trigger path, built once: constructing them per call cost more than running
+# them on SQLite.
+_SCANS = Scan.__table__
+_INSERT_SCAN = insert(_SCANS)  # type: ignore[arg-type]
+_COUNT_ACTIVE = select(func.count()).select_from(_SCANS).where(_SCANS.c.status.in_(ACTIVE_STATUSES))
+_COUNT_ACTIVE_ON_HOST = _COUNT_ACTIVE.where(_SCANS.c.host == bindparam("host"))
+_SELECT_SCAN = select(_SCANS).where(_SCANS.c.scan_id == bindparam("scan_id"))
+_OUTCOMES = RuleOutcome.__table__
+_SELECT_OUTCOMES = select(_OUTCOMES).where(_OUTCOMES.c.scan_id == bindparam("scan_id")).order_by(_OUTCOMES.c.rule_id)
 
 
 class ActiveScanExists(Exception):
@@ -55,29 +65,30 @@ class ScanStore:
         The partial unique index on active scans decides races; we only read afterwards to
         name the winner in the error.
         """
-        scan = Scan(
-            scan_id=scan_id or str(uuid.uuid4()),
-            subscription_id=subscription_id.lower(),
-            status="pending",
-            phase="queued",
-            created_at=utcnow(),
-            trigger=trigger,
-            rules=rules,
-            attempt=1,
-            cancel_requested=False,
-            rules_completed=0,
-            total_rules=0,
-            progress=0,
-            resources_collected=0,
-            total_findings=0,
-            cve_enrichment_status="PENDING",
-        )
+        values: dict[str, Any] = {
+            "scan_id": scan_id or str(uuid.uuid4()),
+            "subscription_id": subscription_id.lower(),
+            "status": "pending",
+            "phase": "queued",
+            "created_at": utcnow(),
+            "trigger": trigger,
+            "rules": rules,
+            "attempt": 1,
+            "cancel_requested": False,
+            "rules_completed": 0,
+            "total_rules": 0,
+            "progress": 0,
+            "resources_collected": 0,
+            "total_findings": 0,
+            "cve_enrichment_status": "PENDING",
+        }
         try:
-            with session_scope(self.url) as session:
-                session.add(scan)
+            # a Core INSERT: every trigger pays for this, and the ORM unit of work doubled it
+            with get_engine(self.url).begin() as conn:
+                conn.execute(_INSERT_SCAN, values)
         except IntegrityError:
             raise ActiveScanExists(subscription_id, self.active_scan_id(subscription_id)) from None
-        return scan
+        return Scan(**values)
 
     def active_scan_id(self, subscription_id: str) -> str | None:
         with read_scope(self.url) as session:
@@ -324,11 +335,10 @@ class ScanStore:
 
     # ------------------------------------------------------------------ queries
     def count_active(self, host: str | None = None) -> int:
-        with read_scope(self.url) as session:
-            query = select(func.count()).select_from(Scan).where(Scan.status.in_(ACTIVE_STATUSES))
-            if host is not None:
-                query = query.where(Scan.host == host)
-            return int(session.scalar(query) or 0)
+        with read_scope_engine(self.url).connect() as conn:
+            if host is None:
+                return int(conn.execute(_COUNT_ACTIVE).scalar() or 0)
+            return int(conn.execute(_COUNT_ACTIVE_ON_HOST, {"host": host}).scalar() or 0)
 
     def view(self, scan_id: str) -> dict[str, Any] | None:
         """The API object of one scan with its rule outcomes, or None (``GET /api/scans/<id>``).
@@ -336,19 +346,14 @@ class ScanStore:
         The hottest read of the product (dashboards poll it): plain Core selects on one
         connection, no ORM identity map, and the outcomes query only for completed scans.
         """
-        scans = Scan.__table__
-        outcomes = RuleOutcome.__table__
-        engine = read_scope_engine(self.url)
-        with engine.connect() as conn:
-            row = conn.execute(select(scans).where(scans.c.scan_id == scan_id)).mappings().first()
+        with read_scope_engine(self.url).connect() as conn:
+            row = conn.execute(_SELECT_SCAN, {"scan_id": scan_id}).mappings().first()
             if row is None:
                 return None
-            view = scan_view(row)
-            rows = []
+            view = scan_view(dict(row))
+            rows: list[Any] = []
             if row["status"] == "completed":
-                rows = conn.execute(
-                    select(outcomes).where(outcomes.c.scan_id == scan_id).order_by(outcomes.c.rule_id)
-                ).mappings().all()
+                rows = list(conn.execute(_SELECT_OUTCOMES, {"scan_id": scan_id}).mappings())
         view["rule_outcomes"] = [
             {k: r[k] for k in ("rule_id", "status", "reason", "evaluated_count", "failed_count", "not_evaluated_count")}
             for r in rows
