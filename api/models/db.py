@@ -120,7 +120,10 @@ def get_engine(url: str) -> Engine:
             )
             _configure_sqlite(engine)
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            # No pre-ping: it doubled the round trips of every short request. A connection the
+            # server dropped fails one request (503, retry) and SQLAlchemy then invalidates the pool;
+            # recycling before typical idle cut-offs (Azure Database for PostgreSQL) avoids most.
+            engine = create_engine(url, pool_recycle=240, pool_size=5, max_overflow=10)
         _engines[url] = engine
         return engine
 
