@@ -103,11 +103,12 @@ class ScanStore:
             return session.get(Scan, scan_id)
 
     # -------------------------------------------------------------- transitions
-    def _update(self, scan_id: str, from_statuses: Iterable[str], values: dict[str, Any]) -> bool:
+    def _update(self, scan_id: str, from_statuses: Iterable[str], values: dict[str, Any], *also: Any) -> bool:
+        """The one shape of every transition: a conditional UPDATE that reports whether it won."""
         with session_scope(self.url) as session:
             result = session.execute(
                 update(Scan)
-                .where(Scan.scan_id == scan_id, Scan.status.in_(tuple(from_statuses)))
+                .where(Scan.scan_id == scan_id, Scan.status.in_(tuple(from_statuses)), *also)
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
@@ -116,28 +117,22 @@ class ScanStore:
     def claim(self, scan_id: str, *, pid: int, host: str, process_create_time: float | None) -> bool:
         """``pending -> running`` for the process that will run it; false if someone else has it."""
         now = utcnow()
-        with session_scope(self.url) as session:
-            result = session.execute(
-                update(Scan)
-                .where(
-                    Scan.scan_id == scan_id,
-                    Scan.status == "pending",
-                    Scan.cancel_requested.is_(False),
-                    or_(Scan.host.is_(None), Scan.host == host),
-                )
-                .values(
-                    status="running",
-                    phase="starting",
-                    started_at=now,
-                    heartbeat_at=now,
-                    pid=pid,
-                    host=host,
-                    process_create_time=process_create_time,
-                    error_message=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            return _won(result)
+        return self._update(
+            scan_id,
+            ("pending",),
+            {
+                "status": "running",
+                "phase": "starting",
+                "started_at": now,
+                "heartbeat_at": now,
+                "pid": pid,
+                "host": host,
+                "process_create_time": process_create_time,
+                "error_message": None,
+            },
+            Scan.cancel_requested.is_(False),
+            or_(Scan.host.is_(None), Scan.host == host),
+        )
 
     def reserve_launch(self, scan_id: str, *, host: str, cap: int) -> bool:
         """Give a queued scan one of ``host``'s launch slots, if one is free.
@@ -173,15 +168,11 @@ class ScanStore:
             return _won(result)
 
     def release_launch(self, scan_id: str, host: str) -> bool:
-        """Give a reserved slot back (the process could not be started); the scan is queued again."""
-        with session_scope(self.url) as session:
-            result = session.execute(
-                update(Scan)
-                .where(Scan.scan_id == scan_id, Scan.status == "pending", Scan.host == host, Scan.pid.is_(None))
-                .values(host=None, phase="queued", launched_at=None)
-                .execution_options(synchronize_session=False)
-            )
-            return _won(result)
+        """Give a reserved slot back (the process was never started); the scan is queued again."""
+        return self._update(
+            scan_id, ("pending",), {"host": None, "phase": "queued", "launched_at": None},
+            Scan.host == host, Scan.pid.is_(None),
+        )
 
     def queued(self, limit: int = 50) -> list[Scan]:
         """Scans waiting for a launch slot, oldest first."""
@@ -214,28 +205,27 @@ class ScanStore:
 
         The scan gets ``attempt + 1`` and ``trigger=retry``; its old process is known dead.
         """
-        with session_scope(self.url) as session:
-            result = session.execute(
-                update(Scan)
-                .where(Scan.scan_id == scan_id, Scan.status == "running", Scan.host == from_host, Scan.attempt < 2)
-                .values(
-                    status="pending",
-                    phase="queued",
-                    host=None,
-                    pid=None,
-                    process_create_time=None,
-                    launched_at=None,
-                    started_at=None,
-                    heartbeat_at=None,
-                    attempt=Scan.attempt + 1,
-                    trigger="retry",
-                    error_message=_short(reason),
-                    rules_completed=0,
-                    progress=0,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            return _won(result)
+        return self._update(
+            scan_id,
+            ("running",),
+            {
+                "status": "pending",
+                "phase": "queued",
+                "host": None,
+                "pid": None,
+                "process_create_time": None,
+                "launched_at": None,
+                "started_at": None,
+                "heartbeat_at": None,
+                "attempt": Scan.attempt + 1,
+                "trigger": "retry",
+                "error_message": _short(reason),
+                "rules_completed": 0,
+                "progress": 0,
+            },
+            Scan.host == from_host,
+            Scan.attempt < 2,
+        )
 
     def progress(self, scan_id: str, **values: Any) -> bool:
         """Progress fields of a running scan (phase, counters); refuses other fields."""
