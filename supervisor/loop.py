@@ -23,7 +23,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -306,6 +306,3 @@ def _age(moment: datetime | None) -> float | None:
 
 def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
-
-
-__all__ = ["AlreadyRunning", "StopFlag", "Supervisor", "timedelta"]

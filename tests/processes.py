@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -69,7 +68,3 @@ def child_zombies(pid: int) -> list[int]:
         return [c.pid for c in psutil.Process(pid).children(recursive=True) if c.status() == psutil.STATUS_ZOMBIE]
     except psutil.NoSuchProcess:
         return []
-
-
-__all__ = ["wait_for", "start_supervisor", "stop_process", "kill_scan_processes", "is_zombie_or_gone",
-           "child_zombies", "os"]

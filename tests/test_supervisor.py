@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -295,6 +295,3 @@ def test_pending_cancel_before_launch(rig: Rig, monkeypatch: pytest.MonkeyPatch)
     assert rig.store.request_cancel(first)
     assert rig.wait_status(first, TERMINAL, 5).status == "cancelled"
     assert rig.scan(second).status == "cancelled" and rig.scan(second).started_at is None
-
-
-__all__ = ["replace"]
