@@ -3,9 +3,13 @@
 # App Service (Oryx) activates the app's virtualenv before running this; locally .venv is used.
 set -euo pipefail
 cd "$(dirname "$0")"
-PY=python3
-[ -x .venv/bin/python ] && PY=.venv/bin/python
-command -v python >/dev/null && [ ! -x .venv/bin/python ] && PY=python
+if [ -x .venv/bin/python ]; then
+    PY=.venv/bin/python
+elif command -v python >/dev/null; then
+    PY=python
+else
+    PY=python3
+fi
 
 "$PY" -m cli db upgrade
 
