@@ -1,0 +1,268 @@
+"""Read-only queries behind the findings, score and compliance routes (no Flask here).
+
+Everything is a Core ``SELECT`` on a read-only connection: these routes return hundreds of rows
+per call and the ORM identity map would only add cost. The one idea shared by all of them is
+"the current posture": the latest *completed* scan of each subscription. Older completed scans
+are history, and a failed or cancelled scan has no findings at all (results are stored only
+when a scan completes), so mixing them in would report problems that may already be fixed.
+That selection is a single statement (a ``ROW_NUMBER()`` window over completed scans) that
+SQLite (3.25+) and PostgreSQL both run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, case, func, select
+
+from api.models.db import read_scope_engine
+from api.models.finding import Finding, RuleOutcome
+from api.models.scan import Scan, _iso
+
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+
+_SCANS = Scan.__table__
+_FINDINGS = Finding.__table__
+_OUTCOMES = RuleOutcome.__table__
+
+# The field order of Finding.to_dict(): the API shape is the model's, built here from Core rows.
+FINDING_FIELDS = (
+    "id", "scan_id", "subscription_id", "rule_id", "rule_name", "severity", "category", "resource_id",
+    "resource_name", "resource_type", "description", "remediation", "frameworks", "metadata", "detected_at",
+)
+_SEVERITY_RANK = case(
+    {name: rank for rank, name in enumerate(SEVERITIES)}, value=_FINDINGS.c.severity, else_=len(SEVERITIES)
+)
+
+
+def finding_view(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A finding row as ``Finding.to_dict()`` shapes it (same names, same order)."""
+    view = {name: row[name] for name in FINDING_FIELDS}
+    view["detected_at"] = _iso(row["detected_at"])
+    return view
+
+
+@dataclass(frozen=True)
+class LatestScan:
+    """A subscription's current posture: its most recently completed scan."""
+
+    scan_id: str
+    subscription_id: str
+    score: float | None
+    completed_at: datetime | None
+    total_findings: int
+
+
+def latest_completed_scan_ids(subscription_id: str | None = None) -> Select[Any]:
+    """``SELECT scan_id`` of the latest completed scan of each subscription (optionally one).
+
+    Ties on ``completed_at`` are broken by ``scan_id`` so the choice is deterministic.
+    """
+    return select(_latest(subscription_id).c.scan_id)
+
+
+def _latest(subscription_id: str | None) -> Any:
+    conditions = [_SCANS.c.status == "completed"]
+    if subscription_id is not None:
+        conditions.append(_SCANS.c.subscription_id == subscription_id)
+    ranked = (
+        select(
+            _SCANS.c.scan_id,
+            _SCANS.c.subscription_id,
+            _SCANS.c.score,
+            _SCANS.c.completed_at,
+            _SCANS.c.total_findings,
+            func.row_number()
+            .over(
+                partition_by=_SCANS.c.subscription_id,
+                order_by=(_SCANS.c.completed_at.desc(), _SCANS.c.scan_id.desc()),
+            )
+            .label("recency"),
+        )
+        .where(*conditions)
+        .subquery("ranked")
+    )
+    return select(ranked).where(ranked.c.recency == 1).subquery("latest")
+
+
+@dataclass(frozen=True)
+class FindingFilter:
+    severity: str | None = None
+    category: str | None = None
+    rule_id: str | None = None
+    scan_id: str | None = None
+    subscription_id: str | None = None
+
+
+class FindingsQuery:
+    """The findings, score and compliance reads against one database URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    # ----------------------------------------------------------------------------- findings
+    def list_findings(self, where: FindingFilter, *, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+        """(total matching, one page): CRITICAL first, then ``rule_id``, ``resource_id``, ``id``.
+
+        Without ``scan_id`` only the latest completed scan of each subscription counts.
+        """
+        conditions: list[Any] = []
+        if where.scan_id is not None:
+            conditions.append(_FINDINGS.c.scan_id == where.scan_id)
+        else:
+            conditions.append(_FINDINGS.c.scan_id.in_(latest_completed_scan_ids(where.subscription_id)))
+        if where.subscription_id is not None:
+            conditions.append(_FINDINGS.c.subscription_id == where.subscription_id)
+        if where.severity is not None:
+            conditions.append(_FINDINGS.c.severity == where.severity)
+        if where.category is not None:
+            conditions.append(_FINDINGS.c.category == where.category)
+        if where.rule_id is not None:
+            conditions.append(_FINDINGS.c.rule_id == where.rule_id)
+        page = (
+            select(_FINDINGS)
+            .where(*conditions)
+            .order_by(_SEVERITY_RANK, _FINDINGS.c.rule_id, _FINDINGS.c.resource_id, _FINDINGS.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with read_scope_engine(self.url).connect() as conn:
+            total = int(conn.execute(select(func.count()).select_from(_FINDINGS).where(*conditions)).scalar() or 0)
+            rows = list(conn.execute(page).mappings()) if total > offset else []
+        return total, [finding_view(r) for r in rows]
+
+    def get_finding(self, finding_id: int) -> dict[str, Any] | None:
+        with read_scope_engine(self.url).connect() as conn:
+            row = conn.execute(select(_FINDINGS).where(_FINDINGS.c.id == finding_id)).mappings().first()
+        return None if row is None else finding_view(row)
+
+    def scan_status(self, scan_id: str) -> str | None:
+        """The scan's status, or None if there is no such scan."""
+        with read_scope_engine(self.url).connect() as conn:
+            return conn.execute(select(_SCANS.c.status).where(_SCANS.c.scan_id == scan_id)).scalar()
+
+    # -------------------------------------------------------------------------------- score
+    def latest_scans(self, subscription_id: str | None = None) -> list[LatestScan]:
+        """The latest completed scan of each subscription, ordered by ``subscription_id``."""
+        latest = _latest(subscription_id)
+        statement = select(
+            latest.c.scan_id, latest.c.subscription_id, latest.c.score, latest.c.completed_at, latest.c.total_findings
+        ).order_by(latest.c.subscription_id)
+        with read_scope_engine(self.url).connect() as conn:
+            return [LatestScan(**row) for row in conn.execute(statement).mappings()]
+
+    def severity_counts(self, scan_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Per scan, the number of findings of each severity (every severity present, 0 if none)."""
+        counts = {scan_id: dict.fromkeys(SEVERITIES, 0) for scan_id in scan_ids}
+        if not scan_ids:
+            return counts
+        statement = (
+            select(_FINDINGS.c.scan_id, _FINDINGS.c.severity, func.count())
+            .where(_FINDINGS.c.scan_id.in_(list(scan_ids)))
+            .group_by(_FINDINGS.c.scan_id, _FINDINGS.c.severity)
+        )
+        with read_scope_engine(self.url).connect() as conn:
+            for scan_id, severity, count in conn.execute(statement):
+                counts[scan_id][severity] = counts[scan_id].get(severity, 0) + int(count)
+        return counts
+
+    # ---------------------------------------------------------------------------- compliance
+    def outcomes(self, scan_ids: Sequence[str]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Rule outcomes of the given scans keyed by ``(scan_id, rule_id)``."""
+        if not scan_ids:
+            return {}
+        statement = select(
+            _OUTCOMES.c.scan_id,
+            _OUTCOMES.c.rule_id,
+            _OUTCOMES.c.status,
+            _OUTCOMES.c.evaluated_count,
+            _OUTCOMES.c.failed_count,
+            _OUTCOMES.c.not_evaluated_count,
+        ).where(_OUTCOMES.c.scan_id.in_(list(scan_ids)))
+        with read_scope_engine(self.url).connect() as conn:
+            return {(r["scan_id"], r["rule_id"]): dict(r) for r in conn.execute(statement).mappings()}
+
+
+# ----------------------------------------------------------------------- compliance tallies
+@dataclass
+class ControlTally:
+    """Resource-level counts for one framework control over the selected scans."""
+
+    control: str
+    rules: list[str]
+    passed: int = 0
+    failed: int = 0
+    not_evaluated: int = 0
+
+    @property
+    def status(self) -> str:
+        # Any failure fails the control; a control nothing was judged for attests nothing.
+        if self.failed > 0:
+            return "failed"
+        if self.passed == 0:
+            return "not_evaluated"
+        return "passed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "control": self.control,
+            "rules": self.rules,
+            "passed": self.passed,
+            "failed": self.failed,
+            "not_evaluated": self.not_evaluated,
+            "status": self.status,
+        }
+
+    def add(self, outcome: Mapping[str, Any] | None) -> None:
+        """Count one rule's outcome in one scan.
+
+        ``ok``: passed = evaluated - failed, failed, not_evaluated as recorded. ``skipped``,
+        ``error`` (any other status) or no outcome row at all (the scan did not run that rule):
+        never a pass; its ``not_evaluated_count``, or 1 for the rule as a whole when it has no
+        resource counts. Its ``failed_count`` still counts as failed so a real finding is never
+        hidden (the engine records 0 for such rules today).
+        """
+        if outcome is None:
+            self.not_evaluated += 1
+            return
+        failed = int(outcome["failed_count"])
+        not_evaluated = int(outcome["not_evaluated_count"])
+        self.failed += failed
+        if outcome["status"] == "ok":
+            self.passed += max(int(outcome["evaluated_count"]) - failed, 0)
+            self.not_evaluated += not_evaluated
+        else:
+            self.not_evaluated += not_evaluated if not_evaluated > 0 else 1
+
+
+def tally_controls(
+    control_rules: Mapping[str, Sequence[str]],
+    scan_ids: Sequence[str],
+    outcomes: Mapping[tuple[str, str], Mapping[str, Any]],
+) -> list[ControlTally]:
+    """One tally per control, summed over every (scan, rule) pair, controls in natural order."""
+    tallies = []
+    for control in sorted(control_rules, key=natural_key):
+        tally = ControlTally(control=control, rules=sorted(control_rules[control]))
+        for scan_id in scan_ids:
+            for rule_id in tally.rules:
+                tally.add(outcomes.get((scan_id, rule_id)))
+        tallies.append(tally)
+    return tallies
+
+
+def natural_key(control: str) -> tuple[Any, ...]:
+    """Sort key that orders number runs numerically: ``1.2 < 1.10``, ``PR.AC-2 < PR.AC-10``.
+
+    ``re.split`` with a capturing group alternates text and digits, so positions always compare
+    like with like.
+    """
+    parts = _DIGITS.split(control)
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
+
+
+_DIGITS = re.compile(r"(\d+)")

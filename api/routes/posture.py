@@ -1,0 +1,123 @@
+"""Posture routes: the score per subscription, compliance per framework, the rule catalogue.
+
+Score and compliance describe the *current* posture, so by default they read the latest
+completed scan of each subscription (one window-function query). Compliance is computed from
+the stored rule outcomes, not from findings, because only outcomes can tell "no failure" apart
+from "could not look": a skipped or errored rule is reported as not evaluated, never as passed.
+"""
+
+from __future__ import annotations
+
+from statistics import fmean
+from typing import Any
+
+from flask import Blueprint, request
+
+from api.auth import require_role
+from api.errors import ApiError
+from api.models.findings_query import tally_controls
+from api.models.scan import _iso
+from api.routes.findings import (
+    FRAMEWORKS,
+    catalogue,
+    findings_query,
+    install_catalogue,
+    parse_category,
+    parse_framework,
+    parse_optional_uuid,
+    parse_severity,
+    scan_not_found,
+)
+from api.validation import single_params
+
+bp = Blueprint("posture", __name__)
+bp.record_once(install_catalogue)
+
+SCORE_PARAMS = ("subscription_id",)
+COMPLIANCE_PARAMS = ("subscription_id", "scan_id")
+RULES_PARAMS = ("severity", "category", "framework")
+
+
+@bp.get("/api/score")
+@require_role("reader")
+def score() -> dict[str, Any]:
+    params = single_params(request.args, SCORE_PARAMS)
+    query = findings_query()
+    latest = query.latest_scans(parse_optional_uuid(params, "subscription_id"))
+    by_severity = query.severity_counts([s.scan_id for s in latest])
+    scores = [s.score for s in latest if s.score is not None]
+    return {
+        "subscriptions": [
+            {
+                "subscription_id": s.subscription_id,
+                "scan_id": s.scan_id,
+                "score": s.score,
+                "completed_at": _iso(s.completed_at),
+                "total_findings": s.total_findings,
+                "findings_by_severity": by_severity[s.scan_id],
+            }
+            for s in latest
+        ],
+        # scans score to one decimal (scanner.scoring); the mean keeps the same precision
+        "overall_score": round(fmean(scores), 1) if scores else None,
+    }
+
+
+@bp.get("/api/compliance/<framework>")
+@require_role("reader")
+def compliance(framework: str) -> dict[str, Any]:
+    chosen = parse_framework(framework)
+    if chosen is None:
+        raise ApiError(404, f"unknown framework {framework!r}; known: {', '.join(FRAMEWORKS)}")
+    key, name = chosen
+    params = single_params(request.args, COMPLIANCE_PARAMS)
+    if "subscription_id" in params and "scan_id" in params:
+        raise ApiError(400, "give subscription_id or scan_id, not both")
+    query = findings_query()
+    scan_id = parse_optional_uuid(params, "scan_id")
+    if scan_id is not None:
+        status = query.scan_status(scan_id)
+        if status is None:
+            raise scan_not_found(scan_id)
+        if status != "completed":
+            raise ApiError(409, f"scan {scan_id} is {status}; compliance needs a completed scan", status=status)
+        scan_ids = [scan_id]
+    else:
+        scan_ids = [s.scan_id for s in query.latest_scans(parse_optional_uuid(params, "subscription_id"))]
+    tallies = tally_controls(catalogue().controls(key), scan_ids, query.outcomes(scan_ids))
+    statuses = [t.status for t in tallies]
+    return {
+        "framework": framework.lower(),
+        "framework_name": name,
+        "scans": sorted(scan_ids),
+        "summary": {
+            "controls": len(tallies),
+            "passed": statuses.count("passed"),
+            "failed": statuses.count("failed"),
+            "not_evaluated": statuses.count("not_evaluated"),
+        },
+        "controls": [t.to_dict() for t in tallies],
+    }
+
+
+@bp.get("/api/rules")
+@require_role("reader")
+def rules() -> dict[str, Any]:
+    params = single_params(request.args, RULES_PARAMS)
+    known = catalogue()
+    severity = parse_severity(params)
+    category = parse_category(params, known.categories)
+    framework_key: str | None = None
+    if "framework" in params:
+        chosen = parse_framework(params["framework"])
+        if chosen is None:
+            raise ApiError(400, f"framework must be one of {', '.join(FRAMEWORKS)}")
+        framework_key = chosen[0]
+    selected = [
+        entry
+        for entry in known.entries
+        if (severity is None or entry["severity"] == severity)
+        and (category is None or entry["category"] == category)
+        and (framework_key is None or entry["frameworks"].get(framework_key))
+    ]
+    return {"count": len(selected), "rules": selected}
