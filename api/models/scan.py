@@ -58,6 +58,8 @@ class Scan(Base):
     __table_args__ = (
         Index("ix_scans_created_at", "created_at"),
         Index("ix_scans_status", "status"),
+        # the latest completed scan per subscription (findings, score, compliance)
+        Index("ix_scans_status_subscription_completed", "status", "subscription_id", "completed_at"),
         # One active scan per subscription, enforced by the database so that concurrent
         # triggers (several workers, several hosts) cannot both win.
         Index(
