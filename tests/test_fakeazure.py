@@ -530,6 +530,12 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
                           if r["properties"].get("networkAcls", {}).get("defaultAction", "Allow") == "Allow"}
     out["AZ-STOR-005"] = {r["name"] for r in sa if child(r, "blobServices/default") is not None
                           and child(r, "blobServices/default")["properties"]["deleteRetentionPolicy"]["enabled"] is not True}
+    out["AZ-STOR-006"] = {r["name"] for r in sa if r["properties"].get("allowSharedKeyAccess", True) is not False}
+    out["AZ-STOR-007"] = {r["name"] for r in sa
+                          if (child(r, "blobServices/default") or {}).get("properties", {}).get("isVersioningEnabled") is not True}
+    out["AZ-STOR-008"] = {r["name"] for r in sa
+                          if r["properties"]["encryption"].get("requireInfrastructureEncryption") is not True}
+    out["AZ-STOR-009"] = {r["name"] for r in sa if not r["sku"]["name"].endswith(("GRS", "GZRS"))}
     nsgs = of("Microsoft.Network/networkSecurityGroups")
     out["AZ-NET-001"] = {n["name"] for n in nsgs if _tcp_open(n, 22)}
     out["AZ-NET-002"] = {n["name"] for n in nsgs if _tcp_open(n, 3389)}
@@ -542,15 +548,31 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
                          if d["properties"].get("encryption", {}).get("type", "EncryptionAtRestWithPlatformKey")
                          == "EncryptionAtRestWithPlatformKey"
                          and d["properties"].get("encryptionSettingsCollection", {}).get("enabled") is not True}
+    out["AZ-CMP-003"] = {v["name"] for v in of("Microsoft.Compute/virtualMachines")
+                         if "managedDisk" not in v["properties"]["storageProfile"]["osDisk"]}
     kv = of("Microsoft.KeyVault/vaults")
     out["AZ-KV-001"] = {v["name"] for v in kv if v["properties"].get("enableSoftDelete") is False}
     out["AZ-KV-002"] = {v["name"] for v in kv if v["properties"].get("enablePurgeProtection") is not True}
+    out["AZ-KV-003"] = {v["name"] for v in kv if v["properties"].get("enableRbacAuthorization") is not True}
+    out["AZ-KV-004"] = {v["name"] for v in kv if v["properties"].get("publicNetworkAccess", "Enabled") != "Disabled"
+                        and not v["properties"].get("privateEndpointConnections")
+                        and v["properties"].get("networkAcls", {}).get("defaultAction", "Allow") != "Deny"}
     sql = of("Microsoft.Sql/servers")
     out["AZ-SQL-001"] = {s["name"] for s in sql if any(
         fw["properties"] == {"startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"}
         for fw in child(s, "firewallRules") or [])}
     out["AZ-SQL-002"] = {s["name"] for s in sql
                          if child(s, "auditingSettings/default")["properties"]["state"] != "Enabled"}
+    out["AZ-SQL-003"] = {s["name"] for s in sql
+                         if s["properties"].get("administrators", {}).get("administratorType") != "ActiveDirectory"}
+    out["AZ-SQL-004"] = {s["name"] for s in sql if s["properties"]["publicNetworkAccess"] != "Disabled" and any(
+        fw["properties"] == {"startIpAddress": "0.0.0.0", "endIpAddress": "0.0.0.0"}
+        for fw in child(s, "firewallRules") or [])}
+    out["AZ-SQL-005"] = {s["name"] for s in sql if child(s, "auditingSettings/default")["properties"]["state"] == "Enabled"
+                         and 0 < child(s, "auditingSettings/default")["properties"]["retentionDays"] < 90}
+    out["AZ-SQL-006"] = {s["name"] for s in sql if s["properties"]["publicNetworkAccess"] == "Enabled"}
+    out["AZ-PG-002"] = {p["name"] for p in of("Microsoft.DBforPostgreSQL/flexibleServers")
+                        if (child(p, "configurations/require_secure_transport") or {}).get("properties", {}).get("value") == "off"}
     out["AZ-PG-001"] = {p["name"] for p in of("Microsoft.DBforPostgreSQL/flexibleServers")
                         if p["properties"]["network"]["publicNetworkAccess"] == "Enabled"}
     sites = of("Microsoft.Web/sites")
@@ -558,6 +580,8 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     out["AZ-APP-002"] = {s["name"] for s in sites if "minTlsVersion" in child(s, "config/web")["properties"]
                          and float(child(s, "config/web")["properties"]["minTlsVersion"]) < 1.2}
     out["AZ-APP-003"] = {s["name"] for s in sites if child(s, "config/web")["properties"].get("ftpsState") == "AllAllowed"}
+    out["AZ-APP-004"] = {s["name"] for s in sites if child(s, "config/web")["properties"].get("remoteDebuggingEnabled") is True}
+    out["AZ-APP-005"] = {s["name"] for s in sites if s.get("identity", {}).get("type", "None") == "None"}
     graph = tenant["graph"]
     out["AZ-IAM-001"] = {d["userPrincipalName"].split("@")[0].split("_")[0]
                          for d in graph["userRegistrationDetails"] if d["isMfaRegistered"] is False}
@@ -593,6 +617,11 @@ def test_demo_tenant_plants_every_rule():
         "AZ-STOR-003": {"sttls10legacy01", "sttls11legacy01", "sttlsunset01"},
         "AZ-STOR-004": {"stnetopen01", "stnetaclunset01"},
         "AZ-STOR-005": {"stnosoftdelete01"},
+        "AZ-STOR-006": {"stsharedkeyon01", "stsharedkeyunset01"},
+        # the account without a blobServices child reads as unset (versioning off)
+        "AZ-STOR-007": {"stnoversioning01", "stblobsvcmissing01"},
+        "AZ-STOR-008": {"stnoinfraenc01", "stinfraencunset01"},
+        "AZ-STOR-009": {"stlrsonly01", "stzrsonly01"},
         "AZ-NET-001": {"nsg-ssh-open-star", "nsg-ssh-open-cidr-any", "nsg-ssh-open-internet",
                        "nsg-ssh-open-any-tag", "nsg-ssh-open-ipv6-any", "nsg-ssh-open-source-list",
                        "nsg-ssh-open-range", "nsg-ssh-open-port-list", "nsg-all-tcp-ports-open",
@@ -603,14 +632,25 @@ def test_demo_tenant_plants_every_rule():
         "AZ-NET-004": {"nsg-any-any-allow", "nsg-any-any-full-range"},
         "AZ-CMP-001": {"vm-linux-password-auth", "vm-linux-password-unset"},
         "AZ-CMP-002": {"disk-platform-key-01", "disk-encryption-unset-01"},
+        "AZ-CMP-003": {"vm-unmanaged-vhd-01"},
         "AZ-KV-001": {"kv-nosoftdelete-01"},
         "AZ-KV-002": {"kv-nosoftdelete-01", "kv-nopurgeprot-01", "kv-purgeprot-false-01"},
         "AZ-SQL-001": {"sql-fw-allowall-audit-on", "sql-fw-manyrules-allowall"},
         "AZ-SQL-002": {"sql-fw-azureonly-audit-off"},
+        "AZ-KV-003": {"kv-accesspolicies-01", "kv-rbac-unset-01"},
+        "AZ-KV-004": {"kv-public-open-01", "kv-network-unset-01"},
+        "AZ-SQL-003": {"sql-no-entra-admin-retention-30d"},
+        "AZ-SQL-004": {"sql-fw-azureonly-audit-off"},
+        "AZ-SQL-005": {"sql-no-entra-admin-retention-30d"},
+        "AZ-SQL-006": {"sql-fw-allowall-audit-on", "sql-fw-azureonly-audit-off", "sql-fw-manyrules-allowall",
+                       "sql-fw-none-audit-on", "sql-no-entra-admin-retention-30d"},
         "AZ-PG-001": {"psql-public-access-01"},
+        "AZ-PG-002": {"psql-tls-not-required-01"},
         "AZ-APP-001": {"app-http-allowed-01", "app-httpsonly-unset-01"},
         "AZ-APP-002": {"app-tls10-ftp-allowed", "app-tls11-ftps-only"},
         "AZ-APP-003": {"app-tls10-ftp-allowed"},
+        "AZ-APP-004": {"app-remote-debugging-on-01"},
+        "AZ-APP-005": {"app-no-managed-identity-01"},
         "AZ-IAM-001": {"bob.nomfa", "erin.admin.nomfa", "frank.disabled", "guest.nomfa"},
         "AZ-IAM-002": {"Global Administrator", "User Administrator"},
         "AZ-IAM-003": {"app-old-secret", "app-mixed-old-and-fresh"},
@@ -621,7 +661,8 @@ def test_demo_tenant_plants_every_rule():
     # every rule also has compliant objects of its kind
     assert {"stsecure01", "nsg-ssh-deny-shadows-allow", "nsg-ssh-private-only", "nsg-any-any-shadowed",
             "vm-linux-sshkey-only", "disk-cmk-01", "disk-ade-enabled-01", "kv-secure-01", "sql-fw-none-audit-on",
-            "psql-private-vnet-01", "app-secure-01", "app-tls13-01"} <= {r["name"] for r in tenant["resources"]}
+            "psql-private-vnet-01", "app-secure-01", "app-tls13-01", "kv-private-endpoint-01",
+            "sql-private-retention-unlimited", "app-user-identity-01"} <= {r["name"] for r in tenant["resources"]}
     assert {"Security Administrator", "Directory Readers"} <= {r["displayName"] for r in tenant["graph"]["directoryRoles"]}
     # planted "could not evaluate" cases
     stor = {r["name"]: r for r in tenant["resources"]}
@@ -663,7 +704,8 @@ def test_large_tenant_10000_is_fast_and_exact():
     other = sum(n for t, n in types.items() if t not in rule_types)
     assert 800 <= other <= 1200
     children = [key.lower() for key in tenant["children"]]
-    for suffix in ("/blobservices/default", "/firewallrules", "/auditingsettings/default", "/config/web"):
+    for suffix in ("/blobservices/default", "/firewallrules", "/auditingsettings/default", "/config/web",
+                   "/configurations/require_secure_transport"):
         assert any(k.endswith(suffix) for k in children), suffix
     assert len(tenant["graph"]["users"]) == 500 and len(tenant["graph"]["applications"]) == 100
     assert len(tenant["roleAssignments"]) == 200

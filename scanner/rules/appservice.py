@@ -1,4 +1,5 @@
-"""App Service rules: HTTPS-only, minimum TLS version and FTP deployment.
+"""App Service rules: HTTPS-only, minimum TLS version, FTP deployment, remote debugging and
+managed identity.
 
 The TLS and FTP settings live in the site's ``config/web`` child resource, not in the site GET,
 so those rules report "not evaluated" when that child could not be read rather than guessing.
@@ -10,7 +11,7 @@ from typing import Any, Iterable
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.base import Evaluation, rule
-from scanner.rules.helpers import unreadable, verdict
+from scanner.rules.helpers import as_dict, flag, unreadable, verdict
 
 SITE_TYPE = "Microsoft.Web/sites"
 WEB_CONFIG = ChildSpec(SITE_TYPE, "config/web", "2023-12-01")
@@ -137,4 +138,71 @@ def ftp_deployment(inv: Inventory) -> Iterable[Evaluation]:
             yield verdict(site, SITE_TYPE, False, "FTP state is AllAllowed (plain FTP accepted)", metadata)
         else:
             yield verdict(site, SITE_TYPE, True, f"FTP state is {raw}", metadata)
+    yield from unreadable(inv, SITE_TYPE, "site")
+
+
+@rule(
+    id="AZ-APP-004",
+    title="Web app has remote debugging enabled",
+    severity="MEDIUM",
+    category="appservice",
+    description=(
+        "Remote debugging opens extra inbound debugger ports on the app and lets anyone holding "
+        "publishing credentials attach a debugger to production code and read its memory."
+    ),
+    remediation=(
+        "Portal: App Service > Configuration > General settings > 'Remote debugging' = Off, or "
+        "`az webapp config set -g <rg> -n <app> --remote-debugging-enabled false`."
+    ),
+    frameworks={"NIST": ["PR.PT-3"], "ISO27001": ["A.8.9"]},
+    needs=Needs(resource_types=frozenset({SITE_TYPE}), children=(WEB_CONFIG,)),
+)
+def remote_debugging(inv: Inventory) -> Iterable[Evaluation]:
+    """Absent ``remoteDebuggingEnabled`` passes: remote debugging is off unless turned on (it
+    also switches itself off after 48 hours)."""
+    for site in inv.of_type(SITE_TYPE):
+        config, why = _web_config(inv, site)
+        if config is None:
+            yield verdict(site, SITE_TYPE, None, why)
+            continue
+        raw = config.get("remoteDebuggingEnabled")
+        metadata = {"remoteDebuggingEnabled": raw, "remoteDebuggingVersion": config.get("remoteDebuggingVersion")}
+        if flag(raw) is True:
+            yield verdict(site, SITE_TYPE, False, "remote debugging is enabled", metadata)
+        elif raw is None:
+            yield verdict(site, SITE_TYPE, True, "remote debugging off (not reported; default off)", metadata)
+        else:
+            yield verdict(site, SITE_TYPE, True, "remote debugging is off", metadata)
+    yield from unreadable(inv, SITE_TYPE, "site")
+
+
+@rule(
+    id="AZ-APP-005",
+    title="Web app has no managed identity",
+    severity="LOW",
+    category="appservice",
+    description=(
+        "The app has neither a system- nor a user-assigned managed identity, so it must reach "
+        "databases, storage and Key Vault with secrets kept in its configuration, which can "
+        "leak and must be rotated by hand."
+    ),
+    remediation=(
+        "Portal: App Service > Identity > System assigned > Status = On (or add a user-assigned "
+        "identity), or `az webapp identity assign -g <rg> -n <app>`; then grant it roles and "
+        "remove stored credentials."
+    ),
+    frameworks={"CIS": ["9.5"], "NIST": ["PR.AC-1"], "ISO27001": ["A.5.17"]},
+    needs=Needs(resource_types=frozenset({SITE_TYPE})),
+)
+def managed_identity(inv: Inventory) -> Iterable[Evaluation]:
+    """Absent ``identity`` fails: Azure omits it (or reports type None) when no identity is
+    assigned. Read from the site's top-level ``identity``, not ``properties``."""
+    for site in inv.of_type(SITE_TYPE):
+        identity_type = as_dict(site.get("identity")).get("type")
+        metadata = {"identityType": identity_type}
+        shown = str(identity_type or "").strip()
+        if shown and shown.lower() != "none":
+            yield verdict(site, SITE_TYPE, True, f"managed identity: {shown}", metadata)
+        else:
+            yield verdict(site, SITE_TYPE, False, "no managed identity assigned", metadata)
     yield from unreadable(inv, SITE_TYPE, "site")

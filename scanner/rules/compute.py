@@ -1,4 +1,5 @@
-"""Virtual machine and managed disk rules: SSH password logins and customer-managed encryption."""
+"""Virtual machine and managed disk rules: SSH password logins, unmanaged (VHD) disks and
+customer-managed encryption."""
 
 from __future__ import annotations
 
@@ -111,3 +112,40 @@ def disk_platform_key_only(inv: Inventory) -> Iterable[Evaluation]:
         else:
             yield verdict(disk, DISK_TYPE, True, f"encryption type {enc_type}", metadata)
     yield from unreadable(inv, DISK_TYPE)
+
+
+@rule(
+    id="AZ-CMP-003",
+    title="Virtual machine does not use managed disks",
+    severity="MEDIUM",
+    category="compute",
+    description=(
+        "The VM's OS disk is an unmanaged VHD blob in a storage account, so its protection "
+        "depends on that account's keys, network rules and encryption settings, and it misses "
+        "managed-disk features such as encryption sets and RBAC-scoped access."
+    ),
+    remediation=(
+        "Deallocate the VM and convert it: `az vm deallocate -g <rg> -n <vm>` then `az vm "
+        "convert -g <rg> -n <vm>` (portal: Virtual machine > Disks > 'Migrate to managed "
+        "disks'); delete the old VHDs and restrict the storage account afterwards."
+    ),
+    frameworks={"CIS": ["7.2"], "NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({VM_TYPE})),
+)
+def unmanaged_disks(inv: Inventory) -> Iterable[Evaluation]:
+    """Judged on ``storageProfile.osDisk``: ``managedDisk`` present passes, ``vhd`` (or neither)
+    fails; a VM whose osDisk is not reported at all is not evaluated."""
+    for vm in inv.of_type(VM_TYPE):
+        os_disk = as_dict(as_dict(props(vm).get("storageProfile")).get("osDisk"))
+        if not os_disk:
+            yield verdict(vm, VM_TYPE, None, "storageProfile.osDisk not reported", {})
+            continue
+        managed = as_dict(os_disk.get("managedDisk"))
+        vhd = as_dict(os_disk.get("vhd")).get("uri")
+        metadata = {"managedDisk": bool(managed), "vhd": vhd}
+        if managed:
+            yield verdict(vm, VM_TYPE, True, "OS disk is a managed disk", metadata)
+        else:
+            shown = f"unmanaged VHD {vhd}" if vhd else "not a managed disk"
+            yield verdict(vm, VM_TYPE, False, f"OS disk is {shown}", metadata)
+    yield from unreadable(inv, VM_TYPE)

@@ -1,4 +1,9 @@
-"""Database rules: Azure SQL firewall and auditing, PostgreSQL flexible server public access."""
+"""Database rules: Azure SQL network exposure, authentication and auditing; PostgreSQL flexible
+server public access and transport security.
+
+Firewall rules, auditing settings and server parameters are child resources, not part of the
+server GET, so rules reading them report "not evaluated" when the child could not be read.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ POSTGRES_TYPE = "Microsoft.DBforPostgreSQL/flexibleServers"
 
 SQL_FIREWALL_RULES = ChildSpec(SQL_TYPE, "firewallRules", "2021-11-01", is_list=True)
 SQL_AUDITING = ChildSpec(SQL_TYPE, "auditingSettings/default", "2021-11-01")
+PG_SECURE_TRANSPORT = ChildSpec(POSTGRES_TYPE, "configurations/require_secure_transport", "2024-08-01")
 
 _ALL_START = "0.0.0.0"
 _ALL_END = "255.255.255.255"
@@ -162,4 +168,214 @@ def postgres_public_access(inv: Inventory) -> Iterable[Evaluation]:
             yield verdict(
                 server, POSTGRES_TYPE, True, f"public network access is {access}", metadata
             )
+    yield from unreadable(inv, POSTGRES_TYPE, "server")
+
+
+def _public_access_disabled(server: dict[str, Any]) -> bool:
+    return str(props(server).get("publicNetworkAccess") or "").strip().lower() == "disabled"
+
+
+@rule(
+    id="AZ-SQL-003",
+    title="SQL server has no Microsoft Entra administrator",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "No Entra ID admin is configured, so the server can only be administered with its SQL "
+        "login: a shared password without MFA, Conditional Access or central deprovisioning, "
+        "and database users cannot be mapped to Entra identities."
+    ),
+    remediation=(
+        "Portal: SQL server > Microsoft Entra ID > 'Set admin' (preferably a group), or `az sql "
+        "server ad-admin create -g <rg> -s <server> --display-name <group> --object-id <id>`; "
+        "then consider 'Support only Microsoft Entra authentication'."
+    ),
+    frameworks={"CIS": ["4.1.4"], "NIST": ["PR.AC-1", "PR.AC-7"], "ISO27001": ["A.5.16", "A.8.5"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE})),
+)
+def sql_entra_admin(inv: Inventory) -> Iterable[Evaluation]:
+    """Absent ``administrators`` fails: Azure omits it when no Entra admin is set."""
+    for server in inv.of_type(SQL_TYPE):
+        admins = as_dict(props(server).get("administrators"))
+        admin_type = admins.get("administratorType")
+        metadata = {
+            "administratorType": admin_type,
+            "login": admins.get("login"),
+            "azureADOnlyAuthentication": admins.get("azureADOnlyAuthentication"),
+        }
+        if str(admin_type or "").strip().lower() == "activedirectory":
+            detail = f"Entra admin is {admins.get('login') or admins.get('sid') or 'configured'}"
+            yield verdict(server, SQL_TYPE, True, detail, metadata)
+        else:
+            yield verdict(server, SQL_TYPE, False, "no Microsoft Entra admin configured", metadata)
+    yield from unreadable(inv, SQL_TYPE, "server")
+
+
+@rule(
+    id="AZ-SQL-004",
+    title="SQL server firewall allows all Azure services",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "The 'Allow Azure services and resources to access this server' rule (0.0.0.0-0.0.0.0) "
+        "admits connections from any Azure-hosted address, including other customers' "
+        "subscriptions, so the login prompt is reachable by anyone who rents an Azure VM."
+    ),
+    remediation=(
+        "Portal: SQL server > Networking > clear 'Allow Azure services and resources to access "
+        "this server', or `az sql server firewall-rule delete -g <rg> -s <server> -n "
+        "AllowAllWindowsAzureIps`; use private endpoints or VNet rules for Azure clients."
+    ),
+    frameworks={"CIS": ["4.1.2"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_FIREWALL_RULES,)),
+)
+def sql_allow_azure_services(inv: Inventory) -> Iterable[Evaluation]:
+    """A server with public network access disabled passes: firewall rules are then inert."""
+    for server in inv.of_type(SQL_TYPE):
+        server_id = str(server.get("id", ""))
+        if _public_access_disabled(server):
+            yield verdict(server, SQL_TYPE, True, "public network access is disabled",
+                          {"publicNetworkAccess": "Disabled"})
+            continue
+        entries = _firewall_entries(inv.child(SQL_FIREWALL_RULES, server_id))
+        if entries is None:
+            detail = _child_missing(inv, SQL_FIREWALL_RULES, server_id, "firewall rules")
+            yield verdict(server, SQL_TYPE, None, detail)
+            continue
+        matching = [
+            str(entry.get("name") or "")
+            for entry in entries
+            if _ip(props(entry).get("startIpAddress")) == _ALL_START
+            and _ip(props(entry).get("endIpAddress")) == _ALL_START
+        ]
+        metadata = {"azure_services_rules": matching}
+        if matching:
+            names = ", ".join(f"'{n}'" for n in matching)
+            yield verdict(server, SQL_TYPE, False, f"firewall rule {names} allows all Azure services", metadata)
+        else:
+            yield verdict(server, SQL_TYPE, True, "Azure services are not allowed", metadata)
+    yield from unreadable(inv, SQL_TYPE, "server")
+
+
+_MIN_AUDIT_RETENTION_DAYS = 90
+
+
+@rule(
+    id="AZ-SQL-005",
+    title="SQL server audit log retention is shorter than 90 days",
+    severity="LOW",
+    category="database",
+    description=(
+        "Auditing is on but its records are deleted after fewer than 90 days, often before an "
+        "intrusion is discovered, so the evidence needed to investigate it is gone."
+    ),
+    remediation=(
+        "Portal: SQL server > Auditing > storage destination > Advanced properties > Retention "
+        "(days) >= 90 (0 keeps logs indefinitely), or `az sql server audit-policy update -g "
+        "<rg> -n <server> --retention-days 90`."
+    ),
+    frameworks={"CIS": ["4.1.6"], "NIST": ["PR.PT-1"], "ISO27001": ["A.8.15"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_AUDITING,)),
+)
+def sql_audit_retention(inv: Inventory) -> Iterable[Evaluation]:
+    """Judges only servers whose auditing is enabled (disabled auditing is AZ-SQL-002's
+    finding). ``retentionDays`` 0 means unlimited; 1-89 fails; absent is not evaluated."""
+    for server in inv.of_type(SQL_TYPE):
+        server_id = str(server.get("id", ""))
+        settings = inv.child(SQL_AUDITING, server_id)
+        if not isinstance(settings, dict):
+            detail = _child_missing(inv, SQL_AUDITING, server_id, "auditing settings")
+            yield verdict(server, SQL_TYPE, None, detail)
+            continue
+        settings_props = props(settings)
+        if str(settings_props.get("state") or "").strip().lower() != "enabled":
+            continue
+        raw = settings_props.get("retentionDays")
+        metadata = {"retentionDays": raw}
+        try:
+            days = int(str(raw).strip()) if isinstance(raw, (int, str)) else None
+        except ValueError:
+            days = None
+        if days is None:
+            shown = "not reported" if raw is None else f"unrecognised ({raw!r})"
+            yield verdict(server, SQL_TYPE, None, f"audit retentionDays {shown}", metadata)
+            continue
+        if days == 0:
+            yield verdict(server, SQL_TYPE, True, "audit logs are kept indefinitely", metadata)
+        elif days < _MIN_AUDIT_RETENTION_DAYS:
+            yield verdict(server, SQL_TYPE, False, f"audit logs are kept {days} days", metadata)
+        else:
+            yield verdict(server, SQL_TYPE, True, f"audit logs are kept {days} days", metadata)
+    yield from unreadable(inv, SQL_TYPE, "server")
+
+
+@rule(
+    id="AZ-SQL-006",
+    title="SQL server allows public network access",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "The server's public endpoint is enabled, so it is reachable from the Internet subject "
+        "only to its firewall rules; one broad rule or a leaked password exposes every database."
+    ),
+    remediation=(
+        "Connect clients through private endpoints, then portal: SQL server > Networking > "
+        "Public network access = Disable, or `az sql server update -g <rg> -n <server> "
+        "--enable-public-network false`."
+    ),
+    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE})),
+)
+def sql_public_access(inv: Inventory) -> Iterable[Evaluation]:
+    """Absent ``publicNetworkAccess`` fails: the Azure default is Enabled. SecuredByPerimeter
+    (access governed by a network security perimeter) passes."""
+    for server in inv.of_type(SQL_TYPE):
+        access = props(server).get("publicNetworkAccess")
+        metadata = {"publicNetworkAccess": access}
+        if access is None:
+            yield verdict(server, SQL_TYPE, False, "publicNetworkAccess not set (Enabled by default)", metadata)
+        elif str(access).strip().lower() == "enabled":
+            yield verdict(server, SQL_TYPE, False, "public network access is Enabled", metadata)
+        else:
+            yield verdict(server, SQL_TYPE, True, f"public network access is {access}", metadata)
+    yield from unreadable(inv, SQL_TYPE, "server")
+
+
+@rule(
+    id="AZ-PG-002",
+    title="PostgreSQL flexible server does not require encrypted connections",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "The server parameter require_secure_transport is off, so clients may connect without "
+        "TLS and send passwords and query results in clear text over the network."
+    ),
+    remediation=(
+        "Portal: PostgreSQL flexible server > Server parameters > require_secure_transport = ON, "
+        "or `az postgres flexible-server parameter set -g <rg> -s <server> -n "
+        "require_secure_transport --value on`."
+    ),
+    frameworks={"NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({POSTGRES_TYPE}), children=(PG_SECURE_TRANSPORT,)),
+)
+def postgres_secure_transport(inv: Inventory) -> Iterable[Evaluation]:
+    """The parameter always exists on a flexible server, so an absent ``value`` is not
+    evaluated rather than assumed to be the default (on)."""
+    for server in inv.of_type(POSTGRES_TYPE):
+        server_id = str(server.get("id", ""))
+        config = inv.child(PG_SECURE_TRANSPORT, server_id)
+        if not isinstance(config, dict):
+            detail = _child_missing(inv, PG_SECURE_TRANSPORT, server_id, "require_secure_transport")
+            yield verdict(server, POSTGRES_TYPE, None, detail)
+            continue
+        raw = props(config).get("value")
+        metadata = {"require_secure_transport": raw}
+        value = str(raw or "").strip().lower()
+        if value == "on":
+            yield verdict(server, POSTGRES_TYPE, True, "require_secure_transport is on", metadata)
+        elif value == "off":
+            yield verdict(server, POSTGRES_TYPE, False, "require_secure_transport is off", metadata)
+        else:
+            shown = "not reported" if raw is None else f"unrecognised ({raw!r})"
+            yield verdict(server, POSTGRES_TYPE, None, f"require_secure_transport {shown}", metadata)
     yield from unreadable(inv, POSTGRES_TYPE, "server")

@@ -1,4 +1,5 @@
-"""Storage account rules: anonymous access, transport security, network exposure, soft delete.
+"""Storage account rules: anonymous access, authorization, transport, network exposure,
+data protection (soft delete, versioning), encryption and redundancy.
 
 Several properties are omitted from the REST answer when they still have their historic
 default, so each rule states what an absent value means (taken from the spec): absent
@@ -12,7 +13,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.base import Evaluation, resource_name, rule
-from scanner.rules.helpers import flag, unreadable
+from scanner.rules.helpers import as_dict, flag, unreadable
 
 STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
 BLOB_SERVICE = ChildSpec(STORAGE_TYPE, "blobServices/default", "2023-05-01")
@@ -203,5 +204,145 @@ def blob_soft_delete(inv: Inventory) -> Iterable[Evaluation]:
         if flag(policy.get("enabled")) is True:
             return True, f"blob soft delete enabled ({days} days)", metadata
         return False, "blob soft delete (deleteRetentionPolicy) is not enabled", metadata
+
+    return _each_account(inv, judge)
+
+
+@rule(
+    id="AZ-STOR-006",
+    title="Storage account allows shared key authorization",
+    severity="MEDIUM",
+    category="storage",
+    description=(
+        "Requests may be signed with the account access keys (and SAS tokens derived from them), "
+        "which grant full data access, cannot be scoped to an identity and leave no per-user "
+        "trail; Entra ID authorization is bypassed whenever a key leaks."
+    ),
+    remediation=(
+        "Move clients to Entra ID (RBAC data roles) or user-delegation SAS, then portal: Storage "
+        "account > Configuration > 'Allow storage account key access' = Disabled, or `az storage "
+        "account update -g <rg> -n <account> --allow-shared-key-access false`."
+    ),
+    frameworks={"NIST": ["PR.AC-1", "PR.AC-4"], "ISO27001": ["A.5.17", "A.8.5"]},
+    needs=_NEEDS,
+)
+def shared_key_access(inv: Inventory) -> Iterable[Evaluation]:
+    """Absent ``allowSharedKeyAccess`` fails: Azure documents null as equivalent to true."""
+
+    def judge(account: dict[str, Any]) -> Verdict:
+        raw = props(account).get("allowSharedKeyAccess")
+        metadata = {"allowSharedKeyAccess": raw}
+        value = flag(raw)
+        if value is False:
+            return True, "shared key authorization is disallowed", metadata
+        if value is None:
+            return False, "allowSharedKeyAccess is not set (null means allowed)", metadata
+        return False, "allowSharedKeyAccess is true", metadata
+
+    return _each_account(inv, judge)
+
+
+@rule(
+    id="AZ-STOR-007",
+    title="Blob versioning is disabled",
+    severity="LOW",
+    category="storage",
+    description=(
+        "Overwritten or deleted blobs keep no previous versions, so data changed by a faulty "
+        "application or encrypted by ransomware with write access cannot be rolled back."
+    ),
+    remediation=(
+        "Portal: Storage account > Data protection > 'Enable versioning for blobs', or `az "
+        "storage account blob-service-properties update -g <rg> --account-name <account> "
+        "--enable-versioning true` (add a lifecycle rule to expire old versions)."
+    ),
+    frameworks={"NIST": ["PR.IP-4"], "ISO27001": ["A.8.13"]},
+    needs=Needs(resource_types=frozenset({STORAGE_TYPE}), children=(BLOB_SERVICE,)),
+)
+def blob_versioning(inv: Inventory) -> Iterable[Evaluation]:
+    """Absent ``isVersioningEnabled`` fails: versioning is off unless explicitly enabled."""
+
+    def judge(account: dict[str, Any]) -> Verdict:
+        account_id = str(account.get("id", ""))
+        service = inv.child(BLOB_SERVICE, account_id)
+        if not isinstance(service, dict):
+            reason = inv.child_error(BLOB_SERVICE, account_id) or "child not collected"
+            return None, f"blob service properties could not be read: {reason}", {}
+        raw = props(service).get("isVersioningEnabled")
+        metadata = {"isVersioningEnabled": raw}
+        if flag(raw) is True:
+            return True, "blob versioning enabled", metadata
+        if raw is None:
+            return False, "isVersioningEnabled is not set (versioning off by default)", metadata
+        return False, "blob versioning is disabled", metadata
+
+    return _each_account(inv, judge)
+
+
+@rule(
+    id="AZ-STOR-008",
+    title="Storage account infrastructure encryption is disabled",
+    severity="LOW",
+    category="storage",
+    description=(
+        "Data is encrypted once at the service level only; without infrastructure encryption "
+        "there is no second, independently keyed layer if one algorithm, key or implementation "
+        "is compromised. It can only be chosen when the account is created."
+    ),
+    remediation=(
+        "Create a new account with infrastructure encryption (portal: Create storage account > "
+        "Encryption > 'Enable infrastructure encryption', or `az storage account create ... "
+        "--require-infrastructure-encryption`) and migrate the data (e.g. with AzCopy)."
+    ),
+    frameworks={"CIS": ["3.2"], "NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
+    needs=_NEEDS,
+)
+def infrastructure_encryption(inv: Inventory) -> Iterable[Evaluation]:
+    """Absent ``encryption.requireInfrastructureEncryption`` fails: the default is false."""
+
+    def judge(account: dict[str, Any]) -> Verdict:
+        raw = as_dict(props(account).get("encryption")).get("requireInfrastructureEncryption")
+        metadata = {"requireInfrastructureEncryption": raw}
+        if flag(raw) is True:
+            return True, "infrastructure encryption enabled", metadata
+        if raw is None:
+            return False, "requireInfrastructureEncryption is not set (off by default)", metadata
+        return False, "infrastructure encryption is disabled", metadata
+
+    return _each_account(inv, judge)
+
+
+# SKU name suffixes that replicate to a paired region
+_GEO_REDUNDANT = ("_GRS", "_RAGRS", "_GZRS", "_RAGZRS")
+
+
+@rule(
+    id="AZ-STOR-009",
+    title="Storage account is not geo-redundant",
+    severity="LOW",
+    category="storage",
+    description=(
+        "The account keeps its data in one region only (LRS or ZRS), so a regional outage or "
+        "disaster makes it unavailable, or loses it, with no secondary copy to fail over to."
+    ),
+    remediation=(
+        "For data that must survive a regional outage, change redundancy: portal: Storage "
+        "account > Data management > Redundancy > GRS/RA-GRS (or GZRS/RA-GZRS), or `az storage "
+        "account update -g <rg> -n <account> --sku Standard_RAGRS`."
+    ),
+    frameworks={"NIST": ["PR.PT-5", "PR.IP-4"], "ISO27001": ["A.8.14"]},
+    needs=_NEEDS,
+)
+def geo_redundancy(inv: Inventory) -> Iterable[Evaluation]:
+    """Judged on ``sku.name``; a missing SKU has no default and is not evaluated."""
+
+    def judge(account: dict[str, Any]) -> Verdict:
+        sku = as_dict(account.get("sku")).get("name")
+        metadata = {"sku": sku}
+        if not isinstance(sku, str) or not sku.strip():
+            return None, "sku.name not reported", metadata
+        if sku.strip().upper().endswith(_GEO_REDUNDANT):
+            return True, f"replication is {sku}", metadata
+        return False, f"replication is {sku} (single region)", metadata
 
     return _each_account(inv, judge)

@@ -105,6 +105,7 @@ CHILD_TYPES = {
     "Microsoft.Sql/servers": ["firewallRules", "auditingSettings", "databases"],
     "Microsoft.Web/sites": ["config"],
     "Microsoft.Network/networkSecurityGroups": ["securityRules"],
+    "Microsoft.DBforPostgreSQL/flexibleServers": ["configurations"],
 }
 
 _ABSENT = object()  # "leave this property out"
@@ -188,7 +189,10 @@ class _Arm:
         tls: Any = "TLS1_2",
         acl: Any = "Deny",
         soft_delete: bool | None = True,
-        versioning: bool = False,
+        versioning: bool = True,
+        shared_key: Any = False,
+        infra_encryption: Any = True,
+        sku_name: str = "Standard_RAGRS",
     ) -> dict[str, Any]:
         props: dict[str, Any] = {
             "keyCreationTime": {"key1": _FIXED_TIME, "key2": _FIXED_TIME},
@@ -210,6 +214,8 @@ class _Arm:
                 "keySource": "Microsoft.Storage",
             },
         }
+        _put(props["encryption"], "requireInfrastructureEncryption", infra_encryption)
+        _put(props, "allowSharedKeyAccess", shared_key)
         _put(props, "allowBlobPublicAccess", public)
         _put(props, "supportsHttpsTrafficOnly", https)
         _put(props, "minimumTlsVersion", tls)
@@ -220,7 +226,7 @@ class _Arm:
                 "ipRules": [] if acl == "Allow" else [{"value": "203.0.113.0/24", "action": "Allow"}],
                 "defaultAction": acl,
             }
-        sku = {"name": "Standard_LRS", "tier": "Standard"}
+        sku = {"name": sku_name, "tier": sku_name.split("_")[0]}
         res = self.add(rg, "Microsoft.Storage/storageAccounts", name, location, props,
                        sku=sku, kind="StorageV2")
         if soft_delete is not None:
@@ -324,7 +330,7 @@ class _Arm:
     # --- compute -------------------------------------------------------------------------------
     def vm(self, rg: str, name: str, location: str, *, linux: bool = True,
            disable_password: Any = True, nic_id: str = "", os_disk_id: str = "",
-           os_disk_name: str = "") -> dict[str, Any]:
+           os_disk_name: str = "", managed: bool = True) -> dict[str, Any]:
         os_profile: dict[str, Any] = {"computerName": name, "adminUsername": "azureuser",
                                       "secrets": [], "allowExtensionOperations": True}
         if linux:
@@ -363,6 +369,11 @@ class _Arm:
             "provisioningState": "Succeeded",
             "timeCreated": _FIXED_TIME,
         }
+        if not managed:  # a classic VHD page blob instead of a managed disk
+            os_disk = props["storageProfile"]["osDisk"]
+            del os_disk["managedDisk"]
+            os_disk["name"] = f"{name}-osdisk"
+            os_disk["vhd"] = {"uri": f"https://stvhds{guid('vhd', name)[:8]}.blob.core.windows.net/vhds/{name}-osdisk.vhd"}
         return self.add(rg, "Microsoft.Compute/virtualMachines", name, location, props)
 
     def disk(self, rg: str, name: str, location: str, *, encryption: Any = "EncryptionAtRestWithPlatformKey",
@@ -402,7 +413,10 @@ class _Arm:
 
     # --- key vault -----------------------------------------------------------------------------
     def vault(self, rg: str, name: str, location: str, tenant_id: str, *,
-              soft_delete: Any = True, purge_protection: Any = True) -> dict[str, Any]:
+              soft_delete: Any = True, purge_protection: Any = True, rbac: Any = True,
+              network: str = "firewall") -> dict[str, Any]:
+        """``network``: "firewall" (public, default action Deny), "private" (public access
+        Disabled + a private endpoint), "open" (public, Allow) or "unset" (properties omitted)."""
         props: dict[str, Any] = {
             "sku": {"family": "A", "name": "standard"},
             "tenantId": tenant_id,
@@ -410,11 +424,29 @@ class _Arm:
             "enabledForDeployment": False,
             "enabledForDiskEncryption": False,
             "enabledForTemplateDeployment": False,
-            "enableRbacAuthorization": True,
             "vaultUri": f"https://{name}.vault.azure.net/",
             "provisioningState": "Succeeded",
-            "publicNetworkAccess": "Enabled",
         }
+        _put(props, "enableRbacAuthorization", rbac)
+        vault_id = self.rid(rg, "Microsoft.KeyVault/vaults", name)
+        if network != "unset":
+            props["publicNetworkAccess"] = "Disabled" if network == "private" else "Enabled"
+            props["networkAcls"] = {
+                "bypass": "AzureServices",
+                "defaultAction": "Allow" if network == "open" else "Deny",
+                "ipRules": [{"value": "203.0.113.0/24"}] if network == "firewall" else [],
+                "virtualNetworkRules": [],
+            }
+        if network == "private":
+            pe_id = self.rid(rg, "Microsoft.Network/privateEndpoints", f"pe-{name}")
+            props["privateEndpointConnections"] = [{
+                "id": f"{vault_id}/privateEndpointConnections/pe-{name}",
+                "properties": {
+                    "privateEndpoint": {"id": pe_id},
+                    "privateLinkServiceConnectionState": {"status": "Approved", "actionsRequired": "None"},
+                    "provisioningState": "Succeeded",
+                },
+            }]
         _put(props, "enableSoftDelete", soft_delete)
         if soft_delete is not False:
             props["softDeleteRetentionInDays"] = 90
@@ -423,17 +455,28 @@ class _Arm:
 
     # --- databases -----------------------------------------------------------------------------
     def sql_server(self, rg: str, name: str, location: str, *,
-                   firewall: list[tuple[str, str, str]] | None, audit: str | None) -> dict[str, Any]:
-        props = {
+                   firewall: list[tuple[str, str, str]] | None, audit: str | None,
+                   entra_admin: bool = True, public: str = "Enabled",
+                   retention: int = 90) -> dict[str, Any]:
+        props: dict[str, Any] = {
             "administratorLogin": "sqladmin",
             "version": "12.0",
             "state": "Ready",
             "fullyQualifiedDomainName": f"{name}.database.windows.net",
             "privateEndpointConnections": [],
             "minimalTlsVersion": "1.2",
-            "publicNetworkAccess": "Enabled",
+            "publicNetworkAccess": public,
             "restrictOutboundNetworkAccess": "Disabled",
         }
+        if entra_admin:
+            props["administrators"] = {
+                "administratorType": "ActiveDirectory",
+                "principalType": "Group",
+                "login": "grp-sql-admins",
+                "sid": guid("group", "grp-sql-admins"),
+                "tenantId": TENANT_ID,
+                "azureADOnlyAuthentication": False,
+            }
         res = self.add(rg, "Microsoft.Sql/servers", name, location, props, kind="v12.0")
         if firewall is not None:
             self.child(res, "firewallRules", [
@@ -453,7 +496,7 @@ class _Arm:
                 "type": "Microsoft.Sql/servers/auditingSettings",
                 "properties": {
                     "state": audit,
-                    "retentionDays": 90 if enabled else 0,
+                    "retentionDays": retention if enabled else 0,
                     "auditActionsAndGroups": [
                         "SUCCESSFUL_DATABASE_AUTHENTICATION_GROUP",
                         "FAILED_DATABASE_AUTHENTICATION_GROUP",
@@ -483,7 +526,8 @@ class _Arm:
                         kind="v12.0,user", tags=dict(server["tags"]),
                         rid=f"{server['id']}/databases/{name}")
 
-    def postgres(self, rg: str, name: str, location: str, *, public: str) -> dict[str, Any]:
+    def postgres(self, rg: str, name: str, location: str, *, public: str,
+                 secure_transport: str | None = "on") -> dict[str, Any]:
         network: dict[str, Any] = {"publicNetworkAccess": public}
         if public == "Disabled":
             network["delegatedSubnetResourceId"] = (
@@ -503,8 +547,27 @@ class _Arm:
             "highAvailability": {"mode": "Disabled"},
             "replicationRole": "Primary",
         }
-        return self.add(rg, "Microsoft.DBforPostgreSQL/flexibleServers", name, location, props,
-                        sku={"name": "Standard_B1ms", "tier": "Burstable"})
+        res = self.add(rg, "Microsoft.DBforPostgreSQL/flexibleServers", name, location, props,
+                       sku={"name": "Standard_B1ms", "tier": "Burstable"})
+        if secure_transport is not None:
+            self.child(res, "configurations/require_secure_transport", {
+                "id": f"{res['id']}/configurations/require_secure_transport",
+                "name": "require_secure_transport",
+                "type": "Microsoft.DBforPostgreSQL/flexibleServers/configurations",
+                "properties": {
+                    "value": secure_transport,
+                    "description": "Whether client connections to the server are required to use some form "
+                                   "of secure transport.",
+                    "defaultValue": "on",
+                    "dataType": "Boolean",
+                    "allowedValues": "on,off",
+                    "source": "system-default" if secure_transport == "on" else "user-override",
+                    "isDynamicConfig": True,
+                    "isReadOnly": False,
+                    "isConfigPendingRestart": False,
+                },
+            })
+        return res
 
     # --- app service ---------------------------------------------------------------------------
     def plan(self, rg: str, name: str, location: str) -> dict[str, Any]:
@@ -516,7 +579,7 @@ class _Arm:
 
     def site(self, rg: str, name: str, location: str, plan_id: str, *, https_only: Any = True,
              min_tls: Any = "1.2", ftps: Any = "Disabled", remote_debugging: bool = False,
-             config: bool = True) -> dict[str, Any]:
+             config: bool = True, identity: str | None = "SystemAssigned") -> dict[str, Any]:
         props: dict[str, Any] = {
             "name": name,
             "state": "Running",
@@ -534,6 +597,9 @@ class _Arm:
         }
         _put(props, "httpsOnly", https_only)
         res = self.add(rg, "Microsoft.Web/sites", name, location, props, kind="app,linux")
+        if identity is not None:
+            res["identity"] = {"type": identity, "principalId": guid("siteIdentity", res["id"]),
+                               "tenantId": TENANT_ID}
         if config:
             cprops: dict[str, Any] = {
                 "numberOfWorkers": 1,
@@ -611,8 +677,15 @@ STORAGE_CASES: list[tuple[str, dict[str, Any]]] = [
     ("stnetaclunset01", {"acl": _ABSENT}),                # STOR-004 violating (absent = Allow)
     ("stnosoftdelete01", {"soft_delete": False}),         # STOR-005 violating
     ("stblobsvcmissing01", {"soft_delete": None}),        # STOR-005 unreadable (child 404) -> None
-    ("stsecure01", {}),                                   # compliant everywhere
-    ("stsecure02", {"versioning": True}),                 # compliant everywhere
+    ("stsharedkeyon01", {"shared_key": True}),           # STOR-006 violating
+    ("stsharedkeyunset01", {"shared_key": _ABSENT}),      # STOR-006 violating (absent = allowed)
+    ("stnoversioning01", {"versioning": False}),          # STOR-007 violating
+    ("stnoinfraenc01", {"infra_encryption": False}),      # STOR-008 violating
+    ("stinfraencunset01", {"infra_encryption": _ABSENT}), # STOR-008 violating (absent = off)
+    ("stlrsonly01", {"sku_name": "Standard_LRS"}),        # STOR-009 violating
+    ("stzrsonly01", {"sku_name": "Standard_ZRS"}),        # STOR-009 violating
+    ("stsecure01", {}),                                   # compliant everywhere (RA-GRS)
+    ("stsecure02", {"sku_name": "Standard_GZRS"}),        # compliant everywhere
 ]
 
 # name -> rules; comments give the expected outcome for NET-001/002/003/004
@@ -666,6 +739,7 @@ VM_CASES: list[tuple[str, dict[str, Any]]] = [
     ("vm-linux-password-unset", {"disable_password": _ABSENT}),  # CMP-001 violating (absent)
     ("vm-linux-sshkey-only", {"disable_password": True}),        # CMP-001 compliant
     ("vm-windows-01", {"linux": False}),                          # CMP-001 not applicable
+    ("vm-unmanaged-vhd-01", {"linux": False, "managed": False}),  # CMP-003 violating
 ]
 
 DISK_CASES: list[tuple[str, dict[str, Any]]] = [
@@ -680,7 +754,12 @@ VAULT_CASES: list[tuple[str, dict[str, Any]]] = [
     ("kv-nosoftdelete-01", {"soft_delete": False, "purge_protection": _ABSENT}),  # KV-001 + KV-002 violating
     ("kv-nopurgeprot-01", {"soft_delete": True, "purge_protection": _ABSENT}),    # KV-002 violating
     ("kv-purgeprot-false-01", {"soft_delete": True, "purge_protection": False}),  # KV-002 violating
-    ("kv-secure-01", {"soft_delete": True, "purge_protection": True}),            # compliant
+    ("kv-accesspolicies-01", {"rbac": False}),                                    # KV-003 violating
+    ("kv-rbac-unset-01", {"rbac": _ABSENT}),                                      # KV-003 violating (absent)
+    ("kv-public-open-01", {"network": "open"}),                                   # KV-004 violating
+    ("kv-network-unset-01", {"network": "unset"}),                                # KV-004 violating (absent)
+    ("kv-private-endpoint-01", {"network": "private"}),                           # compliant
+    ("kv-secure-01", {"soft_delete": True, "purge_protection": True}),            # compliant (firewall Deny)
 ]
 
 _AZURE_SERVICES = ("AllowAllWindowsAzureIps", "0.0.0.0", "0.0.0.0")
@@ -698,11 +777,18 @@ SQL_CASES: list[tuple[str, dict[str, Any]]] = [
     ("sql-fw-manyrules-allowall", {"firewall": _MANY_RULES + [_ALLOW_ALL], "audit": "Enabled"}),
     # no firewall rules at all: compliant
     ("sql-fw-none-audit-on", {"firewall": [], "audit": "Enabled"}),
+    # SQL-003 violating (SQL login only), SQL-005 violating (30-day audit retention)
+    ("sql-no-entra-admin-retention-30d", {"firewall": [], "audit": "Enabled", "entra_admin": False,
+                                          "retention": 30}),
+    # SQL-006 compliant (public access disabled), SQL-005 compliant (0 = unlimited retention)
+    ("sql-private-retention-unlimited", {"firewall": [_AZURE_SERVICES], "audit": "Enabled",
+                                         "public": "Disabled", "retention": 0}),
 ]
 
 PG_CASES: list[tuple[str, dict[str, Any]]] = [
     ("psql-public-access-01", {"public": "Enabled"}),   # PG-001 violating
     ("psql-private-vnet-01", {"public": "Disabled"}),   # PG-001 compliant
+    ("psql-tls-not-required-01", {"public": "Disabled", "secure_transport": "off"}),  # PG-002 violating
 ]
 
 SITE_CASES: list[tuple[str, dict[str, Any]]] = [
@@ -713,6 +799,9 @@ SITE_CASES: list[tuple[str, dict[str, Any]]] = [
     ("app-secure-01", {}),                                                            # compliant
     ("app-tls13-01", {"min_tls": "1.3", "ftps": "FtpsOnly"}),                         # compliant
     ("app-tls-unreported-01", {"min_tls": _ABSENT}),                                  # APP-002 -> None
+    ("app-remote-debugging-on-01", {"remote_debugging": True}),                       # APP-004 violating
+    ("app-no-managed-identity-01", {"identity": None}),                               # APP-005 violating
+    ("app-user-identity-01", {"identity": "UserAssigned"}),                           # compliant
 ]
 
 
@@ -963,6 +1052,9 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
         nic = arm.nic(prod, f"nic-{name}", weu, subnet_id, f"10.10.0.{4 + i}", vm_id=vm_id,
                       nsg_id=nsg_ids["nsg-web-only"],
                       pip_id=pip_win["id"] if name == "vm-windows-01" else None)
+        if kw.get("managed") is False:  # OS disk is a VHD blob, not a disk resource
+            arm.vm(prod, name, weu, nic_id=nic["id"], **kw)
+            continue
         disk = arm.disk(prod, f"{name}-osdisk-cmk", weu, encryption="EncryptionAtRestWithCustomerKey",
                         managed_by=vm_id, os_type="Windows" if kw.get("linux") is False else "Linux",
                         size_gb=30)

@@ -1,4 +1,5 @@
-"""AZ-APP-001 (HTTPS only), AZ-APP-002 (minimum TLS), AZ-APP-003 (FTP state)."""
+"""AZ-APP-001 (HTTPS only), AZ-APP-002 (minimum TLS), AZ-APP-003 (FTP state), AZ-APP-004
+(remote debugging), AZ-APP-005 (managed identity)."""
 
 from __future__ import annotations
 
@@ -104,3 +105,50 @@ def test_site_without_properties_and_unreadable_site(rule_id: str) -> None:
     results = {r.resource_name: r.passed for r in run(rule_id, inv)}
     assert results["locked"] is None
     assert set(results) == {"bare", "locked"}
+
+
+def test_app004_remote_debugging_enabled_fails() -> None:
+    result = only("AZ-APP-004", with_config(remoteDebuggingEnabled=True, remoteDebuggingVersion="VS2022"))
+    assert result.passed is False
+    assert result.metadata == {"remoteDebuggingEnabled": True, "remoteDebuggingVersion": "VS2022"}
+
+
+def test_app004_remote_debugging_off_passes() -> None:
+    assert only("AZ-APP-004", with_config(remoteDebuggingEnabled=False)).passed is True
+
+
+def test_app004_absent_means_off() -> None:
+    result = only("AZ-APP-004", with_config(minTlsVersion="1.2"))
+    assert result.passed is True
+    assert "default off" in result.detail
+
+
+def test_app004_config_unreadable_is_not_evaluated() -> None:
+    s = site()
+    inv = inventory(s)
+    fail_child(inv, WEB_CONFIG, s, "403 Forbidden")
+    fail_resource(inv, SITE_TYPE, "locked", "403")
+    results = run("AZ-APP-004", inv)
+    assert [r.passed for r in results] == [None, None]
+    assert "403 Forbidden" in results[0].detail
+
+
+@pytest.mark.parametrize("identity_type", ["SystemAssigned", "UserAssigned", "SystemAssigned, UserAssigned"])
+def test_app005_managed_identity_passes(identity_type: str) -> None:
+    s = arm(SITE_TYPE, "app1", {}, identity={"type": identity_type, "principalId": "p"})
+    result = only("AZ-APP-005", inventory(s))
+    assert result.passed is True
+    assert result.metadata == {"identityType": identity_type}
+
+
+@pytest.mark.parametrize("identity", [{"type": "None"}, None, {}])
+def test_app005_no_identity_fails(identity: object) -> None:
+    assert only("AZ-APP-005", inventory(arm(SITE_TYPE, "app1", {}, identity=identity))).passed is False
+
+
+def test_app005_absent_identity_fails_and_unreadable_is_not_evaluated() -> None:
+    inv = inventory(site())
+    fail_resource(inv, SITE_TYPE, "locked", "403")
+    assert sorted((r.resource_name, r.passed) for r in run("AZ-APP-005", inv)) == [
+        ("app1", False), ("locked", None)
+    ]

@@ -12,18 +12,14 @@ from scanner.rules.base import FRAMEWORKS, SEVERITIES
 from tests.rules.builders import SUB
 
 EXPECTED_IDS = {
-    *(f"AZ-STOR-00{i}" for i in range(1, 6)),
+    *(f"AZ-STOR-00{i}" for i in range(1, 10)),
     *(f"AZ-NET-00{i}" for i in range(1, 5)),
-    "AZ-CMP-001",
-    "AZ-CMP-002",
-    "AZ-KV-001",
-    "AZ-KV-002",
-    "AZ-SQL-001",
-    "AZ-SQL-002",
+    *(f"AZ-CMP-00{i}" for i in range(1, 4)),
+    *(f"AZ-KV-00{i}" for i in range(1, 5)),
+    *(f"AZ-SQL-00{i}" for i in range(1, 7)),
     "AZ-PG-001",
-    "AZ-APP-001",
-    "AZ-APP-002",
-    "AZ-APP-003",
+    "AZ-PG-002",
+    *(f"AZ-APP-00{i}" for i in range(1, 6)),
     *(f"AZ-IAM-00{i}" for i in range(1, 5)),
 }
 

@@ -1,4 +1,5 @@
-"""AZ-CMP-001 (Linux SSH password auth) and AZ-CMP-002 (platform-key-only disks)."""
+"""AZ-CMP-001 (Linux SSH password auth), AZ-CMP-002 (platform-key-only disks), AZ-CMP-003
+(unmanaged disks)."""
 
 from __future__ import annotations
 
@@ -115,3 +116,39 @@ def test_cmp002_tolerates_missing_properties_and_unreadable_disks() -> None:
     fail_resource(inv, DISK_TYPE, "locked", "403")
     verdicts = sorted((r.resource_name, r.passed) for r in run("AZ-CMP-002", inv))
     assert verdicts == [("bare", False), ("locked", None)]
+
+
+def vm_with_os_disk(os_disk: object) -> Resource:
+    return arm(VM_TYPE, "vm1", {"storageProfile": {"osDisk": os_disk, "dataDisks": []}})
+
+
+def test_cmp003_unmanaged_vhd_fails() -> None:
+    vhd = "https://stvhds.blob.core.windows.net/vhds/vm1-os.vhd"
+    result = only("AZ-CMP-003", inventory(vm_with_os_disk(
+        {"osType": "Linux", "name": "vm1-os", "vhd": {"uri": vhd}, "createOption": "FromImage"})))
+    assert result.passed is False
+    assert vhd in result.detail
+    assert result.metadata == {"managedDisk": False, "vhd": vhd}
+
+
+def test_cmp003_managed_disk_passes() -> None:
+    os_disk = {"osType": "Linux", "managedDisk": {"id": "/x/disks/d", "storageAccountType": "Premium_LRS"}}
+    assert only("AZ-CMP-003", inventory(vm_with_os_disk(os_disk))).passed is True
+
+
+def test_cmp003_os_disk_without_managed_disk_fails() -> None:
+    assert only("AZ-CMP-003", inventory(vm_with_os_disk({"osType": "Windows"}))).passed is False
+
+
+@pytest.mark.parametrize("properties", [{}, {"storageProfile": {}}, {"storageProfile": {"osDisk": None}}])
+def test_cmp003_os_disk_not_reported_is_not_evaluated(properties: dict[str, object]) -> None:
+    result = only("AZ-CMP-003", inventory(arm(VM_TYPE, "vm1", properties)))
+    assert result.passed is None
+    assert "not reported" in result.detail
+
+
+def test_cmp003_unreadable_vm_is_not_evaluated() -> None:
+    inv = inventory()
+    rid = fail_resource(inv, VM_TYPE, "locked", "403")
+    result = only("AZ-CMP-003", inv)
+    assert (result.resource_id, result.passed) == (rid, None)

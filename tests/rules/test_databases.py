@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from scanner.rules.databases import POSTGRES_TYPE, SQL_AUDITING, SQL_FIREWALL_RULES, SQL_TYPE
+from scanner.inventory import Inventory
+from scanner.rules.databases import (
+    PG_SECURE_TRANSPORT,
+    POSTGRES_TYPE,
+    SQL_AUDITING,
+    SQL_FIREWALL_RULES,
+    SQL_TYPE,
+)
 from tests.rules.builders import (
     Resource,
     arm,
@@ -180,3 +187,162 @@ def test_sql001_public_network_access_disabled_passes() -> None:
     }]
     [ev] = list(REGISTRY["AZ-SQL-001"].evaluate(inv))
     assert ev.passed is True
+
+
+# --- AZ-SQL-003..006, AZ-PG-002 ---------------------------------------------------------------
+
+
+def server_with(name: str = "sql1", **properties: object) -> Resource:
+    return arm(SQL_TYPE, name, {"version": "12.0", **properties})
+
+
+def test_sql003_sql_login_only_fails() -> None:
+    result = only("AZ-SQL-003", inventory(server_with(administratorLogin="sqladmin")))
+    assert result.passed is False
+    assert result.metadata["administratorType"] is None
+
+
+def test_sql003_entra_admin_passes() -> None:
+    admins = {"administratorType": "ActiveDirectory", "principalType": "Group", "login": "sql-admins",
+              "sid": "0000", "tenantId": "t", "azureADOnlyAuthentication": False}
+    result = only("AZ-SQL-003", inventory(server_with(administrators=admins)))
+    assert result.passed is True
+    assert "sql-admins" in result.detail
+
+
+@pytest.mark.parametrize("admins", [None, {}, {"administratorType": "SqlLogin"}])
+def test_sql003_absent_or_other_admin_type_fails(admins: object) -> None:
+    assert only("AZ-SQL-003", inventory(server_with(administrators=admins))).passed is False
+
+
+def test_sql004_allow_azure_services_fails() -> None:
+    server = sql_server()
+    inv = inventory(server)
+    set_child(inv, SQL_FIREWALL_RULES, server, [
+        fw_rule(server, "AllowAllWindowsAzureIps", "0.0.0.0", "0.0.0.0"),
+        fw_rule(server, "office", "203.0.113.0", "203.0.113.255"),
+    ])
+    result = only("AZ-SQL-004", inv)
+    assert result.passed is False
+    assert result.metadata == {"azure_services_rules": ["AllowAllWindowsAzureIps"]}
+
+
+def test_sql004_narrow_rules_pass_and_allow_all_is_not_this_finding() -> None:
+    server = sql_server()
+    inv = inventory(server)
+    set_child(inv, SQL_FIREWALL_RULES, server, [
+        fw_rule(server, "office", "203.0.113.0", "203.0.113.255"),
+        fw_rule(server, "all", "0.0.0.0", "255.255.255.255"),  # AZ-SQL-001's finding
+    ])
+    assert only("AZ-SQL-004", inv).passed is True
+
+
+def test_sql004_public_access_disabled_passes_without_reading_rules() -> None:
+    assert only("AZ-SQL-004", inventory(server_with(publicNetworkAccess="Disabled"))).passed is True
+
+
+def test_sql004_child_unreadable_is_not_evaluated() -> None:
+    server = sql_server()
+    inv = inventory(server)
+    fail_child(inv, SQL_FIREWALL_RULES, server, "403 Forbidden")
+    result = only("AZ-SQL-004", inv)
+    assert result.passed is None
+    assert "403 Forbidden" in result.detail
+
+
+def _audited(settings: object) -> Inventory:
+    server = sql_server()
+    inv = inventory(server)
+    set_child(inv, SQL_AUDITING, server, settings)
+    return inv
+
+
+@pytest.mark.parametrize("days", [1, 30, 89])
+def test_sql005_short_retention_fails(days: int) -> None:
+    result = only("AZ-SQL-005", _audited({"properties": {"state": "Enabled", "retentionDays": days}}))
+    assert result.passed is False
+    assert f"{days} days" in result.detail
+
+
+@pytest.mark.parametrize("days", [0, 90, 365, "120"])
+def test_sql005_long_or_unlimited_retention_passes(days: object) -> None:
+    inv = _audited({"properties": {"state": "Enabled", "retentionDays": days}})
+    assert only("AZ-SQL-005", inv).passed is True
+
+
+def test_sql005_disabled_auditing_is_not_judged() -> None:
+    inv = _audited({"properties": {"state": "Disabled", "retentionDays": 7}})
+    assert run("AZ-SQL-005", inv) == []
+
+
+def test_sql005_absent_retention_is_not_evaluated() -> None:
+    result = only("AZ-SQL-005", _audited({"properties": {"state": "Enabled"}}))
+    assert result.passed is None
+    assert "not reported" in result.detail
+
+
+def test_sql005_child_unreadable_is_not_evaluated() -> None:
+    server = sql_server()
+    inv = inventory(server)
+    fail_child(inv, SQL_AUDITING, server, "403 Forbidden")
+    assert only("AZ-SQL-005", inv).passed is None
+
+
+def test_sql006_public_access_enabled_fails() -> None:
+    result = only("AZ-SQL-006", inventory(server_with(publicNetworkAccess="Enabled")))
+    assert result.passed is False
+
+
+@pytest.mark.parametrize("access", ["Disabled", "SecuredByPerimeter"])
+def test_sql006_public_access_off_passes(access: str) -> None:
+    assert only("AZ-SQL-006", inventory(server_with(publicNetworkAccess=access))).passed is True
+
+
+def test_sql006_absent_means_enabled() -> None:
+    result = only("AZ-SQL-006", inventory(server_with()))
+    assert result.passed is False
+    assert "by default" in result.detail
+
+
+@pytest.mark.parametrize("rule_id", ["AZ-SQL-003", "AZ-SQL-004", "AZ-SQL-005", "AZ-SQL-006"])
+def test_new_sql_rules_unreadable_server_is_not_evaluated(rule_id: str) -> None:
+    inv = inventory()
+    fail_resource(inv, SQL_TYPE, "locked", "403")
+    assert only(rule_id, inv).passed is None
+
+
+def _pg_param(value: object) -> Inventory:
+    server = pg("Disabled")
+    inv = inventory(server)
+    payload = {"name": "require_secure_transport", "properties": {"defaultValue": "on", "source": "user-override"}}
+    if value is not None:
+        payload["properties"]["value"] = value  # type: ignore[index]
+    set_child(inv, PG_SECURE_TRANSPORT, server, payload)
+    return inv
+
+
+@pytest.mark.parametrize("value", ["off", "OFF"])
+def test_pg002_secure_transport_off_fails(value: str) -> None:
+    result = only("AZ-PG-002", _pg_param(value))
+    assert result.passed is False
+    assert result.metadata == {"require_secure_transport": value}
+
+
+def test_pg002_secure_transport_on_passes() -> None:
+    assert only("AZ-PG-002", _pg_param("on")).passed is True
+
+
+def test_pg002_absent_value_is_not_evaluated() -> None:
+    result = only("AZ-PG-002", _pg_param(None))
+    assert result.passed is None
+    assert "not reported" in result.detail
+
+
+def test_pg002_child_unreadable_is_not_evaluated() -> None:
+    server = pg("Enabled")
+    inv = inventory(server)
+    fail_child(inv, PG_SECURE_TRANSPORT, server, "403 Forbidden")
+    fail_resource(inv, POSTGRES_TYPE, "locked", "403")
+    results = run("AZ-PG-002", inv)
+    assert [r.passed for r in results] == [None, None]
+    assert "403 Forbidden" in results[0].detail

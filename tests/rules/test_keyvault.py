@@ -46,3 +46,58 @@ def test_vault_without_properties_and_unreadable_vaults() -> None:
     kv2 = sorted((r.resource_name, r.passed) for r in run("AZ-KV-002", inv))
     assert kv1 == [("bare", True), ("locked", None)]
     assert kv2 == [("bare", False), ("locked", None)]
+
+
+def test_kv003_access_policies_fail() -> None:
+    result = only("AZ-KV-003", inventory(vault(enableRbacAuthorization=False)))
+    assert result.passed is False
+    assert result.metadata == {"enableRbacAuthorization": False}
+
+
+def test_kv003_rbac_passes() -> None:
+    assert only("AZ-KV-003", inventory(vault(enableRbacAuthorization=True))).passed is True
+
+
+def test_kv003_absent_means_access_policies() -> None:
+    result = only("AZ-KV-003", inventory(vault()))
+    assert result.passed is False
+    assert "not set" in result.detail
+
+
+def test_kv004_public_without_endpoint_or_firewall_fails() -> None:
+    kv = vault(publicNetworkAccess="Enabled", privateEndpointConnections=[],
+               networkAcls={"defaultAction": "Allow", "bypass": "AzureServices"})
+    result = only("AZ-KV-004", inventory(kv))
+    assert result.passed is False
+    assert result.metadata == {"publicNetworkAccess": "Enabled", "privateEndpointConnections": 0,
+                               "defaultAction": "Allow"}
+
+
+def test_kv004_absent_settings_mean_public() -> None:
+    result = only("AZ-KV-004", inventory(vault()))
+    assert result.passed is False
+    assert "default" in result.detail
+
+
+def test_kv004_public_access_disabled_passes() -> None:
+    kv = vault(publicNetworkAccess="Disabled", networkAcls={"defaultAction": "Allow"})
+    assert only("AZ-KV-004", inventory(kv)).passed is True
+
+
+def test_kv004_private_endpoint_passes() -> None:
+    pe = {"id": "pec1", "properties": {"privateLinkServiceConnectionState": {"status": "Approved"}}}
+    kv = vault(publicNetworkAccess="Enabled", privateEndpointConnections=[pe])
+    assert only("AZ-KV-004", inventory(kv)).passed is True
+
+
+def test_kv004_firewall_deny_passes() -> None:
+    kv = vault(publicNetworkAccess="Enabled", networkAcls={"defaultAction": "Deny", "ipRules": []})
+    assert only("AZ-KV-004", inventory(kv)).passed is True
+
+
+def test_kv003_kv004_bare_and_unreadable_vaults() -> None:
+    inv = inventory(arm(VAULT_TYPE, "bare"))
+    fail_resource(inv, VAULT_TYPE, "locked", "403")
+    for rule_id in ("AZ-KV-003", "AZ-KV-004"):
+        got = sorted((r.resource_name, r.passed) for r in run(rule_id, inv))
+        assert got == [("bare", False), ("locked", None)], rule_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from scanner.inventory import Inventory
 from scanner.rules.storage import BLOB_SERVICE, STORAGE_TYPE
 from tests.rules.builders import (
     Resource,
@@ -172,3 +173,108 @@ def test_stor004_public_network_access_disabled_passes() -> None:
     }]
     [ev] = list(REGISTRY["AZ-STOR-004"].evaluate(inv))
     assert ev.passed is True
+
+
+# --- AZ-STOR-006..009 -------------------------------------------------------------------------
+
+
+def test_stor006_shared_key_true_fails() -> None:
+    result = only("AZ-STOR-006", inventory(account(allowSharedKeyAccess=True)))
+    assert result.passed is False
+    assert result.metadata == {"allowSharedKeyAccess": True}
+
+
+def test_stor006_shared_key_false_passes() -> None:
+    assert only("AZ-STOR-006", inventory(account(allowSharedKeyAccess=False))).passed is True
+
+
+def test_stor006_absent_means_allowed() -> None:
+    result = only("AZ-STOR-006", inventory(account()))
+    assert result.passed is False
+    assert "not set" in result.detail
+
+
+def _with_blob_service(payload: object) -> Inventory:
+    acct = account()
+    inv = inventory(acct)
+    set_child(inv, BLOB_SERVICE, acct, payload)
+    return inv
+
+
+def test_stor007_versioning_disabled_fails() -> None:
+    inv = _with_blob_service({"properties": {"isVersioningEnabled": False}})
+    result = only("AZ-STOR-007", inv)
+    assert result.passed is False
+    assert result.metadata == {"isVersioningEnabled": False}
+
+
+def test_stor007_versioning_enabled_passes() -> None:
+    inv = _with_blob_service({"properties": {"isVersioningEnabled": True}})
+    assert only("AZ-STOR-007", inv).passed is True
+
+
+def test_stor007_absent_means_disabled() -> None:
+    inv = _with_blob_service({"properties": {"deleteRetentionPolicy": {"enabled": True}}})
+    result = only("AZ-STOR-007", inv)
+    assert result.passed is False
+    assert "not set" in result.detail
+
+
+def test_stor007_child_unreadable_is_not_evaluated() -> None:
+    acct = account()
+    inv = inventory(acct)
+    fail_child(inv, BLOB_SERVICE, acct, "403 AuthorizationFailed")
+    result = only("AZ-STOR-007", inv)
+    assert result.passed is None
+    assert "403 AuthorizationFailed" in result.detail
+
+
+def test_stor008_infrastructure_encryption_off_fails() -> None:
+    acct = account(encryption={"keySource": "Microsoft.Storage", "requireInfrastructureEncryption": False})
+    assert only("AZ-STOR-008", inventory(acct)).passed is False
+
+
+def test_stor008_infrastructure_encryption_on_passes() -> None:
+    acct = account(encryption={"keySource": "Microsoft.Storage", "requireInfrastructureEncryption": True})
+    assert only("AZ-STOR-008", inventory(acct)).passed is True
+
+
+@pytest.mark.parametrize("encryption", [None, {"keySource": "Microsoft.Storage"}])
+def test_stor008_absent_means_off(encryption: object) -> None:
+    acct = account() if encryption is None else account(encryption=encryption)
+    result = only("AZ-STOR-008", inventory(acct))
+    assert result.passed is False
+    assert "not set" in result.detail
+
+
+@pytest.mark.parametrize("sku", ["Standard_LRS", "Standard_ZRS", "Premium_LRS", "Premium_ZRS"])
+def test_stor009_single_region_fails(sku: str) -> None:
+    acct = arm(STORAGE_TYPE, "stacct", {}, sku={"name": sku, "tier": "Standard"})
+    result = only("AZ-STOR-009", inventory(acct))
+    assert result.passed is False
+    assert sku in result.detail
+
+
+@pytest.mark.parametrize("sku", ["Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "standard_ragzrs"])
+def test_stor009_geo_redundant_passes(sku: str) -> None:
+    acct = arm(STORAGE_TYPE, "stacct", {}, sku={"name": sku})
+    assert only("AZ-STOR-009", inventory(acct)).passed is True
+
+
+@pytest.mark.parametrize("sku", ["absent", None, {"tier": "Standard"}])
+def test_stor009_missing_sku_is_not_evaluated(sku: object) -> None:
+    acct = arm(STORAGE_TYPE, "stacct", {})
+    if sku != "absent":
+        acct["sku"] = sku
+    result = only("AZ-STOR-009", inventory(acct))
+    assert result.passed is None
+    assert "sku.name" in result.detail
+
+
+@pytest.mark.parametrize("rule_id", ["AZ-STOR-006", "AZ-STOR-007", "AZ-STOR-008", "AZ-STOR-009"])
+def test_new_storage_rules_handle_bare_and_unreadable_accounts(rule_id: str) -> None:
+    inv = inventory(arm(STORAGE_TYPE, "bare"))
+    rid = fail_resource(inv, STORAGE_TYPE, "locked", "429 throttled")
+    results = {r.resource_name: r for r in run(rule_id, inv)}
+    assert set(results) == {"bare", "locked"}
+    assert (results["locked"].resource_id, results["locked"].passed) == (rid, None)
