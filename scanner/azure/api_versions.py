@@ -11,12 +11,18 @@ from __future__ import annotations
 RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.storage/storageaccounts": "2023-05-01",
     "microsoft.network/networksecuritygroups": "2024-05-01",
+    "microsoft.network/virtualnetworks": "2024-05-01",
+    "microsoft.network/publicipaddresses": "2024-05-01",
+    "microsoft.network/applicationgateways": "2024-05-01",
     "microsoft.compute/virtualmachines": "2024-07-01",
     "microsoft.compute/disks": "2024-03-02",
     "microsoft.keyvault/vaults": "2023-07-01",
     "microsoft.sql/servers": "2021-11-01",
     "microsoft.dbforpostgresql/flexibleservers": "2024-08-01",
     "microsoft.web/sites": "2023-12-01",
+    "microsoft.containerservice/managedclusters": "2024-09-01",
+    "microsoft.containerregistry/registries": "2023-07-01",
+    "microsoft.dbformysql/flexibleservers": "2023-12-30",
 }
 
 AUTHORIZATION_API_VERSION = "2022-04-01"

@@ -40,7 +40,10 @@ class GraphCollection:
 COLLECTIONS: dict[str, GraphCollection] = {
     "users": GraphCollection(
         "users",
-        {"$select": "id,displayName,userPrincipalName,userType,accountEnabled,createdDateTime", "$top": "999"},
+        {"$select": "id,displayName,userPrincipalName,userType,accountEnabled,createdDateTime,"
+                    # invitation state, not signInActivity: that one needs Entra ID P1 and would
+                    # turn the whole collection into a 403 in tenants without it (AZ-IAM-005)
+                    "externalUserState,externalUserStateChangeDateTime", "$top": "999"},
         "User.Read.All",
     ),
     "userRegistrationDetails": GraphCollection(
@@ -48,6 +51,14 @@ COLLECTIONS: dict[str, GraphCollection] = {
     ),
     "directoryRoles": GraphCollection("directoryRoles", {"$expand": "members"}, "RoleManagement.Read.Directory"),
     "applications": GraphCollection("applications", {"$top": "999"}, "Application.Read.All"),
+    # owners in a collection of their own, so a refused $expand cannot take the credential and
+    # redirect-URI rules down with it; Graph caps $expand on directory objects at 100 a page
+    # (and 20 owners an app, enough to tell "none")
+    "applicationOwners": GraphCollection(
+        "applications",
+        {"$select": "id,appId,displayName", "$expand": "owners($select=id,displayName)", "$top": "100"},
+        "Application.Read.All",
+    ),
     "servicePrincipals": GraphCollection("servicePrincipals", {"$top": "999"}, "Application.Read.All"),
 }
 

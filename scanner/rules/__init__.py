@@ -5,6 +5,7 @@ from __future__ import annotations
 from scanner.rules import (  # noqa: F401
     appservice,
     compute,
+    containers,
     databases,
     identity,
     keyvault,

@@ -1,11 +1,11 @@
-"""Virtual machine and managed disk rules: SSH password logins, unmanaged (VHD) disks and
-customer-managed encryption."""
+"""Virtual machine and managed disk rules: SSH password logins, unmanaged (VHD) disks,
+customer-managed encryption, endpoint protection agents and automatic OS patching."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
-from scanner.inventory import Inventory, Needs, props
+from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.base import Evaluation, rule
 from scanner.rules.helpers import as_dict, flag, unreadable, verdict
 
@@ -148,4 +148,125 @@ def unmanaged_disks(inv: Inventory) -> Iterable[Evaluation]:
         else:
             shown = f"unmanaged VHD {vhd}" if vhd else "not a managed disk"
             yield verdict(vm, VM_TYPE, False, f"OS disk is {shown}", metadata)
+    yield from unreadable(inv, VM_TYPE)
+
+
+VM_EXTENSIONS = ChildSpec(VM_TYPE, "extensions", "2024-07-01", is_list=True)
+
+# Extensions that put an anti-malware / EDR agent on the VM: Defender for Endpoint (Linux and
+# Windows), Microsoft Antimalware, and anything Defender for Servers deploys under its publisher.
+ENDPOINT_PROTECTION_TYPES = frozenset({"mde.linux", "mde.windows", "iaasantimalware"})
+DEFENDER_FOR_SERVERS_PUBLISHER = "microsoft.azure.azuredefenderforservers"
+
+
+def _protection_extension(extension: Any) -> str | None:
+    """The extension's ``publisher/type`` if it provides endpoint protection, else None."""
+    ext_props = props(extension) if isinstance(extension, dict) else {}
+    ext_type = str(ext_props.get("type") or "")
+    publisher = str(ext_props.get("publisher") or "")
+    if ext_type.lower() in ENDPOINT_PROTECTION_TYPES or publisher.lower() == DEFENDER_FOR_SERVERS_PUBLISHER:
+        return f"{publisher}/{ext_type}" if publisher else ext_type
+    return None
+
+
+@rule(
+    id="AZ-CMP-004",
+    title="Virtual machine has no endpoint protection extension",
+    severity="MEDIUM",
+    category="compute",
+    description=(
+        "No Defender for Endpoint or Microsoft Antimalware extension is installed on the VM, so "
+        "malware and post-exploitation activity on it go undetected and unblocked by the "
+        "platform's endpoint protection."
+    ),
+    remediation=(
+        "Enable Microsoft Defender for Servers on the subscription (portal: Microsoft Defender "
+        "for Cloud > Environment settings > <subscription> > Servers: On), which deploys the "
+        "MDE.Linux / MDE.Windows extension, or install Microsoft Antimalware on Windows: `az vm "
+        "extension set -g <rg> --vm-name <vm> --publisher Microsoft.Azure.Security "
+        "-n IaaSAntimalware`."
+    ),
+    frameworks={"NIST": ["DE.CM-4", "PR.PT-1"], "ISO27001": ["A.8.7"]},
+    needs=Needs(resource_types=frozenset({VM_TYPE}), children=(VM_EXTENSIONS,)),
+)
+def vm_without_endpoint_protection(inv: Inventory) -> Iterable[Evaluation]:
+    """Judged on the VM's extension list; a list that could not be read is not evaluated (an
+    unreadable list must not look like "no agent installed")."""
+    for vm in inv.of_type(VM_TYPE):
+        extensions = inv.child(VM_EXTENSIONS, str(vm.get("id", "")))
+        if not isinstance(extensions, list):
+            reason = inv.child_error(VM_EXTENSIONS, str(vm.get("id", ""))) or "not reported"
+            yield verdict(vm, VM_TYPE, None, f"VM extensions could not be read: {reason}", {})
+            continue
+        installed = [str(props(e).get("type") or "") for e in extensions if isinstance(e, dict)]
+        protection = [p for p in map(_protection_extension, extensions) if p]
+        metadata = {"extensions": installed, "protection": protection}
+        if protection:
+            yield verdict(vm, VM_TYPE, True, f"endpoint protection: {', '.join(protection)}", metadata)
+        else:
+            yield verdict(
+                vm, VM_TYPE, False, "no Defender for Endpoint or antimalware extension", metadata
+            )
+    yield from unreadable(inv, VM_TYPE)
+
+
+# patch modes in which the platform or the OS installs updates without an operator
+WINDOWS_AUTOMATIC_PATCH_MODES = frozenset({"automaticbyplatform", "automaticbyos"})
+LINUX_AUTOMATIC_PATCH_MODES = frozenset({"automaticbyplatform"})
+
+
+@rule(
+    id="AZ-CMP-005",
+    title="Virtual machine does not patch its operating system automatically",
+    severity="LOW",
+    category="compute",
+    description=(
+        "Guest OS updates on the VM depend on someone installing them by hand or on the image's "
+        "own defaults, so security fixes can lag for weeks and known vulnerabilities stay "
+        "exploitable."
+    ),
+    remediation=(
+        "Turn on automatic guest patching (portal: Virtual machine > Updates > Update settings > "
+        "Patch orchestration: Azure Managed - Safe Deployment), e.g. `az vm update -g <rg> -n "
+        "<vm> --set osProfile.linuxConfiguration.patchSettings.patchMode=AutomaticByPlatform` "
+        "(windowsConfiguration for Windows VMs)."
+    ),
+    frameworks={"NIST": ["PR.IP-12", "ID.RA-1"], "ISO27001": ["A.8.8"]},
+    needs=Needs(resource_types=frozenset({VM_TYPE})),
+)
+def vm_without_automatic_patching(inv: Inventory) -> Iterable[Evaluation]:
+    """Windows passes with AutomaticByPlatform or AutomaticByOS, Linux only with
+    AutomaticByPlatform (its other mode, ImageDefault, leaves patching to the image).
+
+    A Linux VM without ``patchMode`` runs ImageDefault and fails. A Windows VM without it follows
+    ``enableAutomaticUpdates`` (AutomaticByOS when on, Manual when off), so it fails only when
+    that flag is false and is otherwise not evaluated, as is a VM without ``osProfile``
+    (attached from a specialised disk).
+    """
+    for vm in inv.of_type(VM_TYPE):
+        os_profile = props(vm).get("osProfile")
+        if not isinstance(os_profile, dict):
+            yield verdict(vm, VM_TYPE, None, "osProfile not reported; patch settings unknown", {})
+            continue
+        windows = os_profile.get("windowsConfiguration")
+        linux = os_profile.get("linuxConfiguration")
+        if isinstance(windows, dict):
+            config, allowed, os_name = windows, WINDOWS_AUTOMATIC_PATCH_MODES, "Windows"
+        elif isinstance(linux, dict):
+            config, allowed, os_name = linux, LINUX_AUTOMATIC_PATCH_MODES, "Linux"
+        else:
+            yield verdict(vm, VM_TYPE, None, "OS configuration not reported; patch settings unknown", {})
+            continue
+        mode = as_dict(config.get("patchSettings")).get("patchMode")
+        metadata = {"os": os_name, "patchMode": mode}
+        if mode is not None:
+            passed = str(mode).strip().lower() in allowed
+            yield verdict(vm, VM_TYPE, passed, f"{os_name} patch mode {mode}", metadata)
+        elif os_name == "Linux":
+            yield verdict(vm, VM_TYPE, False, "patchMode not set (Linux default ImageDefault)", metadata)
+        elif flag(config.get("enableAutomaticUpdates")) is False:
+            metadata["enableAutomaticUpdates"] = False
+            yield verdict(vm, VM_TYPE, False, "patchMode not set and automatic updates off", metadata)
+        else:
+            yield verdict(vm, VM_TYPE, None, "Windows patchMode not reported", metadata)
     yield from unreadable(inv, VM_TYPE)

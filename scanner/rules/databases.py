@@ -379,3 +379,83 @@ def postgres_secure_transport(inv: Inventory) -> Iterable[Evaluation]:
             shown = "not reported" if raw is None else f"unrecognised ({raw!r})"
             yield verdict(server, POSTGRES_TYPE, None, f"require_secure_transport {shown}", metadata)
     yield from unreadable(inv, POSTGRES_TYPE, "server")
+
+
+# --- MySQL flexible server ---------------------------------------------------------------------
+
+MYSQL_TYPE = "Microsoft.DBforMySQL/flexibleServers"
+MYSQL_SECURE_TRANSPORT = ChildSpec(
+    MYSQL_TYPE, "configurations/require_secure_transport", "2023-12-30"
+)
+
+
+@rule(
+    id="AZ-MYSQL-001",
+    title="MySQL flexible server allows public network access",
+    severity="HIGH",
+    category="database",
+    description=(
+        "The server has a public endpoint, so it is reachable from the Internet subject only to "
+        "its firewall rules; one broad rule or a weak password exposes the database."
+    ),
+    remediation=(
+        "Use private access (VNet integration) or private endpoints and turn public access "
+        "off: portal: MySQL flexible server > Networking > clear 'Allow public access', or "
+        "`az mysql flexible-server update -g <rg> -n <server> --public-access Disabled`."
+    ),
+    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=Needs(resource_types=frozenset({MYSQL_TYPE})),
+)
+def mysql_public_access(inv: Inventory) -> Iterable[Evaluation]:
+    """Absent ``network.publicNetworkAccess`` is not evaluated: the GET of the pinned
+    api-version always reports it, and its value depends on how the server was created."""
+    for server in inv.of_type(MYSQL_TYPE):
+        access = as_dict(props(server).get("network")).get("publicNetworkAccess")
+        metadata = {"publicNetworkAccess": access}
+        if access is None:
+            yield verdict(server, MYSQL_TYPE, None, "publicNetworkAccess not reported", metadata)
+        elif str(access).strip().lower() == "enabled":
+            yield verdict(server, MYSQL_TYPE, False, "public network access is Enabled", metadata)
+        else:
+            yield verdict(server, MYSQL_TYPE, True, f"public network access is {access}", metadata)
+    yield from unreadable(inv, MYSQL_TYPE, "server")
+
+
+@rule(
+    id="AZ-MYSQL-002",
+    title="MySQL flexible server does not require encrypted connections",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "The server parameter require_secure_transport is OFF, so clients may connect without "
+        "TLS and send passwords and query results in clear text over the network."
+    ),
+    remediation=(
+        "Portal: MySQL flexible server > Server parameters > require_secure_transport = ON, or "
+        "`az mysql flexible-server parameter set -g <rg> -s <server> -n "
+        "require_secure_transport --value ON`."
+    ),
+    frameworks={"NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({MYSQL_TYPE}), children=(MYSQL_SECURE_TRANSPORT,)),
+)
+def mysql_secure_transport(inv: Inventory) -> Iterable[Evaluation]:
+    """The parameter exists on every flexible server, so an absent ``value`` (including a 404,
+    which the collector stores as ``{}``) is not evaluated rather than assumed to be ON."""
+    for server in inv.of_type(MYSQL_TYPE):
+        server_id = str(server.get("id", ""))
+        config = inv.child(MYSQL_SECURE_TRANSPORT, server_id)
+        if not isinstance(config, dict):
+            detail = _child_missing(inv, MYSQL_SECURE_TRANSPORT, server_id, "require_secure_transport")
+            yield verdict(server, MYSQL_TYPE, None, detail)
+            continue
+        raw = props(config).get("value")
+        metadata = {"require_secure_transport": raw}
+        value = str(raw or "").strip().lower()
+        if value == "on":
+            yield verdict(server, MYSQL_TYPE, True, "require_secure_transport is ON", metadata)
+        elif value == "off":
+            yield verdict(server, MYSQL_TYPE, False, "require_secure_transport is OFF", metadata)
+        else:
+            shown = "not reported" if raw is None else f"unrecognised ({raw!r})"
+            yield verdict(server, MYSQL_TYPE, None, f"require_secure_transport {shown}", metadata)
+    yield from unreadable(inv, MYSQL_TYPE, "server")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
+from urllib.parse import urlsplit
 
 from scanner.inventory import Inventory, Needs, props
 from scanner.rules.base import Evaluation, rule
@@ -332,4 +333,478 @@ def service_principal_owner(inv: Inventory) -> Iterable[Evaluation]:
             passed=passed,
             detail=detail,
             metadata=metadata,
+        )
+
+
+GRAPH_SERVICE_PRINCIPAL_TYPE = "Microsoft.Graph/servicePrincipals"
+ROLE_DEFINITION_TYPE = "Microsoft.Authorization/roleDefinitions"
+CONTRIBUTOR_ROLE_ID = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+_BROAD_ROLES = {OWNER_ROLE_ID: "Owner", CONTRIBUTOR_ROLE_ID: "Contributor"}
+CREDENTIAL_WARNING = timedelta(days=30)
+INVITATION_MAX_AGE = timedelta(days=30)
+
+
+def _application_name(app: dict[str, Any]) -> str:
+    return _text(app.get("displayName")) or _text(app.get("appId")) or str(app.get("id", ""))
+
+
+@rule(
+    id="AZ-IAM-005",
+    title="Guest invitation not accepted for more than 30 days",
+    severity="MEDIUM",
+    category="identity",
+    description=(
+        "A B2B guest account was invited more than 30 days ago and the invitation is still "
+        "pending. Whoever gets hold of the invitation link can redeem it later, and an "
+        "invitation nobody redeemed is an account nobody needs."
+    ),
+    remediation=(
+        "Delete the guest account (Entra admin center > Users > filter 'Invitation state: "
+        "Pending acceptance' > Delete, or `az ad user delete --id <objectId>`) or re-send the "
+        "invitation if the access is still needed; run periodic guest access reviews."
+    ),
+    frameworks={"CIS": ["1.5"], "NIST": ["PR.AC-1", "PR.AC-4"], "ISO27001": ["A.5.18"]},
+    needs=Needs(graph=frozenset({"users"})),
+)
+def stale_guest_invitations(inv: Inventory) -> Iterable[Evaluation]:
+    """Judges invitation redemption, not sign-in inactivity. ``signInActivity`` would tell
+    whether a guest still signs in, but it needs AuditLog.Read.All and an Entra ID P1 licence,
+    and selecting it makes Graph answer 403 for the whole users collection in tenants without
+    P1; so we read ``externalUserState`` (selectable with User.Read.All) instead. An accepted
+    invitation therefore passes this rule even if the guest has been inactive since.
+
+    The invitation's age is ``externalUserStateChangeDateTime`` (when it became pending),
+    falling back to ``createdDateTime``; both are measured against ``inv.collected_at``."""
+    now = _utc(inv.collected_at)
+    for user in _objects(inv.graph_objects("users")):
+        if _text(user.get("userType")).lower() != "guest":
+            continue
+        upn = _text(user.get("userPrincipalName"))
+        state = _text(user.get("externalUserState"))
+        invited = _parse_time(user.get("externalUserStateChangeDateTime")) or _parse_time(
+            user.get("createdDateTime")
+        )
+        age_days = (now - invited).days if invited else None
+        metadata = {
+            "userPrincipalName": upn,
+            "externalUserState": state or None,
+            "invitation_age_days": age_days,
+            "accountEnabled": user.get("accountEnabled"),
+        }
+        passed: bool | None
+        if not state:
+            passed, detail = None, "externalUserState not reported"
+        elif state.lower() != "pendingacceptance":
+            passed = True
+            detail = f"invitation state is {state} (sign-in activity is not assessed)"
+        elif invited is None:
+            passed, detail = None, "invitation pending but its date is not reported"
+        elif now - invited > INVITATION_MAX_AGE:
+            passed = False
+            who = upn or user.get("id")
+            detail = (
+                f"guest {who} has not accepted an invitation sent {age_days} days before the scan"
+            )
+        else:
+            passed = True
+            detail = f"invitation pending for {age_days} days only"
+        yield Evaluation(
+            resource_id=_graph_id("users", user),
+            resource_name=_text(user.get("displayName")) or upn or str(user.get("id", "")),
+            resource_type=GRAPH_USER_TYPE,
+            passed=passed,
+            detail=detail,
+            metadata=metadata,
+        )
+
+
+@rule(
+    id="AZ-IAM-006",
+    title="Application credential expired or expiring within 30 days",
+    severity="LOW",
+    category="identity",
+    description=(
+        "The app registration holds a client secret or certificate that has expired or expires "
+        "within 30 days. An expiring credential that nobody rotates breaks the workload, and "
+        "expired ones left in place show that credentials on this app are not being managed."
+    ),
+    remediation=(
+        "Add a replacement credential (`az ad app credential reset --id <appId> --append`, "
+        "with `--cert` for certificates), deploy it, then remove the old one with "
+        "`az ad app credential delete --id <appId> --key-id <keyId>` (add `--cert` for "
+        "certificates); automate rotation, or use managed identities or federated credentials."
+    ),
+    frameworks={"NIST": ["PR.AC-1"], "ISO27001": ["A.5.17"]},
+    needs=Needs(graph=frozenset({"applications"})),
+)
+def expiring_app_credentials(inv: Inventory) -> Iterable[Evaluation]:
+    """Secrets (``passwordCredentials``) and certificates (``keyCredentials``) alike, against
+    ``inv.collected_at``. A credential without a readable ``endDateTime`` makes the app not
+    evaluated unless another credential already fails it."""
+    now = _utc(inv.collected_at)
+    for app in _objects(inv.graph_objects("applications")):
+        flagged: list[dict[str, Any]] = []
+        undated = 0
+        for kind, field_name in (
+            ("secret", "passwordCredentials"),
+            ("certificate", "keyCredentials"),
+        ):
+            for cred in _list(app.get(field_name)):
+                if not isinstance(cred, dict):
+                    continue
+                ends = _parse_time(cred.get("endDateTime"))
+                if ends is None:
+                    undated += 1
+                elif ends - now <= CREDENTIAL_WARNING:
+                    flagged.append(
+                        {
+                            "kind": kind,
+                            "keyId": cred.get("keyId"),
+                            "displayName": cred.get("displayName"),
+                            "endDateTime": cred.get("endDateTime"),
+                            "expired": ends <= now,
+                            "days_left": (ends - now).days,
+                        }
+                    )
+        passed: bool | None
+        if flagged:
+            first = min(flagged, key=lambda c: c["days_left"])
+            label = first["displayName"] or first["keyId"] or "unnamed"
+            expired = sum(1 for c in flagged if c["expired"])
+            passed = False
+            detail = (
+                f"{expired} expired and {len(flagged) - expired} expiring credential(s); "
+                f"{first['kind']} '{label}' "
+                + ("expired" if first["expired"] else "expires")
+                + f" {first['endDateTime']}"
+            )
+        elif undated:
+            passed, detail = None, f"{undated} credential(s) without a readable endDateTime"
+        else:
+            passed, detail = True, "no credential expired or expiring within 30 days"
+        yield Evaluation(
+            resource_id=_graph_id("applications", app),
+            resource_name=_application_name(app),
+            resource_type=GRAPH_APPLICATION_TYPE,
+            passed=passed,
+            detail=detail,
+            metadata={"appId": app.get("appId"), "credentials": flagged},
+        )
+
+
+@rule(
+    id="AZ-IAM-007",
+    title="Application has no owner",
+    severity="LOW",
+    category="identity",
+    description=(
+        "Nobody is recorded as owner of the app registration, so nobody is accountable for "
+        "its credentials, permissions and redirect URIs, and requests to review or retire it "
+        "have no one to go to."
+    ),
+    remediation=(
+        "Add at least one (preferably two) accountable owners: Entra admin center > App "
+        "registrations > <app> > Owners > Add owners, or `az ad app owner add --id <appId> "
+        "--owner-object-id <userObjectId>`; delete the registration if nobody claims it."
+    ),
+    frameworks={"NIST": ["ID.AM-6"], "ISO27001": ["A.5.9"]},
+    needs=Needs(graph=frozenset({"applicationOwners"})),
+)
+def application_without_owner(inv: Inventory) -> Iterable[Evaluation]:
+    """Reads ``owners`` from the ``applicationOwners`` collection (``$expand=owners``); Graph
+    returns at most 20 expanded owners per app, which is plenty to tell whether there are none.
+    An app without an ``owners`` list (not expanded) is not evaluated."""
+    for app in _objects(inv.graph_objects("applicationOwners")):
+        owners = app.get("owners")
+        names = [_text(o.get("displayName")) or str(o.get("id", "")) for o in _objects(owners)]
+        passed: bool | None
+        if not isinstance(owners, list):
+            passed, detail = None, "owners not reported"
+        elif names:
+            passed, detail = True, f"{len(names)} owner(s)"
+        else:
+            passed, detail = False, f"application '{_application_name(app)}' has no owner"
+        yield Evaluation(
+            resource_id=_graph_id("applications", app),
+            resource_name=_application_name(app),
+            resource_type=GRAPH_APPLICATION_TYPE,
+            passed=passed,
+            detail=detail,
+            metadata={"appId": app.get("appId"), "owners": names},
+        )
+
+
+# Hosts of public URL shorteners: a redirect through one can be re-pointed by whoever owns
+# the short link, so tokens would go wherever it points today.
+URL_SHORTENERS = frozenset(
+    {
+        "bit.ly",
+        "tinyurl.com",
+        "goo.gl",
+        "t.co",
+        "ow.ly",
+        "is.gd",
+        "buff.ly",
+        "rebrand.ly",
+        "cutt.ly",
+        "shorturl.at",
+        "tiny.cc",
+        "rb.gy",
+        "t.ly",
+        "s.id",
+    }
+)
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _redirect_problem(uri: str) -> str:
+    """Why a redirect URI is unsafe ('' when it is fine)."""
+    text = uri.strip()
+    if "*" in text:
+        return "wildcard"
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # e.g. a malformed IPv6 literal
+        return "unparseable"
+    if parts.scheme.lower() == "http" and host not in _LOOPBACK_HOSTS:
+        return "plain http"
+    if host.removeprefix("www.") in URL_SHORTENERS:
+        return "URL shortener"
+    return ""
+
+
+def _web(app: dict[str, Any]) -> dict[str, Any] | None:
+    web = app.get("web")
+    return web if isinstance(web, dict) else None
+
+
+@rule(
+    id="AZ-IAM-008",
+    title="Application has an insecure redirect URI",
+    severity="MEDIUM",
+    category="identity",
+    description=(
+        "A web redirect URI of the app registration uses plain http (other than localhost), a "
+        "wildcard or a URL shortener. Entra ID sends authorization codes and tokens to these "
+        "addresses, so an attacker who can read or control them can steal sign-ins."
+    ),
+    remediation=(
+        "Replace the URI with an exact https address the application owns (Entra admin center "
+        "> App registrations > <app> > Authentication, or `az ad app update --id <appId> "
+        "--web-redirect-uris <https-uri> ...`) and delete unused redirect URIs."
+    ),
+    frameworks={"NIST": ["PR.AC-3", "PR.DS-2"], "ISO27001": ["A.8.26"]},
+    needs=Needs(graph=frozenset({"applications"})),
+)
+def insecure_redirect_uris(inv: Inventory) -> Iterable[Evaluation]:
+    """Reads ``web.redirectUris`` only (the confidential-client flow the finding is about);
+    ``http://localhost`` and other loopback addresses are allowed as Entra ID itself allows them."""
+    for app in _objects(inv.graph_objects("applications")):
+        web = _web(app)
+        bad: list[dict[str, str]] = []
+        if web is not None:
+            for uri in _list(web.get("redirectUris")):
+                if isinstance(uri, str) and (problem := _redirect_problem(uri)):
+                    bad.append({"uri": uri, "problem": problem})
+        passed: bool | None
+        if web is None:
+            passed, detail = None, "web settings not reported"
+        elif bad:
+            passed = False
+            detail = "insecure redirect URI(s): " + ", ".join(
+                f"{b['uri']} ({b['problem']})" for b in bad
+            )
+        else:
+            passed, detail = True, "no insecure web redirect URI"
+        yield Evaluation(
+            resource_id=_graph_id("applications", app),
+            resource_name=_application_name(app),
+            resource_type=GRAPH_APPLICATION_TYPE,
+            passed=passed,
+            detail=detail,
+            metadata={"appId": app.get("appId"), "insecure_redirect_uris": bad},
+        )
+
+
+@rule(
+    id="AZ-IAM-009",
+    title="Application allows implicit grant access tokens",
+    severity="MEDIUM",
+    category="identity",
+    description=(
+        "The app registration lets the OAuth implicit flow issue access tokens, which are "
+        "returned in the URL fragment where browser history, logs and injected scripts can read "
+        "them. The authorization code flow with PKCE makes this unnecessary."
+    ),
+    remediation=(
+        "Move the client to the authorization code flow with PKCE (MSAL 2+), then clear "
+        "'Access tokens (used for implicit flows)' under App registrations > <app> > "
+        "Authentication, or run `az ad app update --id <appId> "
+        "--enable-access-token-issuance false`."
+    ),
+    frameworks={"NIST": ["PR.AC-3", "PR.DS-2"], "ISO27001": ["A.8.26"]},
+    needs=Needs(graph=frozenset({"applications"})),
+)
+def implicit_grant_enabled(inv: Inventory) -> Iterable[Evaluation]:
+    """Access-token issuance decides; ID-token issuance is a lesser exposure (no API access),
+    so it is reported in metadata only and does not fail the app."""
+    for app in _objects(inv.graph_objects("applications")):
+        web = _web(app)
+        settings = web.get("implicitGrantSettings") if web is not None else None
+        grant = settings if isinstance(settings, dict) else {}
+        access = grant.get("enableAccessTokenIssuance")
+        id_tokens = grant.get("enableIdTokenIssuance")
+        passed: bool | None
+        if access is True:
+            passed, detail = False, "implicit grant issues access tokens"
+        elif access is False:
+            passed = True
+            detail = "implicit grant does not issue access tokens" + (
+                " (ID tokens are still issued)" if id_tokens is True else ""
+            )
+        else:
+            passed, detail = (
+                None,
+                "web.implicitGrantSettings.enableAccessTokenIssuance not reported",
+            )
+        yield Evaluation(
+            resource_id=_graph_id("applications", app),
+            resource_name=_application_name(app),
+            resource_type=GRAPH_APPLICATION_TYPE,
+            passed=passed,
+            detail=detail,
+            metadata={
+                "appId": app.get("appId"),
+                "enableAccessTokenIssuance": access if isinstance(access, bool) else None,
+                "enableIdTokenIssuance": id_tokens if isinstance(id_tokens, bool) else None,
+            },
+        )
+
+
+@rule(
+    id="AZ-IAM-010",
+    title="Custom role grants all actions ('*')",
+    severity="HIGH",
+    category="identity",
+    description=(
+        "A custom RBAC role allows every action ('*'), which makes it an Owner equivalent "
+        "(including granting access to others) that escapes reviews looking for the built-in "
+        "Owner role."
+    ),
+    remediation=(
+        "Replace '*' with the specific actions the role's holders need, or assign a built-in "
+        "role instead and delete the custom one (`az role definition update --role-definition "
+        "<file.json>` / `az role definition delete --name <roleName>`)."
+    ),
+    frameworks={"CIS": ["1.23"], "NIST": ["PR.AC-4"], "ISO27001": ["A.8.2"]},
+    needs=Needs(role_definitions=True),
+)
+def custom_role_all_actions(inv: Inventory) -> Iterable[Evaluation]:
+    """Only custom roles are judged (built-in Owner and Contributor are '*' by design); a
+    ``notActions`` list does not excuse '*': excluding a few actions still grants all others."""
+    for definition in _objects(inv.role_definitions):
+        definition_props = props(definition)
+        if _text(definition_props.get("type")).lower() != "customrole":
+            continue
+        permissions = definition_props.get("permissions")
+        role_name = _text(definition_props.get("roleName")) or _text(definition.get("name"))
+        metadata = {
+            "roleName": role_name,
+            "assignableScopes": [
+                s for s in _list(definition_props.get("assignableScopes")) if isinstance(s, str)
+            ],
+        }
+        passed: bool | None
+        if not isinstance(permissions, list):
+            passed, detail = None, "permissions not reported"
+        elif any(
+            isinstance(p, dict)
+            and "*" in [a.strip() for a in _list(p.get("actions")) if isinstance(a, str)]
+            for p in permissions
+        ):
+            passed, detail = False, f"custom role '{role_name}' allows all actions ('*')"
+        else:
+            passed, detail = True, "custom role lists specific actions"
+        yield Evaluation(
+            resource_id=_text(definition.get("id")),
+            resource_name=role_name,
+            resource_type=ROLE_DEFINITION_TYPE,
+            passed=passed,
+            detail=detail,
+            metadata=metadata,
+        )
+
+
+@rule(
+    id="AZ-IAM-012",
+    title="Managed identity is Owner or Contributor of the subscription",
+    severity="HIGH",
+    category="identity",
+    description=(
+        "A managed identity holds Owner or Contributor on the whole subscription. Any code "
+        "running on the resource it belongs to (including an attacker who compromises it) can "
+        "obtain its token and change every resource in the subscription."
+    ),
+    remediation=(
+        "Assign the identity a least-privilege role at the narrowest scope it needs (`az role "
+        "assignment create --assignee <principalId> --role <role> --scope <resource-id>`) and "
+        "remove the subscription-wide one (`az role assignment delete --ids <assignmentId>`)."
+    ),
+    frameworks={"NIST": ["PR.AC-4"], "ISO27001": ["A.8.2"]},
+    needs=Needs(role_assignments=True, graph=frozenset({"servicePrincipals"})),
+)
+def managed_identity_broad_role(inv: Inventory) -> Iterable[Evaluation]:
+    """Judges assignments at exactly subscription scope to principals the servicePrincipals
+    collection identifies as managed identities. An Owner/Contributor assignment whose principal
+    is missing from the collection, or has no ``servicePrincipalType``, is not evaluated: it may
+    or may not be a managed identity."""
+    subscription_scope = f"/subscriptions/{inv.subscription_id}".lower()
+    principals = {
+        str(sp.get("id")): sp
+        for sp in _objects(inv.graph_objects("servicePrincipals"))
+        if sp.get("id")
+    }
+    for assignment in _objects(inv.role_assignments):
+        assignment_props = props(assignment)
+        if _text(assignment_props.get("principalType")).lower() != "serviceprincipal":
+            continue
+        scope = _scope_of(assignment)
+        if scope.lower() != subscription_scope:
+            continue
+        role_id = _text(assignment_props.get("roleDefinitionId"))
+        broad_role = _BROAD_ROLES.get(role_id.rstrip("/").rsplit("/", 1)[-1].lower())
+        principal_id = str(assignment_props.get("principalId") or "")
+        principal = principals.get(principal_id)
+        sp_type = _text(principal.get("servicePrincipalType")) if principal else ""
+        name = _text(principal.get("displayName")) if principal else ""
+        passed: bool | None
+        if not sp_type:
+            if broad_role is None:
+                continue
+            passed = None
+            detail = f"{broad_role} assignment to a service principal whose type is not known"
+        elif sp_type.lower() != "managedidentity":
+            continue
+        elif broad_role:
+            passed = False
+            detail = (
+                f"managed identity '{name or principal_id}' is {broad_role} at subscription scope"
+            )
+        else:
+            passed = True
+            detail = "managed identity's subscription role is neither Owner nor Contributor"
+        yield Evaluation(
+            resource_id=_text(assignment.get("id")),
+            resource_name=name or principal_id,
+            resource_type=ROLE_ASSIGNMENT_TYPE,
+            passed=passed,
+            detail=detail,
+            metadata={
+                "principalId": principal_id,
+                "servicePrincipalType": sp_type or None,
+                "role": broad_role,
+                "roleDefinitionId": role_id,
+                "scope": scope,
+            },
         )

@@ -1,18 +1,19 @@
-"""Network security group rules: management and database ports open to the Internet.
+"""Network rules: NSGs exposing management and database ports to the Internet, subnets without
+NSGs, idle public IPs, Application Gateways without a WAF and VNets without DDoS protection.
 
-All four rules judge each NSG with the priority-ordered evaluation in :mod:`scanner.rules.nsg`,
+The four NSG rules (AZ-NET-001..004) judge each NSG with the priority-ordered evaluation in :mod:`scanner.rules.nsg`,
 so a port that an Allow opens but an earlier any-source Deny closes is reported as closed, and
 rules restricted to a specific source are ignored (they do not expose the port to the Internet).
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from scanner.inventory import Inventory, Needs
 from scanner.rules import nsg
 from scanner.rules.base import Evaluation, rule
-from scanner.rules.helpers import unreadable, verdict
+from scanner.rules.helpers import as_dict, flag, unreadable, verdict
 
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
 _NEEDS = Needs(resource_types=frozenset({NSG_TYPE}))
@@ -162,3 +163,230 @@ def all_traffic_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
             opener.as_metadata(),
         )
     yield from unreadable(inv, NSG_TYPE, "network security group")
+
+
+# ---------------------------------------------------------------------------------------------
+# Virtual networks, public IP addresses and application gateways
+# ---------------------------------------------------------------------------------------------
+
+VNET_TYPE = "Microsoft.Network/virtualNetworks"
+PUBLIC_IP_TYPE = "Microsoft.Network/publicIPAddresses"
+APP_GATEWAY_TYPE = "Microsoft.Network/applicationGateways"
+
+# Azure reserves these subnet names for platform services that either reject an NSG outright
+# (GatewaySubnet, AzureFirewall*, RouteServerSubnet) or need a very specific one (Bastion), so a
+# missing NSG there is by design, not an oversight.
+NSG_EXEMPT_SUBNETS = frozenset(
+    name.lower()
+    for name in (
+        "GatewaySubnet",
+        "AzureFirewallSubnet",
+        "AzureFirewallManagementSubnet",
+        "AzureBastionSubnet",
+        "RouteServerSubnet",
+    )
+)
+
+WAF_TIERS = frozenset({"waf", "waf_v2"})
+
+
+def _properties_or_none(resource: dict[str, Any]) -> dict[str, Any] | None:
+    """``properties`` when the GET reported them, else None (nothing can be decided)."""
+    value = resource.get("properties")
+    return value if isinstance(value, dict) else None
+
+
+@rule(
+    id="AZ-NET-005",
+    title="Virtual network subnet has no network security group",
+    severity="MEDIUM",
+    category="network",
+    description=(
+        "Traffic to and from the subnet is not filtered by any network security group, so every "
+        "VM or service placed in it relies solely on its own host firewall and lateral movement "
+        "inside the virtual network is unrestricted."
+    ),
+    remediation=(
+        "Associate an NSG with each listed subnet (portal: Virtual network > Subnets > <subnet> > "
+        "Network security group), e.g. `az network vnet subnet update -g <rg> --vnet-name "
+        "<vnet> -n <subnet> --network-security-group <nsg>`."
+    ),
+    frameworks={"NIST": ["PR.AC-5", "PR.PT-4"], "ISO27001": ["A.8.20", "A.8.22"]},
+    needs=Needs(resource_types=frozenset({VNET_TYPE})),
+)
+def subnet_without_nsg(inv: Inventory) -> Iterable[Evaluation]:
+    """One evaluation per VNet listing its unprotected subnets.
+
+    Subnets reserved for gateways, firewalls, Bastion and Route Server are exempt. A subnet entry
+    without ``properties`` (or a VNet without a ``subnets`` list) cannot be judged, so it yields
+    "not evaluated" unless another subnet of the VNet already fails.
+    """
+    for vnet in inv.of_type(VNET_TYPE):
+        vnet_props = _properties_or_none(vnet)
+        subnets = vnet_props.get("subnets") if vnet_props is not None else None
+        if not isinstance(subnets, list):
+            yield verdict(vnet, VNET_TYPE, None, "subnets not reported", {})
+            continue
+        unprotected: list[str] = []
+        unknown: list[str] = []
+        exempt: list[str] = []
+        for subnet in subnets:
+            if not isinstance(subnet, dict):
+                continue
+            name = str(subnet.get("name") or str(subnet.get("id", "")).rsplit("/", 1)[-1])
+            if name.lower() in NSG_EXEMPT_SUBNETS:
+                exempt.append(name)
+                continue
+            subnet_props = subnet.get("properties")
+            if not isinstance(subnet_props, dict):
+                unknown.append(name)
+            elif not as_dict(subnet_props.get("networkSecurityGroup")).get("id"):
+                unprotected.append(name)
+        metadata = {"unprotected_subnets": unprotected, "exempt_subnets": exempt}
+        if unprotected:
+            listed = ", ".join(f"'{n}'" for n in unprotected)
+            yield verdict(vnet, VNET_TYPE, False, f"subnets without an NSG: {listed}", metadata)
+        elif unknown:
+            listed = ", ".join(f"'{n}'" for n in unknown)
+            yield verdict(vnet, VNET_TYPE, None, f"subnet properties not reported: {listed}", metadata)
+        else:
+            yield verdict(vnet, VNET_TYPE, True, "every subnet has an NSG (or is exempt)", metadata)
+    yield from unreadable(inv, VNET_TYPE, "virtual network")
+
+
+@rule(
+    id="AZ-NET-006",
+    title="Public IP address is not attached to any resource",
+    severity="LOW",
+    category="network",
+    description=(
+        "The public IP address is allocated but not associated with a network interface, load "
+        "balancer, gateway or NAT gateway. It costs money, is easily attached to something by "
+        "mistake, and forgotten addresses blur the inventory of what faces the Internet."
+    ),
+    remediation=(
+        "Delete the address if it is no longer needed (`az network public-ip delete -g <rg> -n "
+        "<pip>`; portal: Public IP address > Overview > Delete), or associate it with the "
+        "resource it was reserved for."
+    ),
+    frameworks={"NIST": ["ID.AM-2", "PR.AC-5"], "ISO27001": ["A.5.9", "A.8.20"]},
+    needs=Needs(resource_types=frozenset({PUBLIC_IP_TYPE})),
+)
+def public_ip_unattached(inv: Inventory) -> Iterable[Evaluation]:
+    """ARM reports the association in ``properties.ipConfiguration`` (NICs, load balancers,
+    gateways, Bastion) or ``properties.natGateway``; both missing means unattached. A document
+    without ``properties`` at all says nothing and is not evaluated."""
+    for pip in inv.of_type(PUBLIC_IP_TYPE):
+        pip_props = _properties_or_none(pip)
+        if pip_props is None:
+            yield verdict(pip, PUBLIC_IP_TYPE, None, "properties not reported", {})
+            continue
+        ip_config = as_dict(pip_props.get("ipConfiguration")).get("id")
+        nat_gateway = as_dict(pip_props.get("natGateway")).get("id")
+        metadata = {
+            "ipAddress": pip_props.get("ipAddress"),
+            "ipConfiguration": ip_config,
+            "natGateway": nat_gateway,
+        }
+        if ip_config:
+            yield verdict(pip, PUBLIC_IP_TYPE, True, f"attached to {ip_config}", metadata)
+        elif nat_gateway:
+            yield verdict(pip, PUBLIC_IP_TYPE, True, f"attached to NAT gateway {nat_gateway}", metadata)
+        else:
+            shown = pip_props.get("ipAddress") or "no address allocated"
+            yield verdict(pip, PUBLIC_IP_TYPE, False, f"not attached to any resource ({shown})", metadata)
+    yield from unreadable(inv, PUBLIC_IP_TYPE, "public IP address")
+
+
+@rule(
+    id="AZ-NET-007",
+    title="Application Gateway has no web application firewall",
+    severity="HIGH",
+    category="network",
+    description=(
+        "The Application Gateway publishes web applications without a web application firewall, "
+        "so common attacks (SQL injection, cross-site scripting, known CVE exploits) reach the "
+        "back ends unfiltered."
+    ),
+    remediation=(
+        "Move the gateway to the WAF_v2 tier and associate a WAF policy in Prevention mode "
+        "(portal: Application Gateway > Web application firewall), e.g. `az network "
+        "application-gateway update -g <rg> -n <agw> --sku WAF_v2` then `az network "
+        "application-gateway update -g <rg> -n <agw> --set firewallPolicy.id=<waf-policy-id>`."
+    ),
+    frameworks={"NIST": ["PR.PT-4", "DE.CM-1"], "ISO27001": ["A.8.20", "A.8.26"]},
+    needs=Needs(resource_types=frozenset({APP_GATEWAY_TYPE})),
+)
+def app_gateway_without_waf(inv: Inventory) -> Iterable[Evaluation]:
+    """Fails when the tier is not WAF/WAF_v2 and no WAF policy is associated, or when the
+    gateway's own WAF configuration is explicitly disabled. A gateway reporting neither tier,
+    policy nor WAF configuration is not evaluated."""
+    for gateway in inv.of_type(APP_GATEWAY_TYPE):
+        gw_props = _properties_or_none(gateway) or {}
+        tier = as_dict(gw_props.get("sku")).get("tier")
+        policy = as_dict(gw_props.get("firewallPolicy")).get("id")
+        waf_config = gw_props.get("webApplicationFirewallConfiguration")
+        waf_enabled = flag(as_dict(waf_config).get("enabled"))
+        metadata = {
+            "tier": tier,
+            "firewallPolicy": policy,
+            "wafConfigurationEnabled": waf_enabled,
+            "wafMode": as_dict(waf_config).get("firewallMode"),
+        }
+        if waf_enabled is False:
+            yield verdict(
+                gateway, APP_GATEWAY_TYPE, False, "web application firewall configuration is disabled",
+                metadata,
+            )
+        elif policy or waf_enabled is True:
+            shown = f"WAF policy {policy}" if policy else "WAF configuration enabled"
+            yield verdict(gateway, APP_GATEWAY_TYPE, True, shown, metadata)
+        elif tier is None:
+            yield verdict(gateway, APP_GATEWAY_TYPE, None, "sku.tier not reported", metadata)
+        elif str(tier).strip().lower() in WAF_TIERS:
+            yield verdict(gateway, APP_GATEWAY_TYPE, True, f"tier {tier}", metadata)
+        else:
+            yield verdict(
+                gateway, APP_GATEWAY_TYPE, False, f"tier {tier} without a WAF policy", metadata
+            )
+    yield from unreadable(inv, APP_GATEWAY_TYPE, "application gateway")
+
+
+@rule(
+    id="AZ-NET-008",
+    title="Virtual network is not protected by DDoS Network Protection",
+    severity="LOW",
+    category="network",
+    description=(
+        "Only the free infrastructure-level DDoS defence covers the virtual network's public "
+        "endpoints; without DDoS Network Protection there is no adaptive tuning, attack "
+        "telemetry or rapid-response support when an attack targets the workload."
+    ),
+    remediation=(
+        "Create or reuse a DDoS protection plan and enable it on the virtual network (portal: "
+        "Virtual network > DDoS protection > Enable), e.g. `az network vnet update -g <rg> -n "
+        "<vnet> --ddos-protection true --ddos-protection-plan <plan-id>`."
+    ),
+    frameworks={"NIST": ["PR.DS-4"], "ISO27001": ["A.8.20", "A.8.6"]},
+    needs=Needs(resource_types=frozenset({VNET_TYPE})),
+)
+def vnet_without_ddos_protection(inv: Inventory) -> Iterable[Evaluation]:
+    """``enableDdosProtection`` defaults to false, so its absence fails; a VNet document without
+    ``properties`` is not evaluated."""
+    for vnet in inv.of_type(VNET_TYPE):
+        vnet_props = _properties_or_none(vnet)
+        if vnet_props is None:
+            yield verdict(vnet, VNET_TYPE, None, "properties not reported", {})
+            continue
+        raw = vnet_props.get("enableDdosProtection")
+        plan = as_dict(vnet_props.get("ddosProtectionPlan")).get("id")
+        metadata = {"enableDdosProtection": raw, "ddosProtectionPlan": plan}
+        if flag(raw) is True:
+            yield verdict(vnet, VNET_TYPE, True, "DDoS Network Protection enabled", metadata)
+        elif raw is None:
+            yield verdict(
+                vnet, VNET_TYPE, False, "enableDdosProtection not set (defaults to off)", metadata
+            )
+        else:
+            yield verdict(vnet, VNET_TYPE, False, "DDoS Network Protection disabled", metadata)
+    yield from unreadable(inv, VNET_TYPE, "virtual network")

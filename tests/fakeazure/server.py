@@ -278,6 +278,13 @@ class TenantIndex:
                                      for role in items}
                 by_id = {str(r.get("id", "")).lower(): dumps(r) for r in bare}
                 by_id.update({str(r.get("roleTemplateId", "")).lower(): dumps(r) for r in bare if r.get("roleTemplateId")})
+            elif coll == "applications":
+                # like Graph, owners appear only with $expand=owners (then always, [] when none)
+                bare = [{k: v for k, v in app.items() if k != "owners"} for app in items]
+                self.graph_items[coll] = [dumps(a) for a in bare]
+                self.graph_items["applications+owners"] = [
+                    dumps({**a, "owners": app.get("owners") or []}) for a, app in zip(bare, items)]
+                by_id = {str(a.get("id", "")).lower(): b for a, b in zip(bare, self.graph_items[coll])}
             else:
                 self.graph_items[coll] = [dumps(o) for o in items]
                 by_id = {str(o.get("id", "")).lower(): b for o, b in zip(items, self.graph_items[coll])}
@@ -922,6 +929,9 @@ class App:
         if coll == "directoryRoles" and "members" in req.query.get("$expand", "").lower():
             items = self.index.graph_items["directoryRoles+members"]
             context = "directoryRoles(members())"
+        if coll == "applications" and "owners" in req.query.get("$expand", "").lower():
+            items = self.index.graph_items["applications+owners"]
+            context = "applications(owners())"
         return self._graph_page(req, items, context)
 
     def _graph_item(self, req: Request) -> Response:

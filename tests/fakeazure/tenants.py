@@ -69,6 +69,15 @@ API_VERSIONS: dict[str, list[str]] = {
         "2022-07-01", "2022-09-01", "2023-02-01", "2023-04-01", "2023-05-01", "2023-06-01",
         "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01",
     ],
+    "Microsoft.Network/virtualNetworks": [
+        "2023-04-01", "2023-06-01", "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01",
+    ],
+    "Microsoft.Network/publicIPAddresses": [
+        "2023-04-01", "2023-06-01", "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01",
+    ],
+    "Microsoft.Network/applicationGateways": [
+        "2023-04-01", "2023-06-01", "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01",
+    ],
     "Microsoft.Compute/virtualMachines": [
         "2022-08-01", "2022-11-01", "2023-03-01", "2023-07-01", "2023-09-01", "2024-03-01",
         "2024-07-01",
@@ -87,6 +96,11 @@ API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.Web/sites": [
         "2021-02-01", "2022-03-01", "2022-09-01", "2023-01-01", "2023-12-01", "2024-04-01",
     ],
+    "Microsoft.ContainerService/managedClusters": [
+        "2023-10-01", "2024-01-01", "2024-02-01", "2024-05-01", "2024-07-01", "2024-08-01", "2024-09-01",
+    ],
+    "Microsoft.ContainerRegistry/registries": ["2022-12-01", "2023-01-01-preview", "2023-07-01", "2023-11-01-preview"],
+    "Microsoft.DBforMySQL/flexibleServers": ["2022-01-01", "2023-06-30", "2023-10-01-preview", "2023-12-30"],
 }
 # Provider api-version lists for the types no rule reads (per namespace).
 NAMESPACE_API_VERSIONS: dict[str, list[str]] = {
@@ -105,7 +119,10 @@ CHILD_TYPES = {
     "Microsoft.Sql/servers": ["firewallRules", "auditingSettings", "databases"],
     "Microsoft.Web/sites": ["config"],
     "Microsoft.Network/networkSecurityGroups": ["securityRules"],
+    "Microsoft.Network/virtualNetworks": ["subnets"],
+    "Microsoft.Compute/virtualMachines": ["extensions"],
     "Microsoft.DBforPostgreSQL/flexibleServers": ["configurations"],
+    "Microsoft.DBforMySQL/flexibleServers": ["configurations"],
 }
 
 _ABSENT = object()  # "leave this property out"
@@ -273,32 +290,51 @@ class _Arm:
         }
         return self.add(rg, "Microsoft.Network/networkSecurityGroups", name, location, props)
 
-    def vnet(self, rg: str, name: str, location: str, prefix: str) -> dict[str, Any]:
+    def vnet(self, rg: str, name: str, location: str, prefix: str, *,
+             subnets: list[tuple[str, str | None]] | None = None, ddos: Any = False) -> dict[str, Any]:
+        """``subnets``: (name, NSG id or None) pairs; default one "default" subnet without NSG.
+        ``ddos``: enableDdosProtection (True also links a DDoS protection plan)."""
         vid = self.rid(rg, "Microsoft.Network/virtualNetworks", name)
-        subnet = prefix.replace("/16", "/24")
-        props = {
+        base = prefix.rsplit(".", 3)[0]  # "10.10.0.0/16" -> "10"
+        second = prefix.split(".")[1]
+        subnet_docs = []
+        for k, (sname, nsg_id) in enumerate(subnets if subnets is not None else [("default", None)]):
+            sprops: dict[str, Any] = {"provisioningState": "Succeeded",
+                                      "addressPrefix": f"{base}.{second}.{k}.0/24"}
+            if nsg_id:
+                sprops["networkSecurityGroup"] = {"id": nsg_id}
+            subnet_docs.append({
+                "name": sname,
+                "id": f"{vid}/subnets/{sname}",
+                "type": "Microsoft.Network/virtualNetworks/subnets",
+                "properties": sprops,
+            })
+        props: dict[str, Any] = {
             "provisioningState": "Succeeded",
             "resourceGuid": guid("vnet", vid),
             "addressSpace": {"addressPrefixes": [prefix]},
-            "subnets": [{
-                "name": "default",
-                "id": f"{vid}/subnets/default",
-                "type": "Microsoft.Network/virtualNetworks/subnets",
-                "properties": {"provisioningState": "Succeeded", "addressPrefix": subnet},
-            }],
+            "subnets": subnet_docs,
             "virtualNetworkPeerings": [],
-            "enableDdosProtection": False,
         }
+        _put(props, "enableDdosProtection", ddos)
+        if ddos is True:
+            props["ddosProtectionPlan"] = {"id": self.rid(rg, "Microsoft.Network/ddosProtectionPlans", "ddos-plan-01")}
         return self.add(rg, "Microsoft.Network/virtualNetworks", name, location, props)
 
-    def public_ip(self, rg: str, name: str, location: str, address: str) -> dict[str, Any]:
-        props = {
+    def public_ip(self, rg: str, name: str, location: str, address: str, *,
+                  ip_config_id: str | None = None, nat_gateway_id: str | None = None) -> dict[str, Any]:
+        """Attached when ``ip_config_id`` (a NIC/gateway IP configuration) or ``nat_gateway_id`` is given."""
+        props: dict[str, Any] = {
             "provisioningState": "Succeeded",
             "ipAddress": address,
             "publicIPAddressVersion": "IPv4",
             "publicIPAllocationMethod": "Static",
             "idleTimeoutInMinutes": 4,
         }
+        if ip_config_id:
+            props["ipConfiguration"] = {"id": ip_config_id}
+        if nat_gateway_id:
+            props["natGateway"] = {"id": nat_gateway_id}
         return self.add(rg, "Microsoft.Network/publicIPAddresses", name, location, props,
                         sku={"name": "Standard", "tier": "Regional"})
 
@@ -327,15 +363,52 @@ class _Arm:
             props["networkSecurityGroup"] = {"id": nsg_id}
         return self.add(rg, "Microsoft.Network/networkInterfaces", name, location, props)
 
+    def app_gateway(self, rg: str, name: str, location: str, *, tier: str, pip_id: str,
+                    subnet_id: str, policy: bool = False, waf_enabled: bool | None = None) -> dict[str, Any]:
+        """``policy`` links a WAF policy; ``waf_enabled`` sets the legacy WAF configuration."""
+        gid = self.rid(rg, "Microsoft.Network/applicationGateways", name)
+        props: dict[str, Any] = {
+            "provisioningState": "Succeeded",
+            "resourceGuid": guid("appgw", gid),
+            "operationalState": "Running",
+            "sku": {"name": tier, "tier": tier, "capacity": 2},
+            "gatewayIPConfigurations": [{"name": "gwipc", "id": f"{gid}/gatewayIPConfigurations/gwipc",
+                                         "properties": {"subnet": {"id": subnet_id}}}],
+            "frontendIPConfigurations": [{"name": "fe-public", "id": f"{gid}/frontendIPConfigurations/fe-public",
+                                          "properties": {"privateIPAllocationMethod": "Dynamic",
+                                                         "publicIPAddress": {"id": pip_id}}}],
+            "frontendPorts": [{"name": "https", "id": f"{gid}/frontendPorts/https", "properties": {"port": 443}}],
+            "backendAddressPools": [],
+            "httpListeners": [],
+            "requestRoutingRules": [],
+            "sslPolicy": {"policyType": "Predefined", "policyName": "AppGwSslPolicy20220101"},
+        }
+        if policy:
+            props["firewallPolicy"] = {"id": self.rid(
+                rg, "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies", f"wafpol-{name}")}
+        if waf_enabled is not None:
+            props["webApplicationFirewallConfiguration"] = {
+                "enabled": waf_enabled, "firewallMode": "Prevention", "ruleSetType": "OWASP",
+                "ruleSetVersion": "3.2", "disabledRuleGroups": [], "requestBodyCheck": True,
+            }
+        return self.add(rg, "Microsoft.Network/applicationGateways", name, location, props)
+
     # --- compute -------------------------------------------------------------------------------
     def vm(self, rg: str, name: str, location: str, *, linux: bool = True,
            disable_password: Any = True, nic_id: str = "", os_disk_id: str = "",
-           os_disk_name: str = "", managed: bool = True) -> dict[str, Any]:
+           os_disk_name: str = "", managed: bool = True, patch_mode: Any = None,
+           extensions: Any = _ABSENT) -> dict[str, Any]:
+        """``patch_mode`` overrides the OS default (Linux ImageDefault, Windows AutomaticByOS);
+        ``extensions``: (publisher, type) pairs served as the extensions child, None for no child
+        (404), default Defender for Endpoint deployed by Defender for Servers."""
+        if extensions is _ABSENT:
+            extensions = [("Microsoft.Azure.AzureDefenderForServers", "MDE.Linux" if linux else "MDE.Windows")]
         os_profile: dict[str, Any] = {"computerName": name, "adminUsername": "azureuser",
                                       "secrets": [], "allowExtensionOperations": True}
         if linux:
             lc: dict[str, Any] = {"provisionVMAgent": True,
-                                  "patchSettings": {"patchMode": "ImageDefault", "assessmentMode": "ImageDefault"}}
+                                  "patchSettings": {"patchMode": patch_mode or "ImageDefault",
+                                                    "assessmentMode": "ImageDefault"}}
             _put(lc, "disablePasswordAuthentication", disable_password)
             if disable_password is True:
                 lc["ssh"] = {"publicKeys": [{"path": "/home/azureuser/.ssh/authorized_keys",
@@ -343,8 +416,9 @@ class _Arm:
             os_profile["linuxConfiguration"] = lc
             image = {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"}
         else:
-            os_profile["windowsConfiguration"] = {"provisionVMAgent": True, "enableAutomaticUpdates": True,
-                                                  "patchSettings": {"patchMode": "AutomaticByOS"}}
+            os_profile["windowsConfiguration"] = {"provisionVMAgent": True,
+                                                  "enableAutomaticUpdates": patch_mode != "Manual",
+                                                  "patchSettings": {"patchMode": patch_mode or "AutomaticByOS"}}
             image = {"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer",
                      "sku": "2022-datacenter-azure-edition", "version": "latest"}
         props = {
@@ -374,7 +448,20 @@ class _Arm:
             del os_disk["managedDisk"]
             os_disk["name"] = f"{name}-osdisk"
             os_disk["vhd"] = {"uri": f"https://stvhds{guid('vhd', name)[:8]}.blob.core.windows.net/vhds/{name}-osdisk.vhd"}
-        return self.add(rg, "Microsoft.Compute/virtualMachines", name, location, props)
+        res = self.add(rg, "Microsoft.Compute/virtualMachines", name, location, props)
+        if extensions is not None:
+            self.child(res, "extensions", [
+                {
+                    "id": f"{res['id']}/extensions/{ext_type}",
+                    "name": ext_type,
+                    "type": "Microsoft.Compute/virtualMachines/extensions",
+                    "location": location,
+                    "properties": {"publisher": publisher, "type": ext_type, "typeHandlerVersion": "1.0",
+                                   "autoUpgradeMinorVersion": True, "provisioningState": "Succeeded"},
+                }
+                for publisher, ext_type in extensions
+            ])
+        return res
 
     def disk(self, rg: str, name: str, location: str, *, encryption: Any = "EncryptionAtRestWithPlatformKey",
              ade: bool | None = None, managed_by: Any = _ABSENT, os_type: Any = _ABSENT,
@@ -734,12 +821,20 @@ NSG_CASES: list[tuple[str, list[dict[str, Any]]]] = [
 ]
 
 # name -> (disable_password, linux)
+# CMP-004: default extensions are Defender for Endpoint (compliant); CMP-005: Linux defaults to
+# ImageDefault (violating), Windows to AutomaticByOS (compliant)
+_MONITOR_ONLY = [("Microsoft.Azure.Monitor", "AzureMonitorLinuxAgent")]
 VM_CASES: list[tuple[str, dict[str, Any]]] = [
-    ("vm-linux-password-auth", {"disable_password": False}),     # CMP-001 violating
-    ("vm-linux-password-unset", {"disable_password": _ABSENT}),  # CMP-001 violating (absent)
-    ("vm-linux-sshkey-only", {"disable_password": True}),        # CMP-001 compliant
-    ("vm-windows-01", {"linux": False}),                          # CMP-001 not applicable
-    ("vm-unmanaged-vhd-01", {"linux": False, "managed": False}),  # CMP-003 violating
+    # CMP-001 violating, CMP-004 violating (monitoring agent only)
+    ("vm-linux-password-auth", {"disable_password": False, "extensions": _MONITOR_ONLY}),
+    # CMP-001 violating (absent), CMP-004 not evaluated (extensions list 404)
+    ("vm-linux-password-unset", {"disable_password": _ABSENT, "extensions": None}),
+    # CMP-001 compliant, CMP-005 compliant
+    ("vm-linux-sshkey-only", {"disable_password": True, "patch_mode": "AutomaticByPlatform"}),
+    # CMP-001 not applicable, CMP-004 compliant (Microsoft Antimalware)
+    ("vm-windows-01", {"linux": False, "extensions": [("Microsoft.Azure.Security", "IaaSAntimalware")]}),
+    # CMP-003 violating, CMP-004 violating (no extensions), CMP-005 violating (Manual)
+    ("vm-unmanaged-vhd-01", {"linux": False, "managed": False, "extensions": [], "patch_mode": "Manual"}),
 ]
 
 DISK_CASES: list[tuple[str, dict[str, Any]]] = [
@@ -791,6 +886,141 @@ PG_CASES: list[tuple[str, dict[str, Any]]] = [
     ("psql-tls-not-required-01", {"public": "Disabled", "secure_transport": "off"}),  # PG-002 violating
 ]
 
+
+# --- containers (AKS, ACR) and MySQL flexible servers -----------------------------------------
+# Module-level builders (rather than _Arm methods) keep these additions in one block.
+
+def _aks(arm: _Arm, rg: str, name: str, location: str, *, private: bool = False,
+         ranges: Any = _ABSENT, local_accounts: bool = True, rbac: Any = True,
+         policy: Any = _ABSENT, azure_policy: bool = False, channel: Any = _ABSENT) -> dict[str, Any]:
+    """An AKS managed cluster as GET ...?api-version=2024-09-01 returns it."""
+    access: dict[str, Any] = {"enablePrivateCluster": private}
+    _put(access, "authorizedIPRanges", ranges)
+    network: dict[str, Any] = {"networkPlugin": "azure", "serviceCidr": "10.0.0.0/16",
+                               "dnsServiceIP": "10.0.0.10", "outboundType": "loadBalancer",
+                               "loadBalancerSku": "standard"}
+    _put(network, "networkPolicy", policy)
+    props: dict[str, Any] = {
+        "provisioningState": "Succeeded",
+        "powerState": {"code": "Running"},
+        "kubernetesVersion": "1.30.5",
+        "currentKubernetesVersion": "1.30.5",
+        "dnsPrefix": name,
+        "azurePortalFQDN": f"{name}-portal.hcp.{location}.azmk8s.io",
+        "agentPoolProfiles": [{"name": "system", "count": 3, "vmSize": "Standard_D4s_v5", "osType": "Linux",
+                               "osSKU": "AzureLinux", "mode": "System", "type": "VirtualMachineScaleSets",
+                               "orchestratorVersion": "1.30.5", "enableNodePublicIP": False}],
+        "nodeResourceGroup": f"MC_{rg}_{name}_{location}",
+        "enableRBAC": rbac,
+        "supportPlan": "KubernetesOfficial",
+        "networkProfile": network,
+        "apiServerAccessProfile": access,
+        "addonProfiles": {"azurepolicy": {"enabled": azure_policy, "config": None}},
+        "disableLocalAccounts": not local_accounts,
+        "oidcIssuerProfile": {"enabled": False},
+    }
+    if private:
+        props["privateFQDN"] = f"{name}-priv.privatelink.{location}.azmk8s.io"
+    else:
+        props["fqdn"] = f"{name}.hcp.{location}.azmk8s.io"
+    if rbac is _ABSENT:
+        del props["enableRBAC"]
+    if channel is not _ABSENT:
+        props["autoUpgradeProfile"] = {"upgradeChannel": channel, "nodeOSUpgradeChannel": "NodeImage"}
+    return arm.add(rg, "Microsoft.ContainerService/managedClusters", name, location, props,
+                   sku={"name": "Base", "tier": "Standard"})
+
+
+def _acr(arm: _Arm, rg: str, name: str, location: str, *, admin: Any = False, anonymous: Any = False,
+         public: Any = "Enabled", default_action: Any = _ABSENT) -> dict[str, Any]:
+    """A container registry as GET ...?api-version=2023-07-01 returns it (Premium: network rules)."""
+    props: dict[str, Any] = {
+        "loginServer": f"{name}.azurecr.io",
+        "creationDate": _FIXED_TIME,
+        "provisioningState": "Succeeded",
+        "policies": {"quarantinePolicy": {"status": "disabled"},
+                     "retentionPolicy": {"days": 7, "status": "disabled"}},
+        "encryption": {"status": "disabled"},
+        "dataEndpointEnabled": False,
+        "privateEndpointConnections": [],
+        "networkRuleBypassOptions": "AzureServices",
+        "zoneRedundancy": "Disabled",
+    }
+    _put(props, "adminUserEnabled", admin)
+    _put(props, "anonymousPullEnabled", anonymous)
+    _put(props, "publicNetworkAccess", public)
+    if default_action is not _ABSENT:
+        props["networkRuleSet"] = {"defaultAction": default_action, "ipRules": []}
+    return arm.add(rg, "Microsoft.ContainerRegistry/registries", name, location, props,
+                   sku={"name": "Premium", "tier": "Premium"})
+
+
+def _mysql(arm: _Arm, rg: str, name: str, location: str, *, public: str,
+           secure_transport: str | None = "ON") -> dict[str, Any]:
+    """A MySQL flexible server (api-version 2023-12-30) and its require_secure_transport
+    parameter; ``secure_transport=None`` leaves the child out (the emulator answers 404)."""
+    network: dict[str, Any] = {"publicNetworkAccess": public}
+    if public == "Disabled":
+        network["delegatedSubnetResourceId"] = (
+            arm.rid(rg, "Microsoft.Network/virtualNetworks", "vnet-data") + "/subnets/mysql")
+        network["privateDnsZoneResourceId"] = (
+            arm.rid(rg, "Microsoft.Network/privateDnsZones", f"{name}.private.mysql.database.azure.com"))
+    props = {
+        "administratorLogin": "mysqladmin",
+        "version": "8.0.21",
+        "state": "Ready",
+        "fullyQualifiedDomainName": f"{name}.mysql.database.azure.com",
+        "storage": {"storageSizeGB": 20, "iops": 360, "autoGrow": "Enabled", "autoIoScaling": "Disabled",
+                    "storageSku": "Premium_LRS"},
+        "backup": {"backupRetentionDays": 7, "geoRedundantBackup": "Disabled"},
+        "highAvailability": {"mode": "Disabled", "state": "NotEnabled"},
+        "network": network,
+        "replicationRole": "None",
+        "dataEncryption": {"type": "SystemManaged"},
+    }
+    res = arm.add(rg, "Microsoft.DBforMySQL/flexibleServers", name, location, props,
+                  sku={"name": "Standard_B1ms", "tier": "Burstable"})
+    if secure_transport is not None:
+        arm.child(res, "configurations/require_secure_transport", {
+            "id": f"{res['id']}/configurations/require_secure_transport",
+            "name": "require_secure_transport",
+            "type": "Microsoft.DBforMySQL/flexibleServers/configurations",
+            "properties": {
+                "value": secure_transport,
+                "description": "Whether client connections to the server are required to use some form of "
+                               "secure transport.",
+                "defaultValue": "ON",
+                "dataType": "Enumeration",
+                "allowedValues": "ON,OFF",
+                "source": "system-default" if secure_transport == "ON" else "user-override",
+                "isReadOnly": "False",
+                "isConfigPendingRestart": "False",
+                "isDynamicConfig": "True",
+            },
+        })
+    return res
+
+
+_AKS_HARDENED: dict[str, Any] = {"private": True, "local_accounts": False, "policy": "azure",
+                                 "azure_policy": True, "channel": "patch"}
+AKS_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("aks-insecure-01", {"rbac": False, "channel": "none"}),      # AKS-001..006 violating
+    ("aks-hardened-01", _AKS_HARDENED),                           # AKS-001..006 compliant
+    ("aks-authorized-ranges-01", {"ranges": ["203.0.113.0/24"], "policy": "calico",
+                                  "channel": "stable"}),          # AKS-002 + 005 violating, rest compliant
+]
+ACR_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("acrinsecure01", {"admin": True, "anonymous": True, "default_action": "Allow"}),  # ACR-001..003 violating
+    ("acrprivate01", {"public": "Disabled", "default_action": "Allow"}),               # ACR-001..003 compliant
+    ("acrdefaults01", {"admin": _ABSENT, "anonymous": _ABSENT, "public": _ABSENT}),     # ACR-003 violating
+    ("acrfirewalled01", {"default_action": "Deny"}),                                   # ACR-003 compliant
+]
+MYSQL_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("mysql-public-tls-off-01", {"public": "Enabled", "secure_transport": "OFF"}),  # MYSQL-001 + 002 violating
+    ("mysql-private-01", {"public": "Disabled"}),                                 # MYSQL-001 + 002 compliant
+    ("mysql-tls-unreported-01", {"public": "Disabled", "secure_transport": None}),  # MYSQL-002 not evaluated
+]
+
 SITE_CASES: list[tuple[str, dict[str, Any]]] = [
     ("app-http-allowed-01", {"https_only": False}),                                   # APP-001 violating
     ("app-httpsonly-unset-01", {"https_only": _ABSENT}),                              # APP-001 violating
@@ -811,7 +1041,7 @@ SITE_CASES: list[tuple[str, dict[str, Any]]] = [
 
 
 def _user(name: str, display: str, *, guest: bool = False, ext_upn: bool | None = None,
-          enabled: bool = True, domain: str = TENANT_DOMAIN) -> dict[str, Any]:
+          enabled: bool = True, domain: str = TENANT_DOMAIN, pending: bool = False) -> dict[str, Any]:
     ext = guest if ext_upn is None else ext_upn
     if ext:
         local, _, home = name.partition("@")
@@ -828,6 +1058,9 @@ def _user(name: str, display: str, *, guest: bool = False, ext_upn: bool | None 
         "userType": "Guest" if guest else "Member",
         "accountEnabled": enabled,
         "createdDateTime": _FIXED_TIME,
+        # Graph reports invitation state for B2B guests only (null for members)
+        "externalUserState": ("PendingAcceptance" if pending else "Accepted") if guest else None,
+        "externalUserStateChangeDateTime": _FIXED_TIME if guest else None,
     }
 
 
@@ -871,6 +1104,11 @@ def _user_member(user: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _owner(user: dict[str, Any]) -> dict[str, Any]:
+    # an application owner as $expand=owners($select=id,displayName) returns it
+    return {"@odata.type": "#microsoft.graph.user", "id": user["id"], "displayName": user["displayName"]}
+
+
 def _sp_member(sp: dict[str, Any]) -> dict[str, Any]:
     return {
         "@odata.type": "#microsoft.graph.servicePrincipal",
@@ -904,11 +1142,11 @@ def _password(name: str, start: datetime, lifetime_days: int = 730) -> dict[str,
     }
 
 
-def _key_credential(name: str, start: datetime) -> dict[str, Any]:
+def _key_credential(name: str, start: datetime, lifetime_days: int = 365) -> dict[str, Any]:
     return {
         "customKeyIdentifier": guid("thumb", name).replace("-", "")[:40].upper(),
         "displayName": f"CN={name}",
-        "endDateTime": _iso(start + timedelta(days=365)),
+        "endDateTime": _iso(start + timedelta(days=lifetime_days)),
         "key": None,
         "keyId": guid("cert", name),
         "startDateTime": _iso(start),
@@ -918,7 +1156,9 @@ def _key_credential(name: str, start: datetime) -> dict[str, Any]:
 
 
 def _application(name: str, *, app_id: str | None = None, passwords: list[dict[str, Any]] = (),  # type: ignore[assignment]
-                 keys: list[dict[str, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+                 keys: list[dict[str, Any]] = (),  # type: ignore[assignment]
+                 redirect_uris: list[str] = (),  # type: ignore[assignment]
+                 implicit_access: bool = False, implicit_id: bool = False) -> dict[str, Any]:
     return {
         "id": guid("application", name),
         "appId": app_id or guid("appId", name),
@@ -927,6 +1167,14 @@ def _application(name: str, *, app_id: str | None = None, passwords: list[dict[s
         "signInAudience": "AzureADMyOrg",
         "passwordCredentials": list(passwords),
         "keyCredentials": list(keys),
+        "web": {
+            "homePageUrl": None,
+            "logoutUrl": None,
+            "redirectUris": list(redirect_uris),
+            "redirectUriSettings": [{"uri": u, "index": None} for u in redirect_uris],
+            "implicitGrantSettings": {"enableAccessTokenIssuance": implicit_access,
+                                      "enableIdTokenIssuance": implicit_id},
+        },
     }
 
 
@@ -983,6 +1231,9 @@ def _role_definitions(sub: str) -> list[dict[str, Any]]:
            ["Microsoft.Compute/virtualMachines/read", "Microsoft.Compute/virtualMachines/start/action",
             "Microsoft.Compute/virtualMachines/restart/action", "Microsoft.Compute/virtualMachines/deallocate/action"],
            [], [f"/subscriptions/{sub}"], "Start, restart and stop virtual machines (demo custom role)."),
+        rd(guid("roleDefinition", "OpenShield Demo All Actions Admin"), "OpenShield Demo All Actions Admin",
+           "CustomRole", ["*"], [], [f"/subscriptions/{sub}"],
+           "Custom subscription administrator role granting '*' (AZ-IAM-010 violating)."),
     ]
 
 
@@ -1033,18 +1284,32 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
     prod, data, dev = "rg-prod", "rg-data", "rg-dev"
     weu, neu, eus = "westeurope", "northeurope", "eastus"
 
-    # network plumbing (types no rule reads)
-    vnet_prod = arm.vnet(prod, "vnet-prod", weu, "10.10.0.0/16")
-    arm.vnet(data, "vnet-data", neu, "10.20.0.0/16")
-    pip_win = arm.public_ip(prod, "pip-vm-windows-01", weu, "203.0.113.10")
-    arm.public_ip(prod, "pip-gateway", weu, "203.0.113.11")
-
-    for name, kw in STORAGE_CASES:
-        arm.storage(data, name, neu, **kw)
-
     nsg_ids: dict[str, str] = {}
     for i, (name, rules_) in enumerate(NSG_CASES):
         nsg_ids[name] = arm.nsg(prod if i % 3 else dev, name, weu if i % 3 else eus, rules_)["id"]
+    web_nsg = nsg_ids["nsg-web-only"]
+
+    # network: NET-005 (subnet NSGs), NET-006 (idle public IPs), NET-007 (WAF), NET-008 (DDoS)
+    # vnet-prod: 'default' subnet without NSG (NET-005 violating), no DDoS plan (NET-008 violating)
+    vnet_prod = arm.vnet(prod, "vnet-prod", weu, "10.10.0.0/16",
+                         subnets=[("default", None), ("appgw", web_nsg), ("GatewaySubnet", None)])
+    # vnet-data: every subnet protected or exempt (NET-005 compliant), DDoS plan (NET-008 compliant)
+    arm.vnet(data, "vnet-data", neu, "10.20.0.0/16", ddos=True,
+             subnets=[("default", web_nsg), ("postgres", web_nsg), ("AzureBastionSubnet", None)])
+    nic_win = arm.rid(prod, "Microsoft.Network/networkInterfaces", "nic-vm-windows-01")
+    pip_win = arm.public_ip(prod, "pip-vm-windows-01", weu, "203.0.113.10",
+                            ip_config_id=f"{nic_win}/ipConfigurations/ipconfig1")     # NET-006 compliant
+    appgw_subnet = vnet_prod["properties"]["subnets"][1]["id"]
+    for gw_name, tier, address, policy in (("appgw-waf-policy-01", "WAF_v2", "203.0.113.11", True),   # NET-007 compliant
+                                           ("appgw-standard-01", "Standard_v2", "203.0.113.12", False)):  # violating
+        gw_id = arm.rid(prod, "Microsoft.Network/applicationGateways", gw_name)
+        pip = arm.public_ip(prod, f"pip-{gw_name}", weu, address,
+                            ip_config_id=f"{gw_id}/frontendIPConfigurations/fe-public")
+        arm.app_gateway(prod, gw_name, weu, tier=tier, pip_id=pip["id"], subnet_id=appgw_subnet, policy=policy)
+    arm.public_ip(prod, "pip-orphaned-01", weu, "203.0.113.13")                      # NET-006 violating
+
+    for name, kw in STORAGE_CASES:
+        arm.storage(data, name, neu, **kw)
 
     subnet_id = vnet_prod["properties"]["subnets"][0]["id"]
     for i, (name, kw) in enumerate(VM_CASES):
@@ -1069,6 +1334,12 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
     arm.sql_database(sql_servers[0], "appdb")
     for name, kw in PG_CASES:
         arm.postgres(data, name, neu, **kw)
+    for name, kw in MYSQL_CASES:
+        _mysql(arm, data, name, neu, **kw)
+    for name, kw in AKS_CASES:
+        _aks(arm, prod, name, weu, **kw)
+    for name, kw in ACR_CASES:
+        _acr(arm, prod, name, weu, **kw)
 
     plan = arm.plan(prod, "plan-linux-01", weu)
     for name, kw in SITE_CASES:
@@ -1108,6 +1379,11 @@ def _demo_identity(sub: str, now: datetime) -> tuple[dict[str, Any], list[dict[s
         u = _user(name, display, guest=guest, ext_upn=ext, enabled=enabled)
         users[name] = u
         registrations.append(_registration(u, mfa=mfa, admin=admin))
+    # AZ-IAM-005 violating: invited in 2023, never redeemed (so no MFA either); the other guests accepted
+    pending = _user("guest.pending.invite@partner.example", "Guest Invitation Never Accepted", guest=True,
+                    pending=True)
+    users["guest.pending.invite@partner.example"] = pending
+    registrations.append(_registration(pending, mfa=False))
 
     old = now - timedelta(days=200)
     fresh = now - timedelta(days=10)
@@ -1118,11 +1394,34 @@ def _demo_identity(sub: str, now: datetime) -> tuple[dict[str, Any], list[dict[s
         _application("app-cert-only", keys=[_key_credential("app-cert-only", old)]),            # compliant
         _application("app-mixed-old-and-fresh",                                                   # violating
                      passwords=[_password("legacy-secret", old), _password("new-secret", fresh)]),
+        # AZ-IAM-006 violating: a secret expiring in 10 days, a certificate expired 35 days ago
+        _application("app-secret-expiring-in-10-days",
+                     passwords=[_password("expiring-secret", now - timedelta(days=80), lifetime_days=90)]),
+        _application("app-cert-expired-still-present",
+                     keys=[_key_credential("expired-cert", now - timedelta(days=400))]),
+        # AZ-IAM-008: plain-http and wildcard / URL-shortener redirects (violating); https + http://localhost ok
+        _application("app-redirect-http-and-wildcard",
+                     redirect_uris=["http://intranet.contoso.example/signin-oidc",
+                                    "https://*.contoso.example/callback"]),
+        _application("app-redirect-url-shortener", redirect_uris=["https://bit.ly/3openshield"]),
+        _application("app-redirect-https-and-localhost",
+                     redirect_uris=["https://portal.contoso.example/signin-oidc", "http://localhost:5000/signin-oidc"]),
+        # AZ-IAM-009: implicit flow issuing access tokens (violating); ID tokens only (compliant)
+        _application("app-implicit-access-tokens", redirect_uris=["https://spa.contoso.example/"],
+                     implicit_access=True, implicit_id=True),
+        _application("app-implicit-id-tokens-only", redirect_uris=["https://signin.contoso.example/"],
+                     implicit_id=True),
+        _application("app-without-owners", passwords=[_password("orphan-secret", fresh)]),  # IAM-007 violating
     ]
+    # owners (served only with $expand=owners): Grace owns every app but the orphan (AZ-IAM-007)
+    for app in applications:
+        app["owners"] = [] if app["displayName"] == "app-without-owners" else [_owner(users["grace.appadmin"])]
     sps = {a["displayName"]: _service_principal(a["displayName"], app_id=a["appId"]) for a in applications}
     for name in ("sp-automation-owner", "sp-monitoring-reader", "sp-rg-owner", "sp-mg-owner-inherited"):
         sps[name] = _service_principal(name)
     sps["mi-vm-linux-sshkey-only"] = _service_principal("mi-vm-linux-sshkey-only", sp_type="ManagedIdentity")
+    sps["mi-contributor-on-subscription"] = _service_principal("mi-contributor-on-subscription",
+                                                               sp_type="ManagedIdentity")
 
     roles = [
         _directory_role("Global Administrator", [_user_member(users["alice.admin"]),
@@ -1153,6 +1452,10 @@ def _demo_identity(sub: str, now: datetime) -> tuple[dict[str, Any], list[dict[s
         _assignment(sub, "carol-uaa", sub_scope, USER_ACCESS_ADMIN, users["carol.secadmin"]["id"], "User"),
         _assignment(sub, "automation-vmop", f"{sub_scope}/resourceGroups/rg-dev", custom,
                     sps["sp-automation-owner"]["id"], "ServicePrincipal"),
+        _assignment(sub, "mi-contributor-on-subscription", sub_scope, CONTRIBUTOR,
+                    sps["mi-contributor-on-subscription"]["id"], "ServicePrincipal"),      # IAM-012 violating
+        _assignment(sub, "mi-vm-reader-on-subscription", sub_scope, READER,
+                    sps["mi-vm-linux-sshkey-only"]["id"], "ServicePrincipal"),             # IAM-012 compliant
     ]
     graph = {
         "users": list(users.values()),
@@ -1179,8 +1482,8 @@ def large_tenant(n: int, now: datetime | None = None) -> dict[str, Any]:
     sub = SUBSCRIPTION_ID
     arm = _Arm(sub)
     builders = (_large_storage, _large_nsg, _large_vm, _large_disk, _large_vault, _large_sql,
-                _large_pg, _large_site)
-    others = (_large_vnet, _large_pip, _large_nic, _large_plan)
+                _large_pg, _large_site, _large_aks, _large_acr, _large_mysql)
+    others = (_large_vnet, _large_pip, _large_nic, _large_plan, _large_appgw)
     plan_ids: list[str] = []
     rule_slot = other_slot = 0
     for i in range(n):
@@ -1243,17 +1546,51 @@ def _large_pg(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) ->
     arm.postgres(rg, f"psql-{i:07d}", loc, **_case(PG_CASES, v))
 
 
+def _large_aks(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    _aks(arm, rg, f"aks-{i:07d}", loc, **_case(AKS_CASES, v))
+
+
+def _large_acr(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    _acr(arm, rg, f"acr{i:07d}", loc, **_case(ACR_CASES, v))
+
+
+def _large_mysql(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    _mysql(arm, rg, f"mysql-{i:07d}", loc, **_case(MYSQL_CASES, v))
+
+
 def _large_site(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
     plan_id = plans[-1] if plans else arm.rid(rg, "Microsoft.Web/serverfarms", "plan-large-default")
     arm.site(rg, f"app-{i:07d}", loc, plan_id, **_case(SITE_CASES, v))
 
 
 def _large_vnet(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
-    arm.vnet(rg, f"vnet-{i:07d}", loc, f"10.{v % 250}.0.0/16")
+    # a mix for NET-005 / NET-008: unprotected default subnet, protected + exempt subnets, DDoS on
+    nsg = arm.rid(rg, "Microsoft.Network/networkSecurityGroups", "nsg-shared")
+    layouts: list[list[tuple[str, str | None]] | None] = [
+        None, [("default", nsg), ("GatewaySubnet", None)], [("default", nsg)]]
+    subnets = layouts[v % 3]
+    arm.vnet(rg, f"vnet-{i:07d}", loc, f"10.{v % 250}.0.0/16", subnets=subnets, ddos=v % 4 == 2)
 
 
 def _large_pip(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
-    arm.public_ip(rg, f"pip-{i:07d}", loc, f"203.0.{(v // 250) % 256}.{v % 250 + 1}")
+    # NET-006: every third address is idle, the others belong to a NIC or a NAT gateway
+    nic = arm.rid(rg, "Microsoft.Network/networkInterfaces", f"nic-pip-{i:07d}")
+    nat = arm.rid(rg, "Microsoft.Network/natGateways", "nat-shared")
+    attachments: list[dict[str, str]] = [
+        {}, {"ip_config_id": f"{nic}/ipConfigurations/ipconfig1"}, {"nat_gateway_id": nat}]
+    attach = attachments[v % 3]
+    arm.public_ip(rg, f"pip-{i:07d}", loc, f"203.0.{(v // 250) % 256}.{v % 250 + 1}", **attach)
+
+
+def _large_appgw(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    # NET-007: WAF_v2 + policy, Standard_v2 (no WAF), WAF tier with its configuration disabled
+    name = f"agw-{i:07d}"
+    subnet = arm.rid(rg, "Microsoft.Network/virtualNetworks", "vnet-shared") + "/subnets/appgw"
+    pip = arm.rid(rg, "Microsoft.Network/publicIPAddresses", f"pip-{name}")
+    cases: list[dict[str, Any]] = [{"tier": "WAF_v2", "policy": True}, {"tier": "Standard_v2"},
+                                   {"tier": "WAF_v2", "waf_enabled": False}]
+    kw = cases[v % 3]
+    arm.app_gateway(rg, name, loc, pip_id=pip, subnet_id=subnet, **kw)
 
 
 def _large_nic(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
@@ -1271,7 +1608,8 @@ def _large_identity(sub: str, n: int, now: datetime) -> tuple[dict[str, Any], li
     for k in range(n_users):
         guest = k % 7 == 3
         name = f"guest{k:05d}@partner.example" if guest else f"user{k:05d}"
-        u = _user(name, f"{'Guest' if guest else 'User'} {k:05d}", guest=guest, enabled=k % 23 != 5)
+        u = _user(name, f"{'Guest' if guest else 'User'} {k:05d}", guest=guest, enabled=k % 23 != 5,
+                  pending=k % 14 == 3)  # every other guest never accepted its invitation (AZ-IAM-005)
         users.append(u)
         registrations.append(_registration(u, mfa=k % 5 != 1, admin=k < 12))
 
@@ -1280,10 +1618,21 @@ def _large_identity(sub: str, n: int, now: datetime) -> tuple[dict[str, Any], li
     applications = []
     for k in range(n_apps):
         start = now - timedelta(days=ages[k % len(ages)])
+        # web settings mix: plain-http redirect (AZ-IAM-008), implicit access tokens (AZ-IAM-009)
+        web: dict[str, Any] = {"redirect_uris": [f"https://app{k:05d}.contoso.example/signin-oidc"]}
+        if k % 8 == 5:
+            web["redirect_uris"] = [f"http://app{k:05d}.contoso.example/signin-oidc"]
+        elif k % 8 == 6:
+            web["implicit_access"] = True
+        # AZ-IAM-006: some secrets expire 20 days after the generation time
+        lifetime = ages[k % len(ages)] + 20 if k % 9 == 7 else 730
         if k % 9 == 4:
-            applications.append(_application(f"app-large-{k:05d}", keys=[_key_credential(f"c{k}", start)]))
+            applications.append(_application(f"app-large-{k:05d}", keys=[_key_credential(f"c{k}", start)], **web))
         else:
-            applications.append(_application(f"app-large-{k:05d}", passwords=[_password(f"s{k}", start)]))
+            applications.append(_application(f"app-large-{k:05d}",
+                                             passwords=[_password(f"s{k}", start, lifetime_days=lifetime)], **web))
+    for k, app in enumerate(applications):  # every sixth app has no owner (AZ-IAM-007)
+        app["owners"] = [] if k % 6 == 2 else [_owner(users[k % len(users)])]
     sps = [_service_principal(a["displayName"], app_id=a["appId"]) for a in applications]
     sps += [_service_principal(f"mi-large-{k:03d}", sp_type="ManagedIdentity") for k in range(5)]
 
@@ -1322,6 +1671,10 @@ def _large_identity(sub: str, n: int, now: datetime) -> tuple[dict[str, Any], li
         else:
             principal = guid("group", f"large-{k}")
         assignments.append(_assignment(sub, f"large-{k}", scope, role, principal, ptype))
+    # AZ-IAM-012: managed identities at subscription scope, Contributor (violating) or Reader
+    for j, mi in enumerate(sp for sp in sps if sp["servicePrincipalType"] == "ManagedIdentity"):
+        assignments.append(_assignment(sub, f"large-mi-{j}", sub_scope, CONTRIBUTOR if j % 2 == 0 else READER,
+                                       mi["id"], "ServicePrincipal"))
 
     graph = {
         "users": users,

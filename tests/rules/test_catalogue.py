@@ -13,14 +13,20 @@ from tests.rules.builders import SUB
 
 EXPECTED_IDS = {
     *(f"AZ-STOR-00{i}" for i in range(1, 10)),
-    *(f"AZ-NET-00{i}" for i in range(1, 5)),
-    *(f"AZ-CMP-00{i}" for i in range(1, 4)),
+    *(f"AZ-NET-00{i}" for i in range(1, 9)),
+    *(f"AZ-CMP-00{i}" for i in range(1, 6)),
     *(f"AZ-KV-00{i}" for i in range(1, 5)),
     *(f"AZ-SQL-00{i}" for i in range(1, 7)),
     "AZ-PG-001",
     "AZ-PG-002",
     *(f"AZ-APP-00{i}" for i in range(1, 6)),
-    *(f"AZ-IAM-00{i}" for i in range(1, 5)),
+    *(f"AZ-IAM-00{i}" for i in range(1, 10)),
+    "AZ-IAM-010",
+    "AZ-IAM-012",
+    *(f"AZ-AKS-00{i}" for i in range(1, 7)),
+    *(f"AZ-ACR-00{i}" for i in range(1, 4)),
+    "AZ-MYSQL-001",
+    "AZ-MYSQL-002",
 }
 
 

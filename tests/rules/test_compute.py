@@ -1,12 +1,22 @@
 """AZ-CMP-001 (Linux SSH password auth), AZ-CMP-002 (platform-key-only disks), AZ-CMP-003
-(unmanaged disks)."""
+(unmanaged disks), AZ-CMP-004 (endpoint protection extension), AZ-CMP-005 (automatic patching)."""
 
 from __future__ import annotations
 
 import pytest
 
-from scanner.rules.compute import DISK_TYPE, VM_TYPE
-from tests.rules.builders import Resource, arm, fail_resource, inventory, only, run
+from scanner.inventory import Inventory
+from scanner.rules.compute import DISK_TYPE, VM_EXTENSIONS, VM_TYPE
+from tests.rules.builders import (
+    Resource,
+    arm,
+    fail_child,
+    fail_resource,
+    inventory,
+    only,
+    run,
+    set_child,
+)
 
 
 def linux_vm(name: str = "vm1", **linux_config: object) -> Resource:
@@ -152,3 +162,116 @@ def test_cmp003_unreadable_vm_is_not_evaluated() -> None:
     rid = fail_resource(inv, VM_TYPE, "locked", "403")
     result = only("AZ-CMP-003", inv)
     assert (result.resource_id, result.passed) == (rid, None)
+
+
+# --- AZ-CMP-004 endpoint protection, AZ-CMP-005 automatic patching ----------------------------
+
+
+def extension(publisher: str, ext_type: str) -> Resource:
+    return {
+        "name": ext_type,
+        "type": "Microsoft.Compute/virtualMachines/extensions",
+        "properties": {"publisher": publisher, "type": ext_type, "provisioningState": "Succeeded"},
+    }
+
+
+def vm_with_extensions(*extensions: Resource) -> tuple[Resource, Inventory]:
+    vm = linux_vm("vm-ext")
+    inv = inventory(vm)
+    set_child(inv, VM_EXTENSIONS, vm, list(extensions))
+    return vm, inv
+
+
+@pytest.mark.parametrize(
+    "ext",
+    [
+        extension("Microsoft.Azure.AzureDefenderForServers", "MDE.Linux"),
+        extension("Microsoft.Azure.AzureDefenderForServers", "MDE.Windows"),
+        extension("Microsoft.Azure.Security", "IaaSAntimalware"),
+        extension("Microsoft.Azure.AzureDefenderForServers", "SomethingNew"),
+    ],
+)
+def test_cmp004_protection_extension_passes(ext: Resource) -> None:
+    _, inv = vm_with_extensions(extension("Microsoft.Azure.Monitor", "AzureMonitorLinuxAgent"), ext)
+    result = only("AZ-CMP-004", inv)
+    assert result.passed is True
+    assert result.metadata["protection"]
+
+
+@pytest.mark.parametrize("extensions", [[], [extension("Microsoft.Azure.Monitor", "AzureMonitorLinuxAgent")]])
+def test_cmp004_no_protection_extension_fails(extensions: list[Resource]) -> None:
+    _, inv = vm_with_extensions(*extensions)
+    result = only("AZ-CMP-004", inv)
+    assert result.passed is False
+    assert result.metadata["protection"] == []
+
+
+def test_cmp004_unreadable_extensions_are_not_evaluated() -> None:
+    vm = linux_vm("vm-ext")
+    inv = inventory(vm)
+    fail_child(inv, VM_EXTENSIONS, vm, "403 AuthorizationFailed")
+    result = only("AZ-CMP-004", inv)
+    assert result.passed is None
+    assert "403" in result.detail
+    # never collected at all (absent payload) is not evaluated either
+    assert only("AZ-CMP-004", inventory(linux_vm("other"))).passed is None
+
+
+def test_cmp004_unreadable_vm_is_not_evaluated() -> None:
+    inv = inventory()
+    fail_resource(inv, VM_TYPE, "locked", "403")
+    assert only("AZ-CMP-004", inv).passed is None
+
+
+def test_cmp004_declares_the_extensions_child() -> None:
+    from scanner.rules.base import REGISTRY
+
+    assert REGISTRY["AZ-CMP-004"].needs.children == (VM_EXTENSIONS,)
+    assert VM_EXTENSIONS.is_list and VM_EXTENSIONS.api_version == "2024-07-01"
+
+
+def patched_vm(os_config: str, **config: object) -> Resource:
+    return arm(VM_TYPE, "vm-patch", {"osProfile": {os_config: dict(config)}})
+
+
+@pytest.mark.parametrize(
+    ("os_config", "mode", "passed"),
+    [
+        ("linuxConfiguration", "AutomaticByPlatform", True),
+        ("linuxConfiguration", "ImageDefault", False),
+        ("windowsConfiguration", "AutomaticByPlatform", True),
+        ("windowsConfiguration", "AutomaticByOS", True),
+        ("windowsConfiguration", "Manual", False),
+    ],
+)
+def test_cmp005_patch_modes(os_config: str, mode: str, passed: bool) -> None:
+    result = only("AZ-CMP-005", inventory(patched_vm(os_config, patchSettings={"patchMode": mode})))
+    assert result.passed is passed
+    assert result.metadata["patchMode"] == mode
+
+
+def test_cmp005_linux_absent_patch_mode_fails_as_image_default() -> None:
+    result = only("AZ-CMP-005", inventory(patched_vm("linuxConfiguration", provisionVMAgent=True)))
+    assert result.passed is False
+    assert "ImageDefault" in result.detail
+
+
+def test_cmp005_windows_absent_patch_mode() -> None:
+    off = patched_vm("windowsConfiguration", enableAutomaticUpdates=False)
+    assert only("AZ-CMP-005", inventory(off)).passed is False
+    unknown = patched_vm("windowsConfiguration", enableAutomaticUpdates=True)
+    assert only("AZ-CMP-005", inventory(unknown)).passed is None
+
+
+def test_cmp005_absent_os_profile_is_not_evaluated() -> None:
+    attached = arm(VM_TYPE, "attached", {"storageProfile": {"osDisk": {"osType": "Linux"}}})
+    result = only("AZ-CMP-005", inventory(attached))
+    assert result.passed is None
+    assert "osProfile" in result.detail
+    assert only("AZ-CMP-005", inventory(arm(VM_TYPE, "no-os", {"osProfile": {}}))).passed is None
+
+
+def test_cmp005_unreadable_vm_is_not_evaluated() -> None:
+    inv = inventory()
+    fail_resource(inv, VM_TYPE, "locked", "403")
+    assert only("AZ-CMP-005", inv).passed is None

@@ -346,3 +346,79 @@ def test_pg002_child_unreadable_is_not_evaluated() -> None:
     results = run("AZ-PG-002", inv)
     assert [r.passed for r in results] == [None, None]
     assert "403 Forbidden" in results[0].detail
+
+
+# --- MySQL flexible server (AZ-MYSQL-001, AZ-MYSQL-002) ----------------------------------------
+
+from scanner.rules.databases import MYSQL_SECURE_TRANSPORT, MYSQL_TYPE
+
+
+def mysql(public: str | None = "Enabled", *, name: str = "mysql1", network: bool = True) -> Resource:
+    props: dict[str, object] = {"version": "8.0.21", "state": "Ready"}
+    if network:
+        props["network"] = {} if public is None else {"publicNetworkAccess": public}
+    return arm(MYSQL_TYPE, name, props)
+
+
+def test_mysql001_public_access_enabled_fails() -> None:
+    result = only("AZ-MYSQL-001", inventory(mysql("Enabled")))
+    assert result.passed is False
+    assert result.resource_type == MYSQL_TYPE
+    assert result.metadata == {"publicNetworkAccess": "Enabled"}
+
+
+def test_mysql001_public_access_disabled_passes() -> None:
+    assert only("AZ-MYSQL-001", inventory(mysql("Disabled"))).passed is True
+
+
+@pytest.mark.parametrize("with_network", [True, False])
+def test_mysql001_absent_setting_is_not_evaluated(with_network: bool) -> None:
+    result = only("AZ-MYSQL-001", inventory(mysql(None, network=with_network)))
+    assert result.passed is None
+    assert "not reported" in result.detail
+
+
+def test_mysql001_unreadable_server_is_not_evaluated() -> None:
+    inv = inventory(arm(MYSQL_TYPE, "bare"))
+    fail_resource(inv, MYSQL_TYPE, "locked", "403")
+    got = sorted((r.resource_name, r.passed) for r in run("AZ-MYSQL-001", inv))
+    assert got == [("bare", None), ("locked", None)]
+
+
+def _mysql_param(value: object) -> Inventory:
+    server = mysql("Disabled")
+    inv = inventory(server)
+    payload: dict[str, object] = {}
+    if value is not None:
+        payload = {"name": "require_secure_transport",
+                   "properties": {"value": value, "defaultValue": "ON", "allowedValues": "ON,OFF"}}
+    set_child(inv, MYSQL_SECURE_TRANSPORT, server, payload)
+    return inv
+
+
+@pytest.mark.parametrize("value", ["OFF", "off"])
+def test_mysql002_secure_transport_off_fails(value: str) -> None:
+    result = only("AZ-MYSQL-002", _mysql_param(value))
+    assert result.passed is False
+    assert result.metadata == {"require_secure_transport": value}
+
+
+def test_mysql002_secure_transport_on_passes() -> None:
+    assert only("AZ-MYSQL-002", _mysql_param("ON")).passed is True
+
+
+def test_mysql002_404_child_reads_as_not_reported() -> None:
+    """The collector stores a 404 on the parameter as ``{}``."""
+    result = only("AZ-MYSQL-002", _mysql_param(None))
+    assert result.passed is None
+    assert "not reported" in result.detail
+
+
+def test_mysql002_child_unreadable_is_not_evaluated() -> None:
+    server = mysql("Enabled")
+    inv = inventory(server)
+    fail_child(inv, MYSQL_SECURE_TRANSPORT, server, "403 Forbidden")
+    fail_resource(inv, MYSQL_TYPE, "locked", "403")
+    results = run("AZ-MYSQL-002", inv)
+    assert [r.passed for r in results] == [None, None]
+    assert "403 Forbidden" in results[0].detail

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from scanner.inventory import Inventory
 from tests.rules.builders import COLLECTED_AT, SUB, Resource, inventory, only, run
 
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
@@ -311,3 +312,366 @@ def test_iam003_expired_secret_is_ignored() -> None:
     }]
     [ev] = list(REGISTRY["AZ-IAM-003"].evaluate(inv))
     assert ev.passed is True
+
+
+# --- AZ-IAM-005 ---------------------------------------------------------------------------
+
+
+def _ago(days: int) -> str:
+    return (COLLECTED_AT - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def guest(state: str | None, invited_days_ago: int | None = 45, **fields: object) -> Resource:
+    entry = {
+        **user("g1", "Guest"),
+        "externalUserState": state,
+        "createdDateTime": _ago(400),
+        **fields,
+    }
+    if invited_days_ago is not None:
+        entry["externalUserStateChangeDateTime"] = _ago(invited_days_ago)
+    return entry
+
+
+def test_iam005_invitation_pending_over_30_days_fails() -> None:
+    result = only(
+        "AZ-IAM-005", inventory(graph={"users": [user("m1"), guest("PendingAcceptance")]})
+    )
+    assert result.passed is False  # members are not judged
+    assert result.resource_id == "/graph/users/g1"
+    assert result.metadata["invitation_age_days"] == 45
+    assert "45 days" in result.detail
+    json.dumps(result.metadata)
+
+
+def test_iam005_recent_invitation_and_accepted_guest_pass() -> None:
+    recent = only("AZ-IAM-005", inventory(graph={"users": [guest("PendingAcceptance", 10)]}))
+    accepted = only("AZ-IAM-005", inventory(graph={"users": [guest("Accepted", 900)]}))
+    assert recent.passed is True and accepted.passed is True
+    assert "sign-in activity is not assessed" in accepted.detail
+
+
+def test_iam005_falls_back_to_created_date() -> None:
+    entry = guest("PendingAcceptance", None)  # createdDateTime 400 days ago
+    assert only("AZ-IAM-005", inventory(graph={"users": [entry]})).passed is False
+
+
+def test_iam005_uses_collected_at() -> None:
+    inv = inventory(
+        graph={"users": [guest("PendingAcceptance", 45)]},
+        collected_at=COLLECTED_AT - timedelta(days=20),
+    )
+    assert only("AZ-IAM-005", inv).passed is True
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        guest(None),
+        guest("PendingAcceptance", None, createdDateTime=None),
+        guest("PendingAcceptance", None, createdDateTime="soon"),
+    ],
+)
+def test_iam005_missing_state_or_date_is_not_evaluated(entry: Resource) -> None:
+    assert only("AZ-IAM-005", inventory(graph={"users": [entry]})).passed is None
+
+
+# --- AZ-IAM-006 ---------------------------------------------------------------------------
+
+
+def cred(name: str, ends_in_days: int | None) -> Resource:
+    end = (
+        None if ends_in_days is None else (COLLECTED_AT + timedelta(days=ends_in_days)).isoformat()
+    )
+    return {
+        "keyId": f"k-{name}",
+        "displayName": name,
+        "startDateTime": _ago(10),
+        "endDateTime": end,
+    }
+
+
+def creds_app(passwords: list[Resource], keys: list[Resource] | None = None) -> Resource:
+    return {
+        "id": "obj6",
+        "appId": "a6",
+        "displayName": "billing-api",
+        "passwordCredentials": passwords,
+        "keyCredentials": keys or [],
+    }
+
+
+def test_iam006_expiring_secret_and_expired_cert_fail() -> None:
+    entry = creds_app([cred("ok", 200), cred("soon", 10)], [cred("old-cert", -35)])
+    result = only("AZ-IAM-006", inventory(graph={"applications": [entry]}))
+    assert result.passed is False
+    flagged = {c["displayName"]: c for c in result.metadata["credentials"]}
+    assert set(flagged) == {"soon", "old-cert"}
+    assert flagged["old-cert"]["expired"] is True and flagged["old-cert"]["kind"] == "certificate"
+    assert flagged["soon"]["expired"] is False
+    assert "1 expired and 1 expiring" in result.detail and "'old-cert'" in result.detail
+    json.dumps(result.metadata)
+
+
+def test_iam006_boundary_is_30_days() -> None:
+    assert (
+        only("AZ-IAM-006", inventory(graph={"applications": [creds_app([cred("s", 30)])]})).passed
+        is False
+    )
+    assert (
+        only("AZ-IAM-006", inventory(graph={"applications": [creds_app([cred("s", 31)])]})).passed
+        is True
+    )
+
+
+def test_iam006_app_without_credentials_passes() -> None:
+    bare = {
+        "id": "obj7",
+        "displayName": "no-creds",
+        "passwordCredentials": None,
+        "keyCredentials": None,
+    }
+    assert only("AZ-IAM-006", inventory(graph={"applications": [bare]})).passed is True
+
+
+def test_iam006_undated_credential_is_not_evaluated_unless_another_fails() -> None:
+    undated = only("AZ-IAM-006", inventory(graph={"applications": [creds_app([cred("u", None)])]}))
+    assert undated.passed is None
+    both = creds_app([cred("u", None), cred("soon", 5)])
+    assert only("AZ-IAM-006", inventory(graph={"applications": [both]})).passed is False
+
+
+# --- AZ-IAM-008 / AZ-IAM-009 --------------------------------------------------------------
+
+
+def web_app(
+    redirects: list[str] | None = None, access: object = False, id_tokens: object = False
+) -> Resource:
+    return {
+        "id": "obj8",
+        "appId": "a8",
+        "displayName": "portal",
+        "web": {
+            "redirectUris": redirects or [],
+            "implicitGrantSettings": {
+                "enableAccessTokenIssuance": access,
+                "enableIdTokenIssuance": id_tokens,
+            },
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("uri", "problem"),
+    [
+        ("http://portal.contoso.com/signin-oidc", "plain http"),
+        ("https://*.contoso.com/callback", "wildcard"),
+        ("https://bit.ly/abc123", "URL shortener"),
+        ("https://www.TinyURL.com/x", "URL shortener"),
+    ],
+)
+def test_iam008_insecure_redirect_fails(uri: str, problem: str) -> None:
+    entry = web_app(["https://portal.contoso.com/ok", uri])
+    result = only("AZ-IAM-008", inventory(graph={"applications": [entry]}))
+    assert result.passed is False
+    assert result.metadata["insecure_redirect_uris"] == [{"uri": uri, "problem": problem}]
+    assert uri in result.detail
+
+
+def test_iam008_https_loopback_and_custom_schemes_pass() -> None:
+    entry = web_app(
+        [
+            "https://portal.contoso.com/cb",
+            "http://localhost:5000/cb",
+            "HTTP://127.0.0.1/cb",
+            "http://[::1]:8400/",
+            "msal1234://auth",
+        ]
+    )
+    assert only("AZ-IAM-008", inventory(graph={"applications": [entry]})).passed is True
+
+
+def test_iam008_localhost_lookalike_is_not_loopback() -> None:
+    entry = web_app(["http://localhost.evil.example/cb"])
+    assert only("AZ-IAM-008", inventory(graph={"applications": [entry]})).passed is False
+
+
+def test_iam008_without_web_is_not_evaluated() -> None:
+    bare = {"id": "obj9", "displayName": "trimmed"}
+    assert only("AZ-IAM-008", inventory(graph={"applications": [bare]})).passed is None
+
+
+def test_iam009_access_token_issuance_fails() -> None:
+    result = only(
+        "AZ-IAM-009", inventory(graph={"applications": [web_app(access=True, id_tokens=True)]})
+    )
+    assert result.passed is False
+    assert result.metadata["enableIdTokenIssuance"] is True
+
+
+def test_iam009_id_tokens_only_pass_with_note() -> None:
+    result = only("AZ-IAM-009", inventory(graph={"applications": [web_app(id_tokens=True)]}))
+    assert result.passed is True
+    assert "ID tokens" in result.detail
+
+
+@pytest.mark.parametrize(
+    "entry", [web_app(access=None), {"id": "x", "web": None}, {"id": "y", "web": {}}]
+)
+def test_iam009_unreported_setting_is_not_evaluated(entry: Resource) -> None:
+    assert only("AZ-IAM-009", inventory(graph={"applications": [entry]})).passed is None
+
+
+# --- AZ-IAM-010 ---------------------------------------------------------------------------
+
+
+def role_definition(name: str, kind: str, *actions: str, permissions: object = None) -> Resource:
+    return {
+        "id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{name}-guid",
+        "name": f"{name}-guid",
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "properties": {
+            "roleName": name,
+            "type": kind,
+            "assignableScopes": [f"/subscriptions/{SUB}"],
+            "permissions": [{"actions": list(actions), "notActions": []}]
+            if permissions is None
+            else permissions,
+        },
+    }
+
+
+def definitions_inventory(*definitions: Resource) -> Inventory:
+    inv = inventory()
+    inv.role_definitions.extend(definitions)
+    return inv
+
+
+def test_iam010_custom_star_role_fails_builtins_not_judged() -> None:
+    inv = definitions_inventory(
+        role_definition("Owner", "BuiltInRole", "*"),
+        role_definition("Sub Admin", "CustomRole", "Microsoft.Compute/*/read", " * "),
+    )
+    result = only("AZ-IAM-010", inv)
+    assert result.passed is False
+    assert result.resource_name == "Sub Admin"
+    assert result.resource_type == "Microsoft.Authorization/roleDefinitions"
+    assert result.metadata["assignableScopes"] == [f"/subscriptions/{SUB}"]
+
+
+def test_iam010_specific_actions_pass() -> None:
+    inv = definitions_inventory(
+        role_definition("VM Operator", "CustomRole", "Microsoft.Compute/*", "*/read")
+    )
+    assert only("AZ-IAM-010", inv).passed is True
+
+
+def test_iam010_unreported_permissions_are_not_evaluated() -> None:
+    inv = definitions_inventory(role_definition("Odd", "CustomRole", permissions="n/a"))
+    assert only("AZ-IAM-010", inv).passed is None
+
+
+# --- AZ-IAM-012 ---------------------------------------------------------------------------
+
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+MI = {
+    "id": "mi-1",
+    "appId": "mi-app",
+    "displayName": "id-vm-web",
+    "servicePrincipalType": "ManagedIdentity",
+}
+
+
+def test_iam012_managed_identity_contributor_and_owner_fail() -> None:
+    inv = inventory(
+        role_assignments=[
+            assignment("ra1", CONTRIBUTOR, principal_id="mi-1"),
+            assignment("ra2", OWNER, principal_id="mi-1"),
+        ],
+        graph={"servicePrincipals": [MI]},
+    )
+    results = run("AZ-IAM-012", inv)
+    assert [(r.passed, r.metadata["role"]) for r in results] == [
+        (False, "Contributor"),
+        (False, "Owner"),
+    ]
+    assert results[0].resource_name == "id-vm-web"
+    assert "'id-vm-web' is Contributor" in results[0].detail
+
+
+def test_iam012_reader_managed_identity_passes_and_app_sp_is_not_judged() -> None:
+    inv = inventory(
+        role_assignments=[
+            assignment("ra1", READER, principal_id="mi-1"),
+            assignment("ra2", OWNER, principal_id="sp-obj-1"),
+            assignment(
+                "ra3", OWNER, principal_id="mi-1", scope=f"/subscriptions/{SUB}/resourceGroups/rg1"
+            ),
+        ],
+        graph={"servicePrincipals": [MI, SP]},
+    )
+    assert [r.passed for r in run("AZ-IAM-012", inv)] == [True]
+
+
+def test_iam012_unknown_principal_with_broad_role_is_not_evaluated() -> None:
+    untyped = {"id": "sp-2", "displayName": "who-knows"}
+    inv = inventory(
+        role_assignments=[
+            assignment("ra1", OWNER, principal_id="ghost"),
+            assignment("ra2", CONTRIBUTOR, principal_id="sp-2"),
+            assignment("ra3", READER, principal_id="ghost"),
+        ],
+        graph={"servicePrincipals": [untyped]},
+    )
+    assert [r.passed for r in run("AZ-IAM-012", inv)] == [None, None]
+
+
+def test_iam012_needs_service_principals_so_the_engine_skips_without_them() -> None:
+    from scanner.rules import REGISTRY
+
+    assert "graph:servicePrincipals" in REGISTRY["AZ-IAM-012"].needs.required_keys()
+    assert REGISTRY["AZ-IAM-010"].needs.required_keys() == ["arm:roleDefinitions"]
+    for rule_id in ("AZ-IAM-006", "AZ-IAM-008", "AZ-IAM-009"):
+        assert REGISTRY[rule_id].needs.required_keys() == ["graph:applications"]
+    assert REGISTRY["AZ-IAM-005"].needs.required_keys() == ["graph:users"]
+
+
+# --- AZ-IAM-007 ---------------------------------------------------------------------------
+
+
+def owned_app(owners: object) -> Resource:
+    return {"id": "obj10", "appId": "a10", "displayName": "legacy-sync", "owners": owners}
+
+
+def test_iam007_app_without_owners_fails() -> None:
+    result = only("AZ-IAM-007", inventory(graph={"applicationOwners": [owned_app([])]}))
+    assert result.passed is False
+    assert result.resource_id == "/graph/applications/obj10"
+    assert "'legacy-sync' has no owner" in result.detail
+
+
+def test_iam007_owned_app_passes() -> None:
+    owners = [
+        {"@odata.type": "#microsoft.graph.user", "id": "u1", "displayName": "Grace"},
+        {"@odata.type": "#microsoft.graph.servicePrincipal", "id": "sp1"},
+        None,
+    ]
+    result = only("AZ-IAM-007", inventory(graph={"applicationOwners": [owned_app(owners)]}))
+    assert result.passed is True
+    assert result.metadata["owners"] == ["Grace", "sp1"]
+
+
+def test_iam007_unexpanded_owners_are_not_evaluated() -> None:
+    bare = {"id": "obj11", "displayName": "no-expand"}
+    assert only("AZ-IAM-007", inventory(graph={"applicationOwners": [bare]})).passed is None
+
+
+def test_iam007_reads_its_own_collection() -> None:
+    from scanner.azure.graph import COLLECTIONS
+    from scanner.rules import REGISTRY
+
+    assert REGISTRY["AZ-IAM-007"].needs.required_keys() == ["graph:applicationOwners"]
+    spec = COLLECTIONS["applicationOwners"]
+    assert spec.path == "applications" and spec.query["$expand"].startswith("owners")
+    # the applications rules do not depend on the $expand query
+    assert "$expand" not in COLLECTIONS["applications"].query

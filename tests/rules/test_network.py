@@ -1,4 +1,5 @@
-"""AZ-NET-001..004: NSG findings, their wording and metadata."""
+"""AZ-NET-001..004: NSG findings, their wording and metadata; AZ-NET-005..008: subnets without
+NSGs, idle public IPs, Application Gateways without WAF, VNets without DDoS protection."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 import pytest
 
-from tests.rules.builders import fail_resource, inventory, nsg, only, run, sec_rule
+from tests.rules.builders import arm, fail_resource, inventory, nsg, only, run, sec_rule
 
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
 
@@ -101,3 +102,134 @@ def test_one_evaluation_per_nsg() -> None:
     inv = inventory(nsg("a", sec_rule("ssh", 100)), nsg("b"), nsg("c", sec_rule("ssh", 100)))
     verdicts = {r.resource_name: r.passed for r in run("AZ-NET-001", inv)}
     assert verdicts == {"a": False, "b": True, "c": False}
+
+
+# --- AZ-NET-005..008: virtual networks, public IPs, application gateways ----------------------
+
+VNET = "Microsoft.Network/virtualNetworks"
+PIP = "Microsoft.Network/publicIPAddresses"
+APPGW = "Microsoft.Network/applicationGateways"
+NSG_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/n"
+
+
+def subnet(name: str, nsg_id: str | None = None) -> dict[str, object]:
+    properties: dict[str, object] = {"addressPrefix": "10.0.0.0/24"}
+    if nsg_id:
+        properties["networkSecurityGroup"] = {"id": nsg_id}
+    return {"name": name, "id": f"/x/subnets/{name}", "properties": properties}
+
+
+def vnet(name: str = "vnet1", **properties: object) -> dict[str, object]:
+    return arm(VNET, name, dict(properties))
+
+
+def test_net005_lists_unprotected_subnets() -> None:
+    v = vnet(subnets=[subnet("web"), subnet("app", NSG_ID), subnet("data")])
+    result = only("AZ-NET-005", inventory(v))
+    assert result.passed is False
+    assert result.metadata["unprotected_subnets"] == ["web", "data"]
+    assert "'web', 'data'" in result.detail
+
+
+def test_net005_platform_subnets_are_exempt() -> None:
+    exempt = ["GatewaySubnet", "AzureFirewallSubnet", "AzureFirewallManagementSubnet",
+              "AzureBastionSubnet", "RouteServerSubnet", "gatewaysubnet"]
+    v = vnet(subnets=[subnet("app", NSG_ID), *(subnet(n) for n in exempt)])
+    result = only("AZ-NET-005", inventory(v))
+    assert result.passed is True
+    assert result.metadata["exempt_subnets"] == exempt
+
+
+def test_net005_vnet_without_subnets_passes() -> None:
+    assert only("AZ-NET-005", inventory(vnet(subnets=[]))).passed is True
+
+
+def test_net005_absent_subnets_is_not_evaluated() -> None:
+    assert only("AZ-NET-005", inventory(vnet(addressSpace={}))).passed is None
+    result = only("AZ-NET-005", inventory(vnet(subnets=[{"name": "bare"}, subnet("ok", NSG_ID)])))
+    assert result.passed is None
+    assert "'bare'" in result.detail
+
+
+@pytest.mark.parametrize("rule_id", ["AZ-NET-005", "AZ-NET-008"])
+def test_unreadable_vnet_is_not_evaluated(rule_id: str) -> None:
+    inv = inventory()
+    fail_resource(inv, VNET, "locked", "403 AuthorizationFailed")
+    result = only(rule_id, inv)
+    assert result.passed is None
+    assert "403" in result.detail
+
+
+def test_net006_unattached_ip_fails() -> None:
+    result = only("AZ-NET-006", inventory(arm(PIP, "pip1", {"ipAddress": "203.0.113.9"})))
+    assert result.passed is False
+    assert "203.0.113.9" in result.detail
+
+
+@pytest.mark.parametrize(
+    "attachment",
+    [{"ipConfiguration": {"id": "/nic/ipConfigurations/ipconfig1"}}, {"natGateway": {"id": "/nat/n1"}}],
+)
+def test_net006_attached_ip_passes(attachment: dict[str, object]) -> None:
+    assert only("AZ-NET-006", inventory(arm(PIP, "pip1", attachment))).passed is True
+
+
+def test_net006_missing_properties_is_not_evaluated_and_unreadable_too() -> None:
+    assert only("AZ-NET-006", inventory(arm(PIP, "bare"))).passed is None
+    inv = inventory()
+    fail_resource(inv, PIP, "locked", "403")
+    assert only("AZ-NET-006", inv).passed is None
+
+
+def appgw(**properties: object) -> dict[str, object]:
+    return arm(APPGW, "agw1", dict(properties))
+
+
+def test_net007_standard_tier_without_policy_fails() -> None:
+    result = only("AZ-NET-007", inventory(appgw(sku={"name": "Standard_v2", "tier": "Standard_v2"})))
+    assert result.passed is False
+    assert "Standard_v2" in result.detail
+
+
+def test_net007_disabled_waf_configuration_fails() -> None:
+    gw = appgw(sku={"tier": "WAF_v2"}, webApplicationFirewallConfiguration={"enabled": False})
+    result = only("AZ-NET-007", inventory(gw))
+    assert result.passed is False
+    assert "disabled" in result.detail
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        {"sku": {"tier": "WAF_v2"}, "firewallPolicy": {"id": "/policies/p1"}},
+        {"sku": {"tier": "WAF"}, "webApplicationFirewallConfiguration": {"enabled": True}},
+        {"sku": {"tier": "waf_v2"}},
+    ],
+)
+def test_net007_waf_passes(properties: dict[str, object]) -> None:
+    assert only("AZ-NET-007", inventory(appgw(**properties))).passed is True
+
+
+def test_net007_absent_tier_is_not_evaluated_and_unreadable_too() -> None:
+    assert only("AZ-NET-007", inventory(appgw(operationalState="Running"))).passed is None
+    inv = inventory()
+    fail_resource(inv, APPGW, "locked", "403")
+    assert only("AZ-NET-007", inv).passed is None
+
+
+def test_net008_ddos_disabled_or_absent_fails() -> None:
+    assert only("AZ-NET-008", inventory(vnet(enableDdosProtection=False))).passed is False
+    absent = only("AZ-NET-008", inventory(vnet(subnets=[])))
+    assert absent.passed is False
+    assert "defaults to off" in absent.detail
+
+
+def test_net008_ddos_enabled_passes() -> None:
+    v = vnet(enableDdosProtection=True, ddosProtectionPlan={"id": "/plans/p1"})
+    result = only("AZ-NET-008", inventory(v))
+    assert result.passed is True
+    assert result.metadata["ddosProtectionPlan"] == "/plans/p1"
+
+
+def test_net008_missing_properties_is_not_evaluated() -> None:
+    assert only("AZ-NET-008", inventory(arm(VNET, "bare"))).passed is None
