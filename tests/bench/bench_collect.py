@@ -40,9 +40,11 @@ def ideal_arm_requests(emu: Emulator) -> tuple[int, int]:
     details += sum(counts.get(c.parent_type.lower(), 0) for c in needs.children)
     total = sum(counts.values())
     pages = math.ceil(total / LIST_PAGE)
-    assignments = emu.tenant_summary().get("roleAssignments", 0)
+    summary = emu.tenant_summary()
     if needs.role_assignments:
-        pages += max(1, math.ceil(assignments / LIST_PAGE))
+        pages += max(1, math.ceil(summary.get("roleAssignments", 0) / LIST_PAGE))
+    if needs.role_definitions:
+        pages += max(1, math.ceil(summary.get("roleDefinitions", 0) / LIST_PAGE))
     return details, pages
 
 
