@@ -59,6 +59,8 @@ class _Signalled:
     sig: int
     at: float
     reason: str
+    pid: int | None = None
+    create_time: float | None = None
 
 
 @dataclass
@@ -111,8 +113,10 @@ class Supervisor:
         if now - self._last_beat >= BEAT_SECONDS:
             self._beat()
             self._last_beat = now
-        for scan in self.store.active_on_host(self.settings.host_id):
+        local = self.store.active_on_host(self.settings.host_id)
+        for scan in local:
             self._check_local(scan)
+        self._finish_kills({scan.scan_id for scan in local})
         for scan in self.store.active_elsewhere(self.settings.host_id):
             self._check_remote(scan)
         self._launch_queued()
@@ -164,7 +168,23 @@ class Supervisor:
         if scan.pid and process_matches(scan.pid, scan.process_create_time):
             signal_group(scan.pid, sig)
             log.info("scan %s: sent %s to process group %s (%s)", scan.scan_id, signal_name(sig), scan.pid, reason)
-        self._signalled[scan.scan_id] = _Signalled(sig, time.monotonic(), reason)
+        self._signalled[scan.scan_id] = _Signalled(sig, time.monotonic(), reason, scan.pid, scan.process_create_time)
+
+    def _finish_kills(self, active: set[str]) -> None:
+        """Follow up signals sent to scans already recorded as failed (timeout, hung).
+
+        Their rows are terminal, so the per-scan checks no longer see them; a process that
+        ignores SIGTERM (stuck in a C call) must still get SIGKILL after the grace period.
+        """
+        for scan_id, sent in list(self._signalled.items()):
+            if scan_id in active:
+                continue
+            if not process_matches(sent.pid, sent.create_time):
+                del self._signalled[scan_id]
+            elif sent.sig == signal.SIGTERM and time.monotonic() - sent.at > KILL_GRACE_SECONDS and sent.pid:
+                log.warning("scan %s ignored SIGTERM (%s) for %ss: SIGKILL", scan_id, sent.reason, KILL_GRACE_SECONDS)
+                signal_group(sent.pid, signal.SIGKILL)
+                sent.sig, sent.at = signal.SIGKILL, time.monotonic()
 
     def _settle_dead(self, scan: Scan) -> None:
         """The running scan's process is gone: fail it (or re-queue it after a restart)."""

@@ -295,3 +295,17 @@ def test_pending_cancel_before_launch(rig: Rig, monkeypatch: pytest.MonkeyPatch)
     assert rig.store.request_cancel(first)
     assert rig.wait_status(first, TERMINAL, 5).status == "cancelled"
     assert rig.scan(second).status == "cancelled" and rig.scan(second).started_at is None
+
+
+def test_over_time_scan_that_ignores_sigterm_is_killed_after_grace(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    with_settings(rig, monkeypatch, OPENSHIELD_SCAN_TIMEOUT_SECONDS="2")
+    rig.start_supervisor()
+    slow(rig)
+    scan_id = rig.trigger()
+    pid = rig.wait_running_pid(scan_id)
+    os.kill(pid, signal.SIGSTOP)  # a stopped process cannot act on SIGTERM; SIGKILL still works
+    scan = rig.wait_status(scan_id, TERMINAL, 10)
+    assert scan.status == "failed" and scan.error_message == "timed out after 2 s"
+    assert psutil.pid_exists(pid)  # SIGTERM did nothing
+    wait_for(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, 15,
+             what="SIGKILL after the grace period")
