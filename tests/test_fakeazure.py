@@ -591,6 +591,13 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     out["AZ-KV-004"] = {v["name"] for v in kv if v["properties"].get("publicNetworkAccess", "Enabled") != "Disabled"
                         and not v["properties"].get("privateEndpointConnections")
                         and v["properties"].get("networkAcls", {}).get("defaultAction", "Allow") != "Deny"}
+    out["AZ-KV-006"] = {v["name"] for v in kv if any(
+        k["properties"]["attributes"]["enabled"] and "exp" not in k["properties"]["attributes"]
+        for k in child(v, "keys") or [])}
+    out["AZ-KV-007"] = {v["name"] for v in kv if any(
+        k["properties"]["attributes"]["enabled"] and "exp" in k["properties"]["attributes"]
+        and datetime.fromtimestamp(k["properties"]["attributes"]["exp"], timezone.utc) <= now + timedelta(days=30)
+        for k in child(v, "keys") or [])}
     sql = of("Microsoft.Sql/servers")
     out["AZ-SQL-001"] = {s["name"] for s in sql if any(
         fw["properties"] == {"startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"}
@@ -722,6 +729,8 @@ def test_demo_tenant_plants_every_rule():
         "AZ-SQL-002": {"sql-fw-azureonly-audit-off"},
         "AZ-KV-003": {"kv-accesspolicies-01", "kv-rbac-unset-01"},
         "AZ-KV-004": {"kv-public-open-01", "kv-network-unset-01"},
+        "AZ-KV-006": {"kv-accesspolicies-01"},
+        "AZ-KV-007": {"kv-rbac-unset-01"},
         "AZ-SQL-003": {"sql-no-entra-admin-retention-30d"},
         "AZ-SQL-004": {"sql-fw-azureonly-audit-off"},
         "AZ-SQL-005": {"sql-no-entra-admin-retention-30d"},
@@ -812,7 +821,8 @@ def test_large_tenant_10000_is_fast_and_exact():
     assert 800 <= other <= 1200
     children = [key.lower() for key in tenant["children"]]
     for suffix in ("/blobservices/default", "/firewallrules", "/auditingsettings/default", "/config/web",
-                   "/configurations/require_secure_transport", "/extensions"):
+                   "/configurations/require_secure_transport", "/extensions",
+                   "/keys"):
         assert any(k.endswith(suffix) for k in children), suffix
     assert len(tenant["graph"]["users"]) == 500 and len(tenant["graph"]["applications"]) == 100
     assert len(tenant["roleAssignments"]) == 200 + 5  # + managed identities (AZ-IAM-012)

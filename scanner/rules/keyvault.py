@@ -1,12 +1,14 @@
 """Key Vault rules: recoverability (soft delete and purge protection: CIS "Key Vault is
 recoverable" needs both before deleted keys and secrets can reliably be restored), the
-authorization model, and exposure of the vault's public endpoint."""
+authorization model, exposure of the vault's public endpoint, and the lifetime of the keys it
+holds."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Iterator
 
-from scanner.inventory import Inventory, Needs, props
+from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.base import Evaluation, resource_name, rule
 from scanner.rules.helpers import as_dict, flag, unreadable, verdict
 
@@ -163,4 +165,129 @@ def public_network_access(inv: Inventory) -> Iterable[Evaluation]:
                 f"{default_action or 'Allow (default)'}, no private endpoint"
             )
         yield verdict(vault, VAULT_TYPE, passed, detail, metadata)
+    yield from unreadable(inv, VAULT_TYPE, "key vault")
+
+
+# The vault's keys as the management plane lists them (attributes only, never key material).
+VAULT_KEYS = ChildSpec(VAULT_TYPE, "keys", "2023-07-01", is_list=True)
+
+EXPIRY_WARNING = timedelta(days=30)  # AZ-KV-007 lead time for rotating a key before it expires
+
+
+def _child_list(inv: Inventory, spec: ChildSpec, vault: dict[str, Any]) -> list[Any] | None:
+    """The vault's child collection, or None when it was not read (never an empty list, so an
+    unreadable collection cannot pass as "no keys")."""
+    payload = inv.child(spec, str(vault.get("id", "")))
+    return payload if isinstance(payload, list) else None
+
+
+def _not_read(inv: Inventory, spec: ChildSpec, vault: dict[str, Any], noun: str) -> Evaluation:
+    reason = inv.child_error(spec, str(vault.get("id", ""))) or "not reported"
+    return verdict(vault, VAULT_TYPE, None, f"{noun} could not be read: {reason}", {})
+
+
+def _key_name(key: dict[str, Any]) -> str:
+    return str(key.get("name") or str(key.get("id") or "").rsplit("/", 1)[-1])
+
+
+def _enabled_keys(keys: list[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(name, attributes) of keys that can be used. Only an explicit ``enabled: false`` counts
+    as disabled: Key Vault creates keys enabled, and a key whose state is not reported must not
+    silently drop out of the check."""
+    for key in keys:
+        if not isinstance(key, dict):
+            continue
+        attributes = as_dict(props(key).get("attributes"))
+        if flag(attributes.get("enabled")) is not False:
+            yield _key_name(key), attributes
+
+
+def _expiry(value: Any) -> datetime | None:
+    """``attributes.exp`` (epoch seconds, tolerating numeric strings) as a UTC datetime."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+@rule(
+    id="AZ-KV-006",
+    title="Key vault keys have no expiration date",
+    severity="MEDIUM",
+    category="keyvault",
+    description=(
+        "Enabled keys in the vault never expire, so nothing forces them to be rotated: a key "
+        "that leaked or was weakened stays valid for as long as nobody notices."
+    ),
+    remediation=(
+        "Set an expiration date on each key (portal: Key vault > Keys > <key> > current version "
+        "> 'Set expiration date', or `az keyvault key set-attributes --vault-name <vault> -n "
+        "<key> --expires <UTC date>`) and add a rotation policy so new versions replace it."
+    ),
+    frameworks={"CIS": ["8.1", "8.2"], "NIST": ["PR.AC-1"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({VAULT_TYPE}), children=(VAULT_KEYS,)),
+)
+def keys_without_expiry(inv: Inventory) -> Iterable[Evaluation]:
+    """One verdict per vault naming its enabled keys without ``exp``; disabled keys cannot be
+    used and are ignored. CIS 8.1 covers RBAC vaults and 8.2 access-policy vaults: metadata
+    says which applies."""
+    for vault in inv.of_type(VAULT_TYPE):
+        keys = _child_list(inv, VAULT_KEYS, vault)
+        if keys is None:
+            yield _not_read(inv, VAULT_KEYS, vault, "keys")
+            continue
+        missing = sorted(name for name, attrs in _enabled_keys(keys) if attrs.get("exp") is None)
+        rbac = flag(props(vault).get("enableRbacAuthorization")) is True
+        metadata = {"keys": len(keys), "withoutExpiry": missing, "cis": "8.1" if rbac else "8.2"}
+        if missing:
+            detail = f"{len(missing)} enabled key(s) without expiration date: {', '.join(missing)}"
+            yield verdict(vault, VAULT_TYPE, False, detail, metadata)
+        else:
+            yield verdict(vault, VAULT_TYPE, True, "every enabled key has an expiration date", metadata)
+    yield from unreadable(inv, VAULT_TYPE, "key vault")
+
+
+@rule(
+    id="AZ-KV-007",
+    title="Key vault keys are expired or expire within 30 days",
+    severity="LOW",
+    category="keyvault",
+    description=(
+        "Enabled keys in the vault have expired or will within 30 days. Operations that need "
+        "them (decrypt, unwrap, sign) start failing at expiry, and an expired key left enabled "
+        "shows that rotation is not happening."
+    ),
+    remediation=(
+        "Rotate the key (`az keyvault key rotate --vault-name <vault> -n <key>`), move its "
+        "consumers to the new version, then disable the old one; configure a rotation policy "
+        "(`az keyvault key rotation-policy update`) so it happens before expiry."
+    ),
+    frameworks={"NIST": ["PR.AC-1", "PR.DS-1"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({VAULT_TYPE}), children=(VAULT_KEYS,)),
+)
+def keys_expiring(inv: Inventory) -> Iterable[Evaluation]:
+    """Judged against ``collected_at`` (not the wall clock) so a saved inventory re-scans the
+    same. Keys without ``exp`` are AZ-KV-006's concern and do not fail here."""
+    horizon = inv.collected_at + EXPIRY_WARNING
+    for vault in inv.of_type(VAULT_TYPE):
+        keys = _child_list(inv, VAULT_KEYS, vault)
+        if keys is None:
+            yield _not_read(inv, VAULT_KEYS, vault, "keys")
+            continue
+        expired: list[str] = []
+        expiring: list[str] = []
+        for name, attributes in _enabled_keys(keys):
+            expires = _expiry(attributes.get("exp"))
+            if expires is None or expires > horizon:
+                continue
+            (expired if expires <= inv.collected_at else expiring).append(name)
+        metadata = {"keys": len(keys), "expired": sorted(expired), "expiring": sorted(expiring)}
+        if expired or expiring:
+            parts = [f"expired: {', '.join(sorted(expired))}"] if expired else []
+            parts += [f"expiring within 30 days: {', '.join(sorted(expiring))}"] if expiring else []
+            yield verdict(vault, VAULT_TYPE, False, "; ".join(parts), metadata)
+        else:
+            yield verdict(vault, VAULT_TYPE, True, "no enabled key expires within 30 days", metadata)
     yield from unreadable(inv, VAULT_TYPE, "key vault")

@@ -121,6 +121,7 @@ CHILD_TYPES = {
     "Microsoft.Network/networkSecurityGroups": ["securityRules"],
     "Microsoft.Network/virtualNetworks": ["subnets"],
     "Microsoft.Compute/virtualMachines": ["extensions"],
+    "Microsoft.KeyVault/vaults": ["keys"],
     "Microsoft.DBforPostgreSQL/flexibleServers": ["configurations"],
     "Microsoft.DBforMySQL/flexibleServers": ["configurations"],
 }
@@ -501,9 +502,12 @@ class _Arm:
     # --- key vault -----------------------------------------------------------------------------
     def vault(self, rg: str, name: str, location: str, tenant_id: str, *,
               soft_delete: Any = True, purge_protection: Any = True, rbac: Any = True,
-              network: str = "firewall") -> dict[str, Any]:
+              network: str = "firewall", keys: Any = _ABSENT) -> dict[str, Any]:
         """``network``: "firewall" (public, default action Deny), "private" (public access
-        Disabled + a private endpoint), "open" (public, Allow) or "unset" (properties omitted)."""
+        Disabled + a private endpoint), "open" (public, Allow) or "unset" (properties omitted).
+        ``keys``: (name, exp epoch or None, enabled) served as the keys list; default one enabled
+        key expiring in 2099. Expiry dates are fixed (not relative to "now") so the demo's
+        children stay deterministic."""
         props: dict[str, Any] = {
             "sku": {"family": "A", "name": "standard"},
             "tenantId": tenant_id,
@@ -538,7 +542,28 @@ class _Arm:
         if soft_delete is not False:
             props["softDeleteRetentionInDays"] = 90
         _put(props, "enablePurgeProtection", purge_protection)
-        return self.add(rg, "Microsoft.KeyVault/vaults", name, location, props)
+        res = self.add(rg, "Microsoft.KeyVault/vaults", name, location, props)
+        if keys is _ABSENT:
+            keys = [("key-cmk", KEY_EXP_FAR, True)]
+        self.child(res, "keys", [
+            {
+                "id": f"{vault_id}/keys/{key_name}",
+                "name": key_name,
+                "type": "Microsoft.KeyVault/vaults/keys",
+                "location": location,
+                "tags": {},
+                "properties": {
+                    "attributes": {"enabled": enabled, "created": KEY_CREATED, "updated": KEY_CREATED,
+                                   "recoveryLevel": "Recoverable", "exportable": False,
+                                   **({} if exp is None else {"exp": exp})},
+                    "kty": "RSA",
+                    "keyUri": f"https://{name}.vault.azure.net/keys/{key_name}",
+                    "keyUriWithVersion": f"https://{name}.vault.azure.net/keys/{key_name}/{guid('kv-key', key_name).replace('-', '')}",
+                },
+            }
+            for key_name, exp, enabled in keys
+        ])
+        return res
 
     # --- databases -----------------------------------------------------------------------------
     def sql_server(self, rg: str, name: str, location: str, *,
@@ -845,15 +870,23 @@ DISK_CASES: list[tuple[str, dict[str, Any]]] = [
     ("disk-double-encryption-01", {"encryption": "EncryptionAtRestWithPlatformAndCustomerKeys"}),  # compliant
 ]
 
+KEY_CREATED = 1677661200      # 2023-03-01T09:00:00Z
+KEY_EXP_PAST = 1685610000     # 2023-06-01T09:00:00Z: expired
+KEY_EXP_FAR = 4070941200      # 2099-01-01T09:00:00Z
+
 VAULT_CASES: list[tuple[str, dict[str, Any]]] = [
     ("kv-nosoftdelete-01", {"soft_delete": False, "purge_protection": _ABSENT}),  # KV-001 + KV-002 violating
     ("kv-nopurgeprot-01", {"soft_delete": True, "purge_protection": _ABSENT}),    # KV-002 violating
     ("kv-purgeprot-false-01", {"soft_delete": True, "purge_protection": False}),  # KV-002 violating
-    ("kv-accesspolicies-01", {"rbac": False}),                                    # KV-003 violating
-    ("kv-rbac-unset-01", {"rbac": _ABSENT}),                                      # KV-003 violating (absent)
+    # KV-003 violating, KV-006 violating (an enabled key without exp; the disabled one is ignored)
+    ("kv-accesspolicies-01", {"rbac": False, "keys": [("key-noexp", None, True), ("key-old-noexp", None, False),
+                                                      ("key-cmk", KEY_EXP_FAR, True)]}),
+    # KV-003 violating (absent), KV-007 violating (expired key still enabled)
+    ("kv-rbac-unset-01", {"rbac": _ABSENT, "keys": [("key-expired", KEY_EXP_PAST, True),
+                                                    ("key-expired-disabled", KEY_EXP_PAST, False)]}),
     ("kv-public-open-01", {"network": "open"}),                                   # KV-004 violating
     ("kv-network-unset-01", {"network": "unset"}),                                # KV-004 violating (absent)
-    ("kv-private-endpoint-01", {"network": "private"}),                           # compliant
+    ("kv-private-endpoint-01", {"network": "private", "keys": []}),              # compliant (no keys)
     ("kv-secure-01", {"soft_delete": True, "purge_protection": True}),            # compliant (firewall Deny)
 ]
 

@@ -1,9 +1,23 @@
-"""AZ-KV-001 (soft delete) and AZ-KV-002 (purge protection)."""
+"""AZ-KV-001 (soft delete), 002 (purge protection), 003 (RBAC), 004 (network exposure),
+006 (keys without expiry) and 007 (keys expiring within 30 days)."""
 
 from __future__ import annotations
 
-from scanner.rules.keyvault import VAULT_TYPE
-from tests.rules.builders import Resource, arm, fail_resource, inventory, only, run
+from datetime import timedelta
+from typing import Any
+
+from scanner.rules.keyvault import VAULT_KEYS, VAULT_TYPE
+from tests.rules.builders import (
+    COLLECTED_AT,
+    Resource,
+    arm,
+    fail_child,
+    fail_resource,
+    inventory,
+    only,
+    run,
+    set_child,
+)
 
 
 def vault(**properties: object) -> Resource:
@@ -101,3 +115,80 @@ def test_kv003_kv004_bare_and_unreadable_vaults() -> None:
     for rule_id in ("AZ-KV-003", "AZ-KV-004"):
         got = sorted((r.resource_name, r.passed) for r in run(rule_id, inv))
         assert got == [("bare", False), ("locked", None)], rule_id
+
+
+def key(name: str, *, exp: Any = None, enabled: Any = True, attributes: bool = True) -> Resource:
+    attrs: dict[str, Any] = {"enabled": enabled} if enabled is not None else {}
+    if exp is not None:
+        attrs["exp"] = exp
+    return {"id": f"kv1/keys/{name}", "name": name,
+            "properties": {"attributes": attrs, "kty": "RSA"} if attributes else {"kty": "RSA"}}
+
+
+def with_keys(*keys: Resource) -> Any:
+    kv = vault(enableRbacAuthorization=True)
+    inv = inventory(kv)
+    set_child(inv, VAULT_KEYS, kv, list(keys))
+    return inv
+
+
+def epoch(delta: timedelta) -> int:
+    return int((COLLECTED_AT + delta).timestamp())
+
+
+def test_kv006_enabled_key_without_expiry_fails() -> None:
+    inv = with_keys(key("b-noexp"), key("a-noexp"), key("dated", exp=epoch(timedelta(days=400))))
+    result = only("AZ-KV-006", inv)
+    assert result.passed is False
+    assert result.metadata == {"keys": 3, "withoutExpiry": ["a-noexp", "b-noexp"], "cis": "8.1"}
+
+
+def test_kv006_disabled_keys_and_dated_keys_pass() -> None:
+    inv = with_keys(key("off", enabled=False), key("dated", exp=epoch(timedelta(days=400))))
+    assert only("AZ-KV-006", inv).passed is True
+    assert only("AZ-KV-006", with_keys()).passed is True  # a vault without keys
+
+
+def test_kv006_absent_attributes_count_as_enabled_without_expiry() -> None:
+    result = only("AZ-KV-006", with_keys(key("bare", attributes=False), key("no-flag", enabled=None)))
+    assert result.passed is False
+    assert result.metadata["withoutExpiry"] == ["bare", "no-flag"]
+
+
+def test_kv006_cis_control_follows_authorization_model() -> None:
+    kv = vault(enableRbacAuthorization=False)
+    inv = inventory(kv)
+    set_child(inv, VAULT_KEYS, kv, [key("noexp")])
+    assert only("AZ-KV-006", inv).metadata["cis"] == "8.2"
+
+
+def test_kv006_kv007_unreadable_keys_not_evaluated() -> None:
+    kv = vault()
+    inv = inventory(kv)
+    fail_child(inv, VAULT_KEYS, kv, "403 Forbidden")
+    for rule_id in ("AZ-KV-006", "AZ-KV-007"):
+        result = only(rule_id, inv)
+        assert result.passed is None and "403 Forbidden" in result.detail, rule_id
+
+
+def test_kv007_expiring_and_expired_enabled_keys_fail() -> None:
+    inv = with_keys(key("soon", exp=epoch(timedelta(days=10))),
+                    key("gone", exp=epoch(timedelta(days=-5))),
+                    key("gone-off", exp=epoch(timedelta(days=-5)), enabled=False),
+                    key("later", exp=epoch(timedelta(days=31))))
+    result = only("AZ-KV-007", inv)
+    assert result.passed is False
+    assert result.metadata == {"keys": 4, "expired": ["gone"], "expiring": ["soon"]}
+    assert "expired: gone" in result.detail and "within 30 days: soon" in result.detail
+
+
+def test_kv007_is_judged_against_collection_time() -> None:
+    inv = with_keys(key("soon", exp=epoch(timedelta(days=10))))
+    inv.collected_at = COLLECTED_AT - timedelta(days=60)
+    assert only("AZ-KV-007", inv).passed is True
+
+
+def test_kv007_keys_without_or_with_unparseable_expiry_pass() -> None:
+    inv = with_keys(key("noexp"), key("odd", exp="not-a-date"), key("str", exp=str(epoch(timedelta(days=90)))))
+    assert only("AZ-KV-007", inv).passed is True
+    assert only("AZ-KV-007", with_keys(key("str", exp=str(epoch(timedelta(days=1)))))).passed is False
