@@ -7,7 +7,7 @@ server GET, so rules reading them report "not evaluated" when the child could no
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.base import Evaluation, rule
@@ -361,24 +361,7 @@ def sql_public_access(inv: Inventory) -> Iterable[Evaluation]:
 def postgres_secure_transport(inv: Inventory) -> Iterable[Evaluation]:
     """The parameter always exists on a flexible server, so an absent ``value`` is not
     evaluated rather than assumed to be the default (on)."""
-    for server in inv.of_type(POSTGRES_TYPE):
-        server_id = str(server.get("id", ""))
-        config = inv.child(PG_SECURE_TRANSPORT, server_id)
-        if not isinstance(config, dict):
-            detail = _child_missing(inv, PG_SECURE_TRANSPORT, server_id, "require_secure_transport")
-            yield verdict(server, POSTGRES_TYPE, None, detail)
-            continue
-        raw = props(config).get("value")
-        metadata = {"require_secure_transport": raw}
-        value = str(raw or "").strip().lower()
-        if value == "on":
-            yield verdict(server, POSTGRES_TYPE, True, "require_secure_transport is on", metadata)
-        elif value == "off":
-            yield verdict(server, POSTGRES_TYPE, False, "require_secure_transport is off", metadata)
-        else:
-            shown = "not reported" if raw is None else f"unrecognised ({raw!r})"
-            yield verdict(server, POSTGRES_TYPE, None, f"require_secure_transport {shown}", metadata)
-    yield from unreadable(inv, POSTGRES_TYPE, "server")
+    return _secure_transport(inv, POSTGRES_TYPE, PG_SECURE_TRANSPORT, "on", "off")
 
 
 # --- MySQL flexible server ---------------------------------------------------------------------
@@ -441,21 +424,27 @@ def mysql_public_access(inv: Inventory) -> Iterable[Evaluation]:
 def mysql_secure_transport(inv: Inventory) -> Iterable[Evaluation]:
     """The parameter exists on every flexible server, so an absent ``value`` (including a 404,
     which the collector stores as ``{}``) is not evaluated rather than assumed to be ON."""
-    for server in inv.of_type(MYSQL_TYPE):
+    return _secure_transport(inv, MYSQL_TYPE, MYSQL_SECURE_TRANSPORT, "ON", "OFF")
+
+
+def _secure_transport(inv: Inventory, server_type: str, spec: ChildSpec, on: str, off: str) -> Iterator[Evaluation]:
+    """The ``require_secure_transport`` server parameter of a PostgreSQL or MySQL flexible
+    server (``on``/``off`` are the engine's own spelling, used in the detail text)."""
+    for server in inv.of_type(server_type):
         server_id = str(server.get("id", ""))
-        config = inv.child(MYSQL_SECURE_TRANSPORT, server_id)
+        config = inv.child(spec, server_id)
         if not isinstance(config, dict):
-            detail = _child_missing(inv, MYSQL_SECURE_TRANSPORT, server_id, "require_secure_transport")
-            yield verdict(server, MYSQL_TYPE, None, detail)
+            detail = _child_missing(inv, spec, server_id, "require_secure_transport")
+            yield verdict(server, server_type, None, detail)
             continue
         raw = props(config).get("value")
         metadata = {"require_secure_transport": raw}
         value = str(raw or "").strip().lower()
         if value == "on":
-            yield verdict(server, MYSQL_TYPE, True, "require_secure_transport is ON", metadata)
+            yield verdict(server, server_type, True, f"require_secure_transport is {on}", metadata)
         elif value == "off":
-            yield verdict(server, MYSQL_TYPE, False, "require_secure_transport is OFF", metadata)
+            yield verdict(server, server_type, False, f"require_secure_transport is {off}", metadata)
         else:
             shown = "not reported" if raw is None else f"unrecognised ({raw!r})"
-            yield verdict(server, MYSQL_TYPE, None, f"require_secure_transport {shown}", metadata)
-    yield from unreadable(inv, MYSQL_TYPE, "server")
+            yield verdict(server, server_type, None, f"require_secure_transport {shown}", metadata)
+    yield from unreadable(inv, server_type, "server")
