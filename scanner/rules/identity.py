@@ -251,14 +251,7 @@ def stale_app_secrets(inv: Inventory) -> Iterable[Evaluation]:
         else:
             passed = True
             detail = "no client secret older than 90 days"
-        yield Evaluation(
-            resource_id=_graph_id("applications", app),
-            resource_name=_text(app.get("displayName")) or _text(app.get("appId")),
-            resource_type=GRAPH_APPLICATION_TYPE,
-            passed=passed,
-            detail=detail,
-            metadata={"appId": app.get("appId"), "stale_credentials": stale},
-        )
+        yield _app_verdict(app, passed, detail, {"appId": app.get("appId"), "stale_credentials": stale})
 
 
 def _scope_of(assignment: dict[str, Any]) -> str:
@@ -342,6 +335,18 @@ CONTRIBUTOR_ROLE_ID = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 _BROAD_ROLES = {OWNER_ROLE_ID: "Owner", CONTRIBUTOR_ROLE_ID: "Contributor"}
 CREDENTIAL_WARNING = timedelta(days=30)
 INVITATION_MAX_AGE = timedelta(days=30)
+
+
+def _app_verdict(app: dict[str, Any], passed: bool | None, detail: str, metadata: dict[str, Any]) -> Evaluation:
+    """An Evaluation of one application registration."""
+    return Evaluation(
+        resource_id=_graph_id("applications", app),
+        resource_name=_application_name(app),
+        resource_type=GRAPH_APPLICATION_TYPE,
+        passed=passed,
+        detail=detail,
+        metadata=metadata,
+    )
 
 
 def _application_name(app: dict[str, Any]) -> str:
@@ -482,14 +487,7 @@ def expiring_app_credentials(inv: Inventory) -> Iterable[Evaluation]:
             passed, detail = None, f"{undated} credential(s) without a readable endDateTime"
         else:
             passed, detail = True, "no credential expired or expiring within 30 days"
-        yield Evaluation(
-            resource_id=_graph_id("applications", app),
-            resource_name=_application_name(app),
-            resource_type=GRAPH_APPLICATION_TYPE,
-            passed=passed,
-            detail=detail,
-            metadata={"appId": app.get("appId"), "credentials": flagged},
-        )
+        yield _app_verdict(app, passed, detail, {"appId": app.get("appId"), "credentials": flagged})
 
 
 @rule(
@@ -524,14 +522,7 @@ def application_without_owner(inv: Inventory) -> Iterable[Evaluation]:
             passed, detail = True, f"{len(names)} owner(s)"
         else:
             passed, detail = False, f"application '{_application_name(app)}' has no owner"
-        yield Evaluation(
-            resource_id=_graph_id("applications", app),
-            resource_name=_application_name(app),
-            resource_type=GRAPH_APPLICATION_TYPE,
-            passed=passed,
-            detail=detail,
-            metadata={"appId": app.get("appId"), "owners": names},
-        )
+        yield _app_verdict(app, passed, detail, {"appId": app.get("appId"), "owners": names})
 
 
 # Hosts of public URL shorteners: a redirect through one can be re-pointed by whoever owns
@@ -617,14 +608,7 @@ def insecure_redirect_uris(inv: Inventory) -> Iterable[Evaluation]:
             )
         else:
             passed, detail = True, "no insecure web redirect URI"
-        yield Evaluation(
-            resource_id=_graph_id("applications", app),
-            resource_name=_application_name(app),
-            resource_type=GRAPH_APPLICATION_TYPE,
-            passed=passed,
-            detail=detail,
-            metadata={"appId": app.get("appId"), "insecure_redirect_uris": bad},
-        )
+        yield _app_verdict(app, passed, detail, {"appId": app.get("appId"), "insecure_redirect_uris": bad})
 
 
 @rule(
@@ -668,18 +652,11 @@ def implicit_grant_enabled(inv: Inventory) -> Iterable[Evaluation]:
                 None,
                 "web.implicitGrantSettings.enableAccessTokenIssuance not reported",
             )
-        yield Evaluation(
-            resource_id=_graph_id("applications", app),
-            resource_name=_application_name(app),
-            resource_type=GRAPH_APPLICATION_TYPE,
-            passed=passed,
-            detail=detail,
-            metadata={
+        yield _app_verdict(app, passed, detail, {
                 "appId": app.get("appId"),
                 "enableAccessTokenIssuance": access if isinstance(access, bool) else None,
                 "enableIdTokenIssuance": id_tokens if isinstance(id_tokens, bool) else None,
-            },
-        )
+            })
 
 
 @rule(
