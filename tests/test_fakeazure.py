@@ -263,7 +263,7 @@ def test_providers_and_roles(client):
     auth = f"{client.sub}/providers/Microsoft.Authorization"
     assignments = client.get(f"{auth}/roleAssignments?api-version=2022-04-01").json()["value"]
     definitions = client.get(f"{auth}/roleDefinitions?api-version=2022-04-01").json()["value"]
-    assert len(assignments) == 11 and len(definitions) == 6
+    assert len(assignments) == 12 and len(definitions) == 6
     assert {d["properties"]["type"] for d in definitions} == {"BuiltInRole", "CustomRole"}
 
 
@@ -612,6 +612,21 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     out["AZ-SQL-005"] = {s["name"] for s in sql if child(s, "auditingSettings/default")["properties"]["state"] == "Enabled"
                          and 0 < child(s, "auditingSettings/default")["properties"]["retentionDays"] < 90}
     out["AZ-SQL-006"] = {s["name"] for s in sql if s["properties"]["publicNetworkAccess"] == "Enabled"}
+    pgs = of("Microsoft.DBforPostgreSQL/flexibleServers")
+    out["AZ-PG-003"] = {p["name"] for p in pgs if int(p["properties"]["version"]) <= 13}
+    out["AZ-PG-004"] = {p["name"] for p in pgs if p["properties"]["network"]["publicNetworkAccess"] == "Enabled"
+                        and any(fw["properties"]["startIpAddress"] == "0.0.0.0"
+                                and fw["properties"]["endIpAddress"] in ("0.0.0.0", "255.255.255.255")
+                                for fw in child(p, "firewallRules"))}
+    out["AZ-AKS-007"] = {c["name"] for c in of("Microsoft.ContainerService/managedClusters")
+                         if c["properties"]["currentKubernetesVersion"].startswith("1.2")}
+    out["AZ-MYSQL-003"] = {m["name"] for m in of("Microsoft.DBforMySQL/flexibleServers")
+                           if m["properties"]["version"].startswith("5.")}
+    out["AZ-APP-006"] = {s["name"] for s in of("Microsoft.Web/sites")
+                         if child(s, "config/web")["properties"]["linuxFxVersion"] in ("PYTHON|3.8", "NODE|14-lts")}
+    # UDP from any source on any port, not shadowed (the demo has no UDP Deny rules)
+    out["AZ-NET-011"] = {n["name"] for n in of("Microsoft.Network/networkSecurityGroups")
+                         if _first_applying(n, lambda p, ports: p["protocol"] in ("Udp", "*") and ports)}
     out["AZ-PG-002"] = {p["name"] for p in of("Microsoft.DBforPostgreSQL/flexibleServers")
                         if (child(p, "configurations/require_secure_transport") or {}).get("properties", {}).get("value") == "off"}
     aks = of("Microsoft.ContainerService/managedClusters")
@@ -683,6 +698,12 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
                          if a["properties"]["principalId"] in managed
                          and a["properties"]["roleDefinitionId"].lower() in broad
                          and a["properties"]["scope"].lower() == f"/subscriptions/{tenant['subscriptionId']}".lower()}
+    sub_scope = f"/subscriptions/{tenant['subscriptionId']}".lower()
+    owners = {a["properties"]["principalId"] for a in tenant["roleAssignments"]
+              if a["properties"]["roleDefinitionId"].lower().endswith(T.OWNER.lower())
+              and (a["properties"]["scope"].lower() == sub_scope
+                   or a["properties"]["scope"].lower().startswith("/providers/microsoft.management/"))}
+    out["AZ-IAM-011"] = {tenant["subscriptionId"]} if len(owners) > 3 else set()
     return out
 
 
@@ -736,7 +757,14 @@ def test_demo_tenant_plants_every_rule():
         "AZ-SQL-005": {"sql-no-entra-admin-retention-30d"},
         "AZ-SQL-006": {"sql-fw-allowall-audit-on", "sql-fw-azureonly-audit-off", "sql-fw-manyrules-allowall",
                        "sql-fw-none-audit-on", "sql-no-entra-admin-retention-30d"},
-        "AZ-PG-001": {"psql-public-access-01"},
+        "AZ-PG-001": {"psql-public-access-01", "psql-public-narrow-fw-01"},
+        "AZ-PG-003": {"psql-public-access-01"},
+        "AZ-PG-004": {"psql-public-access-01"},
+        "AZ-AKS-007": {"aks-insecure-01"},
+        "AZ-MYSQL-003": {"mysql-public-tls-off-01"},
+        "AZ-APP-006": {"app-python38-01", "app-node14-01"},
+        "AZ-NET-011": {"nsg-ssh-open-any-tag", "nsg-ssh-udp-only", "nsg-any-any-allow", "nsg-any-any-full-range"},
+        "AZ-IAM-011": {T.SUBSCRIPTION_ID},
         "AZ-PG-002": {"psql-tls-not-required-01"},
         "AZ-AKS-001": {"aks-insecure-01"},
         "AZ-AKS-002": {"aks-insecure-01", "aks-authorized-ranges-01"},

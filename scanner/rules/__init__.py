@@ -11,6 +11,7 @@ from scanner.rules import (  # noqa: F401
     keyvault,
     network,
     storage,
+    versions,
 )
 from scanner.rules.base import REGISTRY, Rule
 

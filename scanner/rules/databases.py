@@ -364,6 +364,59 @@ def postgres_secure_transport(inv: Inventory) -> Iterable[Evaluation]:
     return _secure_transport(inv, POSTGRES_TYPE, PG_SECURE_TRANSPORT, "on", "off")
 
 
+PG_FIREWALL_RULES = ChildSpec(POSTGRES_TYPE, "firewallRules", "2024-08-01", is_list=True)
+
+
+@rule(
+    id="AZ-PG-004",
+    title="PostgreSQL flexible server firewall allows all Azure services or every address",
+    severity="HIGH",
+    category="database",
+    description=(
+        "A firewall rule 0.0.0.0-0.0.0.0 ('Allow public access from any Azure service') admits "
+        "connections from every Azure tenant's resources, not just yours; 0.0.0.0-255.255.255.255 "
+        "admits the whole Internet. Either leaves only the password between attackers and data."
+    ),
+    remediation=(
+        "Delete the rule (`az postgres flexible-server firewall-rule delete -g <rg> -n <server> "
+        "--rule-name <rule>`) and allow the specific client ranges, or switch the server to "
+        "private access."
+    ),
+    frameworks={"CIS": ["4.3.7"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=Needs(resource_types=frozenset({POSTGRES_TYPE}), children=(PG_FIREWALL_RULES,)),
+)
+def postgres_broad_firewall(inv: Inventory) -> Iterable[Evaluation]:
+    """Servers with private access (public network access Disabled) pass: firewall rules only
+    govern the public endpoint. Absent ``publicNetworkAccess`` is judged by the rules."""
+    for server in inv.of_type(POSTGRES_TYPE):
+        server_id = str(server.get("id", ""))
+        access = as_dict(props(server).get("network")).get("publicNetworkAccess")
+        if str(access or "").strip().lower() == "disabled":
+            yield verdict(server, POSTGRES_TYPE, True, "public network access is disabled",
+                          {"publicNetworkAccess": access})
+            continue
+        entries = _firewall_entries(inv.child(PG_FIREWALL_RULES, server_id))
+        if entries is None:
+            detail = _child_missing(inv, PG_FIREWALL_RULES, server_id, "firewall rules")
+            yield verdict(server, POSTGRES_TYPE, None, detail)
+            continue
+        broad: list[str] = []
+        for entry in entries:
+            entry_props = props(entry)
+            start = _ip(entry_props.get("startIpAddress"))
+            end = _ip(entry_props.get("endIpAddress"))
+            if start == _ALL_START and end in (_ALL_START, _ALL_END):
+                label = "all Azure services" if end == _ALL_START else f"{_ALL_START}-{_ALL_END}"
+                broad.append(f"'{entry.get('name') or ''}' ({label})")
+        metadata = {"broad_rules": broad, "rule_count": len(entries)}
+        if broad:
+            yield verdict(server, POSTGRES_TYPE, False, "firewall rule " + ", ".join(broad) + " is too broad", metadata)
+        else:
+            yield verdict(server, POSTGRES_TYPE, True, "no firewall rule admits all Azure services or addresses",
+                          metadata)
+    yield from unreadable(inv, POSTGRES_TYPE, "server")
+
+
 # --- MySQL flexible server ---------------------------------------------------------------------
 
 MYSQL_TYPE = "Microsoft.DBforMySQL/flexibleServers"

@@ -785,3 +785,64 @@ def managed_identity_broad_role(inv: Inventory) -> Iterable[Evaluation]:
                 "scope": scope,
             },
         )
+
+
+SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
+_MAX_OWNERS = 3
+
+
+def _covers_subscription(scope: str, subscription_scope: str) -> bool:
+    """Whether an assignment at ``scope`` applies to the whole subscription: the subscription
+    itself, a management group above it, or the root scope ``/``."""
+    lowered = scope.lower()
+    return lowered in ("", "/", subscription_scope) or lowered.startswith("/providers/microsoft.management/")
+
+
+@rule(
+    id="AZ-IAM-011",
+    title="Subscription has more than three Owners",
+    severity="MEDIUM",
+    category="identity",
+    description=(
+        "More than three principals hold Owner over the whole subscription. Every Owner can "
+        "change any resource and grant access to anyone, so each extra one widens the blast "
+        "radius of a phished account or a leaked credential."
+    ),
+    remediation=(
+        "Keep at most three Owners (two or three named administrators, ideally eligible through "
+        "Privileged Identity Management) and give everyone else a least-privilege role: `az role "
+        "assignment delete --assignee <principal> --role Owner --scope /subscriptions/<id>`."
+    ),
+    frameworks={"NIST": ["PR.AC-4"], "ISO27001": ["A.8.2", "A.5.15"]},
+    needs=Needs(role_assignments=True),
+)
+def too_many_subscription_owners(inv: Inventory) -> Iterable[Evaluation]:
+    """One evaluation, for the subscription. Distinct principals with Owner at subscription
+    scope or inherited from a management group are counted; a group counts once (its members
+    are not expanded). No role assignments at all means nothing was listed to judge."""
+    if not _objects(inv.role_assignments):
+        return
+    subscription_scope = f"/subscriptions/{inv.subscription_id}".lower()
+    owners: dict[str, str] = {}
+    for assignment in _objects(inv.role_assignments):
+        assignment_props = props(assignment)
+        role_id = _text(assignment_props.get("roleDefinitionId")).rstrip("/").rsplit("/", 1)[-1].lower()
+        if role_id != OWNER_ROLE_ID or not _covers_subscription(_scope_of(assignment), subscription_scope):
+            continue
+        principal = _text(assignment_props.get("principalId"))
+        if principal:
+            owners[principal] = _text(assignment_props.get("principalType")) or "Unknown"
+    count = len(owners)
+    passed = count <= _MAX_OWNERS
+    detail = f"{count} principal{'s' if count != 1 else ''} hold Owner on the subscription"
+    if not passed:
+        detail += f" (at most {_MAX_OWNERS} recommended)"
+    yield Evaluation(
+        resource_id=f"/subscriptions/{inv.subscription_id}",
+        resource_name=inv.subscription_id,
+        resource_type=SUBSCRIPTION_TYPE,
+        passed=passed,
+        detail=detail,
+        metadata={"owner_count": count, "owners": [{"principalId": k, "principalType": v}
+                                                    for k, v in sorted(owners.items())]},
+    )

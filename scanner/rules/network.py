@@ -165,6 +165,45 @@ def all_traffic_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
     yield from unreadable(inv, NSG_TYPE, "network security group")
 
 
+def _ranges_text(ranges: list[tuple[int, int]]) -> str:
+    return ", ".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
+
+
+@rule(
+    id="AZ-NET-011",
+    title="Network security group allows UDP from the Internet",
+    severity="MEDIUM",
+    category="network",
+    description=(
+        "An inbound Allow rule admits UDP from any source. Internet-facing UDP services (DNS, "
+        "NTP, SSDP, CLDAP, Memcached) are abused for reflection and amplification DDoS attacks "
+        "and are rarely meant to be public."
+    ),
+    remediation=(
+        "Restrict the rule's source to known ranges or remove it (`az network nsg rule update -g "
+        "<rg> --nsg-name <nsg> -n <rule> --source-address-prefixes <cidr>`); publish UDP services "
+        "through a load balancer or gateway designed for it when they must be public."
+    ),
+    frameworks={"CIS": ["6.3"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=_NEEDS,
+)
+def udp_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
+    for group in inv.of_type(NSG_TYPE):
+        exposure = nsg.udp_exposure(group)
+        if exposure is None:
+            yield verdict(group, NSG_TYPE, True, "no inbound UDP reachable from the Internet")
+            continue
+        opener, ranges = exposure
+        yield verdict(
+            group,
+            NSG_TYPE,
+            False,
+            f"inbound UDP {_ranges_text(ranges)} allowed from {_source_text(opener)} by rule {opener.describe()}",
+            {**opener.as_metadata(), "open_udp_ports": _ranges_text(ranges)},
+        )
+    yield from unreadable(inv, NSG_TYPE, "network security group")
+
+
 # ---------------------------------------------------------------------------------------------
 # Virtual networks, public IP addresses and application gateways
 # ---------------------------------------------------------------------------------------------

@@ -55,6 +55,13 @@ class NsgRule:
     def carries_tcp(self) -> bool:
         return self.protocol in ("tcp", "*")
 
+    def carries_udp(self) -> bool:
+        return self.protocol in ("udp", "*")
+
+    def port_intervals(self) -> list[tuple[int, int]]:
+        """The destination ports as inclusive (low, high) ranges; malformed specs are dropped."""
+        return [bounds for bounds in map(_parse_port_spec, self.port_specs) if bounds is not None]
+
     def covers_port(self, port: int) -> bool:
         return any(port_spec_covers(spec, port) for spec in self.port_specs)
 
@@ -199,4 +206,42 @@ def allow_all_rule(nsg: Mapping[str, Any]) -> NsgRule | None:
         if not broad:
             continue
         return rule if rule.is_allow else None
+    return None
+
+
+def _subtract(ranges: Sequence[tuple[int, int]], closed: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of ``ranges`` not covered by any of ``closed`` (inclusive integer ranges)."""
+    remaining = list(ranges)
+    for low_c, high_c in closed:
+        next_round: list[tuple[int, int]] = []
+        for low, high in remaining:
+            if high < low_c or low > high_c:
+                next_round.append((low, high))
+                continue
+            if low < low_c:
+                next_round.append((low, low_c - 1))
+            if high > high_c:
+                next_round.append((high_c + 1, high))
+        remaining = next_round
+    return remaining
+
+
+def udp_exposure(nsg: Mapping[str, Any]) -> tuple[NsgRule, list[tuple[int, int]]] | None:
+    """The first Allow rule that lets Internet UDP traffic in, with the ports it still opens.
+
+    Unlike a single TCP port, "any UDP port" needs range arithmetic: earlier any-source Deny
+    rules carrying UDP close parts of a later Allow's ranges, and the Allow exposes whatever
+    they leave open.
+    """
+    closed: list[tuple[int, int]] = []
+    for rule in inbound_rules(nsg):
+        if rule.any_source is None or not rule.carries_udp():
+            continue
+        intervals = rule.port_intervals()
+        if not rule.is_allow:
+            closed.extend(intervals)
+            continue
+        still_open = _subtract(intervals, closed)
+        if still_open:
+            return rule, still_open
     return None

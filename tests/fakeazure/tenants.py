@@ -122,7 +122,7 @@ CHILD_TYPES = {
     "Microsoft.Network/virtualNetworks": ["subnets"],
     "Microsoft.Compute/virtualMachines": ["extensions"],
     "Microsoft.KeyVault/vaults": ["keys"],
-    "Microsoft.DBforPostgreSQL/flexibleServers": ["configurations"],
+    "Microsoft.DBforPostgreSQL/flexibleServers": ["configurations", "firewallRules"],
     "Microsoft.DBforMySQL/flexibleServers": ["configurations"],
 }
 
@@ -639,7 +639,8 @@ class _Arm:
                         rid=f"{server['id']}/databases/{name}")
 
     def postgres(self, rg: str, name: str, location: str, *, public: str,
-                 secure_transport: str | None = "on") -> dict[str, Any]:
+                 secure_transport: str | None = "on", version: str = "16",
+                 firewall: list[tuple[str, str, str]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
         network: dict[str, Any] = {"publicNetworkAccess": public}
         if public == "Disabled":
             network["delegatedSubnetResourceId"] = (
@@ -648,7 +649,7 @@ class _Arm:
                 self.rid(rg, "Microsoft.Network/privateDnsZones", f"{name}.private.postgres.database.azure.com"))
         props = {
             "administratorLogin": "pgadmin",
-            "version": "16",
+            "version": version,
             "state": "Ready",
             "fullyQualifiedDomainName": f"{name}.postgres.database.azure.com",
             "storage": {"storageSizeGB": 32, "autoGrow": "Disabled", "tier": "P4", "iops": 120},
@@ -661,6 +662,12 @@ class _Arm:
         }
         res = self.add(rg, "Microsoft.DBforPostgreSQL/flexibleServers", name, location, props,
                        sku={"name": "Standard_B1ms", "tier": "Burstable"})
+        self.child(res, "firewallRules", [
+            {"id": f"{res['id']}/firewallRules/{rule_name}", "name": rule_name,
+             "type": "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules",
+             "properties": {"startIpAddress": start, "endIpAddress": end}}
+            for rule_name, start, end in firewall
+        ])
         if secure_transport is not None:
             self.child(res, "configurations/require_secure_transport", {
                 "id": f"{res['id']}/configurations/require_secure_transport",
@@ -691,7 +698,8 @@ class _Arm:
 
     def site(self, rg: str, name: str, location: str, plan_id: str, *, https_only: Any = True,
              min_tls: Any = "1.2", ftps: Any = "Disabled", remote_debugging: bool = False,
-             config: bool = True, identity: str | None = "SystemAssigned") -> dict[str, Any]:
+             config: bool = True, identity: str | None = "SystemAssigned",
+             runtime: str = "PYTHON|3.13") -> dict[str, Any]:
         props: dict[str, Any] = {
             "name": name,
             "state": "Running",
@@ -704,7 +712,7 @@ class _Arm:
             "clientCertEnabled": False,
             "publicNetworkAccess": "Enabled",
             # a site GET reports siteConfig mostly as nulls: the real values live in config/web
-            "siteConfig": {"numberOfWorkers": 1, "linuxFxVersion": "PYTHON|3.11",
+            "siteConfig": {"numberOfWorkers": 1, "linuxFxVersion": runtime,
                            "minTlsVersion": None, "ftpsState": None, "http20Enabled": False},
         }
         _put(props, "httpsOnly", https_only)
@@ -716,7 +724,7 @@ class _Arm:
             cprops: dict[str, Any] = {
                 "numberOfWorkers": 1,
                 "netFrameworkVersion": "v4.0",
-                "linuxFxVersion": "PYTHON|3.11",
+                "linuxFxVersion": runtime,
                 "requestTracingEnabled": False,
                 "remoteDebuggingEnabled": remote_debugging,
                 "httpLoggingEnabled": False,
@@ -914,7 +922,11 @@ SQL_CASES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 PG_CASES: list[tuple[str, dict[str, Any]]] = [
-    ("psql-public-access-01", {"public": "Enabled"}),   # PG-001 violating
+    # PG-001, PG-003 (version 11) and PG-004 (Azure services rule) violating
+    ("psql-public-access-01", {"public": "Enabled", "version": "11", "firewall": [
+        ("AllowAllAzureServicesAndResourcesWithinAzureIps_2024-3-1_9-0-0", "0.0.0.0", "0.0.0.0")]}),
+    # PG-001 violating; PG-004 compliant (one narrow rule)
+    ("psql-public-narrow-fw-01", {"public": "Enabled", "firewall": [("office", "198.51.100.0", "198.51.100.255")]}),
     ("psql-private-vnet-01", {"public": "Disabled"}),   # PG-001 compliant
     ("psql-tls-not-required-01", {"public": "Disabled", "secure_transport": "off"}),  # PG-002 violating
 ]
@@ -925,7 +937,8 @@ PG_CASES: list[tuple[str, dict[str, Any]]] = [
 
 def _aks(arm: _Arm, rg: str, name: str, location: str, *, private: bool = False,
          ranges: Any = _ABSENT, local_accounts: bool = True, rbac: Any = True,
-         policy: Any = _ABSENT, azure_policy: bool = False, channel: Any = _ABSENT) -> dict[str, Any]:
+         policy: Any = _ABSENT, azure_policy: bool = False, channel: Any = _ABSENT,
+         version: str = "1.36.1", plan: str = "AKSLongTermSupport") -> dict[str, Any]:
     """An AKS managed cluster as GET ...?api-version=2024-09-01 returns it."""
     access: dict[str, Any] = {"enablePrivateCluster": private}
     _put(access, "authorizedIPRanges", ranges)
@@ -936,16 +949,16 @@ def _aks(arm: _Arm, rg: str, name: str, location: str, *, private: bool = False,
     props: dict[str, Any] = {
         "provisioningState": "Succeeded",
         "powerState": {"code": "Running"},
-        "kubernetesVersion": "1.30.5",
-        "currentKubernetesVersion": "1.30.5",
+        "kubernetesVersion": version,
+        "currentKubernetesVersion": version,
         "dnsPrefix": name,
         "azurePortalFQDN": f"{name}-portal.hcp.{location}.azmk8s.io",
         "agentPoolProfiles": [{"name": "system", "count": 3, "vmSize": "Standard_D4s_v5", "osType": "Linux",
                                "osSKU": "AzureLinux", "mode": "System", "type": "VirtualMachineScaleSets",
-                               "orchestratorVersion": "1.30.5", "enableNodePublicIP": False}],
+                               "orchestratorVersion": version, "enableNodePublicIP": False}],
         "nodeResourceGroup": f"MC_{rg}_{name}_{location}",
         "enableRBAC": rbac,
-        "supportPlan": "KubernetesOfficial",
+        "supportPlan": plan,
         "networkProfile": network,
         "apiServerAccessProfile": access,
         "addonProfiles": {"azurepolicy": {"enabled": azure_policy, "config": None}},
@@ -989,7 +1002,7 @@ def _acr(arm: _Arm, rg: str, name: str, location: str, *, admin: Any = False, an
 
 
 def _mysql(arm: _Arm, rg: str, name: str, location: str, *, public: str,
-           secure_transport: str | None = "ON") -> dict[str, Any]:
+           secure_transport: str | None = "ON", version: str = "8.4") -> dict[str, Any]:
     """A MySQL flexible server (api-version 2023-12-30) and its require_secure_transport
     parameter; ``secure_transport=None`` leaves the child out (the emulator answers 404)."""
     network: dict[str, Any] = {"publicNetworkAccess": public}
@@ -1000,7 +1013,7 @@ def _mysql(arm: _Arm, rg: str, name: str, location: str, *, public: str,
             arm.rid(rg, "Microsoft.Network/privateDnsZones", f"{name}.private.mysql.database.azure.com"))
     props = {
         "administratorLogin": "mysqladmin",
-        "version": "8.0.21",
+        "version": version,
         "state": "Ready",
         "fullyQualifiedDomainName": f"{name}.mysql.database.azure.com",
         "storage": {"storageSizeGB": 20, "iops": 360, "autoGrow": "Enabled", "autoIoScaling": "Disabled",
@@ -1037,7 +1050,8 @@ def _mysql(arm: _Arm, rg: str, name: str, location: str, *, public: str,
 _AKS_HARDENED: dict[str, Any] = {"private": True, "local_accounts": False, "policy": "azure",
                                  "azure_policy": True, "channel": "patch"}
 AKS_CASES: list[tuple[str, dict[str, Any]]] = [
-    ("aks-insecure-01", {"rbac": False, "channel": "none"}),      # AKS-001..006 violating
+    # AKS-001..007 violating (1.26 is long out of support)
+    ("aks-insecure-01", {"rbac": False, "channel": "none", "version": "1.26.6", "plan": "KubernetesOfficial"}),
     ("aks-hardened-01", _AKS_HARDENED),                           # AKS-001..006 compliant
     ("aks-authorized-ranges-01", {"ranges": ["203.0.113.0/24"], "policy": "calico",
                                   "channel": "stable"}),          # AKS-002 + 005 violating, rest compliant
@@ -1049,7 +1063,8 @@ ACR_CASES: list[tuple[str, dict[str, Any]]] = [
     ("acrfirewalled01", {"default_action": "Deny"}),                                   # ACR-003 compliant
 ]
 MYSQL_CASES: list[tuple[str, dict[str, Any]]] = [
-    ("mysql-public-tls-off-01", {"public": "Enabled", "secure_transport": "OFF"}),  # MYSQL-001 + 002 violating
+    # MYSQL-001 + 002 + 003 violating
+    ("mysql-public-tls-off-01", {"public": "Enabled", "secure_transport": "OFF", "version": "5.7"}),
     ("mysql-private-01", {"public": "Disabled"}),                                 # MYSQL-001 + 002 compliant
     ("mysql-tls-unreported-01", {"public": "Disabled", "secure_transport": None}),  # MYSQL-002 not evaluated
 ]
@@ -1065,6 +1080,8 @@ SITE_CASES: list[tuple[str, dict[str, Any]]] = [
     ("app-remote-debugging-on-01", {"remote_debugging": True}),                       # APP-004 violating
     ("app-no-managed-identity-01", {"identity": None}),                               # APP-005 violating
     ("app-user-identity-01", {"identity": "UserAssigned"}),                           # compliant
+    ("app-python38-01", {"runtime": "PYTHON|3.8"}),                                   # APP-006 violating
+    ("app-node14-01", {"runtime": "NODE|14-lts"}),                                    # APP-006 violating
 ]
 
 
@@ -1476,6 +1493,9 @@ def _demo_identity(sub: str, now: datetime) -> tuple[dict[str, Any], list[dict[s
         _assignment(sub, "sp-monitoring-reader", sub_scope, READER, sps["sp-monitoring-reader"]["id"],
                     "ServicePrincipal"),                                                   # compliant
         _assignment(sub, "alice-owner", sub_scope, OWNER, users["alice.admin"]["id"], "User"),  # compliant
+        # a fourth Owner over the subscription (with sp-automation-owner and the management-group
+        # one): IAM-011 violating
+        _assignment(sub, "carol-owner", sub_scope, OWNER, users["carol.secadmin"]["id"], "User"),
         _assignment(sub, "sp-rg-owner", f"{sub_scope}/resourceGroups/rg-prod", OWNER,
                     sps["sp-rg-owner"]["id"], "ServicePrincipal"),                         # compliant (RG scope)
         _assignment(sub, "sp-mg-owner", f"/providers/Microsoft.Management/managementGroups/{MANAGEMENT_GROUP}",

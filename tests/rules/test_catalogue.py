@@ -17,16 +17,14 @@ EXPECTED_IDS = {
     *(f"AZ-CMP-00{i}" for i in range(1, 6)),
     *(f"AZ-KV-00{i}" for i in (1, 2, 3, 4, 6, 7)),
     *(f"AZ-SQL-00{i}" for i in range(1, 7)),
-    "AZ-PG-001",
-    "AZ-PG-002",
-    *(f"AZ-APP-00{i}" for i in range(1, 6)),
+    *(f"AZ-PG-00{i}" for i in range(1, 5)),
+    *(f"AZ-APP-00{i}" for i in range(1, 7)),
     *(f"AZ-IAM-00{i}" for i in range(1, 10)),
-    "AZ-IAM-010",
-    "AZ-IAM-012",
-    *(f"AZ-AKS-00{i}" for i in range(1, 7)),
+    *(f"AZ-IAM-0{i}" for i in range(10, 13)),
+    *(f"AZ-AKS-00{i}" for i in range(1, 8)),
     *(f"AZ-ACR-00{i}" for i in range(1, 4)),
-    "AZ-MYSQL-001",
-    "AZ-MYSQL-002",
+    *(f"AZ-MYSQL-00{i}" for i in range(1, 4)),
+    "AZ-NET-011",
 }
 
 

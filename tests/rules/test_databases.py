@@ -422,3 +422,48 @@ def test_mysql002_child_unreadable_is_not_evaluated() -> None:
     results = run("AZ-MYSQL-002", inv)
     assert [r.passed for r in results] == [None, None]
     assert "403 Forbidden" in results[0].detail
+
+
+# --- AZ-PG-004: PostgreSQL firewall admitting all Azure services or every address ---------------
+
+def _pg(name: str, access: str | None = "Enabled") -> Resource:
+    network = {} if access is None else {"publicNetworkAccess": access}
+    return arm(POSTGRES_TYPE, name, {"version": "16", "network": network})
+
+
+def _pg_rule(server: Resource, name: str, start: str, end: str) -> Resource:
+    return {"id": f"{server['id']}/firewallRules/{name}", "name": name,
+            "type": "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules",
+            "properties": {"startIpAddress": start, "endIpAddress": end}}
+
+
+def test_pg004_azure_services_and_allow_all_fail() -> None:
+    from scanner.rules.databases import PG_FIREWALL_RULES
+
+    azure, everyone, narrow = _pg("azure"), _pg("everyone", None), _pg("narrow")
+    inv = inventory(azure, everyone, narrow)
+    set_child(inv, PG_FIREWALL_RULES, azure,
+              [_pg_rule(azure, "AllowAllAzureServicesAndResourcesWithinAzureIps_2024", "0.0.0.0", "0.0.0.0")])
+    set_child(inv, PG_FIREWALL_RULES, everyone, {"value": [_pg_rule(everyone, "all", "0.0.0.0", "255.255.255.255")]})
+    set_child(inv, PG_FIREWALL_RULES, narrow, [_pg_rule(narrow, "office", "198.51.100.0", "198.51.100.255")])
+    results = {r.resource_name: r for r in run("AZ-PG-004", inv)}
+    assert results["azure"].passed is False and "all Azure services" in results["azure"].detail
+    assert results["everyone"].passed is False and "255.255.255.255" in results["everyone"].detail
+    assert results["narrow"].passed is True
+    json.dumps(results["azure"].metadata)
+
+
+def test_pg004_private_server_passes_without_reading_rules() -> None:
+    assert only("AZ-PG-004", inventory(_pg("private", "Disabled"))).passed is True
+
+
+def test_pg004_rules_unreadable_is_not_evaluated() -> None:
+    from scanner.rules.databases import PG_FIREWALL_RULES
+
+    server = _pg("hidden-rules")
+    inv = inventory(server)
+    fail_child(inv, PG_FIREWALL_RULES, server, "HTTP 403 AuthorizationFailed")
+    fail_resource(inv, POSTGRES_TYPE, "hidden", "HTTP 403")
+    results = {r.resource_name: r for r in run("AZ-PG-004", inv)}
+    assert results["hidden-rules"].passed is None and "403" in results["hidden-rules"].detail
+    assert results["hidden"].passed is None

@@ -675,3 +675,43 @@ def test_iam007_reads_its_own_collection() -> None:
     assert spec.path == "applications" and spec.query["$expand"].startswith("owners")
     # the applications rules do not depend on the $expand query
     assert "$expand" not in COLLECTIONS["applications"].query
+
+
+# --- AZ-IAM-011: more than three subscription Owners ----------------------------------------------
+
+def _owners(n: int, **kw: object) -> list[Resource]:
+    return [assignment(f"ra-owner-{i}", OWNER, principal_id=f"user-{i}", principal_type="User", **kw)  # type: ignore[arg-type]
+            for i in range(n)]
+
+
+def test_iam011_four_owners_fail() -> None:
+    result = only("AZ-IAM-011", inventory(role_assignments=_owners(4)))
+    assert result.passed is False
+    assert result.resource_id == f"/subscriptions/{SUB}"
+    assert "4 principals hold Owner" in result.detail
+    assert result.metadata["owner_count"] == 4
+    json.dumps(result.metadata)
+
+
+def test_iam011_three_owners_and_other_scopes_pass() -> None:
+    others = [
+        assignment("rg-owner", OWNER, principal_id="rg-admin", scope=f"/subscriptions/{SUB}/resourceGroups/rg1"),
+        assignment("reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7", principal_id="reader-1"),
+        # the same principal twice (subscription + derived scope) counts once
+        assignment("dup", OWNER, principal_id="user-0", principal_type="User", scope=None),
+    ]
+    result = only("AZ-IAM-011", inventory(role_assignments=_owners(3) + others))
+    assert result.passed is True and result.metadata["owner_count"] == 3
+
+
+def test_iam011_management_group_owners_are_inherited() -> None:
+    mg = assignment("mg-owner", OWNER, principal_id="mg-admin",
+                    scope="/providers/Microsoft.Management/managementGroups/contoso")
+    result = only("AZ-IAM-011", inventory(role_assignments=_owners(3) + [mg]))
+    assert result.passed is False and result.metadata["owner_count"] == 4
+
+
+def test_iam011_needs_role_assignments_so_the_engine_skips_without_them() -> None:
+    from scanner.rules import REGISTRY
+
+    assert REGISTRY["AZ-IAM-011"].needs.required_keys() == ["arm:roleAssignments"]

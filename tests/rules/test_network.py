@@ -37,7 +37,7 @@ def test_net001_shadowed_allow_is_compliant() -> None:
     assert only("AZ-NET-001", inventory(group)).passed is True
 
 
-@pytest.mark.parametrize("rule_id", ["AZ-NET-001", "AZ-NET-002", "AZ-NET-003", "AZ-NET-004"])
+@pytest.mark.parametrize("rule_id", ["AZ-NET-001", "AZ-NET-002", "AZ-NET-003", "AZ-NET-004", "AZ-NET-011"])
 def test_unreadable_nsg_is_not_evaluated(rule_id: str) -> None:
     inv = inventory(nsg("ok"))
     rid = fail_resource(inv, NSG_TYPE, "locked", "403 Forbidden")
@@ -47,7 +47,7 @@ def test_unreadable_nsg_is_not_evaluated(rule_id: str) -> None:
     assert results[nsg("ok")["id"]].passed is True
 
 
-@pytest.mark.parametrize("rule_id", ["AZ-NET-001", "AZ-NET-002", "AZ-NET-003", "AZ-NET-004"])
+@pytest.mark.parametrize("rule_id", ["AZ-NET-001", "AZ-NET-002", "AZ-NET-003", "AZ-NET-004", "AZ-NET-011"])
 def test_nsg_without_properties_is_compliant(rule_id: str) -> None:
     bare = nsg("n")
     del bare["properties"]
@@ -233,3 +233,16 @@ def test_net008_ddos_enabled_passes() -> None:
 
 def test_net008_missing_properties_is_not_evaluated() -> None:
     assert only("AZ-NET-008", inventory(arm(VNET, "bare"))).passed is None
+
+
+def test_net011_udp_open_names_rule_and_ports() -> None:
+    group = nsg("n", sec_rule("ntp", 100, protocol="Udp", port=None, ports=["123", "161-162"], source="0.0.0.0/0"))
+    result = only("AZ-NET-011", inventory(group))
+    assert result.passed is False
+    assert "UDP 123, 161-162" in result.detail and "'ntp'" in result.detail
+    assert result.metadata["open_udp_ports"] == "123, 161-162"
+
+
+def test_net011_compliant_when_udp_only_from_private_ranges() -> None:
+    group = nsg("n", sec_rule("dns", 100, protocol="Udp", port="53", source="10.0.0.0/8"), sec_rule("ssh", 110))
+    assert only("AZ-NET-011", inventory(group)).passed is True

@@ -219,3 +219,45 @@ def test_allow_all_not_shadowed_by_narrow_deny() -> None:
 
 def test_allow_all_tcp_only_is_not_all_protocols() -> None:
     assert nsg_eval.allow_all_rule(nsg("n", sec_rule("tcp-all", 100, port="*"))) is None
+
+
+# --- UDP exposure (AZ-NET-011) -------------------------------------------------------------------
+
+def udp_open(group: Resource) -> tuple[str, list[tuple[int, int]]] | None:
+    found = nsg_eval.udp_exposure(group)
+    return None if found is None else (found[0].name, found[1])
+
+
+def test_udp_allow_from_internet_is_exposed() -> None:
+    group = nsg("n", sec_rule("dns", 100, protocol="Udp", port="53", source="Internet"))
+    assert udp_open(group) == ("dns", [(53, 53)])
+
+
+def test_tcp_only_allow_is_not_udp_exposure() -> None:
+    assert udp_open(nsg("n", sec_rule("ssh", 100, protocol="Tcp", port="22"))) is None
+
+
+def test_udp_deny_ranges_are_subtracted_from_a_later_allow() -> None:
+    group = nsg(
+        "n",
+        sec_rule("deny-low", 100, access="Deny", protocol="Udp", port="0-1000"),
+        sec_rule("deny-high", 110, access="Deny", protocol="*", port="2001-65535"),
+        sec_rule("allow-all", 200, protocol="*", port="*"),
+    )
+    assert udp_open(group) == ("allow-all", [(1001, 2000)])
+
+
+def test_udp_allow_fully_shadowed_by_earlier_denies() -> None:
+    group = nsg(
+        "n",
+        sec_rule("deny-a", 100, access="Deny", protocol="Udp", port=None, ports=["500-600", "4500"]),
+        sec_rule("allow-ipsec", 200, protocol="Udp", port=None, ports=["500", "4500"]),
+        sec_rule("allow-private", 300, protocol="Udp", port="*", source="10.0.0.0/8"),
+    )
+    assert udp_open(group) is None
+
+
+def test_tcp_deny_does_not_shadow_udp_allow() -> None:
+    group = nsg("n", sec_rule("deny-tcp", 100, access="Deny", protocol="Tcp", port="*"),
+                sec_rule("allow-udp", 200, protocol="Udp", port="123"))
+    assert udp_open(group) == ("allow-udp", [(123, 123)])
