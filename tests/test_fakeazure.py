@@ -611,6 +611,19 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
         for fw in child(s, "firewallRules") or [])}
     out["AZ-SQL-005"] = {s["name"] for s in sql if child(s, "auditingSettings/default")["properties"]["state"] == "Enabled"
                          and 0 < child(s, "auditingSettings/default")["properties"]["retentionDays"] < 90}
+    out["AZ-SQL-007"] = {d["name"] for d in of("Microsoft.Sql/servers/databases")
+                         if child(d, "transparentDataEncryption/current")["properties"]["state"] == "Disabled"}
+    out["AZ-KV-008"] = {v["name"] for v in kv if any(
+        s["properties"]["attributes"]["enabled"] and "exp" not in s["properties"]["attributes"]
+        for s in child(v, "secrets") or [])}
+    nics = {n["id"]: n for n in of("Microsoft.Network/networkInterfaces")}
+    subnet_nsg = {sn["id"]: sn["properties"].get("networkSecurityGroup") for v in of("Microsoft.Network/virtualNetworks")
+                  for sn in v["properties"]["subnets"]}
+    out["AZ-CMP-006"] = {v["name"] for v in of("Microsoft.Compute/virtualMachines") if any(
+        "publicIPAddress" in c["properties"] and "networkSecurityGroup" not in nics[r["id"]]["properties"]
+        and not subnet_nsg.get(c["properties"]["subnet"]["id"], True)
+        for r in v["properties"]["networkProfile"]["networkInterfaces"] if r["id"] in nics
+        for c in nics[r["id"]]["properties"]["ipConfigurations"])}
     out["AZ-SQL-006"] = {s["name"] for s in sql if s["properties"]["publicNetworkAccess"] == "Enabled"}
     pgs = of("Microsoft.DBforPostgreSQL/flexibleServers")
     out["AZ-PG-003"] = {p["name"] for p in pgs if int(p["properties"]["version"]) <= 13}
@@ -761,6 +774,9 @@ def test_demo_tenant_plants_every_rule():
         "AZ-PG-003": {"psql-public-access-01"},
         "AZ-PG-004": {"psql-public-access-01"},
         "AZ-AKS-007": {"aks-insecure-01"},
+        "AZ-SQL-007": {"reportsdb"},
+        "AZ-KV-008": {"kv-public-open-01"},
+        "AZ-CMP-006": {"vm-linux-password-auth"},
         "AZ-MYSQL-003": {"mysql-public-tls-off-01"},
         "AZ-APP-006": {"app-python38-01", "app-node14-01"},
         "AZ-NET-011": {"nsg-ssh-open-any-tag", "nsg-ssh-udp-only", "nsg-any-any-allow", "nsg-any-any-full-range"},
@@ -843,14 +859,14 @@ def test_large_tenant_10000_is_fast_and_exact():
                   "Microsoft.Compute/virtualMachines", "Microsoft.Compute/disks", "Microsoft.KeyVault/vaults",
                   "Microsoft.Sql/servers", "Microsoft.DBforPostgreSQL/flexibleServers", "Microsoft.Web/sites",
                   "Microsoft.ContainerService/managedClusters", "Microsoft.ContainerRegistry/registries",
-                  "Microsoft.DBforMySQL/flexibleServers"}
+                  "Microsoft.DBforMySQL/flexibleServers", "Microsoft.Sql/servers/databases"}
     assert rule_types <= set(types)
     other = sum(n for t, n in types.items() if t not in rule_types)
     assert 800 <= other <= 1200
     children = [key.lower() for key in tenant["children"]]
     for suffix in ("/blobservices/default", "/firewallrules", "/auditingsettings/default", "/config/web",
                    "/configurations/require_secure_transport", "/extensions",
-                   "/keys"):
+                   "/keys", "/secrets", "/transparentdataencryption/current"):
         assert any(k.endswith(suffix) for k in children), suffix
     assert len(tenant["graph"]["users"]) == 500 and len(tenant["graph"]["applications"]) == 100
     assert len(tenant["roleAssignments"]) == 200 + 5  # + managed identities (AZ-IAM-012)

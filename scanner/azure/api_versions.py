@@ -18,6 +18,8 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.compute/disks": "2024-03-02",
     "microsoft.keyvault/vaults": "2023-07-01",
     "microsoft.sql/servers": "2021-11-01",
+    "microsoft.sql/servers/databases": "2021-11-01",
+    "microsoft.network/networkinterfaces": "2024-05-01",
     "microsoft.dbforpostgresql/flexibleservers": "2024-08-01",
     "microsoft.web/sites": "2023-12-01",
     "microsoft.containerservice/managedclusters": "2024-09-01",

@@ -9,9 +9,11 @@ from scanner.rules import (  # noqa: F401
     databases,
     identity,
     keyvault,
+    keyvault_secrets,
     network,
     storage,
     versions,
+    vm_exposure,
 )
 from scanner.rules.base import REGISTRY, Rule
 

@@ -364,6 +364,50 @@ def postgres_secure_transport(inv: Inventory) -> Iterable[Evaluation]:
     return _secure_transport(inv, POSTGRES_TYPE, PG_SECURE_TRANSPORT, "on", "off")
 
 
+SQL_DATABASE_TYPE = "Microsoft.Sql/servers/databases"
+SQL_TDE = ChildSpec(SQL_DATABASE_TYPE, "transparentDataEncryption/current", "2021-11-01")
+
+
+@rule(
+    id="AZ-SQL-007",
+    title="SQL database transparent data encryption is disabled",
+    severity="HIGH",
+    category="database",
+    description=(
+        "Transparent data encryption is off, so the database files, backups and transaction "
+        "logs are stored unencrypted; anyone who obtains a copy of them reads the data."
+    ),
+    remediation=(
+        "Portal: SQL database > Transparent data encryption > Data encryption = On, or `az sql "
+        "db tde set -g <rg> -s <server> -d <database> --status Enabled`."
+    ),
+    frameworks={"CIS": ["4.1.5"], "NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({SQL_DATABASE_TYPE}), children=(SQL_TDE,)),
+)
+def sql_database_tde(inv: Inventory) -> Iterable[Evaluation]:
+    """The ``master`` system database is not judged (its encryption is not configurable)."""
+    for database in inv.of_type(SQL_DATABASE_TYPE):
+        if str(database.get("name") or "").lower() == "master":
+            continue
+        database_id = str(database.get("id", ""))
+        tde = inv.child(SQL_TDE, database_id)
+        if not isinstance(tde, dict):
+            yield verdict(database, SQL_DATABASE_TYPE, None,
+                          _child_missing(inv, SQL_TDE, database_id, "transparent data encryption"))
+            continue
+        state = props(tde).get("state")
+        metadata = {"state": state}
+        value = str(state or "").strip().lower()
+        if value == "enabled":
+            yield verdict(database, SQL_DATABASE_TYPE, True, "transparent data encryption is Enabled", metadata)
+        elif value == "disabled":
+            yield verdict(database, SQL_DATABASE_TYPE, False, "transparent data encryption is Disabled", metadata)
+        else:
+            shown = "not reported" if state is None else f"unrecognised ({state!r})"
+            yield verdict(database, SQL_DATABASE_TYPE, None, f"transparent data encryption state {shown}", metadata)
+    yield from unreadable(inv, SQL_DATABASE_TYPE, "database")
+
+
 PG_FIREWALL_RULES = ChildSpec(POSTGRES_TYPE, "firewallRules", "2024-08-01", is_list=True)
 
 

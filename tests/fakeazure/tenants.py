@@ -121,7 +121,7 @@ CHILD_TYPES = {
     "Microsoft.Network/networkSecurityGroups": ["securityRules"],
     "Microsoft.Network/virtualNetworks": ["subnets"],
     "Microsoft.Compute/virtualMachines": ["extensions"],
-    "Microsoft.KeyVault/vaults": ["keys"],
+    "Microsoft.KeyVault/vaults": ["keys", "secrets"],
     "Microsoft.DBforPostgreSQL/flexibleServers": ["configurations", "firewallRules"],
     "Microsoft.DBforMySQL/flexibleServers": ["configurations"],
 }
@@ -157,6 +157,9 @@ class _Arm:
         self.sub = subscription_id
         self.resources: list[dict[str, Any]] = []
         self.children: dict[str, Any] = {}
+        # large:N wires resources built in different slots together (a VM to the newest NIC,
+        # a NIC to the newest subnet): kind -> the newest one built (an id, or a resource)
+        self.latest: dict[str, Any] = {}
 
     def rg_id(self, rg: str) -> str:
         return f"/subscriptions/{self.sub}/resourceGroups/{rg}"
@@ -502,7 +505,7 @@ class _Arm:
     # --- key vault -----------------------------------------------------------------------------
     def vault(self, rg: str, name: str, location: str, tenant_id: str, *,
               soft_delete: Any = True, purge_protection: Any = True, rbac: Any = True,
-              network: str = "firewall", keys: Any = _ABSENT) -> dict[str, Any]:
+              network: str = "firewall", keys: Any = _ABSENT, secrets: Any = _ABSENT) -> dict[str, Any]:
         """``network``: "firewall" (public, default action Deny), "private" (public access
         Disabled + a private endpoint), "open" (public, Allow) or "unset" (properties omitted).
         ``keys``: (name, exp epoch or None, enabled) served as the keys list; default one enabled
@@ -563,6 +566,24 @@ class _Arm:
             }
             for key_name, exp, enabled in keys
         ])
+        if secrets is _ABSENT:
+            secrets = [("app-connection-string", KEY_EXP_FAR, True)]
+        # the management plane lists secrets' attributes only, never their values
+        self.child(res, "secrets", [
+            {
+                "id": f"{vault_id}/secrets/{secret_name}",
+                "name": secret_name,
+                "type": "Microsoft.KeyVault/vaults/secrets",
+                "location": location,
+                "properties": {
+                    "attributes": {"enabled": enabled, "created": KEY_CREATED, "updated": KEY_CREATED,
+                                   **({} if exp is None else {"exp": exp})},
+                    "contentType": "text/plain",
+                    "secretUri": f"https://{name}.vault.azure.net/secrets/{secret_name}",
+                },
+            }
+            for secret_name, exp, enabled in secrets
+        ])
         return res
 
     # --- databases -----------------------------------------------------------------------------
@@ -622,7 +643,7 @@ class _Arm:
             })
         return res
 
-    def sql_database(self, server: dict[str, Any], name: str) -> dict[str, Any]:
+    def sql_database(self, server: dict[str, Any], name: str, *, tde: str | None = "Enabled") -> dict[str, Any]:
         props = {
             "collation": "SQL_Latin1_General_CP1_CI_AS",
             "maxSizeBytes": 268435456000,
@@ -633,10 +654,18 @@ class _Arm:
             "requestedBackupStorageRedundancy": "Geo",
             "zoneRedundant": False,
         }
-        return self.add("", "Microsoft.Sql/servers/databases", name, server["location"], props,
-                        sku={"name": "Standard", "tier": "Standard", "capacity": 10},
-                        kind="v12.0,user", tags=dict(server["tags"]),
-                        rid=f"{server['id']}/databases/{name}")
+        res = self.add("", "Microsoft.Sql/servers/databases", name, server["location"], props,
+                       sku={"name": "Standard", "tier": "Standard", "capacity": 10},
+                       kind="v12.0,user", tags=dict(server["tags"]),
+                       rid=f"{server['id']}/databases/{name}")
+        if tde is not None:
+            self.child(res, "transparentDataEncryption/current", {
+                "id": f"{res['id']}/transparentDataEncryption/Current",
+                "name": "Current",
+                "type": "Microsoft.Sql/servers/databases/transparentDataEncryption",
+                "properties": {"state": tde},
+            })
+        return res
 
     def postgres(self, rg: str, name: str, location: str, *, public: str,
                  secure_transport: str | None = "on", version: str = "16",
@@ -892,7 +921,8 @@ VAULT_CASES: list[tuple[str, dict[str, Any]]] = [
     # KV-003 violating (absent), KV-007 violating (expired key still enabled)
     ("kv-rbac-unset-01", {"rbac": _ABSENT, "keys": [("key-expired", KEY_EXP_PAST, True),
                                                     ("key-expired-disabled", KEY_EXP_PAST, False)]}),
-    ("kv-public-open-01", {"network": "open"}),                                   # KV-004 violating
+    ("kv-public-open-01", {"network": "open", "secrets": [("db-password", None, True),   # KV-004 + KV-008 violating
+                                                          ("old-token", None, False)]}),
     ("kv-network-unset-01", {"network": "unset"}),                                # KV-004 violating (absent)
     ("kv-private-endpoint-01", {"network": "private", "keys": []}),              # compliant (no keys)
     ("kv-secure-01", {"soft_delete": True, "purge_protection": True}),            # compliant (firewall Deny)
@@ -1362,11 +1392,17 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
         arm.storage(data, name, neu, **kw)
 
     subnet_id = vnet_prod["properties"]["subnets"][0]["id"]
+    # CMP-006: vm-windows-01's public IP is filtered by its NIC's NSG (compliant); the password-auth
+    # Linux VM gets a public IP on a NIC without NSG in vnet-prod's unprotected 'default' subnet
+    exposed_vm = "vm-linux-password-auth"
+    nic_exposed = arm.rid(prod, "Microsoft.Network/networkInterfaces", f"nic-{exposed_vm}")
+    pip_exposed = arm.public_ip(prod, f"pip-{exposed_vm}", weu, "203.0.113.14",
+                                ip_config_id=f"{nic_exposed}/ipConfigurations/ipconfig1")
     for i, (name, kw) in enumerate(VM_CASES):
         vm_id = arm.rid(prod, "Microsoft.Compute/virtualMachines", name)
+        pip_id = {"vm-windows-01": pip_win["id"], exposed_vm: pip_exposed["id"]}.get(name)
         nic = arm.nic(prod, f"nic-{name}", weu, subnet_id, f"10.10.0.{4 + i}", vm_id=vm_id,
-                      nsg_id=nsg_ids["nsg-web-only"],
-                      pip_id=pip_win["id"] if name == "vm-windows-01" else None)
+                      nsg_id=None if name == exposed_vm else nsg_ids["nsg-web-only"], pip_id=pip_id)
         if kw.get("managed") is False:  # OS disk is a VHD blob, not a disk resource
             arm.vm(prod, name, weu, nic_id=nic["id"], **kw)
             continue
@@ -1381,7 +1417,8 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
         arm.vault(data, name, neu, TENANT_ID, **kw)
 
     sql_servers = [arm.sql_server(data, name, neu, **kw) for name, kw in SQL_CASES]
-    arm.sql_database(sql_servers[0], "appdb")
+    arm.sql_database(sql_servers[0], "appdb")                                # SQL-007 compliant
+    arm.sql_database(sql_servers[1], "reportsdb", tde="Disabled")            # SQL-007 violating
     for name, kw in PG_CASES:
         arm.postgres(data, name, neu, **kw)
     for name, kw in MYSQL_CASES:
@@ -1575,7 +1612,8 @@ def _large_nsg(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -
 
 def _large_vm(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
     name = f"vm-{i:07d}"
-    arm.vm(rg, name, loc, nic_id=arm.rid(rg, "Microsoft.Network/networkInterfaces", f"nic-{name}"),
+    nic_id = arm.latest.get("nic") or arm.rid(rg, "Microsoft.Network/networkInterfaces", f"nic-{name}")
+    arm.vm(rg, name, loc, nic_id=nic_id,
            os_disk_id=arm.rid(rg, "Microsoft.Compute/disks", f"{name}-osdisk"), os_disk_name=f"{name}-osdisk",
            **_case(VM_CASES, v))
 
@@ -1592,7 +1630,11 @@ def _large_sql(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -
     kw = dict(_case(SQL_CASES, v))
     if len(kw["firewall"]) > 5:  # keep large tenants' child payloads small
         kw["firewall"] = kw["firewall"][-3:]
-    arm.sql_server(rg, f"sql-{i:07d}", loc, **kw)
+    server = arm.latest.get("sql")
+    if v % 4 == 3 and server is not None:  # SQL-007: every fourth slot is a database of the newest server
+        arm.sql_database(server, f"db-{i:07d}", tde="Disabled" if v % 8 == 3 else "Enabled")
+        return
+    arm.latest["sql"] = arm.sql_server(rg, f"sql-{i:07d}", loc, **kw)
 
 
 def _large_pg(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
@@ -1622,7 +1664,8 @@ def _large_vnet(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) 
     layouts: list[list[tuple[str, str | None]] | None] = [
         None, [("default", nsg), ("GatewaySubnet", None)], [("default", nsg)]]
     subnets = layouts[v % 3]
-    arm.vnet(rg, f"vnet-{i:07d}", loc, f"10.{v % 250}.0.0/16", subnets=subnets, ddos=v % 4 == 2)
+    vnet = arm.vnet(rg, f"vnet-{i:07d}", loc, f"10.{v % 250}.0.0/16", subnets=subnets, ddos=v % 4 == 2)
+    arm.latest["subnet"] = vnet["properties"]["subnets"][0]["id"]
 
 
 def _large_pip(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
@@ -1647,8 +1690,14 @@ def _large_appgw(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str])
 
 
 def _large_nic(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
-    subnet = arm.rid(rg, "Microsoft.Network/virtualNetworks", "vnet-shared") + "/subnets/default"
-    arm.nic(rg, f"nic-{i:07d}", loc, subnet, f"10.0.{(v // 250) % 256}.{v % 250 + 4}")
+    # CMP-006: a public IP on every other NIC, an NSG on every fourth; the subnet is the newest
+    # VNet's first one (with or without an NSG)
+    subnet = arm.latest.get("subnet") or (
+        arm.rid(rg, "Microsoft.Network/virtualNetworks", "vnet-shared") + "/subnets/default")
+    pip = arm.rid(rg, "Microsoft.Network/publicIPAddresses", f"pip-nic-{i:07d}") if v % 2 == 0 else None
+    nsg = arm.rid(rg, "Microsoft.Network/networkSecurityGroups", "nsg-shared") if v % 4 == 0 else None
+    nic = arm.nic(rg, f"nic-{i:07d}", loc, subnet, f"10.0.{(v // 250) % 256}.{v % 250 + 4}", pip_id=pip, nsg_id=nsg)
+    arm.latest["nic"] = nic["id"]
 
 
 def _large_plan(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:

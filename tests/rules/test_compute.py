@@ -275,3 +275,50 @@ def test_cmp005_unreadable_vm_is_not_evaluated() -> None:
     inv = inventory()
     fail_resource(inv, VM_TYPE, "locked", "403")
     assert only("AZ-CMP-005", inv).passed is None
+
+
+# --- AZ-CMP-006: public IP without any NSG --------------------------------------------------------
+
+def _exposure_inventory(*, nic_nsg: bool, subnet_nsg: bool, public: bool = True, vnet: bool = True):
+    from scanner.rules.network import VNET_TYPE
+    from scanner.rules.vm_exposure import NIC_TYPE
+
+    nsg_ref = {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/n"}
+    net = arm(VNET_TYPE, "vnet1", {"subnets": [{
+        "id": arm(VNET_TYPE, "vnet1")["id"] + "/subnets/default", "name": "default",
+        "properties": {"networkSecurityGroup": nsg_ref} if subnet_nsg else {}}]})
+    ipconf: dict = {"subnet": {"id": net["id"] + "/subnets/default"}}
+    if public:
+        ipconf["publicIPAddress"] = {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/p"}
+    nic_props: dict = {"ipConfigurations": [{"name": "ipconfig1", "properties": ipconf}]}
+    if nic_nsg:
+        nic_props["networkSecurityGroup"] = nsg_ref
+    nic = arm(NIC_TYPE, "nic1", nic_props)
+    vm = arm(VM_TYPE, "vm1", {"networkProfile": {"networkInterfaces": [{"id": nic["id"]}]}})
+    return inventory(vm, nic, *([net] if vnet else []))
+
+
+def test_cmp006_public_ip_without_any_nsg_fails() -> None:
+    result = only("AZ-CMP-006", _exposure_inventory(nic_nsg=False, subnet_nsg=False))
+    assert result.passed is False and "'nic1' has a public IP" in result.detail
+
+
+@pytest.mark.parametrize("kw", [
+    {"nic_nsg": True, "subnet_nsg": False},
+    {"nic_nsg": False, "subnet_nsg": True},
+    {"nic_nsg": False, "subnet_nsg": False, "public": False},
+])
+def test_cmp006_filtered_or_private_vm_passes(kw: dict) -> None:
+    assert only("AZ-CMP-006", _exposure_inventory(**kw)).passed is True
+
+
+def test_cmp006_unreadable_nic_or_subnet_is_not_evaluated() -> None:
+    from scanner.rules.vm_exposure import NIC_TYPE
+
+    no_subnet = only("AZ-CMP-006", _exposure_inventory(nic_nsg=False, subnet_nsg=False, vnet=False))
+    assert no_subnet.passed is None and "subnet" in no_subnet.detail
+    inv = inventory(arm(VM_TYPE, "vm2", {"networkProfile": {"networkInterfaces": [
+        {"id": arm(NIC_TYPE, "hidden-nic")["id"]}]}}))
+    fail_resource(inv, NIC_TYPE, "hidden-nic", "HTTP 403 AuthorizationFailed")
+    result = only("AZ-CMP-006", inv)
+    assert result.passed is None and "403" in result.detail

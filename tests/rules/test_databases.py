@@ -467,3 +467,40 @@ def test_pg004_rules_unreadable_is_not_evaluated() -> None:
     results = {r.resource_name: r for r in run("AZ-PG-004", inv)}
     assert results["hidden-rules"].passed is None and "403" in results["hidden-rules"].detail
     assert results["hidden"].passed is None
+
+
+# --- AZ-SQL-007: transparent data encryption ------------------------------------------------------
+
+def _db(name: str) -> Resource:
+    from scanner.rules.databases import SQL_DATABASE_TYPE
+
+    db = arm(SQL_DATABASE_TYPE, name, {"status": "Online"})
+    db["id"] = arm(SQL_TYPE, f"srv/databases/{name}")["id"]  # .../servers/srv/databases/<name>
+    return db
+
+
+def test_sql007_tde_states() -> None:
+    from scanner.rules.databases import SQL_TDE
+
+    on, off, odd, master = _db("on"), _db("off"), _db("odd"), _db("master")
+    inv = inventory(on, off, odd, master)
+    set_child(inv, SQL_TDE, on, {"properties": {"state": "Enabled"}})
+    set_child(inv, SQL_TDE, off, {"properties": {"state": "Disabled"}})
+    set_child(inv, SQL_TDE, odd, {})  # 404: the collector stores an empty singleton
+    results = {r.resource_name: r for r in run("AZ-SQL-007", inv)}
+    assert results["on"].passed is True
+    assert results["off"].passed is False and "Disabled" in results["off"].detail
+    assert results["odd"].passed is None and "not reported" in results["odd"].detail
+    assert "master" not in results
+
+
+def test_sql007_unreadable() -> None:
+    from scanner.rules.databases import SQL_TDE
+
+    hidden = _db("hidden-tde")
+    inv = inventory(hidden)
+    fail_child(inv, SQL_TDE, hidden, "HTTP 403 AuthorizationFailed")
+    fail_resource(inv, SQL_TYPE, "srv/databases/gone", "HTTP 500")
+    results = {r.resource_name: r for r in run("AZ-SQL-007", inv)}
+    assert results["hidden-tde"].passed is None and "403" in results["hidden-tde"].detail
+    assert results["gone"].passed is None

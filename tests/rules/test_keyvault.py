@@ -192,3 +192,38 @@ def test_kv007_keys_without_or_with_unparseable_expiry_pass() -> None:
     inv = with_keys(key("noexp"), key("odd", exp="not-a-date"), key("str", exp=str(epoch(timedelta(days=90)))))
     assert only("AZ-KV-007", inv).passed is True
     assert only("AZ-KV-007", with_keys(key("str", exp=str(epoch(timedelta(days=1)))))).passed is False
+
+
+# --- AZ-KV-008: secrets without expiration -------------------------------------------------------
+
+def test_kv008_enabled_secret_without_exp_fails_and_names_cis_control() -> None:
+    from scanner.rules.keyvault_secrets import VAULT_SECRETS
+
+    kv = vault(enableRbacAuthorization=False)
+    inv = inventory(kv)
+    set_child(inv, VAULT_SECRETS, kv, [key("db-password"), key("rotated", exp=4070941200),
+                                       key("retired", enabled=False)])
+    result = only("AZ-KV-008", inv)
+    assert result.passed is False
+    assert result.metadata["withoutExpiry"] == ["db-password"] and result.metadata["cis"] == "8.4"
+
+
+def test_kv008_all_secrets_expire_or_none_exist() -> None:
+    from scanner.rules.keyvault_secrets import VAULT_SECRETS
+
+    kv = vault(enableRbacAuthorization=True)
+    inv = inventory(kv)
+    set_child(inv, VAULT_SECRETS, kv, [key("token", exp=4070941200)])
+    assert only("AZ-KV-008", inv).passed is True
+    set_child(inv, VAULT_SECRETS, kv, [])
+    assert only("AZ-KV-008", inv).passed is True
+
+
+def test_kv008_secrets_unreadable_is_not_evaluated() -> None:
+    from scanner.rules.keyvault_secrets import VAULT_SECRETS
+
+    kv = vault()
+    inv = inventory(kv)
+    fail_child(inv, VAULT_SECRETS, kv, "HTTP 403 ForbiddenByRbac")
+    result = only("AZ-KV-008", inv)
+    assert result.passed is None and "403" in result.detail
