@@ -186,7 +186,7 @@ def _protection_extension(extension: Any) -> str | None:
         "extension set -g <rg> --vm-name <vm> --publisher Microsoft.Azure.Security "
         "-n IaaSAntimalware`."
     ),
-    frameworks={"NIST": ["DE.CM-4", "PR.PT-1"], "ISO27001": ["A.8.7"]},
+    frameworks={"CIS": ["7.6"], "NIST": ["DE.CM-4", "PR.PT-1"], "ISO27001": ["A.8.7"]},
     needs=Needs(resource_types=frozenset({VM_TYPE}), children=(VM_EXTENSIONS,)),
 )
 def vm_without_endpoint_protection(inv: Inventory) -> Iterable[Evaluation]:

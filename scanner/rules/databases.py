@@ -355,7 +355,7 @@ def sql_public_access(inv: Inventory) -> Iterable[Evaluation]:
         "or `az postgres flexible-server parameter set -g <rg> -s <server> -n "
         "require_secure_transport --value on`."
     ),
-    frameworks={"NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
+    frameworks={"CIS": ["4.3.1"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
     needs=Needs(resource_types=frozenset({POSTGRES_TYPE}), children=(PG_SECURE_TRANSPORT,)),
 )
 def postgres_secure_transport(inv: Inventory) -> Iterable[Evaluation]:
@@ -515,7 +515,7 @@ def mysql_public_access(inv: Inventory) -> Iterable[Evaluation]:
         "`az mysql flexible-server parameter set -g <rg> -s <server> -n "
         "require_secure_transport --value ON`."
     ),
-    frameworks={"NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
+    frameworks={"CIS": ["4.4.1"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
     needs=Needs(resource_types=frozenset({MYSQL_TYPE}), children=(MYSQL_SECURE_TRANSPORT,)),
 )
 def mysql_secure_transport(inv: Inventory) -> Iterable[Evaluation]:

@@ -186,7 +186,7 @@ def _runtime_stacks(config: dict[str, Any]) -> tuple[list[tuple[str, str]], str]
         "> Configuration > General settings > Stack / version, or `az webapp config set -g <rg> "
         "-n <app> --linux-fx-version \"PYTHON|3.12\"`."
     ),
-    frameworks={"NIST": ["PR.IP-12", "ID.RA-1"], "ISO27001": ["A.8.8"]},
+    frameworks={"CIS": ["9.6", "9.7"], "NIST": ["PR.IP-12", "ID.RA-1"], "ISO27001": ["A.8.8"]},
     needs=Needs(resource_types=frozenset({SITE_TYPE}), children=(WEB_CONFIG,)),
 )
 def app_runtime_out_of_support(inv: Inventory) -> Iterable[Evaluation]:
