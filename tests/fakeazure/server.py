@@ -86,9 +86,13 @@ def _decode_skiptoken(token: str) -> int | None:
 
 
 def _type_of_segments(segs: list[str]) -> str:
-    """``[..., 'providers', 'ns', 'type', 'name', ...]`` -> ``ns/type`` (lower-cased) or ''."""
-    for i, seg in enumerate(segs):
-        if seg == "providers" and i + 2 < len(segs):
+    """``[..., 'providers', 'ns', 'type', 'name', ...]`` -> ``ns/type`` (lower-cased) or ''.
+
+    The LAST ``providers`` segment decides: an extension resource such as
+    ``{vaultId}/providers/Microsoft.Insights/diagnosticSettings`` is versioned by its own
+    provider (Microsoft.Insights), not by the resource it extends (the vault)."""
+    for i in range(len(segs) - 1, -1, -1):
+        if segs[i] == "providers" and i + 2 < len(segs):
             return f"{segs[i + 1]}/{segs[i + 2]}"
     return ""
 
