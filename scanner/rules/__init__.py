@@ -9,6 +9,7 @@ from scanner.rules import (  # noqa: F401
     databases,
     identity,
     keyvault,
+    monitoring,
     network,
     storage,
 )

@@ -13,9 +13,11 @@ from tests.rules.builders import SUB
 
 EXPECTED_IDS = {
     *(f"AZ-STOR-00{i}" for i in range(1, 10)),
-    *(f"AZ-NET-00{i}" for i in range(1, 9)),
+    *(f"AZ-NET-00{i}" for i in range(1, 10)),
+    "AZ-NET-010",
     *(f"AZ-CMP-00{i}" for i in range(1, 6)),
-    *(f"AZ-KV-00{i}" for i in (1, 2, 3, 4, 6, 7)),
+    *(f"AZ-KV-00{i}" for i in range(1, 8)),
+    *(f"AZ-MON-00{i}" for i in range(1, 7)),
     *(f"AZ-SQL-00{i}" for i in range(1, 7)),
     "AZ-PG-001",
     "AZ-PG-002",
