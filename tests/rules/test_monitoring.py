@@ -334,3 +334,29 @@ def test_net010_unreadable_flow_logs_and_nsgs_not_evaluated() -> None:
         "nsg-other": (None, "flow logs could not be read: HTTP 403 AuthorizationFailed"),
         "nsg-locked": (None, "network security group could not be read: HTTP 403"),
     }
+
+
+# ------------------------------------------------------------------------ needs and odd data
+def test_subscription_reads_are_required_and_merged_once() -> None:
+    from scanner.inventory import Needs
+
+    union = Needs.union(REGISTRY[r].needs for r in ("AZ-MON-001", "AZ-MON-002", "AZ-MON-006", "AZ-KV-001"))
+    assert union.subscription_reads == (ACTIVITY_LOG_SETTINGS, DEFENDER_PRICINGS)
+    assert "sub:providers/microsoft.insights/diagnosticsettings" in REGISTRY["AZ-MON-001"].needs.required_keys()
+    assert REGISTRY["AZ-MON-006"].needs.required_keys() == ["sub:providers/microsoft.security/pricings"]
+
+
+def test_subscription_level_rules_tolerate_odd_rest_data() -> None:
+    odd: list[Any] = [None, {}, {"properties": None}, {"name": "x", "properties": {"logs": None, "workspaceId": "/w"}},
+                      {"properties": {"logs": [None, {"category": None, "enabled": "true"}], "workspaceId": "/w"}},
+                      {"name": "Arm", "properties": {"pricingTier": None}}]
+    inv = inventory(arm(ALERT_TYPE, "odd", {"scopes": None, "condition": {"allOf": [None, {"anyOf": None}]}}),
+                    arm(ALERT_TYPE, "odd2", {"scopes": [SUB_SCOPE], "condition": {"allOf": [{"anyOf": [None]}]}}),
+                    arm(WATCHER_TYPE, "w", None, location=None))
+    inv.subscription_reads = {ACTIVITY_LOG_SETTINGS.key: odd, DEFENDER_PRICINGS.key: odd}
+    inv.locations = {"westeurope": 1}
+    outcomes = {r: [e.passed for e in run(r, inv)] for r in
+                ("AZ-MON-001", "AZ-MON-002", "AZ-MON-003", "AZ-MON-006", "AZ-NET-009")}
+    assert outcomes["AZ-MON-001"] == [False] and outcomes["AZ-MON-002"] == [False]
+    assert outcomes["AZ-MON-003"] == [False] and outcomes["AZ-NET-009"] == [False]
+    assert outcomes["AZ-MON-006"].count(False) == 1 and outcomes["AZ-MON-006"].count(None) == 9
