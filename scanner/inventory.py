@@ -56,6 +56,22 @@ class ChildSpec:
 
 
 @dataclass(frozen=True)
+class SubscriptionRead:
+    """A read of one subscription-scope path that is not a listed resource, such as
+    ``providers/Microsoft.Security/pricings`` or the subscription's activity-log diagnostic
+    settings. ``path`` is relative to ``/subscriptions/{id}/``; ``label`` names the data in
+    words for skip reasons. The answer is an ARM collection (``{"value": [...]}``, paged)."""
+
+    path: str
+    api_version: str
+    label: str
+
+    @property
+    def key(self) -> str:
+        return f"sub:{self.path.lower()}"
+
+
+@dataclass(frozen=True)
 class Needs:
     """The data a rule reads; the collector fetches the union of all selected rules' needs once.
 
@@ -71,6 +87,7 @@ class Needs:
     optional_graph: frozenset[str] = frozenset()
     role_assignments: bool = False
     role_definitions: bool = False
+    subscription_reads: tuple[SubscriptionRead, ...] = ()
 
     def required_keys(self) -> list[str]:
         """Data keys whose absence makes the rule impossible to evaluate."""
@@ -81,6 +98,7 @@ class Needs:
             keys.append(ROLE_ASSIGNMENTS_KEY)
         if self.role_definitions:
             keys.append(ROLE_DEFINITIONS_KEY)
+        keys += [r.key for r in self.subscription_reads]
         return keys
 
     @staticmethod
@@ -90,6 +108,7 @@ class Needs:
         graph: set[str] = set()
         optional: set[str] = set()
         assignments = definitions = False
+        reads: dict[str, SubscriptionRead] = {}
         for need in needs:
             types |= {t.lower() for t in need.resource_types}
             for child in need.children:
@@ -98,6 +117,8 @@ class Needs:
             optional |= need.optional_graph
             assignments = assignments or need.role_assignments
             definitions = definitions or need.role_definitions
+            for read in need.subscription_reads:
+                reads.setdefault(read.key, read)
         return Needs(
             resource_types=frozenset(types),
             children=tuple(children[k] for k in sorted(children)),
@@ -105,6 +126,7 @@ class Needs:
             optional_graph=frozenset(optional - graph),
             role_assignments=assignments,
             role_definitions=definitions,
+            subscription_reads=tuple(reads[k] for k in sorted(reads)),
         )
 
 
@@ -135,12 +157,18 @@ class Inventory:
     graph: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     role_assignments: list[dict[str, Any]] = field(default_factory=list)
     role_definitions: list[dict[str, Any]] = field(default_factory=list)
+    # SubscriptionRead.key -> the collection read (list of REST objects)
+    subscription_reads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # data key -> why it could not be read at all (403, throttled out, ...)
     unavailable: dict[str, str] = field(default_factory=dict)
     # lower-cased resource id (or "<child key>|<parent id>") -> why that one could not be read
     unreadable: dict[str, str] = field(default_factory=dict)
     # every resource the subscription listing returned, needed by a rule or not
     resource_count: int = 0
+    # normalised location (lower case, no spaces) -> how many listed resources are there; every
+    # listed resource counts, needed by a rule or not (AZ-NET-009 compares regions in use with
+    # the regions that have a Network Watcher)
+    locations: dict[str, int] = field(default_factory=dict)
 
     def of_type(self, resource_type: str) -> list[dict[str, Any]]:
         """Readable resources of one ARM type (case-insensitive)."""
@@ -163,6 +191,11 @@ class Inventory:
         """Why a child could not be read (empty if it was read or never asked for)."""
         return self.unreadable.get(f"{spec.key}|{parent_id.lower()}", "")
 
+    def subscription_read(self, read: SubscriptionRead) -> Any:
+        """The collection a :class:`SubscriptionRead` returned, or :data:`MISSING` if it was not
+        read (not collected, or unavailable: then ``unavailable[read.key]`` says why)."""
+        return self.subscription_reads.get(read.key, MISSING)
+
     def graph_objects(self, collection: str) -> list[dict[str, Any]]:
         return self.graph.get(collection, [])
 
@@ -182,6 +215,11 @@ def _type_of_id(resource_id: str) -> str:
         return ""
     names = [tail[0]] + tail[1::2]
     return "/".join(names).lower()
+
+
+def normalise_location(location: Any) -> str:
+    """``"West Europe"`` / ``"westeurope"`` -> ``"westeurope"`` ('' for absent)."""
+    return str(location or "").replace(" ", "").lower()
 
 
 def resource_type_of_id(resource_id: str) -> str:

@@ -38,7 +38,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 
 @pytest.fixture(autouse=True)
 def clean_faults(emulator: Emulator) -> Iterator[None]:
-    emulator.set_faults(latency_ms=0, throttle_every=0, fail_every=0, forbid_graph=[], retry_after=1)
+    emulator.set_faults(latency_ms=0, throttle_every=0, fail_every=0, forbid_graph=[], forbid_arm=[], retry_after=1)
     emulator.reset_stats()
     yield
 
@@ -112,6 +112,35 @@ def test_forbidden_graph_collection_marks_data_unavailable(emulator: Emulator) -
     # rules that do not need it are unaffected
     outcome, _ = evaluate_rule(rules["AZ-IAM-003"], inv)
     assert outcome.status == "ok"
+
+
+def test_subscription_reads_and_locations_are_collected(emulator: Emulator) -> None:
+    inv = collect(emulator)
+    from scanner.rules.monitoring import ACTIVITY_LOG_SETTINGS, DEFENDER_PRICINGS
+
+    assert [s["name"] for s in inv.subscription_read(ACTIVITY_LOG_SETTINGS)] == [
+        "activity-log-to-nowhere", "activity-log-all-disabled"]
+    assert len(inv.subscription_read(DEFENDER_PRICINGS)) == 12
+    # every listed resource counted in its (normalised) region, needed by a rule or not
+    assert sum(inv.locations.values()) == inv.resource_count
+    assert {"westeurope", "northeurope", "eastus", "global"} == set(inv.locations)
+    routes = emulator.stats()["by_route"]
+    # 12 plans at page size 7: the second page came through nextLink
+    assert routes["arm.subscription.pricings"] == 2 and routes["arm.subscription.diagnosticSettings"] == 1
+
+
+def test_forbidden_subscription_read_skips_only_its_rules(emulator: Emulator) -> None:
+    emulator.set_faults(forbid_arm=["pricings"])
+    inv = collect(emulator)
+    reason = inv.unavailable["sub:providers/microsoft.security/pricings"]
+    assert reason == ("could not read Microsoft Defender for Cloud plans (pricings) (HTTP 403 AuthorizationFailed): "
+                      "grant the identity Reader on the subscription")
+    assert set(inv.unavailable) == {"sub:providers/microsoft.security/pricings"}
+    rules = {r.id: r for r in all_rules()}
+    outcome, findings = evaluate_rule(rules["AZ-MON-006"], inv)
+    assert outcome.status == "skipped" and outcome.reason == reason and findings == []
+    outcome, findings = evaluate_rule(rules["AZ-MON-001"], inv)
+    assert outcome.status == "ok" and len(findings) == 1
 
 
 def test_wrong_client_secret_fails_with_short_message(emulator: Emulator) -> None:

@@ -80,10 +80,10 @@ def emu(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture
 def client(emu):
-    emu.set_faults(latency_ms=0, throttle_every=0, fail_every=0, retry_after=1, forbid_graph=[])
+    emu.set_faults(latency_ms=0, throttle_every=0, fail_every=0, retry_after=1, forbid_graph=[], forbid_arm=[])
     emu.reset_stats()
     yield Client(emu)
-    emu.set_faults(latency_ms=0, throttle_every=0, fail_every=0, retry_after=1, forbid_graph=[])
+    emu.set_faults(latency_ms=0, throttle_every=0, fail_every=0, retry_after=1, forbid_graph=[], forbid_arm=[])
 
 
 def _follow(client: Client, path: str, link_key: str = "nextLink") -> tuple[list[dict[str, Any]], int]:
@@ -249,6 +249,61 @@ def test_resource_and_child_gets(client):
     site = f"{client.sub}/resourceGroups/rg-prod/providers/Microsoft.Web/sites/app-tls10-ftp-allowed"
     web = client.get(f"{site}/config/web?api-version=2023-12-01").json()
     assert web["properties"]["minTlsVersion"] == "1.0" and web["properties"]["ftpsState"] == "AllAllowed"
+
+
+def test_extension_resources_are_versioned_by_their_own_provider(client):
+    vault = f"{client.sub}/resourceGroups/rg-data/providers/Microsoft.KeyVault/vaults/kv-secure-01"
+    path = f"{vault}/providers/Microsoft.Insights/diagnosticSettings"
+    settings = client.get(f"{path}?api-version=2021-05-01-preview")
+    assert settings.status_code == 200, settings.text
+    assert [s["name"] for s in settings.json()["value"]] == ["auditevent-to-law"]
+    # the vault's own api-version is not one Microsoft.Insights knows
+    wrong = client.get(f"{path}?api-version=2023-07-01")
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "NoRegisteredProviderFound"
+    assert "diagnosticSettings" in wrong.json()["error"]["message"]
+    watcher = f"{client.sub}/resourceGroups/rg-prod/providers/Microsoft.Network/networkWatchers/NetworkWatcher_westeurope"
+    flow_logs = client.get(f"{watcher}/flowLogs?api-version=2024-05-01").json()["value"]
+    assert len(flow_logs) == 4 and all(f["properties"]["targetResourceId"] for f in flow_logs)
+
+
+def test_subscription_scope_reads(client, emu):
+    diag = f"{client.sub}/providers/Microsoft.Insights/diagnosticSettings"
+    names = [d["name"] for d in client.get(f"{diag}?api-version=2021-05-01-preview").json()["value"]]
+    assert names == ["activity-log-to-nowhere", "activity-log-all-disabled"]
+    pricings = f"{client.sub}/providers/Microsoft.Security/pricings"
+    plans = client.get(f"{pricings}?api-version=2024-01-01").json()["value"]
+    assert {p["name"]: p["properties"]["pricingTier"] for p in plans}["VirtualMachines"] == "Standard"
+    one = client.get(f"{pricings}/CosmosDbs?api-version=2024-01-01")
+    assert one.status_code == 200 and one.json()["properties"]["pricingTier"] == "Free"
+    assert client.get(f"{pricings}?api-version=2023-07-01").status_code == 400
+    assert client.get(f"{pricings}").json()["error"]["code"] == "MissingApiVersionParameter"
+    other = "/subscriptions/00000000-0000-4000-8000-000000000000/providers/Microsoft.Security/pricings"
+    assert client.get(f"{other}?api-version=2024-01-01").status_code == 404
+    routes = emu.stats()["by_route"]
+    assert routes["arm.subscription.pricings"] == 5 and routes["arm.subscription.diagnosticSettings"] == 1
+    # 403 on demand, like a Reader-less identity; the other read is unaffected
+    assert emu.set_faults(forbid_arm=["pricings"])["forbid_arm"] == ["pricings"]
+    denied = client.get(f"{pricings}?api-version=2024-01-01")
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "AuthorizationFailed"
+    assert "Microsoft.Security/pricings/read" in denied.json()["error"]["message"]
+    assert client.get(f"{diag}?api-version=2021-05-01-preview").status_code == 200
+    resp = requests.post(f"{emu.url}/_admin/faults", json={"forbid_arm": ["nope"]}, verify=emu.ca_file, timeout=5)
+    assert resp.status_code == 400 and "known: diagnosticSettings, pricings" in resp.text
+
+
+def test_subscription_read_absent_from_tenant_is_an_empty_collection(tmp_path):
+    from tests.fakeazure.server import App
+
+    tenant = {"resources": [], "children": {}}
+    app = App(TenantIndex(tenant, "bare"))
+    status, _, _, _ = app.handle("GET", "/subscriptions/x/providers/Microsoft.Security/pricings?api-version=2024-01-01",
+                                 {}, b"")
+    assert status == 401  # routes still need a token
+    app.tokens.add("t")
+    status, _, _, body = app.handle(
+        "GET", f"/subscriptions/{T.SUBSCRIPTION_ID}/providers/Microsoft.Security/pricings?api-version=2024-01-01",
+        {"authorization": "Bearer t"}, b"")
+    assert (status, json.loads(body)) == (200, {"value": []})
 
 
 def test_providers_and_roles(client):
@@ -707,6 +762,57 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
                if sp["servicePrincipalType"] == "ManagedIdentity"}
     broad = {f"/subscriptions/{tenant['subscriptionId']}/providers/Microsoft.Authorization/roleDefinitions/{r}".lower()
              for r in (T.OWNER, T.CONTRIBUTOR)}
+    # monitoring: subscription-level rules name the subscription (MON-001/002) or the operations
+    # no alert covers (MON-003..005); regions for NET-009, plans for MON-006
+    sub_children = f"/subscriptions/{tenant['subscriptionId']}/providers"
+    dest_keys = ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId", "marketplacePartnerId")
+    exporting = [d for d in tenant["children"].get(f"{sub_children}/Microsoft.Insights/diagnosticSettings", [])
+                 if any(d["properties"].get(k) for k in dest_keys)]
+    if not any(log["enabled"] for d in exporting for log in d["properties"]["logs"]):
+        out["AZ-MON-001"] = {tenant["subscriptionId"]}
+    captured = {log["category"] for d in exporting for log in d["properties"]["logs"] if log["enabled"]}
+    if not {"Administrative", "Security", "Policy", "Alert"} <= captured:
+        out["AZ-MON-002"] = {tenant["subscriptionId"]}
+    alerts = [a["properties"] for a in of("Microsoft.Insights/activityLogAlerts")]
+
+    def alerted(op: str) -> bool:
+        for a in alerts:
+            if not a["enabled"] or a["scopes"] != [f"/subscriptions/{tenant['subscriptionId']}"]:
+                continue
+            ops = set()
+            for c in a["condition"]["allOf"]:
+                ops |= {c["equals"]} if c.get("field") == "operationName" else set()
+                ops |= {x["equals"] for x in c.get("anyOf", [])}
+            if op in ops:
+                return True
+        return False
+
+    for rule_id, kind in (("AZ-MON-003", "Microsoft.Authorization/policyAssignments"),
+                          ("AZ-MON-004", "Microsoft.Network/networkSecurityGroups"),
+                          ("AZ-MON-005", "Microsoft.Security/securitySolutions")):
+        out[rule_id] = {f"{kind}/{verb}" for verb in ("write", "delete") if not alerted(f"{kind}/{verb}")}
+    plans = {"VirtualMachines", "AppServices", "SqlServers", "SqlServerVirtualMachines",
+             "OpenSourceRelationalDatabases", "StorageAccounts", "Containers", "CosmosDbs", "KeyVaults", "Arm"}
+    out["AZ-MON-006"] = {p["name"] for p in tenant["children"].get(f"{sub_children}/Microsoft.Security/pricings", [])
+                         if p["name"] in plans and p["properties"]["pricingTier"] != "Standard"}
+    out["AZ-KV-005"] = {v["name"] for v in kv if not any(
+        any(d["properties"].get(k) for k in dest_keys) and any(
+            log["enabled"] and (log.get("category") == "AuditEvent" or log.get("categoryGroup") in ("audit", "allLogs"))
+            for log in d["properties"]["logs"])
+        for d in child(v, "providers/Microsoft.Insights/diagnosticSettings"))}
+    watched = {w["location"] for w in of("Microsoft.Network/networkWatchers")}
+    out["AZ-NET-009"] = {r["location"] for r in tenant["resources"]
+                         if r["location"].lower() != "global" and r["location"] not in watched}
+    flow_logs = {f["properties"]["targetResourceId"].lower(): f["properties"]
+                 for w in of("Microsoft.Network/networkWatchers") for f in child(w, "flowLogs")}
+
+    def flow_ok(f: dict[str, Any] | None) -> bool:
+        if not f or not f["enabled"]:
+            return False
+        retention = f["retentionPolicy"]
+        return not retention["enabled"] or retention["days"] == 0 or retention["days"] >= 90
+
+    out["AZ-NET-010"] = {n["name"] for n in nsgs if not flow_ok(flow_logs.get(n["id"].lower()))}
     out["AZ-IAM-012"] = {managed[a["properties"]["principalId"]] for a in tenant["roleAssignments"]
                          if a["properties"]["principalId"] in managed
                          and a["properties"]["roleDefinitionId"].lower() in broad
@@ -809,6 +915,17 @@ def test_demo_tenant_plants_every_rule():
         "AZ-IAM-009": {"app-implicit-access-tokens"},
         "AZ-IAM-010": {"OpenShield Demo All Actions Admin"},
         "AZ-IAM-012": {"mi-contributor-on-subscription"},
+        "AZ-KV-005": {"kv-nosoftdelete-01", "kv-public-open-01"},
+        "AZ-MON-001": {T.SUBSCRIPTION_ID},
+        "AZ-MON-002": {T.SUBSCRIPTION_ID},
+        "AZ-MON-003": {"Microsoft.Authorization/policyAssignments/delete"},
+        "AZ-MON-004": {"Microsoft.Network/networkSecurityGroups/write", "Microsoft.Network/networkSecurityGroups/delete"},
+        "AZ-MON-005": {"Microsoft.Security/securitySolutions/delete"},
+        "AZ-MON-006": {"AppServices", "SqlServerVirtualMachines", "OpenSourceRelationalDatabases", "Containers",
+                       "CosmosDbs"},
+        "AZ-NET-009": {"eastus"},
+        # every NSG but the two whose flow logs are enabled and kept long enough
+        "AZ-NET-010": {name for name, _ in T.NSG_CASES} - {"nsg-web-only", "nsg-ssh-private-only"},
     }
     got = _violations(tenant, now)
     assert got == expected
@@ -818,7 +935,13 @@ def test_demo_tenant_plants_every_rule():
             "psql-private-vnet-01", "aks-hardened-01", "acrprivate01", "acrfirewalled01", "mysql-private-01",
             "app-secure-01", "app-tls13-01", "kv-private-endpoint-01",
             "sql-private-retention-unlimited", "app-user-identity-01", "vnet-data", "pip-vm-windows-01",
-            "appgw-waf-policy-01"} <= {r["name"] for r in tenant["resources"]}
+            "appgw-waf-policy-01", "NetworkWatcher_westeurope", "NetworkWatcher_northeurope",
+            "alert-policy-assignment-write", "alert-security-solution-write"} <= {r["name"] for r in tenant["resources"]}
+    # compliant monitoring objects: Defender plans on, vaults logging AuditEvent, long-kept flow logs
+    assert {"VirtualMachines", "KeyVaults"} <= {p["name"] for p in tenant["children"][
+        f"/subscriptions/{T.SUBSCRIPTION_ID}/providers/Microsoft.Security/pricings"]
+        if p["properties"]["pricingTier"] == "Standard"}
+    assert "AZ-NET-010" in got and "nsg-web-only" not in got["AZ-NET-010"]
     assert {"Security Administrator", "Directory Readers"} <= {r["displayName"] for r in tenant["graph"]["directoryRoles"]}
     # planted "could not evaluate" cases
     stor = {r["name"]: r for r in tenant["resources"]}
@@ -859,14 +982,17 @@ def test_large_tenant_10000_is_fast_and_exact():
                   "Microsoft.Compute/virtualMachines", "Microsoft.Compute/disks", "Microsoft.KeyVault/vaults",
                   "Microsoft.Sql/servers", "Microsoft.DBforPostgreSQL/flexibleServers", "Microsoft.Web/sites",
                   "Microsoft.ContainerService/managedClusters", "Microsoft.ContainerRegistry/registries",
-                  "Microsoft.DBforMySQL/flexibleServers", "Microsoft.Sql/servers/databases"}
+                  "Microsoft.DBforMySQL/flexibleServers", "Microsoft.Sql/servers/databases",
+                  "Microsoft.Network/networkWatchers", "Microsoft.Insights/activityLogAlerts"}
     assert rule_types <= set(types)
+    assert types["Microsoft.Network/networkWatchers"] == 2  # one per region, none in eastus (AZ-NET-009)
     other = sum(n for t, n in types.items() if t not in rule_types)
     assert 800 <= other <= 1200
     children = [key.lower() for key in tenant["children"]]
     for suffix in ("/blobservices/default", "/firewallrules", "/auditingsettings/default", "/config/web",
                    "/configurations/require_secure_transport", "/extensions",
-                   "/keys", "/secrets", "/transparentdataencryption/current"):
+                   "/keys", "/secrets", "/transparentdataencryption/current", "/flowlogs",
+                   "/providers/microsoft.insights/diagnosticsettings"):
         assert any(k.endswith(suffix) for k in children), suffix
     assert len(tenant["graph"]["users"]) == 500 and len(tenant["graph"]["applications"]) == 100
     assert len(tenant["roleAssignments"]) == 200 + 5  # + managed identities (AZ-IAM-012)
@@ -897,7 +1023,7 @@ def test_dump_tenant_round_trip_and_cli_faults(tmp_path):
                         graph_max_page_size=3, client_secret="s3cret") as emu:
         assert emu.env["AZURE_CLIENT_SECRET"] == "s3cret"
         assert emu.faults() == {"latency_ms": 5, "throttle_every": 7, "retry_after": 3, "fail_every": 11,
-                                "forbid_graph": ["applications"]}
+                                "forbid_graph": ["applications"], "forbid_arm": []}
         assert emu.tenant_summary()["resources"] == len(data["resources"])
         c = Client(emu)
         emu.set_faults(throttle_every=0, fail_every=0)

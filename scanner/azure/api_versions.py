@@ -25,6 +25,12 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.containerservice/managedclusters": "2024-09-01",
     "microsoft.containerregistry/registries": "2023-07-01",
     "microsoft.dbformysql/flexibleservers": "2023-12-30",
+    "microsoft.network/networkwatchers": "2024-05-01",
+    "microsoft.insights/activitylogalerts": "2020-10-01",
 }
+
+# Extension and subscription-scope reads (not resources of the listing).
+DIAGNOSTIC_SETTINGS_API_VERSION = "2021-05-01-preview"  # resource and subscription diagnostic settings
+SECURITY_PRICINGS_API_VERSION = "2024-01-01"  # Microsoft Defender for Cloud plans
 
 AUTHORIZATION_API_VERSION = "2022-04-01"

@@ -155,6 +155,10 @@ class ArmReader:
                 return max(stable or rt.api_versions)
         raise LookupError(f"no api-version known for {resource_type}")
 
+    async def subscription_collection(self, path: str, api_version: str) -> list[dict[str, Any]]:
+        """A subscription-scope collection, ``path`` relative to ``/subscriptions/{id}/``."""
+        return await self.get_collection(f"/subscriptions/{self.subscription_id}/{path}", api_version)
+
     # ------------------------------------------------------------- authorization
     async def role_assignments(self) -> list[dict[str, Any]]:
         return await self.get_collection(

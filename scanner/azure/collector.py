@@ -2,9 +2,10 @@
 
 One pass over the subscription listing; each resource of a needed type gets one detail GET and
 one GET per needed child, started while the listing is still paging and bounded by a semaphore.
-Microsoft Graph collections and role assignments are fetched concurrently on the same event
-loop. Failures are recorded in the inventory (``unavailable`` / ``unreadable``) with a reason,
-so the engine can skip a rule instead of reporting a false "no findings".
+Microsoft Graph collections, role assignments and subscription-scope reads (activity-log
+diagnostic settings, Defender pricings) are fetched concurrently on the same event loop.
+Failures are recorded in the inventory (``unavailable`` / ``unreadable``) with a reason, so the
+engine can skip a rule instead of reporting a false "no findings".
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from scanner.inventory import (
     Needs,
     arm_key,
     graph_key,
+    normalise_location,
 )
 
 log = logging.getLogger(__name__)
@@ -96,7 +98,8 @@ class Collector:
             inventory = Inventory(subscription_id=self.subscription_id)
             async with ArmReader(credential, self.endpoints, self.subscription_id,
                                  max_connections=self.concurrency) as arm:
-                side = asyncio.gather(self._graph(credential, inventory), self._roles(arm, inventory))
+                side = asyncio.gather(self._graph(credential, inventory), self._roles(arm, inventory),
+                                      self._subscription_reads(arm, inventory))
                 try:
                     await self._collect_arm(arm, inventory)
                     await side
@@ -141,6 +144,25 @@ class Collector:
                 inventory.role_assignments = value
             else:
                 inventory.role_definitions = value
+
+    async def _subscription_reads(self, arm: ArmReader, inventory: Inventory) -> None:
+        """Subscription-scope collections (activity-log diagnostic settings, Defender pricings),
+        concurrently. Any HTTP failure makes that data unavailable with a reason, so the rules
+        reading it are skipped rather than judged on an empty list."""
+        reads = self.needs.subscription_reads
+        results = await asyncio.gather(
+            *(arm.subscription_collection(r.path, r.api_version) for r in reads), return_exceptions=True
+        )
+        for read, value in zip(reads, results):
+            if isinstance(value, (HttpResponseError, ClientAuthenticationError)):
+                summary = http_error_summary(value)
+                log.info("subscription read %s failed: %s", read.path, summary)
+                hint = ": grant the identity Reader on the subscription" if getattr(value, "status_code", None) == 403 else ""
+                inventory.unavailable[read.key] = f"could not read {read.label} ({summary}){hint}"
+            elif isinstance(value, BaseException):
+                raise value
+            else:
+                inventory.subscription_reads[read.key] = value
 
     def _graph_reason(self, name: str, exc: BaseException) -> str:
         summary = graph_error_summary(exc)
@@ -189,6 +211,9 @@ class Collector:
                 async for listed in arm.list_resources():
                     self._check_stop()
                     inventory.resource_count += 1
+                    location = normalise_location(listed.get("location"))
+                    if location:
+                        inventory.locations[location] = inventory.locations.get(location, 0) + 1
                     rtype = (listed.get("type") or "").lower()
                     if rtype in wanted:
                         await submit(self._fetch_resource, arm, listed, rtype, inventory)

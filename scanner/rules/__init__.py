@@ -10,6 +10,7 @@ from scanner.rules import (  # noqa: F401
     identity,
     keyvault,
     keyvault_secrets,
+    monitoring,
     network,
     storage,
     versions,

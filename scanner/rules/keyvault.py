@@ -1,16 +1,18 @@
 """Key Vault rules: recoverability (soft delete and purge protection: CIS "Key Vault is
 recoverable" needs both before deleted keys and secrets can reliably be restored), the
-authorization model, exposure of the vault's public endpoint, and the lifetime of the keys it
-holds."""
+authorization model, exposure of the vault's public endpoint, the lifetime of the keys it
+holds, and whether its audit log is kept (AZ-KV-005)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 
+from scanner.azure.api_versions import DIAGNOSTIC_SETTINGS_API_VERSION
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.base import Evaluation, resource_name, rule
 from scanner.rules.helpers import as_dict, flag, unreadable, verdict
+from scanner.rules.monitoring import destinations, enabled_log_entries
 
 VAULT_TYPE = "Microsoft.KeyVault/vaults"
 _NEEDS = Needs(resource_types=frozenset({VAULT_TYPE}))
@@ -290,4 +292,60 @@ def keys_expiring(inv: Inventory) -> Iterable[Evaluation]:
             yield verdict(vault, VAULT_TYPE, False, "; ".join(parts), metadata)
         else:
             yield verdict(vault, VAULT_TYPE, True, "no enabled key expires within 30 days", metadata)
+    yield from unreadable(inv, VAULT_TYPE, "key vault")
+
+
+# Diagnostic settings are an extension resource of the vault (Microsoft.Insights provider).
+VAULT_DIAGNOSTIC_SETTINGS = ChildSpec(
+    VAULT_TYPE, "providers/Microsoft.Insights/diagnosticSettings", DIAGNOSTIC_SETTINGS_API_VERSION, is_list=True
+)
+# What captures the AuditEvent log: the category itself or a category group containing it.
+_AUDIT_CATEGORIES = {"auditevent"}
+_AUDIT_GROUPS = {"audit", "alllogs"}
+
+
+def _sends_audit_events(setting: Any) -> bool:
+    if not destinations(setting):
+        return False
+    categories, groups = enabled_log_entries(setting)
+    return bool(categories & _AUDIT_CATEGORIES or groups & _AUDIT_GROUPS)
+
+
+@rule(
+    id="AZ-KV-005",
+    title="Key vault audit logging is not sent anywhere",
+    severity="MEDIUM",
+    category="keyvault",
+    description=(
+        "No diagnostic setting of the vault sends its AuditEvent log (every read of a secret, "
+        "key or certificate and every change of access) to a workspace, storage account or event "
+        "hub, so who used which secret cannot be established after a leak."
+    ),
+    remediation=(
+        "Portal: Key vault > Diagnostic settings > Add diagnostic setting, category group 'audit' "
+        "(or category AuditEvent) to a Log Analytics workspace; or `az monitor diagnostic-settings "
+        "create -n audit --resource <vault id> --workspace <workspace id> --logs "
+        "'[{\"categoryGroup\":\"audit\",\"enabled\":true}]'`."
+    ),
+    frameworks={"CIS": ["5.1.5"], "NIST": ["PR.PT-1", "DE.AE-3"], "ISO27001": ["A.8.15"]},
+    needs=Needs(resource_types=frozenset({VAULT_TYPE}), children=(VAULT_DIAGNOSTIC_SETTINGS,)),
+)
+def audit_logging(inv: Inventory) -> Iterable[Evaluation]:
+    """Passes when one setting has a destination and enables the AuditEvent category or the
+    ``audit`` / ``allLogs`` category group (both contain AuditEvent)."""
+    for vault in inv.of_type(VAULT_TYPE):
+        settings = _child_list(inv, VAULT_DIAGNOSTIC_SETTINGS, vault)
+        if settings is None:
+            yield _not_read(inv, VAULT_DIAGNOSTIC_SETTINGS, vault, "diagnostic settings")
+            continue
+        names = sorted(resource_name(s) for s in settings if isinstance(s, dict))
+        sending = sorted(resource_name(s) for s in settings if isinstance(s, dict) and _sends_audit_events(s))
+        metadata = {"diagnosticSettings": names, "auditLogTo": sending}
+        if sending:
+            yield verdict(vault, VAULT_TYPE, True, f"AuditEvent sent by {', '.join(sending)}", metadata)
+        elif settings:
+            detail = f"diagnostic setting(s) {', '.join(names)} do not send AuditEvent to a destination"
+            yield verdict(vault, VAULT_TYPE, False, detail, metadata)
+        else:
+            yield verdict(vault, VAULT_TYPE, False, "no diagnostic setting", metadata)
     yield from unreadable(inv, VAULT_TYPE, "key vault")

@@ -45,6 +45,7 @@ def ideal_arm_requests(emu: Emulator) -> tuple[int, int]:
         pages += max(1, math.ceil(summary.get("roleAssignments", 0) / LIST_PAGE))
     if needs.role_definitions:
         pages += max(1, math.ceil(summary.get("roleDefinitions", 0) / LIST_PAGE))
+    pages += len(needs.subscription_reads)  # diagnostic settings, pricings: one page each
     return details, pages
 
 

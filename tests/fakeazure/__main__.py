@@ -48,6 +48,19 @@ def _graph_collections(value: str) -> list[str]:
     return out
 
 
+def _subscription_reads(value: str) -> list[str]:
+    known = {c.lower(): c for c in T.SUBSCRIPTION_READS}
+    out = []
+    for name in (v.strip() for v in value.split(",")):
+        if not name:
+            continue
+        if name.lower() not in known:
+            raise argparse.ArgumentTypeError(
+                f"unknown subscription read {name!r} (known: {', '.join(T.SUBSCRIPTION_READS)})")
+        out.append(known[name.lower()])
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m tests.fakeazure",
@@ -64,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="every K-th ARM/Graph request answers 503")
     p.add_argument("--forbid-graph", type=_graph_collections, default=[],
                    help="comma-separated Graph collections answering 403")
+    p.add_argument("--forbid-arm", type=_subscription_reads, default=[],
+                   help="comma-separated subscription-scope reads answering 403 "
+                        f"({', '.join(T.SUBSCRIPTION_READS)})")
     p.add_argument("--page-size", type=_positive, default=1000, help="ARM page size (default 1000)")
     p.add_argument("--graph-page-size", type=_positive, default=100,
                    help="default Graph $top (default 100, max 999)")
@@ -126,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     material = tls.generate()
     faults = Faults(latency_ms=args.latency_ms, throttle_every=args.throttle_every,
-                    retry_after=args.retry_after, fail_every=args.fail_every, forbid_graph=args.forbid_graph)
+                    retry_after=args.retry_after, fail_every=args.fail_every, forbid_graph=args.forbid_graph,
+                    forbid_arm=args.forbid_arm)
     app = App(index, client_secret=args.client_secret, faults=faults, page_size=args.page_size,
               graph_page_size=args.graph_page_size, graph_max_page_size=args.graph_max_page_size,
               any_subscription=args.any_subscription)

@@ -84,7 +84,8 @@ class Emulator:
         return self._admin("POST", "stats/reset", {})
 
     def set_faults(self, **faults: Any) -> dict[str, Any]:
-        """Change latency_ms, throttle_every, retry_after, fail_every, forbid_graph (list)."""
+        """Change latency_ms, throttle_every, retry_after, fail_every, forbid_graph (list),
+        forbid_arm (list of subscription reads: diagnosticSettings, pricings)."""
         return self._admin("POST", "faults", faults)
 
     def faults(self) -> dict[str, Any]:

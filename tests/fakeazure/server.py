@@ -42,6 +42,8 @@ GRAPH_MAX_TOP = 999
 _API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-[a-z]+)?$", re.IGNORECASE)
 _FILTER_CLAUSE_RE = re.compile(r"^\s*(resourceType|resourceGroup|name)\s+eq\s+'([^']*)'\s*$", re.IGNORECASE)
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
+# "ns/type" (lower-cased) of subscription-scope collections -> short name (T.SUBSCRIPTION_READS)
+_SUBSCRIPTION_READ_TYPES = {t.lower(): name for name, t in T.SUBSCRIPTION_READS.items()}
 _LOCATION_NAMES = {
     "westeurope": "West Europe", "northeurope": "North Europe", "eastus": "East US",
     "eastus2": "East US 2", "westus": "West US", "westus2": "West US 2", "uksouth": "UK South",
@@ -86,9 +88,13 @@ def _decode_skiptoken(token: str) -> int | None:
 
 
 def _type_of_segments(segs: list[str]) -> str:
-    """``[..., 'providers', 'ns', 'type', 'name', ...]`` -> ``ns/type`` (lower-cased) or ''."""
-    for i, seg in enumerate(segs):
-        if seg == "providers" and i + 2 < len(segs):
+    """``[..., 'providers', 'ns', 'type', 'name', ...]`` -> ``ns/type`` (lower-cased) or ''.
+
+    The LAST ``providers`` segment decides: an extension resource such as
+    ``{vaultId}/providers/Microsoft.Insights/diagnosticSettings`` is versioned by its own
+    provider (Microsoft.Insights), not by the resource it extends (the vault)."""
+    for i in range(len(segs) - 1, -1, -1):
+        if segs[i] == "providers" and i + 2 < len(segs):
             return f"{segs[i + 1]}/{segs[i + 2]}"
     return ""
 
@@ -101,19 +107,21 @@ def _type_of_segments(segs: list[str]) -> str:
 class Faults:
     """Runtime-changeable fault injection settings (shared by all handler threads)."""
 
-    KEYS = ("latency_ms", "throttle_every", "retry_after", "fail_every", "forbid_graph")
+    KEYS = ("latency_ms", "throttle_every", "retry_after", "fail_every", "forbid_graph", "forbid_arm")
 
     def __init__(self, latency_ms: float = 0, throttle_every: int = 0, retry_after: float = 1,
-                 fail_every: int = 0, forbid_graph: list[str] | tuple[str, ...] = ()) -> None:
+                 fail_every: int = 0, forbid_graph: list[str] | tuple[str, ...] = (),
+                 forbid_arm: list[str] | tuple[str, ...] = ()) -> None:
         self._lock = threading.Lock()
         self.latency_ms = 0.0
         self.throttle_every = 0
         self.retry_after: float = 1
         self.fail_every = 0
         self.forbid_graph: frozenset[str] = frozenset()
+        self.forbid_arm: frozenset[str] = frozenset()  # subscription-read short names, lower-cased
         self._seq = 0
         self.update({"latency_ms": latency_ms, "throttle_every": throttle_every, "retry_after": retry_after,
-                     "fail_every": fail_every, "forbid_graph": list(forbid_graph)})
+                     "fail_every": fail_every, "forbid_graph": list(forbid_graph), "forbid_arm": list(forbid_arm)})
 
     def update(self, changes: dict[str, Any]) -> dict[str, Any]:
         unknown = set(changes) - set(self.KEYS)
@@ -121,6 +129,18 @@ class Faults:
             raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
         parsed: dict[str, Any] = {}
         for key, value in changes.items():
+            if key == "forbid_arm":
+                if isinstance(value, str):
+                    value = [v for v in value.split(",") if v.strip()]
+                if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                    raise ValueError("forbid_arm must be a list of subscription read names")
+                names = frozenset(v.strip().lower() for v in value if v.strip())
+                unknown_reads = names - {r.lower() for r in T.SUBSCRIPTION_READS}
+                if unknown_reads:
+                    raise ValueError(f"unknown subscription reads: {', '.join(sorted(unknown_reads))} "
+                                     f"(known: {', '.join(T.SUBSCRIPTION_READS)})")
+                parsed[key] = names
+                continue
             if key == "forbid_graph":
                 if isinstance(value, str):
                     value = [v for v in value.split(",") if v.strip()]
@@ -169,12 +189,14 @@ class Faults:
 
     def as_dict(self) -> dict[str, Any]:
         graph_names = {c.lower(): c for c in T.GRAPH_COLLECTIONS}
+        read_names = {r.lower(): r for r in T.SUBSCRIPTION_READS}
         return {
             "latency_ms": self.latency_ms,
             "throttle_every": self.throttle_every,
             "retry_after": self.retry_after,
             "fail_every": self.fail_every,
             "forbid_graph": sorted(graph_names.get(c, c) for c in self.forbid_graph),
+            "forbid_arm": sorted(read_names.get(c, c) for c in self.forbid_arm),
         }
 
 
@@ -562,6 +584,9 @@ class App:
                     return "arm", "arm.roleAssignments", self._arm_role_assignments
                 if segs[4] == "roledefinitions":
                     return "arm", "arm.roleDefinitions", self._arm_role_definitions
+            read = _SUBSCRIPTION_READ_TYPES.get(f"{segs[3]}/{segs[4]}")
+            if read and n <= 6:
+                return "arm", f"arm.subscription.{read}", self._arm_subscription_read
         # a resource, a child of a resource, or nothing
         idx = self.index
         key = req.lpath
@@ -870,6 +895,28 @@ class App:
         return self._error("arm", 404, "ResourceNotFound",
                            f"The Resource '{'/'.join(segs[5:])}' under resource group '{segs[3] if len(segs) > 3 else ''}' "
                            "was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+
+    def _arm_subscription_read(self, req: Request) -> Response:
+        """``/subscriptions/{id}/providers/<ns>/<type>[/<name>]``: a subscription-scope collection
+        (or one item), served from the tenant's children under that path; an empty collection when
+        the tenant has none, as Azure answers. 403 when ``forbid_arm`` names it."""
+        segs = req.segs
+        bad = self._api_version(req, f"{segs[3]}/{segs[4]}") or self._wrong_subscription(req)
+        if bad:
+            return bad
+        read = _SUBSCRIPTION_READ_TYPES[f"{segs[3]}/{segs[4]}"]
+        if read.lower() in self.faults.forbid_arm:
+            action = f"{T.SUBSCRIPTION_READS[read]}/read"
+            return self._error("arm", 403, "AuthorizationFailed",
+                               f"The client '{self.index.client_id}' with object id '{self.index.client_id}' does not "
+                               f"have authorization to perform action '{action}' over scope "
+                               f"'/subscriptions/{self.index.subscription_id}' or the scope is invalid.")
+        if len(segs) == 6:
+            found = self.index.child_items.get(req.lpath)
+            if found is None:
+                return self._error("arm", 404, "ResourceNotFound", f"The resource '{req.path}' was not found.")
+            return 200, JSON, [], found
+        return self._arm_page(req, self.index.child_lists.get(req.lpath, []), self.page_size)
 
     def _arm_not_found(self, req: Request) -> Response:
         return self._api_version(req) or self._error("arm", 404, "ResourceNotFound",

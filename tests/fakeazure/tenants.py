@@ -101,6 +101,21 @@ API_VERSIONS: dict[str, list[str]] = {
     ],
     "Microsoft.ContainerRegistry/registries": ["2022-12-01", "2023-01-01-preview", "2023-07-01", "2023-11-01-preview"],
     "Microsoft.DBforMySQL/flexibleServers": ["2022-01-01", "2023-06-30", "2023-10-01-preview", "2023-12-30"],
+    "Microsoft.Network/networkWatchers": [
+        "2023-04-01", "2023-06-01", "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01",
+    ],
+    "Microsoft.Insights/activityLogAlerts": ["2017-04-01", "2020-10-01", "2023-01-01-preview"],
+    # an extension resource: under a resource ({id}/providers/...) and at subscription scope
+    "Microsoft.Insights/diagnosticSettings": ["2016-09-01", "2017-05-01-preview", "2020-01-01-preview",
+                                              "2021-05-01-preview"],
+    "Microsoft.Security/pricings": ["2018-06-01", "2022-03-01", "2023-01-01", "2024-01-01"],
+}
+# Subscription-scope collections (``/subscriptions/{id}/providers/<type>``) the emulator serves
+# from ``children`` keyed by that path ({"value": []} when the tenant has none), by short name
+# (what ``--forbid-arm`` takes).
+SUBSCRIPTION_READS = {
+    "diagnosticSettings": "Microsoft.Insights/diagnosticSettings",
+    "pricings": "Microsoft.Security/pricings",
 }
 # Provider api-version lists for the types no rule reads (per namespace).
 NAMESPACE_API_VERSIONS: dict[str, list[str]] = {
@@ -124,6 +139,7 @@ CHILD_TYPES = {
     "Microsoft.KeyVault/vaults": ["keys", "secrets"],
     "Microsoft.DBforPostgreSQL/flexibleServers": ["configurations", "firewallRules"],
     "Microsoft.DBforMySQL/flexibleServers": ["configurations"],
+    "Microsoft.Network/networkWatchers": ["flowLogs"],
 }
 
 _ABSENT = object()  # "leave this property out"
@@ -505,12 +521,15 @@ class _Arm:
     # --- key vault -----------------------------------------------------------------------------
     def vault(self, rg: str, name: str, location: str, tenant_id: str, *,
               soft_delete: Any = True, purge_protection: Any = True, rbac: Any = True,
-              network: str = "firewall", keys: Any = _ABSENT, secrets: Any = _ABSENT) -> dict[str, Any]:
+              network: str = "firewall", keys: Any = _ABSENT, secrets: Any = _ABSENT,
+              diagnostics: Any = _ABSENT) -> dict[str, Any]:
         """``network``: "firewall" (public, default action Deny), "private" (public access
         Disabled + a private endpoint), "open" (public, Allow) or "unset" (properties omitted).
         ``keys``: (name, exp epoch or None, enabled) served as the keys list; default one enabled
         key expiring in 2099. Expiry dates are fixed (not relative to "now") so the demo's
-        children stay deterministic."""
+        children stay deterministic. ``diagnostics``: (setting name, logs) pairs served as the
+        vault's diagnostic settings, all to the demo workspace; default the ``audit`` category
+        group."""
         props: dict[str, Any] = {
             "sku": {"family": "A", "name": "standard"},
             "tenantId": tenant_id,
@@ -584,7 +603,61 @@ class _Arm:
             }
             for secret_name, exp, enabled in secrets
         ])
+        if diagnostics is _ABSENT:
+            diagnostics = [("audit-to-law", [{"categoryGroup": "audit", "enabled": True}])]
+        self.child(res, "providers/Microsoft.Insights/diagnosticSettings",
+                   [diagnostic_setting(f"{vault_id}/providers/microsoft.insights/diagnosticSettings/{n}", n, logs,
+                                       workspace=self.rid("rg-prod", "Microsoft.OperationalInsights/workspaces",
+                                                          "law-security"))
+                    for n, logs in diagnostics])
         return res
+
+    # --- monitoring ----------------------------------------------------------------------------
+    def network_watcher(self, rg: str, location: str,
+                        flow_logs: list[tuple[str, str, Any, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+        """The region's Network Watcher; ``flow_logs``: (name, target NSG id, enabled, retention
+        days or None for no retention policy) served as its ``flowLogs`` list."""
+        name = f"NetworkWatcher_{location}"
+        res = self.add(rg, "Microsoft.Network/networkWatchers", name, location,
+                       {"provisioningState": "Succeeded"}, tags={})
+        storage = self.rid("rg-data", "Microsoft.Storage/storageAccounts", "stsecure01")
+        self.child(res, "flowLogs", [
+            {
+                "id": f"{res['id']}/flowLogs/{fl_name}",
+                "name": fl_name,
+                "type": "Microsoft.Network/networkWatchers/flowLogs",
+                "location": location,
+                "properties": {
+                    "targetResourceId": target,
+                    "targetResourceGuid": guid("nsg", target),
+                    "storageId": storage,
+                    "enabled": enabled,
+                    "retentionPolicy": {"days": days or 0, "enabled": days is not None},
+                    "format": {"type": "JSON", "version": 2},
+                    "provisioningState": "Succeeded",
+                },
+            }
+            for fl_name, target, enabled, days in flow_logs
+        ])
+        return res
+
+    def activity_log_alert(self, rg: str, name: str, clauses: list[dict[str, Any]], *, enabled: bool = True,
+                           scope: str | None = None) -> dict[str, Any]:
+        """An activity log alert (location Global) with ``clauses`` as its ``condition.allOf``."""
+        return self.add(rg, "Microsoft.Insights/activityLogAlerts", name, "Global", {
+            "scopes": [scope or f"/subscriptions/{self.sub}"],
+            "condition": {"allOf": clauses},
+            "actions": {"actionGroups": [{
+                "actionGroupId": self.rid("rg-prod", "Microsoft.Insights/actionGroups", "ag-security-team"),
+                "webhookProperties": {},
+            }]},
+            "enabled": enabled,
+            "description": "",
+        })
+
+    def subscription_read(self, rtype: str, items: list[dict[str, Any]]) -> None:
+        """A subscription-scope collection (``/subscriptions/{id}/providers/<rtype>``)."""
+        self.children[f"/subscriptions/{self.sub}/providers/{rtype}"] = items
 
     # --- databases -----------------------------------------------------------------------------
     def sql_server(self, rg: str, name: str, location: str, *,
@@ -773,6 +846,14 @@ class _Arm:
         return res
 
 
+def diagnostic_setting(sid: str, name: str, logs: list[dict[str, Any]], *, workspace: str | None) -> dict[str, Any]:
+    """A diagnostic setting in REST shape; ``workspace`` None sends nowhere."""
+    props: dict[str, Any] = {"logs": logs, "metrics": [], "logAnalyticsDestinationType": None}
+    if workspace:
+        props["workspaceId"] = workspace
+    return {"id": sid, "name": name, "type": "Microsoft.Insights/diagnosticSettings", "properties": props}
+
+
 def rule(name: str, priority: int, *, src: str | list[str] = "*", ports: str | list[str] = "22",
          proto: str = "Tcp", access: str = "Allow", direction: str = "Inbound",
          dst: str = "*") -> dict[str, Any]:
@@ -911,8 +992,13 @@ KEY_CREATED = 1677661200      # 2023-03-01T09:00:00Z
 KEY_EXP_PAST = 1685610000     # 2023-06-01T09:00:00Z: expired
 KEY_EXP_FAR = 4070941200      # 2099-01-01T09:00:00Z
 
+# AZ-KV-005: vaults whose audit log goes nowhere; the default setting sends the audit group
+_KV_POLICY_LOGS_ONLY = [("policy-evaluations", [{"category": "AzurePolicyEvaluationDetails", "enabled": True}])]
+_KV_AUDIT_EVENT = [("auditevent-to-law", [{"category": "AuditEvent", "enabled": True}])]
+
 VAULT_CASES: list[tuple[str, dict[str, Any]]] = [
-    ("kv-nosoftdelete-01", {"soft_delete": False, "purge_protection": _ABSENT}),  # KV-001 + KV-002 violating
+    # KV-001 + KV-002 violating, KV-005 violating (no diagnostic setting)
+    ("kv-nosoftdelete-01", {"soft_delete": False, "purge_protection": _ABSENT, "diagnostics": []}),
     ("kv-nopurgeprot-01", {"soft_delete": True, "purge_protection": _ABSENT}),    # KV-002 violating
     ("kv-purgeprot-false-01", {"soft_delete": True, "purge_protection": False}),  # KV-002 violating
     # KV-003 violating, KV-006 violating (an enabled key without exp; the disabled one is ignored)
@@ -921,12 +1007,78 @@ VAULT_CASES: list[tuple[str, dict[str, Any]]] = [
     # KV-003 violating (absent), KV-007 violating (expired key still enabled)
     ("kv-rbac-unset-01", {"rbac": _ABSENT, "keys": [("key-expired", KEY_EXP_PAST, True),
                                                     ("key-expired-disabled", KEY_EXP_PAST, False)]}),
-    ("kv-public-open-01", {"network": "open", "secrets": [("db-password", None, True),   # KV-004 + KV-008 violating
-                                                          ("old-token", None, False)]}),
+    # KV-004 violating, KV-005 violating (only the policy category is logged), KV-008 violating
+    ("kv-public-open-01", {"network": "open", "diagnostics": _KV_POLICY_LOGS_ONLY,
+                           "secrets": [("db-password", None, True), ("old-token", None, False)]}),
     ("kv-network-unset-01", {"network": "unset"}),                                # KV-004 violating (absent)
     ("kv-private-endpoint-01", {"network": "private", "keys": []}),              # compliant (no keys)
-    ("kv-secure-01", {"soft_delete": True, "purge_protection": True}),            # compliant (firewall Deny)
+    # compliant (firewall Deny; AuditEvent by category rather than group)
+    ("kv-secure-01", {"soft_delete": True, "purge_protection": True, "diagnostics": _KV_AUDIT_EVENT}),
 ]
+
+# --- monitoring (AZ-MON-*, AZ-NET-009/010) ---------------------------------------------------
+_ACTIVITY_CATEGORIES = ("Administrative", "Security", "ServiceHealth", "Alert", "Recommendation", "Policy",
+                        "Autoscale", "ResourceHealth")
+POLICY_WRITE = "Microsoft.Authorization/policyAssignments/write"
+NSG_WRITE = "Microsoft.Network/networkSecurityGroups/write"
+NSG_DELETE = "Microsoft.Network/networkSecurityGroups/delete"
+SECURITY_SOLUTION_WRITE = "Microsoft.Security/securitySolutions/write"
+_ADMINISTRATIVE = {"field": "category", "equals": "Administrative"}
+# (name, allOf clauses, enabled, scoped to rg-prod only). None covers a rule's operations
+# completely, so AZ-MON-003..005 are violated, each with a different flaw:
+ALERT_CASES: list[tuple[str, list[dict[str, Any]], bool, bool]] = [
+    # AZ-MON-003: policy assignment writes covered, deletes not
+    ("alert-policy-assignment-write", [_ADMINISTRATIVE, {"field": "operationName", "equals": POLICY_WRITE}],
+     True, False),
+    # AZ-MON-004: both NSG operations, but the alert is disabled...
+    ("alert-nsg-changes-disabled", [_ADMINISTRATIVE, {"anyOf": [{"field": "operationName", "equals": NSG_WRITE},
+                                                                {"field": "operationName", "equals": NSG_DELETE}]}],
+     False, False),
+    # ...and this one watches one resource group only
+    ("alert-nsg-write-rg-prod-only", [_ADMINISTRATIVE, {"field": "operationName", "equals": NSG_WRITE}], True, True),
+    # AZ-MON-005: security solution writes covered, deletes not
+    ("alert-security-solution-write", [_ADMINISTRATIVE, {"field": "operationName",
+                                                         "equals": SECURITY_SOLUTION_WRITE}], True, False),
+]
+# Defender for Cloud plans (AZ-MON-006): (name, tier, sub-plan); Dns and Api are not judged
+DEFENDER_TIERS: list[tuple[str, str, str | None]] = [
+    ("VirtualMachines", "Standard", "P2"), ("AppServices", "Free", None), ("SqlServers", "Standard", None),
+    ("SqlServerVirtualMachines", "Free", None), ("OpenSourceRelationalDatabases", "Free", None),
+    ("StorageAccounts", "Standard", "DefenderForStorageV2"), ("Containers", "Free", None),
+    ("CosmosDbs", "Free", None), ("KeyVaults", "Standard", "PerKeyVault"), ("Arm", "Standard", "PerSubscription"),
+    ("Dns", "Free", None), ("Api", "Free", None),
+]
+# NSG flow logs in large tenants, cycled over the NSGs of the region with a watcher (AZ-NET-010):
+# (enabled, retention days or None for no policy); None = no flow log at all
+FLOW_LOG_CASES: list[tuple[bool, int | None] | None] = [(True, 90), None, (True, 30), (False, 365), (True, None)]
+
+
+def _subscription_monitoring(arm: _Arm) -> None:
+    """Subscription-scope data: activity-log diagnostic settings (AZ-MON-001 and 002 violated:
+    one setting sends nowhere, the other sends with every category off) and Defender plans."""
+    base = f"/subscriptions/{arm.sub}/providers/microsoft.insights/diagnosticSettings"
+    workspace = arm.rid("rg-prod", "Microsoft.OperationalInsights/workspaces", "law-security")
+    arm.subscription_read("Microsoft.Insights/diagnosticSettings", [
+        diagnostic_setting(f"{base}/activity-log-to-nowhere", "activity-log-to-nowhere",
+                           [{"category": c, "enabled": True} for c in _ACTIVITY_CATEGORIES], workspace=None),
+        diagnostic_setting(f"{base}/activity-log-all-disabled", "activity-log-all-disabled",
+                           [{"category": c, "enabled": False} for c in _ACTIVITY_CATEGORIES], workspace=workspace),
+    ])
+    arm.subscription_read("Microsoft.Security/pricings", [
+        {
+            "id": f"/subscriptions/{arm.sub}/providers/Microsoft.Security/pricings/{name}",
+            "name": name,
+            "type": "Microsoft.Security/pricings",
+            "properties": {"pricingTier": tier, "freeTrialRemainingTime": "PT0S",
+                           **({"subPlan": sub_plan} if sub_plan else {})},
+        }
+        for name, tier, sub_plan in DEFENDER_TIERS
+    ])
+
+
+def _alert(arm: _Arm, rg: str, name: str, case: tuple[str, list[dict[str, Any]], bool, bool]) -> None:
+    _, clauses, enabled, rg_only = case
+    arm.activity_log_alert(rg, name, clauses, enabled=enabled, scope=arm.rg_id("rg-prod") if rg_only else None)
 
 _AZURE_SERVICES = ("AllowAllWindowsAzureIps", "0.0.0.0", "0.0.0.0")
 _ALLOW_ALL = ("AllowAll", "0.0.0.0", "255.255.255.255")
@@ -1432,6 +1584,20 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
     for name, kw in SITE_CASES:
         arm.site(prod, name, weu, plan["id"], **kw)
 
+    # monitoring: watchers in westeurope and northeurope, none in eastus (AZ-NET-009 violating);
+    # flow logs for four westeurope NSGs (AZ-NET-010: 90 days and no retention policy comply,
+    # 30 days and disabled violate; every other NSG has none)
+    arm.network_watcher(prod, weu, flow_logs=[
+        ("fl-nsg-web-only", nsg_ids["nsg-web-only"], True, 90),
+        ("fl-nsg-ssh-private-only", nsg_ids["nsg-ssh-private-only"], True, None),
+        ("fl-nsg-rdp-open", nsg_ids["nsg-rdp-open"], True, 30),
+        ("fl-nsg-ssh-deny-shadows-allow", nsg_ids["nsg-ssh-deny-shadows-allow"], False, 365),
+    ])
+    arm.network_watcher(prod, neu)
+    for case in ALERT_CASES:
+        _alert(arm, prod, case[0], case)
+    _subscription_monitoring(arm)
+
     graph, assignments = _demo_identity(sub, now)
     tenant = _envelope("demo", now)
     tenant.update({
@@ -1573,18 +1739,27 @@ def large_tenant(n: int, now: datetime | None = None) -> dict[str, Any]:
     arm = _Arm(sub)
     builders = (_large_storage, _large_nsg, _large_vm, _large_disk, _large_vault, _large_sql,
                 _large_pg, _large_site, _large_aks, _large_acr, _large_mysql)
-    others = (_large_vnet, _large_pip, _large_nic, _large_plan, _large_appgw)
+    others = (_large_vnet, _large_pip, _large_nic, _large_plan, _large_appgw, _large_alert)
     plan_ids: list[str] = []
     rule_slot = other_slot = 0
+    watchers: list[dict[str, Any]] = []
     for i in range(n):
         rg = f"rg-large-{i // 250:03d}"
         loc = _LOCATIONS[(i // 250) % len(_LOCATIONS)]
-        if i % 10 == 9:
+        if i % 10 == 9 and len(watchers) < 2:
+            # the first two "other" slots: Network Watchers for westeurope and northeurope only,
+            # so eastus (from resource 500 on) has none (AZ-NET-009)
+            watchers.append(arm.network_watcher(rg, _LOCATIONS[len(watchers)]))
+        elif i % 10 == 9:
             others[other_slot % len(others)](arm, rg, loc, i, other_slot // len(others), plan_ids)
             other_slot += 1
         else:
             builders[rule_slot % len(builders)](arm, rg, loc, i, rule_slot // len(builders), plan_ids)
             rule_slot += 1
+
+    if watchers:
+        _large_flow_logs(arm, watchers[0])
+    _subscription_monitoring(arm)
 
     graph, assignments = _large_identity(sub, n, now)
     tenant = _envelope(f"large:{n}", now)
@@ -1702,6 +1877,31 @@ def _large_nic(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -
 
 def _large_plan(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
     plans.append(arm.plan(rg, f"plan-{i:07d}", loc)["id"])
+
+
+def _large_alert(arm: _Arm, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    _alert(arm, rg, f"alert-{i:07d}", ALERT_CASES[v % len(ALERT_CASES)])
+
+
+def _large_flow_logs(arm: _Arm, watcher: dict[str, Any]) -> None:
+    """Flow logs (a child list, not resources) for the NSGs in the watcher's region."""
+    region = watcher["location"]
+    nsgs = [r["id"] for r in arm.resources
+            if r["type"] == "Microsoft.Network/networkSecurityGroups" and r["location"] == region]
+    flow_logs = []
+    for k, nsg_id in enumerate(nsgs):
+        case = FLOW_LOG_CASES[k % len(FLOW_LOG_CASES)]
+        if case is not None:
+            flow_logs.append({
+                "id": f"{watcher['id']}/flowLogs/fl-{nsg_id.rsplit('/', 1)[1]}",
+                "name": f"fl-{nsg_id.rsplit('/', 1)[1]}",
+                "type": "Microsoft.Network/networkWatchers/flowLogs",
+                "location": region,
+                "properties": {"targetResourceId": nsg_id, "enabled": case[0],
+                               "retentionPolicy": {"days": case[1] or 0, "enabled": case[1] is not None},
+                               "provisioningState": "Succeeded"},
+            })
+    arm.child(watcher, "flowLogs", flow_logs)
 
 
 def _large_identity(sub: str, n: int, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -13,9 +13,12 @@ from tests.rules.builders import SUB
 
 EXPECTED_IDS = {
     *(f"AZ-STOR-00{i}" for i in range(1, 10)),
-    *(f"AZ-NET-00{i}" for i in range(1, 9)),
+    *(f"AZ-NET-00{i}" for i in range(1, 10)),
+    "AZ-NET-010",
+    "AZ-NET-011",
     *(f"AZ-CMP-00{i}" for i in range(1, 7)),
-    *(f"AZ-KV-00{i}" for i in (1, 2, 3, 4, 6, 7, 8)),
+    *(f"AZ-KV-00{i}" for i in range(1, 9)),
+    *(f"AZ-MON-00{i}" for i in range(1, 7)),
     *(f"AZ-SQL-00{i}" for i in range(1, 8)),
     *(f"AZ-PG-00{i}" for i in range(1, 5)),
     *(f"AZ-APP-00{i}" for i in range(1, 7)),
@@ -24,7 +27,6 @@ EXPECTED_IDS = {
     *(f"AZ-AKS-00{i}" for i in range(1, 8)),
     *(f"AZ-ACR-00{i}" for i in range(1, 4)),
     *(f"AZ-MYSQL-00{i}" for i in range(1, 4)),
-    "AZ-NET-011",
 }
 
 

@@ -1,0 +1,527 @@
+"""Logging and monitoring rules: is the activity log exported, do alerts watch security-relevant
+changes, are Microsoft Defender for Cloud plans on, and can network traffic be investigated
+(Network Watcher in every region in use, NSG flow logs kept long enough).
+
+Several of these are judged once per subscription (CIS asks "does the subscription have ..."):
+they yield one :class:`Evaluation` whose resource is the subscription itself. Their data comes
+either from subscription-scope reads (:class:`SubscriptionRead`: diagnostic settings, Defender
+pricings), which the engine skips with a reason when they could not be read, or from listed
+resources (activity-log alerts, network watchers). A rule yields nothing when its data was not
+collected at all (an empty inventory), never a verdict on data it did not see.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator, Mapping
+
+from scanner.azure.api_versions import DIAGNOSTIC_SETTINGS_API_VERSION, SECURITY_PRICINGS_API_VERSION
+from scanner.inventory import ChildSpec, Inventory, Needs, SubscriptionRead, normalise_location, props
+from scanner.rules.base import Evaluation, resource_name, rule
+from scanner.rules.helpers import as_dict, flag, unreadable, verdict
+
+SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
+LOCATION_TYPE = "Microsoft.Resources/locations"
+ALERT_TYPE = "Microsoft.Insights/activityLogAlerts"
+WATCHER_TYPE = "Microsoft.Network/networkWatchers"
+NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
+PRICING_TYPE = "Microsoft.Security/pricings"
+
+ACTIVITY_LOG_SETTINGS = SubscriptionRead(
+    "providers/Microsoft.Insights/diagnosticSettings",
+    DIAGNOSTIC_SETTINGS_API_VERSION,
+    "the subscription's activity-log diagnostic settings",
+)
+DEFENDER_PRICINGS = SubscriptionRead(
+    "providers/Microsoft.Security/pricings",
+    SECURITY_PRICINGS_API_VERSION,
+    "Microsoft Defender for Cloud plans (pricings)",
+)
+# NSG flow logs live under the Network Watcher of the NSG's region.
+FLOW_LOGS = ChildSpec(WATCHER_TYPE, "flowLogs", "2024-05-01", is_list=True)
+
+# Where a diagnostic setting can send logs; a setting with none of these exports nothing.
+DESTINATIONS = ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId", "marketplacePartnerId")
+# CIS 5.1.2: the activity-log categories a subscription diagnostic setting must capture.
+REQUIRED_CATEGORIES = ("Administrative", "Security", "Policy", "Alert")
+FLOW_LOG_MIN_DAYS = 90
+
+_LOG_FRAMEWORKS_NIST = ["PR.PT-1", "DE.AE-3"]
+_ALERT_NIST = ["DE.CM-3", "DE.AE-5"]
+
+
+# ------------------------------------------------------------------------------------ helpers
+def subscription_verdict(
+    inv: Inventory, passed: bool | None, detail: str, metadata: Mapping[str, Any] | None = None
+) -> Evaluation:
+    """The one verdict of a subscription-level rule: the resource is the subscription."""
+    return Evaluation(
+        resource_id=f"/subscriptions/{inv.subscription_id}",
+        resource_name=inv.subscription_id,
+        resource_type=SUBSCRIPTION_TYPE,
+        passed=passed,
+        detail=detail,
+        metadata=dict(metadata or {}),
+    )
+
+
+def destinations(setting: Any) -> list[str]:
+    """The destinations (``workspaceId``, ...) a diagnostic setting sends to."""
+    p = props(as_dict(setting))
+    return [key for key in DESTINATIONS if p.get(key)]
+
+
+def enabled_log_entries(setting: Any) -> tuple[set[str], set[str]]:
+    """(categories, category groups) a diagnostic setting has enabled, lower-cased."""
+    categories: set[str] = set()
+    groups: set[str] = set()
+    logs = props(as_dict(setting)).get("logs")
+    for entry in logs if isinstance(logs, list) else []:
+        entry = as_dict(entry)
+        if flag(entry.get("enabled")) is not True:
+            continue
+        if entry.get("category"):
+            categories.add(str(entry["category"]).lower())
+        if entry.get("categoryGroup"):
+            groups.add(str(entry["categoryGroup"]).lower())
+    return categories, groups
+
+
+def _setting_names(settings: list[dict[str, Any]]) -> list[str]:
+    return sorted(resource_name(s) for s in settings)
+
+
+# -------------------------------------------------------------- activity log export (5.1.x)
+def _activity_log_settings(inv: Inventory) -> list[dict[str, Any]] | None:
+    payload = inv.subscription_read(ACTIVITY_LOG_SETTINGS)
+    if not isinstance(payload, list):
+        return None
+    return [s for s in payload if isinstance(s, dict)]
+
+
+@rule(
+    id="AZ-MON-001",
+    title="Activity log is not exported by any diagnostic setting",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "No subscription diagnostic setting sends the activity log to a Log Analytics workspace, "
+        "storage account or event hub. Azure keeps the activity log for only 90 days and cannot "
+        "query or alert on it centrally, so control-plane changes (who deleted what, who granted "
+        "which role) are lost for investigations and audits."
+    ),
+    remediation=(
+        "Portal: Monitor > Activity log > Export Activity Logs > Add diagnostic setting, select "
+        "the categories and a destination; or `az monitor diagnostic-settings subscription create "
+        "--name activity-log --location <region> --workspace <workspace id> --logs "
+        "'[{\"category\":\"Administrative\",\"enabled\":true},...]'`."
+    ),
+    frameworks={"CIS": ["5.1.1"], "NIST": _LOG_FRAMEWORKS_NIST, "ISO27001": ["A.8.15"]},
+    needs=Needs(subscription_reads=(ACTIVITY_LOG_SETTINGS,)),
+)
+def activity_log_exported(inv: Inventory) -> Iterable[Evaluation]:
+    """Passes when at least one setting has a destination and at least one enabled category: a
+    setting without a destination (possible through the API) or with every category off exports
+    nothing."""
+    settings = _activity_log_settings(inv)
+    if settings is None:
+        return
+    exporting = [s for s in settings if destinations(s) and any(enabled_log_entries(s))]
+    metadata = {"diagnosticSettings": _setting_names(settings), "exporting": _setting_names(exporting)}
+    if exporting:
+        yield subscription_verdict(
+            inv, True, f"activity log exported by {', '.join(metadata['exporting'])}", metadata
+        )
+    elif settings:
+        detail = (
+            f"{len(settings)} diagnostic setting(s) ({', '.join(metadata['diagnosticSettings'])}) but none "
+            "sends an enabled category to a destination"
+        )
+        yield subscription_verdict(inv, False, detail, metadata)
+    else:
+        yield subscription_verdict(inv, False, "no diagnostic setting exports the activity log", metadata)
+
+
+@rule(
+    id="AZ-MON-002",
+    title="Activity log export misses Administrative, Security, Policy or Alert events",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "The subscription's diagnostic settings do not export all of the Administrative, Security, "
+        "Policy and Alert activity-log categories, so resource changes, Defender for Cloud alerts, "
+        "policy denials or fired alerts are missing from the central log."
+    ),
+    remediation=(
+        "Edit the subscription diagnostic setting (Monitor > Activity log > Export Activity Logs) "
+        "and enable the Administrative, Security, Policy and Alert categories, or `az monitor "
+        "diagnostic-settings subscription update` with those categories enabled."
+    ),
+    frameworks={"CIS": ["5.1.2"], "NIST": _LOG_FRAMEWORKS_NIST, "ISO27001": ["A.8.15"]},
+    needs=Needs(subscription_reads=(ACTIVITY_LOG_SETTINGS,)),
+)
+def activity_log_categories(inv: Inventory) -> Iterable[Evaluation]:
+    """Categories are pooled over every setting that has a destination: two settings that
+    together export all four categories capture the events (the logs reach a destination
+    either way). No exporting setting at all fails here too, as CIS 5.1.2 does."""
+    settings = _activity_log_settings(inv)
+    if settings is None:
+        return
+    captured: set[str] = set()
+    for setting in settings:
+        if destinations(setting):
+            captured |= enabled_log_entries(setting)[0]
+    missing = [c for c in REQUIRED_CATEGORIES if c.lower() not in captured]
+    metadata = {"missing": missing, "diagnosticSettings": _setting_names(settings)}
+    if not missing:
+        yield subscription_verdict(inv, True, "Administrative, Security, Policy and Alert exported", metadata)
+    else:
+        yield subscription_verdict(inv, False, f"not exported: {', '.join(missing)}", metadata)
+
+
+# ------------------------------------------------------------ activity log alerts (5.2.x)
+# Condition fields that do not narrow an alert below "every such operation in the scope":
+# ``status``/``subStatus`` only pick the stage of the same operation (e.g. Succeeded).
+_NEUTRAL_FIELDS = {"status", "substatus"}
+
+
+def _leaf_accepts(leaf: Mapping[str, Any], operation: str) -> bool:
+    """Whether an alert condition leaf lets every Administrative event of ``operation`` through."""
+    field = str(leaf.get("field") or "").lower()
+    values: list[str] = []
+    if isinstance(leaf.get("equals"), str):
+        values.append(leaf["equals"])
+    if isinstance(leaf.get("containsAny"), list):
+        values += [v for v in leaf["containsAny"] if isinstance(v, str)]
+    wanted = {v.strip().lower() for v in values}
+    namespace = operation.split("/", 1)[0].lower()
+    resource_type = operation.rsplit("/", 1)[0].lower()
+    if field == "category":
+        return "administrative" in wanted
+    if field == "operationname":
+        return operation.lower() in wanted
+    if field == "resourceprovider":
+        return namespace in wanted
+    if field == "resourcetype":
+        return resource_type in wanted
+    return field in _NEUTRAL_FIELDS
+
+
+def alert_covers(alert: Mapping[str, Any], subscription_id: str, operation: str) -> bool:
+    """True when the alert is enabled, scoped to the whole subscription, and every clause of its
+    condition accepts ``operation``: then it fires on every such change. An explicit
+    ``enabled: false`` disables it (absent means enabled, the API default); a clause on a
+    resource group, resource id, caller or level narrows it and it no longer covers the
+    subscription."""
+    p = props(dict(alert))
+    if flag(p.get("enabled")) is False:
+        return False
+    scopes = p.get("scopes")
+    wanted_scope = f"/subscriptions/{subscription_id}".lower()
+    if not isinstance(scopes, list) or wanted_scope not in {str(s).rstrip("/").lower() for s in scopes}:
+        return False
+    clauses = as_dict(p.get("condition")).get("allOf")
+    if not isinstance(clauses, list) or not clauses:
+        return False
+    for clause in clauses:
+        clause = as_dict(clause)
+        if isinstance(clause.get("anyOf"), list):
+            if not any(_leaf_accepts(as_dict(leaf), operation) for leaf in clause["anyOf"]):
+                return False
+        elif not _leaf_accepts(clause, operation):
+            return False
+    return True
+
+
+def _alert_rule(inv: Inventory, operations: tuple[str, ...]) -> Iterator[Evaluation]:
+    """One verdict for the subscription: every operation must be covered by some alert."""
+    if ALERT_TYPE.lower() not in inv.resources:
+        return  # activity-log alerts were not collected (the collector keys every needed type)
+    alerts = inv.of_type(ALERT_TYPE)
+    covered = {
+        op: sorted(resource_name(a) for a in alerts if alert_covers(a, inv.subscription_id, op))
+        for op in operations
+    }
+    missing = [op for op in operations if not covered[op]]
+    metadata = {"missing": missing, "coveredBy": covered, "alerts": len(alerts)}
+    if not missing:
+        yield subscription_verdict(inv, True, "alerts cover " + ", ".join(operations), metadata)
+        return
+    failed_reads = inv.unreadable_of_type(ALERT_TYPE)
+    if failed_reads:
+        detail = (
+            f"no readable alert covers {', '.join(missing)}; {len(failed_reads)} activity log alert(s) "
+            f"could not be read: {sorted(set(failed_reads.values()))[0]}"
+        )
+        yield subscription_verdict(inv, None, detail, metadata)
+        return
+    yield subscription_verdict(
+        inv, False, f"no enabled subscription-wide activity log alert for {', '.join(missing)}", metadata
+    )
+
+
+_ALERT_NEEDS = Needs(resource_types=frozenset({ALERT_TYPE}))
+_ALERT_REMEDIATION = (
+    "Portal: Monitor > Alerts > Create > Alert rule, scope = the subscription, condition = "
+    "'Activity log' signal '{signal}', with an action group that notifies the security team; or "
+    "`az monitor activity-log alert create -g <rg> -n <name> --scope /subscriptions/<id> "
+    "--condition category=Administrative and operationName={operation} --action-group <id>` "
+    "(one alert per operation)."
+)
+
+
+@rule(
+    id="AZ-MON-003",
+    title="No activity log alert for policy assignment changes",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "No enabled activity log alert covering the whole subscription fires when a policy "
+        "assignment is created or deleted. Removing or weakening the policies that enforce "
+        "security guardrails then goes unnoticed until the next audit."
+    ),
+    remediation=_ALERT_REMEDIATION.format(
+        signal="Create policy assignment' and 'Delete policy assignment",
+        operation="Microsoft.Authorization/policyAssignments/write (and /delete)",
+    ),
+    frameworks={"CIS": ["5.2.1", "5.2.2"], "NIST": _ALERT_NIST, "ISO27001": ["A.8.16"]},
+    needs=_ALERT_NEEDS,
+)
+def policy_assignment_alerts(inv: Inventory) -> Iterable[Evaluation]:
+    yield from _alert_rule(
+        inv,
+        ("Microsoft.Authorization/policyAssignments/write", "Microsoft.Authorization/policyAssignments/delete"),
+    )
+
+
+@rule(
+    id="AZ-MON-004",
+    title="No activity log alert for network security group changes",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "No enabled activity log alert covering the whole subscription fires when a network "
+        "security group is created, updated or deleted. A rule opening a port to the Internet, "
+        "or an NSG removed from a subnet, is then noticed only by whoever exploits it."
+    ),
+    remediation=_ALERT_REMEDIATION.format(
+        signal="Create or Update Network Security Group' and 'Delete Network Security Group",
+        operation="Microsoft.Network/networkSecurityGroups/write (and /delete)",
+    ),
+    frameworks={"CIS": ["5.2.3", "5.2.4"], "NIST": _ALERT_NIST + ["DE.CM-1"], "ISO27001": ["A.8.16"]},
+    needs=_ALERT_NEEDS,
+)
+def nsg_alerts(inv: Inventory) -> Iterable[Evaluation]:
+    yield from _alert_rule(
+        inv,
+        ("Microsoft.Network/networkSecurityGroups/write", "Microsoft.Network/networkSecurityGroups/delete"),
+    )
+
+
+@rule(
+    id="AZ-MON-005",
+    title="No activity log alert for security solution changes",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "No enabled activity log alert covering the whole subscription fires when a security "
+        "solution (a Defender for Cloud partner integration such as a WAF or endpoint protection) "
+        "is created, updated or deleted, so an attacker disabling one is not noticed."
+    ),
+    remediation=_ALERT_REMEDIATION.format(
+        signal="Create or Update Security Solutions' and 'Delete Security Solutions",
+        operation="Microsoft.Security/securitySolutions/write (and /delete)",
+    ),
+    frameworks={"CIS": ["5.2.5", "5.2.6"], "NIST": _ALERT_NIST, "ISO27001": ["A.8.16"]},
+    needs=_ALERT_NEEDS,
+)
+def security_solution_alerts(inv: Inventory) -> Iterable[Evaluation]:
+    yield from _alert_rule(
+        inv, ("Microsoft.Security/securitySolutions/write", "Microsoft.Security/securitySolutions/delete")
+    )
+
+
+# ----------------------------------------------------------- Defender for Cloud plans (2.1.x)
+# (pricing name, what it protects, CIS v2.0.0 recommendation)
+DEFENDER_PLANS: tuple[tuple[str, str, str], ...] = (
+    ("VirtualMachines", "Servers", "2.1.1"),
+    ("AppServices", "App Service", "2.1.2"),
+    ("SqlServers", "Azure SQL Databases", "2.1.4"),
+    ("SqlServerVirtualMachines", "SQL servers on machines", "2.1.5"),
+    ("OpenSourceRelationalDatabases", "open-source relational databases", "2.1.6"),
+    ("StorageAccounts", "Storage", "2.1.7"),
+    ("Containers", "Containers", "2.1.8"),
+    ("CosmosDbs", "Azure Cosmos DB", "2.1.9"),
+    ("KeyVaults", "Key Vault", "2.1.10"),
+    ("Arm", "Resource Manager", "2.1.12"),
+)
+
+
+@rule(
+    id="AZ-MON-006",
+    title="Microsoft Defender for Cloud plan is not enabled",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "A Microsoft Defender for Cloud plan is on the Free tier, so threat detection for that "
+        "kind of resource (malware on servers, anomalous storage or Key Vault access, suspicious "
+        "Resource Manager operations, SQL injection, ...) is off and no alert will be raised."
+    ),
+    remediation=(
+        "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > Defender "
+        "plans, turn the plan On; or `az security pricing create -n <plan> --tier standard` "
+        "(plan names: VirtualMachines, AppServices, SqlServers, SqlServerVirtualMachines, "
+        "OpenSourceRelationalDatabases, StorageAccounts, Containers, CosmosDbs, KeyVaults, Arm)."
+    ),
+    frameworks={
+        "CIS": [cis for _, _, cis in DEFENDER_PLANS],
+        "NIST": ["DE.CM-4", "DE.CM-7"],
+        "ISO27001": ["A.8.7", "A.8.16"],
+    },
+    needs=Needs(subscription_reads=(DEFENDER_PRICINGS,)),
+)
+def defender_plans(inv: Inventory) -> Iterable[Evaluation]:
+    """One verdict per plan; ``pricingTier`` Standard is on. A plan missing from the answer is
+    not evaluated (Azure lists every plan, so its absence means we cannot tell)."""
+    payload = inv.subscription_read(DEFENDER_PRICINGS)
+    if not isinstance(payload, list):
+        return
+    by_name = {str(p.get("name", "")).lower(): p for p in payload if isinstance(p, dict)}
+    for name, label, cis in DEFENDER_PLANS:
+        pricing = by_name.get(name.lower())
+        rid = f"/subscriptions/{inv.subscription_id}/providers/{PRICING_TYPE}/{name}"
+        if pricing is None:
+            yield Evaluation(rid, name, PRICING_TYPE, None, f"Defender for {label}: plan not reported", {"cis": cis})
+            continue
+        p = props(pricing)
+        tier = p.get("pricingTier")
+        metadata = {"plan": name, "pricingTier": tier, "subPlan": p.get("subPlan"), "cis": cis}
+        on = str(tier or "").lower() == "standard"
+        detail = f"Defender for {label} is " + ("on (Standard)" if on else f"off (tier {tier or 'not set'})")
+        yield Evaluation(str(pricing.get("id") or rid), name, PRICING_TYPE, on, detail, metadata)
+
+
+# ------------------------------------------------------------------- Network Watcher (6.6)
+@rule(
+    id="AZ-NET-009",
+    title="Network Watcher is not enabled in a region with resources",
+    severity="LOW",
+    category="network",
+    description=(
+        "A region holds resources but has no Network Watcher, so NSG flow logs, connection "
+        "troubleshooting, packet capture and topology are unavailable there when an incident "
+        "needs them."
+    ),
+    remediation=(
+        "`az network watcher configure --locations <region> --enabled true -g NetworkWatcherRG`, "
+        "or portal: Network Watcher > Overview > Enable in the region. Azure enables it "
+        "automatically unless that was opted out of."
+    ),
+    frameworks={"CIS": ["6.6"], "NIST": ["DE.CM-1"], "ISO27001": ["A.8.16"]},
+    needs=Needs(resource_types=frozenset({WATCHER_TYPE})),
+)
+def network_watcher_regions(inv: Inventory) -> Iterable[Evaluation]:
+    """One verdict per region the subscription listing showed resources in (``global`` is not a
+    region). The resource is the location (``/subscriptions/{id}/locations/{region}``)."""
+    watchers: dict[str, list[dict[str, Any]]] = {}
+    for watcher in inv.of_type(WATCHER_TYPE):
+        watchers.setdefault(normalise_location(watcher.get("location")), []).append(watcher)
+    failed_reads = inv.unreadable_of_type(WATCHER_TYPE)
+    for region, count in sorted(inv.locations.items()):
+        if region in ("", "global"):
+            continue
+        rid = f"/subscriptions/{inv.subscription_id}/locations/{region}"
+        here = watchers.get(region, [])
+        working = [w for w in here if str(props(w).get("provisioningState") or "Succeeded").lower() == "succeeded"]
+        metadata = {"resources": count, "networkWatchers": sorted(resource_name(w) for w in here)}
+        if working:
+            detail = f"Network Watcher {resource_name(working[0])} enabled"
+            yield Evaluation(rid, region, LOCATION_TYPE, True, detail, metadata)
+        elif failed_reads and not here:
+            detail = f"{len(failed_reads)} network watcher(s) could not be read: {sorted(set(failed_reads.values()))[0]}"
+            yield Evaluation(rid, region, LOCATION_TYPE, None, detail, metadata)
+        else:
+            state = f" (provisioning state {props(here[0]).get('provisioningState')})" if here else ""
+            detail = f"{count} resource(s) in {region} but no working Network Watcher{state}"
+            yield Evaluation(rid, region, LOCATION_TYPE, False, detail, metadata)
+
+
+# -------------------------------------------------------------------- NSG flow logs (6.5)
+def _flow_log_retention(flow_log: Mapping[str, Any]) -> int | None:
+    """Days kept, or None for "kept indefinitely" (no retention policy, or 0 days: Azure then
+    never deletes the records)."""
+    policy = as_dict(props(dict(flow_log)).get("retentionPolicy"))
+    if flag(policy.get("enabled")) is not True:
+        return None
+    days = policy.get("days")
+    if isinstance(days, bool) or not isinstance(days, (int, float, str)):
+        return None
+    try:
+        value = int(float(days))
+    except ValueError:
+        return None
+    return value or None
+
+
+def _flow_log_verdict(flow_log: Mapping[str, Any]) -> tuple[bool, str]:
+    name = resource_name(flow_log)
+    if flag(props(dict(flow_log)).get("enabled")) is not True:
+        return False, f"flow log {name} is disabled"
+    days = _flow_log_retention(flow_log)
+    if days is None:
+        return True, f"flow log {name} enabled, kept indefinitely"
+    if days < FLOW_LOG_MIN_DAYS:
+        return False, f"flow log {name} keeps {days} day(s), less than {FLOW_LOG_MIN_DAYS}"
+    return True, f"flow log {name} enabled, kept {days} days"
+
+
+@rule(
+    id="AZ-NET-010",
+    title="NSG flow logs are off or kept less than 90 days",
+    severity="MEDIUM",
+    category="network",
+    description=(
+        "The network security group has no enabled flow log, or its flow logs are deleted after "
+        "less than 90 days, so the traffic an NSG allowed or denied cannot be reconstructed when "
+        "an intrusion is found weeks later."
+    ),
+    remediation=(
+        "Portal: Network Watcher > Flow logs > Create (target the NSG, a storage account, retention "
+        "90 days or more, optionally Traffic Analytics to a Log Analytics workspace); or `az "
+        "network watcher flow-log create -l <region> -n <name> --nsg <nsg id> --storage-account "
+        "<id> --retention 90`. New deployments should prefer virtual network flow logs."
+    ),
+    frameworks={"CIS": ["6.5", "5.1.6"], "NIST": ["DE.CM-1", "PR.PT-1"], "ISO27001": ["A.8.15", "A.8.16"]},
+    needs=Needs(resource_types=frozenset({NSG_TYPE, WATCHER_TYPE}), children=(FLOW_LOGS,)),
+)
+def nsg_flow_logs(inv: Inventory) -> Iterable[Evaluation]:
+    """One verdict per NSG over the flow logs that target it (``targetResourceId``); one good
+    flow log is enough. Flow logs are read under every watcher, even one whose own GET failed.
+    No flow log found while some watcher's flow logs could not be read is not evaluated."""
+    by_target: dict[str, list[dict[str, Any]]] = {}
+    for payload in inv.children.get(FLOW_LOGS.key, {}).values():
+        for flow_log in payload if isinstance(payload, list) else []:
+            if isinstance(flow_log, dict):
+                target = str(props(flow_log).get("targetResourceId") or "").rstrip("/").lower()
+                by_target.setdefault(target, []).append(flow_log)
+    failed = sorted({r for k, r in inv.unreadable.items() if k.startswith(FLOW_LOGS.key + "|")})
+    for group in inv.of_type(NSG_TYPE):
+        logs = by_target.get(str(group.get("id", "")).rstrip("/").lower(), [])
+        if not logs:
+            if failed:
+                yield verdict(group, NSG_TYPE, None, f"flow logs could not be read: {failed[0]}", {})
+            else:
+                yield verdict(group, NSG_TYPE, False, "no flow log targets this NSG", {"flowLogs": []})
+            continue
+        verdicts = [_flow_log_verdict(f) for f in logs]
+        metadata = {
+            "flowLogs": [
+                {"name": resource_name(f), "enabled": flag(props(f).get("enabled")), "retentionDays": _flow_log_retention(f)}
+                for f in logs
+            ]
+        }
+        good = [detail for ok, detail in verdicts if ok]
+        if good:
+            yield verdict(group, NSG_TYPE, True, good[0], metadata)
+        else:
+            yield verdict(group, NSG_TYPE, False, "; ".join(detail for _, detail in verdicts), metadata)
+    yield from unreadable(inv, NSG_TYPE, "network security group")
