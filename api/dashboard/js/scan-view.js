@@ -176,6 +176,10 @@ export class ScanView {
     const tbody = h("tbody");
     const fill = () => {
       const shown = onlyProblems.checked ? outcomes.filter((o) => o.status !== "ok") : outcomes;
+      if (!shown.length) {
+        replaceChildren(tbody, h("tr", { class: "empty-row" }, h("td", { colspan: "7", class: "muted" }, "No rule was skipped or failed.")));
+        return;
+      }
       replaceChildren(tbody, shown.map((o) => h("tr", { dataset: { ruleId: o.rule_id, outcome: o.status } },
         h("td", { class: "mono" }, o.rule_id),
         h("td", {}, titles.get(o.rule_id) || ""),

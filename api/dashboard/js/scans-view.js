@@ -221,6 +221,7 @@ export class ScansView {
       const body = subscription ? { subscription_id: subscription } : {};
       const answer = await this.api.post("/api/scans/trigger", body);
       this.say(`Scan ${shortId(answer.scan_id)} accepted: ${answer.message}.`);
+      this.input.value = "";
       // Show the new scan at once; the poll that follows fills in the rest.
       const now = new Date().toISOString();
       const placeholder = {
