@@ -22,6 +22,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Locator, Page, expect, sync_playwright
 
 from api.auth import issue_token
 from api.models.migrate import upgrade
@@ -30,8 +31,6 @@ from tests.fakeazure.harness import Emulator, start_emulator
 from tests.processes import wait_for
 from tests.stack import LiveStack
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Locator, Page, expect, sync_playwright  # noqa: E402
 
 CHROMIUM = os.environ.get("OPENSHIELD_TEST_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -474,3 +473,54 @@ def test_text_contrast_meets_wcag_aa(page: Page, stack: LiveStack, theme: str) -
     )
     low = {name: round(contrast(tuple(fg), tuple(bg)), 2) for name, fg, bg in pairs if contrast(tuple(fg), tuple(bg)) < 4.5}
     assert not low, f"{theme}: contrast below 4.5:1: {low}"
+
+
+def test_page_helpers_format_and_never_interpret_markup(page: Page, stack: LiveStack) -> None:
+    page.goto("/")
+    result = page.evaluate(
+        """async ([reader, forged]) => {
+          const fmt = await import('/dashboard/js/format.js');
+          const dom = await import('/dashboard/js/dom.js');
+          const session = await import('/dashboard/js/session.js');
+          const scans = await import('/dashboard/js/scans-view.js');
+          const cell = dom.h('td', {title: '"><b>'}, '<img src=x onerror=alert(1)>', 7);
+          let problem = null;
+          try { session.decodeToken('a.b'); } catch (e) { problem = e.message; }
+          return {
+            durations: [59, 61, 3700, null].map(fmt.formatDuration),
+            cellHtml: cell.innerHTML, cellTitle: cell.getAttribute('title'), images: cell.querySelectorAll('img').length,
+            role: session.decodeToken(reader).role, problem,
+            ended: scans.elapsedSeconds({status: 'failed', duration_seconds: null,
+              created_at: '2026-11-28T10:00:00Z', completed_at: '2026-11-28T10:00:42Z'}),
+            running: scans.elapsedSeconds({status: 'running', started_at: '2026-11-28T10:00:00Z'},
+              Date.parse('2026-11-28T10:01:30Z')),
+          };
+        }""",
+        [stack.token("reader"), "x"],
+    )
+    assert result["durations"] == ["59 s", "1 min 01 s", "1 h 01 min", "—"]
+    assert result["cellHtml"] == "&lt;img src=x onerror=alert(1)&gt;7" and result["images"] == 0
+    assert result["cellTitle"] == '"><b>'
+    assert result["role"] == "reader"
+    assert result["problem"] and "three parts" in result["problem"]
+    assert result["ended"] == 42 and result["running"] == 90
+
+
+def test_trigger_for_a_busy_subscription_links_to_its_active_scan(page: Page, stack: LiveStack) -> None:
+    stack.emulator.set_faults(latency_ms=SLOW_MS)
+    subscription = str(uuid.uuid4())
+    active = stack.post("/api/scans/trigger", {"subscription_id": subscription}).json()["scan_id"]
+    sign_in(page, stack.token("operator"))
+    page.locator("#subscription-input").fill(subscription.upper())
+    page.get_by_role("button", name="Start scan").click()
+    message = page.locator("#trigger-message")
+    expect(message).to_contain_text(f"subscription {subscription} already has an active scan: scan {active[:8]}.")
+    expect(message).to_have_class(re.compile("form-error"))
+    message.get_by_role("link", name="Open it").click()
+    expect(page.locator("#scan-title")).to_contain_text(f"Scan {active[:8]}")
+    cancel = page.get_by_role("button", name="Cancel scan")
+    cancel.click()
+    expect(page.locator("#scan-title .badge")).to_have_text("cancelled")
+    expect(page.locator("#scan-error")).to_have_text(re.compile("^cancelled on request"))
+    expect(page.locator("#findings")).to_have_text("No findings: the scan was cancelled before saving results.")
+    expect(cancel).to_have_count(0)

@@ -20,6 +20,7 @@ export class Poller {
     this.timer = null;
     this.running = false;
     this.inFlight = null;
+    this.again = false; // a run was asked for while one was in flight
     this.stopped = true;
   }
 

@@ -82,7 +82,7 @@ export class ScanView {
       else if (scan.status !== "completed" && !this.findings) {
         replaceChildren(this.findingsHost, h("p", { class: "muted" }, isActive(scan)
           ? "Findings appear when the scan completes."
-          : `No findings: the scan ${scan.status} before saving results.`));
+          : `No findings: the scan ${scan.status === "cancelled" ? "was cancelled" : "failed"} before saving results.`));
       }
       await this.renderLog(scan);
     }
