@@ -524,3 +524,80 @@ def test_trigger_for_a_busy_subscription_links_to_its_active_scan(page: Page, st
     expect(page.locator("#scan-error")).to_have_text(re.compile("^cancelled on request"))
     expect(page.locator("#findings")).to_have_text("No findings: the scan was cancelled before saving results.")
     expect(cancel).to_have_count(0)
+
+
+def test_cve_data_is_shown_when_findings_carry_it(page: Page, stack: LiveStack) -> None:
+    """CVE enrichment adds fields to findings; the page shows them when present.
+
+    The server here does not produce them yet, so the real answers are passed through with the
+    documented fields added to the first finding (and empty ones to the rest).
+    """
+    scan = completed_scan(stack)
+    sign_in(page, stack.token("operator"))
+    page.goto(f"/#/scans/{scan['scan_id']}")
+    expect(page.locator("#findings-table thead")).not_to_contain_text("CVE")  # nothing to show: no column
+
+    reference = {"id": "CVE-2024-3400", "cvss_score": 10.0, "published": "2024-04-12T08:15:06Z",
+                 "cvss_vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"}
+
+    def enrich(route: Any) -> None:
+        answer = route.fetch()
+        body = answer.json()
+        for index, finding in enumerate(body["findings"]):
+            finding.update(cve_references=[reference] if index == 0 else [], exploit_available=index == 0,
+                           cvss_score=10.0 if index == 0 else None)
+        route.fulfill(response=answer, json=body)
+
+    page.route(lambda url: "/api/findings?" in url and "limit=25" in url, enrich)
+    page.get_by_role("button", name="Next page").click()
+    expect(page.locator("#findings-table thead")).to_contain_text("CVE")
+    first = page.locator("#findings-table tbody tr[data-finding-id]").first
+    expect(first.locator("td.cve")).to_have_text("CVE-2024-3400 · CVSS 10.0 exploit known")
+    expect(page.locator("#findings-table tbody tr[data-finding-id]").nth(1).locator("td.cve")).to_have_text("—")
+    first.get_by_role("button", name=re.compile("^Details of ")).click()
+    details = page.locator("#findings-table tr.finding-details").first
+    expect(details).to_contain_text("CVE references")
+    expect(details).to_contain_text("CVE-2024-3400 CVSS 10")
+    expect(details).to_contain_text("published 2024-04-12")
+    expect(page.locator("#scan-summary")).to_contain_text("CVE enrichment")
+
+
+def test_moving_between_scans_shows_each_scans_own_numbers(page: Page, stack: LiveStack) -> None:
+    full = completed_scan(stack)
+    small_id = stack.post("/api/scans/trigger", {"subscription_id": str(uuid.uuid4()), "rules": ["AZ-KV-001"]}).json()["scan_id"]
+    small = stack.wait_terminal(small_id, 60)
+    assert small["status"] == "completed" and small["total_findings"] != full["total_findings"]
+    sign_in(page, stack.token("reader"))
+    for scan in (full, small):
+        page.goto(f"/#/scans/{scan['scan_id']}")
+        expect(page.locator("#scan-findings-total")).to_have_text(str(scan["total_findings"]))
+        counts = page.locator(".sev-count-n")
+        expect(counts).to_have_count(5)
+        assert sum(int(n) for n in counts.all_inner_texts()) == scan["total_findings"]
+        expect(page.locator("#outcomes-summary")).to_contain_text(f"{len(scan['rule_outcomes'])} ok")
+        expect(page.get_by_label("Rule", exact=True)).to_be_visible()
+    expect(page.locator("#outcomes-table tbody tr[data-rule-id]")).to_have_count(1)  # no problem: every rule listed
+    expect(page.get_by_label("Only rules that were skipped or failed")).not_to_be_checked()
+
+
+def test_skipped_rules_are_listed_with_their_reason(page: Page, stack: LiveStack) -> None:
+    stack.emulator.set_faults(forbid_graph=["users"])
+    try:
+        scan_id = stack.post("/api/scans/trigger", {"subscription_id": str(uuid.uuid4())}).json()["scan_id"]
+        scan = stack.wait_terminal(scan_id, 60)
+    finally:
+        stack.emulator.set_faults(forbid_graph=[])
+    skipped = [o for o in scan["rule_outcomes"] if o["status"] == "skipped"]
+    assert scan["status"] == "completed" and skipped
+    sign_in(page, stack.token("reader"))
+    page.goto(f"/#/scans/{scan_id}")
+    expect(page.locator("#outcomes-summary")).to_contain_text(f"{len(skipped)} skipped")
+    expect(page.locator("#outcomes-summary")).to_contain_text("not a clean result")
+    expect(page.get_by_label("Only rules that were skipped or failed")).to_be_checked()
+    rows = page.locator("#outcomes-table tbody tr[data-rule-id]")
+    expect(rows).to_have_count(len(skipped))
+    first = skipped[0]
+    the_row = page.locator(f'#outcomes-table tbody tr[data-rule-id="{first["rule_id"]}"]')
+    expect(the_row.locator(".badge")).to_have_text("skipped")
+    expect(the_row.locator("td.reason")).to_have_text(first["reason"])
+    assert "users" in first["reason"]

@@ -27,7 +27,7 @@ export class ScanView {
     this.scanId = scanId;
     this.scan = null;
     this.findings = null;
-    this.outcomesShown = null;
+    this.counts = null;
     this.root.hidden = false;
     document.title = `Scan ${shortId(scanId)} · OpenShield`;
     this.build();
@@ -69,7 +69,9 @@ export class ScanView {
   }
 
   async refresh() {
-    const scan = await this.api.get(`/api/scans/${this.scanId}`);
+    const scanId = this.scanId;
+    const scan = await this.api.get(`/api/scans/${scanId}`);
+    if (scanId !== this.scanId) return false; // the page moved to another scan meanwhile
     const first = this.scan === null;
     const wasActive = this.scan && isActive(this.scan);
     this.scan = scan;

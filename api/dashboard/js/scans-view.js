@@ -48,6 +48,7 @@ export class ScansView {
     this.datalist = $("#known-subscriptions");
     this.rows = new Map();
     this.scans = [];
+    this.count = 0;
     this.limit = PAGE;
     this.ticker = null;
     this.poller = new Poller(() => this.refresh(), (err) => this.pollError(err));
@@ -102,6 +103,7 @@ export class ScansView {
 
   render(data) {
     this.scans = data.scans;
+    this.count = data.count;
     const active = data.scans.filter(isActive).length;
     setText(
       this.summary,
@@ -230,7 +232,7 @@ export class ScansView {
         started_at: null, completed_at: null, duration_seconds: null, pid: null, host: null, cancel_requested: false,
         total_findings: 0, score: null,
       };
-      if (!this.rows.has(answer.scan_id)) this.render({ count: this.scans.length + 1, scans: [placeholder, ...this.scans] });
+      if (!this.rows.has(answer.scan_id)) this.render({ count: (this.count || 0) + 1, scans: [placeholder, ...this.scans] });
       this.rows.get(answer.scan_id)?.tr.classList.add("is-new");
       this.poller.now();
     } catch (err) {
