@@ -1,0 +1,142 @@
+// Start-up: theme, session, routing between the sign-in form, the scans table and one scan.
+// Routes are URL fragments (#/ and #/scans/<id>) so the server serves a single page.
+import { Api, ApiError, Unreachable } from "./api.js";
+import { Connection } from "./connection.js";
+import { $, setText } from "./dom.js";
+import { ScanView } from "./scan-view.js";
+import { ScansView } from "./scans-view.js";
+import { Session, TokenProblem, decodeToken } from "./session.js";
+import { initTheme } from "./theme.js";
+
+const SCAN_ROUTE = /^#\/scans\/([0-9a-fA-F-]{36})$/;
+
+const session = new Session();
+const connection = new Connection($("#connection"));
+const api = new Api(() => session.token, {
+  onUnauthorized: (err) => signOut(`Signed out: ${err.message}. Paste a new token.`),
+  onReachable: () => connection.ok(),
+});
+
+let catalogue = null;
+const scansView = new ScansView({ api, session, connection });
+let scanView = null;
+
+const signinView = $("#signin-view");
+const signinForm = $("#signin-form");
+const tokenInput = $("#token-input");
+const signinError = $("#signin-error");
+const sessionInfo = $("#session-info");
+const signOutButton = $("#sign-out");
+
+/** The rule catalogue (titles, categories), fetched once per sign-in. */
+async function loadCatalogue() {
+  if (catalogue) return catalogue;
+  const data = await api.get("/api/rules");
+  catalogue = data.rules;
+  return catalogue;
+}
+
+function showSignIn(message = "") {
+  scansView.hide();
+  scanView?.hide();
+  signinView.hidden = false;
+  sessionInfo.hidden = true;
+  signOutButton.hidden = true;
+  document.title = "Sign in · OpenShield";
+  setText(signinError, message);
+  tokenInput.focus();
+}
+
+function signOut(message = "") {
+  const wasSignedIn = session.signedIn;
+  session.signOut();
+  catalogue = null;
+  scansView.reset();
+  if (wasSignedIn || message) showSignIn(message);
+}
+
+function showSession() {
+  signinView.hidden = true;
+  sessionInfo.hidden = false;
+  signOutButton.hidden = false;
+  const who = session.claims.sub ? `${session.claims.sub}, ` : "";
+  setText(sessionInfo, `Signed in (${who}${session.role})`);
+  sessionInfo.dataset.role = session.role;
+}
+
+async function route() {
+  if (!session.signedIn) {
+    showSignIn(signinError.textContent);
+    return;
+  }
+  showSession();
+  const match = SCAN_ROUTE.exec(location.hash);
+  if (match) {
+    scansView.hide();
+    try {
+      await loadCatalogue();
+    } catch (err) {
+      if (err instanceof Unreachable) connection.down(err.message);
+      catalogue = catalogue || [];
+    }
+    if (!session.signedIn) return;
+    scanView = scanView || new ScanView({ api, session, connection, catalogue });
+    scanView.catalogue = catalogue;
+    scanView.show(match[1].toLowerCase());
+  } else {
+    scanView?.hide();
+    scansView.show();
+  }
+}
+
+signinForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const token = tokenInput.value.trim();
+  if (!token) {
+    setText(signinError, "Paste a token first.");
+    return;
+  }
+  let claims;
+  try {
+    claims = decodeToken(token);
+  } catch (err) {
+    setText(signinError, err instanceof TokenProblem ? err.message : "That token cannot be read.");
+    return;
+  }
+  // Ask the server before trusting it: the signature is only checked there.
+  session.signIn(token, claims);
+  try {
+    await api.get("/api/scans", { limit: 1 });
+  } catch (err) {
+    session.signOut();
+    if (err instanceof ApiError) setText(signinError, `The API refused this token: ${err.message}.`);
+    else setText(signinError, `Cannot reach the API: ${err.message}.`);
+    return;
+  }
+  tokenInput.value = "";
+  setText(signinError, "");
+  route();
+  $("#main").focus();
+});
+
+signOutButton.addEventListener("click", () => {
+  signOut("Signed out.");
+});
+
+// Expired tokens: sign out just before the server would refuse every call.
+setInterval(() => {
+  if (session.signedIn && session.expiresIn !== null && session.expiresIn <= 0) {
+    signOut("Your token expired. Paste a new one.");
+  }
+}, 5000);
+
+// A tab brought back to the front refreshes at once instead of waiting for its timer.
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState !== "visible" || !session.signedIn) return;
+  if (!$("#scans-view").hidden) scansView.poller.now();
+  else if (scanView && !$("#scan-view").hidden) scanView.poller.now();
+});
+
+window.addEventListener("hashchange", route);
+initTheme($("#theme-toggle"));
+route();

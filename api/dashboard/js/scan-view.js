@@ -1,0 +1,241 @@
+// One scan: summary (score, findings by severity), progress while it runs, rule outcomes,
+// findings with filters, and the tail of its log for operators. Polls every 2 s while the
+// scan is active; the findings are loaded once it has completed.
+import { ApiError, Unreachable } from "./api.js";
+import { $, h, replaceChildren, setText } from "./dom.js";
+import { formatDuration, formatFullTime, plural, shortId } from "./format.js";
+import { SEVERITIES, isActive, outcomeBadge, progressBar, statusBadge, updateProgressBar, updateStatusBadge } from "./components.js";
+import { FindingsTable } from "./findings-table.js";
+import { Poller } from "./poller.js";
+import { elapsedSeconds } from "./scans-view.js";
+
+const LOG_LINES = 200;
+
+export class ScanView {
+  constructor({ api, session, connection, catalogue }) {
+    this.api = api;
+    this.session = session;
+    this.connection = connection;
+    this.catalogue = catalogue;
+    this.root = $("#scan-view");
+    this.scanId = null;
+    this.poller = new Poller(() => this.refresh(), (err) => this.pollError(err), { idleMs: 60000 });
+  }
+
+  show(scanId) {
+    this.hide();
+    this.scanId = scanId;
+    this.scan = null;
+    this.findings = null;
+    this.counts = null;
+    this.root.hidden = false;
+    document.title = `Scan ${shortId(scanId)} · OpenShield`;
+    this.build();
+    this.poller.start();
+  }
+
+  hide() {
+    this.root.hidden = true;
+    this.poller.stop();
+  }
+
+  pollError(err) {
+    if (err instanceof Unreachable) {
+      this.connection.down(err.message);
+      return true;
+    }
+    if (err instanceof ApiError && err.status === 401) return false;
+    replaceChildren(this.summary, h("p", { class: "form-error", role: "alert" },
+      err instanceof ApiError && err.status === 404 ? `Scan ${this.scanId} does not exist.` : `Could not load the scan: ${err.message}`));
+    return false;
+  }
+
+  build() {
+    const short = shortId(this.scanId);
+    this.badge = statusBadge("…");
+    this.actions = h("div", { class: "head-actions" });
+    this.summary = h("div", { class: "summary", id: "scan-summary" }, h("p", { class: "muted" }, "Loading…"));
+    this.outcomes = h("div", { id: "rule-outcomes" });
+    this.findingsHost = h("div", { id: "findings" });
+    this.log = h("div", { id: "scan-log" });
+    replaceChildren(this.root,
+      h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/" }, "All scans"), " / ", `Scan ${short}`),
+      h("div", { class: "view-head" }, h("h1", { id: "scan-title", tabindex: "-1" }, `Scan ${short} `, this.badge), this.actions),
+      this.summary,
+      h("section", { "aria-labelledby": "outcomes-title" }, h("h2", { id: "outcomes-title" }, "Rule outcomes"), this.outcomes),
+      h("section", { "aria-labelledby": "findings-title" }, h("h2", { id: "findings-title" }, "Findings"), this.findingsHost),
+      h("section", { "aria-labelledby": "log-title" }, h("h2", { id: "log-title" }, "Scan log"), this.log));
+    $("#scan-title", this.root).focus();
+  }
+
+  async refresh() {
+    const scanId = this.scanId;
+    const scan = await this.api.get(`/api/scans/${scanId}`);
+    if (scanId !== this.scanId) return false; // the page moved to another scan meanwhile
+    const first = this.scan === null;
+    const wasActive = this.scan && isActive(this.scan);
+    this.scan = scan;
+    updateStatusBadge(this.badge, scan.status);
+    this.renderActions(scan);
+    if (first || isActive(scan) || wasActive) {
+      await this.renderSummary(scan);
+      this.renderOutcomes(scan);
+      if (scan.status === "completed" && !this.findings) this.renderFindings();
+      else if (scan.status !== "completed" && !this.findings) {
+        replaceChildren(this.findingsHost, h("p", { class: "muted" }, isActive(scan)
+          ? "Findings appear when the scan completes."
+          : `No findings: the scan ${scan.status === "cancelled" ? "was cancelled" : "failed"} before saving results.`));
+      }
+      await this.renderLog(scan);
+    }
+    return isActive(scan);
+  }
+
+  renderActions(scan) {
+    if (!(this.session.isOperator && isActive(scan))) {
+      this.actions.replaceChildren();
+      return;
+    }
+    let button = this.actions.querySelector("button");
+    if (!button) {
+      button = h("button", { type: "button", class: "button-danger", onclick: () => this.cancel() }, "Cancel scan");
+      this.actions.appendChild(button);
+    }
+    button.disabled = Boolean(scan.cancel_requested);
+    setText(button, scan.cancel_requested ? "Cancelling…" : "Cancel scan");
+  }
+
+  async cancel() {
+    if (!window.confirm(`Cancel scan ${shortId(this.scanId)}?`)) return;
+    try {
+      await this.api.post(`/api/scans/${this.scanId}/cancel`);
+    } catch (err) {
+      window.alert(`Could not cancel: ${err.message}`);
+    }
+    this.poller.now();
+  }
+
+  async severityCounts(scan) {
+    if (scan.status !== "completed") return null;
+    if (this.counts) return this.counts;
+    // count per severity: five one-row pages; `count` is the total for the filter
+    const answers = await Promise.all(SEVERITIES.map((severity) =>
+      this.api.get("/api/findings", { scan_id: scan.scan_id, severity, limit: 1 })));
+    this.counts = Object.fromEntries(SEVERITIES.map((s, i) => [s, answers[i].count]));
+    return this.counts;
+  }
+
+  async renderSummary(scan) {
+    const counts = await this.severityCounts(scan);
+    const cards = [
+      h("div", { class: "card" }, h("span", { class: "card-label" }, "Score"),
+        h("span", { class: "card-value", id: "scan-score" }, scan.score === null ? "—" : String(scan.score)),
+        h("span", { class: "card-note" }, scan.status === "completed" ? (scan.score === null ? "nothing could be evaluated" : "out of 100") : "when completed")),
+      h("div", { class: "card" }, h("span", { class: "card-label" }, "Findings"),
+        h("span", { class: "card-value", id: "scan-findings-total" }, scan.status === "completed" ? String(scan.total_findings) : "—")),
+    ];
+    if (counts) {
+      cards.push(h("div", { class: "card card-wide" }, h("span", { class: "card-label", id: "by-severity-label" }, "By severity"),
+        h("ul", { class: "severity-counts", "aria-labelledby": "by-severity-label" }, SEVERITIES.map((s) => h("li", {},
+          h("button", { type: "button", class: `sev-count sev-${s.toLowerCase()}`, dataset: { severity: s },
+            "aria-label": `${plural(counts[s], `${s.toLowerCase()} finding`)}: show them`,
+            onclick: () => this.findings && this.findings.setFilters({ severity: s }) },
+          h("span", { class: "sev-count-n" }, String(counts[s])), h("span", {}, s)))))));
+    }
+    const rows = [
+      ["Subscription", h("span", { class: "mono" }, scan.subscription_id)],
+      ["Phase", scan.phase],
+      ["Progress", progressBar(scan)],
+      ["Created", formatFullTime(scan.created_at)],
+      ["Started", scan.started_at ? formatFullTime(scan.started_at) : "—"],
+      ["Completed", scan.completed_at ? formatFullTime(scan.completed_at) : "—"],
+      [isActive(scan) ? "Elapsed" : "Duration", formatDuration(elapsedSeconds(scan))],
+      ["Process", scan.pid ? `pid ${scan.pid} on ${scan.host}` : scan.host ? `on ${scan.host}` : "—"],
+      ["Resources collected", String(scan.resources_collected)],
+      ["Trigger", `${scan.trigger}${scan.attempt > 1 ? ` (attempt ${scan.attempt})` : ""}`],
+      ["Exit code", scan.exit_code === null ? "—" : String(scan.exit_code)],
+      ["Rules", scan.rules ? scan.rules.join(", ") : "all rules"],
+    ];
+    if (scan.cve_enrichment_status) rows.push(["CVE enrichment", scan.cve_enrichment_status]);
+    const error = scan.error_message
+      ? h("p", { class: scan.status === "failed" ? "alert alert-error" : "alert", id: "scan-error" }, scan.error_message)
+      : null;
+    replaceChildren(this.summary, error, h("div", { class: "cards" }, cards),
+      h("dl", { class: "kv kv-grid" }, rows.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))));
+  }
+
+  renderOutcomes(scan) {
+    const outcomes = scan.rule_outcomes || [];
+    if (!outcomes.length) {
+      replaceChildren(this.outcomes, h("p", { class: "muted" },
+        isActive(scan) ? "Rule outcomes appear when the scan completes." : "No rule outcomes were recorded."));
+      return;
+    }
+    const titles = new Map(this.catalogue.map((r) => [r.rule_id, r.title]));
+    const by = { ok: 0, skipped: 0, error: 0 };
+    for (const o of outcomes) by[o.status] = (by[o.status] || 0) + 1;
+    const onlyProblems = h("input", { type: "checkbox", id: "outcomes-problems" });
+    const tbody = h("tbody");
+    const fill = () => {
+      const shown = onlyProblems.checked ? outcomes.filter((o) => o.status !== "ok") : outcomes;
+      if (!shown.length) {
+        replaceChildren(tbody, h("tr", { class: "empty-row" }, h("td", { colspan: "7", class: "muted" }, "No rule was skipped or failed.")));
+        return;
+      }
+      replaceChildren(tbody, shown.map((o) => h("tr", { dataset: { ruleId: o.rule_id, outcome: o.status } },
+        h("td", { class: "mono" }, o.rule_id),
+        h("td", {}, titles.get(o.rule_id) || ""),
+        h("td", {}, outcomeBadge(o.status)),
+        h("td", { class: "num" }, String(o.evaluated_count)),
+        h("td", { class: "num" }, String(o.failed_count)),
+        h("td", { class: "num" }, String(o.not_evaluated_count)),
+        h("td", { class: "reason" }, o.reason || ""))));
+    };
+    onlyProblems.addEventListener("change", fill);
+    onlyProblems.checked = by.skipped + by.error > 0;
+    fill();
+    replaceChildren(this.outcomes,
+      h("p", { id: "outcomes-summary" }, `${by.ok} ok · ${by.skipped} skipped · ${by.error} error`,
+        by.skipped ? h("span", { class: "muted" }, " — a skipped rule could not read its data: it is not a clean result.") : ""),
+      h("div", { class: "check" }, onlyProblems, h("label", { for: "outcomes-problems" }, "Only rules that were skipped or failed")),
+      h("div", { class: "table-wrap" }, h("table", { class: "data outcomes", id: "outcomes-table" },
+        h("caption", { class: "visually-hidden" }, "Outcome of each rule"),
+        h("thead", {}, h("tr", {}, ["Rule", "Title", "Outcome", "Evaluated", "Failed", "Not evaluated", "Reason"]
+          .map((c) => h("th", { scope: "col" }, c)))),
+        tbody)));
+  }
+
+  renderFindings() {
+    this.findings = new FindingsTable({ api: this.api, scanId: this.scanId, catalogue: this.catalogue });
+    replaceChildren(this.findingsHost, this.findings.el);
+    this.findings.load();
+  }
+
+  async renderLog(scan) {
+    if (!this.session.isOperator) {
+      replaceChildren(this.log, h("p", { class: "muted" }, "The scan log needs an operator token."));
+      return;
+    }
+    let data;
+    try {
+      data = await this.api.get(`/api/scans/${scan.scan_id}/log`, { lines: LOG_LINES });
+    } catch (err) {
+      if (err instanceof Unreachable) throw err;
+      replaceChildren(this.log, h("p", { class: "form-error" }, `Could not read the log: ${err.message}`));
+      return;
+    }
+    let pre = $("#scan-log-text", this.log);
+    if (!pre) {
+      this.logNote = h("p", { class: "muted" });
+      const refresh = h("button", { type: "button", class: "button-quiet", onclick: () => this.scan && this.renderLog(this.scan) }, "Refresh log");
+      pre = h("pre", { id: "scan-log-text", class: "log", tabindex: "0", "aria-label": "Scan log, last lines" });
+      replaceChildren(this.log, h("div", { class: "log-head" }, this.logNote, refresh), pre);
+    }
+    setText(this.logNote, data.lines.length
+      ? `Last ${plural(data.lines.length, "line")}${data.truncated ? " (earlier lines left out)" : ""}, from the host that ran the scan.`
+      : "The scan has written no log yet.");
+    const stick = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
+    setText(pre, data.lines.join("\n"));
+    if (stick) pre.scrollTop = pre.scrollHeight;
+  }
+}

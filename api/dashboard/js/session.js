@@ -1,0 +1,78 @@
+// The signed-in token: kept in sessionStorage (this tab only, gone when it closes), never in
+// localStorage or a cookie. The role claim is read here only to shape the UI; the server
+// checks the signature and the role on every request.
+
+const KEY = "openshield.token";
+
+export class TokenProblem extends Error {}
+
+/** The JWT payload, or TokenProblem saying why the text is not a usable token. */
+export function decodeToken(token) {
+  const parts = token.split(".");
+  if (parts.length !== 3 || parts.some((p) => p === "")) {
+    throw new TokenProblem("That is not an API token (a token has three parts separated by dots).");
+  }
+  let claims;
+  try {
+    const b64 = parts[1].replace(/-/g, "+").replace(/_/g, "/");
+    const padded = b64 + "=".repeat((4 - (b64.length % 4)) % 4);
+    const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+    claims = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new TokenProblem("That token is malformed (its payload is not readable).");
+  }
+  if (!claims || typeof claims !== "object") throw new TokenProblem("That token is malformed.");
+  if (claims.role !== "reader" && claims.role !== "operator") {
+    throw new TokenProblem("That token has no reader or operator role.");
+  }
+  if (typeof claims.exp === "number" && claims.exp * 1000 <= Date.now()) {
+    throw new TokenProblem(`That token expired at ${new Date(claims.exp * 1000).toLocaleString()}.`);
+  }
+  return claims;
+}
+
+export class Session {
+  constructor(storage = window.sessionStorage) {
+    this.storage = storage;
+    this.token = null;
+    this.claims = null;
+    const saved = storage.getItem(KEY);
+    if (saved) {
+      try {
+        this.claims = decodeToken(saved);
+        this.token = saved;
+      } catch {
+        storage.removeItem(KEY);
+      }
+    }
+  }
+
+  get signedIn() {
+    return this.token !== null;
+  }
+
+  get role() {
+    return this.claims ? this.claims.role : null;
+  }
+
+  get isOperator() {
+    return this.role === "operator";
+  }
+
+  /** Seconds until the token expires (null if it does not say). */
+  get expiresIn() {
+    return this.claims && typeof this.claims.exp === "number" ? this.claims.exp - Date.now() / 1000 : null;
+  }
+
+  signIn(token, claims) {
+    this.token = token;
+    this.claims = claims;
+    this.storage.setItem(KEY, token);
+  }
+
+  signOut() {
+    this.token = null;
+    this.claims = null;
+    this.storage.removeItem(KEY);
+  }
+}
