@@ -110,11 +110,17 @@ class ScanEngine:
         self.sink.phase("collecting")
         started = time.monotonic()
 
+        highest = 0
+
         def on_collect(event: CollectProgress) -> None:
+            # the total grows while the listing pages in, so done/total can dip; a progress bar
+            # that moves backwards looks broken, so report the highest value reached
+            nonlocal highest
             fraction = event.done / event.total if event.total else 0.0
             if not event.listing_complete:
                 fraction *= 0.9  # the total is still growing
-            self.sink.collecting(event, int(COLLECT_SHARE * fraction))
+            highest = max(highest, int(COLLECT_SHARE * fraction))
+            self.sink.collecting(event, highest)
 
         inventory = self.collect(needs, on_collect, self.stop)
         result = ScanResult(inventory=inventory, collect_seconds=time.monotonic() - started)

@@ -134,3 +134,20 @@ def test_needs_union_dedupes_children() -> None:
     assert union.children == (spec,)
     assert union.graph == {"users"} and union.optional_graph == {"applications"}
     assert arm_key(STORAGE) == "arm:microsoft.storage/storageaccounts"
+
+
+def test_collection_progress_never_goes_backwards() -> None:
+    """The listing grows the total while fetches complete: 5/10 then 6/20 must not drop."""
+    seen: list[int] = []
+
+    class Recording(Sink):
+        def collecting(self, event: CollectProgress, percent: int) -> None:
+            seen.append(percent)
+
+    def collect(needs: Needs, on_progress, stop: threading.Event) -> Inventory:  # type: ignore[no-untyped-def]
+        for done, total, complete in ((5, 10, False), (6, 20, False), (15, 20, True), (20, 20, True)):
+            on_progress(CollectProgress(done, total, total, complete))
+        return inventory()
+
+    ScanEngine([make_rule("R1", two_accounts)], collect, Recording()).run()
+    assert seen == sorted(seen) and seen[0] > 0 and seen[-1] == 70
