@@ -130,11 +130,11 @@ class EnrichmentStore:
             )
             return _won(result)
 
-    def complete(self, run_id: int, updates: Sequence[CveUpdate]) -> bool:
+    def complete(self, run_id: int, updates: Sequence[CveUpdate], *, skipped: bool = False) -> bool:
         """Store the CVEs found and mark the run and its scan's enrichment completed, atomically.
 
         If the run is no longer ``running`` (the supervisor failed it meanwhile) nothing is
-        written: the findings keep what they had.
+        written: the findings keep what they had. ``skipped``: no finding names software.
         """
         now = utcnow()
         with session_scope(self.url) as session:
@@ -150,7 +150,7 @@ class EnrichmentStore:
                 return False
             if updates:
                 session.execute(_UPDATE_FINDING, [u.params() for u in updates])
-            self._scan_status(session, run.scan_id, "COMPLETED", None)
+            self._scan_status(session, run.scan_id, "SKIPPED" if skipped else "COMPLETED", None)
             return True
 
     def fail(self, run_id: int, message: str, *, exit_code: int | None = None,
