@@ -169,16 +169,6 @@ class EnrichmentStore:
                 self._scan_status(session, run.scan_id, "FAILED", message)
             return won
 
-    def scan_enriching(self, scan_id: str) -> bool:
-        """A running scan entered its ``enriching`` phase (in-scan enrichment)."""
-        with session_scope(self.url) as session:
-            return _won(session.execute(
-                update(Scan)
-                .where(Scan.scan_id == scan_id, Scan.status == "running")
-                .values(cve_enrichment_status="ENRICHING", cve_enrichment_error=None)
-                .execution_options(synchronize_session=False)
-            ))
-
     @staticmethod
     def _scan_status(session: Session, scan_id: str, status: str, error: str | None) -> None:
         session.execute(

@@ -12,7 +12,6 @@ import logging
 import threading
 from typing import Any, Protocol
 
-from api.models.enrichment_state import EnrichmentStore
 from api.settings import Settings
 from scanner.cve.enricher import build_client, lookup
 from scanner.cve.matching import Software
@@ -48,7 +47,9 @@ def enrich_rows(rows: list[dict[str, Any]], *, settings: Settings, scan_id: str,
     targets = [(row, sw) for row in rows if (sw := Software.from_metadata(row.get("metadata"))) is not None]
     if not targets:
         return "SKIPPED", None
-    EnrichmentStore(settings.database_url).scan_enriching(scan_id)
+    # The scan's cve_enrichment_status stays PENDING until the scan completes (it is stored with
+    # the findings, in one transaction); phase "enriching" shows the work. ENRICHING is kept for
+    # re-enrichment processes, so a scan that fails here never shows a stale ENRICHING.
     sink.phase("enriching")
     client = build_client(nvd, settings.database_url, settings.data_dir, stop)
 
@@ -67,6 +68,6 @@ def enrich_rows(rows: list[dict[str, Any]], *, settings: Settings, scan_id: str,
         return "FAILED", f"internal error during CVE enrichment: {type(exc).__name__}"
     for row, sw in targets:
         row["cve_references"], row["cvss_score"], row["exploit_available"] = found[sw]
-    log.info("CVE enrichment: %d findings, %d NVD requests, %d cache hits", len(targets), client.requests_sent,
-             client.cache_hits)
+    log.info("scan %s: CVE enrichment of %d findings, %d NVD requests, %d cache hits", scan_id, len(targets),
+             client.requests_sent, client.cache_hits)
     return "COMPLETED", None
