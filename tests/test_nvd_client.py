@@ -197,3 +197,28 @@ def test_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NVD_RATE_LIMIT")
     monkeypatch.setenv("OPENSHIELD_CVE_ENRICHMENT", "0")
     assert NvdSettings.from_env().enabled is False
+
+
+@pytest.mark.parametrize("raw, version", [
+    ("1.26.6", "1.26.6"), ("11", "11"), ("14-lts", "14"), ("~14", "14"), ("v6.0", "6.0"), ("8.0-fpm", "8.0"),
+])
+def test_reported_versions_are_normalised(raw: str, version: str) -> None:
+    software = Software.from_metadata({"software": {"vendor": "nodejs", "product": "node.js", "version": raw}})
+    assert software is not None and software.version == version
+
+
+@pytest.mark.parametrize("software", [
+    {"vendor": "nodejs", "product": "node.js", "version": "lts"},
+    {"vendor": "a:b", "product": "x", "version": "1"},
+    {"vendor": "a", "product": "x*", "version": "1"},
+    {"vendor": "a", "product": "x", "version": "1.2.3.4.5"},
+    "node 14",
+])
+def test_unusable_software_is_ignored(software: Any) -> None:
+    assert Software.from_metadata({"software": software}) is None
+    assert Software.from_metadata({}) is None and Software.from_metadata(None) is None
+
+
+def test_dotnet_cpe_name_is_accepted() -> None:
+    software = Software.from_metadata({"software": {"vendor": "microsoft", "product": ".net", "version": "6.0"}})
+    assert software is not None and software.query()["virtualMatchString"] == "cpe:2.3:a:microsoft:.net"

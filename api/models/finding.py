@@ -34,7 +34,8 @@ class Finding(Base):
     # CVE enrichment (findings whose metadata names deployed software): a list of
     # {id, cvss_score, cvss_vector, published}, null until enriched; the highest CVSS v3 score;
     # whether CISA lists one of them as known exploited (NVD's cisaExploitAdd).
-    cve_references: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # none_as_null: "not enriched" is SQL NULL, not the JSON text null, so it can be queried
+    cve_references: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))
     cvss_score: Mapped[float | None] = mapped_column(Float)
     exploit_available: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
 

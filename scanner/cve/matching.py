@@ -1,8 +1,9 @@
 """From a finding's ``software`` metadata to an NVD query, version-precisely.
 
 Rules put ``{"software": {"vendor", "product", "version"}}`` in a finding's metadata, with CPE
-vendor and product names and the version as Azure reports it. Azure often reports only a major
-or major.minor version (PostgreSQL "11", MySQL "5.7", Python "3.8"), so:
+vendor and product names and the version as Azure reports it; its numeric part is used
+("14-lts" -> 14, "~14" -> 14, "v6.0" -> 6.0). Azure often reports only a major or major.minor
+version (PostgreSQL "11", MySQL "5.7", Python "3.8"), so:
 
 - a full version (three or more parts, e.g. Kubernetes "1.26.6") is asked for exactly, with
   ``cpeName=cpe:2.3:a:<vendor>:<product>:<version>:*:*:*:*:*:*:*``; NVD then returns the CVEs
@@ -19,8 +20,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,99}$")
-_VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
+# CPE names (``.net`` starts with a dot); nothing that could alter the CPE string (':', '*', spaces)
+_NAME = re.compile(r"^[a-z0-9._\-]{1,100}$")
+# the numeric version Azure reports, possibly with a prefix or a suffix: "14-lts", "~14", "v6.0"
+_VERSION = re.compile(r"^[~^=v ]*(\d+(?:\.\d+){0,3})(?:$|[^\d.])", re.IGNORECASE)
 
 
 @dataclass(frozen=True, order=True)
@@ -37,9 +40,10 @@ class Software:
             return None
         vendor, product, version = (str(raw.get(k, "")).strip() for k in ("vendor", "product", "version"))
         vendor, product = vendor.lower(), product.lower()
-        if not (_NAME.match(vendor) and _NAME.match(product) and _VERSION.match(version)):
+        parsed = _VERSION.match(version)
+        if not (_NAME.match(vendor) and _NAME.match(product) and parsed):
             return None
-        return cls(vendor, product, version)
+        return cls(vendor, product, parsed.group(1))
 
     @property
     def exact(self) -> bool:
