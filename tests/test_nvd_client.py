@@ -222,3 +222,20 @@ def test_unusable_software_is_ignored(software: Any) -> None:
 def test_dotnet_cpe_name_is_accepted() -> None:
     software = Software.from_metadata({"software": {"vendor": "microsoft", "product": ".net", "version": "6.0"}})
     assert software is not None and software.query()["virtualMatchString"] == "cpe:2.3:a:microsoft:.net"
+
+
+def test_fake_nvd_behaves_like_nvd(nvd: Emulator) -> None:
+    from tests.fakeazure.harness import read_env_file
+
+    url = read_env_file(nvd.env_file)["NVD_API_URL"]
+    assert url == nvd.url + "/rest/json/cves/2.0"
+    bad = requests.get(url, params={"versionStart": "11", "versionStartType": "including"}, timeout=5)
+    assert bad.status_code == 404 and "virtualMatchString" in bad.headers["message"] and bad.content == b""
+    page = requests.get(url, params={"cpeName": "cpe:2.3:a:postgresql:postgresql:11.21:*:*:*:*:*:*:*",
+                                     "resultsPerPage": "1"}, timeout=5).json()
+    assert (page["format"], page["version"], page["totalResults"], page["resultsPerPage"]) == ("NVD_CVE", "2.0", 2, 1)
+    nvd.set_nvd_faults(rate_limit="2/30")
+    statuses = [requests.get(url, params={"cveId": "x"}, timeout=5).status_code for _ in range(3)]
+    assert statuses == [200, 200, 403]
+    keyed = requests.get(url, headers={"apiKey": "k"}, timeout=5)
+    assert keyed.status_code == 200  # keyed clients have their own window (none set here)
