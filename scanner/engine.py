@@ -166,4 +166,8 @@ def finding_row(record: FindingRecord, scan_id: str, subscription_id: str, detec
         "frameworks": {k: list(v) for k, v in rule.frameworks.items()},
         "metadata": metadata,
         "detected_at": detected_at,
+        # filled by CVE enrichment for findings whose metadata names deployed software
+        "cve_references": None,
+        "cvss_score": None,
+        "exploit_available": False,
     }

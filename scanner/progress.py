@@ -87,6 +87,13 @@ class ProgressReporter:
             self._line(f"evaluating: {completed}/{total} rules", force=completed == total)
         self.flush(force=completed == total)
 
+    def enriching(self, done: int, total: int, percent: int) -> None:
+        """CVE look-ups: ``done`` of ``total`` distinct software versions."""
+        with self._lock:
+            self.state.update(progress=percent, cve_lookups_done=done, cve_lookups_total=total)
+        self._line(f"enriching: {done}/{total} software versions looked up in NVD", force=True)
+        self.flush(force=True)
+
     # ------------------------------------------------------------------ outputs
     def set_total_rules(self, total: int) -> None:
         with self._lock:

@@ -159,7 +159,7 @@ def run_scan(store: ScanStore, settings: Settings, scan_id: str, run_dir: Path, 
         reporter = ProgressReporter(store, scan_id, run_dir, use_bar=use_bar)
         heartbeat = _Heartbeat(store, scan_id, reporter, stop, settings.heartbeat_interval_seconds)
         heartbeat.start()
-        return _execute(store, scan, scan_id, reporter, stop, concurrency, signalled)
+        return _execute(store, settings, scan, scan_id, reporter, stop, concurrency, signalled)
     except SignalStop as exc:
         code = 128 + exc.signum
         message = _record_signal(store, scan_id, exc.signum)
@@ -188,10 +188,11 @@ def _record_signal(store: ScanStore, scan_id: str, signum: int) -> str:
     return message
 
 
-def _execute(store: ScanStore, scan: "Scan", scan_id: str, reporter: "ProgressReporter", stop: threading.Event,
-             concurrency: int | None, signalled: list[int]) -> int:
+def _execute(store: ScanStore, settings: Settings, scan: "Scan", scan_id: str, reporter: "ProgressReporter",
+             stop: threading.Event, concurrency: int | None, signalled: list[int]) -> int:
     from scanner.azure.collector import DEFAULT_CONCURRENCY, Cancelled, Collector
     from scanner.azure.errors import CollectionError
+    from scanner.cve.scan_phase import EnrichmentStopped, enrich_rows
     from scanner.engine import ScanEngine, StopRequested, finding_row
     from scanner.rules import select_rules
 
@@ -225,9 +226,15 @@ def _execute(store: ScanStore, scan: "Scan", scan_id: str, reporter: "ProgressRe
         print(f"scan {scan_id} failed: {message.splitlines()[0]}", file=sys.stderr, flush=True)
         return EXIT_FAILED
 
-    reporter.phase("saving")
     detected_at = utcnow()
     rows = [finding_row(f, scan_id, subscription_id, detected_at) for f in result.findings]
+    try:
+        cve_status, cve_error = enrich_rows(rows, settings=settings, scan_id=scan_id, sink=reporter, stop=stop)
+    except EnrichmentStopped:
+        if signalled:
+            raise SignalStop(signalled[0]) from None
+        return _cancelled_by_request(store, scan_id, reporter)
+    reporter.phase("saving")
     outcomes = [
         {
             "rule_id": o.rule_id,
@@ -239,7 +246,8 @@ def _execute(store: ScanStore, scan: "Scan", scan_id: str, reporter: "ProgressRe
         }
         for o in result.outcomes
     ]
-    if not store.complete_with_results(scan_id, findings=rows, outcomes=outcomes, score=result.score):
+    if not store.complete_with_results(scan_id, findings=rows, outcomes=outcomes, score=result.score,
+                                       cve_enrichment_status=cve_status, cve_enrichment_error=cve_error):
         current = store.get(scan_id)
         status = current.status if current else "gone"
         log.warning("scan finished but is already %s; results discarded", status)
@@ -247,7 +255,7 @@ def _execute(store: ScanStore, scan: "Scan", scan_id: str, reporter: "ProgressRe
         return EXIT_CANCELLED if status == "cancelled" else EXIT_FAILED
     skipped = sum(1 for o in result.outcomes if o.status == "skipped")
     errored = sum(1 for o in result.outcomes if o.status == "error")
-    reporter.final("completed", total_findings=len(rows), score=result.score)
+    reporter.final("completed", total_findings=len(rows), score=result.score, cve_enrichment_status=cve_status)
     log.info(
         "completed: %d resources, %d findings, score %s, %d rules skipped, %d errored, collect %.2fs, evaluate %.3fs",
         result.inventory.resource_count, len(rows), result.score, skipped, errored,
@@ -255,7 +263,8 @@ def _execute(store: ScanStore, scan: "Scan", scan_id: str, reporter: "ProgressRe
     )
     print(
         f"scan {scan_id} completed: {result.inventory.resource_count} resources, {len(rows)} findings, "
-        f"score {result.score}, {skipped} rules skipped, {errored} errored",
+        f"score {result.score}, {skipped} rules skipped, {errored} errored, CVE enrichment {cve_status}"
+        + (f" ({cve_error})" if cve_error else ""),
         flush=True,
     )
     return EXIT_COMPLETED

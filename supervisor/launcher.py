@@ -26,7 +26,7 @@ import psutil
 
 from api.models.scan_state import ScanStore
 from api.settings import Settings
-from supervisor.monitor import EXIT_STATUS_FILE
+from supervisor.monitor import EXIT_STATUS_FILE, KINDS, run_dir_in
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,27 @@ class Launcher:
         threading.Thread(target=self._spawn_or_fail, args=(scan_id,), name=f"spawn-{scan_id[:8]}").start()
         return LaunchResult(launched=True, queued=False)
 
+    def launch_enrichment(self, scan_id: str, run_id: int) -> None:
+        """Start ``python -m scanner.enrich <scan_id>`` (under its monitor) for a recorded run.
+
+        The run row was created by :meth:`api.models.enrichment_state.EnrichmentStore.start_run`
+        with this host; the process claims it. Returns at once, like :meth:`launch`.
+        """
+        threading.Thread(target=self._spawn_enrichment_or_fail, args=(scan_id, run_id),
+                         name=f"enrich-{scan_id[:8]}").start()
+
+    def _spawn_enrichment_or_fail(self, scan_id: str, run_id: int) -> None:
+        from api.models.enrichment_state import EnrichmentStore
+
+        try:
+            proc = self._spawn(scan_id, "enrich")
+        except OSError as exc:
+            log.exception("could not start the monitor for the enrichment of scan %s", scan_id)
+            EnrichmentStore(self.settings.database_url).fail(
+                run_id, f"could not start enrichment process: {exc.strerror or exc}", from_statuses=("pending",))
+            return
+        proc.wait()
+
     def _spawn_or_fail(self, scan_id: str) -> None:
         try:
             proc = self._spawn(scan_id)
@@ -65,8 +86,8 @@ class Launcher:
         # lingers as a zombie under this (web worker) process.
         proc.wait()
 
-    def _spawn(self, scan_id: str) -> "subprocess.Popen[bytes]":
-        run_dir = self.settings.scan_dir(str(scan_id))
+    def _spawn(self, scan_id: str, kind: str = "scan") -> "subprocess.Popen[bytes]":
+        run_dir = run_dir_in(self.settings.data_dir, str(scan_id), kind)
         run_dir.mkdir(parents=True, exist_ok=True)
         # a previous attempt's exit status must not be read as this attempt's
         (run_dir / EXIT_STATUS_FILE).unlink(missing_ok=True)
@@ -75,9 +96,9 @@ class Launcher:
         env["DATABASE_URL"] = self.settings.database_url
         env["OPENSHIELD_HOST_ID"] = self.settings.host_id
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-        with open(run_dir / "scan.log", "ab") as log_file:
+        with open(run_dir / KINDS[kind].log_name, "ab") as log_file:
             return subprocess.Popen(
-                [sys.executable, "-m", "supervisor.monitor", str(scan_id)],
+                [sys.executable, "-m", "supervisor.monitor", "--kind", kind, str(scan_id)],
                 start_new_session=True,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,

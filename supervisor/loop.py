@@ -8,7 +8,8 @@ Each tick (a quarter second) it looks at the scans of this host and:
 - fails a scan over ``OPENSHIELD_SCAN_TIMEOUT_SECONDS`` (SIGTERM, grace, SIGKILL);
 - sends SIGTERM to a scan whose cancel was requested (SIGKILL after the grace period);
 - launches queued scans within the host's cap, oldest first;
-- judges scans of other hosts by heartbeat age alone (it cannot see their pids).
+- judges scans of other hosts by heartbeat age alone (it cannot see their pids);
+- watches CVE re-enrichment processes the same way (:mod:`supervisor.enrichment_watch`).
 
 A scan whose process is gone because the machine or container restarted under it (boot time or
 PID 1 younger than the scan) is re-queued once instead of failed. Every status change goes
@@ -36,6 +37,7 @@ from api.models.scan import Scan
 from api.models.scan_state import ScanStore
 from api.models.supervisor_beat import SupervisorBeat
 from api.settings import Settings
+from supervisor.enrichment_watch import EnrichmentWatch
 from supervisor.launcher import Launcher, process_matches, signal_group, signal_name
 from supervisor.monitor import read_exit_status
 
@@ -68,6 +70,7 @@ class Supervisor:
     settings: Settings
     store: ScanStore = field(init=False)
     launcher: Launcher = field(init=False)
+    enrichments: EnrichmentWatch = field(init=False)
     _signalled: dict[str, _Signalled] = field(default_factory=dict)
     _dead_since: dict[str, float] = field(default_factory=dict)
     _last_beat: float = 0.0
@@ -77,6 +80,7 @@ class Supervisor:
     def __post_init__(self) -> None:
         self.store = ScanStore(self.settings.database_url)
         self.launcher = Launcher(self.settings)
+        self.enrichments = EnrichmentWatch(self.settings)
 
     # ------------------------------------------------------------------ running
     def acquire_lock(self) -> None:
@@ -120,6 +124,7 @@ class Supervisor:
         for scan in self.store.active_elsewhere(self.settings.host_id):
             self._check_remote(scan)
         self._launch_queued()
+        self.enrichments.tick()  # CVE re-enrichment processes (supervisor.enrichment_watch)
 
     # ------------------------------------------------------------- local scans
     def _check_local(self, scan: Scan) -> None:

@@ -8,6 +8,10 @@ it), starts ``python -m scanner.run <scan_id>`` in a session and process group o
 for it, and writes ``exit_status.json`` in the scan's run directory. The supervisor reads that
 file to say "killed by SIGKILL" rather than "vanished".
 
+The same monitor parents a CVE re-enrichment (``--kind enrich``: ``python -m scanner.enrich
+<scan_id>``, run directory ``<data>/scans/<scan_id>/enrich/``, log ``enrich.log``), so both
+kinds of process are launched, watched and reported on the same way.
+
 The monitor imports nothing heavy: it must start in milliseconds.
 """
 
@@ -25,31 +29,59 @@ from pathlib import Path
 EXIT_STATUS_FILE = "exit_status.json"
 
 
-def run_dir_for(scan_id: str) -> Path:
-    data = Path(os.environ.get("OPENSHIELD_DATA_DIR") or "./var").resolve()
-    return data / "scans" / scan_id
+class ProcessKind:
+    """What a monitor starts: the module, where its run files live, what its log is called.
+
+    (A plain class: dataclasses would cost the monitor's start-up an import.)
+    """
+
+    def __init__(self, module: str, subdir: str | None, log_name: str) -> None:
+        self.module = module
+        self.subdir = subdir
+        self.log_name = log_name
+
+
+KINDS = {
+    "scan": ProcessKind("scanner.run", None, "scan.log"),
+    "enrich": ProcessKind("scanner.enrich", "enrich", "enrich.log"),
+}
+
+
+def run_dir_in(data_dir: Path, scan_id: str, kind: str = "scan") -> Path:
+    """``<data>/scans/<scan_id>`` for a scan, ``…/<scan_id>/enrich`` for a re-enrichment."""
+    base = data_dir / "scans" / scan_id
+    sub = KINDS[kind].subdir
+    return base / sub if sub else base
+
+
+def run_dir_for(scan_id: str, kind: str = "scan") -> Path:
+    return run_dir_in(Path(os.environ.get("OPENSHIELD_DATA_DIR") or "./var").resolve(), scan_id, kind)
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m supervisor.monitor <scan_id>", file=sys.stderr)
+    kind = "scan"
+    if len(argv) >= 2 and argv[0] == "--kind":
+        kind, argv = argv[1], argv[2:]
+    if kind not in KINDS or len(argv) != 1:
+        print("usage: python -m supervisor.monitor [--kind scan|enrich] <scan_id>", file=sys.stderr)
         return 2
     try:
         scan_id = str(uuid.UUID(argv[0]))
     except ValueError:
         print(f"not a UUID: {argv[0]!r}", file=sys.stderr)
         return 2
-    run_dir = run_dir_for(scan_id)
+    spec = KINDS[kind]
+    run_dir = run_dir_for(scan_id, kind)
     run_dir.mkdir(parents=True, exist_ok=True)
     if os.fork() > 0:
         return 0  # the launcher reaps this first process right away
     os.setsid()  # the monitor's own session: a kill of the scan's group does not reach it
     for sig in (signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)
-    with open(run_dir / "scan.log", "ab", buffering=0) as log:
+    with open(run_dir / spec.log_name, "ab", buffering=0) as log:
         try:
             scan = subprocess.Popen(
-                [sys.executable, "-m", "scanner.run", scan_id],
+                [sys.executable, "-m", spec.module, scan_id],
                 start_new_session=True,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -57,7 +89,7 @@ def main(argv: list[str]) -> int:
                 close_fds=True,
             )
         except OSError as exc:
-            log.write(f"monitor: could not start scanner.run: {exc}\n".encode())
+            log.write(f"monitor: could not start {spec.module}: {exc}\n".encode())
             _write_status(run_dir, None, 127, str(exc))
             os._exit(1)
         (run_dir / "monitor.pid").write_text(f"{os.getpid()}\n")

@@ -51,7 +51,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url = request.getfixturevalue("postgres_url")
     yield url
     with get_engine(url).begin() as conn:
-        conn.execute(text("TRUNCATE scan_rule_outcomes, findings, scans, supervisor_heartbeats"))
+        conn.execute(text("TRUNCATE scan_rule_outcomes, findings, enrichment_runs, nvd_cache, scans, supervisor_heartbeats"))
 
 
 @pytest.fixture

@@ -46,7 +46,9 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
 
 def kill_scan_processes(data_dir: Path) -> None:
     """End every scan and monitor process a test left behind (found through its run dirs)."""
-    for pid_file in list(data_dir.glob("scans/*/pid")) + list(data_dir.glob("scans/*/monitor.pid")):
+    pid_files = [p for pattern in ("scans/*/pid", "scans/*/monitor.pid", "scans/*/enrich/pid", "scans/*/enrich/monitor.pid")
+                 for p in data_dir.glob(pattern)]
+    for pid_file in pid_files:
         try:
             pid = int(pid_file.read_text().strip())
             proc = psutil.Process(pid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.models.base import Base, UTCDateTime
@@ -31,6 +31,13 @@ class Finding(Base):
     # "metadata" is reserved on declarative classes, hence the attribute name
     details: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, nullable=False)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # CVE enrichment (findings whose metadata names deployed software): a list of
+    # {id, cvss_score, cvss_vector, published}, null until enriched; the highest CVSS v3 score;
+    # whether CISA lists one of them as known exploited (NVD's cisaExploitAdd).
+    # none_as_null: "not enriched" is SQL NULL, not the JSON text null, so it can be queried
+    cve_references: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))
+    cvss_score: Mapped[float | None] = mapped_column(Float)
+    exploit_available: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
 
     __table_args__ = (
         Index("ix_findings_scan_id", "scan_id"),
@@ -55,6 +62,9 @@ class Finding(Base):
             "frameworks": self.frameworks,
             "metadata": self.details,
             "detected_at": _iso(self.detected_at),
+            "cve_references": self.cve_references,
+            "cvss_score": self.cvss_score,
+            "exploit_available": bool(self.exploit_available),
         }
 
 

@@ -33,6 +33,7 @@ _OUTCOMES = RuleOutcome.__table__
 FINDING_FIELDS = (
     "id", "scan_id", "subscription_id", "rule_id", "rule_name", "severity", "category", "resource_id",
     "resource_name", "resource_type", "description", "remediation", "frameworks", "metadata", "detected_at",
+    "cve_references", "cvss_score", "exploit_available",
 )
 _SEVERITY_RANK = case(
     {name: rank for rank, name in enumerate(SEVERITIES)}, value=_FINDINGS.c.severity, else_=len(SEVERITIES)
@@ -43,6 +44,7 @@ def finding_view(row: Mapping[Any, Any]) -> dict[str, Any]:
     """A finding row as ``Finding.to_dict()`` shapes it (same names, same order)."""
     view = {name: row[name] for name in FINDING_FIELDS}
     view["detected_at"] = _iso(row["detected_at"])
+    view["exploit_available"] = bool(view["exploit_available"])
     return view
 
 

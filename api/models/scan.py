@@ -18,6 +18,7 @@ TERMINAL_STATUSES = ("completed", "failed", "cancelled")
 STATUSES = ACTIVE_STATUSES + TERMINAL_STATUSES
 PHASES = ("queued", "starting", "collecting", "evaluating", "enriching", "saving", "done")
 TRIGGERS = ("api", "cli", "retry")
+CVE_ENRICHMENT_STATUSES = ("PENDING", "ENRICHING", "COMPLETED", "FAILED", "SKIPPED")
 
 _ACTIVE_SQL = "status IN ('pending', 'running')"
 
@@ -51,6 +52,8 @@ class Scan(Base):
     total_findings: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     score: Mapped[float | None] = mapped_column(Float)
     cve_enrichment_status: Mapped[str] = mapped_column(String(16), nullable=False, default="PENDING")
+    # why CVE enrichment failed (short, human), null otherwise
+    cve_enrichment_error: Mapped[str | None] = mapped_column(String(500))
     trigger: Mapped[str] = mapped_column(String(8), nullable=False, default="api")
     # selected rule ids (null = all rules)
     rules: Mapped[list[str] | None] = mapped_column(JSON)
@@ -80,7 +83,7 @@ API_FIELDS = (
     "scan_id", "subscription_id", "status", "phase", "error_message", "rules_completed", "total_rules",
     "progress", "resources_collected", "created_at", "started_at", "completed_at", "duration_seconds",
     "heartbeat_at", "pid", "host", "attempt", "cancel_requested", "exit_code", "total_findings", "score",
-    "cve_enrichment_status", "trigger", "rules",
+    "cve_enrichment_status", "cve_enrichment_error", "trigger", "rules",
 )
 _TIMESTAMPS = frozenset({"created_at", "started_at", "completed_at", "heartbeat_at"})
 

@@ -255,6 +255,7 @@ class ScanStore:
         outcomes: list[dict[str, Any]],
         score: float | None,
         cve_enrichment_status: str = "SKIPPED",
+        cve_enrichment_error: str | None = None,
         chunk_size: int = 1000,
     ) -> bool:
         """Store findings and rule outcomes and mark the scan completed, atomically.
@@ -279,6 +280,7 @@ class ScanStore:
                     progress=100,
                     exit_code=0,
                     cve_enrichment_status=cve_enrichment_status,
+                    cve_enrichment_error=_short(cve_enrichment_error) if cve_enrichment_error else None,
                 )
                 .execution_options(synchronize_session=False)
             )

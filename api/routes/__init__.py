@@ -24,6 +24,8 @@ class ScanLauncher(Protocol):
 
     def launch(self, scan_id: str) -> LaunchResult: ...
 
+    def launch_enrichment(self, scan_id: str, run_id: int) -> None: ...
+
 
 @dataclass(frozen=True)
 class Services:

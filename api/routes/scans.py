@@ -1,4 +1,4 @@
-"""Scan lifecycle routes: trigger, show, list, cancel, log tail.
+"""Scan lifecycle routes: trigger, show, list, cancel, log tail, CVE re-enrichment.
 
 The API never runs a scan: a trigger inserts a ``pending`` row and asks the launcher to start
 a detached process, which takes about a millisecond, so the answer is immediate. Every status
@@ -17,6 +17,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from api.auth import require_role
 from api.errors import ApiError
+from api.models.enrichment_state import EnrichmentActive, EnrichmentStore, ScanNotEnrichable
 from api.models.scan import TERMINAL_STATUSES
 from api.models.scan_state import ActiveScanExists
 from api.routes import Services, services
@@ -134,6 +135,39 @@ def cancel_scan(scan_id: str) -> tuple[dict[str, Any], int]:
             }, 202
         # The scan changed state between the read and the update: look again.
     raise ApiError(409, "scan changed state while being cancelled; retry")
+
+
+# ----------------------------------------------------------------------------------- enrich
+@bp.post("/api/scans/<scan_id>/enrich")
+@require_role("operator")
+def enrich_scan(scan_id: str) -> Response:
+    """Re-enrich a completed scan's findings with CVEs, as a supervised process of its own.
+
+    NVD look-ups are slow and rate limited, so they never run in a request: the run is recorded
+    (the database refuses a second active one for the scan) and a detached process started.
+    """
+    scan_id = _scan_id(scan_id)
+    svc = services()
+    store = EnrichmentStore(svc.settings.database_url)
+    try:
+        run = store.start_run(scan_id, host=svc.settings.host_id)
+    except LookupError:
+        raise _not_found(scan_id) from None
+    except ScanNotEnrichable as exc:
+        raise ApiError(409, f"scan is {exc.status}; only a completed scan can be enriched", scan_id=scan_id) from None
+    except EnrichmentActive:
+        raise ApiError(409, "a CVE enrichment of this scan is already running", scan_id=scan_id) from None
+    try:
+        svc.launcher.launch_enrichment(scan_id, run.id)
+    except Exception:
+        log.exception("launching the enrichment of scan %s failed", scan_id)
+        store.fail(run.id, "could not start the enrichment process; see the server log", from_statuses=("pending",))
+        raise ApiError(503, "could not start the enrichment process; retry shortly") from None
+    url = status_url(scan_id)
+    response = jsonify({"scan_id": scan_id, "cve_enrichment_status": "PENDING", "message": "CVE enrichment starting"})
+    response.status_code = 202
+    response.headers["Location"] = url
+    return response
 
 
 # -------------------------------------------------------------------------------------- log

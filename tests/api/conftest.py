@@ -34,6 +34,7 @@ class FakeLauncher:
         self.result = result or LaunchResult(launched=True, queued=False)
         self.error: Exception | None = None
         self.calls: list[str] = []
+        self.enrich_calls: list[tuple[str, int]] = []
         self._lock = threading.Lock()
 
     def launch(self, scan_id: str) -> LaunchResult:
@@ -42,6 +43,12 @@ class FakeLauncher:
         if self.error is not None:
             raise self.error
         return self.result
+
+    def launch_enrichment(self, scan_id: str, run_id: int) -> None:
+        with self._lock:
+            self.enrich_calls.append((scan_id, run_id))
+        if self.error is not None:
+            raise self.error
 
 
 def auth(role: str = "operator", secret: str = SECRET, ttl: int = 3600) -> dict[str, str]:

@@ -12,7 +12,7 @@ SCAN_FIELDS = {
     "scan_id", "subscription_id", "status", "phase", "error_message", "rules_completed", "total_rules",
     "progress", "resources_collected", "created_at", "started_at", "completed_at", "duration_seconds",
     "heartbeat_at", "pid", "host", "attempt", "cancel_requested", "exit_code", "total_findings", "score",
-    "cve_enrichment_status", "trigger", "rules",
+    "cve_enrichment_status", "cve_enrichment_error", "trigger", "rules",
 }
 UNKNOWN = "0b7c9a52-1f7e-4c3b-9d7e-2a1b3c4d5e6f"
 

@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client-secret", default=T.DEFAULT_CLIENT_SECRET, help="the accepted client secret")
     p.add_argument("--any-subscription", action="store_true",
                    help="serve the tenant under any subscription id (for tests that scan many subscriptions)")
+    p.add_argument("--nvd-rate-limit", default="",
+                   help="fake NVD: answer 403 beyond N requests per S seconds without an apiKey (N/S, e.g. 5/30)")
+    p.add_argument("--nvd-keyed-rate-limit", default="", help="fake NVD: the same limit for requests with an apiKey")
+    p.add_argument("--nvd-latency-ms", type=_non_negative_float, default=0, help="fake NVD: extra sleep per request")
     p.add_argument("--dump-tenant", metavar="PATH", help="write the chosen tenant as JSON to PATH and exit")
     return p
 
@@ -147,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     app = App(index, client_secret=args.client_secret, faults=faults, page_size=args.page_size,
               graph_page_size=args.graph_page_size, graph_max_page_size=args.graph_max_page_size,
               any_subscription=args.any_subscription)
+    try:
+        app.nvd.faults.update({"rate_limit": args.nvd_rate_limit, "keyed_rate_limit": args.nvd_keyed_rate_limit,
+                               "latency_ms": args.nvd_latency_ms})
+    except ValueError as exc:
+        parser.error(str(exc))
     server = FakeAzureServer(("127.0.0.1", args.port), app, material.server_context())
     base = f"https://127.0.0.1:{server.port}"
     app.base_url = base
@@ -175,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         "REQUESTS_CA_BUNDLE": ca_file,
         "SSL_CERT_FILE": ca_file,
         "FAKEAZURE_URL": base,
+        "NVD_API_URL": f"{base}/rest/json/cves/2.0",
     }
     write_atomic(args.env_file, "".join(f"{k}={v}\n" for k, v in env.items()).encode())
     print(f"fakeazure: {base} ca={ca_file} tenant={name} resources={len(tenant['resources'])}", flush=True)

@@ -91,6 +91,15 @@ class Emulator:
     def faults(self) -> dict[str, Any]:
         return self._admin("GET", "faults")
 
+    def set_nvd_faults(self, **faults: Any) -> dict[str, Any]:
+        """Change the fake NVD's latency_ms, throttle_every, throttle_status (403|429), fail_every,
+        down, page_size, rate_limit / keyed_rate_limit ("N/S" or "")."""
+        return self._admin("POST", "nvd/faults", faults)
+
+    def nvd_requests(self) -> list[dict[str, Any]]:
+        """Every request the fake NVD answered since the last reset: ``{t, status, query, api_key}``."""
+        return list(self._admin("GET", "nvd/requests")["requests"])
+
     def tenant_summary(self) -> dict[str, Any]:
         return self._admin("GET", "tenant-summary")
 

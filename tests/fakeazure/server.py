@@ -28,6 +28,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from . import tenants as T
+from .nvd import FakeNvd
 
 JSON = "application/json; charset=utf-8"
 GRAPH_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
@@ -452,6 +453,8 @@ class App:
         self.tokens: set[str] = set()
         # serve the tenant under every subscription id (tests that need many subscriptions)
         self.any_subscription = any_subscription
+        # the fake NVD CVE API (tests/fakeazure/nvd.py), on the same port
+        self.nvd = FakeNvd()
 
     def _as_own_subscription(self, req: Request) -> None:
         """Rewrite ``/subscriptions/<any>/...`` to the tenant's own subscription id."""
@@ -551,6 +554,8 @@ class App:
             return self._classify_graph(req)
         if head in ("subscriptions", "providers"):
             return self._classify_arm(req)
+        if head == "rest" and segs == ["rest", "json", "cves", "2.0"]:
+            return "nvd", "nvd.cves", lambda r: self.nvd.handle(r.method, r.raw_query, r.headers)
         if len(segs) >= 2 and segs[1] in ("v2.0", "oauth2", ".well-known", "discovery"):
             if segs[1:] in (["v2.0", ".well-known", "openid-configuration"], [".well-known", "openid-configuration"]):
                 return "token", "token.openid", self._openid
@@ -1036,6 +1041,7 @@ class App:
         if route == "stats/reset" and method == "POST":
             self.stats.reset_locked()
             self.faults.reset_sequence()
+            self.nvd.reset()
             return 200, JSON, [], dumps(self.stats.snapshot())
         if route == "faults" and method in ("GET", "POST"):
             if method == "POST":
@@ -1047,6 +1053,18 @@ class App:
                 except ValueError as exc:
                     return 400, JSON, [], dumps({"error": {"code": "BadRequest", "message": str(exc)}})
             return 200, JSON, [], dumps(self.faults.as_dict())
+        if route == "nvd/faults" and method in ("GET", "POST"):
+            if method == "POST":
+                try:
+                    changes = json.loads(req.body or b"{}")
+                    if not isinstance(changes, dict):
+                        raise ValueError("body must be a JSON object")
+                    return 200, JSON, [], dumps(self.nvd.faults.update(changes))
+                except ValueError as exc:
+                    return 400, JSON, [], dumps({"error": {"code": "BadRequest", "message": str(exc)}})
+            return 200, JSON, [], dumps(self.nvd.faults.as_dict())
+        if route == "nvd/requests" and method == "GET":
+            return 200, JSON, [], dumps({"requests": self.nvd.request_log()})
         if route == "tenant-summary" and method == "GET":
             return 200, JSON, [], dumps(self.index.summary)
         if route == "health" and method == "GET":
