@@ -1,0 +1,64 @@
+"""``bin/openshield supervisor status``: is each host's supervisor alive, and what does it watch?
+
+Reads the supervisors' heartbeat rows (one per host, the same rows ``GET /health`` reports) and
+counts active scans per host. For this host it also checks the recorded pid, since a row can
+look fresh for a few seconds after its process died. Exit code 0 when this host's supervisor is
+alive, 1 when it is not (so a shell script or a cron job can restart it).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import psutil
+from sqlalchemy import func, select
+
+from api.models.base import utcnow
+from api.models.db import read_scope
+from api.models.scan import ACTIVE_STATUSES, Scan
+from api.models.supervisor_beat import SupervisorBeat
+from api.settings import Settings
+from cli.output import EXIT_FAILED, EXIT_OK, duration, print_json, print_table
+
+# Matches GET /health: the supervisor beats every second; older than this, it is not running.
+SUPERVISOR_ALIVE_SECONDS = 10
+
+
+def _status(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    with read_scope(settings.database_url) as session:
+        beats = list(session.scalars(select(SupervisorBeat).order_by(SupervisorBeat.host)))
+        active = dict(session.execute(
+            select(Scan.host, func.count()).where(Scan.status.in_(ACTIVE_STATUSES)).group_by(Scan.host)
+        ).tuples().all())
+    now = utcnow()
+    entries: list[dict[str, Any]] = []
+    for beat in beats:
+        age = (now - beat.last_seen).total_seconds()
+        local = beat.host == settings.host_id
+        alive = age < SUPERVISOR_ALIVE_SECONDS and (not local or psutil.pid_exists(beat.pid))
+        entries.append({**beat.to_dict(), "alive": alive, "last_seen_age_seconds": round(age, 1),
+                        "this_host": local, "active_scans": int(active.get(beat.host, 0))})
+    here = next((e for e in entries if e["this_host"]), None)
+    here_alive = bool(here and here["alive"])
+    if args.json:
+        print_json({"host": settings.host_id, "alive": here_alive, "queued_scans": int(active.get(None, 0)),
+                    "supervisors": entries})
+    else:
+        rows = [[e["host"] + (" (this host)" if e["this_host"] else ""), e["pid"], e["alive"],
+                 duration(e["last_seen_age_seconds"]), e["started_at"], e["active_scans"]] for e in entries]
+        print_table(["host", "pid", "alive", "last_seen", "started", "active_scans"], rows)
+        print(f"queued scans (no host yet): {int(active.get(None, 0))}")
+        if not here_alive:
+            print(f"no live supervisor on this host ({settings.host_id}); startup.sh restarts it, "
+                  "or run: python -m supervisor")
+    return EXIT_OK if here_alive else EXIT_FAILED
+
+
+def add_parser(sub: Any) -> None:
+    group = sub.add_parser("supervisor", help="the per-host supervisors")
+    cmds = group.add_subparsers(dest="command", required=True)
+    status = cmds.add_parser("status", help="every host's supervisor: alive, last heartbeat, active scans")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=_status)
