@@ -17,12 +17,9 @@ from sqlalchemy import func, select
 from api.models.base import utcnow
 from api.models.db import read_scope
 from api.models.scan import ACTIVE_STATUSES, Scan
-from api.models.supervisor_beat import SupervisorBeat
+from api.models.supervisor_beat import ALIVE_SECONDS, SupervisorBeat
 from api.settings import Settings
 from cli.output import EXIT_FAILED, EXIT_OK, duration, print_json, print_table
-
-# Matches GET /health: the supervisor beats every second; older than this, it is not running.
-SUPERVISOR_ALIVE_SECONDS = 10
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -37,7 +34,7 @@ def _status(args: argparse.Namespace) -> int:
     for beat in beats:
         age = (now - beat.last_seen).total_seconds()
         local = beat.host == settings.host_id
-        alive = age < SUPERVISOR_ALIVE_SECONDS and (not local or psutil.pid_exists(beat.pid))
+        alive = age < ALIVE_SECONDS and (not local or psutil.pid_exists(beat.pid))
         entries.append({**beat.to_dict(), "alive": alive, "last_seen_age_seconds": round(age, 1),
                         "this_host": local, "active_scans": int(active.get(beat.host, 0))})
     here = next((e for e in entries if e["this_host"]), None)

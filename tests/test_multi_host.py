@@ -65,19 +65,23 @@ class Host:
             self.supervisor = None
         kill_scan_processes(self.data_dir)
 
-    def vanish(self, store: ScanStore) -> None:
-        """SIGKILL the supervisor, then every monitor and scan of this host: nothing can report."""
+    def vanish(self) -> None:
+        """SIGKILL every process of this host (supervisor, monitors, scans, launches in flight).
+
+        They are found by their environment (``OPENSHIELD_HOST_ID``), as an instance being taken
+        away ends them all: pid files alone would miss a scan that has not written its own yet.
+        """
         assert self.supervisor is not None
         os.killpg(self.supervisor.pid, signal.SIGKILL)
         self.supervisor.wait(10)
         self.supervisor = None
-        for _ in range(2):  # twice: a launch in flight when the supervisor died leaves a late process
-            for pid_file in self.data_dir.glob("scans/*/monitor.pid"):
-                _kill(pid_file)
-            for scan in store.active_on_host(self.name):
-                if scan.pid and _is(scan.pid, scan.process_create_time):
-                    os.killpg(scan.pid, signal.SIGKILL)
-            kill_scan_processes(self.data_dir)
+        for _ in range(3):  # again: a process may have been forked while we looked
+            for proc in psutil.process_iter():
+                try:
+                    if proc.environ().get("OPENSHIELD_HOST_ID") == self.name:
+                        proc.kill()
+                except psutil.Error:
+                    continue
         self.killed = True
 
     def claims(self, scan_id: str) -> int:
@@ -86,13 +90,6 @@ class Host:
 
     def launched(self, scan_id: str) -> bool:
         return (self.data_dir / "scans" / scan_id).exists()
-
-
-def _kill(pid_file: Path) -> None:
-    try:
-        os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
-    except (ValueError, OSError):
-        pass
 
 
 def _is(pid: int, create_time: float | None) -> bool:
@@ -160,18 +157,21 @@ def test_two_hosts_run_40_queued_scans_exactly_once_then_one_host_vanishes(
     # ---- host B vanishes while it runs scans
     emulator.set_faults(latency_ms=400)  # scans of every rule now take a while
     second = _queue(store, 8, None)
+    # a launch slot taken by a host that vanished before it could start the scan
+    ghost = store.create(str(uuid.uuid4()), trigger="api", rules=["AZ-STOR-001"]).scan_id
+    assert store.reserve_launch(ghost, host="ghost-host", cap=1)
+    second.append(ghost)
 
     def b_running() -> list[Scan]:
         return [s for s in store.active_on_host(b.name) if s.status == "running" and s.pid]
 
     wait_for(b_running, 60, interval=0.2, what=f"{b.name} to run scans")
-    b.vanish(store)
+    b.vanish()
     killed_at = utcnow()
-    orphaned = [s.scan_id for s in store.active_on_host(b.name)]
+    left = store.active_on_host(b.name)
+    orphaned = [s.scan_id for s in left if s.status == "running"]
+    unstarted = [s.scan_id for s in left if s.status == "pending"] + [ghost]
     assert orphaned
-    for scan_id in orphaned:
-        scan = store.get(scan_id)
-        assert scan is not None and scan.status in ("pending", "running")  # nobody on B can report now
 
     emulator.set_faults(latency_ms=0)  # let host A finish the rest quickly
     scans = _all_terminal(store, second, 150)
@@ -183,16 +183,65 @@ def test_two_hosts_run_40_queued_scans_exactly_once_then_one_host_vanishes(
         # judged by heartbeat age alone: never before the timeout has passed
         assert _seconds(killed_at, scan.completed_at) >= HEARTBEAT_TIMEOUT - 2
         assert b.claims(scan_id) <= 1 and not a.launched(scan_id)
+    for scan_id in unstarted:  # never ran: back to the queue, then run by A, still attempt 1
+        scan = scans[scan_id]
+        assert scan.status == "completed" and scan.host == a.name, (scan_id, scan.host, scan.error_message)
+        assert a.claims(scan_id) == 1 and b.claims(scan_id) == 0 and scan.attempt == 1
     for scan_id in set(second) - set(orphaned):
         scan = scans[scan_id]
         assert scan.status == "completed", (scan_id, scan.host, scan.error_message)
         runner = a if scan.host == a.name else b
         assert runner.claims(scan_id) == 1
     assert any(scans[s].host == a.name for s in second)  # A picked up what was still queued
-    print(f"\nscans per host {by_host}; orphaned on {b.name}: {len(orphaned)}, settled after "
+    print(f"\nscans per host {by_host}; orphaned on {b.name}: {len(orphaned)} running, {len(unstarted)} unstarted; "
+          f"running ones settled after "
           f"{[round(_seconds(killed_at, scans[s].completed_at), 1) for s in orphaned]} s "  # type: ignore[arg-type]
           f"(heartbeat timeout {HEARTBEAT_TIMEOUT} s): {sorted({scans[s].error_message for s in orphaned})}")
 
 
 def _seconds(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds()
+
+
+def test_a_hung_scan_of_a_live_host_is_left_to_that_host(pg: str, hosts: tuple[Host, Host],
+                                                         emulator: Emulator) -> None:
+    """Only the owning host can kill a hung process: the other host must not settle it first."""
+    store = ScanStore(pg)
+    a, b = hosts
+    emulator.set_faults(latency_ms=400)
+    a.start()
+    b.start()
+    scan_id = _queue(store, 1, None)[0]
+
+    def running() -> Scan | None:
+        scan = store.get(scan_id)
+        return scan if scan is not None and scan.status == "running" and scan.pid else None
+
+    scan = wait_for(running, 60, interval=0.2, what="the scan to run")
+    runner = a if scan.host == a.name else b
+    assert scan.pid is not None
+    os.kill(scan.pid, signal.SIGSTOP)  # hung: no heartbeat, cannot act on SIGTERM
+    try:
+        ended = _all_terminal(store, [scan_id], HEARTBEAT_TIMEOUT + 30)[scan_id]
+        assert ended.status == "failed"
+        assert ended.error_message is not None and ended.error_message.startswith("stopped reporting progress"), \
+            ended.error_message  # the owner's verdict, not "host ... stopped reporting"
+        wait_for(lambda: not _is(scan.pid, scan.process_create_time) or _zombie(scan.pid), 10,  # type: ignore[arg-type]
+                 what="the hung process to be killed by its host's supervisor")
+    finally:
+        _kill_quietly(scan.pid)
+    assert runner.claims(scan_id) == 1
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return True
+
+
+def _kill_quietly(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
