@@ -245,3 +245,27 @@ def _kill_quietly(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except OSError:
         pass
+
+
+def test_instances_starting_together_all_migrate_a_fresh_database() -> None:
+    """Every instance's startup.sh runs `db upgrade` at once against one new PostgreSQL database."""
+    import psycopg
+
+    from tests.cli.conftest import OPENSHIELD
+    from tests.conftest import PG_ADMIN_URL
+
+    name = f"openshield_migrate_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        env = {**os.environ, "DATABASE_URL": f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"}
+        procs = [subprocess.Popen([OPENSHIELD, "db", "upgrade"], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        results = [(proc.wait(60), proc.stderr.read() if proc.stderr else "") for proc in procs]
+        assert all(code == 0 for code, _ in results), results
+        with psycopg.connect(env["DATABASE_URL"]) as conn:
+            tables = {row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        assert {"scans", "findings", "supervisor_heartbeats", "alembic_version"} <= tables
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
