@@ -288,7 +288,9 @@ class Supervisor:
         for scan in self.store.queued():
             result = self.launcher.launch(scan.scan_id)
             if result.queued:
-                break  # no free slot: the rest stay queued, oldest first
+                if self.store.count_active(self.settings.host_id) >= self.settings.max_concurrent_scans:
+                    break  # no free slot: the rest stay queued, oldest first
+                continue  # another host (or an API worker) took this one first
             if result.launched:
                 log.info("launched queued scan %s", scan.scan_id)
 
