@@ -269,3 +269,24 @@ def test_instances_starting_together_all_migrate_a_fresh_database() -> None:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_one_active_scan_per_subscription_across_hosts(pg: str, hosts: tuple[Host, Host]) -> None:
+    """Triggers of one subscription from both hosts at once: the database lets exactly one win."""
+    from tests.cli.conftest import OPENSHIELD
+
+    store = ScanStore(pg)
+    subscription = str(uuid.uuid4())
+    procs = [subprocess.Popen([OPENSHIELD, "scans", "trigger", "--subscription", subscription,
+                               "--rules", "AZ-STOR-001"], env=host.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for host in hosts for _ in range(3)]
+    results = [(proc.wait(60), proc.stdout.read() if proc.stdout else "", proc.stderr.read() if proc.stderr else "")
+               for proc in procs]
+    winners = [out.strip() for code, out, _ in results if code == 0]
+    assert len(winners) == 1, results
+    losers = [err for code, _, err in results if code != 0]
+    assert all(code in (0, 3) for code, _, _ in results), results
+    assert all(winners[0] in err for err in losers)  # each loser is told which scan is active
+    assert store.list_scans(subscription_id=subscription)[0] == 1
+    _all_terminal(store, winners, 60)

@@ -222,3 +222,30 @@ def test_supervisor_status_follows_the_supervisor(rig: Cli) -> None:
     # a fresh row of a dead process is not "alive" on its own host
     after = rig.run("supervisor", "status", "--json")
     assert after.returncode == 1, after.stdout
+
+
+def test_cancel_of_a_running_scan_is_carried_out_by_the_supervisor(
+        rig: Cli, emulator: Emulator, supervisor: subprocess.Popen[bytes]) -> None:
+    emulator.set_faults(latency_ms=400)
+    scan_id = _trigger(rig)
+    _running_pid(rig, scan_id)
+    result = rig.run("scans", "cancel", scan_id, "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["cancel_requested"] is True and answer["status"] == "running"
+    scan = _terminal(rig, scan_id, 15)
+    # the supervisor's SIGTERM, or the scan's own heartbeat noticing the flag first
+    assert scan.status == "cancelled" and scan.error_message in ("cancelled on request (SIGTERM)",
+                                                                  "cancelled on request")
+
+
+def test_trigger_when_the_host_is_full_queues(rig: Cli) -> None:
+    rig.extra["OPENSHIELD_MAX_CONCURRENT_SCANS"] = "1"
+    holder = rig.store.create(str(uuid.uuid4()))
+    assert rig.store.reserve_launch(holder.scan_id, host=rig.host, cap=1)  # the only slot, taken
+    result = rig.run("scans", "trigger", "--subscription", str(uuid.uuid4()), "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["message"].startswith("scan queued: this host already runs its maximum of 1")
+    queued = rig.store.get(answer["scan_id"])
+    assert queued is not None and queued.status == "pending" and queued.host is None and queued.trigger == "cli"
