@@ -338,16 +338,6 @@ def _follow(store: ScanStore, scan_id: str, path: Path) -> int:
 
 
 # ----------------------------------------------------------------------------------- parser
-def _lines(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not {raw!r}") from None
-    if not 1 <= value <= 5000:
-        raise argparse.ArgumentTypeError("must be from 1 to 5000")
-    return value
-
-
 def _grace(raw: str) -> float:
     try:
         value = float(raw)
@@ -418,7 +408,7 @@ def add_parser(sub: Any) -> None:
 
     logs = cmds.add_parser("logs", help="the end of a scan's scan.log (on the host that ran it)")
     logs.add_argument("scan_id", type=_uuid)
-    logs.add_argument("-n", "--lines", type=_lines, default=50)
+    logs.add_argument("-n", "--lines", type=_bounded(1, 5000), default=50)
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing until the scan ends")
     logs.add_argument("--json", action="store_true", help="{scan_id, lines, truncated}")
     logs.set_defaults(func=_logs)
