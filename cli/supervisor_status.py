@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import psutil
 from sqlalchemy import func, select
 
 from api.models.base import utcnow
@@ -20,6 +19,7 @@ from api.models.scan import ACTIVE_STATUSES, Scan
 from api.models.supervisor_beat import ALIVE_SECONDS, SupervisorBeat
 from api.settings import Settings
 from cli.output import EXIT_FAILED, EXIT_OK, duration, print_json, print_table
+from supervisor.launcher import process_matches
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -34,7 +34,7 @@ def _status(args: argparse.Namespace) -> int:
     for beat in beats:
         age = (now - beat.last_seen).total_seconds()
         local = beat.host == settings.host_id
-        alive = age < ALIVE_SECONDS and (not local or psutil.pid_exists(beat.pid))
+        alive = age < ALIVE_SECONDS and (not local or process_matches(beat.pid, None))
         entries.append({**beat.to_dict(), "alive": alive, "last_seen_age_seconds": round(age, 1),
                         "this_host": local, "active_scans": int(active.get(beat.host, 0))})
     here = next((e for e in entries if e["this_host"]), None)

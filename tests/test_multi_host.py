@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -139,9 +140,11 @@ def test_two_hosts_run_40_queued_scans_exactly_once_then_one_host_vanishes(
 
     # ---- 40 queued scans, two supervisors competing for them
     batch = _queue(store, 40, ["AZ-STOR-001"])
+    started = time.monotonic()
     a.start()
     b.start()
     scans = _all_terminal(store, batch, 240)
+    batch_seconds = time.monotonic() - started
     by_host = {a.name: 0, b.name: 0}
     for scan_id, scan in scans.items():
         assert scan.status == "completed", (scan_id, scan.error_message)
@@ -193,7 +196,8 @@ def test_two_hosts_run_40_queued_scans_exactly_once_then_one_host_vanishes(
         runner = a if scan.host == a.name else b
         assert runner.claims(scan_id) == 1
     assert any(scans[s].host == a.name for s in second)  # A picked up what was still queued
-    print(f"\nscans per host {by_host}; orphaned on {b.name}: {len(orphaned)} running, {len(unstarted)} unstarted; "
+    print(f"\n40 scans on 2 hosts (cap 3 each) in {batch_seconds:.1f} s; "
+          f"scans per host {by_host}; orphaned on {b.name}: {len(orphaned)} running, {len(unstarted)} unstarted; "
           f"running ones settled after "
           f"{[round(_seconds(killed_at, scans[s].completed_at), 1) for s in orphaned]} s "  # type: ignore[arg-type]
           f"(heartbeat timeout {HEARTBEAT_TIMEOUT} s): {sorted({scans[s].error_message for s in orphaned})}")
