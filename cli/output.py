@@ -18,7 +18,10 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from api.settings import Settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -35,6 +38,16 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
         super().__init__(message)
         self.code = code
+
+
+def load_settings() -> "Settings":
+    """This host's settings; a malformed variable is a usage error, not a traceback."""
+    from api.settings import Settings
+
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise CliError(f"configuration: {exc}", EXIT_USAGE) from None
 
 
 def print_json(value: Any) -> None:

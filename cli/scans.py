@@ -29,6 +29,7 @@ from cli.output import (
     EXIT_USAGE,
     CliError,
     duration,
+    load_settings,
     print_json,
     print_table,
 )
@@ -41,8 +42,8 @@ _WAIT_EXIT = {"completed": EXIT_OK, "failed": EXIT_FAILED, "cancelled": EXIT_CAN
 
 
 def _context() -> tuple[Settings, ScanStore]:
-    settings = Settings.from_env()
-    return settings, ScanStore(settings.database_url)
+    host = load_settings()
+    return host, ScanStore(host.database_url)
 
 
 def _uuid(raw: str) -> str:

@@ -17,13 +17,12 @@ from api.models.base import utcnow
 from api.models.db import read_scope
 from api.models.scan import ACTIVE_STATUSES, Scan
 from api.models.supervisor_beat import ALIVE_SECONDS, SupervisorBeat
-from api.settings import Settings
-from cli.output import EXIT_FAILED, EXIT_OK, duration, print_json, print_table
+from cli.output import EXIT_FAILED, EXIT_OK, duration, load_settings, print_json, print_table
 from supervisor.launcher import process_matches
 
 
 def _status(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = load_settings()
     with read_scope(settings.database_url) as session:
         beats = list(session.scalars(select(SupervisorBeat).order_by(SupervisorBeat.host)))
         active = dict(session.execute(

@@ -137,3 +137,11 @@ def test_database_errors_are_one_line(cli: Cli, tmp_path) -> None:  # type: igno
     assert result.returncode == 1
     assert result.stderr.startswith("error: database error:") and "db upgrade" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_a_malformed_setting_is_a_usage_error(cli: Cli) -> None:
+    cli.extra["OPENSHIELD_MAX_CONCURRENT_SCANS"] = "many"
+    for command in (["scans", "ps"], ["supervisor", "status"]):
+        result = cli.run(*command)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == "error: configuration: OPENSHIELD_MAX_CONCURRENT_SCANS must be an integer, got 'many'\n"
