@@ -16,7 +16,7 @@ from flask import Flask
 from api.auth import DEMO_JWT_SECRET, init_auth, secret_from_env
 from api.errors import register_error_handlers
 from api.models.scan_state import ScanStore
-from api.routes import ScanLauncher, Services, dashboard, findings, posture, register_blueprints
+from api.routes import ScanLauncher, Services, dashboard, findings, openapi, posture, register_blueprints
 from api.settings import Settings
 from api.validation import is_uuid
 
@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None, launcher: ScanLauncher | None =
     app.register_blueprint(findings.bp)
     app.register_blueprint(posture.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(openapi.bp)
+    openapi.load_spec()  # a broken docs/openapi.yaml fails at start-up, not on the first request
     return app
 
 

@@ -1,6 +1,8 @@
-"""Operator commands: ``token`` and ``db upgrade``; the scan commands come with the lifecycle work.
+"""Operator commands: ``token``, ``db upgrade``, ``scans ...`` (:mod:`cli.scans`) and
+``supervisor status`` (:mod:`cli.supervisor_status`).
 
-Exit codes: 0 success, 1 the operation failed, 2 usage error.
+Exit codes are listed in :mod:`cli.output` and docs/operations.md (0 success, 1 failed,
+2 usage error, 3 refused, 4 cancelled, 5 unknown scan).
 
 Commands import what they need inside their handler, so one command's dependencies (Flask for
 ``token``, Alembic for ``db upgrade``) do not slow down or break the others.
@@ -114,9 +116,27 @@ def build_parser() -> argparse.ArgumentParser:
     up = db_sub.add_parser("upgrade", help="apply pending migrations (DATABASE_URL)")
     up.add_argument("--database-url", help="override DATABASE_URL")
     up.set_defaults(func=_db_upgrade)
+
+    from cli import scans, supervisor_status
+
+    scans.add_parser(sub)
+    supervisor_status.add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sqlalchemy.exc import DBAPIError
+
+    from cli.output import CliError, error
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        error(str(exc))
+        return exc.code
+    except DBAPIError as exc:
+        # the driver's first line says what is wrong (unreachable, no such table) without the URL's password
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        error(f"database error: {first} (is DATABASE_URL right, and the schema migrated? bin/openshield db upgrade)")
+        return 1

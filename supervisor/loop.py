@@ -35,7 +35,7 @@ from api.models.base import utcnow
 from api.models.db import session_scope
 from api.models.scan import Scan
 from api.models.scan_state import ScanStore
-from api.models.supervisor_beat import SupervisorBeat
+from api.models.supervisor_beat import SupervisorBeat, live_hosts
 from api.settings import Settings
 from supervisor.enrichment_watch import EnrichmentWatch
 from supervisor.launcher import Launcher, process_matches, signal_group, signal_name
@@ -121,8 +121,12 @@ class Supervisor:
         for scan in local:
             self._check_local(scan)
         self._finish_kills({scan.scan_id for scan in local})
-        for scan in self.store.active_elsewhere(self.settings.host_id):
-            self._check_remote(scan)
+        remote = self.store.active_elsewhere(self.settings.host_id)
+        if remote:
+            alive = live_hosts(self.settings.database_url)
+            for scan in remote:
+                if scan.host not in alive:  # a live host's supervisor judges (and can kill) its own scans
+                    self._check_remote(scan)
         self._launch_queued()
         self.enrichments.tick()  # CVE re-enrichment processes (supervisor.enrichment_watch)
 
@@ -263,23 +267,35 @@ class Supervisor:
 
     # ------------------------------------------------------------ other hosts
     def _check_remote(self, scan: Scan) -> None:
+        """A scan of a host whose supervisor is silent: settle it once its heartbeat is stale.
+
+        Only the owning host can see or kill the process, so while that host's supervisor beats
+        it is left alone (failing a hung scan here would leave its process running there). A
+        running scan is failed; a launch that never claimed its record never ran, so it goes
+        back to the queue (claims are conditional: a late process on the silent host and a new
+        launch here cannot both run it).
+        """
         timeout = self.settings.heartbeat_timeout_seconds
         if scan.status == "running":
             age = _age(scan.heartbeat_at)
             if age is not None and age > timeout:
-                self.store.fail(scan.scan_id, f"host {scan.host} stopped reporting (no heartbeat for {int(age)} s)",
-                                from_statuses=("running",))
+                if self.store.fail(scan.scan_id, f"host {scan.host} stopped reporting (no heartbeat for {int(age)} s)",
+                                   from_statuses=("running",)):
+                    log.warning("scan %s: host %s stopped reporting; failed", scan.scan_id, scan.host)
         else:
             age = _age(scan.launched_at)
-            if age is not None and age > max(timeout, LAUNCH_TIMEOUT_SECONDS):
-                self.store.fail(scan.scan_id, f"host {scan.host} never started the scan", from_statuses=("pending",))
+            if age is not None and age > timeout and scan.host is not None:
+                if self.store.release_launch(scan.scan_id, scan.host):
+                    log.warning("scan %s: host %s never started it; re-queued", scan.scan_id, scan.host)
 
     # ----------------------------------------------------------------- launches
     def _launch_queued(self) -> None:
         for scan in self.store.queued():
             result = self.launcher.launch(scan.scan_id)
             if result.queued:
-                break  # no free slot: the rest stay queued, oldest first
+                if self.store.count_active(self.settings.host_id) >= self.settings.max_concurrent_scans:
+                    break  # no free slot: the rest stay queued, oldest first
+                continue  # another host (or an API worker) took this one first
             if result.launched:
                 log.info("launched queued scan %s", scan.scan_id)
 

@@ -1,4 +1,10 @@
-"""Apply Alembic migrations programmatically (``bin/openshield db upgrade``, tests, startup)."""
+"""Apply Alembic migrations programmatically (``bin/openshield db upgrade``, tests, startup).
+
+Several App Service instances run ``startup.sh`` at once, each migrating the one PostgreSQL
+database: Alembic takes no lock of its own, and two first-time upgrades racing made one fail
+with a duplicate-type error. On PostgreSQL the upgrade therefore runs under a session advisory
+lock; the second instance waits, then finds the schema current. (SQLite serialises writers.)
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
+
+from api.models.db import get_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -18,5 +27,18 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# pg_advisory_lock key shared by every OpenShield instance (any constant bigint works)
+_MIGRATION_LOCK = 0x6F70656E736869  # "openshi"
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    engine = get_engine(url)
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(url), revision)
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+        try:
+            command.upgrade(alembic_config(url), revision)
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})

@@ -313,6 +313,28 @@ class ScanStore:
         """Flag a running scan for cancellation (its process or supervisor acts on it)."""
         return self._update(scan_id, ("pending", "running"), {"cancel_requested": True})
 
+    def stop(self, scan_id: str, attempts: int = 3) -> str | None:
+        """Cancel a queued scan at once, or flag a launched/running one (``bin/openshield scans cancel``).
+
+        Returns ``"cancelled_now"`` (it never started), ``"requested"`` (its process or supervisor
+        stops it), the terminal status it already had, or None for an unknown scan. A scan that
+        changes state between the read and the update is looked at again.
+        """
+        status: str | None = None
+        for _ in range(attempts):
+            scan = self.get(scan_id)
+            if scan is None:
+                return None
+            status = scan.status
+            if status not in ACTIVE_STATUSES:
+                return status
+            if status == "pending" and scan.host is None:
+                if self.cancel(scan_id, "cancelled on request", from_statuses=("pending",)):
+                    return "cancelled_now"
+            elif self.request_cancel(scan_id):
+                return "requested"
+        return status
+
     def _finish(self, scan_id: str, status: str, from_statuses: Iterable[str], values: dict[str, Any]) -> bool:
         now = utcnow()
         scan = self.get(scan_id)

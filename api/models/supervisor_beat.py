@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.models.base import Base, UTCDateTime
+from api.models.base import Base, UTCDateTime, utcnow
+from api.models.db import read_scope
 from api.models.scan import _iso
+
+# A supervisor beats every second; one silent for longer than this is not running
+# (GET /health, `bin/openshield supervisor status`, and other hosts' supervisors agree on it).
+ALIVE_SECONDS = 10
 
 
 class SupervisorBeat(Base):
@@ -22,3 +27,10 @@ class SupervisorBeat(Base):
 
     def to_dict(self) -> dict[str, Any]:
         return {"host": self.host, "pid": self.pid, "started_at": _iso(self.started_at), "last_seen": _iso(self.last_seen)}
+
+
+def live_hosts(url: str, within_seconds: float = ALIVE_SECONDS) -> set[str]:
+    """Hosts whose supervisor beat within the last ``within_seconds``."""
+    cutoff = utcnow() - timedelta(seconds=within_seconds)
+    with read_scope(url) as session:
+        return set(session.scalars(select(SupervisorBeat.host).where(SupervisorBeat.last_seen >= cutoff)))

@@ -17,15 +17,15 @@ from sqlalchemy.exc import DBAPIError
 
 from api.models.base import utcnow
 from api.models.db import read_scope
-from api.models.supervisor_beat import SupervisorBeat
+from api.models.supervisor_beat import ALIVE_SECONDS, SupervisorBeat
 from api.routes import services
 
 log = logging.getLogger("openshield.api")
 
 bp = Blueprint("health", __name__)
 
-# The supervisor writes its row every couple of seconds; older than this, it is not running.
-SUPERVISOR_ALIVE_SECONDS = 10
+# The supervisor writes its row every second; older than this, it is not running.
+SUPERVISOR_ALIVE_SECONDS = ALIVE_SECONDS
 
 
 @bp.get("/health")
