@@ -50,8 +50,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     url = request.getfixturevalue("postgres_url")
     yield url
+    empty_postgres(url)
+
+
+def empty_postgres(url: str) -> None:
+    """Delete every row of every application table (the session's PostgreSQL database is shared
+    by the tests; listing the tables from the models keeps new tables from being forgotten)."""
+    from api.models.base import Base
+
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     with get_engine(url).begin() as conn:
-        conn.execute(text("TRUNCATE scan_rule_outcomes, findings, enrichment_runs, nvd_cache, scans, supervisor_heartbeats"))
+        conn.execute(text(f"TRUNCATE {tables}"))
 
 
 @pytest.fixture

@@ -21,13 +21,11 @@ from typing import Iterator
 
 import psutil
 import pytest
-from sqlalchemy import text
 
 from api.models.base import utcnow
-from api.models.db import get_engine
 from api.models.scan import Scan
 from api.models.scan_state import ScanStore
-from tests.conftest import scan_env
+from tests.conftest import empty_postgres, scan_env
 from tests.fakeazure.harness import Emulator, start_emulator
 from tests.processes import kill_scan_processes, start_supervisor, stop_process, wait_for
 
@@ -45,8 +43,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 @pytest.fixture
 def pg(postgres_url: str) -> Iterator[str]:
     yield postgres_url
-    with get_engine(postgres_url).begin() as conn:
-        conn.execute(text("TRUNCATE scan_rule_outcomes, findings, scans, supervisor_heartbeats"))
+    empty_postgres(postgres_url)
 
 
 @dataclass
@@ -256,7 +253,7 @@ def test_instances_starting_together_all_migrate_a_fresh_database() -> None:
     import psycopg
 
     from tests.cli.conftest import OPENSHIELD
-    from tests.conftest import PG_ADMIN_URL
+    from tests.conftest import empty_postgres, PG_ADMIN_URL
 
     name = f"openshield_migrate_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:

@@ -35,6 +35,7 @@ from api.models.base import utcnow
 from api.models.db import get_engine
 from api.models.scan_state import ScanStore
 from api.routes.openapi import load_spec
+from tests.conftest import empty_postgres
 from tests.fakeazure.harness import Emulator, start_emulator
 from tests.stack import LiveStack
 
@@ -71,8 +72,7 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     finally:
         stack.stop()
         if request.param == "postgresql":
-            with get_engine(url).begin() as conn:
-                conn.execute(text("TRUNCATE scan_rule_outcomes, findings, scans, supervisor_heartbeats"))
+            empty_postgres(url)
 
 
 # path parameter values that name stored records, filled in by _seed
