@@ -235,19 +235,28 @@ def keys_without_expiry(inv: Inventory) -> Iterable[Evaluation]:
     """One verdict per vault naming its enabled keys without ``exp``; disabled keys cannot be
     used and are ignored. CIS 8.1 covers RBAC vaults and 8.2 access-policy vaults: metadata
     says which applies."""
+    return items_without_expiry(inv, VAULT_KEYS, "key", cis_rbac="8.1", cis_access_policies="8.2")
+
+
+def items_without_expiry(inv: Inventory, spec: ChildSpec, noun: str, *, cis_rbac: str,
+                         cis_access_policies: str) -> Iterator[Evaluation]:
+    """One verdict per vault naming its enabled ``noun``s (keys or secrets, listed by ``spec``)
+    that have no ``exp`` attribute. CIS numbers the control differently for RBAC and
+    access-policy vaults; metadata says which applies."""
     for vault in inv.of_type(VAULT_TYPE):
-        keys = _child_list(inv, VAULT_KEYS, vault)
-        if keys is None:
-            yield _not_read(inv, VAULT_KEYS, vault, "keys")
+        items = _child_list(inv, spec, vault)
+        if items is None:
+            yield _not_read(inv, spec, vault, f"{noun}s")
             continue
-        missing = sorted(name for name, attrs in _enabled_keys(keys) if attrs.get("exp") is None)
+        missing = sorted(name for name, attrs in _enabled_keys(items) if attrs.get("exp") is None)
         rbac = flag(props(vault).get("enableRbacAuthorization")) is True
-        metadata = {"keys": len(keys), "withoutExpiry": missing, "cis": "8.1" if rbac else "8.2"}
+        metadata = {f"{noun}s": len(items), "withoutExpiry": missing,
+                    "cis": cis_rbac if rbac else cis_access_policies}
         if missing:
-            detail = f"{len(missing)} enabled key(s) without expiration date: {', '.join(missing)}"
+            detail = f"{len(missing)} enabled {noun}(s) without expiration date: {', '.join(missing)}"
             yield verdict(vault, VAULT_TYPE, False, detail, metadata)
         else:
-            yield verdict(vault, VAULT_TYPE, True, "every enabled key has an expiration date", metadata)
+            yield verdict(vault, VAULT_TYPE, True, f"every enabled {noun} has an expiration date", metadata)
     yield from unreadable(inv, VAULT_TYPE, "key vault")
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from scanner.inventory import ChildSpec, Inventory, Needs, props
+from scanner.inventory import ChildSpec, Inventory, Needs
 from scanner.rules.base import Evaluation, rule
-from scanner.rules.helpers import flag, unreadable, verdict
-from scanner.rules.keyvault import VAULT_TYPE, _child_list, _enabled_keys, _not_read
+from scanner.rules.keyvault import VAULT_TYPE, items_without_expiry
 
 VAULT_SECRETS = ChildSpec(VAULT_TYPE, "secrets", "2023-07-01", is_list=True)
 
@@ -35,19 +34,5 @@ VAULT_SECRETS = ChildSpec(VAULT_TYPE, "secrets", "2023-07-01", is_list=True)
     needs=Needs(resource_types=frozenset({VAULT_TYPE}), children=(VAULT_SECRETS,)),
 )
 def secrets_without_expiry(inv: Inventory) -> Iterable[Evaluation]:
-    """One verdict per vault naming its enabled secrets without ``exp``. CIS 8.3 covers RBAC
-    vaults and 8.4 access-policy vaults: metadata says which applies."""
-    for vault in inv.of_type(VAULT_TYPE):
-        secrets = _child_list(inv, VAULT_SECRETS, vault)
-        if secrets is None:
-            yield _not_read(inv, VAULT_SECRETS, vault, "secrets")
-            continue
-        missing = sorted(name for name, attrs in _enabled_keys(secrets) if attrs.get("exp") is None)
-        rbac = flag(props(vault).get("enableRbacAuthorization")) is True
-        metadata = {"secrets": len(secrets), "withoutExpiry": missing, "cis": "8.3" if rbac else "8.4"}
-        if missing:
-            detail = f"{len(missing)} enabled secret(s) without expiration date: {', '.join(missing)}"
-            yield verdict(vault, VAULT_TYPE, False, detail, metadata)
-        else:
-            yield verdict(vault, VAULT_TYPE, True, "every enabled secret has an expiration date", metadata)
-    yield from unreadable(inv, VAULT_TYPE, "key vault")
+    """CIS 8.3 covers RBAC vaults and 8.4 access-policy vaults."""
+    return items_without_expiry(inv, VAULT_SECRETS, "secret", cis_rbac="8.3", cis_access_policies="8.4")
