@@ -62,7 +62,9 @@ COLLECTIONS: dict[str, GraphCollection] = {
     "servicePrincipals": GraphCollection("servicePrincipals", {"$top": "999"}, "Application.Read.All"),
 }
 
-PAGE_RETRY = RetryHandlerOption(delay=1.0, max_retries=5)
+# kiota's ceiling (10): Graph throttles a busy tenant for minutes at a time, and a page given up
+# on makes every rule that needs the collection skip, so patience is cheaper than a skipped rule
+PAGE_RETRY = RetryHandlerOption(delay=1.0, max_retries=RetryHandlerOption.MAX_MAX_RETRIES)
 
 
 class GraphReader:
