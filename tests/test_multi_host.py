@@ -253,7 +253,7 @@ def test_instances_starting_together_all_migrate_a_fresh_database() -> None:
     import psycopg
 
     from tests.cli.conftest import OPENSHIELD
-    from tests.conftest import empty_postgres, PG_ADMIN_URL
+    from tests.conftest import PG_ADMIN_URL
 
     name = f"openshield_migrate_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:

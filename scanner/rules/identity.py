@@ -8,8 +8,9 @@ the same id in both, so reports can group findings per user.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from scanner.inventory import Inventory, Needs, props
@@ -265,6 +266,43 @@ def _scope_of(assignment: dict[str, Any]) -> str:
     return scope.rstrip("/")
 
 
+def _role_guid(role_definition_id: str) -> str:
+    """The role definition's GUID (last segment of its id), lower-cased: built-in roles are
+    recognised by it without a role-definition lookup."""
+    return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+@dataclass(frozen=True)
+class _SpAssignment:
+    """A role assignment to a service principal made exactly at subscription scope."""
+
+    assignment: dict[str, Any]
+    scope: str
+    role_definition_id: str
+    principal_id: str
+    principal: dict[str, Any] | None  # the servicePrincipals object, when the collection has it
+
+
+def _subscription_sp_assignments(inv: Inventory) -> Iterator[_SpAssignment]:
+    """Service-principal assignments at exactly subscription scope (AZ-IAM-004, AZ-IAM-012)."""
+    subscription_scope = f"/subscriptions/{inv.subscription_id}".lower()
+    principals = {
+        str(sp.get("id")): sp
+        for sp in _objects(inv.graph_objects("servicePrincipals"))
+        if sp.get("id")
+    }
+    for assignment in _objects(inv.role_assignments):
+        assignment_props = props(assignment)
+        if _text(assignment_props.get("principalType")).lower() != "serviceprincipal":
+            continue
+        scope = _scope_of(assignment)
+        if scope.lower() != subscription_scope:
+            continue
+        principal_id = str(assignment_props.get("principalId") or "")
+        yield _SpAssignment(assignment, scope, _text(assignment_props.get("roleDefinitionId")),
+                            principal_id, principals.get(principal_id))
+
+
 @rule(
     id="AZ-IAM-004",
     title="Service principal is Owner of the subscription",
@@ -287,23 +325,11 @@ def _scope_of(assignment: dict[str, Any]) -> str:
 def service_principal_owner(inv: Inventory) -> Iterable[Evaluation]:
     """Judges service-principal assignments made exactly at subscription scope; the Owner role
     is recognised by its built-in definition GUID, so no role-definition lookup is needed."""
-    subscription_scope = f"/subscriptions/{inv.subscription_id}".lower()
-    principals = {
-        str(sp.get("id")): sp
-        for sp in _objects(inv.graph_objects("servicePrincipals"))
-        if sp.get("id")
-    }
-    for assignment in _objects(inv.role_assignments):
-        assignment_props = props(assignment)
-        if _text(assignment_props.get("principalType")).lower() != "serviceprincipal":
-            continue
-        scope = _scope_of(assignment)
-        if scope.lower() != subscription_scope:
-            continue
-        role_id = _text(assignment_props.get("roleDefinitionId"))
-        is_owner = role_id.rstrip("/").rsplit("/", 1)[-1].lower() == OWNER_ROLE_ID
-        principal_id = str(assignment_props.get("principalId") or "")
-        principal = principals.get(principal_id, {})
+    for found in _subscription_sp_assignments(inv):
+        assignment, scope, role_id, principal_id = (found.assignment, found.scope, found.role_definition_id,
+                                                    found.principal_id)
+        is_owner = _role_guid(role_id) == OWNER_ROLE_ID
+        principal = found.principal or {}
         sp_name = _text(principal.get("displayName"))
         shown = f"'{sp_name}'" if sp_name else principal_id
         metadata = {
@@ -736,23 +762,11 @@ def managed_identity_broad_role(inv: Inventory) -> Iterable[Evaluation]:
     collection identifies as managed identities. An Owner/Contributor assignment whose principal
     is missing from the collection, or has no ``servicePrincipalType``, is not evaluated: it may
     or may not be a managed identity."""
-    subscription_scope = f"/subscriptions/{inv.subscription_id}".lower()
-    principals = {
-        str(sp.get("id")): sp
-        for sp in _objects(inv.graph_objects("servicePrincipals"))
-        if sp.get("id")
-    }
-    for assignment in _objects(inv.role_assignments):
-        assignment_props = props(assignment)
-        if _text(assignment_props.get("principalType")).lower() != "serviceprincipal":
-            continue
-        scope = _scope_of(assignment)
-        if scope.lower() != subscription_scope:
-            continue
-        role_id = _text(assignment_props.get("roleDefinitionId"))
-        broad_role = _BROAD_ROLES.get(role_id.rstrip("/").rsplit("/", 1)[-1].lower())
-        principal_id = str(assignment_props.get("principalId") or "")
-        principal = principals.get(principal_id)
+    for found in _subscription_sp_assignments(inv):
+        assignment, scope, role_id, principal_id = (found.assignment, found.scope, found.role_definition_id,
+                                                    found.principal_id)
+        broad_role = _BROAD_ROLES.get(_role_guid(role_id))
+        principal = found.principal
         sp_type = _text(principal.get("servicePrincipalType")) if principal else ""
         name = _text(principal.get("displayName")) if principal else ""
         passed: bool | None
@@ -826,7 +840,7 @@ def too_many_subscription_owners(inv: Inventory) -> Iterable[Evaluation]:
     owners: dict[str, str] = {}
     for assignment in _objects(inv.role_assignments):
         assignment_props = props(assignment)
-        role_id = _text(assignment_props.get("roleDefinitionId")).rstrip("/").rsplit("/", 1)[-1].lower()
+        role_id = _role_guid(_text(assignment_props.get("roleDefinitionId")))
         if role_id != OWNER_ROLE_ID or not _covers_subscription(_scope_of(assignment), subscription_scope):
             continue
         principal = _text(assignment_props.get("principalId"))
