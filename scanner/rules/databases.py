@@ -153,22 +153,22 @@ def sql_auditing(inv: Inventory) -> Iterable[Evaluation]:
 )
 def postgres_public_access(inv: Inventory) -> Iterable[Evaluation]:
     """Absent ``network.publicNetworkAccess`` is reported as not evaluated, not as compliant."""
-    for server in inv.of_type(POSTGRES_TYPE):
+    return _flexible_public_access(inv, POSTGRES_TYPE)
+
+
+def _flexible_public_access(inv: Inventory, server_type: str) -> Iterator[Evaluation]:
+    """``network.publicNetworkAccess`` of a PostgreSQL or MySQL flexible server: Enabled fails,
+    any other value passes, absent is not evaluated."""
+    for server in inv.of_type(server_type):
         access = as_dict(props(server).get("network")).get("publicNetworkAccess")
         metadata = {"publicNetworkAccess": access}
         if access is None:
-            yield verdict(
-                server, POSTGRES_TYPE, None, "publicNetworkAccess not reported", metadata
-            )
+            yield verdict(server, server_type, None, "publicNetworkAccess not reported", metadata)
         elif str(access).strip().lower() == "enabled":
-            yield verdict(
-                server, POSTGRES_TYPE, False, "public network access is Enabled", metadata
-            )
+            yield verdict(server, server_type, False, "public network access is Enabled", metadata)
         else:
-            yield verdict(
-                server, POSTGRES_TYPE, True, f"public network access is {access}", metadata
-            )
-    yield from unreadable(inv, POSTGRES_TYPE, "server")
+            yield verdict(server, server_type, True, f"public network access is {access}", metadata)
+    yield from unreadable(inv, server_type, "server")
 
 
 def _public_access_disabled(server: dict[str, Any]) -> bool:
@@ -489,16 +489,7 @@ MYSQL_SECURE_TRANSPORT = ChildSpec(
 def mysql_public_access(inv: Inventory) -> Iterable[Evaluation]:
     """Absent ``network.publicNetworkAccess`` is not evaluated: the GET of the pinned
     api-version always reports it, and its value depends on how the server was created."""
-    for server in inv.of_type(MYSQL_TYPE):
-        access = as_dict(props(server).get("network")).get("publicNetworkAccess")
-        metadata = {"publicNetworkAccess": access}
-        if access is None:
-            yield verdict(server, MYSQL_TYPE, None, "publicNetworkAccess not reported", metadata)
-        elif str(access).strip().lower() == "enabled":
-            yield verdict(server, MYSQL_TYPE, False, "public network access is Enabled", metadata)
-        else:
-            yield verdict(server, MYSQL_TYPE, True, f"public network access is {access}", metadata)
-    yield from unreadable(inv, MYSQL_TYPE, "server")
+    return _flexible_public_access(inv, MYSQL_TYPE)
 
 
 @rule(
