@@ -1,5 +1,5 @@
-"""OpenShield API package.
+"""The HTTP API: the Flask app factory, auth, request validation, routes and the dashboard.
 
-Deliberately free of Flask imports: the scanner and the supervisor import ``api.models`` and
-``api.settings`` and must not pay for the web stack.
+It knows nothing of processes (it asks ``supervisor.launcher`` to start a run) and keeps its
+data in ``store``. ``api.views`` is Flask-free so the CLI can print the same objects.
 """

@@ -9,16 +9,16 @@ request paths do no imports and no catalogue work.
 from __future__ import annotations
 
 import logging
-import os
 
 from flask import Flask
 
 from api.auth import DEMO_JWT_SECRET, init_auth, secret_from_env
+from api.catalogue import Catalogue
 from api.errors import register_error_handlers
-from api.models.scan_state import ScanStore
-from api.routes import ScanLauncher, Services, dashboard, findings, openapi, posture, register_blueprints
-from api.settings import Settings
-from api.validation import is_uuid
+from api.routes import RunLauncher, Services, openapi, register_blueprints
+from store.parsing import default_subscription
+from store.scans import ScanStore
+from store.settings import Settings
 
 log = logging.getLogger("openshield.api")
 
@@ -26,7 +26,7 @@ log = logging.getLogger("openshield.api")
 MAX_BODY_BYTES = 64 * 1024
 
 
-def create_app(settings: Settings | None = None, launcher: ScanLauncher | None = None) -> Flask:
+def create_app(settings: Settings | None = None, launcher: RunLauncher | None = None) -> Flask:
     """Build the API. Raises ``RuntimeError`` on a configuration that must not serve requests."""
     settings = settings or Settings.from_env()
     secret = secret_from_env()
@@ -42,35 +42,19 @@ def create_app(settings: Settings | None = None, launcher: ScanLauncher | None =
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
     init_auth(app, secret)
     register_error_handlers(app)
+    try:
+        subscription = default_subscription()
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None
     register_blueprints(
         app,
         Services(
             settings=settings,
             store=ScanStore(settings.database_url),
             launcher=launcher,
-            known_rules=_rule_ids(),
-            default_subscription=_default_subscription(),
+            catalogue=Catalogue.load(),
+            default_subscription=subscription,
         ),
     )
-    app.register_blueprint(findings.bp)
-    app.register_blueprint(posture.bp)
-    app.register_blueprint(dashboard.bp)
-    app.register_blueprint(openapi.bp)
-    openapi.load_spec()  # a broken docs/openapi.yaml fails at start-up, not on the first request
+    openapi.load_spec()  # a broken OpenAPI document fails at start-up, not on the first request
     return app
-
-
-def _default_subscription() -> str | None:
-    raw = os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()
-    if not raw:
-        return None
-    if not is_uuid(raw):
-        raise RuntimeError("AZURE_SUBSCRIPTION_ID must be a subscription UUID")
-    return raw.lower()
-
-
-def _rule_ids() -> frozenset[str]:
-    # Imported here, once per app: the catalogue pulls in every rule module.
-    from scanner.rules import all_rules
-
-    return frozenset(rule.id for rule in all_rules())

@@ -9,8 +9,6 @@ Identifiers are checked against the canonical UUID form before they reach a quer
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Collection, Mapping
 
@@ -18,10 +16,11 @@ from flask import Request
 from werkzeug.datastructures import MultiDict
 
 from api.errors import ApiError
-from api.models.scan import STATUSES
+from store import parsing
+from store.parsing import is_uuid, names
+from store.status import SEVERITIES, STATUSES
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_UNSIGNED = re.compile(r"[0-9]{1,9}")
+__all__ = ["is_uuid"]
 
 TRIGGER_FIELDS = ("subscription_id", "rules")
 LIST_PARAMS = ("status", "subscription_id", "limit", "offset")
@@ -31,19 +30,12 @@ DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 MAX_OFFSET = 999_999_999
 DEFAULT_LOG_LINES, MAX_LOG_LINES = 200, 5000
 
-# how many offending names an error message lists before "… (+N more)"
-_MAX_NAMED = 10
-
-
-def is_uuid(value: object) -> bool:
-    return isinstance(value, str) and _UUID.fullmatch(value) is not None
-
-
 def parse_uuid(value: object, name: str) -> str:
     """The canonical lower-case form of a UUID string, or a 400 naming the field."""
-    if not isinstance(value, str) or _UUID.fullmatch(value) is None:
-        raise ApiError(400, f"{name} must be a UUID (8-4-4-4-12 hexadecimal digits)")
-    return value.lower()
+    try:
+        return parsing.parse_uuid(value, name)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 # ----------------------------------------------------------------------------- JSON bodies
@@ -93,12 +85,6 @@ def _json_type(value: Any) -> str:
     return "an object"
 
 
-def _names(values: list[str]) -> str:
-    shown = ", ".join(values[:_MAX_NAMED])
-    rest = len(values) - _MAX_NAMED
-    return shown + (f", … (+{rest} more)" if rest > 0 else "")
-
-
 # --------------------------------------------------------------------------------- trigger
 @dataclass(frozen=True)
 class TriggerRequest:
@@ -109,7 +95,7 @@ class TriggerRequest:
 def parse_trigger(body: Mapping[str, Any], *, default_subscription: str | None, known_rules: Collection[str]) -> TriggerRequest:
     unknown = sorted(set(body) - set(TRIGGER_FIELDS))
     if unknown:
-        raise ApiError(400, f"unknown field(s): {_names(unknown)}; allowed: {', '.join(TRIGGER_FIELDS)}")
+        raise ApiError(400, f"unknown field(s): {names(unknown)}; allowed: {', '.join(TRIGGER_FIELDS)}")
     if "subscription_id" in body:
         subscription_id = parse_uuid(body["subscription_id"], "subscription_id")
     elif default_subscription is not None:
@@ -125,13 +111,10 @@ def _parse_rules(value: Any, known_rules: Collection[str]) -> list[str]:
         raise ApiError(400, "rules must be a non-empty array of rule ids (omit it to run every rule)")
     if not all(isinstance(item, str) for item in value):
         raise ApiError(400, "rules must contain only rule id strings")
-    repeated = sorted(rule for rule, count in Counter(value).items() if count > 1)
-    if repeated:
-        raise ApiError(400, f"rules repeats: {_names(repeated)}")
-    unknown = [r for r in value if r not in known_rules]
-    if unknown:
-        raise ApiError(400, f"unknown rule id(s): {_names(unknown)}")
-    return list(value)
+    try:
+        return parsing.check_rule_ids(value, known_rules)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 # ---------------------------------------------------------------------------- query strings
@@ -139,21 +122,22 @@ def single_params(args: MultiDict[str, str], allowed: tuple[str, ...]) -> dict[s
     """Query parameters as a plain dict; unknown or repeated parameters are a 400."""
     unknown = sorted(set(args) - set(allowed))
     if unknown:
-        raise ApiError(400, f"unknown query parameter(s): {_names(unknown)}; allowed: {', '.join(allowed)}")
+        raise ApiError(400, f"unknown query parameter(s): {names(unknown)}; allowed: {', '.join(allowed)}")
     repeated = sorted(k for k in args if len(args.getlist(k)) > 1)
     if repeated:
         raise ApiError(400, f"query parameter(s) given more than once: {', '.join(repeated)}")
     return {k: args[k] for k in args}
 
 
-def _bounded_int(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def bounded_int(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """An optional integer query parameter within bounds, or a 400 naming it."""
     raw = params.get(name)
     if raw is None:
         return default
-    value = int(raw) if _UNSIGNED.fullmatch(raw) else None
-    if value is None or not low <= value <= high:
-        raise ApiError(400, f"{name} must be an integer from {low} to {high}")
-    return value
+    try:
+        return parsing.bounded_int(raw, name, low, high)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -173,10 +157,33 @@ def parse_list_query(args: MultiDict[str, str]) -> ListQuery:
     return ListQuery(
         status=status,
         subscription_id=parse_uuid(subscription_id, "subscription_id") if subscription_id is not None else None,
-        limit=_bounded_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
-        offset=_bounded_int(params, "offset", 0, 0, MAX_OFFSET),
+        limit=bounded_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        offset=bounded_int(params, "offset", 0, 0, MAX_OFFSET),
     )
 
 
 def parse_log_lines(args: MultiDict[str, str]) -> int:
-    return _bounded_int(single_params(args, LOG_PARAMS), "lines", DEFAULT_LOG_LINES, 1, MAX_LOG_LINES)
+    return bounded_int(single_params(args, LOG_PARAMS), "lines", DEFAULT_LOG_LINES, 1, MAX_LOG_LINES)
+
+
+# ------------------------------------------------------------------- findings and posture filters
+def parse_severity(params: Mapping[str, str]) -> str | None:
+    """``severity`` in any case; answered and compared in the canonical upper case."""
+    raw = params.get("severity")
+    if raw is None:
+        return None
+    if raw.upper() not in SEVERITIES:
+        raise ApiError(400, f"severity must be one of {', '.join(SEVERITIES)}")
+    return raw.upper()
+
+
+def parse_category(params: Mapping[str, str], known: tuple[str, ...]) -> str | None:
+    raw = params.get("category")
+    if raw is not None and raw not in known:
+        raise ApiError(400, f"category must be one of {', '.join(known)}")
+    return raw
+
+
+def parse_optional_uuid(params: Mapping[str, str], name: str) -> str | None:
+    raw = params.get(name)
+    return None if raw is None else parse_uuid(raw, name)

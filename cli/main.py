@@ -16,7 +16,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Sequence
 
-from api.settings import Settings
+from store.settings import Settings
 
 # What docs/api-reference.md promises: tokens last one hour unless told otherwise.
 DEFAULT_TOKEN_TTL_SECONDS = 3600
@@ -25,7 +25,7 @@ DEFAULT_TOKEN_TTL_SECONDS = 3600
 def _db_upgrade(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import OperationalError
 
-    from api.models.migrate import upgrade
+    from store.migrate import upgrade
 
     settings = Settings.from_env()
     url = args.database_url or settings.database_url

@@ -17,19 +17,23 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Sequence
 
-if TYPE_CHECKING:
-    from api.settings import Settings
+from store.clock import iso
+from supervisor.exit_codes import SIGNAL_BASE, ExitCode
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_REFUSED = 3
-EXIT_CANCELLED = 4
-EXIT_NOT_FOUND = 5
-EXIT_INTERRUPTED = 130
+if TYPE_CHECKING:
+    from store.settings import Settings
+
+# The scan process's codes (supervisor.exit_codes), read as a command's outcome.
+EXIT_OK = ExitCode.COMPLETED
+EXIT_FAILED = ExitCode.FAILED
+EXIT_USAGE = ExitCode.USAGE
+EXIT_REFUSED = ExitCode.NOT_RUNNABLE
+EXIT_CANCELLED = ExitCode.CANCELLED
+EXIT_NOT_FOUND = ExitCode.UNKNOWN_SCAN
+EXIT_INTERRUPTED = SIGNAL_BASE + 2  # SIGINT
 
 
 class CliError(Exception):
@@ -42,7 +46,7 @@ class CliError(Exception):
 
 def load_settings() -> "Settings":
     """This host's settings; a malformed variable is a usage error, not a traceback."""
-    from api.settings import Settings
+    from store.settings import Settings
 
     try:
         return Settings.from_env()
@@ -58,12 +62,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return iso(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

@@ -2,7 +2,7 @@
 
 These commands talk to the database (``DATABASE_URL``) and to this host's processes directly,
 not to the HTTP API, so they work when the API is down and need no token. Status changes go
-through :class:`api.models.scan_state.ScanStore`; signals through :mod:`supervisor.kill`. A
+through :class:`store.scans.ScanStore`; signals through :mod:`supervisor.kill`. A
 trigger launches through the same :class:`supervisor.launcher.Launcher` as the API
 (``trigger=cli``), so the scan is supervised like any other.
 """
@@ -10,15 +10,11 @@ trigger launches through the same :class:`supervisor.launcher.Launcher` as the A
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-from api.models.scan import STATUSES, TERMINAL_STATUSES, Scan
-from api.models.scan_state import ActiveScanExists, ScanStore, elapsed_since
-from api.settings import Settings
+from api.views import scan_detail_view, scan_view
 from cli.output import (
     EXIT_CANCELLED,
     EXIT_FAILED,
@@ -33,12 +29,19 @@ from cli.output import (
     print_json,
     print_table,
 )
+from store import parsing
+from store.clock import seconds_since
+from store.models import Scan
+from store.scans import ActiveScanExists, ScanStore
+from store.settings import Settings
+from store.status import STATUSES, TERMINAL, RunStatus, Trigger
+from supervisor.kinds import SCAN
+from supervisor.rundir import RunDir
 
-LOG_FILE = "scan.log"
 POLL_SECONDS = 0.5
 FOLLOW_POLL_SECONDS = 0.25
 # exit code of `scans trigger --wait` per final status
-_WAIT_EXIT = {"completed": EXIT_OK, "failed": EXIT_FAILED, "cancelled": EXIT_CANCELLED}
+_WAIT_EXIT = {RunStatus.COMPLETED: EXIT_OK, RunStatus.FAILED: EXIT_FAILED, RunStatus.CANCELLED: EXIT_CANCELLED}
 
 
 def _context() -> tuple[Settings, ScanStore]:
@@ -48,9 +51,7 @@ def _context() -> tuple[Settings, ScanStore]:
 
 def _uuid(raw: str) -> str:
     """A scan or subscription id in the API's canonical form (lower case 8-4-4-4-12)."""
-    from api.validation import is_uuid
-
-    if not is_uuid(raw):
+    if not parsing.is_uuid(raw):
         raise argparse.ArgumentTypeError(f"not a UUID (8-4-4-4-12 hexadecimal digits): {raw!r}")
     return raw.lower()
 
@@ -68,9 +69,9 @@ def _list(args: argparse.Namespace) -> int:
     total, page = store.list_scans(status=args.status, subscription_id=args.subscription,
                                    limit=args.limit, offset=args.offset)
     if args.json:
-        print_json({"count": total, "limit": args.limit, "offset": args.offset, "scans": [s.to_dict() for s in page]})
+        print_json({"count": total, "limit": args.limit, "offset": args.offset, "scans": [scan_view(s) for s in page]})
         return EXIT_OK
-    rows = [[s.scan_id, s.subscription_id, s.status, s.phase, f"{s.progress}%", s.host, s.to_dict()["created_at"],
+    rows = [[s.scan_id, s.subscription_id, s.status, s.phase, f"{s.progress}%", s.host, scan_view(s)["created_at"],
              _clip(s.error_message, 50)] for s in page]
     print_table(["scan_id", "subscription", "status", "phase", "progress", "host", "created", "error"], rows)
     if total > len(page) + args.offset:
@@ -80,9 +81,10 @@ def _list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     _, store = _context()
-    view = store.view(args.scan_id)
-    if view is None:
+    found = store.detail(args.scan_id)
+    if found is None:
         raise CliError(f"scan {args.scan_id} not found", EXIT_NOT_FOUND)
+    view = scan_detail_view(*found)
     if args.json:
         print_json(view)
         return EXIT_OK
@@ -107,35 +109,40 @@ def _clip(text: str | None, width: int) -> str | None:
 
 # --------------------------------------------------------------------------------------- ps
 def _ps(args: argparse.Namespace) -> int:
-    from supervisor.launcher import process_matches
+    """Active runs of every kind: scans, and CVE re-enrichments (``kind`` says which)."""
+    from store.enrichment_runs import EnrichmentStore
+    from supervisor.processes import process_matches
 
     settings, store = _context()
-    active: list[Scan] = []
-    for status in ("running", "pending"):
-        active += store.list_scans(status=status, limit=500)[1]
+    runs: list[tuple[str, Any]] = [("scan", scan) for scan in store.active()]
+    runs += [("enrich", run) for run in EnrichmentStore(settings.database_url).active()]
     if args.this_host:
-        active = [s for s in active if s.host == settings.host_id]
+        runs = [(kind, run) for kind, run in runs if run.host == settings.host_id]
     entries = []
-    for scan in active:
-        local = scan.host == settings.host_id
-        if not local or scan.pid is None:
-            process = None  # another host's pid means nothing here; a queued scan has none
+    for kind, run in runs:
+        local = run.host == settings.host_id
+        if not local or run.pid is None:
+            process = None  # another host's pid means nothing here; a queued run has none
         else:
-            process = "alive" if process_matches(scan.pid, scan.process_create_time) else "gone"
+            process = "alive" if process_matches(run.pid, run.process_create_time) else "gone"
+        is_scan = kind == "scan"
         entries.append({
-            "scan_id": scan.scan_id, "subscription_id": scan.subscription_id, "status": scan.status,
-            "phase": scan.phase, "progress": scan.progress, "pid": scan.pid, "host": scan.host,
+            "kind": kind, "scan_id": run.scan_id, "subscription_id": run.subscription_id if is_scan else None,
+            "status": run.status, "phase": run.phase if is_scan else None,
+            "progress": run.progress if is_scan else None, "pid": run.pid, "host": run.host,
             "this_host": local, "process": process,
-            "runtime_seconds": _seconds(elapsed_since(scan.started_at)),
-            "heartbeat_age_seconds": _seconds(elapsed_since(scan.heartbeat_at)),
-            "cancel_requested": scan.cancel_requested,
+            "runtime_seconds": _seconds(seconds_since(run.started_at)),
+            "heartbeat_age_seconds": _seconds(seconds_since(run.heartbeat_at)),
+            "cancel_requested": run.cancel_requested,
         })
     if args.json:
         print_json({"host": settings.host_id, "count": len(entries), "scans": entries})
         return EXIT_OK
-    rows = [[e["scan_id"], e["pid"], e["host"], e["status"], e["phase"], f"{e['progress']}%",
-             duration(e["runtime_seconds"]), duration(e["heartbeat_age_seconds"]), e["process"]] for e in entries]
-    print_table(["scan_id", "pid", "host", "status", "phase", "progress", "runtime", "heartbeat", "process"], rows)
+    rows = [[e["scan_id"], e["kind"], e["pid"], e["host"], e["status"], e["phase"],
+             None if e["progress"] is None else f"{e['progress']}%", duration(e["runtime_seconds"]),
+             duration(e["heartbeat_age_seconds"]), e["process"]] for e in entries]
+    print_table(["scan_id", "kind", "pid", "host", "status", "phase", "progress", "runtime", "heartbeat", "process"],
+                rows)
     return EXIT_OK
 
 
@@ -151,7 +158,7 @@ def _trigger(args: argparse.Namespace) -> int:
     subscription = args.subscription or _default_subscription()
     rules = _check_rules(args.rules)
     try:
-        scan = store.create(subscription, trigger="cli", rules=rules)
+        scan = store.create(subscription, trigger=Trigger.CLI, rules=rules)
     except ActiveScanExists as exc:
         if args.json:
             print_json({"error": f"subscription {subscription} already has an active scan", "scan_id": exc.scan_id})
@@ -169,35 +176,32 @@ def _trigger(args: argparse.Namespace) -> int:
     print(f"scan {scan.scan_id}: {message}", file=sys.stderr, flush=True)
     final = _wait(store, scan.scan_id)
     if args.json:
-        print_json(store.view(scan.scan_id))
+        found = store.detail(scan.scan_id)
+        print_json(scan_detail_view(*found) if found else None)
     else:
         print(_summary(final))
     return _WAIT_EXIT[final.status]
 
 
 def _default_subscription() -> str:
-    raw = os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()
-    if not raw:
-        raise CliError("--subscription is required (AZURE_SUBSCRIPTION_ID is not set)", EXIT_USAGE)
     try:
-        return _uuid(raw)
-    except argparse.ArgumentTypeError:
-        raise CliError("AZURE_SUBSCRIPTION_ID must be a subscription UUID", EXIT_USAGE) from None
+        subscription = parsing.default_subscription()
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if subscription is None:
+        raise CliError("--subscription is required (AZURE_SUBSCRIPTION_ID is not set)", EXIT_USAGE)
+    return subscription
 
 
 def _check_rules(raw: str | None) -> list[str] | None:
     if raw is None:
         return None
-    from scanner.rules import all_rules
+    from scanner.rules import rule_ids
 
-    wanted = [r.strip().upper() for r in raw.split(",") if r.strip()]
-    known = {rule.id for rule in all_rules()}
-    unknown = [r for r in wanted if r not in known]
-    if not wanted or unknown:
-        raise CliError(f"unknown rule id(s): {', '.join(unknown)}" if unknown else "--rules is empty", EXIT_USAGE)
-    if len(set(wanted)) != len(wanted):
-        raise CliError("--rules repeats a rule id", EXIT_USAGE)
-    return wanted
+    try:
+        return parsing.check_rule_ids(parsing.split_rule_ids(raw), rule_ids(), what="--rules")
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
 
 
 def _wait(store: ScanStore, scan_id: str) -> Scan:
@@ -220,7 +224,7 @@ def _wait(store: ScanStore, scan_id: str) -> Scan:
                     print(f"{time.strftime('%H:%M:%S')} {scan.status} {scan.phase} {scan.progress}%",
                           file=sys.stderr, flush=True)
                 last = state
-            if scan.status in TERMINAL_STATUSES:
+            if scan.status in TERMINAL:
                 return scan
             time.sleep(POLL_SECONDS)
     except KeyboardInterrupt:
@@ -232,7 +236,7 @@ def _wait(store: ScanStore, scan_id: str) -> Scan:
 
 
 def _summary(scan: Scan) -> str:
-    if scan.status == "completed":
+    if scan.status == RunStatus.COMPLETED:
         return f"scan {scan.scan_id} completed: {scan.total_findings} findings, score {scan.score}"
     return f"scan {scan.scan_id} {scan.status}: {scan.error_message}"
 
@@ -248,7 +252,7 @@ def _cancel(args: argparse.Namespace) -> int:
     elif outcome == "requested":
         answer = {"scan_id": args.scan_id, "status": _get(store, args.scan_id).status, "cancel_requested": True,
                   "message": "cancellation requested; the supervisor stops it within seconds"}
-    elif outcome in TERMINAL_STATUSES:
+    elif outcome in TERMINAL:
         if args.json:
             print_json({"error": f"scan is already {outcome}", "scan_id": args.scan_id, "status": outcome})
         raise CliError(f"scan {args.scan_id} is already {outcome}", EXIT_REFUSED)
@@ -263,46 +267,57 @@ def _cancel(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------- kill
 def _kill(args: argparse.Namespace) -> int:
-    from supervisor.kill import KillRefused, find_scan_process, kill_scan
+    from supervisor.kill import KillRefused, KillResult, find_run_process, kill_all, kill_run
 
-    target = args.target.strip()
-    if not target.isdigit():
-        try:
-            target = _uuid(target)
-        except argparse.ArgumentTypeError:
-            raise CliError(f"give a scan id (UUID) or a pid, not {args.target!r}", EXIT_USAGE) from None
-    settings, store = _context()
-    try:
-        scan = find_scan_process(store, settings.host_id, target)
-    except LookupError as exc:
-        raise CliError(str(exc), EXIT_NOT_FOUND) from None
-    except KillRefused as exc:
-        raise CliError(str(exc), EXIT_REFUSED) from None
-    result = kill_scan(scan, force=args.force, grace_seconds=args.grace)
-    if args.json:
-        print_json({"scan_id": result.scan_id, "pid": result.pid, "signals": list(result.signals),
-                    "exited": result.exited})
+    settings, _ = _context()
+    results: list[KillResult]
+    if args.all:
+        if args.target is not None:
+            raise CliError("give a target or --all, not both", EXIT_USAGE)
+        results = kill_all(settings, force=args.force, grace_seconds=args.grace)
     else:
-        sent = " then ".join(result.signals) or "no signal (the process group was already gone)"
-        state = "it has exited" if result.exited else "it is still running"
-        print(f"scan {result.scan_id}: sent {sent} to process group {result.pid}; {state}")
-    if args.force and not result.exited:
+        if args.target is None:
+            raise CliError("give a scan id or a pid (or --all)", EXIT_USAGE)
+        target = args.target.strip()
+        if not target.isdigit():
+            try:
+                target = _uuid(target)
+            except argparse.ArgumentTypeError:
+                raise CliError(f"give a scan id (UUID) or a pid, not {args.target!r}", EXIT_USAGE) from None
+        try:
+            run = find_run_process(settings.database_url, settings.host_id, target)
+        except LookupError as exc:
+            raise CliError(str(exc), EXIT_NOT_FOUND) from None
+        except KillRefused as exc:
+            raise CliError(str(exc), EXIT_REFUSED) from None
+        results = [kill_run(run, force=args.force, grace_seconds=args.grace)]
+    answers = [{"kind": r.kind, "scan_id": r.scan_id, "pid": r.pid, "signals": list(r.signals), "exited": r.exited}
+               for r in results]
+    if args.json:
+        print_json({"killed": answers} if args.all else answers[0])
+    else:
+        for r in results:
+            sent = " then ".join(r.signals) or "no signal (the process group was already gone)"
+            state = "it has exited" if r.exited else "it is still running"
+            what = "scan" if r.kind == SCAN.name else "enrichment of scan"
+            print(f"{what} {r.scan_id}: sent {sent} to process group {r.pid}; {state}")
+        if args.all and not results:
+            print(f"no live scan or enrichment process on this host ({settings.host_id})")
+    if args.force and not all(r.exited for r in results):
         return EXIT_FAILED
     return EXIT_OK
 
 
 # ------------------------------------------------------------------------------------- logs
 def _logs(args: argparse.Namespace) -> int:
-    from api.routes.scans import tail_lines
-
     if args.follow and args.json:
         raise CliError("--follow and --json do not go together", EXIT_USAGE)
     settings, store = _context()
     scan = _get(store, args.scan_id)
-    path = settings.scan_dir(args.scan_id) / LOG_FILE
-    if not path.exists() and scan.host not in (None, settings.host_id):
+    run_dir = RunDir(settings.data_dir, args.scan_id, SCAN)
+    if not run_dir.log_path.exists() and scan.host not in (None, settings.host_id):
         raise CliError(f"the log of scan {args.scan_id} is on host {scan.host}; run this there", EXIT_FAILED)
-    lines, truncated = tail_lines(path, args.lines)
+    lines, truncated = run_dir.tail(args.lines)
     if args.json:
         print_json({"scan_id": args.scan_id, "lines": lines, "truncated": truncated})
         return EXIT_OK
@@ -310,12 +325,13 @@ def _logs(args: argparse.Namespace) -> int:
         print(line)
     sys.stdout.flush()
     if args.follow:
-        return _follow(store, args.scan_id, path)
+        return _follow(store, args.scan_id, run_dir)
     return EXIT_OK
 
 
-def _follow(store: ScanStore, scan_id: str, path: Path) -> int:
+def _follow(store: ScanStore, scan_id: str, run_dir: RunDir) -> int:
     """Print what the log gains until the scan is terminal (and its last words are written)."""
+    path = run_dir.log_path
     offset = path.stat().st_size if path.exists() else 0
     ended_at: float | None = None
     try:
@@ -328,7 +344,7 @@ def _follow(store: ScanStore, scan_id: str, path: Path) -> int:
                     offset += len(data)
                     sys.stdout.write(data.decode("utf-8", "replace"))
                     sys.stdout.flush()
-            if ended_at is None and _get(store, scan_id).status in TERMINAL_STATUSES:
+            if ended_at is None and _get(store, scan_id).status in TERMINAL:
                 ended_at = time.monotonic()
             # a scan's process may write its last lines just after its status changes
             if ended_at is not None and time.monotonic() - ended_at > 1.0:
@@ -349,15 +365,12 @@ def _grace(raw: str) -> float:
     return value
 
 
-def _bounded(low: int, high: int) -> Any:
+def _bounded(name: str, low: int, high: int) -> Any:
     def parse(raw: str) -> int:
         try:
-            value = int(raw)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number, not {raw!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low} to {high}")
-        return value
+            return parsing.bounded_int(raw.strip(), name, low, high)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 
@@ -371,8 +384,8 @@ def add_parser(sub: Any) -> None:
     ls = cmds.add_parser("list", help="scans, newest first")
     ls.add_argument("--status", choices=STATUSES)
     ls.add_argument("--subscription", type=_uuid, metavar="ID")
-    ls.add_argument("--limit", type=_bounded(1, 500), default=50)
-    ls.add_argument("--offset", type=_bounded(0, 999_999_999), default=0)
+    ls.add_argument("--limit", type=_bounded("--limit", 1, 500), default=50)
+    ls.add_argument("--offset", type=_bounded("--offset", 0, 999_999_999), default=0)
     ls.add_argument("--json", action="store_true", help="the API's {count, limit, offset, scans} object")
     ls.set_defaults(func=_list)
 
@@ -381,8 +394,9 @@ def add_parser(sub: Any) -> None:
     show.add_argument("--json", action="store_true", help="the API's scan object")
     show.set_defaults(func=_show)
 
-    ps = cmds.add_parser("ps", help="active scans: pid, host, phase, progress, runtime, heartbeat age")
-    ps.add_argument("--this-host", action="store_true", help="only scans of this host (OPENSHIELD_HOST_ID)")
+    ps = cmds.add_parser("ps", help="active scans and CVE enrichments: pid, host, phase, progress, runtime, "
+                                    "heartbeat age")
+    ps.add_argument("--this-host", action="store_true", help="only runs of this host (OPENSHIELD_HOST_ID)")
     ps.add_argument("--json", action="store_true")
     ps.set_defaults(func=_ps)
 
@@ -399,8 +413,11 @@ def add_parser(sub: Any) -> None:
     cancel.add_argument("--json", action="store_true")
     cancel.set_defaults(func=_cancel)
 
-    kill = cmds.add_parser("kill", help="SIGTERM a scan's process group on this host (--force: then SIGKILL)")
-    kill.add_argument("target", metavar="SCAN_ID|PID")
+    kill = cmds.add_parser("kill", help="SIGTERM a scan's (or its enrichment's) process group on this host "
+                                        "(--force: then SIGKILL)")
+    kill.add_argument("target", metavar="SCAN_ID|PID", nargs="?")
+    kill.add_argument("--all", action="store_true",
+                      help="every live scan and enrichment process of this host (what bin/demo --stop does)")
     kill.add_argument("--force", action="store_true", help="SIGKILL the group if it is still alive after --grace")
     kill.add_argument("--grace", type=_grace, default=DEFAULT_GRACE_SECONDS, metavar="SECONDS",
                       help=f"wait before SIGKILL with --force (default {DEFAULT_GRACE_SECONDS:g})")
@@ -409,7 +426,7 @@ def add_parser(sub: Any) -> None:
 
     logs = cmds.add_parser("logs", help="the end of a scan's scan.log (on the host that ran it)")
     logs.add_argument("scan_id", type=_uuid)
-    logs.add_argument("-n", "--lines", type=_bounded(1, 5000), default=50)
+    logs.add_argument("-n", "--lines", type=_bounded("--lines", 1, 5000), default=50)
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing until the scan ends")
     logs.add_argument("--json", action="store_true", help="{scan_id, lines, truncated}")
     logs.set_defaults(func=_logs)

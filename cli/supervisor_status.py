@@ -11,41 +11,36 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from sqlalchemy import func, select
-
-from api.models.base import utcnow
-from api.models.db import read_scope
-from api.models.scan import ACTIVE_STATUSES, Scan
-from api.models.supervisor_beat import ALIVE_SECONDS, SupervisorBeat
+from api.views import beat_view
 from cli.output import EXIT_FAILED, EXIT_OK, duration, load_settings, print_json, print_table
-from supervisor.launcher import process_matches
+from store.clock import utcnow
+from store.scans import ScanStore
+from store.supervisors import ALIVE_SECONDS, all_beats
+from supervisor.processes import process_matches
 
 
 def _status(args: argparse.Namespace) -> int:
     settings = load_settings()
-    with read_scope(settings.database_url) as session:
-        beats = list(session.scalars(select(SupervisorBeat).order_by(SupervisorBeat.host)))
-        active = dict(session.execute(
-            select(Scan.host, func.count()).where(Scan.status.in_(ACTIVE_STATUSES)).group_by(Scan.host)
-        ).tuples().all())
+    beats = all_beats(settings.database_url)
+    active = ScanStore(settings.database_url).active_count_by_host()
     now = utcnow()
     entries: list[dict[str, Any]] = []
     for beat in beats:
         age = (now - beat.last_seen).total_seconds()
         local = beat.host == settings.host_id
         alive = age < ALIVE_SECONDS and (not local or process_matches(beat.pid, None))
-        entries.append({**beat.to_dict(), "alive": alive, "last_seen_age_seconds": round(age, 1),
+        entries.append({**beat_view(beat), "alive": alive, "last_seen_age_seconds": round(age, 1),
                         "this_host": local, "active_scans": int(active.get(beat.host, 0))})
     here = next((e for e in entries if e["this_host"]), None)
     here_alive = bool(here and here["alive"])
+    queued = int(active.get(None, 0))
     if args.json:
-        print_json({"host": settings.host_id, "alive": here_alive, "queued_scans": int(active.get(None, 0)),
-                    "supervisors": entries})
+        print_json({"host": settings.host_id, "alive": here_alive, "queued_scans": queued, "supervisors": entries})
     else:
         rows = [[e["host"] + (" (this host)" if e["this_host"] else ""), e["pid"], e["alive"],
                  duration(e["last_seen_age_seconds"]), e["started_at"], e["active_scans"]] for e in entries]
         print_table(["host", "pid", "alive", "last_seen", "started", "active_scans"], rows)
-        print(f"queued scans (no host yet): {int(active.get(None, 0))}")
+        print(f"queued scans (no host yet): {queued}")
         if not here_alive:
             print(f"no live supervisor on this host ({settings.host_id}); startup.sh restarts it, "
                   "or run: python -m supervisor")

@@ -14,8 +14,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
 
 from scanner.azure.collector import CollectProgress
 from scanner.inventory import Inventory, Needs
@@ -143,31 +142,3 @@ class ScanEngine:
             if o.status == "ok"
         )
         return result
-
-
-def finding_row(record: FindingRecord, scan_id: str, subscription_id: str, detected_at: datetime) -> dict[str, Any]:
-    """The ``findings`` row for one failed evaluation (column names as in api.models.Finding)."""
-    rule, ev = record.rule, record.evaluation
-    metadata = dict(ev.metadata)
-    if ev.detail:
-        metadata.setdefault("detail", ev.detail)
-    return {
-        "scan_id": scan_id,
-        "subscription_id": subscription_id,
-        "rule_id": rule.id,
-        "rule_name": rule.title,
-        "severity": rule.severity,
-        "category": rule.category,
-        "resource_id": ev.resource_id,
-        "resource_name": ev.resource_name,
-        "resource_type": ev.resource_type,
-        "description": record.description(),
-        "remediation": rule.remediation,
-        "frameworks": {k: list(v) for k, v in rule.frameworks.items()},
-        "metadata": metadata,
-        "detected_at": detected_at,
-        # filled by CVE enrichment for findings whose metadata names deployed software
-        "cve_references": None,
-        "cvss_score": None,
-        "exploit_available": False,
-    }

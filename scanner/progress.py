@@ -7,36 +7,29 @@ replaced atomically (write a temp file, then rename) so a reader never sees half
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any, TextIO
 
-from api.models.base import utcnow
-from api.models.scan_state import ScanStore
+from store.clock import iso, utcnow
+from store.scans import ScanStore
 from scanner.azure.collector import CollectProgress
+from supervisor.rundir import RunDir
 
 DB_WRITE_INTERVAL = 0.5
 PLAIN_LINE_INTERVAL = 5.0
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-    os.replace(tmp, path)
-
-
 class ProgressReporter:
     """Implements ``scanner.engine.ProgressSink`` for one scan."""
 
-    def __init__(self, store: ScanStore, scan_id: str, run_dir: Path, out: TextIO | None = None,
+    def __init__(self, store: ScanStore, scan_id: str, run_dir: RunDir, out: TextIO | None = None,
                  use_bar: bool | None = None) -> None:
         self.store = store
         self.scan_id = scan_id
-        self.path = run_dir / "progress.json"
+        self.run_dir = run_dir
         self.out = out or sys.stdout
         self.use_bar = self.out.isatty() if use_bar is None else use_bar
         self._lock = threading.Lock()
@@ -108,8 +101,8 @@ class ProgressReporter:
             due = force or now - self._last_db >= DB_WRITE_INTERVAL
             if due:
                 self._last_db = now
-        snapshot["updated_at"] = utcnow().isoformat().replace("+00:00", "Z")
-        write_json_atomic(self.path, snapshot)
+        snapshot["updated_at"] = iso(utcnow())
+        self.run_dir.write_progress(snapshot)
         if due and snapshot["status"] == "running":
             self.store.progress(
                 self.scan_id,
@@ -126,8 +119,8 @@ class ProgressReporter:
         with self._lock:
             self.state.update(status=status, **extra)
             snapshot = dict(self.state)
-        snapshot["updated_at"] = utcnow().isoformat().replace("+00:00", "Z")
-        write_json_atomic(self.path, snapshot)
+        snapshot["updated_at"] = iso(utcnow())
+        self.run_dir.write_progress(snapshot)
 
     # ------------------------------------------------------------------- terminal
     def _line(self, text: str, force: bool = False) -> None:

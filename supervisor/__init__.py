@@ -1,1 +1,3 @@
-"""Every OS-process concern: launching scans detached, watching their pids, killing groups."""
+"""Every OS-process concern of every kind of supervised run (scans, CVE re-enrichments):
+launching them detached, their monitor, the in-process scaffold, the run directory, watching
+their pids and heartbeats, killing their process groups."""

@@ -6,7 +6,7 @@ import logging
 import signal
 import sys
 
-from api.settings import Settings
+from store.settings import Settings
 from supervisor.loop import AlreadyRunning, StopFlag, Supervisor
 
 

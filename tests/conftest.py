@@ -16,8 +16,8 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from api.models.db import dispose_engines, get_engine, normalise_url
-from api.models.migrate import upgrade
+from store.db import dispose_engines, get_engine, normalise_url
+from store.migrate import upgrade
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("OPENSHIELD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -56,7 +56,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def empty_postgres(url: str) -> None:
     """Delete every row of every application table (the session's PostgreSQL database is shared
     by the tests; listing the tables from the models keeps new tables from being forgotten)."""
-    from api.models.base import Base
+    from store.models import Base
 
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     with get_engine(url).begin() as conn:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from api.models.base import utcnow
-from api.models.scan_state import ScanStore
+from store.clock import utcnow
+from store.scans import ScanStore
 
 # what the demo tenant's version rules report (AKS, PostgreSQL, MySQL, App Service stacks)
 DEMO_SOFTWARE = [

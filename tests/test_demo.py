@@ -58,7 +58,8 @@ def demo_processes(data_dir: Path) -> list[psutil.Process]:
     """Every live process whose environment says it belongs to this data directory."""
     resolved = str(data_dir.resolve())
     candidates: set[int] = set()
-    pid_files = [data_dir / "demo.pids", *data_dir.glob("scans/*/pid"), *data_dir.glob("scans/*/monitor.pid")]
+    pid_files = [data_dir / "demo.pids", *data_dir.glob("scans/*/pid"), *data_dir.glob("scans/*/monitor.pid"),
+                 *data_dir.glob("scans/*/enrich/pid"), *data_dir.glob("scans/*/enrich/monitor.pid")]
     for path in pid_files:
         try:
             candidates.update(int(word) for word in path.read_text().split() if word.isdigit())
@@ -215,13 +216,55 @@ def test_stop_ends_a_running_scan_too(demo: Demo) -> None:
 
     result = run_demo(demo.data_dir, "--stop", timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "stopping 1 scan process" in result.stderr
+    assert f"scan {scan_id}: sent SIGTERM to process group {scan_pid}; it has exited" in result.stderr
     assert not demo_processes(demo.data_dir)
     assert not psutil.pid_exists(scan_pid) or psutil.Process(scan_pid).status() == psutil.STATUS_ZOMBIE
     # The scan recorded its own end before exiting (SIGTERM, not SIGKILL).
     with sqlite3.connect(demo.data_dir / "openshield.db") as db:
         (status,) = db.execute("SELECT status FROM scans WHERE scan_id = ?", (scan_id,)).fetchone()
     assert status == "cancelled"
+
+
+def _emulator_admin(demo: Demo, path: str, body: dict[str, Any]) -> None:
+    emulator_url = read_env_file(demo.data_dir / "fakeazure.env")["FAKEAZURE_URL"]
+    context = ssl.create_default_context(cafile=str(demo.data_dir / "fakeazure-ca.pem"))
+    request = urllib.request.Request(f"{emulator_url}/_admin/{path}", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, context=context, timeout=10).close()
+
+
+def test_stop_ends_a_scan_and_a_cve_enrichment_in_flight(demo: Demo) -> None:
+    """Both kinds of supervised run are found and stopped; nothing of the demo is left running."""
+    first = requests.post(f"{demo.url}/api/scans/trigger", json={}, headers=demo.headers(), timeout=10).json()
+    assert demo.wait_terminal(first["scan_id"])["status"] == "completed"
+    _emulator_admin(demo, "nvd/faults", {"latency_ms": 5000})  # the enrichment waits on NVD ...
+    with sqlite3.connect(demo.data_dir / "openshield.db") as db:
+        db.execute("DELETE FROM nvd_cache")  # ... which the scan's own enrichment phase had answered
+    enrich = requests.post(f"{demo.url}/api/scans/{first['scan_id']}/enrich", headers=demo.headers(), timeout=10)
+    assert enrich.status_code == 202, enrich.text
+    enrich_pid = wait_for(lambda: _read_pid(demo.data_dir / "scans" / first["scan_id"] / "enrich" / "pid"), 30,
+                          interval=0.05, what="the enrichment's pid")
+    _emulator_admin(demo, "faults", {"latency_ms": 5000})  # and the next scan on ARM
+    second = requests.post(f"{demo.url}/api/scans/trigger", json={}, headers=demo.headers(), timeout=10).json()
+    scan_pid = int(wait_for(lambda: demo.scan(second["scan_id"])["pid"], 30, interval=0.05, what="the scan's pid"))
+
+    result = run_demo(demo.data_dir, "--stop", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"enrichment of scan {first['scan_id']}: sent SIGTERM to process group {enrich_pid}" in result.stderr
+    assert f"scan {second['scan_id']}: sent SIGTERM to process group {scan_pid}" in result.stderr
+    assert not demo_processes(demo.data_dir)
+    with sqlite3.connect(demo.data_dir / "openshield.db") as db:
+        (scan_status,) = db.execute("SELECT status FROM scans WHERE scan_id = ?", (second["scan_id"],)).fetchone()
+        (run_status,) = db.execute("SELECT status FROM enrichment_runs WHERE scan_id = ?",
+                                   (first["scan_id"],)).fetchone()
+    assert (scan_status, run_status) == ("cancelled", "cancelled")
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def test_a_second_demo_on_the_same_data_dir_is_refused(demo: Demo) -> None:

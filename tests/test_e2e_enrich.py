@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from api.models.scan_state import ScanStore
+from store.scans import ScanStore
 from tests.enrich_helpers import seed_completed_scan
 from tests.fakeazure.harness import Emulator, start_emulator
 from tests.processes import wait_for

@@ -15,7 +15,7 @@ import psutil
 import pytest
 import requests
 
-from api.models.scan_state import ScanStore
+from store.scans import ScanStore
 from tests.fakeazure.harness import Emulator, start_emulator
 from tests.processes import wait_for
 from tests.stack import LiveStack

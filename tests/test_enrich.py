@@ -20,11 +20,11 @@ import psutil
 import pytest
 from sqlalchemy import select
 
-from api.models import EnrichmentRun, Finding
-from api.models.db import read_scope
-from api.models.enrichment_state import EnrichmentStore
-from api.models.scan_state import ScanStore
-from api.settings import Settings
+from store.models import EnrichmentRun, Finding
+from store.db import read_scope
+from store.enrichment_runs import EnrichmentStore
+from store.scans import ScanStore
+from store.settings import Settings
 from scanner.cve.scan_phase import enrich_rows
 from supervisor.launcher import Launcher
 from tests.conftest import REPO, scan_env
@@ -59,14 +59,14 @@ class Rig:
 
     def enrich(self, scan_id: str) -> int:
         """What POST /api/scans/<id>/enrich does."""
-        run = self.runs.start_run(scan_id, host=self.settings.host_id)
+        run = self.runs.start_run(scan_id)
         Launcher(self.settings).launch_enrichment(scan_id, run.id)
         return run.id
 
     def wait_run(self, run_id: int, timeout: float = 30) -> EnrichmentRun:
         def ended() -> EnrichmentRun | None:
             run = self.runs.get(run_id)
-            return run if run is not None and run.status in ("completed", "failed") else None
+            return run if run is not None and run.status in ("completed", "failed", "cancelled") else None
 
         return wait_for(ended, timeout, what=f"enrichment run {run_id} to end")
 
@@ -108,7 +108,7 @@ def software_product(finding: Finding) -> str | None:
 def test_reenrichment_attaches_cves_and_the_cache_serves_the_next_scan(rig: Rig) -> None:
     first = seed_completed_scan(rig.scans)
     run = rig.wait_run(rig.enrich(first))
-    assert run.status == "completed", (run.error, rig.log(first))
+    assert run.status == "completed", (run.error_message, rig.log(first))
     assert run.findings_enriched == len(DEMO_SOFTWARE) and run.exit_code == 0
     scan = rig.scans.get(first)
     assert scan is not None and scan.status == "completed"
@@ -126,7 +126,7 @@ def test_reenrichment_attaches_cves_and_the_cache_serves_the_next_scan(rig: Rig)
     # a second scan of the same software: every answer comes from the cache
     second = seed_completed_scan(rig.scans)
     run = rig.wait_run(rig.enrich(second))
-    assert run.status == "completed", run.error
+    assert run.status == "completed", run.error_message
     assert len(rig.nvd.nvd_requests()) == len(DEMO_SOFTWARE)
     assert "0 NVD requests, 5 cache hits" in rig.log(second)
     k8s = next(f for f in rig.findings(second) if software_product(f) == "kubernetes")
@@ -138,7 +138,7 @@ def test_nvd_down_fails_enrichment_and_keeps_the_scan_completed(rig: Rig) -> Non
     rig.nvd.set_nvd_faults(down=True)
     run = rig.wait_run(rig.enrich(scan_id))
     message = "NVD unavailable: HTTP 503 (Service Unavailable) (after 3 attempts)"
-    assert (run.status, run.error, run.exit_code) == ("failed", message, 1)
+    assert (run.status, run.error_message, run.exit_code) == ("failed", message, 1)
     scan = rig.scans.get(scan_id)
     assert scan is not None and scan.status == "completed" and scan.total_findings == len(DEMO_SOFTWARE) + 1
     assert (scan.cve_enrichment_status, scan.cve_enrichment_error) == ("FAILED", message)
@@ -150,7 +150,7 @@ def test_throttled_nvd_is_retried_to_completion(rig: Rig) -> None:
     scan_id = seed_completed_scan(rig.scans)
     rig.nvd.set_nvd_faults(throttle_every=3, fail_every=4)  # never 3 failures in a row
     run = rig.wait_run(rig.enrich(scan_id))
-    assert run.status == "completed", run.error
+    assert run.status == "completed", run.error_message
     statuses = [r["status"] for r in rig.nvd.nvd_requests()]
     assert 403 in statuses and 503 in statuses and statuses.count(200) == len(DEMO_SOFTWARE)
 
@@ -170,7 +170,7 @@ def test_kill_9_of_an_enrichment_is_failed_by_the_supervisor(rig: Rig) -> None:
     pid = _running_pid(rig, run_id)
     os.kill(pid, signal.SIGKILL)
     run = rig.wait_run(run_id, timeout=10)
-    assert (run.status, run.error, run.exit_code) == ("failed", "enrichment process killed by SIGKILL", -9)
+    assert (run.status, run.error_message, run.exit_code) == ("failed", "enrichment process killed by SIGKILL", -9)
     scan = rig.scans.get(scan_id)
     assert scan is not None and scan.status == "completed"
     assert (scan.cve_enrichment_status, scan.cve_enrichment_error) == ("FAILED", "enrichment process killed by SIGKILL")
@@ -184,7 +184,11 @@ def test_sigterm_stops_an_enrichment_and_says_so(rig: Rig) -> None:
     pid = _running_pid(rig, run_id)
     os.kill(pid, signal.SIGTERM)
     run = rig.wait_run(run_id, timeout=10)
-    assert (run.status, run.error, run.exit_code) == ("failed", "enrichment stopped by SIGTERM", 128 + signal.SIGTERM)
+    # one SIGTERM policy for every kind of run: cancelled, naming the signal
+    assert (run.status, run.error_message, run.exit_code) == ("cancelled", "cancelled by SIGTERM", 128 + signal.SIGTERM)
+    scan = rig.scans.get(scan_id)
+    assert scan is not None and (scan.cve_enrichment_status, scan.cve_enrichment_error) == (
+        "FAILED", "cancelled by SIGTERM")
 
 
 def test_enrich_process_without_a_pending_run_exits_3(rig: Rig) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import command
 
-from api.models.migrate import alembic_config
+from store.migrate import alembic_config
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:

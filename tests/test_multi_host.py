@@ -22,9 +22,9 @@ from typing import Iterator
 import psutil
 import pytest
 
-from api.models.base import utcnow
-from api.models.scan import Scan
-from api.models.scan_state import ScanStore
+from store.clock import utcnow
+from store.models import Scan
+from store.scans import ScanStore
 from tests.conftest import empty_postgres, scan_env
 from tests.fakeazure.harness import Emulator, start_emulator
 from tests.processes import kill_scan_processes, start_supervisor, stop_process, wait_for

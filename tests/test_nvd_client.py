@@ -12,9 +12,9 @@ import pytest
 import requests
 from sqlalchemy import update
 
-from api.models import NvdCacheEntry
-from api.models.base import utcnow
-from api.models.db import session_scope
+from store.models import NvdCacheEntry
+from store.clock import utcnow
+from store.db import session_scope
 from scanner.cve.cache import NvdCache
 from scanner.cve.matching import Software, finding_cves
 from scanner.cve.nvd import NvdClient, NvdError

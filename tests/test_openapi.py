@@ -31,9 +31,9 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import text
 
-from api.models.base import utcnow
-from api.models.db import get_engine
-from api.models.scan_state import ScanStore
+from store.clock import utcnow
+from store.db import get_engine
+from store.scans import ScanStore
 from api.routes.openapi import load_spec
 from tests.conftest import empty_postgres
 from tests.fakeazure.harness import Emulator, start_emulator
@@ -56,7 +56,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
          emulator: Emulator) -> Iterator[LiveStack]:
-    from api.models.migrate import upgrade
+    from store.migrate import upgrade
 
     data_dir = tmp_path_factory.mktemp("openapi-data")
     if request.param == "sqlite":
@@ -163,7 +163,7 @@ def test_every_flask_route_is_documented(tmp_path: Path, monkeypatch: pytest.Mon
     import re
 
     from api.factory import create_app
-    from api.settings import Settings
+    from store.settings import Settings
     from tests.api.conftest import FakeLauncher
 
     monkeypatch.setenv("JWT_SECRET", "x" * 40)

@@ -12,9 +12,9 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from api.models import Finding, RuleOutcome
-from api.models.db import session_scope
-from api.models.scan_state import ScanStore
+from store.models import Finding, RuleOutcome
+from store.db import session_scope
+from store.scans import ScanStore
 from scanner.rules import all_rules
 from scanner.rules.monitoring import SUBSCRIPTION_TYPE
 from tests.conftest import REPO, scan_env

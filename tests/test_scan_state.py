@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from api.models.scan_state import ActiveScanExists, ScanStore
+from store.scans import ActiveScanExists, ScanStore
 
 SUB = "11111111-2222-4333-8444-555555555555"
 
@@ -82,9 +82,9 @@ def test_error_message_is_short_and_single_line(database_url: str) -> None:
 def test_results_are_stored_atomically_with_completion(database_url: str) -> None:
     from sqlalchemy import func, select
 
-    from api.models import Finding, RuleOutcome
-    from api.models.base import utcnow
-    from api.models.db import session_scope
+    from store.models import Finding, RuleOutcome
+    from store.clock import utcnow
+    from store.db import session_scope
 
     store = ScanStore(database_url)
     scan = store.create(SUB)

@@ -21,10 +21,10 @@ import psutil
 import pytest
 from sqlalchemy import update
 
-from api.models import Scan
-from api.models.db import session_scope
-from api.models.scan_state import ScanStore
-from api.settings import Settings
+from store.models import Scan
+from store.db import session_scope
+from store.scans import ScanStore
+from store.settings import Settings
 from supervisor.launcher import Launcher
 from tests.conftest import scan_env
 from tests.fakeazure.harness import Emulator, start_emulator
@@ -60,7 +60,7 @@ class Rig:
         wait_for(lambda: self._beat_seen(), 15, what="supervisor heartbeat")
 
     def _beat_seen(self) -> bool:
-        from api.models import SupervisorBeat
+        from store.models import SupervisorBeat
 
         with session_scope(self.settings.database_url) as s:
             beat = s.get(SupervisorBeat, self.settings.host_id)
@@ -289,7 +289,7 @@ def test_pending_cancel_before_launch(rig: Rig, monkeypatch: pytest.MonkeyPatch)
     first = rig.trigger()
     second = rig.trigger()
     assert rig.scan(second).phase == "queued"
-    assert rig.store.cancel(second, "cancelled on request", from_statuses=("pending",))
+    assert rig.store.cancel_queued(second)
     rig.start_supervisor()
     rig.wait_running_pid(first)
     assert rig.store.request_cancel(first)

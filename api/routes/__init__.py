@@ -1,8 +1,9 @@
 """The API's blueprints and the per-app services they share.
 
-Routes reach the database, the launcher and the settings through :func:`services` rather than
-module globals, so that tests can build several apps (one per database) in one process and
-inject a fake launcher.
+Routes reach the database, the launcher, the settings and the rule catalogue through
+:func:`services` rather than module globals, so that tests can build several apps (one per
+database) in one process and inject a fake launcher. :func:`register_blueprints` is the one
+place every blueprint is registered.
 """
 
 from __future__ import annotations
@@ -12,30 +13,38 @@ from typing import Protocol
 
 from flask import Flask, current_app
 
-from api.models.scan_state import ScanStore
-from api.settings import Settings
+from api.catalogue import Catalogue
+from store.scans import ScanStore
+from store.settings import Settings
 from supervisor.launcher import LaunchResult
 
 _EXTENSION = "openshield"
 
 
-class ScanLauncher(Protocol):
+class RunLauncher(Protocol):
     """What the API needs from :class:`supervisor.launcher.Launcher` (tests pass a fake)."""
 
     def launch(self, scan_id: str) -> LaunchResult: ...
 
-    def launch_enrichment(self, scan_id: str, run_id: int) -> None: ...
+    def launch_enrichment(self, scan_id: str, run_id: int) -> LaunchResult: ...
+
+
+# the name earlier code and tests use
+ScanLauncher = RunLauncher
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
     store: ScanStore
-    launcher: ScanLauncher
-    # rule ids of the catalogue, read once at start-up: a trigger never imports rule modules
-    known_rules: frozenset[str]
+    launcher: RunLauncher
+    catalogue: Catalogue
     # AZURE_SUBSCRIPTION_ID, validated at start-up; None when unset
     default_subscription: str | None
+
+    @property
+    def known_rules(self) -> frozenset[str]:
+        return self.catalogue.rule_ids
 
 
 def services() -> Services:
@@ -43,9 +52,8 @@ def services() -> Services:
 
 
 def register_blueprints(app: Flask, app_services: Services) -> None:
-    from api.routes.health import bp as health_bp
-    from api.routes.scans import bp as scans_bp
+    from api.routes import dashboard, findings, health, openapi, posture, scans
 
     app.extensions[_EXTENSION] = app_services
-    app.register_blueprint(health_bp)
-    app.register_blueprint(scans_bp)
+    for module in (health, scans, findings, posture, dashboard, openapi):
+        app.register_blueprint(module.bp)

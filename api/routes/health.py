@@ -15,10 +15,10 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from sqlalchemy.exc import DBAPIError
 
-from api.models.base import utcnow
-from api.models.db import read_scope
-from api.models.supervisor_beat import ALIVE_SECONDS, SupervisorBeat
 from api.routes import services
+from api.views import beat_view
+from store.clock import utcnow
+from store.supervisors import ALIVE_SECONDS, get_beat
 
 log = logging.getLogger("openshield.api")
 
@@ -34,15 +34,14 @@ def health() -> Response:
     host = svc.settings.host_id
     supervisor: dict[str, Any] = {"alive": False, "last_seen": None, "host": host, "pid": None}
     try:
-        with read_scope(svc.settings.database_url) as session:
-            beat = session.get(SupervisorBeat, host)
+        beat = get_beat(svc.settings.database_url, host)
     except Exception as exc:  # any failure to read means the database is not usable
         log.warning("health: database check failed: %s", exc)
         return _answer(503, {"status": "degraded", "db": f"error: {_short(exc)}", "supervisor": supervisor})
     if beat is not None:
         supervisor.update(
             alive=utcnow() - beat.last_seen < timedelta(seconds=SUPERVISOR_ALIVE_SECONDS),
-            last_seen=beat.to_dict()["last_seen"],
+            last_seen=beat_view(beat)["last_seen"],
             pid=beat.pid,
         )
     status = "ok" if supervisor["alive"] else "degraded"

@@ -14,24 +14,16 @@ from typing import Any
 from flask import Blueprint, request
 
 from api.auth import require_role
+from api.compliance import tally_controls
 from api.errors import ApiError
-from api.models.findings_query import tally_controls
-from api.models.scan import _iso
-from api.routes.findings import (
-    FRAMEWORKS,
-    catalogue,
-    findings_query,
-    install_catalogue,
-    parse_category,
-    parse_framework,
-    parse_optional_uuid,
-    parse_severity,
-    scan_not_found,
-)
-from api.validation import single_params
+from api.routes import services
+from api.routes.findings import findings_query, scan_not_found
+from api.validation import parse_category, parse_optional_uuid, parse_severity, single_params
+from scanner.rules.frameworks import BY_SLUG, by_slug
+from store.clock import iso
+from store.status import RunStatus
 
 bp = Blueprint("posture", __name__)
-bp.record_once(install_catalogue)
 
 SCORE_PARAMS = ("subscription_id",)
 COMPLIANCE_PARAMS = ("subscription_id", "scan_id")
@@ -52,7 +44,7 @@ def score() -> dict[str, Any]:
                 "subscription_id": s.subscription_id,
                 "scan_id": s.scan_id,
                 "score": s.score,
-                "completed_at": _iso(s.completed_at),
+                "completed_at": iso(s.completed_at),
                 "total_findings": s.total_findings,
                 "findings_by_severity": by_severity[s.scan_id],
             }
@@ -66,10 +58,9 @@ def score() -> dict[str, Any]:
 @bp.get("/api/compliance/<framework>")
 @require_role("reader")
 def compliance(framework: str) -> dict[str, Any]:
-    chosen = parse_framework(framework)
+    chosen = by_slug(framework)
     if chosen is None:
-        raise ApiError(404, f"unknown framework {framework!r}; known: {', '.join(FRAMEWORKS)}")
-    key, name = chosen
+        raise ApiError(404, f"unknown framework {framework!r}; known: {', '.join(BY_SLUG)}")
     params = single_params(request.args, COMPLIANCE_PARAMS)
     if "subscription_id" in params and "scan_id" in params:
         raise ApiError(400, "give subscription_id or scan_id, not both")
@@ -79,16 +70,16 @@ def compliance(framework: str) -> dict[str, Any]:
         status = query.scan_status(scan_id)
         if status is None:
             raise scan_not_found(scan_id)
-        if status != "completed":
+        if status != RunStatus.COMPLETED:
             raise ApiError(409, f"scan {scan_id} is {status}; compliance needs a completed scan", status=status)
         scan_ids = [scan_id]
     else:
         scan_ids = [s.scan_id for s in query.latest_scans(parse_optional_uuid(params, "subscription_id"))]
-    tallies = tally_controls(catalogue().controls(key), scan_ids, query.outcomes(scan_ids))
+    tallies = tally_controls(services().catalogue.controls(chosen.key), scan_ids, query.outcomes(scan_ids))
     statuses = [t.status for t in tallies]
     return {
-        "framework": framework.lower(),
-        "framework_name": name,
+        "framework": chosen.slug,
+        "framework_name": chosen.name,
         "scans": sorted(scan_ids),
         "summary": {
             "controls": len(tallies),
@@ -104,15 +95,15 @@ def compliance(framework: str) -> dict[str, Any]:
 @require_role("reader")
 def rules() -> dict[str, Any]:
     params = single_params(request.args, RULES_PARAMS)
-    known = catalogue()
+    known = services().catalogue
     severity = parse_severity(params)
     category = parse_category(params, known.categories)
     framework_key: str | None = None
     if "framework" in params:
-        chosen = parse_framework(params["framework"])
+        chosen = by_slug(params["framework"])
         if chosen is None:
-            raise ApiError(400, f"framework must be one of {', '.join(FRAMEWORKS)}")
-        framework_key = chosen[0]
+            raise ApiError(400, f"framework must be one of {', '.join(BY_SLUG)}")
+        framework_key = chosen.key
     selected = [
         entry
         for entry in known.entries

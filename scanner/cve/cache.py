@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.models.base import utcnow
-from api.models.db import read_scope_engine, session_scope
-from api.models.enrichment import NvdCacheEntry
+from store.clock import utcnow
+from store.db import read_scope_engine, session_scope
+from store.models import NvdCacheEntry
 
 log = logging.getLogger(__name__)
 

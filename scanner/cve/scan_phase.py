@@ -12,7 +12,7 @@ import logging
 import threading
 from typing import Any, Protocol
 
-from api.settings import Settings
+from store.settings import Settings
 from scanner.cve.enricher import build_client, lookup
 from scanner.cve.matching import Software
 from scanner.cve.nvd import NvdError

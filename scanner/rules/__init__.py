@@ -24,6 +24,11 @@ def all_rules() -> list[Rule]:
     return [REGISTRY[k] for k in sorted(REGISTRY)]
 
 
+def rule_ids() -> frozenset[str]:
+    """Every rule id of the catalogue."""
+    return frozenset(REGISTRY)
+
+
 def select_rules(rule_ids: list[str] | None) -> list[Rule]:
     """The rules named (all when ``rule_ids`` is empty); unknown ids raise ``KeyError``."""
     if not rule_ids:

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from scanner.inventory import Inventory, Needs
-
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
-FRAMEWORKS = ("CIS", "NIST", "ISO27001")
+from scanner.rules.frameworks import FRAMEWORK_KEYS as FRAMEWORKS
+from store.status import SEVERITIES
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,7 @@ from __future__ import annotations
 import sys
 
 from scanner.rules import all_rules
-
-FRAMEWORK_NAMES = {
-    "CIS": "CIS Microsoft Azure Foundations Benchmark v2.0.0",
-    "NIST": "NIST Cybersecurity Framework 1.1",
-    "ISO27001": "ISO/IEC 27001:2022 Annex A",
-}
+from scanner.rules.frameworks import FRAMEWORKS
 
 
 def _cell(text: str) -> str:
@@ -31,7 +26,7 @@ def render() -> str:
         "Generated from the rules' metadata by `python -m scanner.rules.reference_doc`; do not edit by hand.",
         "",
         f"{len(rules)} rules. Framework mappings: "
-        + "; ".join(f"**{k}** = {v}" for k, v in FRAMEWORK_NAMES.items())
+        + "; ".join(f"**{f.key}** = {f.name}" for f in FRAMEWORKS)
         + ".",
         "",
         "| id | severity | category | title | CIS | NIST | ISO 27001 |",

@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 
 from api.auth import issue_token
 from api.factory import create_app
-from api.models.scan_state import ScanStore
-from api.settings import Settings
+from store.scans import ScanStore
+from store.settings import Settings
 from supervisor.launcher import LaunchResult
 
 SECRET = "test-secret-for-the-api-suite-" + "0123456789abcdef" * 3  # long enough for HS512 too
@@ -44,11 +44,12 @@ class FakeLauncher:
             raise self.error
         return self.result
 
-    def launch_enrichment(self, scan_id: str, run_id: int) -> None:
+    def launch_enrichment(self, scan_id: str, run_id: int) -> LaunchResult:
         with self._lock:
             self.enrich_calls.append((scan_id, run_id))
         if self.error is not None:
             raise self.error
+        return self.result
 
 
 def auth(role: str = "operator", secret: str = SECRET, ttl: int = 3600) -> dict[str, str]:

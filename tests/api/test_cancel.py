@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from api.models.scan_state import ScanStore
+from store.scans import ScanStore
 from tests.api.conftest import HOST, SUB, auth
 
 UNKNOWN = "0b7c9a52-1f7e-4c3b-9d7e-2a1b3c4d5e6f"

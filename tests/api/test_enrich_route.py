@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from api.models.enrichment_state import CveUpdate, EnrichmentStore
-from api.models.scan_state import ScanStore
+from store.enrichment_runs import CveUpdate, EnrichmentStore
+from store.scans import ScanStore
 from tests.api.conftest import HOST, SUB, FakeLauncher, auth
 from tests.enrich_helpers import seed_completed_scan
 
@@ -24,7 +24,7 @@ def test_enrich_accepts_and_launches(client: FlaskClient, store: ScanStore, laun
     assert response.get_json() == {"scan_id": scan_id, "cve_enrichment_status": "PENDING",
                                    "message": "CVE enrichment starting"}
     runs = EnrichmentStore(store.url).runs_for_scan(scan_id)
-    assert len(runs) == 1 and runs[0].status == "pending" and runs[0].host == HOST
+    assert len(runs) == 1 and runs[0].status == "pending" and runs[0].host is None  # the (fake) launcher reserves
     assert launcher.enrich_calls == [(scan_id, runs[0].id)]
     scan = client.get(f"/api/scans/{scan_id}", headers=auth("reader")).get_json()
     assert scan["status"] == "completed" and scan["cve_enrichment_status"] == "PENDING"
@@ -63,16 +63,20 @@ def test_unknown_bad_id_and_roles(client: FlaskClient, store: ScanStore) -> None
     assert EnrichmentStore(store.url).runs_for_scan(scan_id) == []
 
 
-def test_launch_failure_is_recorded(client: FlaskClient, store: ScanStore, launcher: FakeLauncher) -> None:
+def test_a_launch_failure_leaves_the_run_queued_for_the_supervisor(client: FlaskClient, store: ScanStore,
+                                                                   launcher: FakeLauncher) -> None:
+    """The same policy as a scan's: the row is committed, so the supervisor starts it later."""
     scan_id = seed_completed_scan(store)
     launcher.error = RuntimeError("fork failed")
     response = enrich(client, scan_id)
-    assert response.status_code == 503
+    assert response.status_code == 202
+    assert response.get_json()["message"] == "CVE enrichment accepted but not started yet; the supervisor will start it"
+    runs = EnrichmentStore(store.url).runs_for_scan(scan_id)
+    assert [(r.status, r.host) for r in runs] == [("pending", None)]
     scan = store.get(scan_id)
-    assert scan is not None and scan.cve_enrichment_status == "FAILED"
-    assert scan.cve_enrichment_error == "could not start the enrichment process; see the server log"
+    assert scan is not None and scan.cve_enrichment_status == "PENDING" and scan.cve_enrichment_error is None
     launcher.error = None
-    assert enrich(client, scan_id).status_code == 202
+    assert enrich(client, scan_id).status_code == 409  # still queued: one active enrichment per scan
 
 
 def test_findings_carry_cve_fields(client: FlaskClient, store: ScanStore) -> None:
@@ -83,7 +87,7 @@ def test_findings_carry_cve_fields(client: FlaskClient, store: ScanStore) -> Non
     assert list(listed[0])[-3:] == ["cve_references", "cvss_score", "exploit_available"]
     target = next(f for f in listed if f["rule_id"] == "AZ-AKS-007")
     enrichments = EnrichmentStore(store.url)
-    run = enrichments.start_run(scan_id, host=HOST)
+    run = enrichments.start_run(scan_id)
     assert enrichments.claim(scan_id, pid=1, host=HOST, process_create_time=None) == run.id
     refs = [{"id": "CVE-2023-5528", "cvss_score": 8.8, "cvss_vector": "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H",
              "published": "2023-11-14T00:00:00.000Z"}]

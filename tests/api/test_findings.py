@@ -13,10 +13,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from api.models import Finding
-from api.models.base import utcnow
-from api.models.db import read_scope
-from api.models.scan_state import ScanStore
+from api.views import finding_view
+from store.models import Finding
+from store.clock import utcnow
+from store.db import read_scope
+from store.scans import ScanStore
 from scanner.rules import all_rules
 from tests.api.conftest import SUB, SUB2, auth
 
@@ -119,8 +120,8 @@ def test_a_finding_has_the_shape_of_finding_to_dict(client: FlaskClient, store: 
     _, body = get(client, "/api/findings")
     with read_scope(settings.database_url) as session:
         stored = session.scalars(select(Finding)).one()
-    assert body["findings"] == [stored.to_dict()]
-    assert list(body["findings"][0]) == list(stored.to_dict())  # same field order
+    assert body["findings"] == [finding_view(stored)]
+    assert list(body["findings"][0]) == list(finding_view(stored))  # same field order
     assert body["findings"][0]["metadata"] == {"resource": "acct"}
     assert body["findings"][0]["detected_at"].endswith("Z")
 

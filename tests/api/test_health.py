@@ -8,11 +8,11 @@ from pathlib import Path
 from flask.testing import FlaskClient
 
 from api.factory import create_app
-from api.models.base import utcnow
-from api.models.db import session_scope
-from api.models.supervisor_beat import SupervisorBeat
+from store.clock import utcnow
+from store.db import session_scope
+from store.supervisors import SupervisorBeat
 from api.routes.health import SUPERVISOR_ALIVE_SECONDS
-from api.settings import Settings
+from store.settings import Settings
 from tests.api.conftest import HOST, FakeLauncher, make_settings
 
 

@@ -7,17 +7,16 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from api.models.scan_state import ScanStore
-from api.routes.scans import tail_lines
-from api.settings import Settings
+from store.scans import ScanStore
+from store.settings import Settings
+from supervisor.rundir import RunDir, tail_lines
 from tests.api.conftest import SUB, auth
 
 UNKNOWN = "0b7c9a52-1f7e-4c3b-9d7e-2a1b3c4d5e6f"
 
 
 def write_log(settings: Settings, scan_id: str, text: str) -> Path:
-    path = settings.scan_dir(scan_id) / "scan.log"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = RunDir(settings.data_dir, scan_id).create().log_path
     path.write_text(text)
     return path
 

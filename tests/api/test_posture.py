@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from api.models.findings_query import ControlTally, natural_key, tally_controls
-from api.models.scan_state import ScanStore
+from api.compliance import ControlTally, natural_key, tally_controls
+from store.scans import ScanStore
 from scanner.rules import all_rules
 from tests.api.conftest import SUB, SUB2, auth
 from tests.api.test_findings import RULE_A, RULE_B, finding, get, seed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from api.models.scan_state import ScanStore
+from store.scans import ScanStore
 from tests.api.conftest import SUB, SUB2, auth
 
 # Every field of the scan object in docs/api-reference.md (and the design's contract).

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api.models.scan_state import ScanStore
+from store.scans import ScanStore
 from scanner.rules import all_rules
 from supervisor.launcher import LaunchResult
 from tests.api.conftest import SUB, SUB2, FakeLauncher, auth

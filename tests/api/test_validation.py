@@ -165,7 +165,7 @@ def test_an_unexpected_error_is_500_json(offline_client: FlaskClient, monkeypatc
     def explode(self: object, scan_id: str) -> None:
         raise ValueError("secret detail that must not leak")
 
-    monkeypatch.setattr("api.models.scan_state.ScanStore.view", explode)
+    monkeypatch.setattr("store.scans.ScanStore.detail", explode)
     response = offline_client.get(f"/api/scans/{SCAN_ID}", headers=auth("reader"))
     assert response.status_code == 500
     assert response.get_json() == {"error": "internal server error"}

@@ -49,8 +49,8 @@ from typing import Any, Callable
 import psutil
 import psycopg
 
-from api.models.db import dispose_engines
-from api.models.migrate import upgrade
+from store.db import dispose_engines
+from store.migrate import upgrade
 from tests.fakeazure.harness import Emulator, start_emulator
 from tests.stack import LiveStack
 

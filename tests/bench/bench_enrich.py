@@ -20,9 +20,9 @@ import time
 import uuid
 from pathlib import Path
 
-from api.models.enrichment_state import EnrichmentStore
-from api.models.migrate import upgrade
-from api.models.scan_state import ScanStore
+from store.enrichment_runs import EnrichmentStore
+from store.migrate import upgrade
+from store.scans import ScanStore
 from tests.enrich_helpers import seed_completed_scan
 from tests.fakeazure.harness import start_emulator
 
@@ -49,7 +49,7 @@ def main() -> int:
         limit, window = (float(x) for x in args.rate.split("/"))
         for label in ("cold cache", "warm cache"):
             scan_id = seed_completed_scan(scans, software, other_findings=100, subscription=str(uuid.uuid4()))
-            runs.start_run(scan_id, host=host)
+            runs.start_run(scan_id)
             emu.reset_stats()
             started = time.monotonic()
             done = subprocess.run([sys.executable, "-m", "scanner.enrich", scan_id], cwd=REPO, env=env,

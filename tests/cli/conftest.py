@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from api.models.scan_state import ScanStore
+from store.scans import ScanStore
 from tests.conftest import REPO, scan_env
 
 OPENSHIELD = str(REPO / "bin" / "openshield")

@@ -142,12 +142,13 @@ def test_ps_then_kill_by_scan_id_is_cancelled_by_sigterm(rig: Cli, emulator: Emu
     ps = rig.run("scans", "ps", "--json")
     assert ps.returncode == 0, ps.stderr
     entry = next(e for e in json.loads(ps.stdout)["scans"] if e["scan_id"] == scan_id)
-    assert entry["pid"] == pid and entry["host"] == rig.host and entry["process"] == "alive"
+    assert entry["kind"] == "scan" and entry["pid"] == pid and entry["host"] == rig.host
+    assert entry["process"] == "alive"
     assert entry["this_host"] is True and entry["status"] == "running"
     assert entry["heartbeat_age_seconds"] < 10 and entry["runtime_seconds"] >= 0
     table = rig.run("scans", "ps").stdout.splitlines()
-    assert table[0].split() == ["SCAN_ID", "PID", "HOST", "STATUS", "PHASE", "PROGRESS", "RUNTIME", "HEARTBEAT",
-                                "PROCESS"]
+    assert table[0].split() == ["SCAN_ID", "KIND", "PID", "HOST", "STATUS", "PHASE", "PROGRESS", "RUNTIME",
+                                "HEARTBEAT", "PROCESS"]
     assert any(row.startswith(scan_id) and str(pid) in row and "alive" in row for row in table[1:])
 
     kill = rig.run("scans", "kill", scan_id, "--json")
@@ -168,7 +169,8 @@ def test_kill_force_by_pid_sends_sigkill_to_a_scan_that_ignores_sigterm(
     kill = rig.run("scans", "kill", str(pid), "--force", "--grace", "1", "--json")
     assert kill.returncode == 0, kill.stderr
     answer = json.loads(kill.stdout)
-    assert answer == {"scan_id": scan_id, "pid": pid, "signals": ["SIGTERM", "SIGKILL"], "exited": True}
+    assert answer == {"kind": "scan", "scan_id": scan_id, "pid": pid, "signals": ["SIGTERM", "SIGKILL"],
+                      "exited": True}
     scan = _terminal(rig, scan_id, 10)
     assert scan.status == "failed" and scan.error_message == "scan process killed by SIGKILL"
 
@@ -179,7 +181,7 @@ def test_kill_refuses_a_pid_that_is_not_a_scan(rig: Cli, supervisor: subprocess.
         for pid in (bystander.pid, supervisor.pid, os.getpid()):
             result = rig.run("scans", "kill", str(pid), "--force")
             assert result.returncode == 3, result.stderr
-            assert f"pid {pid} is not a running scan of host {rig.host}" in result.stderr
+            assert f"pid {pid} is not a running scan or enrichment of host {rig.host}" in result.stderr
         assert bystander.poll() is None and supervisor.poll() is None  # nobody was signalled
     finally:
         bystander.kill()

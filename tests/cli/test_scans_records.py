@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 
+from api.views import scan_detail_view
 from tests.cli.conftest import Cli
 
 SUB = "11111111-2222-4333-8444-555555555555"
@@ -20,7 +21,7 @@ def _sub() -> str:
 
 def test_list_text_and_json_with_filters(cli: Cli) -> None:
     done = cli.store.create(_sub())
-    cli.store.cancel(done.scan_id, "cancelled on request", from_statuses=("pending",))
+    cli.store.cancel_queued(done.scan_id)
     queued = cli.store.create(SUB)
 
     result = cli.run("scans", "list", "--json")
@@ -49,7 +50,7 @@ def test_show_is_the_api_object(cli: Cli) -> None:
     scan = cli.store.create(SUB, rules=["AZ-STOR-001"])
     result = cli.run("scans", "show", scan.scan_id.upper(), "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == cli.store.view(scan.scan_id)
+    assert json.loads(result.stdout) == scan_detail_view(*cli.store.detail(scan.scan_id))
 
     text = cli.run("scans", "show", scan.scan_id)
     assert text.returncode == 0

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from api.factory import create_app
 from api.routes.dashboard import ASSETS
-from api.settings import Settings
+from store.settings import Settings
 from supervisor.launcher import LaunchResult
 
 SECRET = "dashboard-test-secret-" + "0123456789abcdef" * 2

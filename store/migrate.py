@@ -14,9 +14,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from api.models.db import get_engine
+from store.db import get_engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:

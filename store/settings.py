@@ -49,6 +49,15 @@ class Settings:
             host_id=os.environ.get("OPENSHIELD_HOST_ID") or socket.gethostname(),
         )
 
-    def scan_dir(self, scan_id: str) -> Path:
-        """``<data>/scans/<scan_id>``; the id must already be a validated UUID."""
-        return self.data_dir / "scans" / scan_id
+
+
+def database_notice(settings: Settings, environ: dict[str, str] | None = None) -> str | None:
+    """One line saying which database is used when ``DATABASE_URL`` does not say it.
+
+    A shell scan or a CLI command that silently wrote to ``./var/openshield.db`` while the API
+    read another database looked like a lost scan; saying so up front avoids the hunt.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("DATABASE_URL"):
+        return None
+    return f"using {settings.database_url} (DATABASE_URL is not set)"

@@ -11,41 +11,24 @@ SQLite (3.25+) and PostgreSQL both run.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, case, func, select
 
-from api.models.db import read_scope_engine
-from api.models.finding import Finding, RuleOutcome
-from api.models.scan import Scan, _iso
-
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+from store.db import read_scope_engine
+from store.models import Finding, RuleOutcome, Scan
+from store.status import SEVERITIES, RunStatus
 
 _SCANS = Scan.__table__
 _FINDINGS = Finding.__table__
 _OUTCOMES = RuleOutcome.__table__
 
-# The field order of Finding.to_dict(): the API shape is the model's, built here from Core rows.
-FINDING_FIELDS = (
-    "id", "scan_id", "subscription_id", "rule_id", "rule_name", "severity", "category", "resource_id",
-    "resource_name", "resource_type", "description", "remediation", "frameworks", "metadata", "detected_at",
-    "cve_references", "cvss_score", "exploit_available",
-)
 _SEVERITY_RANK = case(
     {name: rank for rank, name in enumerate(SEVERITIES)}, value=_FINDINGS.c.severity, else_=len(SEVERITIES)
 )
-
-
-def finding_view(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A finding row as ``Finding.to_dict()`` shapes it (same names, same order)."""
-    view = {name: row[name] for name in FINDING_FIELDS}
-    view["detected_at"] = _iso(row["detected_at"])
-    view["exploit_available"] = bool(view["exploit_available"])
-    return view
 
 
 @dataclass(frozen=True)
@@ -68,7 +51,7 @@ def latest_completed_scan_ids(subscription_id: str | None = None) -> Select[Any]
 
 
 def _latest(subscription_id: str | None) -> Any:
-    conditions = [_SCANS.c.status == "completed"]
+    conditions = [_SCANS.c.status == RunStatus.COMPLETED]
     if subscription_id is not None:
         conditions.append(_SCANS.c.subscription_id == subscription_id)
     ranked = (
@@ -135,12 +118,12 @@ class FindingsQuery:
         with read_scope_engine(self.url).connect() as conn:
             total = int(conn.execute(select(func.count()).select_from(_FINDINGS).where(*conditions)).scalar() or 0)
             rows = list(conn.execute(page).mappings()) if total > offset else []
-        return total, [finding_view(r) for r in rows]
+        return total, [dict(r) for r in rows]
 
     def get_finding(self, finding_id: int) -> dict[str, Any] | None:
         with read_scope_engine(self.url).connect() as conn:
             row = conn.execute(select(_FINDINGS).where(_FINDINGS.c.id == finding_id)).mappings().first()
-        return None if row is None else finding_view(row)
+        return None if row is None else dict(row)
 
     def scan_status(self, scan_id: str) -> str | None:
         """The scan's status, or None if there is no such scan."""
@@ -187,84 +170,3 @@ class FindingsQuery:
         ).where(_OUTCOMES.c.scan_id.in_(list(scan_ids)))
         with read_scope_engine(self.url).connect() as conn:
             return {(r["scan_id"], r["rule_id"]): dict(r) for r in conn.execute(statement).mappings()}
-
-
-# ----------------------------------------------------------------------- compliance tallies
-@dataclass
-class ControlTally:
-    """Resource-level counts for one framework control over the selected scans."""
-
-    control: str
-    rules: list[str]
-    passed: int = 0
-    failed: int = 0
-    not_evaluated: int = 0
-
-    @property
-    def status(self) -> str:
-        # Any failure fails the control; a control nothing was judged for attests nothing.
-        if self.failed > 0:
-            return "failed"
-        if self.passed == 0:
-            return "not_evaluated"
-        return "passed"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "control": self.control,
-            "rules": self.rules,
-            "passed": self.passed,
-            "failed": self.failed,
-            "not_evaluated": self.not_evaluated,
-            "status": self.status,
-        }
-
-    def add(self, outcome: Mapping[str, Any] | None) -> None:
-        """Count one rule's outcome in one scan.
-
-        ``ok``: passed = evaluated - failed, failed, not_evaluated as recorded. ``skipped``,
-        ``error`` (any other status) or no outcome row at all (the scan did not run that rule):
-        never a pass; its ``not_evaluated_count``, or 1 for the rule as a whole when it has no
-        resource counts. Its ``failed_count`` still counts as failed so a real finding is never
-        hidden (the engine records 0 for such rules today).
-        """
-        if outcome is None:
-            self.not_evaluated += 1
-            return
-        failed = int(outcome["failed_count"])
-        not_evaluated = int(outcome["not_evaluated_count"])
-        self.failed += failed
-        if outcome["status"] == "ok":
-            self.passed += max(int(outcome["evaluated_count"]) - failed, 0)
-            self.not_evaluated += not_evaluated
-        else:
-            self.not_evaluated += not_evaluated if not_evaluated > 0 else 1
-
-
-def tally_controls(
-    control_rules: Mapping[str, Sequence[str]],
-    scan_ids: Sequence[str],
-    outcomes: Mapping[tuple[str, str], Mapping[str, Any]],
-) -> list[ControlTally]:
-    """One tally per control, summed over every (scan, rule) pair, controls in natural order."""
-    tallies = []
-    for control in sorted(control_rules, key=natural_key):
-        tally = ControlTally(control=control, rules=sorted(control_rules[control]))
-        for scan_id in scan_ids:
-            for rule_id in tally.rules:
-                tally.add(outcomes.get((scan_id, rule_id)))
-        tallies.append(tally)
-    return tallies
-
-
-def natural_key(control: str) -> tuple[Any, ...]:
-    """Sort key that orders number runs numerically: ``1.2 < 1.10``, ``PR.AC-2 < PR.AC-10``.
-
-    ``re.split`` with a capturing group alternates text and digits, so positions always compare
-    like with like.
-    """
-    parts = _DIGITS.split(control)
-    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
-
-
-_DIGITS = re.compile(r"(\d+)")

@@ -1,13 +1,13 @@
 """Alembic environment: the URL comes from the caller (``bin/openshield db upgrade``) or
-``DATABASE_URL``; metadata from ``api.models`` for autogenerate."""
+``DATABASE_URL``; metadata from ``store.models`` for autogenerate."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from api.models import Base
-from api.models.db import get_engine, normalise_url
-from api.settings import Settings
+from store.models import Base
+from store.db import get_engine, normalise_url
+from store.settings import Settings
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url

@@ -1,0 +1,42 @@
+"""Exit codes of supervised processes (``python -m scanner.run``, ``python -m scanner.enrich``),
+defined once: the processes exit with them, the supervisor reads them back from the monitor's
+``exit_status.json``, and ``bin/openshield`` and the docs use the same numbers.
+"""
+
+from __future__ import annotations
+
+import signal
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    COMPLETED = 0  # the run finished its work
+    FAILED = 1  # the run failed; its record says why
+    USAGE = 2  # bad arguments
+    NOT_RUNNABLE = 3  # nothing to claim: not pending, already claimed, or the subscription is busy
+    CANCELLED = 4  # stopped on request (through the database)
+    UNKNOWN_SCAN = 5  # no such scan
+
+
+SIGNAL_BASE = 128  # 128 + N: stopped by signal N (the shell's convention)
+
+
+def for_signal(signum: int) -> int:
+    return SIGNAL_BASE + signum
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def describe(code: int) -> str:
+    """How an exit code reads in a message: ``killed by SIGKILL`` (negative: the signal that
+    ended the process, as ``subprocess`` reports it), ``stopped by SIGTERM``, ``exited with code 1``."""
+    if code < 0:
+        return f"killed by {signal_name(-code)}"
+    if code > SIGNAL_BASE and code - SIGNAL_BASE < 65:
+        return f"stopped by {signal_name(code - SIGNAL_BASE)}"
+    return f"exited with code {code}"
