@@ -168,7 +168,7 @@ def _trigger(args: argparse.Namespace) -> int:
         f"scan queued: this host already runs its maximum of {settings.max_concurrent_scans} concurrent scans")
     if not args.wait:
         if args.json:
-            print_json({"scan_id": scan.scan_id, "status": "pending", "message": message})
+            print_json({"scan_id": scan.scan_id, "status": RunStatus.PENDING, "message": message})
         else:
             print(scan.scan_id)
             print(message, file=sys.stderr)
@@ -248,7 +248,7 @@ def _cancel(args: argparse.Namespace) -> int:
     if outcome is None:
         raise CliError(f"scan {args.scan_id} not found", EXIT_NOT_FOUND)
     if outcome == "cancelled_now":
-        answer = {"scan_id": args.scan_id, "status": "cancelled", "message": "cancelled (it had not started)"}
+        answer = {"scan_id": args.scan_id, "status": RunStatus.CANCELLED, "message": "cancelled (it had not started)"}
     elif outcome == "requested":
         answer = {"scan_id": args.scan_id, "status": _get(store, args.scan_id).status, "cancel_requested": True,
                   "message": "cancellation requested; the supervisor stops it within seconds"}

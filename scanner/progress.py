@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from store.clock import iso, utcnow
 from store.scans import ScanStore
+from store.status import RunStatus
 from scanner.azure.collector import CollectProgress
 from supervisor.rundir import RunDir
 
@@ -36,7 +37,7 @@ class ProgressReporter:
         self.state: dict[str, Any] = {
             "scan_id": scan_id,
             "pid": os.getpid(),
-            "status": "running",
+            "status": RunStatus.RUNNING,
             "phase": "starting",
             "progress": 0,
             "rules_completed": 0,
@@ -103,7 +104,7 @@ class ProgressReporter:
                 self._last_db = now
         snapshot["updated_at"] = iso(utcnow())
         self.run_dir.write_progress(snapshot)
-        if due and snapshot["status"] == "running":
+        if due and snapshot["status"] == RunStatus.RUNNING:
             self.store.progress(
                 self.scan_id,
                 phase=snapshot["phase"],

@@ -22,7 +22,7 @@ from typing import Sequence
 from store.parsing import check_rule_ids, parse_uuid, split_rule_ids
 from store.scans import ActiveScanExists, ScanStore
 from store.settings import Settings, database_notice
-from store.status import Trigger
+from store.status import RunStatus, Trigger
 from supervisor.exit_codes import ExitCode
 from supervisor.kinds import SCAN
 from supervisor.rundir import RunDir
@@ -128,7 +128,7 @@ def run_scan(store: ScanStore, settings: Settings, scan_id: str, run_dir: RunDir
     def after_signal(message: str) -> None:
         if reporter:
             current = store.get(scan_id)
-            reporter[0].final(current.status if current else "cancelled",
+            reporter[0].final(current.status if current else RunStatus.CANCELLED,
                               error_message=current.error_message if current else message)
 
     try:

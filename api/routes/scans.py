@@ -20,7 +20,7 @@ from api.validation import json_object_body, parse_list_query, parse_log_lines, 
 from api.views import scan_detail_view, scan_view
 from store.enrichment_runs import EnrichmentActive, EnrichmentStore, ScanNotEnrichable
 from store.scans import ActiveScanExists
-from store.status import TERMINAL, Trigger
+from store.status import TERMINAL, RunStatus, Trigger
 from supervisor.kinds import SCAN
 from supervisor.launcher import LaunchResult
 from supervisor.rundir import RunDir
@@ -59,7 +59,7 @@ def trigger_scan() -> Response:
         ) from None
     message = _launch(svc, "scan", lambda: svc.launcher.launch(scan.scan_id))
     url = status_url(scan.scan_id)
-    response = jsonify({"scan_id": scan.scan_id, "status": "pending", "status_url": url, "message": message})
+    response = jsonify({"scan_id": scan.scan_id, "status": RunStatus.PENDING, "status_url": url, "message": message})
     response.status_code = 202
     response.headers["Location"] = url
     return response
@@ -120,12 +120,12 @@ def cancel_scan(scan_id: str) -> tuple[dict[str, Any], int]:
     if outcome is None:
         raise _not_found(scan_id)
     if outcome == "cancelled_now":
-        return {"scan_id": scan_id, "status": "cancelled"}, 200
+        return {"scan_id": scan_id, "status": RunStatus.CANCELLED}, 200
     if outcome == "requested":
         scan = store.get(scan_id)
         return {
             "scan_id": scan_id,
-            "status": scan.status if scan is not None else "cancelled",
+            "status": scan.status if scan is not None else RunStatus.CANCELLED,
             "cancel_requested": True,
             "message": "cancellation requested; the scan stops within seconds",
         }, 202
