@@ -8,7 +8,7 @@ from typing import Iterable
 from scanner.azure.collector import CollectProgress
 from scanner.engine import ScanEngine, evaluate_rule
 from scanner.inventory import ChildSpec, Inventory, Needs, arm_key
-from scanner.rules.base import Evaluation, Rule
+from scanner.rules.support.base import Evaluation, Rule
 from scanner.scoring import RuleTally, posture_score
 
 STORAGE = "Microsoft.Storage/storageAccounts"

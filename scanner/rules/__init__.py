@@ -16,7 +16,7 @@ from scanner.rules import (  # noqa: F401
     versions,
     vm_exposure,
 )
-from scanner.rules.base import REGISTRY, Rule
+from scanner.rules.support.base import REGISTRY, Rule
 
 
 def all_rules() -> list[Rule]:

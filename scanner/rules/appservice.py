@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.base import Evaluation, rule
-from scanner.rules.helpers import as_dict, flag, unreadable, verdict
+from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
 
 SITE_TYPE = "Microsoft.Web/sites"
 WEB_CONFIG = ChildSpec(SITE_TYPE, "config/web", "2023-12-01")

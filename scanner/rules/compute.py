@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.base import Evaluation, rule
-from scanner.rules.helpers import as_dict, flag, unreadable, verdict
+from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
 
 VM_TYPE = "Microsoft.Compute/virtualMachines"
 DISK_TYPE = "Microsoft.Compute/disks"

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from scanner.inventory import Inventory, Needs, props
-from scanner.rules.base import Evaluation, rule
-from scanner.rules.helpers import as_dict, flag, unreadable, verdict
+from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
 
 AKS_TYPE = "Microsoft.ContainerService/managedClusters"
 ACR_TYPE = "Microsoft.ContainerRegistry/registries"

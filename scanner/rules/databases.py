@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.base import Evaluation, rule
-from scanner.rules.helpers import as_dict, unreadable, verdict
+from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.helpers import as_dict, unreadable, verdict
 
 SQL_TYPE = "Microsoft.Sql/servers"
 POSTGRES_TYPE = "Microsoft.DBforPostgreSQL/flexibleServers"

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from scanner.inventory import Inventory, Needs, props
-from scanner.rules.base import Evaluation, rule
+from scanner.rules.support.base import Evaluation, rule
 
 GRAPH_USER_TYPE = "Microsoft.Graph/users"
 GRAPH_APPLICATION_TYPE = "Microsoft.Graph/applications"

@@ -10,8 +10,8 @@ from typing import Any, Iterable, Iterator
 
 from scanner.azure.api_versions import DIAGNOSTIC_SETTINGS_API_VERSION
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.base import Evaluation, resource_name, rule
-from scanner.rules.helpers import as_dict, flag, unreadable, verdict
+from scanner.rules.support.base import Evaluation, resource_name, rule
+from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
 from scanner.rules.monitoring import destinations, enabled_log_entries
 
 VAULT_TYPE = "Microsoft.KeyVault/vaults"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from scanner.inventory import ChildSpec, Inventory, Needs
-from scanner.rules.base import Evaluation, rule
+from scanner.rules.support.base import Evaluation, rule
 from scanner.rules.keyvault import VAULT_TYPE, items_without_expiry
 
 VAULT_SECRETS = ChildSpec(VAULT_TYPE, "secrets", "2023-07-01", is_list=True)

@@ -16,8 +16,8 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from scanner.azure.api_versions import DIAGNOSTIC_SETTINGS_API_VERSION, SECURITY_PRICINGS_API_VERSION
 from scanner.inventory import ChildSpec, Inventory, Needs, SubscriptionRead, normalise_location, props
-from scanner.rules.base import Evaluation, resource_name, rule
-from scanner.rules.helpers import as_dict, flag, unreadable, verdict
+from scanner.rules.support.base import Evaluation, resource_name, rule
+from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
 
 SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
 LOCATION_TYPE = "Microsoft.Resources/locations"

@@ -1,7 +1,7 @@
 """Network rules: NSGs exposing management and database ports to the Internet, subnets without
 NSGs, idle public IPs, Application Gateways without a WAF and VNets without DDoS protection.
 
-The four NSG rules (AZ-NET-001..004) judge each NSG with the priority-ordered evaluation in :mod:`scanner.rules.nsg`,
+The four NSG rules (AZ-NET-001..004) judge each NSG with the priority-ordered evaluation in :mod:`scanner.rules.support.nsg`,
 so a port that an Allow opens but an earlier any-source Deny closes is reported as closed, and
 rules restricted to a specific source are ignored (they do not expose the port to the Internet).
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator
 
 from scanner.inventory import Inventory, Needs
-from scanner.rules import nsg
-from scanner.rules.base import Evaluation, rule
-from scanner.rules.helpers import as_dict, flag, unreadable, verdict
+from scanner.rules.support import nsg
+from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
 
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
 _NEEDS = Needs(resource_types=frozenset({NSG_TYPE}))

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Iterator
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.base import Evaluation, resource_name, rule
-from scanner.rules.helpers import as_dict, flag, unreadable
+from scanner.rules.support.base import Evaluation, resource_name, rule
+from scanner.rules.support.helpers import as_dict, flag, unreadable
 
 STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
 BLOB_SERVICE = ChildSpec(STORAGE_TYPE, "blobServices/default", "2023-05-01")

@@ -4,7 +4,7 @@ App Service runtime stacks.
 Software that no longer receives security fixes accumulates known vulnerabilities. Each finding
 carries ``metadata["software"]`` (CPE vendor, product, version as Azure reports it) so CVE
 enrichment can attach the CVEs that affect exactly that version. Support dates come from
-:mod:`scanner.rules.lifecycle` and are compared with the time of collection.
+:mod:`scanner.rules.support.lifecycle` and are compared with the time of collection.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from datetime import date, timedelta
 from typing import Any, Iterable
 
 from scanner.inventory import Inventory, Needs, props
-from scanner.rules import lifecycle
+from scanner.rules.support import lifecycle
 from scanner.rules.appservice import SITE_TYPE, WEB_CONFIG, _web_config
-from scanner.rules.base import Evaluation, rule
+from scanner.rules.support.base import Evaluation, rule
 from scanner.rules.databases import MYSQL_TYPE, POSTGRES_TYPE
-from scanner.rules.helpers import unreadable, verdict
+from scanner.rules.support.helpers import unreadable, verdict
 
 AKS_TYPE = "Microsoft.ContainerService/managedClusters"
 # AKS Long Term Support keeps a minor version patched one year beyond the community's end

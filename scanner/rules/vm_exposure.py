@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from scanner.inventory import Inventory, Needs, props
-from scanner.rules.base import Evaluation, rule
+from scanner.rules.support.base import Evaluation, rule
 from scanner.rules.compute import VM_TYPE
-from scanner.rules.helpers import as_dict, unreadable, verdict
+from scanner.rules.support.helpers import as_dict, unreadable, verdict
 from scanner.rules.network import VNET_TYPE
 
 NIC_TYPE = "Microsoft.Network/networkInterfaces"

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import scanner.rules  # noqa: F401  (registers every rule)
 from scanner.inventory import ChildSpec, Inventory
-from scanner.rules.base import REGISTRY, Evaluation
+from scanner.rules.support.base import REGISTRY, Evaluation
 
 # a REST document (resource, Graph object, child payload) as the inventory stores it
 Resource = dict[str, Any]

@@ -8,7 +8,7 @@ from typing import Any
 
 from scanner.inventory import Inventory
 from scanner.rules import all_rules
-from scanner.rules.base import FRAMEWORKS, SEVERITIES
+from scanner.rules.support.base import FRAMEWORKS, SEVERITIES
 from tests.rules.builders import SUB
 
 EXPECTED_IDS = {
@@ -123,9 +123,9 @@ def test_rules_never_raise_on_odd_rest_data() -> None:
 def test_rules_reference_doc_is_current() -> None:
     from pathlib import Path
 
-    from scanner.rules.reference_doc import render
+    from scanner.rules.support.reference_doc import render
 
     path = Path(__file__).resolve().parents[2] / "docs" / "rules-reference.md"
     assert path.read_text() == render(), (
-        "docs/rules-reference.md is stale: run `python -m scanner.rules.reference_doc > docs/rules-reference.md`"
+        "docs/rules-reference.md is stale: run `python -m scanner.rules.support.reference_doc > docs/rules-reference.md`"
     )

@@ -224,7 +224,7 @@ def test_cmp004_unreadable_vm_is_not_evaluated() -> None:
 
 
 def test_cmp004_declares_the_extensions_child() -> None:
-    from scanner.rules.base import REGISTRY
+    from scanner.rules.support.base import REGISTRY
 
     assert REGISTRY["AZ-CMP-004"].needs.children == (VM_EXTENSIONS,)
     assert VM_EXTENSIONS.is_list and VM_EXTENSIONS.api_version == "2024-07-01"

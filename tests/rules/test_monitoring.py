@@ -7,7 +7,7 @@ from typing import Any
 
 from scanner.engine import evaluate_rule
 from scanner.inventory import Inventory
-from scanner.rules.base import REGISTRY
+from scanner.rules.support.base import REGISTRY
 from scanner.rules.keyvault import VAULT_DIAGNOSTIC_SETTINGS, VAULT_TYPE
 from scanner.rules.monitoring import (
     ACTIVITY_LOG_SETTINGS,

@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from scanner.rules import lifecycle
+from scanner.rules.support import lifecycle
 from scanner.rules.appservice import SITE_TYPE, WEB_CONFIG
 from scanner.rules.databases import MYSQL_TYPE, POSTGRES_TYPE
 from scanner.rules.versions import AKS_TYPE

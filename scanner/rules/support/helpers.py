@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping
 
 from scanner.inventory import Inventory
-from scanner.rules.base import Evaluation, resource_name
+from scanner.rules.support.base import Evaluation, resource_name
 
 
 def flag(value: Any) -> bool | None:
