@@ -1,5 +1,5 @@
-"""App Service rules: HTTPS-only, minimum TLS version, FTP deployment, remote debugging and
-managed identity.
+"""App Service rules: HTTPS-only, minimum TLS version, FTP deployment, remote debugging,
+managed identity and language runtimes past end of support.
 
 The TLS and FTP settings live in the site's ``config/web`` child resource, not in the site GET,
 so those rules report "not evaluated" when that child could not be read rather than guessing.
@@ -7,10 +7,13 @@ so those rules report "not evaluated" when that child could not be read rather t
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Iterable
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
+from scanner.rules.support import lifecycle
 from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.end_of_support import judge_version
 from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
 
 SITE_TYPE = "Microsoft.Web/sites"
@@ -206,3 +209,95 @@ def managed_identity(inv: Inventory) -> Iterable[Evaluation]:
         else:
             yield verdict(site, SITE_TYPE, False, "no managed identity assigned", metadata)
     yield from unreadable(inv, SITE_TYPE, "site")
+
+
+# linuxFxVersion stack name -> lifecycle product; JAVA/TOMCAT/JBOSS and DOCKER are not judged
+_LINUX_STACKS = {"python": "python", "node": "node", "php": "php", "dotnetcore": "dotnet", "dotnet": "dotnet"}
+_OUT_OF_SCOPE = "stack not judged"
+_NOT_JUDGED = {"java", "tomcat", "jbosseap", "docker", "compose", "kube", "wildfly", "ruby"}
+
+
+def _runtime_stacks(config: dict[str, Any]) -> tuple[list[tuple[str, str]], str]:
+    """The (product, version) stacks a site runs, or ([], why none can be judged).
+
+    Linux sites name one stack in ``linuxFxVersion`` (``PYTHON|3.11``); Windows sites set
+    per-language fields (``phpVersion``, ``pythonVersion``, ``nodeVersion``) and
+    ``netFrameworkVersion`` (``v4.0`` is the .NET Framework, a supported Windows component;
+    ``v6.0`` and up are .NET).
+    """
+    fx = str(config.get("linuxFxVersion") or "").strip()
+    if fx:
+        stack, _, version = fx.partition("|")
+        key = stack.strip().lower()
+        if key in _LINUX_STACKS:
+            return [(_LINUX_STACKS[key], version.strip())], ""
+        if key in _NOT_JUDGED:
+            return [], f"{_OUT_OF_SCOPE}: {fx}"
+        return [], f"unrecognised runtime stack {fx!r}"
+    stacks: list[tuple[str, str]] = []
+    for field, product in (("phpVersion", "php"), ("pythonVersion", "python"), ("nodeVersion", "node")):
+        value = str(config.get(field) or "").strip()
+        if value and value.lower() != "off":
+            stacks.append((product, value))
+    net = str(config.get("netFrameworkVersion") or "").strip()
+    parsed = lifecycle.parse_version(net)
+    if parsed and parsed[0] >= 5:
+        stacks.append(("dotnet", net.lstrip("vV")))
+    if stacks:
+        return stacks, ""
+    if net:
+        return [], f"{_OUT_OF_SCOPE}: .NET Framework {net} (Windows lifecycle)"
+    return [], "no runtime stack reported"
+
+
+@rule(
+    id="AZ-APP-006",
+    title="Web app runs a language runtime past end of support",
+    severity="MEDIUM",
+    category="appservice",
+    description=(
+        "The app's runtime stack (Python, Node.js, PHP or .NET version) no longer receives "
+        "security fixes upstream, so vulnerabilities in the interpreter and its standard library "
+        "stay open; App Service also stops offering the version for new deployments."
+    ),
+    remediation=(
+        "Move the app to a supported version of its stack after testing it: portal: App Service "
+        "> Configuration > General settings > Stack / version, or `az webapp config set -g <rg> "
+        "-n <app> --linux-fx-version \"PYTHON|3.12\"`."
+    ),
+    frameworks={"CIS": ["9.6", "9.7"], "NIST": ["PR.IP-12", "ID.RA-1"], "ISO27001": ["A.8.8"]},
+    needs=Needs(resource_types=frozenset({SITE_TYPE}), children=(WEB_CONFIG,)),
+)
+def app_runtime_out_of_support(inv: Inventory) -> Iterable[Evaluation]:
+    """One evaluation per site: failed when any stack it runs is out of support (the first such
+    stack's version is the finding's ``software``); container and Java stacks are not judged."""
+    today = inv.collected_at.date()
+    for site in inv.of_type(SITE_TYPE):
+        config, why = _web_config(inv, site)
+        if config is None:
+            yield verdict(site, SITE_TYPE, None, why)
+            continue
+        result = _site_verdict(site, config, today)
+        if result is not None:
+            yield result
+    yield from unreadable(inv, SITE_TYPE, "site")
+
+
+def _site_verdict(site: dict[str, Any], config: dict[str, Any], today: date) -> Evaluation | None:
+    """None for sites outside the rule's scope (containers, Java, .NET Framework): they are
+    neither compliant nor failing here."""
+    stacks, why = _runtime_stacks(config)
+    if not stacks:
+        return None if why.startswith(_OUT_OF_SCOPE) else verdict(site, SITE_TYPE, None, why)
+    verdicts = [judge_version(site, SITE_TYPE, product, version, today) for product, version in stacks]
+    for wanted in (False, None):
+        for item in verdicts:
+            if item.passed is wanted:
+                return item
+    return verdicts[0] if len(verdicts) == 1 else _joined(verdicts)
+
+
+def _joined(items: list[Evaluation]) -> Evaluation:
+    first = items[0]
+    return Evaluation(first.resource_id, first.resource_name, first.resource_type, True,
+                      "; ".join(item.detail for item in items), dict(first.metadata))

@@ -1,7 +1,12 @@
 """Key Vault rules: recoverability (soft delete and purge protection: CIS "Key Vault is
 recoverable" needs both before deleted keys and secrets can reliably be restored), the
-authorization model, exposure of the vault's public endpoint, the lifetime of the keys it
-holds, and whether its audit log is kept (AZ-KV-005)."""
+authorization model, exposure of the vault's public endpoint, the lifetime of the keys and
+secrets it holds, and whether its audit log is kept (AZ-KV-005).
+
+The management plane lists a vault's keys and secrets with their attributes only (enabled,
+exp, created), never key material or secret values, so no rule needs data-plane access.
+Certificates are data-plane only and are not judged here.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from scanner.azure.api_versions import DIAGNOSTIC_SETTINGS_API_VERSION
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.support.base import Evaluation, resource_name, rule
 from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
-from scanner.rules.monitoring import destinations, enabled_log_entries
+from scanner.rules.support.diagnostic_settings import destinations, enabled_log_entries
 
 VAULT_TYPE = "Microsoft.KeyVault/vaults"
 _NEEDS = Needs(resource_types=frozenset({VAULT_TYPE}))
@@ -258,6 +263,31 @@ def items_without_expiry(inv: Inventory, spec: ChildSpec, noun: str, *, cis_rbac
         else:
             yield verdict(vault, VAULT_TYPE, True, f"every enabled {noun} has an expiration date", metadata)
     yield from unreadable(inv, VAULT_TYPE, "key vault")
+
+
+VAULT_SECRETS = ChildSpec(VAULT_TYPE, "secrets", "2023-07-01", is_list=True)
+
+
+@rule(
+    id="AZ-KV-008",
+    title="Key vault secrets have no expiration date",
+    severity="MEDIUM",
+    category="keyvault",
+    description=(
+        "Enabled secrets in the vault never expire, so passwords, connection strings and API "
+        "keys stored there are never forced through rotation and stay valid after a leak."
+    ),
+    remediation=(
+        "Set an expiration date on each secret (`az keyvault secret set-attributes --vault-name "
+        "<vault> -n <secret> --expires <UTC date>`) and rotate it before then, ideally with an "
+        "Event Grid 'near expiry' notification driving the rotation."
+    ),
+    frameworks={"CIS": ["8.3", "8.4"], "NIST": ["PR.AC-1"], "ISO27001": ["A.5.17", "A.8.24"]},
+    needs=Needs(resource_types=frozenset({VAULT_TYPE}), children=(VAULT_SECRETS,)),
+)
+def secrets_without_expiry(inv: Inventory) -> Iterable[Evaluation]:
+    """CIS 8.3 covers RBAC vaults and 8.4 access-policy vaults."""
+    return items_without_expiry(inv, VAULT_SECRETS, "secret", cis_rbac="8.3", cis_access_policies="8.4")
 
 
 @rule(

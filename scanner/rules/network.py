@@ -1,5 +1,7 @@
 """Network rules: NSGs exposing management and database ports to the Internet, subnets without
-NSGs, idle public IPs, Application Gateways without a WAF and VNets without DDoS protection.
+NSGs, idle public IPs, Application Gateways without a WAF, VNets without DDoS protection, and
+whether network traffic can be investigated (Network Watcher in every region in use, NSG flow
+logs kept long enough).
 
 The four NSG rules (AZ-NET-001..004) judge each NSG with the priority-ordered evaluation in :mod:`scanner.rules.support.nsg`,
 so a port that an Allow opens but an earlier any-source Deny closes is reported as closed, and
@@ -8,11 +10,11 @@ rules restricted to a specific source are ignored (they do not expose the port t
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
-from scanner.inventory import Inventory, Needs
+from scanner.inventory import ChildSpec, Inventory, Needs, normalise_location, props
 from scanner.rules.support import nsg
-from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.base import Evaluation, resource_name, rule
 from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
 
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
@@ -429,3 +431,139 @@ def vnet_without_ddos_protection(inv: Inventory) -> Iterable[Evaluation]:
         else:
             yield verdict(vnet, VNET_TYPE, False, "DDoS Network Protection disabled", metadata)
     yield from unreadable(inv, VNET_TYPE, "virtual network")
+
+
+# ---------------------------------------------------------------------------------------------
+# Network Watcher and NSG flow logs: can traffic be investigated after the fact
+# ---------------------------------------------------------------------------------------------
+
+LOCATION_TYPE = "Microsoft.Resources/locations"
+WATCHER_TYPE = "Microsoft.Network/networkWatchers"
+# NSG flow logs live under the Network Watcher of the NSG's region.
+FLOW_LOGS = ChildSpec(WATCHER_TYPE, "flowLogs", "2024-05-01", is_list=True)
+FLOW_LOG_MIN_DAYS = 90
+
+
+@rule(
+    id="AZ-NET-009",
+    title="Network Watcher is not enabled in a region with resources",
+    severity="LOW",
+    category="network",
+    description=(
+        "A region holds resources but has no Network Watcher, so NSG flow logs, connection "
+        "troubleshooting, packet capture and topology are unavailable there when an incident "
+        "needs them."
+    ),
+    remediation=(
+        "`az network watcher configure --locations <region> --enabled true -g NetworkWatcherRG`, "
+        "or portal: Network Watcher > Overview > Enable in the region. Azure enables it "
+        "automatically unless that was opted out of."
+    ),
+    frameworks={"CIS": ["6.6"], "NIST": ["DE.CM-1"], "ISO27001": ["A.8.16"]},
+    needs=Needs(resource_types=frozenset({WATCHER_TYPE})),
+)
+def network_watcher_regions(inv: Inventory) -> Iterable[Evaluation]:
+    """One verdict per region the subscription listing showed resources in (``global`` is not a
+    region). The resource is the location (``/subscriptions/{id}/locations/{region}``)."""
+    watchers: dict[str, list[dict[str, Any]]] = {}
+    for watcher in inv.of_type(WATCHER_TYPE):
+        watchers.setdefault(normalise_location(watcher.get("location")), []).append(watcher)
+    failed_reads = inv.unreadable_of_type(WATCHER_TYPE)
+    for region, count in sorted(inv.locations.items()):
+        if region in ("", "global"):
+            continue
+        rid = f"/subscriptions/{inv.subscription_id}/locations/{region}"
+        here = watchers.get(region, [])
+        working = [w for w in here if str(props(w).get("provisioningState") or "Succeeded").lower() == "succeeded"]
+        metadata = {"resources": count, "networkWatchers": sorted(resource_name(w) for w in here)}
+        if working:
+            detail = f"Network Watcher {resource_name(working[0])} enabled"
+            yield Evaluation(rid, region, LOCATION_TYPE, True, detail, metadata)
+        elif failed_reads and not here:
+            detail = f"{len(failed_reads)} network watcher(s) could not be read: {sorted(set(failed_reads.values()))[0]}"
+            yield Evaluation(rid, region, LOCATION_TYPE, None, detail, metadata)
+        else:
+            state = f" (provisioning state {props(here[0]).get('provisioningState')})" if here else ""
+            detail = f"{count} resource(s) in {region} but no working Network Watcher{state}"
+            yield Evaluation(rid, region, LOCATION_TYPE, False, detail, metadata)
+
+
+def _flow_log_retention(flow_log: Mapping[str, Any]) -> int | None:
+    """Days kept, or None for "kept indefinitely" (no retention policy, or 0 days: Azure then
+    never deletes the records)."""
+    policy = as_dict(props(dict(flow_log)).get("retentionPolicy"))
+    if flag(policy.get("enabled")) is not True:
+        return None
+    days = policy.get("days")
+    if isinstance(days, bool) or not isinstance(days, (int, float, str)):
+        return None
+    try:
+        value = int(float(days))
+    except ValueError:
+        return None
+    return value or None
+
+
+def _flow_log_verdict(flow_log: Mapping[str, Any]) -> tuple[bool, str]:
+    name = resource_name(flow_log)
+    if flag(props(dict(flow_log)).get("enabled")) is not True:
+        return False, f"flow log {name} is disabled"
+    days = _flow_log_retention(flow_log)
+    if days is None:
+        return True, f"flow log {name} enabled, kept indefinitely"
+    if days < FLOW_LOG_MIN_DAYS:
+        return False, f"flow log {name} keeps {days} day(s), less than {FLOW_LOG_MIN_DAYS}"
+    return True, f"flow log {name} enabled, kept {days} days"
+
+
+@rule(
+    id="AZ-NET-010",
+    title="NSG flow logs are off or kept less than 90 days",
+    severity="MEDIUM",
+    category="network",
+    description=(
+        "The network security group has no enabled flow log, or its flow logs are deleted after "
+        "less than 90 days, so the traffic an NSG allowed or denied cannot be reconstructed when "
+        "an intrusion is found weeks later."
+    ),
+    remediation=(
+        "Portal: Network Watcher > Flow logs > Create (target the NSG, a storage account, retention "
+        "90 days or more, optionally Traffic Analytics to a Log Analytics workspace); or `az "
+        "network watcher flow-log create -l <region> -n <name> --nsg <nsg id> --storage-account "
+        "<id> --retention 90`. New deployments should prefer virtual network flow logs."
+    ),
+    frameworks={"CIS": ["6.5", "5.1.6"], "NIST": ["DE.CM-1", "PR.PT-1"], "ISO27001": ["A.8.15", "A.8.16"]},
+    needs=Needs(resource_types=frozenset({NSG_TYPE, WATCHER_TYPE}), children=(FLOW_LOGS,)),
+)
+def nsg_flow_logs(inv: Inventory) -> Iterable[Evaluation]:
+    """One verdict per NSG over the flow logs that target it (``targetResourceId``); one good
+    flow log is enough. Flow logs are read under every watcher, even one whose own GET failed.
+    No flow log found while some watcher's flow logs could not be read is not evaluated."""
+    by_target: dict[str, list[dict[str, Any]]] = {}
+    for payload in inv.children.get(FLOW_LOGS.key, {}).values():
+        for flow_log in payload if isinstance(payload, list) else []:
+            if isinstance(flow_log, dict):
+                target = str(props(flow_log).get("targetResourceId") or "").rstrip("/").lower()
+                by_target.setdefault(target, []).append(flow_log)
+    failed = sorted({r for k, r in inv.unreadable.items() if k.startswith(FLOW_LOGS.key + "|")})
+    for group in inv.of_type(NSG_TYPE):
+        logs = by_target.get(str(group.get("id", "")).rstrip("/").lower(), [])
+        if not logs:
+            if failed:
+                yield verdict(group, NSG_TYPE, None, f"flow logs could not be read: {failed[0]}", {})
+            else:
+                yield verdict(group, NSG_TYPE, False, "no flow log targets this NSG", {"flowLogs": []})
+            continue
+        verdicts = [_flow_log_verdict(f) for f in logs]
+        metadata = {
+            "flowLogs": [
+                {"name": resource_name(f), "enabled": flag(props(f).get("enabled")), "retentionDays": _flow_log_retention(f)}
+                for f in logs
+            ]
+        }
+        good = [detail for ok, detail in verdicts if ok]
+        if good:
+            yield verdict(group, NSG_TYPE, True, good[0], metadata)
+        else:
+            yield verdict(group, NSG_TYPE, False, "; ".join(detail for _, detail in verdicts), metadata)
+    yield from unreadable(inv, NSG_TYPE, "network security group")

@@ -130,3 +130,24 @@ def nsg(name: str, *rules: dict[str, Any]) -> dict[str, Any]:
         name,
         {"securityRules": list(rules), "defaultSecurityRules": DEFAULT_SECURITY_RULES},
     )
+
+
+LOG_WORKSPACE = f"/subscriptions/{SUB}/resourceGroups/rg-logs/providers/Microsoft.OperationalInsights/workspaces/law"
+
+
+def diagnostic_setting(name: str, logs: list[dict[str, Any]], **destinations: str) -> dict[str, Any]:
+    """A diagnostic setting (subscription or resource) in REST shape; sends to a Log Analytics
+    workspace unless ``destinations`` (``workspaceId=""`` for none) say otherwise."""
+    if not destinations:
+        destinations = {"workspaceId": LOG_WORKSPACE}
+    return {
+        "id": f"/subscriptions/{SUB}/providers/microsoft.insights/diagnosticSettings/{name}",
+        "name": name,
+        "type": "Microsoft.Insights/diagnosticSettings",
+        "properties": {**destinations, "logs": logs},
+    }
+
+
+def categories(*names: str, enabled: bool = True) -> list[dict[str, Any]]:
+    """The ``logs`` entries of a diagnostic setting enabling (or not) each named category."""
+    return [{"category": n, "enabled": enabled} for n in names]

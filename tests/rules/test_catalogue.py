@@ -7,8 +7,9 @@ import re
 from typing import Any
 
 from scanner.inventory import Inventory
-from scanner.rules import all_rules
+from scanner.rules import all_rules, rule_modules
 from scanner.rules.support.base import FRAMEWORKS, SEVERITIES
+from scanner.rules.support.families import MODULE_OF_FAMILY, family
 from tests.rules.builders import SUB
 
 EXPECTED_IDS = {
@@ -32,6 +33,21 @@ EXPECTED_IDS = {
 
 def test_every_spec_rule_is_registered() -> None:
     assert {r.id for r in all_rules()} == EXPECTED_IDS
+
+
+def test_every_rule_lives_in_the_module_of_its_family() -> None:
+    """AZ-<FAMILY>-nnn is defined in scanner/rules/<MODULE_OF_FAMILY[FAMILY]>.py, nowhere else."""
+    misplaced = {
+        r.id: r.evaluate.__module__
+        for r in all_rules()
+        if r.evaluate.__module__ != f"scanner.rules.{MODULE_OF_FAMILY.get(family(r.id), '?')}"
+    }
+    assert not misplaced, f"rules outside their family's module (scanner/rules/support/families.py): {misplaced}"
+
+
+def test_every_rule_module_is_one_family() -> None:
+    assert rule_modules() == sorted(f"scanner.rules.{module}" for module in MODULE_OF_FAMILY.values())
+    assert "scanner.rules.support" not in rule_modules()
 
 
 def test_rule_metadata_is_complete() -> None:

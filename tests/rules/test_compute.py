@@ -281,7 +281,7 @@ def test_cmp005_unreadable_vm_is_not_evaluated() -> None:
 
 def _exposure_inventory(*, nic_nsg: bool, subnet_nsg: bool, public: bool = True, vnet: bool = True):
     from scanner.rules.network import VNET_TYPE
-    from scanner.rules.vm_exposure import NIC_TYPE
+    from scanner.rules.compute import NIC_TYPE
 
     nsg_ref = {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/n"}
     net = arm(VNET_TYPE, "vnet1", {"subnets": [{
@@ -313,7 +313,7 @@ def test_cmp006_filtered_or_private_vm_passes(kw: dict) -> None:
 
 
 def test_cmp006_unreadable_nic_or_subnet_is_not_evaluated() -> None:
-    from scanner.rules.vm_exposure import NIC_TYPE
+    from scanner.rules.compute import NIC_TYPE
 
     no_subnet = only("AZ-CMP-006", _exposure_inventory(nic_nsg=False, subnet_nsg=False, vnet=False))
     assert no_subnet.passed is None and "subnet" in no_subnet.detail

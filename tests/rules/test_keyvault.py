@@ -1,16 +1,19 @@
 """AZ-KV-001 (soft delete), 002 (purge protection), 003 (RBAC), 004 (network exposure),
-006 (keys without expiry) and 007 (keys expiring within 30 days)."""
+005 (audit logging), 006 (keys without expiry), 007 (keys expiring within 30 days) and 008
+(secrets without expiry)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from scanner.rules.keyvault import VAULT_KEYS, VAULT_TYPE
+from scanner.rules.keyvault import VAULT_DIAGNOSTIC_SETTINGS, VAULT_KEYS, VAULT_SECRETS, VAULT_TYPE
 from tests.rules.builders import (
     COLLECTED_AT,
     Resource,
     arm,
+    categories,
+    diagnostic_setting,
     fail_child,
     fail_resource,
     inventory,
@@ -20,8 +23,8 @@ from tests.rules.builders import (
 )
 
 
-def vault(**properties: object) -> Resource:
-    return arm(VAULT_TYPE, "kv1", {"tenantId": "t", "sku": {"name": "standard"}, **properties})
+def vault(name: str = "kv1", **properties: object) -> Resource:
+    return arm(VAULT_TYPE, name, {"tenantId": "t", "sku": {"name": "standard"}, **properties})
 
 
 def test_kv001_soft_delete_false_fails() -> None:
@@ -197,8 +200,6 @@ def test_kv007_keys_without_or_with_unparseable_expiry_pass() -> None:
 # --- AZ-KV-008: secrets without expiration -------------------------------------------------------
 
 def test_kv008_enabled_secret_without_exp_fails_and_names_cis_control() -> None:
-    from scanner.rules.keyvault_secrets import VAULT_SECRETS
-
     kv = vault(enableRbacAuthorization=False)
     inv = inventory(kv)
     set_child(inv, VAULT_SECRETS, kv, [key("db-password"), key("rotated", exp=4070941200),
@@ -209,8 +210,6 @@ def test_kv008_enabled_secret_without_exp_fails_and_names_cis_control() -> None:
 
 
 def test_kv008_all_secrets_expire_or_none_exist() -> None:
-    from scanner.rules.keyvault_secrets import VAULT_SECRETS
-
     kv = vault(enableRbacAuthorization=True)
     inv = inventory(kv)
     set_child(inv, VAULT_SECRETS, kv, [key("token", exp=4070941200)])
@@ -220,10 +219,43 @@ def test_kv008_all_secrets_expire_or_none_exist() -> None:
 
 
 def test_kv008_secrets_unreadable_is_not_evaluated() -> None:
-    from scanner.rules.keyvault_secrets import VAULT_SECRETS
-
     kv = vault()
     inv = inventory(kv)
     fail_child(inv, VAULT_SECRETS, kv, "HTTP 403 ForbiddenByRbac")
     result = only("AZ-KV-008", inv)
     assert result.passed is None and "403" in result.detail
+
+
+def test_kv005_audit_category_or_group_to_a_destination_passes() -> None:
+    for logs in (categories("AuditEvent"), [{"categoryGroup": "audit", "enabled": True}],
+                 [{"categoryGroup": "allLogs", "enabled": True}]):
+        kv = vault()
+        inv = inventory(kv)
+        set_child(inv, VAULT_DIAGNOSTIC_SETTINGS, kv, [diagnostic_setting("audit", logs)])
+        result = only("AZ-KV-005", inv)
+        assert result.passed is True and result.metadata["auditLogTo"] == ["audit"], logs
+
+
+def test_kv005_no_setting_or_useless_settings_fail() -> None:
+    bare, useless = vault("kv-bare"), vault("kv-useless")
+    inv = inventory(bare, useless)
+    set_child(inv, VAULT_DIAGNOSTIC_SETTINGS, bare, [])
+    set_child(inv, VAULT_DIAGNOSTIC_SETTINGS, useless, [
+        diagnostic_setting("policy-only", categories("AzurePolicyEvaluationDetails")),
+        diagnostic_setting("audit-off", categories("AuditEvent", enabled=False)),
+        diagnostic_setting("nowhere", categories("AuditEvent"), workspaceId=""),
+    ])
+    results = {r.resource_name: r for r in run("AZ-KV-005", inv)}
+    assert results["kv-bare"].passed is False and results["kv-bare"].detail == "no diagnostic setting"
+    assert results["kv-useless"].passed is False
+    assert results["kv-useless"].metadata["diagnosticSettings"] == ["audit-off", "nowhere", "policy-only"]
+
+
+def test_kv005_unreadable_settings_and_vault_not_evaluated() -> None:
+    kv = vault()
+    inv = inventory(kv)
+    fail_child(inv, VAULT_DIAGNOSTIC_SETTINGS, kv, "HTTP 403 AuthorizationFailed")
+    fail_resource(inv, VAULT_TYPE, "locked", "HTTP 403")
+    results = sorted((r.resource_name, r.passed, r.detail) for r in run("AZ-KV-005", inv))
+    assert results == [("kv1", None, "diagnostic settings could not be read: HTTP 403 AuthorizationFailed"),
+                       ("locked", None, "key vault could not be read: HTTP 403")]

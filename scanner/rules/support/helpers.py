@@ -49,3 +49,20 @@ def verdict(
         detail=detail,
         metadata=dict(metadata or {}),
     )
+
+
+SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
+
+
+def subscription_verdict(
+    inv: Inventory, passed: bool | None, detail: str, metadata: Mapping[str, Any] | None = None
+) -> Evaluation:
+    """The one verdict of a subscription-level rule: the resource is the subscription."""
+    return Evaluation(
+        resource_id=f"/subscriptions/{inv.subscription_id}",
+        resource_name=inv.subscription_id,
+        resource_type=SUBSCRIPTION_TYPE,
+        passed=passed,
+        detail=detail,
+        metadata=dict(metadata or {}),
+    )

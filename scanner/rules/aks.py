@@ -1,32 +1,30 @@
-"""Container rules: AKS managed clusters (API server exposure, authentication, authorization,
-pod network isolation, policy enforcement, patching) and Azure Container Registry (admin
-credentials, anonymous pull, network exposure).
+"""AKS managed cluster rules: API server exposure, authentication, authorization, pod network
+isolation, policy enforcement, patching and Kubernetes versions past end of support.
 
-Fields are read in the REST shape of the pinned api-versions (AKS 2024-09-01, ACR 2023-07-01).
-Where Azure documents a default for an omitted property the rule judges the default; where an
-omission is ambiguous the resource is reported as not evaluated.
+Fields are read in the REST shape of the pinned api-version (2024-09-01). Where Azure documents
+a default for an omitted property the rule judges the default; where an omission is ambiguous
+the cluster is reported as not evaluated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from scanner.inventory import Inventory, Needs, props
 from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.end_of_support import judge_version
 from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
 
 AKS_TYPE = "Microsoft.ContainerService/managedClusters"
-ACR_TYPE = "Microsoft.ContainerRegistry/registries"
 _AKS_NEEDS = Needs(resource_types=frozenset({AKS_TYPE}))
-_ACR_NEEDS = Needs(resource_types=frozenset({ACR_TYPE}))
+# AKS Long Term Support keeps a minor version patched one year beyond the community's end
+_AKS_LTS_EXTENSION = timedelta(days=365)
 
 
 def _text(value: Any) -> str:
     return str(value or "").strip().lower()
-
-
-# --- AKS -------------------------------------------------------------------------------------
 
 
 @rule(
@@ -230,96 +228,33 @@ def aks_auto_upgrade(inv: Inventory) -> Iterable[Evaluation]:
     yield from unreadable(inv, AKS_TYPE, "cluster")
 
 
-# --- Container Registry --------------------------------------------------------------------
-
-
 @rule(
-    id="AZ-ACR-001",
-    title="Container registry admin user is enabled",
+    id="AZ-AKS-007",
+    title="AKS cluster runs a Kubernetes version past end of support",
     severity="HIGH",
     category="containers",
     description=(
-        "The admin user is a shared username/password with push and pull rights on every "
-        "repository; it is not tied to a person, cannot be scoped, and a leaked password lets "
-        "anyone replace images that clusters deploy."
+        "The cluster's Kubernetes minor version no longer receives security patches from the "
+        "Kubernetes project, and AKS stops supporting it; known vulnerabilities in the API "
+        "server, kubelet and container runtime stay open."
     ),
     remediation=(
-        "Move clients to Entra identities (managed identity + AcrPull/AcrPush roles), then "
-        "`az acr update -n <registry> --admin-enabled false`."
+        "Upgrade the control plane and node pools to a supported minor version "
+        "(`az aks get-upgrades -g <rg> -n <cluster>`, then `az aks upgrade -g <rg> -n <cluster> "
+        "--kubernetes-version <version>`), and set an auto-upgrade channel to stay current."
     ),
-    frameworks={"NIST": ["PR.AC-1", "PR.AC-4"], "ISO27001": ["A.8.2", "A.8.5"]},
-    needs=_ACR_NEEDS,
+    frameworks={"NIST": ["PR.IP-12", "ID.RA-1"], "ISO27001": ["A.8.8"]},
+    needs=Needs(resource_types=frozenset({AKS_TYPE})),
 )
-def acr_admin_user(inv: Inventory) -> Iterable[Evaluation]:
-    """Absent ``adminUserEnabled`` passes: the documented default is false."""
-    for registry in inv.of_type(ACR_TYPE):
-        raw = props(registry).get("adminUserEnabled")
-        metadata = {"adminUserEnabled": raw}
-        if flag(raw) is True:
-            yield verdict(registry, ACR_TYPE, False, "admin user is enabled", metadata)
-        else:
-            yield verdict(registry, ACR_TYPE, True, "admin user disabled", metadata)
-    yield from unreadable(inv, ACR_TYPE, "registry")
-
-
-@rule(
-    id="AZ-ACR-002",
-    title="Container registry allows anonymous pull",
-    severity="HIGH",
-    category="containers",
-    description=(
-        "Anyone who can reach the registry can pull every image without authenticating, "
-        "exposing proprietary code and any secrets or configuration baked into images."
-    ),
-    remediation="`az acr update -n <registry> --anonymous-pull-enabled false`.",
-    frameworks={"NIST": ["PR.AC-4", "PR.DS-5"], "ISO27001": ["A.8.3"]},
-    needs=_ACR_NEEDS,
-)
-def acr_anonymous_pull(inv: Inventory) -> Iterable[Evaluation]:
-    """Absent ``anonymousPullEnabled`` passes: the documented default is false."""
-    for registry in inv.of_type(ACR_TYPE):
-        raw = props(registry).get("anonymousPullEnabled")
-        metadata = {"anonymousPullEnabled": raw}
-        if flag(raw) is True:
-            yield verdict(registry, ACR_TYPE, False, "anonymous pull is enabled", metadata)
-        else:
-            yield verdict(registry, ACR_TYPE, True, "anonymous pull disabled", metadata)
-    yield from unreadable(inv, ACR_TYPE, "registry")
-
-
-@rule(
-    id="AZ-ACR-003",
-    title="Container registry is reachable from all networks",
-    severity="MEDIUM",
-    category="containers",
-    description=(
-        "The registry's public endpoint accepts connections from any network, so leaked "
-        "credentials or tokens can be used to pull or push images from anywhere."
-    ),
-    remediation=(
-        "Use private endpoints and `az acr update -n <registry> --public-network-enabled "
-        "false`, or (Premium) restrict it with `az acr update -n <registry> --default-action "
-        "Deny` plus `az acr network-rule add` for the allowed ranges."
-    ),
-    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
-    needs=_ACR_NEEDS,
-)
-def acr_public_network(inv: Inventory) -> Iterable[Evaluation]:
-    """Absent ``publicNetworkAccess`` means Enabled and absent ``networkRuleSet`` means
-    Allow (Azure defaults; Basic/Standard registries have no network rule set at all)."""
-    for registry in inv.of_type(ACR_TYPE):
-        registry_props = props(registry)
-        access = registry_props.get("publicNetworkAccess")
-        default_action = as_dict(registry_props.get("networkRuleSet")).get("defaultAction")
-        metadata = {"publicNetworkAccess": access, "defaultAction": default_action}
-        if _text(access) == "disabled":
-            yield verdict(registry, ACR_TYPE, True, "public network access is disabled", metadata)
-        elif _text(default_action) == "deny":
-            yield verdict(registry, ACR_TYPE, True, "network default action is Deny", metadata)
-        else:
-            detail = (
-                f"public network access {access or 'Enabled (default)'}, network default "
-                f"action {default_action or 'Allow (default)'}"
-            )
-            yield verdict(registry, ACR_TYPE, False, detail, metadata)
-    yield from unreadable(inv, ACR_TYPE, "registry")
+def aks_version_out_of_support(inv: Inventory) -> Iterable[Evaluation]:
+    """``currentKubernetesVersion`` (the exact patch running) is preferred over
+    ``kubernetesVersion`` (which may be an alias such as ``1.30``). Clusters on the AKS Long Term
+    Support plan get one more year."""
+    today = inv.collected_at.date()
+    for cluster in inv.of_type(AKS_TYPE):
+        cluster_props = props(cluster)
+        raw = cluster_props.get("currentKubernetesVersion") or cluster_props.get("kubernetesVersion")
+        lts = str(cluster_props.get("supportPlan") or "").lower() == "akslongtermsupport"
+        yield judge_version(cluster, AKS_TYPE, "kubernetes", raw, today,
+                     _AKS_LTS_EXTENSION if lts else timedelta(0), "AKS Long Term Support" if lts else "")
+    yield from unreadable(inv, AKS_TYPE, "cluster")

@@ -1,4 +1,4 @@
-"""AZ-SQL-001 (open firewall), AZ-SQL-002 (auditing), AZ-PG-001 (PostgreSQL public access)."""
+"""AZ-SQL-001..007: Azure SQL firewall, auditing, Entra admin, public access and TDE."""
 
 from __future__ import annotations
 
@@ -7,13 +7,7 @@ import json
 import pytest
 
 from scanner.inventory import Inventory
-from scanner.rules.databases import (
-    PG_SECURE_TRANSPORT,
-    POSTGRES_TYPE,
-    SQL_AUDITING,
-    SQL_FIREWALL_RULES,
-    SQL_TYPE,
-)
+from scanner.rules.sql import SQL_AUDITING, SQL_DATABASE_TYPE, SQL_FIREWALL_RULES, SQL_TDE, SQL_TYPE
 from tests.rules.builders import (
     Resource,
     arm,
@@ -37,6 +31,28 @@ def fw_rule(server: Resource, name: str, start: str, end: str) -> Resource:
         "type": "Microsoft.Sql/servers/firewallRules",
         "properties": {"startIpAddress": start, "endIpAddress": end},
     }
+
+
+# --- AZ-SQL-003..006, AZ-PG-002 ---------------------------------------------------------------
+
+
+def server_with(name: str = "sql1", **properties: object) -> Resource:
+    return arm(SQL_TYPE, name, {"version": "12.0", **properties})
+
+
+def _audited(settings: object) -> Inventory:
+    server = sql_server()
+    inv = inventory(server)
+    set_child(inv, SQL_AUDITING, server, settings)
+    return inv
+
+
+# --- AZ-SQL-007: transparent data encryption ------------------------------------------------------
+
+def _db(name: str) -> Resource:
+    db = arm(SQL_DATABASE_TYPE, name, {"status": "Online"})
+    db["id"] = arm(SQL_TYPE, f"srv/databases/{name}")["id"]  # .../servers/srv/databases/<name>
+    return db
 
 
 def test_sql001_any_ip_rule_fails() -> None:
@@ -145,36 +161,6 @@ def test_unreadable_server_is_not_evaluated(rule_id: str) -> None:
     assert only(rule_id, inv).passed is None
 
 
-def pg(access: object = None, with_network: bool = True) -> Resource:
-    props: Resource = {"version": "16", "state": "Ready"}
-    if with_network:
-        props["network"] = {} if access is None else {"publicNetworkAccess": access}
-    return arm(POSTGRES_TYPE, "pg1", props)
-
-
-def test_pg001_public_access_enabled_fails() -> None:
-    result = only("AZ-PG-001", inventory(pg("Enabled")))
-    assert result.passed is False
-    assert result.resource_type == POSTGRES_TYPE
-
-
-def test_pg001_public_access_disabled_passes() -> None:
-    assert only("AZ-PG-001", inventory(pg("Disabled"))).passed is True
-
-
-@pytest.mark.parametrize("with_network", [True, False])
-def test_pg001_absent_setting_is_not_evaluated(with_network: bool) -> None:
-    result = only("AZ-PG-001", inventory(pg(None, with_network=with_network)))
-    assert result.passed is None
-    assert "not reported" in result.detail
-
-
-def test_pg001_tolerates_missing_properties_and_unreadable() -> None:
-    inv = inventory(arm(POSTGRES_TYPE, "bare"))
-    fail_resource(inv, POSTGRES_TYPE, "locked", "403")
-    assert [r.passed for r in run("AZ-PG-001", inv)] == [None, None]
-
-
 def test_sql001_public_network_access_disabled_passes() -> None:
     from scanner.inventory import Inventory
     from scanner.rules import REGISTRY
@@ -187,13 +173,6 @@ def test_sql001_public_network_access_disabled_passes() -> None:
     }]
     [ev] = list(REGISTRY["AZ-SQL-001"].evaluate(inv))
     assert ev.passed is True
-
-
-# --- AZ-SQL-003..006, AZ-PG-002 ---------------------------------------------------------------
-
-
-def server_with(name: str = "sql1", **properties: object) -> Resource:
-    return arm(SQL_TYPE, name, {"version": "12.0", **properties})
 
 
 def test_sql003_sql_login_only_fails() -> None:
@@ -250,13 +229,6 @@ def test_sql004_child_unreadable_is_not_evaluated() -> None:
     assert "403 Forbidden" in result.detail
 
 
-def _audited(settings: object) -> Inventory:
-    server = sql_server()
-    inv = inventory(server)
-    set_child(inv, SQL_AUDITING, server, settings)
-    return inv
-
-
 @pytest.mark.parametrize("days", [1, 30, 89])
 def test_sql005_short_retention_fails(days: int) -> None:
     result = only("AZ-SQL-005", _audited({"properties": {"state": "Enabled", "retentionDays": days}}))
@@ -311,177 +283,7 @@ def test_new_sql_rules_unreadable_server_is_not_evaluated(rule_id: str) -> None:
     assert only(rule_id, inv).passed is None
 
 
-def _pg_param(value: object) -> Inventory:
-    server = pg("Disabled")
-    inv = inventory(server)
-    payload = {"name": "require_secure_transport", "properties": {"defaultValue": "on", "source": "user-override"}}
-    if value is not None:
-        payload["properties"]["value"] = value  # type: ignore[index]
-    set_child(inv, PG_SECURE_TRANSPORT, server, payload)
-    return inv
-
-
-@pytest.mark.parametrize("value", ["off", "OFF"])
-def test_pg002_secure_transport_off_fails(value: str) -> None:
-    result = only("AZ-PG-002", _pg_param(value))
-    assert result.passed is False
-    assert result.metadata == {"require_secure_transport": value}
-
-
-def test_pg002_secure_transport_on_passes() -> None:
-    assert only("AZ-PG-002", _pg_param("on")).passed is True
-
-
-def test_pg002_absent_value_is_not_evaluated() -> None:
-    result = only("AZ-PG-002", _pg_param(None))
-    assert result.passed is None
-    assert "not reported" in result.detail
-
-
-def test_pg002_child_unreadable_is_not_evaluated() -> None:
-    server = pg("Enabled")
-    inv = inventory(server)
-    fail_child(inv, PG_SECURE_TRANSPORT, server, "403 Forbidden")
-    fail_resource(inv, POSTGRES_TYPE, "locked", "403")
-    results = run("AZ-PG-002", inv)
-    assert [r.passed for r in results] == [None, None]
-    assert "403 Forbidden" in results[0].detail
-
-
-# --- MySQL flexible server (AZ-MYSQL-001, AZ-MYSQL-002) ----------------------------------------
-
-from scanner.rules.databases import MYSQL_SECURE_TRANSPORT, MYSQL_TYPE
-
-
-def mysql(public: str | None = "Enabled", *, name: str = "mysql1", network: bool = True) -> Resource:
-    props: dict[str, object] = {"version": "8.0.21", "state": "Ready"}
-    if network:
-        props["network"] = {} if public is None else {"publicNetworkAccess": public}
-    return arm(MYSQL_TYPE, name, props)
-
-
-def test_mysql001_public_access_enabled_fails() -> None:
-    result = only("AZ-MYSQL-001", inventory(mysql("Enabled")))
-    assert result.passed is False
-    assert result.resource_type == MYSQL_TYPE
-    assert result.metadata == {"publicNetworkAccess": "Enabled"}
-
-
-def test_mysql001_public_access_disabled_passes() -> None:
-    assert only("AZ-MYSQL-001", inventory(mysql("Disabled"))).passed is True
-
-
-@pytest.mark.parametrize("with_network", [True, False])
-def test_mysql001_absent_setting_is_not_evaluated(with_network: bool) -> None:
-    result = only("AZ-MYSQL-001", inventory(mysql(None, network=with_network)))
-    assert result.passed is None
-    assert "not reported" in result.detail
-
-
-def test_mysql001_unreadable_server_is_not_evaluated() -> None:
-    inv = inventory(arm(MYSQL_TYPE, "bare"))
-    fail_resource(inv, MYSQL_TYPE, "locked", "403")
-    got = sorted((r.resource_name, r.passed) for r in run("AZ-MYSQL-001", inv))
-    assert got == [("bare", None), ("locked", None)]
-
-
-def _mysql_param(value: object) -> Inventory:
-    server = mysql("Disabled")
-    inv = inventory(server)
-    payload: dict[str, object] = {}
-    if value is not None:
-        payload = {"name": "require_secure_transport",
-                   "properties": {"value": value, "defaultValue": "ON", "allowedValues": "ON,OFF"}}
-    set_child(inv, MYSQL_SECURE_TRANSPORT, server, payload)
-    return inv
-
-
-@pytest.mark.parametrize("value", ["OFF", "off"])
-def test_mysql002_secure_transport_off_fails(value: str) -> None:
-    result = only("AZ-MYSQL-002", _mysql_param(value))
-    assert result.passed is False
-    assert result.metadata == {"require_secure_transport": value}
-
-
-def test_mysql002_secure_transport_on_passes() -> None:
-    assert only("AZ-MYSQL-002", _mysql_param("ON")).passed is True
-
-
-def test_mysql002_404_child_reads_as_not_reported() -> None:
-    """The collector stores a 404 on the parameter as ``{}``."""
-    result = only("AZ-MYSQL-002", _mysql_param(None))
-    assert result.passed is None
-    assert "not reported" in result.detail
-
-
-def test_mysql002_child_unreadable_is_not_evaluated() -> None:
-    server = mysql("Enabled")
-    inv = inventory(server)
-    fail_child(inv, MYSQL_SECURE_TRANSPORT, server, "403 Forbidden")
-    fail_resource(inv, MYSQL_TYPE, "locked", "403")
-    results = run("AZ-MYSQL-002", inv)
-    assert [r.passed for r in results] == [None, None]
-    assert "403 Forbidden" in results[0].detail
-
-
-# --- AZ-PG-004: PostgreSQL firewall admitting all Azure services or every address ---------------
-
-def _pg(name: str, access: str | None = "Enabled") -> Resource:
-    network = {} if access is None else {"publicNetworkAccess": access}
-    return arm(POSTGRES_TYPE, name, {"version": "16", "network": network})
-
-
-def _pg_rule(server: Resource, name: str, start: str, end: str) -> Resource:
-    return {"id": f"{server['id']}/firewallRules/{name}", "name": name,
-            "type": "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules",
-            "properties": {"startIpAddress": start, "endIpAddress": end}}
-
-
-def test_pg004_azure_services_and_allow_all_fail() -> None:
-    from scanner.rules.databases import PG_FIREWALL_RULES
-
-    azure, everyone, narrow = _pg("azure"), _pg("everyone", None), _pg("narrow")
-    inv = inventory(azure, everyone, narrow)
-    set_child(inv, PG_FIREWALL_RULES, azure,
-              [_pg_rule(azure, "AllowAllAzureServicesAndResourcesWithinAzureIps_2024", "0.0.0.0", "0.0.0.0")])
-    set_child(inv, PG_FIREWALL_RULES, everyone, {"value": [_pg_rule(everyone, "all", "0.0.0.0", "255.255.255.255")]})
-    set_child(inv, PG_FIREWALL_RULES, narrow, [_pg_rule(narrow, "office", "198.51.100.0", "198.51.100.255")])
-    results = {r.resource_name: r for r in run("AZ-PG-004", inv)}
-    assert results["azure"].passed is False and "all Azure services" in results["azure"].detail
-    assert results["everyone"].passed is False and "255.255.255.255" in results["everyone"].detail
-    assert results["narrow"].passed is True
-    json.dumps(results["azure"].metadata)
-
-
-def test_pg004_private_server_passes_without_reading_rules() -> None:
-    assert only("AZ-PG-004", inventory(_pg("private", "Disabled"))).passed is True
-
-
-def test_pg004_rules_unreadable_is_not_evaluated() -> None:
-    from scanner.rules.databases import PG_FIREWALL_RULES
-
-    server = _pg("hidden-rules")
-    inv = inventory(server)
-    fail_child(inv, PG_FIREWALL_RULES, server, "HTTP 403 AuthorizationFailed")
-    fail_resource(inv, POSTGRES_TYPE, "hidden", "HTTP 403")
-    results = {r.resource_name: r for r in run("AZ-PG-004", inv)}
-    assert results["hidden-rules"].passed is None and "403" in results["hidden-rules"].detail
-    assert results["hidden"].passed is None
-
-
-# --- AZ-SQL-007: transparent data encryption ------------------------------------------------------
-
-def _db(name: str) -> Resource:
-    from scanner.rules.databases import SQL_DATABASE_TYPE
-
-    db = arm(SQL_DATABASE_TYPE, name, {"status": "Online"})
-    db["id"] = arm(SQL_TYPE, f"srv/databases/{name}")["id"]  # .../servers/srv/databases/<name>
-    return db
-
-
 def test_sql007_tde_states() -> None:
-    from scanner.rules.databases import SQL_TDE
-
     on, off, odd, master = _db("on"), _db("off"), _db("odd"), _db("master")
     inv = inventory(on, off, odd, master)
     set_child(inv, SQL_TDE, on, {"properties": {"state": "Enabled"}})
@@ -495,8 +297,6 @@ def test_sql007_tde_states() -> None:
 
 
 def test_sql007_unreadable() -> None:
-    from scanner.rules.databases import SQL_TDE
-
     hidden = _db("hidden-tde")
     inv = inventory(hidden)
     fail_child(inv, SQL_TDE, hidden, "HTTP 403 AuthorizationFailed")

@@ -1,45 +1,23 @@
-"""Database rules: Azure SQL network exposure, authentication and auditing; PostgreSQL flexible
-server public access and transport security.
+"""Azure SQL rules: network exposure (firewall rules, public access), Microsoft Entra
+administration, auditing and its retention, and transparent data encryption of databases.
 
-Firewall rules, auditing settings and server parameters are child resources, not part of the
-server GET, so rules reading them report "not evaluated" when the child could not be read.
+Firewall rules, auditing settings and TDE state are child resources, not part of the server
+GET, so rules reading them report "not evaluated" when the child could not be read.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.databases import ALL_END, ALL_START, child_missing, firewall_entries, ip
 from scanner.rules.support.helpers import as_dict, unreadable, verdict
 
 SQL_TYPE = "Microsoft.Sql/servers"
-POSTGRES_TYPE = "Microsoft.DBforPostgreSQL/flexibleServers"
 
 SQL_FIREWALL_RULES = ChildSpec(SQL_TYPE, "firewallRules", "2021-11-01", is_list=True)
 SQL_AUDITING = ChildSpec(SQL_TYPE, "auditingSettings/default", "2021-11-01")
-PG_SECURE_TRANSPORT = ChildSpec(POSTGRES_TYPE, "configurations/require_secure_transport", "2024-08-01")
-
-_ALL_START = "0.0.0.0"
-_ALL_END = "255.255.255.255"
-
-
-def _child_missing(inv: Inventory, spec: ChildSpec, server_id: str, what: str) -> str:
-    reason = inv.child_error(spec, server_id) or "child not collected"
-    return f"{what} could not be read: {reason}"
-
-
-def _firewall_entries(payload: Any) -> list[dict[str, Any]] | None:
-    """The rule objects of a firewallRules payload (a list, or a raw ``{"value": [...]}`` page)."""
-    if isinstance(payload, dict):
-        payload = payload.get("value") or []
-    if not isinstance(payload, list):  # MISSING (not collected) or malformed
-        return None
-    return [entry for entry in payload if isinstance(entry, dict)]
-
-
-def _ip(value: Any) -> str:
-    return str(value or "").strip()
 
 
 @rule(
@@ -69,20 +47,20 @@ def sql_open_firewall(inv: Inventory) -> Iterable[Evaluation]:
             yield verdict(server, SQL_TYPE, True, "public network access is disabled",
                            {"publicNetworkAccess": "Disabled"})
             continue
-        entries = _firewall_entries(inv.child(SQL_FIREWALL_RULES, server_id))
+        entries = firewall_entries(inv.child(SQL_FIREWALL_RULES, server_id))
         if entries is None:
-            detail = _child_missing(inv, SQL_FIREWALL_RULES, server_id, "firewall rules")
+            detail = child_missing(inv, SQL_FIREWALL_RULES, server_id, "firewall rules")
             yield verdict(server, SQL_TYPE, None, detail)
             continue
         open_rules: list[str] = []
         azure_services = False
         for entry in entries:
             entry_props = props(entry)
-            start = _ip(entry_props.get("startIpAddress"))
-            end = _ip(entry_props.get("endIpAddress"))
-            if start == _ALL_START and end == _ALL_END:
+            start = ip(entry_props.get("startIpAddress"))
+            end = ip(entry_props.get("endIpAddress"))
+            if start == ALL_START and end == ALL_END:
                 open_rules.append(str(entry.get("name") or ""))
-            elif start == _ALL_START and end == _ALL_START:
+            elif start == ALL_START and end == ALL_START:
                 azure_services = True
         metadata = {
             "open_rules": open_rules,
@@ -91,7 +69,7 @@ def sql_open_firewall(inv: Inventory) -> Iterable[Evaluation]:
         }
         if open_rules:
             names = ", ".join(f"'{n}'" for n in open_rules)
-            detail = f"firewall rule {names} allows {_ALL_START}-{_ALL_END}"
+            detail = f"firewall rule {names} allows {ALL_START}-{ALL_END}"
             yield verdict(server, SQL_TYPE, False, detail, metadata)
         else:
             yield verdict(server, SQL_TYPE, True, "no firewall rule spans all addresses", metadata)
@@ -120,7 +98,7 @@ def sql_auditing(inv: Inventory) -> Iterable[Evaluation]:
         server_id = str(server.get("id", ""))
         settings = inv.child(SQL_AUDITING, server_id)
         if not isinstance(settings, dict):
-            detail = _child_missing(inv, SQL_AUDITING, server_id, "auditing settings")
+            detail = child_missing(inv, SQL_AUDITING, server_id, "auditing settings")
             yield verdict(server, SQL_TYPE, None, detail)
             continue
         settings_props = props(settings)
@@ -132,43 +110,6 @@ def sql_auditing(inv: Inventory) -> Iterable[Evaluation]:
             shown = state if state is not None else "not reported"
             yield verdict(server, SQL_TYPE, False, f"auditing state is {shown}", metadata)
     yield from unreadable(inv, SQL_TYPE, "server")
-
-
-@rule(
-    id="AZ-PG-001",
-    title="PostgreSQL flexible server allows public network access",
-    severity="HIGH",
-    category="database",
-    description=(
-        "The server has a public endpoint, so it is reachable from the Internet subject only to "
-        "its firewall rules; one broad rule or weak password exposes the database."
-    ),
-    remediation=(
-        "Use private access (VNet integration) or private endpoints and turn public access "
-        "off: portal: PostgreSQL flexible server > Networking > clear 'Allow public access', "
-        "or `az postgres flexible-server update -g <rg> -n <server> --public-access Disabled`."
-    ),
-    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
-    needs=Needs(resource_types=frozenset({POSTGRES_TYPE})),
-)
-def postgres_public_access(inv: Inventory) -> Iterable[Evaluation]:
-    """Absent ``network.publicNetworkAccess`` is reported as not evaluated, not as compliant."""
-    return _flexible_public_access(inv, POSTGRES_TYPE)
-
-
-def _flexible_public_access(inv: Inventory, server_type: str) -> Iterator[Evaluation]:
-    """``network.publicNetworkAccess`` of a PostgreSQL or MySQL flexible server: Enabled fails,
-    any other value passes, absent is not evaluated."""
-    for server in inv.of_type(server_type):
-        access = as_dict(props(server).get("network")).get("publicNetworkAccess")
-        metadata = {"publicNetworkAccess": access}
-        if access is None:
-            yield verdict(server, server_type, None, "publicNetworkAccess not reported", metadata)
-        elif str(access).strip().lower() == "enabled":
-            yield verdict(server, server_type, False, "public network access is Enabled", metadata)
-        else:
-            yield verdict(server, server_type, True, f"public network access is {access}", metadata)
-    yield from unreadable(inv, server_type, "server")
 
 
 def _public_access_disabled(server: dict[str, Any]) -> bool:
@@ -237,16 +178,16 @@ def sql_allow_azure_services(inv: Inventory) -> Iterable[Evaluation]:
             yield verdict(server, SQL_TYPE, True, "public network access is disabled",
                           {"publicNetworkAccess": "Disabled"})
             continue
-        entries = _firewall_entries(inv.child(SQL_FIREWALL_RULES, server_id))
+        entries = firewall_entries(inv.child(SQL_FIREWALL_RULES, server_id))
         if entries is None:
-            detail = _child_missing(inv, SQL_FIREWALL_RULES, server_id, "firewall rules")
+            detail = child_missing(inv, SQL_FIREWALL_RULES, server_id, "firewall rules")
             yield verdict(server, SQL_TYPE, None, detail)
             continue
         matching = [
             str(entry.get("name") or "")
             for entry in entries
-            if _ip(props(entry).get("startIpAddress")) == _ALL_START
-            and _ip(props(entry).get("endIpAddress")) == _ALL_START
+            if ip(props(entry).get("startIpAddress")) == ALL_START
+            and ip(props(entry).get("endIpAddress")) == ALL_START
         ]
         metadata = {"azure_services_rules": matching}
         if matching:
@@ -284,7 +225,7 @@ def sql_audit_retention(inv: Inventory) -> Iterable[Evaluation]:
         server_id = str(server.get("id", ""))
         settings = inv.child(SQL_AUDITING, server_id)
         if not isinstance(settings, dict):
-            detail = _child_missing(inv, SQL_AUDITING, server_id, "auditing settings")
+            detail = child_missing(inv, SQL_AUDITING, server_id, "auditing settings")
             yield verdict(server, SQL_TYPE, None, detail)
             continue
         settings_props = props(settings)
@@ -341,29 +282,6 @@ def sql_public_access(inv: Inventory) -> Iterable[Evaluation]:
     yield from unreadable(inv, SQL_TYPE, "server")
 
 
-@rule(
-    id="AZ-PG-002",
-    title="PostgreSQL flexible server does not require encrypted connections",
-    severity="MEDIUM",
-    category="database",
-    description=(
-        "The server parameter require_secure_transport is off, so clients may connect without "
-        "TLS and send passwords and query results in clear text over the network."
-    ),
-    remediation=(
-        "Portal: PostgreSQL flexible server > Server parameters > require_secure_transport = ON, "
-        "or `az postgres flexible-server parameter set -g <rg> -s <server> -n "
-        "require_secure_transport --value on`."
-    ),
-    frameworks={"CIS": ["4.3.1"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
-    needs=Needs(resource_types=frozenset({POSTGRES_TYPE}), children=(PG_SECURE_TRANSPORT,)),
-)
-def postgres_secure_transport(inv: Inventory) -> Iterable[Evaluation]:
-    """The parameter always exists on a flexible server, so an absent ``value`` is not
-    evaluated rather than assumed to be the default (on)."""
-    return _secure_transport(inv, POSTGRES_TYPE, PG_SECURE_TRANSPORT, "on", "off")
-
-
 SQL_DATABASE_TYPE = "Microsoft.Sql/servers/databases"
 SQL_TDE = ChildSpec(SQL_DATABASE_TYPE, "transparentDataEncryption/current", "2021-11-01")
 
@@ -393,7 +311,7 @@ def sql_database_tde(inv: Inventory) -> Iterable[Evaluation]:
         tde = inv.child(SQL_TDE, database_id)
         if not isinstance(tde, dict):
             yield verdict(database, SQL_DATABASE_TYPE, None,
-                          _child_missing(inv, SQL_TDE, database_id, "transparent data encryption"))
+                          child_missing(inv, SQL_TDE, database_id, "transparent data encryption"))
             continue
         state = props(tde).get("state")
         metadata = {"state": state}
@@ -406,133 +324,3 @@ def sql_database_tde(inv: Inventory) -> Iterable[Evaluation]:
             shown = "not reported" if state is None else f"unrecognised ({state!r})"
             yield verdict(database, SQL_DATABASE_TYPE, None, f"transparent data encryption state {shown}", metadata)
     yield from unreadable(inv, SQL_DATABASE_TYPE, "database")
-
-
-PG_FIREWALL_RULES = ChildSpec(POSTGRES_TYPE, "firewallRules", "2024-08-01", is_list=True)
-
-
-@rule(
-    id="AZ-PG-004",
-    title="PostgreSQL flexible server firewall allows all Azure services or every address",
-    severity="HIGH",
-    category="database",
-    description=(
-        "A firewall rule 0.0.0.0-0.0.0.0 ('Allow public access from any Azure service') admits "
-        "connections from every Azure tenant's resources, not just yours; 0.0.0.0-255.255.255.255 "
-        "admits the whole Internet. Either leaves only the password between attackers and data."
-    ),
-    remediation=(
-        "Delete the rule (`az postgres flexible-server firewall-rule delete -g <rg> -n <server> "
-        "--rule-name <rule>`) and allow the specific client ranges, or switch the server to "
-        "private access."
-    ),
-    frameworks={"CIS": ["4.3.7"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
-    needs=Needs(resource_types=frozenset({POSTGRES_TYPE}), children=(PG_FIREWALL_RULES,)),
-)
-def postgres_broad_firewall(inv: Inventory) -> Iterable[Evaluation]:
-    """Servers with private access (public network access Disabled) pass: firewall rules only
-    govern the public endpoint. Absent ``publicNetworkAccess`` is judged by the rules."""
-    for server in inv.of_type(POSTGRES_TYPE):
-        server_id = str(server.get("id", ""))
-        access = as_dict(props(server).get("network")).get("publicNetworkAccess")
-        if str(access or "").strip().lower() == "disabled":
-            yield verdict(server, POSTGRES_TYPE, True, "public network access is disabled",
-                          {"publicNetworkAccess": access})
-            continue
-        entries = _firewall_entries(inv.child(PG_FIREWALL_RULES, server_id))
-        if entries is None:
-            detail = _child_missing(inv, PG_FIREWALL_RULES, server_id, "firewall rules")
-            yield verdict(server, POSTGRES_TYPE, None, detail)
-            continue
-        broad: list[str] = []
-        for entry in entries:
-            entry_props = props(entry)
-            start = _ip(entry_props.get("startIpAddress"))
-            end = _ip(entry_props.get("endIpAddress"))
-            if start == _ALL_START and end in (_ALL_START, _ALL_END):
-                label = "all Azure services" if end == _ALL_START else f"{_ALL_START}-{_ALL_END}"
-                broad.append(f"'{entry.get('name') or ''}' ({label})")
-        metadata = {"broad_rules": broad, "rule_count": len(entries)}
-        if broad:
-            yield verdict(server, POSTGRES_TYPE, False, "firewall rule " + ", ".join(broad) + " is too broad", metadata)
-        else:
-            yield verdict(server, POSTGRES_TYPE, True, "no firewall rule admits all Azure services or addresses",
-                          metadata)
-    yield from unreadable(inv, POSTGRES_TYPE, "server")
-
-
-# --- MySQL flexible server ---------------------------------------------------------------------
-
-MYSQL_TYPE = "Microsoft.DBforMySQL/flexibleServers"
-MYSQL_SECURE_TRANSPORT = ChildSpec(
-    MYSQL_TYPE, "configurations/require_secure_transport", "2023-12-30"
-)
-
-
-@rule(
-    id="AZ-MYSQL-001",
-    title="MySQL flexible server allows public network access",
-    severity="HIGH",
-    category="database",
-    description=(
-        "The server has a public endpoint, so it is reachable from the Internet subject only to "
-        "its firewall rules; one broad rule or a weak password exposes the database."
-    ),
-    remediation=(
-        "Use private access (VNet integration) or private endpoints and turn public access "
-        "off: portal: MySQL flexible server > Networking > clear 'Allow public access', or "
-        "`az mysql flexible-server update -g <rg> -n <server> --public-access Disabled`."
-    ),
-    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
-    needs=Needs(resource_types=frozenset({MYSQL_TYPE})),
-)
-def mysql_public_access(inv: Inventory) -> Iterable[Evaluation]:
-    """Absent ``network.publicNetworkAccess`` is not evaluated: the GET of the pinned
-    api-version always reports it, and its value depends on how the server was created."""
-    return _flexible_public_access(inv, MYSQL_TYPE)
-
-
-@rule(
-    id="AZ-MYSQL-002",
-    title="MySQL flexible server does not require encrypted connections",
-    severity="MEDIUM",
-    category="database",
-    description=(
-        "The server parameter require_secure_transport is OFF, so clients may connect without "
-        "TLS and send passwords and query results in clear text over the network."
-    ),
-    remediation=(
-        "Portal: MySQL flexible server > Server parameters > require_secure_transport = ON, or "
-        "`az mysql flexible-server parameter set -g <rg> -s <server> -n "
-        "require_secure_transport --value ON`."
-    ),
-    frameworks={"CIS": ["4.4.1"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
-    needs=Needs(resource_types=frozenset({MYSQL_TYPE}), children=(MYSQL_SECURE_TRANSPORT,)),
-)
-def mysql_secure_transport(inv: Inventory) -> Iterable[Evaluation]:
-    """The parameter exists on every flexible server, so an absent ``value`` (including a 404,
-    which the collector stores as ``{}``) is not evaluated rather than assumed to be ON."""
-    return _secure_transport(inv, MYSQL_TYPE, MYSQL_SECURE_TRANSPORT, "ON", "OFF")
-
-
-def _secure_transport(inv: Inventory, server_type: str, spec: ChildSpec, on: str, off: str) -> Iterator[Evaluation]:
-    """The ``require_secure_transport`` server parameter of a PostgreSQL or MySQL flexible
-    server (``on``/``off`` are the engine's own spelling, used in the detail text)."""
-    for server in inv.of_type(server_type):
-        server_id = str(server.get("id", ""))
-        config = inv.child(spec, server_id)
-        if not isinstance(config, dict):
-            detail = _child_missing(inv, spec, server_id, "require_secure_transport")
-            yield verdict(server, server_type, None, detail)
-            continue
-        raw = props(config).get("value")
-        metadata = {"require_secure_transport": raw}
-        value = str(raw or "").strip().lower()
-        if value == "on":
-            yield verdict(server, server_type, True, f"require_secure_transport is {on}", metadata)
-        elif value == "off":
-            yield verdict(server, server_type, False, f"require_secure_transport is {off}", metadata)
-        else:
-            shown = "not reported" if raw is None else f"unrecognised ({raw!r})"
-            yield verdict(server, server_type, None, f"require_secure_transport {shown}", metadata)
-    yield from unreadable(inv, server_type, "server")
