@@ -92,7 +92,7 @@ def test_real_rule_counts_unreadable_resource_as_not_evaluated() -> None:
 
 
 def test_child_missing_counts_as_not_evaluated() -> None:
-    spec = ChildSpec(STORAGE, "blobServices/default", "2023-05-01")
+    spec = ChildSpec(STORAGE, "blobServices/default")
 
     def child_rule(inv: Inventory) -> Iterable[Evaluation]:
         for res in inv.of_type(STORAGE):
@@ -128,7 +128,7 @@ def test_score() -> None:
 
 
 def test_needs_union_dedupes_children() -> None:
-    spec = ChildSpec(STORAGE, "blobServices/default", "2023-05-01")
+    spec = ChildSpec(STORAGE, "blobServices/default")
     union = Needs.union([Needs(children=(spec,), graph=frozenset({"users"})),
                          Needs(children=(spec,), optional_graph=frozenset({"users", "applications"}))])
     assert union.children == (spec,)

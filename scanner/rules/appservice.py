@@ -17,7 +17,7 @@ from scanner.rules.support.end_of_support import judge_version
 from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
 
 SITE_TYPE = "Microsoft.Web/sites"
-WEB_CONFIG = ChildSpec(SITE_TYPE, "config/web", "2023-12-01")
+WEB_CONFIG = ChildSpec(SITE_TYPE, "config/web")
 
 _MIN_TLS = (1, 2)
 

@@ -153,7 +153,7 @@ def unmanaged_disks(inv: Inventory) -> Iterable[Evaluation]:
     yield from unreadable(inv, VM_TYPE)
 
 
-VM_EXTENSIONS = ChildSpec(VM_TYPE, "extensions", "2024-07-01", is_list=True)
+VM_EXTENSIONS = ChildSpec(VM_TYPE, "extensions", is_list=True)
 
 # Extensions that put an anti-malware / EDR agent on the VM: Defender for Endpoint (Linux and
 # Windows), Microsoft Antimalware, and anything Defender for Servers deploys under its publisher.

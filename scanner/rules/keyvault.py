@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 
-from scanner.azure.api_versions import DIAGNOSTIC_SETTINGS_API_VERSION
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.support.base import Evaluation, resource_name, rule
 from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
@@ -176,7 +175,7 @@ def public_network_access(inv: Inventory) -> Iterable[Evaluation]:
 
 
 # The vault's keys as the management plane lists them (attributes only, never key material).
-VAULT_KEYS = ChildSpec(VAULT_TYPE, "keys", "2023-07-01", is_list=True)
+VAULT_KEYS = ChildSpec(VAULT_TYPE, "keys", is_list=True)
 
 EXPIRY_WARNING = timedelta(days=30)  # AZ-KV-007 lead time for rotating a key before it expires
 
@@ -265,7 +264,7 @@ def items_without_expiry(inv: Inventory, spec: ChildSpec, noun: str, *, cis_rbac
     yield from unreadable(inv, VAULT_TYPE, "key vault")
 
 
-VAULT_SECRETS = ChildSpec(VAULT_TYPE, "secrets", "2023-07-01", is_list=True)
+VAULT_SECRETS = ChildSpec(VAULT_TYPE, "secrets", is_list=True)
 
 
 @rule(
@@ -335,9 +334,7 @@ def keys_expiring(inv: Inventory) -> Iterable[Evaluation]:
 
 
 # Diagnostic settings are an extension resource of the vault (Microsoft.Insights provider).
-VAULT_DIAGNOSTIC_SETTINGS = ChildSpec(
-    VAULT_TYPE, "providers/Microsoft.Insights/diagnosticSettings", DIAGNOSTIC_SETTINGS_API_VERSION, is_list=True
-)
+VAULT_DIAGNOSTIC_SETTINGS = ChildSpec(VAULT_TYPE, "providers/Microsoft.Insights/diagnosticSettings", is_list=True)
 # What captures the AuditEvent log: the category itself or a category group containing it.
 _AUDIT_CATEGORIES = {"auditevent"}
 _AUDIT_GROUPS = {"audit", "alllogs"}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator, Mapping
 
-from scanner.azure.api_versions import DIAGNOSTIC_SETTINGS_API_VERSION, SECURITY_PRICINGS_API_VERSION
 from scanner.inventory import Inventory, Needs, SubscriptionRead, props
 from scanner.rules.support.base import Evaluation, resource_name, rule
 from scanner.rules.support.diagnostic_settings import destinations, enabled_log_entries
@@ -24,12 +23,10 @@ PRICING_TYPE = "Microsoft.Security/pricings"
 
 ACTIVITY_LOG_SETTINGS = SubscriptionRead(
     "providers/Microsoft.Insights/diagnosticSettings",
-    DIAGNOSTIC_SETTINGS_API_VERSION,
     "the subscription's activity-log diagnostic settings",
 )
 DEFENDER_PRICINGS = SubscriptionRead(
     "providers/Microsoft.Security/pricings",
-    SECURITY_PRICINGS_API_VERSION,
     "Microsoft Defender for Cloud plans (pricings)",
 )
 

@@ -16,9 +16,7 @@ from scanner.rules.support.end_of_support import judge_version
 from scanner.rules.support.helpers import unreadable
 
 MYSQL_TYPE = "Microsoft.DBforMySQL/flexibleServers"
-MYSQL_SECURE_TRANSPORT = ChildSpec(
-    MYSQL_TYPE, "configurations/require_secure_transport", "2023-12-30"
-)
+MYSQL_SECURE_TRANSPORT = ChildSpec(MYSQL_TYPE, "configurations/require_secure_transport")
 
 
 @rule(

@@ -440,7 +440,7 @@ def vnet_without_ddos_protection(inv: Inventory) -> Iterable[Evaluation]:
 LOCATION_TYPE = "Microsoft.Resources/locations"
 WATCHER_TYPE = "Microsoft.Network/networkWatchers"
 # NSG flow logs live under the Network Watcher of the NSG's region.
-FLOW_LOGS = ChildSpec(WATCHER_TYPE, "flowLogs", "2024-05-01", is_list=True)
+FLOW_LOGS = ChildSpec(WATCHER_TYPE, "flowLogs", is_list=True)
 FLOW_LOG_MIN_DAYS = 90
 
 

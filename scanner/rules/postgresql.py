@@ -24,7 +24,7 @@ from scanner.rules.support.end_of_support import judge_version
 from scanner.rules.support.helpers import as_dict, unreadable, verdict
 
 POSTGRES_TYPE = "Microsoft.DBforPostgreSQL/flexibleServers"
-PG_SECURE_TRANSPORT = ChildSpec(POSTGRES_TYPE, "configurations/require_secure_transport", "2024-08-01")
+PG_SECURE_TRANSPORT = ChildSpec(POSTGRES_TYPE, "configurations/require_secure_transport")
 
 
 @rule(
@@ -97,7 +97,7 @@ def postgres_version_out_of_support(inv: Inventory) -> Iterable[Evaluation]:
     yield from unreadable(inv, POSTGRES_TYPE, "server")
 
 
-PG_FIREWALL_RULES = ChildSpec(POSTGRES_TYPE, "firewallRules", "2024-08-01", is_list=True)
+PG_FIREWALL_RULES = ChildSpec(POSTGRES_TYPE, "firewallRules", is_list=True)
 
 
 @rule(

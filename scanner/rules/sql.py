@@ -16,8 +16,8 @@ from scanner.rules.support.helpers import as_dict, unreadable, verdict
 
 SQL_TYPE = "Microsoft.Sql/servers"
 
-SQL_FIREWALL_RULES = ChildSpec(SQL_TYPE, "firewallRules", "2021-11-01", is_list=True)
-SQL_AUDITING = ChildSpec(SQL_TYPE, "auditingSettings/default", "2021-11-01")
+SQL_FIREWALL_RULES = ChildSpec(SQL_TYPE, "firewallRules", is_list=True)
+SQL_AUDITING = ChildSpec(SQL_TYPE, "auditingSettings/default")
 
 
 @rule(
@@ -283,7 +283,7 @@ def sql_public_access(inv: Inventory) -> Iterable[Evaluation]:
 
 
 SQL_DATABASE_TYPE = "Microsoft.Sql/servers/databases"
-SQL_TDE = ChildSpec(SQL_DATABASE_TYPE, "transparentDataEncryption/current", "2021-11-01")
+SQL_TDE = ChildSpec(SQL_DATABASE_TYPE, "transparentDataEncryption/current")
 
 
 @rule(

@@ -16,7 +16,7 @@ from scanner.rules.support.base import Evaluation, resource_name, rule
 from scanner.rules.support.helpers import as_dict, flag, unreadable
 
 STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
-BLOB_SERVICE = ChildSpec(STORAGE_TYPE, "blobServices/default", "2023-05-01")
+BLOB_SERVICE = ChildSpec(STORAGE_TYPE, "blobServices/default")
 
 _NEEDS = Needs(resource_types=frozenset({STORAGE_TYPE}))
 

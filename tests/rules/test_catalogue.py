@@ -6,7 +6,15 @@ import json
 import re
 from typing import Any
 
-from scanner.inventory import Inventory
+import pytest
+
+from scanner.azure.api_versions import (
+    UnpinnedRead,
+    child_api_version,
+    subscription_read_api_version,
+    unpinned_reads,
+)
+from scanner.inventory import ChildSpec, Inventory, Needs, SubscriptionRead
 from scanner.rules import all_rules, rule_modules
 from scanner.rules.support.base import FRAMEWORKS, SEVERITIES
 from scanner.rules.support.families import MODULE_OF_FAMILY, family
@@ -71,6 +79,26 @@ def test_child_specs_are_shared_not_duplicated() -> None:
     for r in all_rules():
         for child in r.needs.children:
             assert by_key.setdefault(child.key, child) is child, child.key
+
+
+def test_every_read_a_rule_declares_has_a_pinned_api_version() -> None:
+    """The collector refuses to start on an unpinned child or subscription read; this finds one
+    before a scan does (pin it in scanner/azure/api_versions.py)."""
+    assert unpinned_reads(r.needs for r in all_rules()) == []
+    for r in all_rules():
+        assert all(child_api_version(c) for c in r.needs.children), r.id
+        assert all(subscription_read_api_version(s) for s in r.needs.subscription_reads), r.id
+
+
+def test_an_unpinned_read_is_named() -> None:
+    unpinned = Needs(children=(ChildSpec("Microsoft.Storage/storageAccounts", "fileServices/default"),),
+                     subscription_reads=(SubscriptionRead("providers/Microsoft.Security/assessments", "assessments"),))
+    assert unpinned_reads(unpinned) == [
+        "no api-version pinned for child fileServices/default of Microsoft.Storage/storageAccounts",
+        "no api-version pinned for subscription read providers/Microsoft.Security/assessments",
+    ]
+    with pytest.raises(UnpinnedRead):
+        child_api_version(unpinned.children[0])
 
 
 def test_every_rule_handles_an_empty_inventory() -> None:

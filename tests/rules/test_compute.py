@@ -224,10 +224,11 @@ def test_cmp004_unreadable_vm_is_not_evaluated() -> None:
 
 
 def test_cmp004_declares_the_extensions_child() -> None:
+    from scanner.azure.api_versions import child_api_version
     from scanner.rules.support.base import REGISTRY
 
     assert REGISTRY["AZ-CMP-004"].needs.children == (VM_EXTENSIONS,)
-    assert VM_EXTENSIONS.is_list and VM_EXTENSIONS.api_version == "2024-07-01"
+    assert VM_EXTENSIONS.is_list and child_api_version(VM_EXTENSIONS) == "2024-07-01"
 
 
 def patched_vm(os_config: str, **config: object) -> Resource:
