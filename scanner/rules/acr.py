@@ -6,15 +6,15 @@ a default for an omitted property the rule judges the default.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from scanner.inventory import Inventory, Needs, props
-from scanner.rules.support.base import Evaluation, rule
-from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
+from scanner.rules.support.base import rule
+from scanner.rules.support.helpers import Judgement, Resource, as_dict, flag, judge_each_resource
 
 ACR_TYPE = "Microsoft.ContainerRegistry/registries"
 _ACR_NEEDS = Needs(resource_types=frozenset({ACR_TYPE}))
+each_registry = judge_each_resource(ACR_TYPE, "registry")
 
 
 def _text(value: Any) -> str:
@@ -38,16 +38,14 @@ def _text(value: Any) -> str:
     frameworks={"NIST": ["PR.AC-1", "PR.AC-4"], "ISO27001": ["A.8.2", "A.8.5"]},
     needs=_ACR_NEEDS,
 )
-def acr_admin_user(inv: Inventory) -> Iterable[Evaluation]:
+@each_registry
+def acr_admin_user(inv: Inventory, registry: Resource) -> Judgement:
     """Absent ``adminUserEnabled`` passes: the documented default is false."""
-    for registry in inv.of_type(ACR_TYPE):
-        raw = props(registry).get("adminUserEnabled")
-        metadata = {"adminUserEnabled": raw}
-        if flag(raw) is True:
-            yield verdict(registry, ACR_TYPE, False, "admin user is enabled", metadata)
-        else:
-            yield verdict(registry, ACR_TYPE, True, "admin user disabled", metadata)
-    yield from unreadable(inv, ACR_TYPE, "registry")
+    raw = props(registry).get("adminUserEnabled")
+    metadata = {"adminUserEnabled": raw}
+    if flag(raw) is True:
+        return Judgement(False, "admin user is enabled", metadata)
+    return Judgement(True, "admin user disabled", metadata)
 
 
 @rule(
@@ -63,16 +61,14 @@ def acr_admin_user(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.AC-4", "PR.DS-5"], "ISO27001": ["A.8.3"]},
     needs=_ACR_NEEDS,
 )
-def acr_anonymous_pull(inv: Inventory) -> Iterable[Evaluation]:
+@each_registry
+def acr_anonymous_pull(inv: Inventory, registry: Resource) -> Judgement:
     """Absent ``anonymousPullEnabled`` passes: the documented default is false."""
-    for registry in inv.of_type(ACR_TYPE):
-        raw = props(registry).get("anonymousPullEnabled")
-        metadata = {"anonymousPullEnabled": raw}
-        if flag(raw) is True:
-            yield verdict(registry, ACR_TYPE, False, "anonymous pull is enabled", metadata)
-        else:
-            yield verdict(registry, ACR_TYPE, True, "anonymous pull disabled", metadata)
-    yield from unreadable(inv, ACR_TYPE, "registry")
+    raw = props(registry).get("anonymousPullEnabled")
+    metadata = {"anonymousPullEnabled": raw}
+    if flag(raw) is True:
+        return Judgement(False, "anonymous pull is enabled", metadata)
+    return Judgement(True, "anonymous pull disabled", metadata)
 
 
 @rule(
@@ -92,22 +88,20 @@ def acr_anonymous_pull(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=_ACR_NEEDS,
 )
-def acr_public_network(inv: Inventory) -> Iterable[Evaluation]:
+@each_registry
+def acr_public_network(inv: Inventory, registry: Resource) -> Judgement:
     """Absent ``publicNetworkAccess`` means Enabled and absent ``networkRuleSet`` means
     Allow (Azure defaults; Basic/Standard registries have no network rule set at all)."""
-    for registry in inv.of_type(ACR_TYPE):
-        registry_props = props(registry)
-        access = registry_props.get("publicNetworkAccess")
-        default_action = as_dict(registry_props.get("networkRuleSet")).get("defaultAction")
-        metadata = {"publicNetworkAccess": access, "defaultAction": default_action}
-        if _text(access) == "disabled":
-            yield verdict(registry, ACR_TYPE, True, "public network access is disabled", metadata)
-        elif _text(default_action) == "deny":
-            yield verdict(registry, ACR_TYPE, True, "network default action is Deny", metadata)
-        else:
-            detail = (
-                f"public network access {access or 'Enabled (default)'}, network default "
-                f"action {default_action or 'Allow (default)'}"
-            )
-            yield verdict(registry, ACR_TYPE, False, detail, metadata)
-    yield from unreadable(inv, ACR_TYPE, "registry")
+    registry_props = props(registry)
+    access = registry_props.get("publicNetworkAccess")
+    default_action = as_dict(registry_props.get("networkRuleSet")).get("defaultAction")
+    metadata = {"publicNetworkAccess": access, "defaultAction": default_action}
+    if _text(access) == "disabled":
+        return Judgement(True, "public network access is disabled", metadata)
+    if _text(default_action) == "deny":
+        return Judgement(True, "network default action is Deny", metadata)
+    detail = (
+        f"public network access {access or 'Enabled (default)'}, network default "
+        f"action {default_action or 'Allow (default)'}"
+    )
+    return Judgement(False, detail, metadata)

@@ -8,17 +8,17 @@ the cluster is reported as not evaluated.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from scanner.inventory import Inventory, Needs, props
-from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.base import rule
 from scanner.rules.support.end_of_support import judge_version
-from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
+from scanner.rules.support.helpers import Judgement, Resource, as_dict, flag, judge_each_resource
 
 AKS_TYPE = "Microsoft.ContainerService/managedClusters"
 _AKS_NEEDS = Needs(resource_types=frozenset({AKS_TYPE}))
+each_cluster = judge_each_resource(AKS_TYPE, "cluster")
 # AKS Long Term Support keeps a minor version patched one year beyond the community's end
 _AKS_LTS_EXTENSION = timedelta(days=365)
 
@@ -46,28 +46,20 @@ def _text(value: Any) -> str:
     frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=_AKS_NEEDS,
 )
-def aks_public_api_server(inv: Inventory) -> Iterable[Evaluation]:
+@each_cluster
+def aks_public_api_server(inv: Inventory, cluster: Resource) -> Judgement:
     """Absent ``apiServerAccessProfile`` is judged by the Azure default: a public API server
     reachable from all addresses (``enablePrivateCluster`` defaults to false, no ranges)."""
-    for cluster in inv.of_type(AKS_TYPE):
-        profile = as_dict(props(cluster).get("apiServerAccessProfile"))
-        private = flag(profile.get("enablePrivateCluster")) is True
-        ranges = profile.get("authorizedIPRanges")
-        n_ranges = len([r for r in ranges if r]) if isinstance(ranges, list) else 0
-        metadata = {"enablePrivateCluster": private, "authorizedIPRanges": n_ranges}
-        if private:
-            yield verdict(cluster, AKS_TYPE, True, "private cluster", metadata)
-        elif n_ranges:
-            yield verdict(
-                cluster, AKS_TYPE, True, f"API server limited to {n_ranges} authorized range(s)",
-                metadata,
-            )
-        else:
-            yield verdict(
-                cluster, AKS_TYPE, False,
-                "public API server with no authorized IP ranges", metadata,
-            )
-    yield from unreadable(inv, AKS_TYPE, "cluster")
+    profile = as_dict(props(cluster).get("apiServerAccessProfile"))
+    private = flag(profile.get("enablePrivateCluster")) is True
+    ranges = profile.get("authorizedIPRanges")
+    n_ranges = len([r for r in ranges if r]) if isinstance(ranges, list) else 0
+    metadata = {"enablePrivateCluster": private, "authorizedIPRanges": n_ranges}
+    if private:
+        return Judgement(True, "private cluster", metadata)
+    if n_ranges:
+        return Judgement(True, f"API server limited to {n_ranges} authorized range(s)", metadata)
+    return Judgement(False, "public API server with no authorized IP ranges", metadata)
 
 
 @rule(
@@ -87,18 +79,16 @@ def aks_public_api_server(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.AC-1", "PR.AC-7"], "ISO27001": ["A.8.5"]},
     needs=_AKS_NEEDS,
 )
-def aks_local_accounts(inv: Inventory) -> Iterable[Evaluation]:
+@each_cluster
+def aks_local_accounts(inv: Inventory, cluster: Resource) -> Judgement:
     """Absent ``disableLocalAccounts`` fails: the documented default is false (local
     accounts enabled)."""
-    for cluster in inv.of_type(AKS_TYPE):
-        raw = props(cluster).get("disableLocalAccounts")
-        metadata = {"disableLocalAccounts": raw}
-        if flag(raw) is True:
-            yield verdict(cluster, AKS_TYPE, True, "local accounts disabled", metadata)
-        else:
-            shown = "not set (enabled by default)" if raw is None else "false"
-            yield verdict(cluster, AKS_TYPE, False, f"disableLocalAccounts is {shown}", metadata)
-    yield from unreadable(inv, AKS_TYPE, "cluster")
+    raw = props(cluster).get("disableLocalAccounts")
+    metadata = {"disableLocalAccounts": raw}
+    if flag(raw) is True:
+        return Judgement(True, "local accounts disabled", metadata)
+    shown = "not set (enabled by default)" if raw is None else "false"
+    return Judgement(False, f"disableLocalAccounts is {shown}", metadata)
 
 
 @rule(
@@ -119,20 +109,18 @@ def aks_local_accounts(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.AC-4"], "ISO27001": ["A.5.15", "A.8.2"]},
     needs=_AKS_NEEDS,
 )
-def aks_rbac(inv: Inventory) -> Iterable[Evaluation]:
+@each_cluster
+def aks_rbac(inv: Inventory, cluster: Resource) -> Judgement:
     """Only an explicit ``enableRBAC: false`` fails. ARM reports the field on every cluster and
     the REST spec documents no default, so an absent value is not evaluated."""
-    for cluster in inv.of_type(AKS_TYPE):
-        raw = props(cluster).get("enableRBAC")
-        metadata = {"enableRBAC": raw}
-        value = flag(raw)
-        if value is True:
-            yield verdict(cluster, AKS_TYPE, True, "Kubernetes RBAC enabled", metadata)
-        elif value is False:
-            yield verdict(cluster, AKS_TYPE, False, "enableRBAC is false", metadata)
-        else:
-            yield verdict(cluster, AKS_TYPE, None, "enableRBAC not reported", metadata)
-    yield from unreadable(inv, AKS_TYPE, "cluster")
+    raw = props(cluster).get("enableRBAC")
+    metadata = {"enableRBAC": raw}
+    value = flag(raw)
+    if value is True:
+        return Judgement(True, "Kubernetes RBAC enabled", metadata)
+    if value is False:
+        return Judgement(False, "enableRBAC is false", metadata)
+    return Judgement(None, "enableRBAC not reported", metadata)
 
 
 @rule(
@@ -153,18 +141,16 @@ def aks_rbac(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.22"]},
     needs=_AKS_NEEDS,
 )
-def aks_network_policy(inv: Inventory) -> Iterable[Evaluation]:
+@each_cluster
+def aks_network_policy(inv: Inventory, cluster: Resource) -> Judgement:
     """Absent ``networkProfile.networkPolicy`` fails: the documented default is that no
     network policy is enforced (same as ``none``)."""
-    for cluster in inv.of_type(AKS_TYPE):
-        policy = as_dict(props(cluster).get("networkProfile")).get("networkPolicy")
-        metadata = {"networkPolicy": policy}
-        if _text(policy) in ("", "none"):
-            shown = "not set" if policy is None else str(policy)
-            yield verdict(cluster, AKS_TYPE, False, f"network policy is {shown}", metadata)
-        else:
-            yield verdict(cluster, AKS_TYPE, True, f"network policy {policy}", metadata)
-    yield from unreadable(inv, AKS_TYPE, "cluster")
+    policy = as_dict(props(cluster).get("networkProfile")).get("networkPolicy")
+    metadata = {"networkPolicy": policy}
+    if _text(policy) in ("", "none"):
+        shown = "not set" if policy is None else str(policy)
+        return Judgement(False, f"network policy is {shown}", metadata)
+    return Judgement(True, f"network policy {policy}", metadata)
 
 
 @rule(
@@ -181,21 +167,17 @@ def aks_network_policy(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.IP-1"], "ISO27001": ["A.8.9"]},
     needs=_AKS_NEEDS,
 )
-def aks_azure_policy(inv: Inventory) -> Iterable[Evaluation]:
+@each_cluster
+def aks_azure_policy(inv: Inventory, cluster: Resource) -> Judgement:
     """Absent add-on profile fails: add-ons are off unless enabled. The profile key is
     matched case-insensitively (Azure returns ``azurepolicy``; older clusters ``azurePolicy``)."""
-    for cluster in inv.of_type(AKS_TYPE):
-        addons = as_dict(props(cluster).get("addonProfiles"))
-        profile = next(
-            (as_dict(v) for k, v in addons.items() if str(k).lower() == "azurepolicy"), {}
-        )
-        enabled = flag(profile.get("enabled")) is True
-        metadata = {"azurepolicy": enabled}
-        if enabled:
-            yield verdict(cluster, AKS_TYPE, True, "Azure Policy add-on enabled", metadata)
-        else:
-            yield verdict(cluster, AKS_TYPE, False, "Azure Policy add-on not enabled", metadata)
-    yield from unreadable(inv, AKS_TYPE, "cluster")
+    addons = as_dict(props(cluster).get("addonProfiles"))
+    profile = next((as_dict(v) for k, v in addons.items() if str(k).lower() == "azurepolicy"), {})
+    enabled = flag(profile.get("enabled")) is True
+    metadata = {"azurepolicy": enabled}
+    if enabled:
+        return Judgement(True, "Azure Policy add-on enabled", metadata)
+    return Judgement(False, "Azure Policy add-on not enabled", metadata)
 
 
 @rule(
@@ -215,17 +197,15 @@ def aks_azure_policy(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.IP-12"], "ISO27001": ["A.8.8"]},
     needs=_AKS_NEEDS,
 )
-def aks_auto_upgrade(inv: Inventory) -> Iterable[Evaluation]:
+@each_cluster
+def aks_auto_upgrade(inv: Inventory, cluster: Resource) -> Judgement:
     """Absent ``autoUpgradeProfile.upgradeChannel`` fails: the API default is ``none``."""
-    for cluster in inv.of_type(AKS_TYPE):
-        channel = as_dict(props(cluster).get("autoUpgradeProfile")).get("upgradeChannel")
-        metadata = {"upgradeChannel": channel}
-        if _text(channel) in ("", "none"):
-            shown = "not set" if channel is None else str(channel)
-            yield verdict(cluster, AKS_TYPE, False, f"auto-upgrade channel is {shown}", metadata)
-        else:
-            yield verdict(cluster, AKS_TYPE, True, f"auto-upgrade channel {channel}", metadata)
-    yield from unreadable(inv, AKS_TYPE, "cluster")
+    channel = as_dict(props(cluster).get("autoUpgradeProfile")).get("upgradeChannel")
+    metadata = {"upgradeChannel": channel}
+    if _text(channel) in ("", "none"):
+        shown = "not set" if channel is None else str(channel)
+        return Judgement(False, f"auto-upgrade channel is {shown}", metadata)
+    return Judgement(True, f"auto-upgrade channel {channel}", metadata)
 
 
 @rule(
@@ -246,15 +226,13 @@ def aks_auto_upgrade(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.IP-12", "ID.RA-1"], "ISO27001": ["A.8.8"]},
     needs=Needs(resource_types=frozenset({AKS_TYPE})),
 )
-def aks_version_out_of_support(inv: Inventory) -> Iterable[Evaluation]:
+@each_cluster
+def aks_version_out_of_support(inv: Inventory, cluster: Resource) -> Judgement:
     """``currentKubernetesVersion`` (the exact patch running) is preferred over
     ``kubernetesVersion`` (which may be an alias such as ``1.30``). Clusters on the AKS Long Term
     Support plan get one more year."""
-    today = inv.collected_at.date()
-    for cluster in inv.of_type(AKS_TYPE):
-        cluster_props = props(cluster)
-        raw = cluster_props.get("currentKubernetesVersion") or cluster_props.get("kubernetesVersion")
-        lts = str(cluster_props.get("supportPlan") or "").lower() == "akslongtermsupport"
-        yield judge_version(cluster, AKS_TYPE, "kubernetes", raw, today,
-                     _AKS_LTS_EXTENSION if lts else timedelta(0), "AKS Long Term Support" if lts else "")
-    yield from unreadable(inv, AKS_TYPE, "cluster")
+    cluster_props = props(cluster)
+    raw = cluster_props.get("currentKubernetesVersion") or cluster_props.get("kubernetesVersion")
+    if str(cluster_props.get("supportPlan") or "").lower() == "akslongtermsupport":
+        return judge_version("kubernetes", raw, inv.collected_at.date(), _AKS_LTS_EXTENSION, "AKS Long Term Support")
+    return judge_version("kubernetes", raw, inv.collected_at.date())

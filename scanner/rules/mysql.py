@@ -7,16 +7,16 @@ GET, so AZ-MYSQL-002 reports "not evaluated" when it could not be read.
 
 from __future__ import annotations
 
-from typing import Iterable
-
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.base import rule
 from scanner.rules.support.databases import flexible_public_access, secure_transport
 from scanner.rules.support.end_of_support import judge_version
-from scanner.rules.support.helpers import unreadable
+from scanner.rules.support.helpers import Judgement, Resource, judge_each_resource
 
 MYSQL_TYPE = "Microsoft.DBforMySQL/flexibleServers"
 MYSQL_SECURE_TRANSPORT = ChildSpec(MYSQL_TYPE, "configurations/require_secure_transport")
+
+each_server = judge_each_resource(MYSQL_TYPE, "server")
 
 
 @rule(
@@ -36,10 +36,11 @@ MYSQL_SECURE_TRANSPORT = ChildSpec(MYSQL_TYPE, "configurations/require_secure_tr
     frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=Needs(resource_types=frozenset({MYSQL_TYPE})),
 )
-def mysql_public_access(inv: Inventory) -> Iterable[Evaluation]:
+@each_server
+def mysql_public_access(inv: Inventory, server: Resource) -> Judgement:
     """Absent ``network.publicNetworkAccess`` is not evaluated: the GET of the pinned
     api-version always reports it, and its value depends on how the server was created."""
-    return flexible_public_access(inv, MYSQL_TYPE)
+    return flexible_public_access(server)
 
 
 @rule(
@@ -59,10 +60,11 @@ def mysql_public_access(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["4.4.1"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
     needs=Needs(resource_types=frozenset({MYSQL_TYPE}), children=(MYSQL_SECURE_TRANSPORT,)),
 )
-def mysql_secure_transport(inv: Inventory) -> Iterable[Evaluation]:
+@each_server
+def mysql_secure_transport(inv: Inventory, server: Resource) -> Judgement:
     """The parameter exists on every flexible server, so an absent ``value`` (including a 404,
     which the collector stores as ``{}``) is not evaluated rather than assumed to be ON."""
-    return secure_transport(inv, MYSQL_TYPE, MYSQL_SECURE_TRANSPORT, "ON", "OFF")
+    return secure_transport(inv, server, MYSQL_SECURE_TRANSPORT, "ON", "OFF")
 
 
 @rule(
@@ -82,11 +84,9 @@ def mysql_secure_transport(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.IP-12", "ID.RA-1"], "ISO27001": ["A.8.8"]},
     needs=Needs(resource_types=frozenset({MYSQL_TYPE})),
 )
-def mysql_version_out_of_support(inv: Inventory) -> Iterable[Evaluation]:
+@each_server
+def mysql_version_out_of_support(inv: Inventory, server: Resource) -> Judgement:
     """``fullVersion`` (e.g. ``8.0.21``) when reported, else ``version`` (``5.7``, ``8.0.21``)."""
-    today = inv.collected_at.date()
-    for server in inv.of_type(MYSQL_TYPE):
-        server_props = props(server)
-        raw = server_props.get("fullVersion") or server_props.get("version")
-        yield judge_version(server, MYSQL_TYPE, "mysql", raw, today)
-    yield from unreadable(inv, MYSQL_TYPE, "server")
+    server_props = props(server)
+    raw = server_props.get("fullVersion") or server_props.get("version")
+    return judge_version("mysql", raw, inv.collected_at.date())

@@ -7,24 +7,24 @@ reading them report "not evaluated" when the child could not be read.
 
 from __future__ import annotations
 
-from typing import Iterable
-
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.base import rule
 from scanner.rules.support.databases import (
     ALL_END,
     ALL_START,
-    child_missing,
     firewall_entries,
     flexible_public_access,
-    ip,
+    ip_range,
     secure_transport,
 )
 from scanner.rules.support.end_of_support import judge_version
-from scanner.rules.support.helpers import as_dict, unreadable, verdict
+from scanner.rules.support.helpers import Judgement, Resource, as_dict, child_of, judge_each_resource, unread_child
 
 POSTGRES_TYPE = "Microsoft.DBforPostgreSQL/flexibleServers"
 PG_SECURE_TRANSPORT = ChildSpec(POSTGRES_TYPE, "configurations/require_secure_transport")
+PG_FIREWALL_RULES = ChildSpec(POSTGRES_TYPE, "firewallRules", is_list=True)
+
+each_server = judge_each_resource(POSTGRES_TYPE, "server")
 
 
 @rule(
@@ -44,9 +44,10 @@ PG_SECURE_TRANSPORT = ChildSpec(POSTGRES_TYPE, "configurations/require_secure_tr
     frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=Needs(resource_types=frozenset({POSTGRES_TYPE})),
 )
-def postgres_public_access(inv: Inventory) -> Iterable[Evaluation]:
+@each_server
+def postgres_public_access(inv: Inventory, server: Resource) -> Judgement:
     """Absent ``network.publicNetworkAccess`` is reported as not evaluated, not as compliant."""
-    return flexible_public_access(inv, POSTGRES_TYPE)
+    return flexible_public_access(server)
 
 
 @rule(
@@ -66,10 +67,11 @@ def postgres_public_access(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["4.3.1"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
     needs=Needs(resource_types=frozenset({POSTGRES_TYPE}), children=(PG_SECURE_TRANSPORT,)),
 )
-def postgres_secure_transport(inv: Inventory) -> Iterable[Evaluation]:
+@each_server
+def postgres_secure_transport(inv: Inventory, server: Resource) -> Judgement:
     """The parameter always exists on a flexible server, so an absent ``value`` is not
     evaluated rather than assumed to be the default (on)."""
-    return secure_transport(inv, POSTGRES_TYPE, PG_SECURE_TRANSPORT, "on", "off")
+    return secure_transport(inv, server, PG_SECURE_TRANSPORT, "on", "off")
 
 
 @rule(
@@ -90,14 +92,9 @@ def postgres_secure_transport(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.IP-12", "ID.RA-1"], "ISO27001": ["A.8.8"]},
     needs=Needs(resource_types=frozenset({POSTGRES_TYPE})),
 )
-def postgres_version_out_of_support(inv: Inventory) -> Iterable[Evaluation]:
-    today = inv.collected_at.date()
-    for server in inv.of_type(POSTGRES_TYPE):
-        yield judge_version(server, POSTGRES_TYPE, "postgresql", props(server).get("version"), today)
-    yield from unreadable(inv, POSTGRES_TYPE, "server")
-
-
-PG_FIREWALL_RULES = ChildSpec(POSTGRES_TYPE, "firewallRules", is_list=True)
+@each_server
+def postgres_version_out_of_support(inv: Inventory, server: Resource) -> Judgement:
+    return judge_version("postgresql", props(server).get("version"), inv.collected_at.date())
 
 
 @rule(
@@ -118,33 +115,23 @@ PG_FIREWALL_RULES = ChildSpec(POSTGRES_TYPE, "firewallRules", is_list=True)
     frameworks={"CIS": ["4.3.7"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=Needs(resource_types=frozenset({POSTGRES_TYPE}), children=(PG_FIREWALL_RULES,)),
 )
-def postgres_broad_firewall(inv: Inventory) -> Iterable[Evaluation]:
+@each_server
+def postgres_broad_firewall(inv: Inventory, server: Resource) -> Judgement:
     """Servers with private access (public network access Disabled) pass: firewall rules only
     govern the public endpoint. Absent ``publicNetworkAccess`` is judged by the rules."""
-    for server in inv.of_type(POSTGRES_TYPE):
-        server_id = str(server.get("id", ""))
-        access = as_dict(props(server).get("network")).get("publicNetworkAccess")
-        if str(access or "").strip().lower() == "disabled":
-            yield verdict(server, POSTGRES_TYPE, True, "public network access is disabled",
-                          {"publicNetworkAccess": access})
-            continue
-        entries = firewall_entries(inv.child(PG_FIREWALL_RULES, server_id))
-        if entries is None:
-            detail = child_missing(inv, PG_FIREWALL_RULES, server_id, "firewall rules")
-            yield verdict(server, POSTGRES_TYPE, None, detail)
-            continue
-        broad: list[str] = []
-        for entry in entries:
-            entry_props = props(entry)
-            start = ip(entry_props.get("startIpAddress"))
-            end = ip(entry_props.get("endIpAddress"))
-            if start == ALL_START and end in (ALL_START, ALL_END):
-                label = "all Azure services" if end == ALL_START else f"{ALL_START}-{ALL_END}"
-                broad.append(f"'{entry.get('name') or ''}' ({label})")
-        metadata = {"broad_rules": broad, "rule_count": len(entries)}
-        if broad:
-            yield verdict(server, POSTGRES_TYPE, False, "firewall rule " + ", ".join(broad) + " is too broad", metadata)
-        else:
-            yield verdict(server, POSTGRES_TYPE, True, "no firewall rule admits all Azure services or addresses",
-                          metadata)
-    yield from unreadable(inv, POSTGRES_TYPE, "server")
+    access = as_dict(props(server).get("network")).get("publicNetworkAccess")
+    if str(access or "").strip().lower() == "disabled":
+        return Judgement(True, "public network access is disabled", {"publicNetworkAccess": access})
+    entries = firewall_entries(child_of(inv, PG_FIREWALL_RULES, server))
+    if entries is None:
+        return unread_child(inv, PG_FIREWALL_RULES, server, "firewall rules")
+    broad: list[str] = []
+    for entry in entries:
+        start, end = ip_range(entry)
+        if start == ALL_START and end in (ALL_START, ALL_END):
+            label = "all Azure services" if end == ALL_START else f"{ALL_START}-{ALL_END}"
+            broad.append(f"'{entry.get('name') or ''}' ({label})")
+    metadata = {"broad_rules": broad, "rule_count": len(entries)}
+    if broad:
+        return Judgement(False, "firewall rule " + ", ".join(broad) + " is too broad", metadata)
+    return Judgement(True, "no firewall rule admits all Azure services or addresses", metadata)

@@ -7,17 +7,28 @@ GET, so rules reading them report "not evaluated" when the child could not be re
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.support.base import Evaluation, rule
-from scanner.rules.support.databases import ALL_END, ALL_START, child_missing, firewall_entries, ip
-from scanner.rules.support.helpers import as_dict, unreadable, verdict
+from scanner.rules.support.base import rule
+from scanner.rules.support.databases import ALL_END, ALL_START, firewall_entries, ip_range
+from scanner.rules.support.helpers import (
+    Judgement,
+    Resource,
+    as_dict,
+    child_of,
+    judge_each_resource,
+    unread_child,
+)
 
 SQL_TYPE = "Microsoft.Sql/servers"
+SQL_DATABASE_TYPE = "Microsoft.Sql/servers/databases"
 
 SQL_FIREWALL_RULES = ChildSpec(SQL_TYPE, "firewallRules", is_list=True)
 SQL_AUDITING = ChildSpec(SQL_TYPE, "auditingSettings/default")
+SQL_TDE = ChildSpec(SQL_DATABASE_TYPE, "transparentDataEncryption/current")
+
+each_server = judge_each_resource(SQL_TYPE, "server")
 
 
 @rule(
@@ -37,43 +48,23 @@ SQL_AUDITING = ChildSpec(SQL_TYPE, "auditingSettings/default")
     frameworks={"CIS": ["4.1.2"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_FIREWALL_RULES,)),
 )
-def sql_open_firewall(inv: Inventory) -> Iterable[Evaluation]:
+@each_server
+def sql_open_firewall(inv: Inventory, server: Resource) -> Judgement:
     """The 0.0.0.0-0.0.0.0 "Allow Azure services" rule is deliberately not this finding (it
     admits Azure-hosted addresses only); it is recorded as ``allowsAzureServices`` metadata."""
-    for server in inv.of_type(SQL_TYPE):
-        server_id = str(server.get("id", ""))
-        if str(props(server).get("publicNetworkAccess") or "").lower() == "disabled":
-            # firewall rules only apply to the public endpoint, which is switched off
-            yield verdict(server, SQL_TYPE, True, "public network access is disabled",
-                           {"publicNetworkAccess": "Disabled"})
-            continue
-        entries = firewall_entries(inv.child(SQL_FIREWALL_RULES, server_id))
-        if entries is None:
-            detail = child_missing(inv, SQL_FIREWALL_RULES, server_id, "firewall rules")
-            yield verdict(server, SQL_TYPE, None, detail)
-            continue
-        open_rules: list[str] = []
-        azure_services = False
-        for entry in entries:
-            entry_props = props(entry)
-            start = ip(entry_props.get("startIpAddress"))
-            end = ip(entry_props.get("endIpAddress"))
-            if start == ALL_START and end == ALL_END:
-                open_rules.append(str(entry.get("name") or ""))
-            elif start == ALL_START and end == ALL_START:
-                azure_services = True
-        metadata = {
-            "open_rules": open_rules,
-            "allowsAzureServices": azure_services,
-            "rule_count": len(entries),
-        }
-        if open_rules:
-            names = ", ".join(f"'{n}'" for n in open_rules)
-            detail = f"firewall rule {names} allows {ALL_START}-{ALL_END}"
-            yield verdict(server, SQL_TYPE, False, detail, metadata)
-        else:
-            yield verdict(server, SQL_TYPE, True, "no firewall rule spans all addresses", metadata)
-    yield from unreadable(inv, SQL_TYPE, "server")
+    if _public_access_disabled(server):
+        # firewall rules only apply to the public endpoint, which is switched off
+        return Judgement(True, "public network access is disabled", {"publicNetworkAccess": "Disabled"})
+    entries = firewall_entries(child_of(inv, SQL_FIREWALL_RULES, server))
+    if entries is None:
+        return unread_child(inv, SQL_FIREWALL_RULES, server, "firewall rules")
+    open_rules = [str(entry.get("name") or "") for entry in entries if ip_range(entry) == (ALL_START, ALL_END)]
+    azure_services = any(ip_range(entry) == (ALL_START, ALL_START) for entry in entries)
+    metadata = {"open_rules": open_rules, "allowsAzureServices": azure_services, "rule_count": len(entries)}
+    if open_rules:
+        names = ", ".join(f"'{n}'" for n in open_rules)
+        return Judgement(False, f"firewall rule {names} allows {ALL_START}-{ALL_END}", metadata)
+    return Judgement(True, "no firewall rule spans all addresses", metadata)
 
 
 @rule(
@@ -93,27 +84,29 @@ def sql_open_firewall(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["4.1.1"], "NIST": ["DE.CM-1", "PR.PT-1"], "ISO27001": ["A.8.15"]},
     needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_AUDITING,)),
 )
-def sql_auditing(inv: Inventory) -> Iterable[Evaluation]:
-    for server in inv.of_type(SQL_TYPE):
-        server_id = str(server.get("id", ""))
-        settings = inv.child(SQL_AUDITING, server_id)
-        if not isinstance(settings, dict):
-            detail = child_missing(inv, SQL_AUDITING, server_id, "auditing settings")
-            yield verdict(server, SQL_TYPE, None, detail)
-            continue
-        settings_props = props(settings)
-        state = settings_props.get("state")
-        metadata = {"state": state, "retentionDays": settings_props.get("retentionDays")}
-        if str(state or "").strip().lower() == "enabled":
-            yield verdict(server, SQL_TYPE, True, "auditing enabled", metadata)
-        else:
-            shown = state if state is not None else "not reported"
-            yield verdict(server, SQL_TYPE, False, f"auditing state is {shown}", metadata)
-    yield from unreadable(inv, SQL_TYPE, "server")
+@each_server
+def sql_auditing(inv: Inventory, server: Resource) -> Judgement:
+    settings = _auditing_settings(inv, server)
+    if isinstance(settings, Judgement):
+        return settings
+    state = settings.get("state")
+    metadata = {"state": state, "retentionDays": settings.get("retentionDays")}
+    if str(state or "").strip().lower() == "enabled":
+        return Judgement(True, "auditing enabled", metadata)
+    shown = state if state is not None else "not reported"
+    return Judgement(False, f"auditing state is {shown}", metadata)
 
 
-def _public_access_disabled(server: dict[str, Any]) -> bool:
+def _public_access_disabled(server: Resource) -> bool:
     return str(props(server).get("publicNetworkAccess") or "").strip().lower() == "disabled"
+
+
+def _auditing_settings(inv: Inventory, server: Resource) -> dict[str, Any] | Judgement:
+    """The server's auditing settings properties, or why they could not be read."""
+    settings = child_of(inv, SQL_AUDITING, server)
+    if not isinstance(settings, dict):
+        return unread_child(inv, SQL_AUDITING, server, "auditing settings")
+    return props(settings)
 
 
 @rule(
@@ -134,22 +127,19 @@ def _public_access_disabled(server: dict[str, Any]) -> bool:
     frameworks={"CIS": ["4.1.4"], "NIST": ["PR.AC-1", "PR.AC-7"], "ISO27001": ["A.5.16", "A.8.5"]},
     needs=Needs(resource_types=frozenset({SQL_TYPE})),
 )
-def sql_entra_admin(inv: Inventory) -> Iterable[Evaluation]:
+@each_server
+def sql_entra_admin(inv: Inventory, server: Resource) -> Judgement:
     """Absent ``administrators`` fails: Azure omits it when no Entra admin is set."""
-    for server in inv.of_type(SQL_TYPE):
-        admins = as_dict(props(server).get("administrators"))
-        admin_type = admins.get("administratorType")
-        metadata = {
-            "administratorType": admin_type,
-            "login": admins.get("login"),
-            "azureADOnlyAuthentication": admins.get("azureADOnlyAuthentication"),
-        }
-        if str(admin_type or "").strip().lower() == "activedirectory":
-            detail = f"Entra admin is {admins.get('login') or admins.get('sid') or 'configured'}"
-            yield verdict(server, SQL_TYPE, True, detail, metadata)
-        else:
-            yield verdict(server, SQL_TYPE, False, "no Microsoft Entra admin configured", metadata)
-    yield from unreadable(inv, SQL_TYPE, "server")
+    admins = as_dict(props(server).get("administrators"))
+    admin_type = admins.get("administratorType")
+    metadata = {
+        "administratorType": admin_type,
+        "login": admins.get("login"),
+        "azureADOnlyAuthentication": admins.get("azureADOnlyAuthentication"),
+    }
+    if str(admin_type or "").strip().lower() == "activedirectory":
+        return Judgement(True, f"Entra admin is {admins.get('login') or admins.get('sid') or 'configured'}", metadata)
+    return Judgement(False, "no Microsoft Entra admin configured", metadata)
 
 
 @rule(
@@ -170,32 +160,20 @@ def sql_entra_admin(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["4.1.2"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_FIREWALL_RULES,)),
 )
-def sql_allow_azure_services(inv: Inventory) -> Iterable[Evaluation]:
+@each_server
+def sql_allow_azure_services(inv: Inventory, server: Resource) -> Judgement:
     """A server with public network access disabled passes: firewall rules are then inert."""
-    for server in inv.of_type(SQL_TYPE):
-        server_id = str(server.get("id", ""))
-        if _public_access_disabled(server):
-            yield verdict(server, SQL_TYPE, True, "public network access is disabled",
-                          {"publicNetworkAccess": "Disabled"})
-            continue
-        entries = firewall_entries(inv.child(SQL_FIREWALL_RULES, server_id))
-        if entries is None:
-            detail = child_missing(inv, SQL_FIREWALL_RULES, server_id, "firewall rules")
-            yield verdict(server, SQL_TYPE, None, detail)
-            continue
-        matching = [
-            str(entry.get("name") or "")
-            for entry in entries
-            if ip(props(entry).get("startIpAddress")) == ALL_START
-            and ip(props(entry).get("endIpAddress")) == ALL_START
-        ]
-        metadata = {"azure_services_rules": matching}
-        if matching:
-            names = ", ".join(f"'{n}'" for n in matching)
-            yield verdict(server, SQL_TYPE, False, f"firewall rule {names} allows all Azure services", metadata)
-        else:
-            yield verdict(server, SQL_TYPE, True, "Azure services are not allowed", metadata)
-    yield from unreadable(inv, SQL_TYPE, "server")
+    if _public_access_disabled(server):
+        return Judgement(True, "public network access is disabled", {"publicNetworkAccess": "Disabled"})
+    entries = firewall_entries(child_of(inv, SQL_FIREWALL_RULES, server))
+    if entries is None:
+        return unread_child(inv, SQL_FIREWALL_RULES, server, "firewall rules")
+    matching = [str(entry.get("name") or "") for entry in entries if ip_range(entry) == (ALL_START, ALL_START)]
+    metadata = {"azure_services_rules": matching}
+    if matching:
+        names = ", ".join(f"'{n}'" for n in matching)
+        return Judgement(False, f"firewall rule {names} allows all Azure services", metadata)
+    return Judgement(True, "Azure services are not allowed", metadata)
 
 
 _MIN_AUDIT_RETENTION_DAYS = 90
@@ -218,36 +196,29 @@ _MIN_AUDIT_RETENTION_DAYS = 90
     frameworks={"CIS": ["4.1.6"], "NIST": ["PR.PT-1"], "ISO27001": ["A.8.15"]},
     needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_AUDITING,)),
 )
-def sql_audit_retention(inv: Inventory) -> Iterable[Evaluation]:
+@each_server
+def sql_audit_retention(inv: Inventory, server: Resource) -> Judgement | None:
     """Judges only servers whose auditing is enabled (disabled auditing is AZ-SQL-002's
     finding). ``retentionDays`` 0 means unlimited; 1-89 fails; absent is not evaluated."""
-    for server in inv.of_type(SQL_TYPE):
-        server_id = str(server.get("id", ""))
-        settings = inv.child(SQL_AUDITING, server_id)
-        if not isinstance(settings, dict):
-            detail = child_missing(inv, SQL_AUDITING, server_id, "auditing settings")
-            yield verdict(server, SQL_TYPE, None, detail)
-            continue
-        settings_props = props(settings)
-        if str(settings_props.get("state") or "").strip().lower() != "enabled":
-            continue
-        raw = settings_props.get("retentionDays")
-        metadata = {"retentionDays": raw}
-        try:
-            days = int(str(raw).strip()) if isinstance(raw, (int, str)) else None
-        except ValueError:
-            days = None
-        if days is None:
-            shown = "not reported" if raw is None else f"unrecognised ({raw!r})"
-            yield verdict(server, SQL_TYPE, None, f"audit retentionDays {shown}", metadata)
-            continue
-        if days == 0:
-            yield verdict(server, SQL_TYPE, True, "audit logs are kept indefinitely", metadata)
-        elif days < _MIN_AUDIT_RETENTION_DAYS:
-            yield verdict(server, SQL_TYPE, False, f"audit logs are kept {days} days", metadata)
-        else:
-            yield verdict(server, SQL_TYPE, True, f"audit logs are kept {days} days", metadata)
-    yield from unreadable(inv, SQL_TYPE, "server")
+    settings = _auditing_settings(inv, server)
+    if isinstance(settings, Judgement):
+        return settings
+    if str(settings.get("state") or "").strip().lower() != "enabled":
+        return None
+    raw = settings.get("retentionDays")
+    metadata = {"retentionDays": raw}
+    try:
+        days = int(str(raw).strip()) if isinstance(raw, (int, str)) else None
+    except ValueError:
+        days = None
+    if days is None:
+        shown = "not reported" if raw is None else f"unrecognised ({raw!r})"
+        return Judgement(None, f"audit retentionDays {shown}", metadata)
+    if days == 0:
+        return Judgement(True, "audit logs are kept indefinitely", metadata)
+    if days < _MIN_AUDIT_RETENTION_DAYS:
+        return Judgement(False, f"audit logs are kept {days} days", metadata)
+    return Judgement(True, f"audit logs are kept {days} days", metadata)
 
 
 @rule(
@@ -267,23 +238,17 @@ def sql_audit_retention(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=Needs(resource_types=frozenset({SQL_TYPE})),
 )
-def sql_public_access(inv: Inventory) -> Iterable[Evaluation]:
+@each_server
+def sql_public_access(inv: Inventory, server: Resource) -> Judgement:
     """Absent ``publicNetworkAccess`` fails: the Azure default is Enabled. SecuredByPerimeter
     (access governed by a network security perimeter) passes."""
-    for server in inv.of_type(SQL_TYPE):
-        access = props(server).get("publicNetworkAccess")
-        metadata = {"publicNetworkAccess": access}
-        if access is None:
-            yield verdict(server, SQL_TYPE, False, "publicNetworkAccess not set (Enabled by default)", metadata)
-        elif str(access).strip().lower() == "enabled":
-            yield verdict(server, SQL_TYPE, False, "public network access is Enabled", metadata)
-        else:
-            yield verdict(server, SQL_TYPE, True, f"public network access is {access}", metadata)
-    yield from unreadable(inv, SQL_TYPE, "server")
-
-
-SQL_DATABASE_TYPE = "Microsoft.Sql/servers/databases"
-SQL_TDE = ChildSpec(SQL_DATABASE_TYPE, "transparentDataEncryption/current")
+    access = props(server).get("publicNetworkAccess")
+    metadata = {"publicNetworkAccess": access}
+    if access is None:
+        return Judgement(False, "publicNetworkAccess not set (Enabled by default)", metadata)
+    if str(access).strip().lower() == "enabled":
+        return Judgement(False, "public network access is Enabled", metadata)
+    return Judgement(True, f"public network access is {access}", metadata)
 
 
 @rule(
@@ -302,25 +267,20 @@ SQL_TDE = ChildSpec(SQL_DATABASE_TYPE, "transparentDataEncryption/current")
     frameworks={"CIS": ["4.1.5"], "NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
     needs=Needs(resource_types=frozenset({SQL_DATABASE_TYPE}), children=(SQL_TDE,)),
 )
-def sql_database_tde(inv: Inventory) -> Iterable[Evaluation]:
+@judge_each_resource(SQL_DATABASE_TYPE, "database")
+def sql_database_tde(inv: Inventory, database: Resource) -> Judgement | None:
     """The ``master`` system database is not judged (its encryption is not configurable)."""
-    for database in inv.of_type(SQL_DATABASE_TYPE):
-        if str(database.get("name") or "").lower() == "master":
-            continue
-        database_id = str(database.get("id", ""))
-        tde = inv.child(SQL_TDE, database_id)
-        if not isinstance(tde, dict):
-            yield verdict(database, SQL_DATABASE_TYPE, None,
-                          child_missing(inv, SQL_TDE, database_id, "transparent data encryption"))
-            continue
-        state = props(tde).get("state")
-        metadata = {"state": state}
-        value = str(state or "").strip().lower()
-        if value == "enabled":
-            yield verdict(database, SQL_DATABASE_TYPE, True, "transparent data encryption is Enabled", metadata)
-        elif value == "disabled":
-            yield verdict(database, SQL_DATABASE_TYPE, False, "transparent data encryption is Disabled", metadata)
-        else:
-            shown = "not reported" if state is None else f"unrecognised ({state!r})"
-            yield verdict(database, SQL_DATABASE_TYPE, None, f"transparent data encryption state {shown}", metadata)
-    yield from unreadable(inv, SQL_DATABASE_TYPE, "database")
+    if str(database.get("name") or "").lower() == "master":
+        return None
+    tde = child_of(inv, SQL_TDE, database)
+    if not isinstance(tde, dict):
+        return unread_child(inv, SQL_TDE, database, "transparent data encryption")
+    state = props(tde).get("state")
+    metadata = {"state": state}
+    value = str(state or "").strip().lower()
+    if value == "enabled":
+        return Judgement(True, "transparent data encryption is Enabled", metadata)
+    if value == "disabled":
+        return Judgement(False, "transparent data encryption is Disabled", metadata)
+    shown = "not reported" if state is None else f"unrecognised ({state!r})"
+    return Judgement(None, f"transparent data encryption state {shown}", metadata)
