@@ -7,12 +7,23 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.support.base import Evaluation, rule
 from scanner.rules.network import VNET_TYPE
-from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
+from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.helpers import (
+    Judgement,
+    Resource,
+    as_dict,
+    child_of,
+    flag,
+    judge_each_resource,
+    unread_child,
+    unreadable,
+    verdict,
+)
 
 VM_TYPE = "Microsoft.Compute/virtualMachines"
 DISK_TYPE = "Microsoft.Compute/disks"
+each_vm = judge_each_resource(VM_TYPE)
 
 PLATFORM_KEY = "encryptionatrestwithplatformkey"
 
@@ -35,40 +46,29 @@ PLATFORM_KEY = "encryptionatrestwithplatformkey"
     frameworks={"NIST": ["PR.AC-1", "PR.AC-7"], "ISO27001": ["A.8.5"]},
     needs=Needs(resource_types=frozenset({VM_TYPE})),
 )
-def linux_password_auth(inv: Inventory) -> Iterable[Evaluation]:
+@each_vm
+def linux_password_auth(inv: Inventory, vm: Resource) -> Judgement | None:
     """Judges Linux VMs only; Windows VMs are not yielded.
 
     A VM attached from a specialised OS disk has no ``osProfile`` at all: when its OS disk says
     Linux the setting is unknowable from ARM, so it is reported as not evaluated.
     """
-    for vm in inv.of_type(VM_TYPE):
-        vm_props = props(vm)
-        os_profile = vm_props.get("osProfile")
-        linux = os_profile.get("linuxConfiguration") if isinstance(os_profile, dict) else None
-        if isinstance(linux, dict):
-            raw = linux.get("disablePasswordAuthentication")
-            metadata = {"disablePasswordAuthentication": raw}
-            if flag(raw) is True:
-                yield verdict(vm, VM_TYPE, True, "password authentication disabled", metadata)
-            else:
-                detail = (
-                    "SSH password authentication is enabled"
-                    if raw is not None
-                    else "disablePasswordAuthentication is not set (passwords allowed)"
-                )
-                yield verdict(vm, VM_TYPE, False, detail, metadata)
-            continue
-        os_disk = as_dict(as_dict(vm_props.get("storageProfile")).get("osDisk"))
-        if os_profile is None and str(os_disk.get("osType") or "").lower() == "linux":
-            yield verdict(
-                vm,
-                VM_TYPE,
-                None,
-                "osProfile not reported (VM created from a specialised disk); "
-                "SSH authentication settings unknown",
-                {},
-            )
-    yield from unreadable(inv, VM_TYPE)
+    vm_props = props(vm)
+    os_profile = vm_props.get("osProfile")
+    linux = os_profile.get("linuxConfiguration") if isinstance(os_profile, dict) else None
+    if isinstance(linux, dict):
+        raw = linux.get("disablePasswordAuthentication")
+        metadata = {"disablePasswordAuthentication": raw}
+        if flag(raw) is True:
+            return Judgement(True, "password authentication disabled", metadata)
+        if raw is not None:
+            return Judgement(False, "SSH password authentication is enabled", metadata)
+        return Judgement(False, "disablePasswordAuthentication is not set (passwords allowed)", metadata)
+    os_disk = as_dict(as_dict(vm_props.get("storageProfile")).get("osDisk"))
+    if os_profile is None and str(os_disk.get("osType") or "").lower() == "linux":
+        return Judgement(None, "osProfile not reported (VM created from a specialised disk); "
+                               "SSH authentication settings unknown")
+    return None
 
 
 @rule(
@@ -90,30 +90,27 @@ def linux_password_auth(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["7.3", "7.4"], "NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
     needs=Needs(resource_types=frozenset({DISK_TYPE})),
 )
-def disk_platform_key_only(inv: Inventory) -> Iterable[Evaluation]:
+@judge_each_resource(DISK_TYPE)
+def disk_platform_key_only(inv: Inventory, disk: Resource) -> Judgement:
     """CIS 7.3 covers attached (OS and data) disks, 7.4 unattached ones: metadata names which."""
-    for disk in inv.of_type(DISK_TYPE):
-        disk_props = props(disk)
-        encryption = as_dict(disk_props.get("encryption"))
-        enc_type = encryption.get("type")
-        ade = flag(as_dict(disk_props.get("encryptionSettingsCollection")).get("enabled"))
-        state = disk_props.get("diskState")
-        metadata = {
-            "encryptionType": enc_type,
-            "diskEncryptionSetId": encryption.get("diskEncryptionSetId"),
-            "azureDiskEncryption": ade is True,
-            "diskState": state,
-            "cis": "7.4" if str(state or "").lower() == "unattached" else "7.3",
-        }
-        platform_only = enc_type is None or str(enc_type).strip().lower() == PLATFORM_KEY
-        if platform_only and ade is not True:
-            shown = enc_type or "not reported (platform key)"
-            yield verdict(disk, DISK_TYPE, False, f"encryption type {shown}", metadata)
-        elif ade is True:
-            yield verdict(disk, DISK_TYPE, True, "Azure Disk Encryption enabled", metadata)
-        else:
-            yield verdict(disk, DISK_TYPE, True, f"encryption type {enc_type}", metadata)
-    yield from unreadable(inv, DISK_TYPE)
+    disk_props = props(disk)
+    encryption = as_dict(disk_props.get("encryption"))
+    enc_type = encryption.get("type")
+    ade = flag(as_dict(disk_props.get("encryptionSettingsCollection")).get("enabled"))
+    state = disk_props.get("diskState")
+    metadata = {
+        "encryptionType": enc_type,
+        "diskEncryptionSetId": encryption.get("diskEncryptionSetId"),
+        "azureDiskEncryption": ade is True,
+        "diskState": state,
+        "cis": "7.4" if str(state or "").lower() == "unattached" else "7.3",
+    }
+    platform_only = enc_type is None or str(enc_type).strip().lower() == PLATFORM_KEY
+    if platform_only and ade is not True:
+        return Judgement(False, f"encryption type {enc_type or 'not reported (platform key)'}", metadata)
+    if ade is True:
+        return Judgement(True, "Azure Disk Encryption enabled", metadata)
+    return Judgement(True, f"encryption type {enc_type}", metadata)
 
 
 @rule(
@@ -134,23 +131,19 @@ def disk_platform_key_only(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["7.2"], "NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
     needs=Needs(resource_types=frozenset({VM_TYPE})),
 )
-def unmanaged_disks(inv: Inventory) -> Iterable[Evaluation]:
+@each_vm
+def unmanaged_disks(inv: Inventory, vm: Resource) -> Judgement:
     """Judged on ``storageProfile.osDisk``: ``managedDisk`` present passes, ``vhd`` (or neither)
     fails; a VM whose osDisk is not reported at all is not evaluated."""
-    for vm in inv.of_type(VM_TYPE):
-        os_disk = as_dict(as_dict(props(vm).get("storageProfile")).get("osDisk"))
-        if not os_disk:
-            yield verdict(vm, VM_TYPE, None, "storageProfile.osDisk not reported", {})
-            continue
-        managed = as_dict(os_disk.get("managedDisk"))
-        vhd = as_dict(os_disk.get("vhd")).get("uri")
-        metadata = {"managedDisk": bool(managed), "vhd": vhd}
-        if managed:
-            yield verdict(vm, VM_TYPE, True, "OS disk is a managed disk", metadata)
-        else:
-            shown = f"unmanaged VHD {vhd}" if vhd else "not a managed disk"
-            yield verdict(vm, VM_TYPE, False, f"OS disk is {shown}", metadata)
-    yield from unreadable(inv, VM_TYPE)
+    os_disk = as_dict(as_dict(props(vm).get("storageProfile")).get("osDisk"))
+    if not os_disk:
+        return Judgement(None, "storageProfile.osDisk not reported")
+    managed = as_dict(os_disk.get("managedDisk"))
+    vhd = as_dict(os_disk.get("vhd")).get("uri")
+    metadata = {"managedDisk": bool(managed), "vhd": vhd}
+    if managed:
+        return Judgement(True, "OS disk is a managed disk", metadata)
+    return Judgement(False, f"OS disk is {f'unmanaged VHD {vhd}' if vhd else 'not a managed disk'}", metadata)
 
 
 VM_EXTENSIONS = ChildSpec(VM_TYPE, "extensions", is_list=True)
@@ -191,25 +184,19 @@ def _protection_extension(extension: Any) -> str | None:
     frameworks={"CIS": ["7.6"], "NIST": ["DE.CM-4", "PR.PT-1"], "ISO27001": ["A.8.7"]},
     needs=Needs(resource_types=frozenset({VM_TYPE}), children=(VM_EXTENSIONS,)),
 )
-def vm_without_endpoint_protection(inv: Inventory) -> Iterable[Evaluation]:
+@each_vm
+def vm_without_endpoint_protection(inv: Inventory, vm: Resource) -> Judgement:
     """Judged on the VM's extension list; a list that could not be read is not evaluated (an
     unreadable list must not look like "no agent installed")."""
-    for vm in inv.of_type(VM_TYPE):
-        extensions = inv.child(VM_EXTENSIONS, str(vm.get("id", "")))
-        if not isinstance(extensions, list):
-            reason = inv.child_error(VM_EXTENSIONS, str(vm.get("id", ""))) or "not reported"
-            yield verdict(vm, VM_TYPE, None, f"VM extensions could not be read: {reason}", {})
-            continue
-        installed = [str(props(e).get("type") or "") for e in extensions if isinstance(e, dict)]
-        protection = [p for p in map(_protection_extension, extensions) if p]
-        metadata = {"extensions": installed, "protection": protection}
-        if protection:
-            yield verdict(vm, VM_TYPE, True, f"endpoint protection: {', '.join(protection)}", metadata)
-        else:
-            yield verdict(
-                vm, VM_TYPE, False, "no Defender for Endpoint or antimalware extension", metadata
-            )
-    yield from unreadable(inv, VM_TYPE)
+    extensions = child_of(inv, VM_EXTENSIONS, vm)
+    if not isinstance(extensions, list):
+        return unread_child(inv, VM_EXTENSIONS, vm, "VM extensions", unknown="not reported")
+    installed = [str(props(e).get("type") or "") for e in extensions if isinstance(e, dict)]
+    protection = [p for p in map(_protection_extension, extensions) if p]
+    metadata = {"extensions": installed, "protection": protection}
+    if protection:
+        return Judgement(True, f"endpoint protection: {', '.join(protection)}", metadata)
+    return Judgement(False, "no Defender for Endpoint or antimalware extension", metadata)
 
 
 # patch modes in which the platform or the OS installs updates without an operator
@@ -236,7 +223,8 @@ LINUX_AUTOMATIC_PATCH_MODES = frozenset({"automaticbyplatform"})
     frameworks={"NIST": ["PR.IP-12", "ID.RA-1"], "ISO27001": ["A.8.8"]},
     needs=Needs(resource_types=frozenset({VM_TYPE})),
 )
-def vm_without_automatic_patching(inv: Inventory) -> Iterable[Evaluation]:
+@each_vm
+def vm_without_automatic_patching(inv: Inventory, vm: Resource) -> Judgement:
     """Windows passes with AutomaticByPlatform or AutomaticByOS, Linux only with
     AutomaticByPlatform (its other mode, ImageDefault, leaves patching to the image).
 
@@ -245,33 +233,27 @@ def vm_without_automatic_patching(inv: Inventory) -> Iterable[Evaluation]:
     that flag is false and is otherwise not evaluated, as is a VM without ``osProfile``
     (attached from a specialised disk).
     """
-    for vm in inv.of_type(VM_TYPE):
-        os_profile = props(vm).get("osProfile")
-        if not isinstance(os_profile, dict):
-            yield verdict(vm, VM_TYPE, None, "osProfile not reported; patch settings unknown", {})
-            continue
-        windows = os_profile.get("windowsConfiguration")
-        linux = os_profile.get("linuxConfiguration")
-        if isinstance(windows, dict):
-            config, allowed, os_name = windows, WINDOWS_AUTOMATIC_PATCH_MODES, "Windows"
-        elif isinstance(linux, dict):
-            config, allowed, os_name = linux, LINUX_AUTOMATIC_PATCH_MODES, "Linux"
-        else:
-            yield verdict(vm, VM_TYPE, None, "OS configuration not reported; patch settings unknown", {})
-            continue
-        mode = as_dict(config.get("patchSettings")).get("patchMode")
-        metadata = {"os": os_name, "patchMode": mode}
-        if mode is not None:
-            passed = str(mode).strip().lower() in allowed
-            yield verdict(vm, VM_TYPE, passed, f"{os_name} patch mode {mode}", metadata)
-        elif os_name == "Linux":
-            yield verdict(vm, VM_TYPE, False, "patchMode not set (Linux default ImageDefault)", metadata)
-        elif flag(config.get("enableAutomaticUpdates")) is False:
-            metadata["enableAutomaticUpdates"] = False
-            yield verdict(vm, VM_TYPE, False, "patchMode not set and automatic updates off", metadata)
-        else:
-            yield verdict(vm, VM_TYPE, None, "Windows patchMode not reported", metadata)
-    yield from unreadable(inv, VM_TYPE)
+    os_profile = props(vm).get("osProfile")
+    if not isinstance(os_profile, dict):
+        return Judgement(None, "osProfile not reported; patch settings unknown")
+    windows = os_profile.get("windowsConfiguration")
+    linux = os_profile.get("linuxConfiguration")
+    if isinstance(windows, dict):
+        config, allowed, os_name = windows, WINDOWS_AUTOMATIC_PATCH_MODES, "Windows"
+    elif isinstance(linux, dict):
+        config, allowed, os_name = linux, LINUX_AUTOMATIC_PATCH_MODES, "Linux"
+    else:
+        return Judgement(None, "OS configuration not reported; patch settings unknown")
+    mode = as_dict(config.get("patchSettings")).get("patchMode")
+    metadata: dict[str, Any] = {"os": os_name, "patchMode": mode}
+    if mode is not None:
+        return Judgement(str(mode).strip().lower() in allowed, f"{os_name} patch mode {mode}", metadata)
+    if os_name == "Linux":
+        return Judgement(False, "patchMode not set (Linux default ImageDefault)", metadata)
+    if flag(config.get("enableAutomaticUpdates")) is False:
+        metadata["enableAutomaticUpdates"] = False
+        return Judgement(False, "patchMode not set and automatic updates off", metadata)
+    return Judgement(None, "Windows patchMode not reported", metadata)
 
 
 # --- AZ-CMP-006: a public IP address and no network security group ----------------------------

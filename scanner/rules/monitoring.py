@@ -11,12 +11,12 @@ resources (activity-log alerts). A rule yields nothing when its data was not col
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Mapping
 
 from scanner.inventory import Inventory, Needs, SubscriptionRead, props
 from scanner.rules.support.base import Evaluation, resource_name, rule
 from scanner.rules.support.diagnostic_settings import destinations, enabled_log_entries
-from scanner.rules.support.helpers import as_dict, flag, subscription_verdict
+from scanner.rules.support.helpers import Judgement, as_dict, flag, judge_subscription
 
 ALERT_TYPE = "Microsoft.Insights/activityLogAlerts"
 PRICING_TYPE = "Microsoft.Security/pricings"
@@ -69,27 +69,25 @@ def _activity_log_settings(inv: Inventory) -> list[dict[str, Any]] | None:
     frameworks={"CIS": ["5.1.1"], "NIST": _LOG_FRAMEWORKS_NIST, "ISO27001": ["A.8.15"]},
     needs=Needs(subscription_reads=(ACTIVITY_LOG_SETTINGS,)),
 )
-def activity_log_exported(inv: Inventory) -> Iterable[Evaluation]:
+@judge_subscription
+def activity_log_exported(inv: Inventory) -> Judgement | None:
     """Passes when at least one setting has a destination and at least one enabled category: a
     setting without a destination (possible through the API) or with every category off exports
     nothing."""
     settings = _activity_log_settings(inv)
     if settings is None:
-        return
+        return None
     exporting = [s for s in settings if destinations(s) and any(enabled_log_entries(s))]
     metadata = {"diagnosticSettings": _setting_names(settings), "exporting": _setting_names(exporting)}
     if exporting:
-        yield subscription_verdict(
-            inv, True, f"activity log exported by {', '.join(metadata['exporting'])}", metadata
-        )
-    elif settings:
+        return Judgement(True, f"activity log exported by {', '.join(metadata['exporting'])}", metadata)
+    if settings:
         detail = (
             f"{len(settings)} diagnostic setting(s) ({', '.join(metadata['diagnosticSettings'])}) but none "
             "sends an enabled category to a destination"
         )
-        yield subscription_verdict(inv, False, detail, metadata)
-    else:
-        yield subscription_verdict(inv, False, "no diagnostic setting exports the activity log", metadata)
+        return Judgement(False, detail, metadata)
+    return Judgement(False, "no diagnostic setting exports the activity log", metadata)
 
 
 @rule(
@@ -110,13 +108,14 @@ def activity_log_exported(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["5.1.2"], "NIST": _LOG_FRAMEWORKS_NIST, "ISO27001": ["A.8.15"]},
     needs=Needs(subscription_reads=(ACTIVITY_LOG_SETTINGS,)),
 )
-def activity_log_categories(inv: Inventory) -> Iterable[Evaluation]:
+@judge_subscription
+def activity_log_categories(inv: Inventory) -> Judgement | None:
     """Categories are pooled over every setting that has a destination: two settings that
     together export all four categories capture the events (the logs reach a destination
     either way). No exporting setting at all fails here too, as CIS 5.1.2 does."""
     settings = _activity_log_settings(inv)
     if settings is None:
-        return
+        return None
     captured: set[str] = set()
     for setting in settings:
         if destinations(setting):
@@ -124,9 +123,8 @@ def activity_log_categories(inv: Inventory) -> Iterable[Evaluation]:
     missing = [c for c in REQUIRED_CATEGORIES if c.lower() not in captured]
     metadata = {"missing": missing, "diagnosticSettings": _setting_names(settings)}
     if not missing:
-        yield subscription_verdict(inv, True, "Administrative, Security, Policy and Alert exported", metadata)
-    else:
-        yield subscription_verdict(inv, False, f"not exported: {', '.join(missing)}", metadata)
+        return Judgement(True, "Administrative, Security, Policy and Alert exported", metadata)
+    return Judgement(False, f"not exported: {', '.join(missing)}", metadata)
 
 
 # ------------------------------------------------------------ activity log alerts (5.2.x)
@@ -183,10 +181,10 @@ def alert_covers(alert: Mapping[str, Any], subscription_id: str, operation: str)
     return True
 
 
-def _alert_rule(inv: Inventory, operations: tuple[str, ...]) -> Iterator[Evaluation]:
-    """One verdict for the subscription: every operation must be covered by some alert."""
+def _alerts_cover(inv: Inventory, operations: tuple[str, ...]) -> Judgement | None:
+    """The subscription's judgement: every operation must be covered by some alert."""
     if ALERT_TYPE.lower() not in inv.resources:
-        return  # activity-log alerts were not collected (the collector keys every needed type)
+        return None  # activity-log alerts were not collected (the collector keys every needed type)
     alerts = inv.of_type(ALERT_TYPE)
     covered = {
         op: sorted(resource_name(a) for a in alerts if alert_covers(a, inv.subscription_id, op))
@@ -195,19 +193,15 @@ def _alert_rule(inv: Inventory, operations: tuple[str, ...]) -> Iterator[Evaluat
     missing = [op for op in operations if not covered[op]]
     metadata = {"missing": missing, "coveredBy": covered, "alerts": len(alerts)}
     if not missing:
-        yield subscription_verdict(inv, True, "alerts cover " + ", ".join(operations), metadata)
-        return
+        return Judgement(True, "alerts cover " + ", ".join(operations), metadata)
     failed_reads = inv.unreadable_of_type(ALERT_TYPE)
     if failed_reads:
         detail = (
             f"no readable alert covers {', '.join(missing)}; {len(failed_reads)} activity log alert(s) "
             f"could not be read: {sorted(set(failed_reads.values()))[0]}"
         )
-        yield subscription_verdict(inv, None, detail, metadata)
-        return
-    yield subscription_verdict(
-        inv, False, f"no enabled subscription-wide activity log alert for {', '.join(missing)}", metadata
-    )
+        return Judgement(None, detail, metadata)
+    return Judgement(False, f"no enabled subscription-wide activity log alert for {', '.join(missing)}", metadata)
 
 
 _ALERT_NEEDS = Needs(resource_types=frozenset({ALERT_TYPE}))
@@ -237,11 +231,9 @@ _ALERT_REMEDIATION = (
     frameworks={"CIS": ["5.2.1", "5.2.2"], "NIST": _ALERT_NIST, "ISO27001": ["A.8.16"]},
     needs=_ALERT_NEEDS,
 )
-def policy_assignment_alerts(inv: Inventory) -> Iterable[Evaluation]:
-    yield from _alert_rule(
-        inv,
-        ("Microsoft.Authorization/policyAssignments/write", "Microsoft.Authorization/policyAssignments/delete"),
-    )
+@judge_subscription
+def policy_assignment_alerts(inv: Inventory) -> Judgement | None:
+    return _alerts_cover(inv, ("Microsoft.Authorization/policyAssignments/write", "Microsoft.Authorization/policyAssignments/delete"))
 
 
 @rule(
@@ -261,11 +253,9 @@ def policy_assignment_alerts(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["5.2.3", "5.2.4"], "NIST": _ALERT_NIST + ["DE.CM-1"], "ISO27001": ["A.8.16"]},
     needs=_ALERT_NEEDS,
 )
-def nsg_alerts(inv: Inventory) -> Iterable[Evaluation]:
-    yield from _alert_rule(
-        inv,
-        ("Microsoft.Network/networkSecurityGroups/write", "Microsoft.Network/networkSecurityGroups/delete"),
-    )
+@judge_subscription
+def nsg_alerts(inv: Inventory) -> Judgement | None:
+    return _alerts_cover(inv, ("Microsoft.Network/networkSecurityGroups/write", "Microsoft.Network/networkSecurityGroups/delete"))
 
 
 @rule(
@@ -285,10 +275,9 @@ def nsg_alerts(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["5.2.5", "5.2.6"], "NIST": _ALERT_NIST, "ISO27001": ["A.8.16"]},
     needs=_ALERT_NEEDS,
 )
-def security_solution_alerts(inv: Inventory) -> Iterable[Evaluation]:
-    yield from _alert_rule(
-        inv, ("Microsoft.Security/securitySolutions/write", "Microsoft.Security/securitySolutions/delete")
-    )
+@judge_subscription
+def security_solution_alerts(inv: Inventory) -> Judgement | None:
+    return _alerts_cover(inv, ("Microsoft.Security/securitySolutions/write", "Microsoft.Security/securitySolutions/delete"))
 
 
 # ----------------------------------------------------------- Defender for Cloud plans (2.1.x)

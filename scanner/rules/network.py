@@ -10,15 +10,24 @@ rules restricted to a specific source are ignored (they do not expose the port t
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Mapping
 
 from scanner.inventory import ChildSpec, Inventory, Needs, normalise_location, props
 from scanner.rules.support import nsg
 from scanner.rules.support.base import Evaluation, resource_name, rule
-from scanner.rules.support.helpers import as_dict, flag, unreadable, verdict
+from scanner.rules.support.helpers import (
+    Judgement,
+    Resource,
+    as_dict,
+    flag,
+    judge_each_resource,
+    unreadable,
+    verdict,
+)
 
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
 _NEEDS = Needs(resource_types=frozenset({NSG_TYPE}))
+each_nsg = judge_each_resource(NSG_TYPE, "network security group")
 
 # Default ports of SQL Server (+ browser), MySQL, PostgreSQL, MongoDB, Redis, Cassandra,
 # CouchDB and Oracle: services that should never face the whole Internet.
@@ -30,35 +39,24 @@ def _source_text(opener: nsg.NsgRule) -> str:
     return "Internet" if source.lower() == "internet" else f"any source ('{source}')"
 
 
-def _evaluate_ports(inv: Inventory, ports: tuple[int, ...]) -> Iterator[Evaluation]:
-    """One evaluation per NSG: failed when any of ``ports`` is reachable over TCP from anywhere."""
-    for group in inv.of_type(NSG_TYPE):
-        exposed = nsg.exposed_tcp_ports(group, ports)
-        if not exposed:
-            listed = ", ".join(str(p) for p in ports)
-            yield verdict(group, NSG_TYPE, True, f"inbound TCP {listed} not reachable from the Internet")
-            continue
-        # one clause per opening rule: "TCP 1433, 1434 allowed from ... by rule 'sql' (...)"
-        by_rule: dict[nsg.NsgRule, list[int]] = {}
-        for port, opener in exposed.items():
-            by_rule.setdefault(opener, []).append(port)
-        parts = [
-            f"TCP {', '.join(map(str, open_ports))} allowed from {_source_text(opener)} "
-            f"by rule {opener.describe()}"
-            for opener, open_ports in by_rule.items()
-        ]
-        yield verdict(
-            group,
-            NSG_TYPE,
-            False,
-            "inbound " + "; ".join(parts),
-            {
-                "open_ports": sorted(exposed),
-                "rules": [
-                    {"port": port, **opener.as_metadata()} for port, opener in exposed.items()
-                ],
-            },
-        )
+def _exposed_ports(group: Resource, ports: tuple[int, ...]) -> Judgement:
+    """Failed when any of ``ports`` is reachable over TCP from anywhere."""
+    exposed = nsg.exposed_tcp_ports(group, ports)
+    if not exposed:
+        return Judgement(True, f"inbound TCP {', '.join(str(p) for p in ports)} not reachable from the Internet")
+    # one clause per opening rule: "TCP 1433, 1434 allowed from ... by rule 'sql' (...)"
+    by_rule: dict[nsg.NsgRule, list[int]] = {}
+    for port, opener in exposed.items():
+        by_rule.setdefault(opener, []).append(port)
+    parts = [
+        f"TCP {', '.join(map(str, open_ports))} allowed from {_source_text(opener)} by rule {opener.describe()}"
+        for opener, open_ports in by_rule.items()
+    ]
+    metadata = {
+        "open_ports": sorted(exposed),
+        "rules": [{"port": port, **opener.as_metadata()} for port, opener in exposed.items()],
+    }
+    return Judgement(False, "inbound " + "; ".join(parts), metadata)
 
 
 @rule(
@@ -80,9 +78,9 @@ def _evaluate_ports(inv: Inventory, ports: tuple[int, ...]) -> Iterator[Evaluati
     frameworks={"CIS": ["6.2"], "NIST": ["PR.AC-3", "PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=_NEEDS,
 )
-def ssh_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
-    yield from _evaluate_ports(inv, (22,))
-    yield from unreadable(inv, NSG_TYPE, "network security group")
+@each_nsg
+def ssh_open_to_internet(inv: Inventory, group: Resource) -> Judgement:
+    return _exposed_ports(group, (22,))
 
 
 @rule(
@@ -104,9 +102,9 @@ def ssh_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["6.1"], "NIST": ["PR.AC-3", "PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=_NEEDS,
 )
-def rdp_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
-    yield from _evaluate_ports(inv, (3389,))
-    yield from unreadable(inv, NSG_TYPE, "network security group")
+@each_nsg
+def rdp_open_to_internet(inv: Inventory, group: Resource) -> Judgement:
+    return _exposed_ports(group, (3389,))
 
 
 @rule(
@@ -128,9 +126,9 @@ def rdp_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=_NEEDS,
 )
-def database_ports_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
-    yield from _evaluate_ports(inv, DATABASE_PORTS)
-    yield from unreadable(inv, NSG_TYPE, "network security group")
+@each_nsg
+def database_ports_open_to_internet(inv: Inventory, group: Resource) -> Judgement:
+    return _exposed_ports(group, DATABASE_PORTS)
 
 
 @rule(
@@ -150,21 +148,14 @@ def database_ports_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=_NEEDS,
 )
-def all_traffic_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
-    for group in inv.of_type(NSG_TYPE):
-        opener = nsg.allow_all_rule(group)
-        if opener is None:
-            yield verdict(group, NSG_TYPE, True, "no unshadowed allow-all inbound rule")
-            continue
-        yield verdict(
-            group,
-            NSG_TYPE,
-            False,
-            f"inbound traffic on all protocols and ports allowed from "
-            f"{_source_text(opener)} by rule {opener.describe()}",
-            opener.as_metadata(),
-        )
-    yield from unreadable(inv, NSG_TYPE, "network security group")
+@each_nsg
+def all_traffic_open_to_internet(inv: Inventory, group: Resource) -> Judgement:
+    opener = nsg.allow_all_rule(group)
+    if opener is None:
+        return Judgement(True, "no unshadowed allow-all inbound rule")
+    detail = (f"inbound traffic on all protocols and ports allowed from {_source_text(opener)} "
+              f"by rule {opener.describe()}")
+    return Judgement(False, detail, opener.as_metadata())
 
 
 def _ranges_text(ranges: list[tuple[int, int]]) -> str:
@@ -189,21 +180,14 @@ def _ranges_text(ranges: list[tuple[int, int]]) -> str:
     frameworks={"CIS": ["6.3"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=_NEEDS,
 )
-def udp_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
-    for group in inv.of_type(NSG_TYPE):
-        exposure = nsg.udp_exposure(group)
-        if exposure is None:
-            yield verdict(group, NSG_TYPE, True, "no inbound UDP reachable from the Internet")
-            continue
-        opener, ranges = exposure
-        yield verdict(
-            group,
-            NSG_TYPE,
-            False,
-            f"inbound UDP {_ranges_text(ranges)} allowed from {_source_text(opener)} by rule {opener.describe()}",
-            {**opener.as_metadata(), "open_udp_ports": _ranges_text(ranges)},
-        )
-    yield from unreadable(inv, NSG_TYPE, "network security group")
+@each_nsg
+def udp_open_to_internet(inv: Inventory, group: Resource) -> Judgement:
+    exposure = nsg.udp_exposure(group)
+    if exposure is None:
+        return Judgement(True, "no inbound UDP reachable from the Internet")
+    opener, ranges = exposure
+    detail = f"inbound UDP {_ranges_text(ranges)} allowed from {_source_text(opener)} by rule {opener.describe()}"
+    return Judgement(False, detail, {**opener.as_metadata(), "open_udp_ports": _ranges_text(ranges)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,6 +197,7 @@ def udp_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
 VNET_TYPE = "Microsoft.Network/virtualNetworks"
 PUBLIC_IP_TYPE = "Microsoft.Network/publicIPAddresses"
 APP_GATEWAY_TYPE = "Microsoft.Network/applicationGateways"
+each_vnet = judge_each_resource(VNET_TYPE, "virtual network")
 
 # Azure reserves these subnet names for platform services that either reject an NSG outright
 # (GatewaySubnet, AzureFirewall*, RouteServerSubnet) or need a very specific one (Bastion), so a
@@ -255,44 +240,39 @@ def _properties_or_none(resource: dict[str, Any]) -> dict[str, Any] | None:
     frameworks={"NIST": ["PR.AC-5", "PR.PT-4"], "ISO27001": ["A.8.20", "A.8.22"]},
     needs=Needs(resource_types=frozenset({VNET_TYPE})),
 )
-def subnet_without_nsg(inv: Inventory) -> Iterable[Evaluation]:
+@each_vnet
+def subnet_without_nsg(inv: Inventory, vnet: Resource) -> Judgement:
     """One evaluation per VNet listing its unprotected subnets.
 
     Subnets reserved for gateways, firewalls, Bastion and Route Server are exempt. A subnet entry
     without ``properties`` (or a VNet without a ``subnets`` list) cannot be judged, so it yields
     "not evaluated" unless another subnet of the VNet already fails.
     """
-    for vnet in inv.of_type(VNET_TYPE):
-        vnet_props = _properties_or_none(vnet)
-        subnets = vnet_props.get("subnets") if vnet_props is not None else None
-        if not isinstance(subnets, list):
-            yield verdict(vnet, VNET_TYPE, None, "subnets not reported", {})
+    vnet_props = _properties_or_none(vnet)
+    subnets = vnet_props.get("subnets") if vnet_props is not None else None
+    if not isinstance(subnets, list):
+        return Judgement(None, "subnets not reported")
+    unprotected: list[str] = []
+    unknown: list[str] = []
+    exempt: list[str] = []
+    for subnet in subnets:
+        if not isinstance(subnet, dict):
             continue
-        unprotected: list[str] = []
-        unknown: list[str] = []
-        exempt: list[str] = []
-        for subnet in subnets:
-            if not isinstance(subnet, dict):
-                continue
-            name = str(subnet.get("name") or str(subnet.get("id", "")).rsplit("/", 1)[-1])
-            if name.lower() in NSG_EXEMPT_SUBNETS:
-                exempt.append(name)
-                continue
-            subnet_props = subnet.get("properties")
-            if not isinstance(subnet_props, dict):
-                unknown.append(name)
-            elif not as_dict(subnet_props.get("networkSecurityGroup")).get("id"):
-                unprotected.append(name)
-        metadata = {"unprotected_subnets": unprotected, "exempt_subnets": exempt}
-        if unprotected:
-            listed = ", ".join(f"'{n}'" for n in unprotected)
-            yield verdict(vnet, VNET_TYPE, False, f"subnets without an NSG: {listed}", metadata)
-        elif unknown:
-            listed = ", ".join(f"'{n}'" for n in unknown)
-            yield verdict(vnet, VNET_TYPE, None, f"subnet properties not reported: {listed}", metadata)
-        else:
-            yield verdict(vnet, VNET_TYPE, True, "every subnet has an NSG (or is exempt)", metadata)
-    yield from unreadable(inv, VNET_TYPE, "virtual network")
+        name = str(subnet.get("name") or str(subnet.get("id", "")).rsplit("/", 1)[-1])
+        if name.lower() in NSG_EXEMPT_SUBNETS:
+            exempt.append(name)
+            continue
+        subnet_props = subnet.get("properties")
+        if not isinstance(subnet_props, dict):
+            unknown.append(name)
+        elif not as_dict(subnet_props.get("networkSecurityGroup")).get("id"):
+            unprotected.append(name)
+    metadata = {"unprotected_subnets": unprotected, "exempt_subnets": exempt}
+    if unprotected:
+        return Judgement(False, "subnets without an NSG: " + ", ".join(f"'{n}'" for n in unprotected), metadata)
+    if unknown:
+        return Judgement(None, "subnet properties not reported: " + ", ".join(f"'{n}'" for n in unknown), metadata)
+    return Judgement(True, "every subnet has an NSG (or is exempt)", metadata)
 
 
 @rule(
@@ -313,30 +293,23 @@ def subnet_without_nsg(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["ID.AM-2", "PR.AC-5"], "ISO27001": ["A.5.9", "A.8.20"]},
     needs=Needs(resource_types=frozenset({PUBLIC_IP_TYPE})),
 )
-def public_ip_unattached(inv: Inventory) -> Iterable[Evaluation]:
+@judge_each_resource(PUBLIC_IP_TYPE, "public IP address")
+def public_ip_unattached(inv: Inventory, pip: Resource) -> Judgement:
     """ARM reports the association in ``properties.ipConfiguration`` (NICs, load balancers,
     gateways, Bastion) or ``properties.natGateway``; both missing means unattached. A document
     without ``properties`` at all says nothing and is not evaluated."""
-    for pip in inv.of_type(PUBLIC_IP_TYPE):
-        pip_props = _properties_or_none(pip)
-        if pip_props is None:
-            yield verdict(pip, PUBLIC_IP_TYPE, None, "properties not reported", {})
-            continue
-        ip_config = as_dict(pip_props.get("ipConfiguration")).get("id")
-        nat_gateway = as_dict(pip_props.get("natGateway")).get("id")
-        metadata = {
-            "ipAddress": pip_props.get("ipAddress"),
-            "ipConfiguration": ip_config,
-            "natGateway": nat_gateway,
-        }
-        if ip_config:
-            yield verdict(pip, PUBLIC_IP_TYPE, True, f"attached to {ip_config}", metadata)
-        elif nat_gateway:
-            yield verdict(pip, PUBLIC_IP_TYPE, True, f"attached to NAT gateway {nat_gateway}", metadata)
-        else:
-            shown = pip_props.get("ipAddress") or "no address allocated"
-            yield verdict(pip, PUBLIC_IP_TYPE, False, f"not attached to any resource ({shown})", metadata)
-    yield from unreadable(inv, PUBLIC_IP_TYPE, "public IP address")
+    pip_props = _properties_or_none(pip)
+    if pip_props is None:
+        return Judgement(None, "properties not reported")
+    ip_config = as_dict(pip_props.get("ipConfiguration")).get("id")
+    nat_gateway = as_dict(pip_props.get("natGateway")).get("id")
+    metadata = {"ipAddress": pip_props.get("ipAddress"), "ipConfiguration": ip_config, "natGateway": nat_gateway}
+    if ip_config:
+        return Judgement(True, f"attached to {ip_config}", metadata)
+    if nat_gateway:
+        return Judgement(True, f"attached to NAT gateway {nat_gateway}", metadata)
+    shown = pip_props.get("ipAddress") or "no address allocated"
+    return Judgement(False, f"not attached to any resource ({shown})", metadata)
 
 
 @rule(
@@ -358,39 +331,31 @@ def public_ip_unattached(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.PT-4", "DE.CM-1"], "ISO27001": ["A.8.20", "A.8.26"]},
     needs=Needs(resource_types=frozenset({APP_GATEWAY_TYPE})),
 )
-def app_gateway_without_waf(inv: Inventory) -> Iterable[Evaluation]:
+@judge_each_resource(APP_GATEWAY_TYPE, "application gateway")
+def app_gateway_without_waf(inv: Inventory, gateway: Resource) -> Judgement:
     """Fails when the tier is not WAF/WAF_v2 and no WAF policy is associated, or when the
     gateway's own WAF configuration is explicitly disabled. A gateway reporting neither tier,
     policy nor WAF configuration is not evaluated."""
-    for gateway in inv.of_type(APP_GATEWAY_TYPE):
-        gw_props = _properties_or_none(gateway) or {}
-        tier = as_dict(gw_props.get("sku")).get("tier")
-        policy = as_dict(gw_props.get("firewallPolicy")).get("id")
-        waf_config = gw_props.get("webApplicationFirewallConfiguration")
-        waf_enabled = flag(as_dict(waf_config).get("enabled"))
-        metadata = {
-            "tier": tier,
-            "firewallPolicy": policy,
-            "wafConfigurationEnabled": waf_enabled,
-            "wafMode": as_dict(waf_config).get("firewallMode"),
-        }
-        if waf_enabled is False:
-            yield verdict(
-                gateway, APP_GATEWAY_TYPE, False, "web application firewall configuration is disabled",
-                metadata,
-            )
-        elif policy or waf_enabled is True:
-            shown = f"WAF policy {policy}" if policy else "WAF configuration enabled"
-            yield verdict(gateway, APP_GATEWAY_TYPE, True, shown, metadata)
-        elif tier is None:
-            yield verdict(gateway, APP_GATEWAY_TYPE, None, "sku.tier not reported", metadata)
-        elif str(tier).strip().lower() in WAF_TIERS:
-            yield verdict(gateway, APP_GATEWAY_TYPE, True, f"tier {tier}", metadata)
-        else:
-            yield verdict(
-                gateway, APP_GATEWAY_TYPE, False, f"tier {tier} without a WAF policy", metadata
-            )
-    yield from unreadable(inv, APP_GATEWAY_TYPE, "application gateway")
+    gw_props = _properties_or_none(gateway) or {}
+    tier = as_dict(gw_props.get("sku")).get("tier")
+    policy = as_dict(gw_props.get("firewallPolicy")).get("id")
+    waf_config = gw_props.get("webApplicationFirewallConfiguration")
+    waf_enabled = flag(as_dict(waf_config).get("enabled"))
+    metadata = {
+        "tier": tier,
+        "firewallPolicy": policy,
+        "wafConfigurationEnabled": waf_enabled,
+        "wafMode": as_dict(waf_config).get("firewallMode"),
+    }
+    if waf_enabled is False:
+        return Judgement(False, "web application firewall configuration is disabled", metadata)
+    if policy or waf_enabled is True:
+        return Judgement(True, f"WAF policy {policy}" if policy else "WAF configuration enabled", metadata)
+    if tier is None:
+        return Judgement(None, "sku.tier not reported", metadata)
+    if str(tier).strip().lower() in WAF_TIERS:
+        return Judgement(True, f"tier {tier}", metadata)
+    return Judgement(False, f"tier {tier} without a WAF policy", metadata)
 
 
 @rule(
@@ -411,26 +376,21 @@ def app_gateway_without_waf(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.DS-4"], "ISO27001": ["A.8.20", "A.8.6"]},
     needs=Needs(resource_types=frozenset({VNET_TYPE})),
 )
-def vnet_without_ddos_protection(inv: Inventory) -> Iterable[Evaluation]:
+@each_vnet
+def vnet_without_ddos_protection(inv: Inventory, vnet: Resource) -> Judgement:
     """``enableDdosProtection`` defaults to false, so its absence fails; a VNet document without
     ``properties`` is not evaluated."""
-    for vnet in inv.of_type(VNET_TYPE):
-        vnet_props = _properties_or_none(vnet)
-        if vnet_props is None:
-            yield verdict(vnet, VNET_TYPE, None, "properties not reported", {})
-            continue
-        raw = vnet_props.get("enableDdosProtection")
-        plan = as_dict(vnet_props.get("ddosProtectionPlan")).get("id")
-        metadata = {"enableDdosProtection": raw, "ddosProtectionPlan": plan}
-        if flag(raw) is True:
-            yield verdict(vnet, VNET_TYPE, True, "DDoS Network Protection enabled", metadata)
-        elif raw is None:
-            yield verdict(
-                vnet, VNET_TYPE, False, "enableDdosProtection not set (defaults to off)", metadata
-            )
-        else:
-            yield verdict(vnet, VNET_TYPE, False, "DDoS Network Protection disabled", metadata)
-    yield from unreadable(inv, VNET_TYPE, "virtual network")
+    vnet_props = _properties_or_none(vnet)
+    if vnet_props is None:
+        return Judgement(None, "properties not reported")
+    raw = vnet_props.get("enableDdosProtection")
+    plan = as_dict(vnet_props.get("ddosProtectionPlan")).get("id")
+    metadata = {"enableDdosProtection": raw, "ddosProtectionPlan": plan}
+    if flag(raw) is True:
+        return Judgement(True, "DDoS Network Protection enabled", metadata)
+    if raw is None:
+        return Judgement(False, "enableDdosProtection not set (defaults to off)", metadata)
+    return Judgement(False, "DDoS Network Protection disabled", metadata)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -472,20 +432,19 @@ def network_watcher_regions(inv: Inventory) -> Iterable[Evaluation]:
     for region, count in sorted(inv.locations.items()):
         if region in ("", "global"):
             continue
-        rid = f"/subscriptions/{inv.subscription_id}/locations/{region}"
         here = watchers.get(region, [])
         working = [w for w in here if str(props(w).get("provisioningState") or "Succeeded").lower() == "succeeded"]
         metadata = {"resources": count, "networkWatchers": sorted(resource_name(w) for w in here)}
         if working:
-            detail = f"Network Watcher {resource_name(working[0])} enabled"
-            yield Evaluation(rid, region, LOCATION_TYPE, True, detail, metadata)
+            judgement = Judgement(True, f"Network Watcher {resource_name(working[0])} enabled", metadata)
         elif failed_reads and not here:
-            detail = f"{len(failed_reads)} network watcher(s) could not be read: {sorted(set(failed_reads.values()))[0]}"
-            yield Evaluation(rid, region, LOCATION_TYPE, None, detail, metadata)
+            reason = sorted(set(failed_reads.values()))[0]
+            judgement = Judgement(None, f"{len(failed_reads)} network watcher(s) could not be read: {reason}", metadata)
         else:
             state = f" (provisioning state {props(here[0]).get('provisioningState')})" if here else ""
-            detail = f"{count} resource(s) in {region} but no working Network Watcher{state}"
-            yield Evaluation(rid, region, LOCATION_TYPE, False, detail, metadata)
+            judgement = Judgement(False, f"{count} resource(s) in {region} but no working Network Watcher{state}",
+                                  metadata)
+        yield Evaluation(f"/subscriptions/{inv.subscription_id}/locations/{region}", region, LOCATION_TYPE, *judgement)
 
 
 def _flow_log_retention(flow_log: Mapping[str, Any]) -> int | None:
