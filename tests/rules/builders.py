@@ -73,6 +73,27 @@ def fail_resource(inv: Inventory, resource_type: str, name: str, reason: str) ->
     return rid
 
 
+def with_child(parent: dict[str, Any], spec: ChildSpec, payload: Any) -> Inventory:
+    """An inventory holding ``parent`` and the ``spec`` child read under it."""
+    inv = inventory(parent)
+    set_child(inv, spec, parent, payload)
+    return inv
+
+
+def with_failed_child(parent: dict[str, Any], spec: ChildSpec, reason: str) -> Inventory:
+    """An inventory holding ``parent`` whose ``spec`` child could not be read, for ``reason``."""
+    inv = inventory(parent)
+    fail_child(inv, spec, parent, reason)
+    return inv
+
+
+def with_unreadable(resource_type: str, name: str, reason: str) -> Inventory:
+    """An inventory whose only resource was listed but could not be read, for ``reason``."""
+    inv = inventory()
+    fail_resource(inv, resource_type, name, reason)
+    return inv
+
+
 def run(rule_id: str, inv: Inventory) -> list[Evaluation]:
     return list(REGISTRY[rule_id].evaluate(inv))
 

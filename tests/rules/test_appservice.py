@@ -18,6 +18,8 @@ from tests.rules.builders import (
     only,
     run,
     set_child,
+    with_child,
+    with_failed_child,
 )
 
 
@@ -26,9 +28,7 @@ def site(**properties: object) -> Resource:
 
 
 def with_config(**config: object) -> Inventory:
-    s = site(httpsOnly=True)
-    inv = inventory(s)
-    set_child(inv, WEB_CONFIG, s, {"name": "web", "properties": dict(config)})
+    inv = with_child(site(httpsOnly=True), WEB_CONFIG, {"name": "web", "properties": dict(config)})
     return inv
 
 
@@ -70,9 +70,7 @@ def test_app002_garbage_version_is_not_evaluated() -> None:
 
 @pytest.mark.parametrize("rule_id", ["AZ-APP-002", "AZ-APP-003"])
 def test_config_unreadable_is_not_evaluated(rule_id: str) -> None:
-    s = site()
-    inv = inventory(s)
-    fail_child(inv, WEB_CONFIG, s, "404 NotFound")
+    inv = with_failed_child(site(), WEB_CONFIG, "404 NotFound")
     result = only(rule_id, inv)
     assert result.passed is None
     assert "404 NotFound" in result.detail
@@ -126,9 +124,7 @@ def test_app004_absent_means_off() -> None:
 
 
 def test_app004_config_unreadable_is_not_evaluated() -> None:
-    s = site()
-    inv = inventory(s)
-    fail_child(inv, WEB_CONFIG, s, "403 Forbidden")
+    inv = with_failed_child(site(), WEB_CONFIG, "403 Forbidden")
     fail_resource(inv, SITE_TYPE, "locked", "403")
     results = run("AZ-APP-004", inv)
     assert [r.passed for r in results] == [None, None]

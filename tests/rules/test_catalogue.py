@@ -50,7 +50,7 @@ def test_every_rule_lives_in_the_module_of_its_family() -> None:
         for r in all_rules()
         if r.evaluate.__module__ != f"scanner.rules.{MODULE_OF_FAMILY.get(family(r.id), '?')}"
     }
-    assert not misplaced, f"rules outside their family's module (scanner/rules/support/families.py): {misplaced}"
+    assert not misplaced, f"rules outside their family's module (support/families.py): {misplaced}"
 
 
 def test_every_rule_module_is_one_family() -> None:

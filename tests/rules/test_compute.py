@@ -10,12 +10,13 @@ from scanner.rules.compute import DISK_TYPE, VM_EXTENSIONS, VM_TYPE
 from tests.rules.builders import (
     Resource,
     arm,
-    fail_child,
     fail_resource,
     inventory,
     only,
     run,
-    set_child,
+    with_child,
+    with_failed_child,
+    with_unreadable,
 )
 
 
@@ -77,8 +78,7 @@ def test_cmp001_tolerates_missing_properties() -> None:
 
 
 def test_cmp001_unreadable_vm_is_not_evaluated() -> None:
-    inv = inventory()
-    fail_resource(inv, VM_TYPE, "locked", "403")
+    inv = with_unreadable(VM_TYPE, "locked", "403")
     assert only("AZ-CMP-001", inv).passed is None
 
 
@@ -177,8 +177,7 @@ def extension(publisher: str, ext_type: str) -> Resource:
 
 def vm_with_extensions(*extensions: Resource) -> tuple[Resource, Inventory]:
     vm = linux_vm("vm-ext")
-    inv = inventory(vm)
-    set_child(inv, VM_EXTENSIONS, vm, list(extensions))
+    inv = with_child(vm, VM_EXTENSIONS, list(extensions))
     return vm, inv
 
 
@@ -207,9 +206,7 @@ def test_cmp004_no_protection_extension_fails(extensions: list[Resource]) -> Non
 
 
 def test_cmp004_unreadable_extensions_are_not_evaluated() -> None:
-    vm = linux_vm("vm-ext")
-    inv = inventory(vm)
-    fail_child(inv, VM_EXTENSIONS, vm, "403 AuthorizationFailed")
+    inv = with_failed_child(linux_vm("vm-ext"), VM_EXTENSIONS, "403 AuthorizationFailed")
     result = only("AZ-CMP-004", inv)
     assert result.passed is None
     assert "403" in result.detail
@@ -218,8 +215,7 @@ def test_cmp004_unreadable_extensions_are_not_evaluated() -> None:
 
 
 def test_cmp004_unreadable_vm_is_not_evaluated() -> None:
-    inv = inventory()
-    fail_resource(inv, VM_TYPE, "locked", "403")
+    inv = with_unreadable(VM_TYPE, "locked", "403")
     assert only("AZ-CMP-004", inv).passed is None
 
 
@@ -273,8 +269,7 @@ def test_cmp005_absent_os_profile_is_not_evaluated() -> None:
 
 
 def test_cmp005_unreadable_vm_is_not_evaluated() -> None:
-    inv = inventory()
-    fail_resource(inv, VM_TYPE, "locked", "403")
+    inv = with_unreadable(VM_TYPE, "locked", "403")
     assert only("AZ-CMP-005", inv).passed is None
 
 

@@ -8,16 +8,7 @@ import pytest
 
 from scanner.inventory import Inventory
 from scanner.rules.mysql import MYSQL_SECURE_TRANSPORT, MYSQL_TYPE
-from tests.rules.builders import (
-    Resource,
-    arm,
-    fail_child,
-    fail_resource,
-    inventory,
-    only,
-    run,
-    set_child,
-)
+from tests.rules.builders import Resource, arm, fail_resource, inventory, only, run, set_child, with_failed_child
 
 
 def mysql(public: str | None = "Enabled", *, name: str = "mysql1", network: bool = True) -> Resource:
@@ -83,9 +74,7 @@ def test_mysql002_404_child_reads_as_not_reported() -> None:
 
 
 def test_mysql002_child_unreadable_is_not_evaluated() -> None:
-    server = mysql("Enabled")
-    inv = inventory(server)
-    fail_child(inv, MYSQL_SECURE_TRANSPORT, server, "403 Forbidden")
+    inv = with_failed_child(mysql("Enabled"), MYSQL_SECURE_TRANSPORT, "403 Forbidden")
     fail_resource(inv, MYSQL_TYPE, "locked", "403")
     results = run("AZ-MYSQL-002", inv)
     assert [r.passed for r in results] == [None, None]

@@ -22,6 +22,7 @@ from tests.rules.builders import (
     run,
     sec_rule,
     set_child,
+    with_unreadable,
 )
 
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
@@ -169,8 +170,7 @@ def test_net005_absent_subnets_is_not_evaluated() -> None:
 
 @pytest.mark.parametrize("rule_id", ["AZ-NET-005", "AZ-NET-008"])
 def test_unreadable_vnet_is_not_evaluated(rule_id: str) -> None:
-    inv = inventory()
-    fail_resource(inv, VNET, "locked", "403 AuthorizationFailed")
+    inv = with_unreadable(VNET, "locked", "403 AuthorizationFailed")
     result = only(rule_id, inv)
     assert result.passed is None
     assert "403" in result.detail
@@ -192,8 +192,7 @@ def test_net006_attached_ip_passes(attachment: dict[str, object]) -> None:
 
 def test_net006_missing_properties_is_not_evaluated_and_unreadable_too() -> None:
     assert only("AZ-NET-006", inventory(arm(PIP, "bare"))).passed is None
-    inv = inventory()
-    fail_resource(inv, PIP, "locked", "403")
+    inv = with_unreadable(PIP, "locked", "403")
     assert only("AZ-NET-006", inv).passed is None
 
 
@@ -228,8 +227,7 @@ def test_net007_waf_passes(properties: dict[str, object]) -> None:
 
 def test_net007_absent_tier_is_not_evaluated_and_unreadable_too() -> None:
     assert only("AZ-NET-007", inventory(appgw(operationalState="Running"))).passed is None
-    inv = inventory()
-    fail_resource(inv, APPGW, "locked", "403")
+    inv = with_unreadable(APPGW, "locked", "403")
     assert only("AZ-NET-007", inv).passed is None
 
 

@@ -10,16 +10,7 @@ import pytest
 
 from scanner.inventory import Inventory
 from scanner.rules.postgresql import PG_FIREWALL_RULES, PG_SECURE_TRANSPORT, POSTGRES_TYPE
-from tests.rules.builders import (
-    Resource,
-    arm,
-    fail_child,
-    fail_resource,
-    inventory,
-    only,
-    run,
-    set_child,
-)
+from tests.rules.builders import Resource, arm, fail_resource, inventory, only, run, set_child, with_failed_child
 
 
 def pg(access: object = None, with_network: bool = True) -> Resource:
@@ -94,9 +85,7 @@ def test_pg002_absent_value_is_not_evaluated() -> None:
 
 
 def test_pg002_child_unreadable_is_not_evaluated() -> None:
-    server = pg("Enabled")
-    inv = inventory(server)
-    fail_child(inv, PG_SECURE_TRANSPORT, server, "403 Forbidden")
+    inv = with_failed_child(pg("Enabled"), PG_SECURE_TRANSPORT, "403 Forbidden")
     fail_resource(inv, POSTGRES_TYPE, "locked", "403")
     results = run("AZ-PG-002", inv)
     assert [r.passed for r in results] == [None, None]
@@ -122,9 +111,7 @@ def test_pg004_private_server_passes_without_reading_rules() -> None:
 
 
 def test_pg004_rules_unreadable_is_not_evaluated() -> None:
-    server = _pg("hidden-rules")
-    inv = inventory(server)
-    fail_child(inv, PG_FIREWALL_RULES, server, "HTTP 403 AuthorizationFailed")
+    inv = with_failed_child(_pg("hidden-rules"), PG_FIREWALL_RULES, "HTTP 403 AuthorizationFailed")
     fail_resource(inv, POSTGRES_TYPE, "hidden", "HTTP 403")
     results = {r.resource_name: r for r in run("AZ-PG-004", inv)}
     assert results["hidden-rules"].passed is None and "403" in results["hidden-rules"].detail

@@ -11,12 +11,14 @@ from scanner.rules.sql import SQL_AUDITING, SQL_DATABASE_TYPE, SQL_FIREWALL_RULE
 from tests.rules.builders import (
     Resource,
     arm,
-    fail_child,
     fail_resource,
     inventory,
     only,
     run,
     set_child,
+    with_child,
+    with_failed_child,
+    with_unreadable,
 )
 
 
@@ -41,9 +43,7 @@ def server_with(name: str = "sql1", **properties: object) -> Resource:
 
 
 def _audited(settings: object) -> Inventory:
-    server = sql_server()
-    inv = inventory(server)
-    set_child(inv, SQL_AUDITING, server, settings)
+    inv = with_child(sql_server(), SQL_AUDITING, settings)
     return inv
 
 
@@ -89,9 +89,7 @@ def test_sql001_allow_azure_services_is_not_this_finding() -> None:
 
 
 def test_sql001_no_rules_passes() -> None:
-    server = sql_server()
-    inv = inventory(server)
-    set_child(inv, SQL_FIREWALL_RULES, server, [])
+    inv = with_child(sql_server(), SQL_FIREWALL_RULES, [])
     assert only("AZ-SQL-001", inv).passed is True
 
 
@@ -108,43 +106,33 @@ def test_sql001_accepts_raw_value_page() -> None:
 
 
 def test_sql001_tolerates_rules_without_properties() -> None:
-    server = sql_server()
-    inv = inventory(server)
-    set_child(inv, SQL_FIREWALL_RULES, server, [{"name": "weird"}, None])
+    inv = with_child(sql_server(), SQL_FIREWALL_RULES, [{"name": "weird"}, None])
     assert only("AZ-SQL-001", inv).passed is True
 
 
 def test_sql001_child_unreadable_is_not_evaluated() -> None:
-    server = sql_server()
-    inv = inventory(server)
-    fail_child(inv, SQL_FIREWALL_RULES, server, "403 Forbidden")
+    inv = with_failed_child(sql_server(), SQL_FIREWALL_RULES, "403 Forbidden")
     result = only("AZ-SQL-001", inv)
     assert result.passed is None
     assert "403 Forbidden" in result.detail
 
 
 def test_sql002_auditing_disabled_fails() -> None:
-    server = sql_server()
-    inv = inventory(server)
-    set_child(inv, SQL_AUDITING, server, {"properties": {"state": "Disabled", "retentionDays": 0}})
+    inv = with_child(sql_server(), SQL_AUDITING, {"properties": {"state": "Disabled", "retentionDays": 0}})
     result = only("AZ-SQL-002", inv)
     assert result.passed is False
     assert "Disabled" in result.detail
 
 
 def test_sql002_auditing_enabled_passes() -> None:
-    server = sql_server()
-    inv = inventory(server)
-    set_child(inv, SQL_AUDITING, server, {"properties": {"state": "Enabled", "retentionDays": 90}})
+    inv = with_child(sql_server(), SQL_AUDITING, {"properties": {"state": "Enabled", "retentionDays": 90}})
     result = only("AZ-SQL-002", inv)
     assert result.passed is True
     assert result.metadata == {"state": "Enabled", "retentionDays": 90}
 
 
 def test_sql002_missing_state_fails() -> None:
-    server = sql_server()
-    inv = inventory(server)
-    set_child(inv, SQL_AUDITING, server, {"name": "default"})
+    inv = with_child(sql_server(), SQL_AUDITING, {"name": "default"})
     assert only("AZ-SQL-002", inv).passed is False
 
 
@@ -156,8 +144,7 @@ def test_sql002_child_not_collected_is_not_evaluated() -> None:
 
 @pytest.mark.parametrize("rule_id", ["AZ-SQL-001", "AZ-SQL-002"])
 def test_unreadable_server_is_not_evaluated(rule_id: str) -> None:
-    inv = inventory()
-    fail_resource(inv, SQL_TYPE, "locked", "403")
+    inv = with_unreadable(SQL_TYPE, "locked", "403")
     assert only(rule_id, inv).passed is None
 
 
@@ -221,9 +208,7 @@ def test_sql004_public_access_disabled_passes_without_reading_rules() -> None:
 
 
 def test_sql004_child_unreadable_is_not_evaluated() -> None:
-    server = sql_server()
-    inv = inventory(server)
-    fail_child(inv, SQL_FIREWALL_RULES, server, "403 Forbidden")
+    inv = with_failed_child(sql_server(), SQL_FIREWALL_RULES, "403 Forbidden")
     result = only("AZ-SQL-004", inv)
     assert result.passed is None
     assert "403 Forbidden" in result.detail
@@ -254,9 +239,7 @@ def test_sql005_absent_retention_is_not_evaluated() -> None:
 
 
 def test_sql005_child_unreadable_is_not_evaluated() -> None:
-    server = sql_server()
-    inv = inventory(server)
-    fail_child(inv, SQL_AUDITING, server, "403 Forbidden")
+    inv = with_failed_child(sql_server(), SQL_AUDITING, "403 Forbidden")
     assert only("AZ-SQL-005", inv).passed is None
 
 
@@ -278,8 +261,7 @@ def test_sql006_absent_means_enabled() -> None:
 
 @pytest.mark.parametrize("rule_id", ["AZ-SQL-003", "AZ-SQL-004", "AZ-SQL-005", "AZ-SQL-006"])
 def test_new_sql_rules_unreadable_server_is_not_evaluated(rule_id: str) -> None:
-    inv = inventory()
-    fail_resource(inv, SQL_TYPE, "locked", "403")
+    inv = with_unreadable(SQL_TYPE, "locked", "403")
     assert only(rule_id, inv).passed is None
 
 
@@ -298,8 +280,7 @@ def test_sql007_tde_states() -> None:
 
 def test_sql007_unreadable() -> None:
     hidden = _db("hidden-tde")
-    inv = inventory(hidden)
-    fail_child(inv, SQL_TDE, hidden, "HTTP 403 AuthorizationFailed")
+    inv = with_failed_child(hidden, SQL_TDE, "HTTP 403 AuthorizationFailed")
     fail_resource(inv, SQL_TYPE, "srv/databases/gone", "HTTP 500")
     results = {r.resource_name: r for r in run("AZ-SQL-007", inv)}
     assert results["hidden-tde"].passed is None and "403" in results["hidden-tde"].detail
