@@ -21,6 +21,15 @@ def _text(value: Any) -> str:
     return str(value or "").strip().lower()
 
 
+def _fails_when_enabled(registry: Resource, field: str, enabled: str, disabled: str) -> Judgement:
+    """A registry feature that is off unless switched on (absent passes: the documented
+    default is false) and is a finding when on."""
+    raw = props(registry).get(field)
+    if flag(raw) is True:
+        return Judgement(False, enabled, {field: raw})
+    return Judgement(True, disabled, {field: raw})
+
+
 @rule(
     id="AZ-ACR-001",
     title="Container registry admin user is enabled",
@@ -40,12 +49,7 @@ def _text(value: Any) -> str:
 )
 @each_registry
 def acr_admin_user(inv: Inventory, registry: Resource) -> Judgement:
-    """Absent ``adminUserEnabled`` passes: the documented default is false."""
-    raw = props(registry).get("adminUserEnabled")
-    metadata = {"adminUserEnabled": raw}
-    if flag(raw) is True:
-        return Judgement(False, "admin user is enabled", metadata)
-    return Judgement(True, "admin user disabled", metadata)
+    return _fails_when_enabled(registry, "adminUserEnabled", "admin user is enabled", "admin user disabled")
 
 
 @rule(
@@ -63,12 +67,8 @@ def acr_admin_user(inv: Inventory, registry: Resource) -> Judgement:
 )
 @each_registry
 def acr_anonymous_pull(inv: Inventory, registry: Resource) -> Judgement:
-    """Absent ``anonymousPullEnabled`` passes: the documented default is false."""
-    raw = props(registry).get("anonymousPullEnabled")
-    metadata = {"anonymousPullEnabled": raw}
-    if flag(raw) is True:
-        return Judgement(False, "anonymous pull is enabled", metadata)
-    return Judgement(True, "anonymous pull disabled", metadata)
+    return _fails_when_enabled(registry, "anonymousPullEnabled", "anonymous pull is enabled",
+                               "anonymous pull disabled")
 
 
 @rule(
