@@ -18,7 +18,7 @@ from typing import Callable, Protocol
 
 from scanner.azure.collector import CollectProgress
 from scanner.inventory import Inventory, Needs
-from scanner.rules.base import Evaluation, Rule
+from scanner.rules.support.base import Evaluation, Rule
 from scanner.scoring import RuleTally, posture_score
 
 log = logging.getLogger(__name__)

@@ -42,12 +42,12 @@ class ChildSpec:
     """A child or extension resource read under each resource of ``parent_type``.
 
     ``path`` is appended to the parent id (``{parent_id}/{path}``); ``is_list`` says the answer
-    is an ARM collection (``{"value": [...]}``, possibly paged) rather than one object.
+    is an ARM collection (``{"value": [...]}``, possibly paged) rather than one object. Which
+    api-version reads it is the collector's business (``scanner/azure/api_versions.py``).
     """
 
     parent_type: str
     path: str
-    api_version: str
     is_list: bool = False
 
     @property
@@ -60,10 +60,10 @@ class SubscriptionRead:
     """A read of one subscription-scope path that is not a listed resource, such as
     ``providers/Microsoft.Security/pricings`` or the subscription's activity-log diagnostic
     settings. ``path`` is relative to ``/subscriptions/{id}/``; ``label`` names the data in
-    words for skip reasons. The answer is an ARM collection (``{"value": [...]}``, paged)."""
+    words for skip reasons. The answer is an ARM collection (``{"value": [...]}``, paged); its
+    api-version is pinned in ``scanner/azure/api_versions.py``."""
 
     path: str
-    api_version: str
     label: str
 
     @property

@@ -15,7 +15,7 @@ from scanner.azure.collector import Collector
 from scanner.azure.endpoints import AzureEndpoints
 from scanner.azure.errors import CollectionError
 from scanner.engine import evaluate_rule
-from scanner.inventory import Inventory, Needs
+from scanner.inventory import ChildSpec, Inventory, Needs
 from scanner.rules import all_rules
 from tests.fakeazure.harness import Emulator, start_emulator
 
@@ -153,3 +153,14 @@ def test_wrong_client_secret_fails_with_short_message(emulator: Emulator) -> Non
 
 def test_sequential_collection_gives_the_same_inventory(emulator: Emulator) -> None:
     assert summary(collect(emulator, concurrency=1)) == summary(collect(emulator, concurrency=16))
+
+
+def test_a_read_without_a_pinned_api_version_fails_before_any_request(emulator: Emulator) -> None:
+    """A child read nobody pinned an api-version for stops the scan at once, naming the read,
+    instead of sending a request per resource that ARM would refuse."""
+    needs = Needs(resource_types=frozenset({"Microsoft.Storage/storageAccounts"}),
+                  children=(ChildSpec("Microsoft.Storage/storageAccounts", "fileServices/default"),))
+    collector = Collector(emulator.env["AZURE_SUBSCRIPTION_ID"], needs, endpoints=endpoints(emulator))
+    with pytest.raises(ValueError, match="no api-version pinned for child fileServices/default"):
+        collector.collect()
+    assert emulator.stats()["total"] == 0

@@ -8,7 +8,7 @@ from typing import Iterable
 from scanner.azure.collector import CollectProgress
 from scanner.engine import ScanEngine, evaluate_rule
 from scanner.inventory import ChildSpec, Inventory, Needs, arm_key
-from scanner.rules.base import Evaluation, Rule
+from scanner.rules.support.base import Evaluation, Rule
 from scanner.scoring import RuleTally, posture_score
 
 STORAGE = "Microsoft.Storage/storageAccounts"
@@ -92,7 +92,7 @@ def test_real_rule_counts_unreadable_resource_as_not_evaluated() -> None:
 
 
 def test_child_missing_counts_as_not_evaluated() -> None:
-    spec = ChildSpec(STORAGE, "blobServices/default", "2023-05-01")
+    spec = ChildSpec(STORAGE, "blobServices/default")
 
     def child_rule(inv: Inventory) -> Iterable[Evaluation]:
         for res in inv.of_type(STORAGE):
@@ -128,7 +128,7 @@ def test_score() -> None:
 
 
 def test_needs_union_dedupes_children() -> None:
-    spec = ChildSpec(STORAGE, "blobServices/default", "2023-05-01")
+    spec = ChildSpec(STORAGE, "blobServices/default")
     union = Needs.union([Needs(children=(spec,), graph=frozenset({"users"})),
                          Needs(children=(spec,), optional_graph=frozenset({"users", "applications"}))])
     assert union.children == (spec,)

@@ -53,7 +53,6 @@ def test_imports_flow_one_way(package: str) -> None:
         "\n".join(sorted(set(wrong)))
 
 
-@pytest.mark.xfail(strict=True, reason="api-versions move out of the rule modules in the rules-layout step")
 def test_rule_modules_do_not_know_how_azure_is_read() -> None:
     wrong = [f"{path.relative_to(REPO)} imports {module}"
              for path in sources("scanner/rules") for module in imported_modules(path)

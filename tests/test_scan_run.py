@@ -16,7 +16,7 @@ from store.models import Finding, RuleOutcome
 from store.db import session_scope
 from store.scans import ScanStore
 from scanner.rules import all_rules
-from scanner.rules.monitoring import SUBSCRIPTION_TYPE
+from scanner.rules.support.helpers import SUBSCRIPTION_TYPE
 from tests.conftest import REPO, scan_env
 from tests.fakeazure.harness import Emulator, start_emulator
 

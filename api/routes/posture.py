@@ -19,7 +19,7 @@ from api.errors import ApiError
 from api.routes import services
 from api.routes.findings import findings_query, scan_not_found
 from api.validation import parse_category, parse_optional_uuid, parse_severity, single_params
-from scanner.rules.frameworks import BY_SLUG, by_slug
+from scanner.rules.support.frameworks import BY_SLUG, by_slug
 from store.clock import iso
 from store.status import RunStatus
 

@@ -1,12 +1,21 @@
-"""ARM api-versions the rules were written against, pinned per resource type.
+"""Every ARM api-version a scan uses, pinned: per resource type, per child read under a type, and
+per subscription-scope read. Rules only say *what* they read (``scanner.inventory.Needs``);
+this module says which version of the REST shape that is, so the rule layer never depends on how
+Azure is read.
 
 Pinning (rather than asking the provider for its newest version) keeps property shapes stable:
 a rule reading ``properties.networkAcls.defaultAction`` must not see a different schema because
-Azure shipped a preview version. Types not listed fall back to the provider's newest stable
-version (see ``ArmReader.api_version_for``).
+Azure shipped a preview version. Resource types not listed fall back to the provider's newest
+stable version (see ``ArmReader.api_version_for``); child and subscription-scope reads have no
+such fallback: one without a pinned version makes the collector fail before its first request
+(:func:`unpinned_reads`), and a test walks every rule's needs so that happens in CI, not in a scan.
 """
 
 from __future__ import annotations
+
+from typing import Iterable
+
+from scanner.inventory import ChildSpec, Needs, SubscriptionRead
 
 RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.storage/storageaccounts": "2023-05-01",
@@ -29,8 +38,72 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.insights/activitylogalerts": "2020-10-01",
 }
 
-# Extension and subscription-scope reads (not resources of the listing).
 DIAGNOSTIC_SETTINGS_API_VERSION = "2021-05-01-preview"  # resource and subscription diagnostic settings
 SECURITY_PRICINGS_API_VERSION = "2024-01-01"  # Microsoft Defender for Cloud plans
-
 AUTHORIZATION_API_VERSION = "2022-04-01"
+
+# (parent resource type, child path) -> api-version of ``GET {parent id}/{child path}``.
+# Extension resources (``providers/Microsoft.Insights/...``) are children too.
+CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
+    ("Microsoft.Storage/storageAccounts", "blobServices/default"): "2023-05-01",
+    ("Microsoft.Sql/servers", "firewallRules"): "2021-11-01",
+    ("Microsoft.Sql/servers", "auditingSettings/default"): "2021-11-01",
+    ("Microsoft.Sql/servers/databases", "transparentDataEncryption/current"): "2021-11-01",
+    ("Microsoft.DBforPostgreSQL/flexibleServers", "configurations/require_secure_transport"): "2024-08-01",
+    ("Microsoft.DBforPostgreSQL/flexibleServers", "firewallRules"): "2024-08-01",
+    ("Microsoft.DBforMySQL/flexibleServers", "configurations/require_secure_transport"): "2023-12-30",
+    ("Microsoft.Web/sites", "config/web"): "2023-12-01",
+    ("Microsoft.Compute/virtualMachines", "extensions"): "2024-07-01",
+    ("Microsoft.KeyVault/vaults", "keys"): "2023-07-01",
+    ("Microsoft.KeyVault/vaults", "secrets"): "2023-07-01",
+    ("Microsoft.KeyVault/vaults", "providers/Microsoft.Insights/diagnosticSettings"): DIAGNOSTIC_SETTINGS_API_VERSION,
+    ("Microsoft.Network/networkWatchers", "flowLogs"): "2024-05-01",
+}
+
+# subscription-scope path (relative to ``/subscriptions/{id}/``) -> api-version
+SUBSCRIPTION_READ_API_VERSIONS: dict[str, str] = {
+    "providers/Microsoft.Insights/diagnosticSettings": DIAGNOSTIC_SETTINGS_API_VERSION,
+    "providers/Microsoft.Security/pricings": SECURITY_PRICINGS_API_VERSION,
+}
+
+_CHILDREN = {(parent.lower(), path.lower()): version for (parent, path), version in CHILD_API_VERSIONS.items()}
+_SUBSCRIPTION_READS = {path.lower(): version for path, version in SUBSCRIPTION_READ_API_VERSIONS.items()}
+
+
+class UnpinnedRead(LookupError):
+    """A child or subscription-scope read that no api-version is pinned for."""
+
+
+def child_api_version(spec: ChildSpec) -> str:
+    """The pinned api-version of a child read (case-insensitive); :class:`UnpinnedRead` if none."""
+    try:
+        return _CHILDREN[(spec.parent_type.lower(), spec.path.lower())]
+    except KeyError:
+        raise UnpinnedRead(f"no api-version pinned for child {spec.path} of {spec.parent_type}") from None
+
+
+def subscription_read_api_version(read: SubscriptionRead) -> str:
+    """The pinned api-version of a subscription-scope read; :class:`UnpinnedRead` if none."""
+    try:
+        return _SUBSCRIPTION_READS[read.path.lower()]
+    except KeyError:
+        raise UnpinnedRead(f"no api-version pinned for subscription read {read.path}") from None
+
+
+def unpinned_reads(needs: Needs | Iterable[Needs]) -> list[str]:
+    """Why each child and subscription-scope read of ``needs`` has no pinned api-version (empty
+    when all are pinned): collected before any request, so a missing entry fails the scan
+    loudly instead of as a 400 per resource."""
+    reasons: list[str] = []
+    for need in [needs] if isinstance(needs, Needs) else list(needs):
+        for spec in need.children:
+            try:
+                child_api_version(spec)
+            except UnpinnedRead as exc:
+                reasons.append(str(exc))
+        for read in need.subscription_reads:
+            try:
+                subscription_read_api_version(read)
+            except UnpinnedRead as exc:
+                reasons.append(str(exc))
+    return sorted(set(reasons))

@@ -26,8 +26,14 @@ from azure.core.rest import HttpRequest
 from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.resource.resources.aio import ResourceManagementClient
 
-from scanner.azure.api_versions import AUTHORIZATION_API_VERSION, RESOURCE_API_VERSIONS
+from scanner.azure.api_versions import (
+    AUTHORIZATION_API_VERSION,
+    RESOURCE_API_VERSIONS,
+    child_api_version,
+    subscription_read_api_version,
+)
 from scanner.azure.endpoints import AzureEndpoints
+from scanner.inventory import ChildSpec, SubscriptionRead
 
 # azure-core logs every request at INFO through these loggers; at thousands of requests a scan
 # that cost measurable CPU and filled scan.log with noise.
@@ -155,9 +161,19 @@ class ArmReader:
                 return max(stable or rt.api_versions)
         raise LookupError(f"no api-version known for {resource_type}")
 
-    async def subscription_collection(self, path: str, api_version: str) -> list[dict[str, Any]]:
-        """A subscription-scope collection, ``path`` relative to ``/subscriptions/{id}/``."""
-        return await self.get_collection(f"/subscriptions/{self.subscription_id}/{path}", api_version)
+    async def get_child(self, parent_id: str, spec: ChildSpec) -> Any:
+        """A child read of one parent at its pinned api-version: the list of a collection
+        (``is_list``, following ``nextLink``) or the one object."""
+        path = f"{parent_id}/{spec.path}"
+        if spec.is_list:
+            return await self.get_collection(path, child_api_version(spec))
+        return await self.get_json(path, child_api_version(spec))
+
+    async def subscription_collection(self, read: SubscriptionRead) -> list[dict[str, Any]]:
+        """A subscription-scope collection at its pinned api-version (``read.path`` is relative
+        to ``/subscriptions/{id}/``)."""
+        return await self.get_collection(f"/subscriptions/{self.subscription_id}/{read.path}",
+                                         subscription_read_api_version(read))
 
     # ------------------------------------------------------------- authorization
     async def role_assignments(self) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from typing import Any, Awaitable, Callable
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
+from scanner.azure.api_versions import unpinned_reads
 from scanner.azure.arm import ArmReader
 from scanner.azure.credential import build_credential
 from scanner.azure.endpoints import AzureEndpoints
@@ -89,6 +90,9 @@ class Collector:
         unknown = sorted((self.needs.graph | self.needs.optional_graph) - set(COLLECTIONS))
         if unknown:
             raise ValueError(f"unknown Graph collections: {unknown}")
+        unpinned = unpinned_reads(self.needs)
+        if unpinned:
+            raise ValueError("; ".join(unpinned) + " (add it to scanner/azure/api_versions.py)")
         try:
             credential = build_credential(self.endpoints)
         except ValueError as exc:
@@ -151,7 +155,7 @@ class Collector:
         reading it are skipped rather than judged on an empty list."""
         reads = self.needs.subscription_reads
         results = await asyncio.gather(
-            *(arm.subscription_collection(r.path, r.api_version) for r in reads), return_exceptions=True
+            *(arm.subscription_collection(r) for r in reads), return_exceptions=True
         )
         for read, value in zip(reads, results):
             if isinstance(value, (HttpResponseError, ClientAuthenticationError)):
@@ -269,11 +273,7 @@ class Collector:
     async def _fetch_child(self, arm: ArmReader, parent_id: str, spec: ChildSpec, inventory: Inventory) -> None:
         path = f"{parent_id}/{spec.path}"
         try:
-            payload: Any = (
-                await arm.get_collection(path, spec.api_version)
-                if spec.is_list
-                else await arm.get_json(path, spec.api_version)
-            )
+            payload: Any = await arm.get_child(parent_id, spec)
         except HttpResponseError as exc:
             if exc.status_code == 404 and not spec.is_list:
                 # a singleton child that does not exist reads as unset, which rules judge

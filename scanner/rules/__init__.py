@@ -1,22 +1,28 @@
-"""The rule catalogue. Importing this package registers every rule module."""
+"""The rule catalogue. Importing this package registers every rule.
+
+Each module of this package (other than :mod:`scanner.rules.support`) holds one family of rules,
+``AZ-<FAMILY>-nnn`` (the table is :mod:`scanner.rules.support.families`). Modules are found by
+listing the package, so a new family is a new module: nothing here names them.
+"""
 
 from __future__ import annotations
 
-from scanner.rules import (  # noqa: F401
-    appservice,
-    compute,
-    containers,
-    databases,
-    identity,
-    keyvault,
-    keyvault_secrets,
-    monitoring,
-    network,
-    storage,
-    versions,
-    vm_exposure,
-)
-from scanner.rules.base import REGISTRY, Rule
+import importlib
+import pkgutil
+
+from scanner.rules.support.base import REGISTRY, Rule
+
+SUPPORT_PACKAGE = "support"
+
+
+def rule_modules() -> list[str]:
+    """Dotted names of the rule modules, sorted."""
+    return sorted(f"{__name__}.{info.name}" for info in pkgutil.iter_modules(__path__)
+                  if info.name != SUPPORT_PACKAGE)
+
+
+for _module in rule_modules():
+    importlib.import_module(_module)
 
 
 def all_rules() -> list[Rule]:

@@ -1,5 +1,5 @@
-"""App Service rules: HTTPS-only, minimum TLS version, FTP deployment, remote debugging and
-managed identity.
+"""App Service rules: HTTPS-only, minimum TLS version, FTP deployment, remote debugging,
+managed identity and language runtimes past end of support.
 
 The TLS and FTP settings live in the site's ``config/web`` child resource, not in the site GET,
 so those rules report "not evaluated" when that child could not be read rather than guessing.
@@ -7,26 +7,36 @@ so those rules report "not evaluated" when that child could not be read rather t
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.base import Evaluation, rule
-from scanner.rules.helpers import as_dict, flag, unreadable, verdict
+from scanner.rules.support import lifecycle
+from scanner.rules.support.base import rule
+from scanner.rules.support.end_of_support import judge_version
+from scanner.rules.support.helpers import (
+    Judgement,
+    Resource,
+    as_dict,
+    child_of,
+    flag,
+    judge_each_resource,
+    unread_child,
+)
 
 SITE_TYPE = "Microsoft.Web/sites"
-WEB_CONFIG = ChildSpec(SITE_TYPE, "config/web", "2023-12-01")
+WEB_CONFIG = ChildSpec(SITE_TYPE, "config/web")
+each_site = judge_each_resource(SITE_TYPE, "site")
 
 _MIN_TLS = (1, 2)
 
 
-def _web_config(inv: Inventory, site: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    """The site's config/web properties, or (None, why it is unavailable)."""
-    site_id = str(site.get("id", ""))
-    config = inv.child(WEB_CONFIG, site_id)
+def _web_config(inv: Inventory, site: Resource) -> dict[str, Any] | Judgement:
+    """The site's config/web properties, or the "not evaluated" judgement saying why they are
+    unavailable."""
+    config = child_of(inv, WEB_CONFIG, site)
     if not isinstance(config, dict):
-        reason = inv.child_error(WEB_CONFIG, site_id) or "child not collected"
-        return None, f"site configuration could not be read: {reason}"
-    return props(config), ""
+        return unread_child(inv, WEB_CONFIG, site, "site configuration")
+    return props(config)
 
 
 def _tls_version(value: Any) -> tuple[int, ...] | None:
@@ -55,16 +65,14 @@ def _tls_version(value: Any) -> tuple[int, ...] | None:
     frameworks={"CIS": ["9.2"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
     needs=Needs(resource_types=frozenset({SITE_TYPE})),
 )
-def https_only(inv: Inventory) -> Iterable[Evaluation]:
+@each_site
+def https_only(inv: Inventory, site: Resource) -> Judgement:
     """Absent ``httpsOnly`` fails: the platform default is false."""
-    for site in inv.of_type(SITE_TYPE):
-        raw = props(site).get("httpsOnly")
-        metadata = {"httpsOnly": raw}
-        if raw is True or str(raw).strip().lower() == "true":
-            yield verdict(site, SITE_TYPE, True, "HTTPS only is on", metadata)
-        else:
-            yield verdict(site, SITE_TYPE, False, "httpsOnly is not enabled", metadata)
-    yield from unreadable(inv, SITE_TYPE, "site")
+    raw = props(site).get("httpsOnly")
+    metadata = {"httpsOnly": raw}
+    if raw is True or str(raw).strip().lower() == "true":
+        return Judgement(True, "HTTPS only is on", metadata)
+    return Judgement(False, "httpsOnly is not enabled", metadata)
 
 
 @rule(
@@ -83,27 +91,21 @@ def https_only(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["9.3"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
     needs=Needs(resource_types=frozenset({SITE_TYPE}), children=(WEB_CONFIG,)),
 )
-def minimum_tls(inv: Inventory) -> Iterable[Evaluation]:
+@each_site
+def minimum_tls(inv: Inventory, site: Resource) -> Judgement:
     """Versions compare numerically ("1.10" would be above "1.2"); absent is not evaluated."""
-    for site in inv.of_type(SITE_TYPE):
-        config, why = _web_config(inv, site)
-        if config is None:
-            yield verdict(site, SITE_TYPE, None, why)
-            continue
-        raw = config.get("minTlsVersion")
-        version = _tls_version(raw)
-        metadata = {"minTlsVersion": raw}
-        if version is None:
-            if raw is None:
-                detail = "minTlsVersion not reported"
-            else:
-                detail = f"unrecognised minTlsVersion {raw!r}"
-            yield verdict(site, SITE_TYPE, None, detail, metadata)
-        elif version < _MIN_TLS:
-            yield verdict(site, SITE_TYPE, False, f"minimum TLS version is {raw}", metadata)
-        else:
-            yield verdict(site, SITE_TYPE, True, f"minimum TLS version is {raw}", metadata)
-    yield from unreadable(inv, SITE_TYPE, "site")
+    config = _web_config(inv, site)
+    if isinstance(config, Judgement):
+        return config
+    raw = config.get("minTlsVersion")
+    version = _tls_version(raw)
+    metadata = {"minTlsVersion": raw}
+    if version is None:
+        detail = "minTlsVersion not reported" if raw is None else f"unrecognised minTlsVersion {raw!r}"
+        return Judgement(None, detail, metadata)
+    if version < _MIN_TLS:
+        return Judgement(False, f"minimum TLS version is {raw}", metadata)
+    return Judgement(True, f"minimum TLS version is {raw}", metadata)
 
 
 @rule(
@@ -123,22 +125,19 @@ def minimum_tls(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["9.10"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
     needs=Needs(resource_types=frozenset({SITE_TYPE}), children=(WEB_CONFIG,)),
 )
-def ftp_deployment(inv: Inventory) -> Iterable[Evaluation]:
+@each_site
+def ftp_deployment(inv: Inventory, site: Resource) -> Judgement:
     """Absent ``ftpsState`` is not evaluated: the setting decides and was not reported."""
-    for site in inv.of_type(SITE_TYPE):
-        config, why = _web_config(inv, site)
-        if config is None:
-            yield verdict(site, SITE_TYPE, None, why)
-            continue
-        raw = config.get("ftpsState")
-        metadata = {"ftpsState": raw}
-        if raw is None:
-            yield verdict(site, SITE_TYPE, None, "ftpsState not reported", metadata)
-        elif str(raw).strip().lower() == "allallowed":
-            yield verdict(site, SITE_TYPE, False, "FTP state is AllAllowed (plain FTP accepted)", metadata)
-        else:
-            yield verdict(site, SITE_TYPE, True, f"FTP state is {raw}", metadata)
-    yield from unreadable(inv, SITE_TYPE, "site")
+    config = _web_config(inv, site)
+    if isinstance(config, Judgement):
+        return config
+    raw = config.get("ftpsState")
+    metadata = {"ftpsState": raw}
+    if raw is None:
+        return Judgement(None, "ftpsState not reported", metadata)
+    if str(raw).strip().lower() == "allallowed":
+        return Judgement(False, "FTP state is AllAllowed (plain FTP accepted)", metadata)
+    return Judgement(True, f"FTP state is {raw}", metadata)
 
 
 @rule(
@@ -157,23 +156,20 @@ def ftp_deployment(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.PT-3"], "ISO27001": ["A.8.9"]},
     needs=Needs(resource_types=frozenset({SITE_TYPE}), children=(WEB_CONFIG,)),
 )
-def remote_debugging(inv: Inventory) -> Iterable[Evaluation]:
+@each_site
+def remote_debugging(inv: Inventory, site: Resource) -> Judgement:
     """Absent ``remoteDebuggingEnabled`` passes: remote debugging is off unless turned on (it
     also switches itself off after 48 hours)."""
-    for site in inv.of_type(SITE_TYPE):
-        config, why = _web_config(inv, site)
-        if config is None:
-            yield verdict(site, SITE_TYPE, None, why)
-            continue
-        raw = config.get("remoteDebuggingEnabled")
-        metadata = {"remoteDebuggingEnabled": raw, "remoteDebuggingVersion": config.get("remoteDebuggingVersion")}
-        if flag(raw) is True:
-            yield verdict(site, SITE_TYPE, False, "remote debugging is enabled", metadata)
-        elif raw is None:
-            yield verdict(site, SITE_TYPE, True, "remote debugging off (not reported; default off)", metadata)
-        else:
-            yield verdict(site, SITE_TYPE, True, "remote debugging is off", metadata)
-    yield from unreadable(inv, SITE_TYPE, "site")
+    config = _web_config(inv, site)
+    if isinstance(config, Judgement):
+        return config
+    raw = config.get("remoteDebuggingEnabled")
+    metadata = {"remoteDebuggingEnabled": raw, "remoteDebuggingVersion": config.get("remoteDebuggingVersion")}
+    if flag(raw) is True:
+        return Judgement(False, "remote debugging is enabled", metadata)
+    if raw is None:
+        return Judgement(True, "remote debugging off (not reported; default off)", metadata)
+    return Judgement(True, "remote debugging is off", metadata)
 
 
 @rule(
@@ -194,15 +190,94 @@ def remote_debugging(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["9.5"], "NIST": ["PR.AC-1"], "ISO27001": ["A.5.17"]},
     needs=Needs(resource_types=frozenset({SITE_TYPE})),
 )
-def managed_identity(inv: Inventory) -> Iterable[Evaluation]:
+@each_site
+def managed_identity(inv: Inventory, site: Resource) -> Judgement:
     """Absent ``identity`` fails: Azure omits it (or reports type None) when no identity is
     assigned. Read from the site's top-level ``identity``, not ``properties``."""
-    for site in inv.of_type(SITE_TYPE):
-        identity_type = as_dict(site.get("identity")).get("type")
-        metadata = {"identityType": identity_type}
-        shown = str(identity_type or "").strip()
-        if shown and shown.lower() != "none":
-            yield verdict(site, SITE_TYPE, True, f"managed identity: {shown}", metadata)
-        else:
-            yield verdict(site, SITE_TYPE, False, "no managed identity assigned", metadata)
-    yield from unreadable(inv, SITE_TYPE, "site")
+    identity_type = as_dict(site.get("identity")).get("type")
+    metadata = {"identityType": identity_type}
+    shown = str(identity_type or "").strip()
+    if shown and shown.lower() != "none":
+        return Judgement(True, f"managed identity: {shown}", metadata)
+    return Judgement(False, "no managed identity assigned", metadata)
+
+
+# linuxFxVersion stack name -> lifecycle product; JAVA/TOMCAT/JBOSS and DOCKER are not judged
+_LINUX_STACKS = {"python": "python", "node": "node", "php": "php", "dotnetcore": "dotnet", "dotnet": "dotnet"}
+_OUT_OF_SCOPE = "stack not judged"
+_NOT_JUDGED = {"java", "tomcat", "jbosseap", "docker", "compose", "kube", "wildfly", "ruby"}
+
+
+def _runtime_stacks(config: dict[str, Any]) -> tuple[list[tuple[str, str]], str]:
+    """The (product, version) stacks a site runs, or ([], why none can be judged).
+
+    Linux sites name one stack in ``linuxFxVersion`` (``PYTHON|3.11``); Windows sites set
+    per-language fields (``phpVersion``, ``pythonVersion``, ``nodeVersion``) and
+    ``netFrameworkVersion`` (``v4.0`` is the .NET Framework, a supported Windows component;
+    ``v6.0`` and up are .NET).
+    """
+    fx = str(config.get("linuxFxVersion") or "").strip()
+    if fx:
+        stack, _, version = fx.partition("|")
+        key = stack.strip().lower()
+        if key in _LINUX_STACKS:
+            return [(_LINUX_STACKS[key], version.strip())], ""
+        if key in _NOT_JUDGED:
+            return [], f"{_OUT_OF_SCOPE}: {fx}"
+        return [], f"unrecognised runtime stack {fx!r}"
+    stacks: list[tuple[str, str]] = []
+    for field, product in (("phpVersion", "php"), ("pythonVersion", "python"), ("nodeVersion", "node")):
+        value = str(config.get(field) or "").strip()
+        if value and value.lower() != "off":
+            stacks.append((product, value))
+    net = str(config.get("netFrameworkVersion") or "").strip()
+    parsed = lifecycle.parse_version(net)
+    if parsed and parsed[0] >= 5:
+        stacks.append(("dotnet", net.lstrip("vV")))
+    if stacks:
+        return stacks, ""
+    if net:
+        return [], f"{_OUT_OF_SCOPE}: .NET Framework {net} (Windows lifecycle)"
+    return [], "no runtime stack reported"
+
+
+@rule(
+    id="AZ-APP-006",
+    title="Web app runs a language runtime past end of support",
+    severity="MEDIUM",
+    category="appservice",
+    description=(
+        "The app's runtime stack (Python, Node.js, PHP or .NET version) no longer receives "
+        "security fixes upstream, so vulnerabilities in the interpreter and its standard library "
+        "stay open; App Service also stops offering the version for new deployments."
+    ),
+    remediation=(
+        "Move the app to a supported version of its stack after testing it: portal: App Service "
+        "> Configuration > General settings > Stack / version, or `az webapp config set -g <rg> "
+        "-n <app> --linux-fx-version \"PYTHON|3.12\"`."
+    ),
+    frameworks={"CIS": ["9.6", "9.7"], "NIST": ["PR.IP-12", "ID.RA-1"], "ISO27001": ["A.8.8"]},
+    needs=Needs(resource_types=frozenset({SITE_TYPE}), children=(WEB_CONFIG,)),
+)
+@each_site
+def app_runtime_out_of_support(inv: Inventory, site: Resource) -> Judgement | None:
+    """One evaluation per site: failed when any stack it runs is out of support (the first such
+    stack's version is the finding's ``software``). Sites outside the rule's scope (containers,
+    Java, .NET Framework) are neither compliant nor failing here: they yield nothing."""
+    config = _web_config(inv, site)
+    if isinstance(config, Judgement):
+        return config
+    stacks, why = _runtime_stacks(config)
+    if not stacks:
+        return None if why.startswith(_OUT_OF_SCOPE) else Judgement(None, why)
+    today = inv.collected_at.date()
+    judgements = [judge_version(product, version, today) for product, version in stacks]
+    for wanted in (False, None):
+        for judgement in judgements:
+            if judgement.passed is wanted:
+                return judgement
+    if len(judgements) == 1:
+        return judgements[0]
+    return Judgement(True, "; ".join(j.detail for j in judgements), judgements[0].metadata)
+
+

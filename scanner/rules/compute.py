@@ -1,16 +1,29 @@
 """Virtual machine and managed disk rules: SSH password logins, unmanaged (VHD) disks,
-customer-managed encryption, endpoint protection agents and automatic OS patching."""
+customer-managed encryption, endpoint protection agents, automatic OS patching, and VMs with a
+public IP address that no network security group filters."""
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.base import Evaluation, rule
-from scanner.rules.helpers import as_dict, flag, unreadable, verdict
+from scanner.rules.network import VNET_TYPE
+from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.helpers import (
+    Judgement,
+    Resource,
+    as_dict,
+    child_of,
+    flag,
+    judge_each_resource,
+    unread_child,
+    unreadable,
+    verdict,
+)
 
 VM_TYPE = "Microsoft.Compute/virtualMachines"
 DISK_TYPE = "Microsoft.Compute/disks"
+each_vm = judge_each_resource(VM_TYPE)
 
 PLATFORM_KEY = "encryptionatrestwithplatformkey"
 
@@ -33,40 +46,29 @@ PLATFORM_KEY = "encryptionatrestwithplatformkey"
     frameworks={"NIST": ["PR.AC-1", "PR.AC-7"], "ISO27001": ["A.8.5"]},
     needs=Needs(resource_types=frozenset({VM_TYPE})),
 )
-def linux_password_auth(inv: Inventory) -> Iterable[Evaluation]:
+@each_vm
+def linux_password_auth(inv: Inventory, vm: Resource) -> Judgement | None:
     """Judges Linux VMs only; Windows VMs are not yielded.
 
     A VM attached from a specialised OS disk has no ``osProfile`` at all: when its OS disk says
     Linux the setting is unknowable from ARM, so it is reported as not evaluated.
     """
-    for vm in inv.of_type(VM_TYPE):
-        vm_props = props(vm)
-        os_profile = vm_props.get("osProfile")
-        linux = os_profile.get("linuxConfiguration") if isinstance(os_profile, dict) else None
-        if isinstance(linux, dict):
-            raw = linux.get("disablePasswordAuthentication")
-            metadata = {"disablePasswordAuthentication": raw}
-            if flag(raw) is True:
-                yield verdict(vm, VM_TYPE, True, "password authentication disabled", metadata)
-            else:
-                detail = (
-                    "SSH password authentication is enabled"
-                    if raw is not None
-                    else "disablePasswordAuthentication is not set (passwords allowed)"
-                )
-                yield verdict(vm, VM_TYPE, False, detail, metadata)
-            continue
-        os_disk = as_dict(as_dict(vm_props.get("storageProfile")).get("osDisk"))
-        if os_profile is None and str(os_disk.get("osType") or "").lower() == "linux":
-            yield verdict(
-                vm,
-                VM_TYPE,
-                None,
-                "osProfile not reported (VM created from a specialised disk); "
-                "SSH authentication settings unknown",
-                {},
-            )
-    yield from unreadable(inv, VM_TYPE)
+    vm_props = props(vm)
+    os_profile = vm_props.get("osProfile")
+    linux = os_profile.get("linuxConfiguration") if isinstance(os_profile, dict) else None
+    if isinstance(linux, dict):
+        raw = linux.get("disablePasswordAuthentication")
+        metadata = {"disablePasswordAuthentication": raw}
+        if flag(raw) is True:
+            return Judgement(True, "password authentication disabled", metadata)
+        if raw is not None:
+            return Judgement(False, "SSH password authentication is enabled", metadata)
+        return Judgement(False, "disablePasswordAuthentication is not set (passwords allowed)", metadata)
+    os_disk = as_dict(as_dict(vm_props.get("storageProfile")).get("osDisk"))
+    if os_profile is None and str(os_disk.get("osType") or "").lower() == "linux":
+        return Judgement(None, "osProfile not reported (VM created from a specialised disk); "
+                               "SSH authentication settings unknown")
+    return None
 
 
 @rule(
@@ -88,30 +90,27 @@ def linux_password_auth(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["7.3", "7.4"], "NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
     needs=Needs(resource_types=frozenset({DISK_TYPE})),
 )
-def disk_platform_key_only(inv: Inventory) -> Iterable[Evaluation]:
+@judge_each_resource(DISK_TYPE)
+def disk_platform_key_only(inv: Inventory, disk: Resource) -> Judgement:
     """CIS 7.3 covers attached (OS and data) disks, 7.4 unattached ones: metadata names which."""
-    for disk in inv.of_type(DISK_TYPE):
-        disk_props = props(disk)
-        encryption = as_dict(disk_props.get("encryption"))
-        enc_type = encryption.get("type")
-        ade = flag(as_dict(disk_props.get("encryptionSettingsCollection")).get("enabled"))
-        state = disk_props.get("diskState")
-        metadata = {
-            "encryptionType": enc_type,
-            "diskEncryptionSetId": encryption.get("diskEncryptionSetId"),
-            "azureDiskEncryption": ade is True,
-            "diskState": state,
-            "cis": "7.4" if str(state or "").lower() == "unattached" else "7.3",
-        }
-        platform_only = enc_type is None or str(enc_type).strip().lower() == PLATFORM_KEY
-        if platform_only and ade is not True:
-            shown = enc_type or "not reported (platform key)"
-            yield verdict(disk, DISK_TYPE, False, f"encryption type {shown}", metadata)
-        elif ade is True:
-            yield verdict(disk, DISK_TYPE, True, "Azure Disk Encryption enabled", metadata)
-        else:
-            yield verdict(disk, DISK_TYPE, True, f"encryption type {enc_type}", metadata)
-    yield from unreadable(inv, DISK_TYPE)
+    disk_props = props(disk)
+    encryption = as_dict(disk_props.get("encryption"))
+    enc_type = encryption.get("type")
+    ade = flag(as_dict(disk_props.get("encryptionSettingsCollection")).get("enabled"))
+    state = disk_props.get("diskState")
+    metadata = {
+        "encryptionType": enc_type,
+        "diskEncryptionSetId": encryption.get("diskEncryptionSetId"),
+        "azureDiskEncryption": ade is True,
+        "diskState": state,
+        "cis": "7.4" if str(state or "").lower() == "unattached" else "7.3",
+    }
+    platform_only = enc_type is None or str(enc_type).strip().lower() == PLATFORM_KEY
+    if platform_only and ade is not True:
+        return Judgement(False, f"encryption type {enc_type or 'not reported (platform key)'}", metadata)
+    if ade is True:
+        return Judgement(True, "Azure Disk Encryption enabled", metadata)
+    return Judgement(True, f"encryption type {enc_type}", metadata)
 
 
 @rule(
@@ -132,26 +131,22 @@ def disk_platform_key_only(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["7.2"], "NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
     needs=Needs(resource_types=frozenset({VM_TYPE})),
 )
-def unmanaged_disks(inv: Inventory) -> Iterable[Evaluation]:
+@each_vm
+def unmanaged_disks(inv: Inventory, vm: Resource) -> Judgement:
     """Judged on ``storageProfile.osDisk``: ``managedDisk`` present passes, ``vhd`` (or neither)
     fails; a VM whose osDisk is not reported at all is not evaluated."""
-    for vm in inv.of_type(VM_TYPE):
-        os_disk = as_dict(as_dict(props(vm).get("storageProfile")).get("osDisk"))
-        if not os_disk:
-            yield verdict(vm, VM_TYPE, None, "storageProfile.osDisk not reported", {})
-            continue
-        managed = as_dict(os_disk.get("managedDisk"))
-        vhd = as_dict(os_disk.get("vhd")).get("uri")
-        metadata = {"managedDisk": bool(managed), "vhd": vhd}
-        if managed:
-            yield verdict(vm, VM_TYPE, True, "OS disk is a managed disk", metadata)
-        else:
-            shown = f"unmanaged VHD {vhd}" if vhd else "not a managed disk"
-            yield verdict(vm, VM_TYPE, False, f"OS disk is {shown}", metadata)
-    yield from unreadable(inv, VM_TYPE)
+    os_disk = as_dict(as_dict(props(vm).get("storageProfile")).get("osDisk"))
+    if not os_disk:
+        return Judgement(None, "storageProfile.osDisk not reported")
+    managed = as_dict(os_disk.get("managedDisk"))
+    vhd = as_dict(os_disk.get("vhd")).get("uri")
+    metadata = {"managedDisk": bool(managed), "vhd": vhd}
+    if managed:
+        return Judgement(True, "OS disk is a managed disk", metadata)
+    return Judgement(False, f"OS disk is {f'unmanaged VHD {vhd}' if vhd else 'not a managed disk'}", metadata)
 
 
-VM_EXTENSIONS = ChildSpec(VM_TYPE, "extensions", "2024-07-01", is_list=True)
+VM_EXTENSIONS = ChildSpec(VM_TYPE, "extensions", is_list=True)
 
 # Extensions that put an anti-malware / EDR agent on the VM: Defender for Endpoint (Linux and
 # Windows), Microsoft Antimalware, and anything Defender for Servers deploys under its publisher.
@@ -189,25 +184,19 @@ def _protection_extension(extension: Any) -> str | None:
     frameworks={"CIS": ["7.6"], "NIST": ["DE.CM-4", "PR.PT-1"], "ISO27001": ["A.8.7"]},
     needs=Needs(resource_types=frozenset({VM_TYPE}), children=(VM_EXTENSIONS,)),
 )
-def vm_without_endpoint_protection(inv: Inventory) -> Iterable[Evaluation]:
+@each_vm
+def vm_without_endpoint_protection(inv: Inventory, vm: Resource) -> Judgement:
     """Judged on the VM's extension list; a list that could not be read is not evaluated (an
     unreadable list must not look like "no agent installed")."""
-    for vm in inv.of_type(VM_TYPE):
-        extensions = inv.child(VM_EXTENSIONS, str(vm.get("id", "")))
-        if not isinstance(extensions, list):
-            reason = inv.child_error(VM_EXTENSIONS, str(vm.get("id", ""))) or "not reported"
-            yield verdict(vm, VM_TYPE, None, f"VM extensions could not be read: {reason}", {})
-            continue
-        installed = [str(props(e).get("type") or "") for e in extensions if isinstance(e, dict)]
-        protection = [p for p in map(_protection_extension, extensions) if p]
-        metadata = {"extensions": installed, "protection": protection}
-        if protection:
-            yield verdict(vm, VM_TYPE, True, f"endpoint protection: {', '.join(protection)}", metadata)
-        else:
-            yield verdict(
-                vm, VM_TYPE, False, "no Defender for Endpoint or antimalware extension", metadata
-            )
-    yield from unreadable(inv, VM_TYPE)
+    extensions = child_of(inv, VM_EXTENSIONS, vm)
+    if not isinstance(extensions, list):
+        return unread_child(inv, VM_EXTENSIONS, vm, "VM extensions", unknown="not reported")
+    installed = [str(props(e).get("type") or "") for e in extensions if isinstance(e, dict)]
+    protection = [p for p in map(_protection_extension, extensions) if p]
+    metadata = {"extensions": installed, "protection": protection}
+    if protection:
+        return Judgement(True, f"endpoint protection: {', '.join(protection)}", metadata)
+    return Judgement(False, "no Defender for Endpoint or antimalware extension", metadata)
 
 
 # patch modes in which the platform or the OS installs updates without an operator
@@ -234,7 +223,8 @@ LINUX_AUTOMATIC_PATCH_MODES = frozenset({"automaticbyplatform"})
     frameworks={"NIST": ["PR.IP-12", "ID.RA-1"], "ISO27001": ["A.8.8"]},
     needs=Needs(resource_types=frozenset({VM_TYPE})),
 )
-def vm_without_automatic_patching(inv: Inventory) -> Iterable[Evaluation]:
+@each_vm
+def vm_without_automatic_patching(inv: Inventory, vm: Resource) -> Judgement:
     """Windows passes with AutomaticByPlatform or AutomaticByOS, Linux only with
     AutomaticByPlatform (its other mode, ImageDefault, leaves patching to the image).
 
@@ -243,30 +233,122 @@ def vm_without_automatic_patching(inv: Inventory) -> Iterable[Evaluation]:
     that flag is false and is otherwise not evaluated, as is a VM without ``osProfile``
     (attached from a specialised disk).
     """
+    os_profile = props(vm).get("osProfile")
+    if not isinstance(os_profile, dict):
+        return Judgement(None, "osProfile not reported; patch settings unknown")
+    windows = os_profile.get("windowsConfiguration")
+    linux = os_profile.get("linuxConfiguration")
+    if isinstance(windows, dict):
+        config, allowed, os_name = windows, WINDOWS_AUTOMATIC_PATCH_MODES, "Windows"
+    elif isinstance(linux, dict):
+        config, allowed, os_name = linux, LINUX_AUTOMATIC_PATCH_MODES, "Linux"
+    else:
+        return Judgement(None, "OS configuration not reported; patch settings unknown")
+    mode = as_dict(config.get("patchSettings")).get("patchMode")
+    metadata: dict[str, Any] = {"os": os_name, "patchMode": mode}
+    if mode is not None:
+        return Judgement(str(mode).strip().lower() in allowed, f"{os_name} patch mode {mode}", metadata)
+    if os_name == "Linux":
+        return Judgement(False, "patchMode not set (Linux default ImageDefault)", metadata)
+    if flag(config.get("enableAutomaticUpdates")) is False:
+        metadata["enableAutomaticUpdates"] = False
+        return Judgement(False, "patchMode not set and automatic updates off", metadata)
+    return Judgement(None, "Windows patchMode not reported", metadata)
+
+
+# --- AZ-CMP-006: a public IP address and no network security group ----------------------------
+# Azure filters a NIC's traffic with the NSG on the NIC and the NSG on its subnet; with neither,
+# every listening port of a VM with a public address answers the Internet (Standard SKU public
+# IPs are closed by default, but Basic ones are open). Deciding this joins three resource types:
+# the VM names its NICs, a NIC names its public IP and its subnet, the subnet (inside its virtual
+# network) names its NSG.
+
+NIC_TYPE = "Microsoft.Network/networkInterfaces"
+
+
+def _ref(value: Any) -> str:
+    """The lower-cased ``id`` of a ``{"id": ...}`` reference ('' when absent)."""
+    return str(as_dict(value).get("id") or "").lower()
+
+
+def _subnet_nsgs(inv: Inventory) -> dict[str, str]:
+    """Lower-cased subnet id -> lower-cased NSG id ('' for a subnet without one)."""
+    found: dict[str, str] = {}
+    for vnet in inv.of_type(VNET_TYPE):
+        for subnet in props(vnet).get("subnets") or []:
+            if isinstance(subnet, dict) and subnet.get("id"):
+                found[str(subnet["id"]).lower()] = _ref(props(subnet).get("networkSecurityGroup"))
+    return found
+
+
+def _judge_nic(nic: dict[str, Any], subnets: dict[str, str]) -> tuple[bool | None, str]:
+    """(exposed?, why) for one NIC: exposed when an IP configuration has a public address and
+    neither the NIC nor that configuration's subnet has an NSG."""
+    nic_props = props(nic)
+    nic_nsg = _ref(nic_props.get("networkSecurityGroup"))
+    configs = [c for c in nic_props.get("ipConfigurations") or [] if isinstance(c, dict)]
+    unknown = ""
+    for config in configs:
+        config_props = props(config)
+        if not _ref(config_props.get("publicIPAddress")):
+            continue
+        if nic_nsg:
+            return False, ""
+        subnet_id = _ref(config_props.get("subnet"))
+        if subnet_id not in subnets:
+            unknown = f"subnet of NIC '{nic.get('name')}' could not be read"
+            continue
+        if not subnets[subnet_id]:
+            return True, f"NIC '{nic.get('name')}' has a public IP and neither it nor its subnet has an NSG"
+    if unknown:
+        return None, unknown
+    return False, ""
+
+
+@rule(
+    id="AZ-CMP-006",
+    title="Virtual machine has a public IP address and no network security group",
+    severity="HIGH",
+    category="compute",
+    description=(
+        "A network interface of the VM has a public IP address while neither the interface nor "
+        "its subnet has a network security group, so nothing filters Internet traffic to the "
+        "VM's listening ports (management, databases, agents)."
+    ),
+    remediation=(
+        "Attach an NSG that allows only the required ports to the NIC or subnet (`az network "
+        "nic update -g <rg> -n <nic> --network-security-group <nsg>`), or remove the public IP "
+        "and reach the VM through Azure Bastion or a load balancer."
+    ),
+    frameworks={"NIST": ["PR.AC-5", "PR.PT-4"], "ISO27001": ["A.8.20", "A.8.22"]},
+    needs=Needs(resource_types=frozenset({VM_TYPE, NIC_TYPE, VNET_TYPE})),
+)
+def vm_public_ip_without_nsg(inv: Inventory) -> Iterable[Evaluation]:
+    nics = {str(nic.get("id", "")).lower(): nic for nic in inv.of_type(NIC_TYPE)}
+    subnets = _subnet_nsgs(inv)
     for vm in inv.of_type(VM_TYPE):
-        os_profile = props(vm).get("osProfile")
-        if not isinstance(os_profile, dict):
-            yield verdict(vm, VM_TYPE, None, "osProfile not reported; patch settings unknown", {})
+        refs = [_ref(ref) for ref in as_dict(props(vm).get("networkProfile")).get("networkInterfaces") or []]
+        refs = [ref for ref in refs if ref]
+        if not refs:
+            yield verdict(vm, VM_TYPE, None, "network interfaces not reported")
             continue
-        windows = os_profile.get("windowsConfiguration")
-        linux = os_profile.get("linuxConfiguration")
-        if isinstance(windows, dict):
-            config, allowed, os_name = windows, WINDOWS_AUTOMATIC_PATCH_MODES, "Windows"
-        elif isinstance(linux, dict):
-            config, allowed, os_name = linux, LINUX_AUTOMATIC_PATCH_MODES, "Linux"
+        exposed: list[str] = []
+        unknown: list[str] = []
+        for ref in refs:
+            nic = nics.get(ref)
+            if nic is None:
+                unknown.append(f"NIC {ref.rsplit('/', 1)[-1]} could not be read: "
+                               f"{inv.unreadable.get(ref, 'not collected')}")
+                continue
+            result, why = _judge_nic(nic, subnets)
+            if result:
+                exposed.append(why)
+            elif result is None:
+                unknown.append(why)
+        if exposed:
+            yield verdict(vm, VM_TYPE, False, "; ".join(exposed), {"nics": refs})
+        elif unknown:
+            yield verdict(vm, VM_TYPE, None, "; ".join(unknown), {"nics": refs})
         else:
-            yield verdict(vm, VM_TYPE, None, "OS configuration not reported; patch settings unknown", {})
-            continue
-        mode = as_dict(config.get("patchSettings")).get("patchMode")
-        metadata = {"os": os_name, "patchMode": mode}
-        if mode is not None:
-            passed = str(mode).strip().lower() in allowed
-            yield verdict(vm, VM_TYPE, passed, f"{os_name} patch mode {mode}", metadata)
-        elif os_name == "Linux":
-            yield verdict(vm, VM_TYPE, False, "patchMode not set (Linux default ImageDefault)", metadata)
-        elif flag(config.get("enableAutomaticUpdates")) is False:
-            metadata["enableAutomaticUpdates"] = False
-            yield verdict(vm, VM_TYPE, False, "patchMode not set and automatic updates off", metadata)
-        else:
-            yield verdict(vm, VM_TYPE, None, "Windows patchMode not reported", metadata)
-    yield from unreadable(inv, VM_TYPE)
+            yield verdict(vm, VM_TYPE, True, "no public IP without a network security group", {"nics": refs})
+    yield from unreadable(inv, VM_TYPE, "virtual machine")

@@ -14,7 +14,8 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from scanner.inventory import Inventory, Needs, props
-from scanner.rules.base import Evaluation, rule
+from scanner.rules.support.base import Evaluation, rule
+from scanner.rules.support.helpers import Judgement, judge_subscription
 
 GRAPH_USER_TYPE = "Microsoft.Graph/users"
 GRAPH_APPLICATION_TYPE = "Microsoft.Graph/applications"
@@ -41,6 +42,20 @@ _PRIVILEGED_NAMES = frozenset(name.lower() for name in PRIVILEGED_ROLES.values()
 
 def _graph_id(collection: str, obj: dict[str, Any]) -> str:
     return f"/graph/{collection}/{obj.get('id') or ''}"
+
+
+def _user_verdict(user: dict[str, Any], passed: bool | None, detail: str, metadata: dict[str, Any], *,
+                  name_field: str = "displayName") -> Evaluation:
+    """An Evaluation of one Entra user, named by ``name_field``, else its UPN, else its id: the
+    same resource id whichever collection it came from, so findings group per user."""
+    name = _text(user.get(name_field)) or _text(user.get("userPrincipalName")) or str(user.get("id", ""))
+    return Evaluation(_graph_id("users", user), name, GRAPH_USER_TYPE, passed, detail, metadata)
+
+
+def _assignment_verdict(assignment: dict[str, Any], name: str, passed: bool | None, detail: str,
+                        metadata: dict[str, Any]) -> Evaluation:
+    """An Evaluation of one role assignment (its ARM id), named after its principal."""
+    return Evaluation(_text(assignment.get("id")), name, ROLE_ASSIGNMENT_TYPE, passed, detail, metadata)
 
 
 def _text(value: Any) -> str:
@@ -112,14 +127,7 @@ def mfa_not_registered(inv: Inventory) -> Iterable[Evaluation]:
         else:
             passed = None
             detail = "isMfaRegistered not reported"
-        yield Evaluation(
-            resource_id=_graph_id("users", entry),
-            resource_name=_text(entry.get("userDisplayName")) or upn or str(entry.get("id", "")),
-            resource_type=GRAPH_USER_TYPE,
-            passed=passed,
-            detail=detail,
-            metadata=metadata,
-        )
+        yield _user_verdict(entry, passed, detail, metadata, name_field="userDisplayName")
 
 
 def _is_privileged(role: dict[str, Any]) -> bool:
@@ -183,14 +191,7 @@ def privileged_guests(inv: Inventory) -> Iterable[Evaluation]:
         else:
             passed = True
             detail = "guest holds no privileged directory role"
-        yield Evaluation(
-            resource_id=_graph_id("users", user),
-            resource_name=_text(user.get("displayName")) or upn or str(user.get("id", "")),
-            resource_type=GRAPH_USER_TYPE,
-            passed=passed,
-            detail=detail,
-            metadata=metadata,
-        )
+        yield _user_verdict(user, passed, detail, metadata)
 
 
 @rule(
@@ -345,14 +346,7 @@ def service_principal_owner(inv: Inventory) -> Iterable[Evaluation]:
         else:
             passed = True
             detail = "role assignment at subscription scope is not Owner"
-        yield Evaluation(
-            resource_id=_text(assignment.get("id")),
-            resource_name=sp_name or principal_id,
-            resource_type=ROLE_ASSIGNMENT_TYPE,
-            passed=passed,
-            detail=detail,
-            metadata=metadata,
-        )
+        yield _assignment_verdict(assignment, sp_name or principal_id, passed, detail, metadata)
 
 
 GRAPH_SERVICE_PRINCIPAL_TYPE = "Microsoft.Graph/servicePrincipals"
@@ -439,14 +433,7 @@ def stale_guest_invitations(inv: Inventory) -> Iterable[Evaluation]:
         else:
             passed = True
             detail = f"invitation pending for {age_days} days only"
-        yield Evaluation(
-            resource_id=_graph_id("users", user),
-            resource_name=_text(user.get("displayName")) or upn or str(user.get("id", "")),
-            resource_type=GRAPH_USER_TYPE,
-            passed=passed,
-            detail=detail,
-            metadata=metadata,
-        )
+        yield _user_verdict(user, passed, detail, metadata)
 
 
 @rule(
@@ -785,23 +772,11 @@ def managed_identity_broad_role(inv: Inventory) -> Iterable[Evaluation]:
         else:
             passed = True
             detail = "managed identity's subscription role is neither Owner nor Contributor"
-        yield Evaluation(
-            resource_id=_text(assignment.get("id")),
-            resource_name=name or principal_id,
-            resource_type=ROLE_ASSIGNMENT_TYPE,
-            passed=passed,
-            detail=detail,
-            metadata={
-                "principalId": principal_id,
-                "servicePrincipalType": sp_type or None,
-                "role": broad_role,
-                "roleDefinitionId": role_id,
-                "scope": scope,
-            },
-        )
+        metadata = {"principalId": principal_id, "servicePrincipalType": sp_type or None, "role": broad_role,
+                    "roleDefinitionId": role_id, "scope": scope}
+        yield _assignment_verdict(assignment, name or principal_id, passed, detail, metadata)
 
 
-SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
 _MAX_OWNERS = 3
 
 
@@ -830,12 +805,13 @@ def _covers_subscription(scope: str, subscription_scope: str) -> bool:
     frameworks={"NIST": ["PR.AC-4"], "ISO27001": ["A.8.2", "A.5.15"]},
     needs=Needs(role_assignments=True),
 )
-def too_many_subscription_owners(inv: Inventory) -> Iterable[Evaluation]:
+@judge_subscription
+def too_many_subscription_owners(inv: Inventory) -> Judgement | None:
     """One evaluation, for the subscription. Distinct principals with Owner at subscription
     scope or inherited from a management group are counted; a group counts once (its members
     are not expanded). No role assignments at all means nothing was listed to judge."""
     if not _objects(inv.role_assignments):
-        return
+        return None
     subscription_scope = f"/subscriptions/{inv.subscription_id}".lower()
     owners: dict[str, str] = {}
     for assignment in _objects(inv.role_assignments):
@@ -851,12 +827,5 @@ def too_many_subscription_owners(inv: Inventory) -> Iterable[Evaluation]:
     detail = f"{count} principal{'s' if count != 1 else ''} hold Owner on the subscription"
     if not passed:
         detail += f" (at most {_MAX_OWNERS} recommended)"
-    yield Evaluation(
-        resource_id=f"/subscriptions/{inv.subscription_id}",
-        resource_name=inv.subscription_id,
-        resource_type=SUBSCRIPTION_TYPE,
-        passed=passed,
-        detail=detail,
-        metadata={"owner_count": count, "owners": [{"principalId": k, "principalType": v}
-                                                    for k, v in sorted(owners.items())]},
-    )
+    owner_list = [{"principalId": k, "principalType": v} for k, v in sorted(owners.items())]
+    return Judgement(passed, detail, {"owner_count": count, "owners": owner_list})

@@ -1,34 +1,50 @@
 """Key Vault rules: recoverability (soft delete and purge protection: CIS "Key Vault is
 recoverable" needs both before deleted keys and secrets can reliably be restored), the
-authorization model, exposure of the vault's public endpoint, the lifetime of the keys it
-holds, and whether its audit log is kept (AZ-KV-005)."""
+authorization model, exposure of the vault's public endpoint, the lifetime of the keys and
+secrets it holds, and whether its audit log is kept (AZ-KV-005).
+
+The management plane lists a vault's keys and secrets with their attributes only (enabled,
+exp, created), never key material or secret values, so no rule needs data-plane access.
+Certificates are data-plane only and are not judged here.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
-from scanner.azure.api_versions import DIAGNOSTIC_SETTINGS_API_VERSION
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.base import Evaluation, resource_name, rule
-from scanner.rules.helpers import as_dict, flag, unreadable, verdict
-from scanner.rules.monitoring import destinations, enabled_log_entries
+from scanner.rules.support.base import resource_name, rule
+from scanner.rules.support.diagnostic_settings import destinations, enabled_log_entries
+from scanner.rules.support.helpers import (
+    Judgement,
+    Resource,
+    as_dict,
+    child_of,
+    flag,
+    judge_each_resource,
+    unread_child,
+)
 
 VAULT_TYPE = "Microsoft.KeyVault/vaults"
+# The vault's keys and secrets as the management plane lists them (attributes only, never key
+# material or values); diagnostic settings are an extension resource of the vault.
+VAULT_KEYS = ChildSpec(VAULT_TYPE, "keys", is_list=True)
+VAULT_SECRETS = ChildSpec(VAULT_TYPE, "secrets", is_list=True)
+VAULT_DIAGNOSTIC_SETTINGS = ChildSpec(VAULT_TYPE, "providers/Microsoft.Insights/diagnosticSettings", is_list=True)
+# what "could not be read" names for each child
+_CHILD_NOUNS = {VAULT_KEYS.path: "keys", VAULT_SECRETS.path: "secrets",
+                VAULT_DIAGNOSTIC_SETTINGS.path: "diagnostic settings"}
+
 _NEEDS = Needs(resource_types=frozenset({VAULT_TYPE}))
+each_vault = judge_each_resource(VAULT_TYPE, "key vault")
 _FRAMEWORKS_SOFT_DELETE = {"CIS": ["8.5"], "NIST": ["PR.IP-4"], "ISO27001": ["A.8.13"]}
 _FRAMEWORKS_PURGE = {"CIS": ["8.5"], "NIST": ["PR.IP-4", "PR.DS-1"], "ISO27001": ["A.8.13"]}
 
 
-def _verdict(vault: dict[str, Any], passed: bool, detail: str, key: str) -> Evaluation:
-    return Evaluation(
-        resource_id=str(vault.get("id", "")),
-        resource_name=resource_name(vault),
-        resource_type=VAULT_TYPE,
-        passed=passed,
-        detail=detail,
-        metadata={key: props(vault).get(key)},
-    )
+def _reported(vault: Resource, key: str) -> dict[str, Any]:
+    """The metadata of a rule judging one vault property: that property as reported."""
+    return {key: props(vault).get(key)}
 
 
 @rule(
@@ -47,15 +63,14 @@ def _verdict(vault: dict[str, Any], passed: bool, detail: str, key: str) -> Eval
     frameworks=_FRAMEWORKS_SOFT_DELETE,
     needs=_NEEDS,
 )
-def soft_delete(inv: Inventory) -> Iterable[Evaluation]:
+@each_vault
+def soft_delete(inv: Inventory, vault: Resource) -> Judgement:
     """Only an explicit ``false`` fails: Azure enables soft delete on every new vault and the
     property may be omitted when on (spec: violation when ``enableSoftDelete`` is false)."""
-    for vault in inv.of_type(VAULT_TYPE):
-        if flag(props(vault).get("enableSoftDelete")) is False:
-            yield _verdict(vault, False, "enableSoftDelete is false", "enableSoftDelete")
-        else:
-            yield _verdict(vault, True, "soft delete enabled", "enableSoftDelete")
-    yield from unreadable(inv, VAULT_TYPE, "key vault")
+    metadata = _reported(vault, "enableSoftDelete")
+    if flag(metadata["enableSoftDelete"]) is False:
+        return Judgement(False, "enableSoftDelete is false", metadata)
+    return Judgement(True, "soft delete enabled", metadata)
 
 
 @rule(
@@ -75,14 +90,13 @@ def soft_delete(inv: Inventory) -> Iterable[Evaluation]:
     frameworks=_FRAMEWORKS_PURGE,
     needs=_NEEDS,
 )
-def purge_protection(inv: Inventory) -> Iterable[Evaluation]:
+@each_vault
+def purge_protection(inv: Inventory, vault: Resource) -> Judgement:
     """Absent counts as disabled: Azure omits ``enablePurgeProtection`` until it is turned on."""
-    for vault in inv.of_type(VAULT_TYPE):
-        if flag(props(vault).get("enablePurgeProtection")) is True:
-            yield _verdict(vault, True, "purge protection enabled", "enablePurgeProtection")
-        else:
-            yield _verdict(vault, False, "purge protection is not enabled", "enablePurgeProtection")
-    yield from unreadable(inv, VAULT_TYPE, "key vault")
+    metadata = _reported(vault, "enablePurgeProtection")
+    if flag(metadata["enablePurgeProtection"]) is True:
+        return Judgement(True, "purge protection enabled", metadata)
+    return Judgement(False, "purge protection is not enabled", metadata)
 
 
 @rule(
@@ -103,21 +117,17 @@ def purge_protection(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["8.6"], "NIST": ["PR.AC-4"], "ISO27001": ["A.5.15", "A.8.2"]},
     needs=_NEEDS,
 )
-def rbac_authorization(inv: Inventory) -> Iterable[Evaluation]:
+@each_vault
+def rbac_authorization(inv: Inventory, vault: Resource) -> Judgement:
     """Absent ``enableRbacAuthorization`` fails: for the pinned api-version (2023-07-01) the
     default is false, i.e. the access-policy model."""
-    for vault in inv.of_type(VAULT_TYPE):
-        raw = props(vault).get("enableRbacAuthorization")
-        if flag(raw) is True:
-            yield _verdict(vault, True, "Azure RBAC authorization enabled", "enableRbacAuthorization")
-        elif raw is None:
-            yield _verdict(
-                vault, False, "enableRbacAuthorization is not set (access policies by default)",
-                "enableRbacAuthorization",
-            )
-        else:
-            yield _verdict(vault, False, "vault uses access policies", "enableRbacAuthorization")
-    yield from unreadable(inv, VAULT_TYPE, "key vault")
+    metadata = _reported(vault, "enableRbacAuthorization")
+    raw = metadata["enableRbacAuthorization"]
+    if flag(raw) is True:
+        return Judgement(True, "Azure RBAC authorization enabled", metadata)
+    if raw is None:
+        return Judgement(False, "enableRbacAuthorization is not set (access policies by default)", metadata)
+    return Judgement(False, "vault uses access policies", metadata)
 
 
 @rule(
@@ -139,53 +149,44 @@ def rbac_authorization(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["8.7"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=_NEEDS,
 )
-def public_network_access(inv: Inventory) -> Iterable[Evaluation]:
+@each_vault
+def public_network_access(inv: Inventory, vault: Resource) -> Judgement:
     """Passes when any one of: public access Disabled, a private endpoint connection, or a
     firewall default action of Deny. Absent ``publicNetworkAccess`` means Enabled and absent
     ``networkAcls`` means Allow (both Azure defaults)."""
-    for vault in inv.of_type(VAULT_TYPE):
-        vault_props = props(vault)
-        access = vault_props.get("publicNetworkAccess")
-        endpoints = vault_props.get("privateEndpointConnections")
-        n_endpoints = len(endpoints) if isinstance(endpoints, list) else 0
-        default_action = as_dict(vault_props.get("networkAcls")).get("defaultAction")
-        metadata = {
-            "publicNetworkAccess": access,
-            "privateEndpointConnections": n_endpoints,
-            "defaultAction": default_action,
-        }
-        if str(access or "").strip().lower() == "disabled":
-            passed, detail = True, "public network access is disabled"
-        elif n_endpoints:
-            passed, detail = True, f"{n_endpoints} private endpoint connection(s)"
-        elif str(default_action or "").strip().lower() == "deny":
-            passed, detail = True, "firewall default action is Deny"
-        else:
-            passed = False
-            detail = (
-                f"public network access {access or 'Enabled (default)'}, firewall default action "
-                f"{default_action or 'Allow (default)'}, no private endpoint"
-            )
-        yield verdict(vault, VAULT_TYPE, passed, detail, metadata)
-    yield from unreadable(inv, VAULT_TYPE, "key vault")
+    vault_props = props(vault)
+    access = vault_props.get("publicNetworkAccess")
+    endpoints = vault_props.get("privateEndpointConnections")
+    n_endpoints = len(endpoints) if isinstance(endpoints, list) else 0
+    default_action = as_dict(vault_props.get("networkAcls")).get("defaultAction")
+    metadata = {
+        "publicNetworkAccess": access,
+        "privateEndpointConnections": n_endpoints,
+        "defaultAction": default_action,
+    }
+    if str(access or "").strip().lower() == "disabled":
+        return Judgement(True, "public network access is disabled", metadata)
+    if n_endpoints:
+        return Judgement(True, f"{n_endpoints} private endpoint connection(s)", metadata)
+    if str(default_action or "").strip().lower() == "deny":
+        return Judgement(True, "firewall default action is Deny", metadata)
+    detail = (
+        f"public network access {access or 'Enabled (default)'}, firewall default action "
+        f"{default_action or 'Allow (default)'}, no private endpoint"
+    )
+    return Judgement(False, detail, metadata)
 
-
-# The vault's keys as the management plane lists them (attributes only, never key material).
-VAULT_KEYS = ChildSpec(VAULT_TYPE, "keys", "2023-07-01", is_list=True)
 
 EXPIRY_WARNING = timedelta(days=30)  # AZ-KV-007 lead time for rotating a key before it expires
 
 
-def _child_list(inv: Inventory, spec: ChildSpec, vault: dict[str, Any]) -> list[Any] | None:
-    """The vault's child collection, or None when it was not read (never an empty list, so an
-    unreadable collection cannot pass as "no keys")."""
-    payload = inv.child(spec, str(vault.get("id", "")))
-    return payload if isinstance(payload, list) else None
-
-
-def _not_read(inv: Inventory, spec: ChildSpec, vault: dict[str, Any], noun: str) -> Evaluation:
-    reason = inv.child_error(spec, str(vault.get("id", ""))) or "not reported"
-    return verdict(vault, VAULT_TYPE, None, f"{noun} could not be read: {reason}", {})
+def _child_list(inv: Inventory, spec: ChildSpec, vault: Resource) -> list[Any] | Judgement:
+    """The vault's child collection, or the "not evaluated" judgement saying why it was not
+    read (never an empty list, so an unreadable collection cannot pass as "no keys")."""
+    payload = child_of(inv, spec, vault)
+    if isinstance(payload, list):
+        return payload
+    return unread_child(inv, spec, vault, _CHILD_NOUNS[spec.path], unknown="not reported")
 
 
 def _key_name(key: dict[str, Any]) -> str:
@@ -231,33 +232,52 @@ def _expiry(value: Any) -> datetime | None:
     frameworks={"CIS": ["8.1", "8.2"], "NIST": ["PR.AC-1"], "ISO27001": ["A.8.24"]},
     needs=Needs(resource_types=frozenset({VAULT_TYPE}), children=(VAULT_KEYS,)),
 )
-def keys_without_expiry(inv: Inventory) -> Iterable[Evaluation]:
+@each_vault
+def keys_without_expiry(inv: Inventory, vault: Resource) -> Judgement:
     """One verdict per vault naming its enabled keys without ``exp``; disabled keys cannot be
     used and are ignored. CIS 8.1 covers RBAC vaults and 8.2 access-policy vaults: metadata
     says which applies."""
-    return items_without_expiry(inv, VAULT_KEYS, "key", cis_rbac="8.1", cis_access_policies="8.2")
+    return items_without_expiry(inv, vault, VAULT_KEYS, "key", cis_rbac="8.1", cis_access_policies="8.2")
 
 
-def items_without_expiry(inv: Inventory, spec: ChildSpec, noun: str, *, cis_rbac: str,
-                         cis_access_policies: str) -> Iterator[Evaluation]:
-    """One verdict per vault naming its enabled ``noun``s (keys or secrets, listed by ``spec``)
-    that have no ``exp`` attribute. CIS numbers the control differently for RBAC and
+def items_without_expiry(inv: Inventory, vault: Resource, spec: ChildSpec, noun: str, *, cis_rbac: str,
+                         cis_access_policies: str) -> Judgement:
+    """The judgement on one vault naming its enabled ``noun``s (keys or secrets, listed by
+    ``spec``) that have no ``exp`` attribute. CIS numbers the control differently for RBAC and
     access-policy vaults; metadata says which applies."""
-    for vault in inv.of_type(VAULT_TYPE):
-        items = _child_list(inv, spec, vault)
-        if items is None:
-            yield _not_read(inv, spec, vault, f"{noun}s")
-            continue
-        missing = sorted(name for name, attrs in _enabled_keys(items) if attrs.get("exp") is None)
-        rbac = flag(props(vault).get("enableRbacAuthorization")) is True
-        metadata = {f"{noun}s": len(items), "withoutExpiry": missing,
-                    "cis": cis_rbac if rbac else cis_access_policies}
-        if missing:
-            detail = f"{len(missing)} enabled {noun}(s) without expiration date: {', '.join(missing)}"
-            yield verdict(vault, VAULT_TYPE, False, detail, metadata)
-        else:
-            yield verdict(vault, VAULT_TYPE, True, f"every enabled {noun} has an expiration date", metadata)
-    yield from unreadable(inv, VAULT_TYPE, "key vault")
+    items = _child_list(inv, spec, vault)
+    if isinstance(items, Judgement):
+        return items
+    missing = sorted(name for name, attrs in _enabled_keys(items) if attrs.get("exp") is None)
+    rbac = flag(props(vault).get("enableRbacAuthorization")) is True
+    metadata = {f"{noun}s": len(items), "withoutExpiry": missing, "cis": cis_rbac if rbac else cis_access_policies}
+    if missing:
+        return Judgement(False, f"{len(missing)} enabled {noun}(s) without expiration date: {', '.join(missing)}",
+                         metadata)
+    return Judgement(True, f"every enabled {noun} has an expiration date", metadata)
+
+
+@rule(
+    id="AZ-KV-008",
+    title="Key vault secrets have no expiration date",
+    severity="MEDIUM",
+    category="keyvault",
+    description=(
+        "Enabled secrets in the vault never expire, so passwords, connection strings and API "
+        "keys stored there are never forced through rotation and stay valid after a leak."
+    ),
+    remediation=(
+        "Set an expiration date on each secret (`az keyvault secret set-attributes --vault-name "
+        "<vault> -n <secret> --expires <UTC date>`) and rotate it before then, ideally with an "
+        "Event Grid 'near expiry' notification driving the rotation."
+    ),
+    frameworks={"CIS": ["8.3", "8.4"], "NIST": ["PR.AC-1"], "ISO27001": ["A.5.17", "A.8.24"]},
+    needs=Needs(resource_types=frozenset({VAULT_TYPE}), children=(VAULT_SECRETS,)),
+)
+@each_vault
+def secrets_without_expiry(inv: Inventory, vault: Resource) -> Judgement:
+    """CIS 8.3 covers RBAC vaults and 8.4 access-policy vaults."""
+    return items_without_expiry(inv, vault, VAULT_SECRETS, "secret", cis_rbac="8.3", cis_access_policies="8.4")
 
 
 @rule(
@@ -278,36 +298,29 @@ def items_without_expiry(inv: Inventory, spec: ChildSpec, noun: str, *, cis_rbac
     frameworks={"NIST": ["PR.AC-1", "PR.DS-1"], "ISO27001": ["A.8.24"]},
     needs=Needs(resource_types=frozenset({VAULT_TYPE}), children=(VAULT_KEYS,)),
 )
-def keys_expiring(inv: Inventory) -> Iterable[Evaluation]:
+@each_vault
+def keys_expiring(inv: Inventory, vault: Resource) -> Judgement:
     """Judged against ``collected_at`` (not the wall clock) so a saved inventory re-scans the
     same. Keys without ``exp`` are AZ-KV-006's concern and do not fail here."""
+    keys = _child_list(inv, VAULT_KEYS, vault)
+    if isinstance(keys, Judgement):
+        return keys
     horizon = inv.collected_at + EXPIRY_WARNING
-    for vault in inv.of_type(VAULT_TYPE):
-        keys = _child_list(inv, VAULT_KEYS, vault)
-        if keys is None:
-            yield _not_read(inv, VAULT_KEYS, vault, "keys")
+    expired: list[str] = []
+    expiring: list[str] = []
+    for name, attributes in _enabled_keys(keys):
+        expires = _expiry(attributes.get("exp"))
+        if expires is None or expires > horizon:
             continue
-        expired: list[str] = []
-        expiring: list[str] = []
-        for name, attributes in _enabled_keys(keys):
-            expires = _expiry(attributes.get("exp"))
-            if expires is None or expires > horizon:
-                continue
-            (expired if expires <= inv.collected_at else expiring).append(name)
-        metadata = {"keys": len(keys), "expired": sorted(expired), "expiring": sorted(expiring)}
-        if expired or expiring:
-            parts = [f"expired: {', '.join(sorted(expired))}"] if expired else []
-            parts += [f"expiring within 30 days: {', '.join(sorted(expiring))}"] if expiring else []
-            yield verdict(vault, VAULT_TYPE, False, "; ".join(parts), metadata)
-        else:
-            yield verdict(vault, VAULT_TYPE, True, "no enabled key expires within 30 days", metadata)
-    yield from unreadable(inv, VAULT_TYPE, "key vault")
+        (expired if expires <= inv.collected_at else expiring).append(name)
+    metadata = {"keys": len(keys), "expired": sorted(expired), "expiring": sorted(expiring)}
+    if not (expired or expiring):
+        return Judgement(True, "no enabled key expires within 30 days", metadata)
+    parts = [f"expired: {', '.join(sorted(expired))}"] if expired else []
+    parts += [f"expiring within 30 days: {', '.join(sorted(expiring))}"] if expiring else []
+    return Judgement(False, "; ".join(parts), metadata)
 
 
-# Diagnostic settings are an extension resource of the vault (Microsoft.Insights provider).
-VAULT_DIAGNOSTIC_SETTINGS = ChildSpec(
-    VAULT_TYPE, "providers/Microsoft.Insights/diagnosticSettings", DIAGNOSTIC_SETTINGS_API_VERSION, is_list=True
-)
 # What captures the AuditEvent log: the category itself or a category group containing it.
 _AUDIT_CATEGORIES = {"auditevent"}
 _AUDIT_GROUPS = {"audit", "alllogs"}
@@ -339,22 +352,19 @@ def _sends_audit_events(setting: Any) -> bool:
     frameworks={"CIS": ["5.1.5"], "NIST": ["PR.PT-1", "DE.AE-3"], "ISO27001": ["A.8.15"]},
     needs=Needs(resource_types=frozenset({VAULT_TYPE}), children=(VAULT_DIAGNOSTIC_SETTINGS,)),
 )
-def audit_logging(inv: Inventory) -> Iterable[Evaluation]:
+@each_vault
+def audit_logging(inv: Inventory, vault: Resource) -> Judgement:
     """Passes when one setting has a destination and enables the AuditEvent category or the
     ``audit`` / ``allLogs`` category group (both contain AuditEvent)."""
-    for vault in inv.of_type(VAULT_TYPE):
-        settings = _child_list(inv, VAULT_DIAGNOSTIC_SETTINGS, vault)
-        if settings is None:
-            yield _not_read(inv, VAULT_DIAGNOSTIC_SETTINGS, vault, "diagnostic settings")
-            continue
-        names = sorted(resource_name(s) for s in settings if isinstance(s, dict))
-        sending = sorted(resource_name(s) for s in settings if isinstance(s, dict) and _sends_audit_events(s))
-        metadata = {"diagnosticSettings": names, "auditLogTo": sending}
-        if sending:
-            yield verdict(vault, VAULT_TYPE, True, f"AuditEvent sent by {', '.join(sending)}", metadata)
-        elif settings:
-            detail = f"diagnostic setting(s) {', '.join(names)} do not send AuditEvent to a destination"
-            yield verdict(vault, VAULT_TYPE, False, detail, metadata)
-        else:
-            yield verdict(vault, VAULT_TYPE, False, "no diagnostic setting", metadata)
-    yield from unreadable(inv, VAULT_TYPE, "key vault")
+    settings = _child_list(inv, VAULT_DIAGNOSTIC_SETTINGS, vault)
+    if isinstance(settings, Judgement):
+        return settings
+    names = sorted(resource_name(s) for s in settings if isinstance(s, dict))
+    sending = sorted(resource_name(s) for s in settings if isinstance(s, dict) and _sends_audit_events(s))
+    metadata = {"diagnosticSettings": names, "auditLogTo": sending}
+    if sending:
+        return Judgement(True, f"AuditEvent sent by {', '.join(sending)}", metadata)
+    if settings:
+        return Judgement(False, f"diagnostic setting(s) {', '.join(names)} do not send AuditEvent to a destination",
+                         metadata)
+    return Judgement(False, "no diagnostic setting", metadata)

@@ -1,89 +1,40 @@
 """Logging and monitoring rules: is the activity log exported, do alerts watch security-relevant
-changes, are Microsoft Defender for Cloud plans on, and can network traffic be investigated
-(Network Watcher in every region in use, NSG flow logs kept long enough).
+changes, and are Microsoft Defender for Cloud plans on.
 
-Several of these are judged once per subscription (CIS asks "does the subscription have ..."):
+Most of these are judged once per subscription (CIS asks "does the subscription have ..."):
 they yield one :class:`Evaluation` whose resource is the subscription itself. Their data comes
 either from subscription-scope reads (:class:`SubscriptionRead`: diagnostic settings, Defender
 pricings), which the engine skips with a reason when they could not be read, or from listed
-resources (activity-log alerts, network watchers). A rule yields nothing when its data was not
-collected at all (an empty inventory), never a verdict on data it did not see.
+resources (activity-log alerts). A rule yields nothing when its data was not collected at all
+(an empty inventory), never a verdict on data it did not see.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Mapping
 
-from scanner.azure.api_versions import DIAGNOSTIC_SETTINGS_API_VERSION, SECURITY_PRICINGS_API_VERSION
-from scanner.inventory import ChildSpec, Inventory, Needs, SubscriptionRead, normalise_location, props
-from scanner.rules.base import Evaluation, resource_name, rule
-from scanner.rules.helpers import as_dict, flag, unreadable, verdict
+from scanner.inventory import Inventory, Needs, SubscriptionRead, props
+from scanner.rules.support.base import Evaluation, resource_name, rule
+from scanner.rules.support.diagnostic_settings import destinations, enabled_log_entries
+from scanner.rules.support.helpers import Judgement, as_dict, flag, judge_subscription
 
-SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
-LOCATION_TYPE = "Microsoft.Resources/locations"
 ALERT_TYPE = "Microsoft.Insights/activityLogAlerts"
-WATCHER_TYPE = "Microsoft.Network/networkWatchers"
-NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
 PRICING_TYPE = "Microsoft.Security/pricings"
 
 ACTIVITY_LOG_SETTINGS = SubscriptionRead(
     "providers/Microsoft.Insights/diagnosticSettings",
-    DIAGNOSTIC_SETTINGS_API_VERSION,
     "the subscription's activity-log diagnostic settings",
 )
 DEFENDER_PRICINGS = SubscriptionRead(
     "providers/Microsoft.Security/pricings",
-    SECURITY_PRICINGS_API_VERSION,
     "Microsoft Defender for Cloud plans (pricings)",
 )
-# NSG flow logs live under the Network Watcher of the NSG's region.
-FLOW_LOGS = ChildSpec(WATCHER_TYPE, "flowLogs", "2024-05-01", is_list=True)
 
-# Where a diagnostic setting can send logs; a setting with none of these exports nothing.
-DESTINATIONS = ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId", "marketplacePartnerId")
 # CIS 5.1.2: the activity-log categories a subscription diagnostic setting must capture.
 REQUIRED_CATEGORIES = ("Administrative", "Security", "Policy", "Alert")
-FLOW_LOG_MIN_DAYS = 90
 
 _LOG_FRAMEWORKS_NIST = ["PR.PT-1", "DE.AE-3"]
 _ALERT_NIST = ["DE.CM-3", "DE.AE-5"]
-
-
-# ------------------------------------------------------------------------------------ helpers
-def subscription_verdict(
-    inv: Inventory, passed: bool | None, detail: str, metadata: Mapping[str, Any] | None = None
-) -> Evaluation:
-    """The one verdict of a subscription-level rule: the resource is the subscription."""
-    return Evaluation(
-        resource_id=f"/subscriptions/{inv.subscription_id}",
-        resource_name=inv.subscription_id,
-        resource_type=SUBSCRIPTION_TYPE,
-        passed=passed,
-        detail=detail,
-        metadata=dict(metadata or {}),
-    )
-
-
-def destinations(setting: Any) -> list[str]:
-    """The destinations (``workspaceId``, ...) a diagnostic setting sends to."""
-    p = props(as_dict(setting))
-    return [key for key in DESTINATIONS if p.get(key)]
-
-
-def enabled_log_entries(setting: Any) -> tuple[set[str], set[str]]:
-    """(categories, category groups) a diagnostic setting has enabled, lower-cased."""
-    categories: set[str] = set()
-    groups: set[str] = set()
-    logs = props(as_dict(setting)).get("logs")
-    for entry in logs if isinstance(logs, list) else []:
-        entry = as_dict(entry)
-        if flag(entry.get("enabled")) is not True:
-            continue
-        if entry.get("category"):
-            categories.add(str(entry["category"]).lower())
-        if entry.get("categoryGroup"):
-            groups.add(str(entry["categoryGroup"]).lower())
-    return categories, groups
 
 
 def _setting_names(settings: list[dict[str, Any]]) -> list[str]:
@@ -118,27 +69,25 @@ def _activity_log_settings(inv: Inventory) -> list[dict[str, Any]] | None:
     frameworks={"CIS": ["5.1.1"], "NIST": _LOG_FRAMEWORKS_NIST, "ISO27001": ["A.8.15"]},
     needs=Needs(subscription_reads=(ACTIVITY_LOG_SETTINGS,)),
 )
-def activity_log_exported(inv: Inventory) -> Iterable[Evaluation]:
+@judge_subscription
+def activity_log_exported(inv: Inventory) -> Judgement | None:
     """Passes when at least one setting has a destination and at least one enabled category: a
     setting without a destination (possible through the API) or with every category off exports
     nothing."""
     settings = _activity_log_settings(inv)
     if settings is None:
-        return
+        return None
     exporting = [s for s in settings if destinations(s) and any(enabled_log_entries(s))]
     metadata = {"diagnosticSettings": _setting_names(settings), "exporting": _setting_names(exporting)}
     if exporting:
-        yield subscription_verdict(
-            inv, True, f"activity log exported by {', '.join(metadata['exporting'])}", metadata
-        )
-    elif settings:
+        return Judgement(True, f"activity log exported by {', '.join(metadata['exporting'])}", metadata)
+    if settings:
         detail = (
             f"{len(settings)} diagnostic setting(s) ({', '.join(metadata['diagnosticSettings'])}) but none "
             "sends an enabled category to a destination"
         )
-        yield subscription_verdict(inv, False, detail, metadata)
-    else:
-        yield subscription_verdict(inv, False, "no diagnostic setting exports the activity log", metadata)
+        return Judgement(False, detail, metadata)
+    return Judgement(False, "no diagnostic setting exports the activity log", metadata)
 
 
 @rule(
@@ -159,13 +108,14 @@ def activity_log_exported(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["5.1.2"], "NIST": _LOG_FRAMEWORKS_NIST, "ISO27001": ["A.8.15"]},
     needs=Needs(subscription_reads=(ACTIVITY_LOG_SETTINGS,)),
 )
-def activity_log_categories(inv: Inventory) -> Iterable[Evaluation]:
+@judge_subscription
+def activity_log_categories(inv: Inventory) -> Judgement | None:
     """Categories are pooled over every setting that has a destination: two settings that
     together export all four categories capture the events (the logs reach a destination
     either way). No exporting setting at all fails here too, as CIS 5.1.2 does."""
     settings = _activity_log_settings(inv)
     if settings is None:
-        return
+        return None
     captured: set[str] = set()
     for setting in settings:
         if destinations(setting):
@@ -173,9 +123,8 @@ def activity_log_categories(inv: Inventory) -> Iterable[Evaluation]:
     missing = [c for c in REQUIRED_CATEGORIES if c.lower() not in captured]
     metadata = {"missing": missing, "diagnosticSettings": _setting_names(settings)}
     if not missing:
-        yield subscription_verdict(inv, True, "Administrative, Security, Policy and Alert exported", metadata)
-    else:
-        yield subscription_verdict(inv, False, f"not exported: {', '.join(missing)}", metadata)
+        return Judgement(True, "Administrative, Security, Policy and Alert exported", metadata)
+    return Judgement(False, f"not exported: {', '.join(missing)}", metadata)
 
 
 # ------------------------------------------------------------ activity log alerts (5.2.x)
@@ -232,10 +181,10 @@ def alert_covers(alert: Mapping[str, Any], subscription_id: str, operation: str)
     return True
 
 
-def _alert_rule(inv: Inventory, operations: tuple[str, ...]) -> Iterator[Evaluation]:
-    """One verdict for the subscription: every operation must be covered by some alert."""
+def _alerts_cover(inv: Inventory, operations: tuple[str, ...]) -> Judgement | None:
+    """The subscription's judgement: every operation must be covered by some alert."""
     if ALERT_TYPE.lower() not in inv.resources:
-        return  # activity-log alerts were not collected (the collector keys every needed type)
+        return None  # activity-log alerts were not collected (the collector keys every needed type)
     alerts = inv.of_type(ALERT_TYPE)
     covered = {
         op: sorted(resource_name(a) for a in alerts if alert_covers(a, inv.subscription_id, op))
@@ -244,19 +193,15 @@ def _alert_rule(inv: Inventory, operations: tuple[str, ...]) -> Iterator[Evaluat
     missing = [op for op in operations if not covered[op]]
     metadata = {"missing": missing, "coveredBy": covered, "alerts": len(alerts)}
     if not missing:
-        yield subscription_verdict(inv, True, "alerts cover " + ", ".join(operations), metadata)
-        return
+        return Judgement(True, "alerts cover " + ", ".join(operations), metadata)
     failed_reads = inv.unreadable_of_type(ALERT_TYPE)
     if failed_reads:
         detail = (
             f"no readable alert covers {', '.join(missing)}; {len(failed_reads)} activity log alert(s) "
             f"could not be read: {sorted(set(failed_reads.values()))[0]}"
         )
-        yield subscription_verdict(inv, None, detail, metadata)
-        return
-    yield subscription_verdict(
-        inv, False, f"no enabled subscription-wide activity log alert for {', '.join(missing)}", metadata
-    )
+        return Judgement(None, detail, metadata)
+    return Judgement(False, f"no enabled subscription-wide activity log alert for {', '.join(missing)}", metadata)
 
 
 _ALERT_NEEDS = Needs(resource_types=frozenset({ALERT_TYPE}))
@@ -286,11 +231,9 @@ _ALERT_REMEDIATION = (
     frameworks={"CIS": ["5.2.1", "5.2.2"], "NIST": _ALERT_NIST, "ISO27001": ["A.8.16"]},
     needs=_ALERT_NEEDS,
 )
-def policy_assignment_alerts(inv: Inventory) -> Iterable[Evaluation]:
-    yield from _alert_rule(
-        inv,
-        ("Microsoft.Authorization/policyAssignments/write", "Microsoft.Authorization/policyAssignments/delete"),
-    )
+@judge_subscription
+def policy_assignment_alerts(inv: Inventory) -> Judgement | None:
+    return _alerts_cover(inv, ("Microsoft.Authorization/policyAssignments/write", "Microsoft.Authorization/policyAssignments/delete"))
 
 
 @rule(
@@ -310,11 +253,9 @@ def policy_assignment_alerts(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["5.2.3", "5.2.4"], "NIST": _ALERT_NIST + ["DE.CM-1"], "ISO27001": ["A.8.16"]},
     needs=_ALERT_NEEDS,
 )
-def nsg_alerts(inv: Inventory) -> Iterable[Evaluation]:
-    yield from _alert_rule(
-        inv,
-        ("Microsoft.Network/networkSecurityGroups/write", "Microsoft.Network/networkSecurityGroups/delete"),
-    )
+@judge_subscription
+def nsg_alerts(inv: Inventory) -> Judgement | None:
+    return _alerts_cover(inv, ("Microsoft.Network/networkSecurityGroups/write", "Microsoft.Network/networkSecurityGroups/delete"))
 
 
 @rule(
@@ -334,10 +275,9 @@ def nsg_alerts(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["5.2.5", "5.2.6"], "NIST": _ALERT_NIST, "ISO27001": ["A.8.16"]},
     needs=_ALERT_NEEDS,
 )
-def security_solution_alerts(inv: Inventory) -> Iterable[Evaluation]:
-    yield from _alert_rule(
-        inv, ("Microsoft.Security/securitySolutions/write", "Microsoft.Security/securitySolutions/delete")
-    )
+@judge_subscription
+def security_solution_alerts(inv: Inventory) -> Judgement | None:
+    return _alerts_cover(inv, ("Microsoft.Security/securitySolutions/write", "Microsoft.Security/securitySolutions/delete"))
 
 
 # ----------------------------------------------------------- Defender for Cloud plans (2.1.x)
@@ -398,130 +338,3 @@ def defender_plans(inv: Inventory) -> Iterable[Evaluation]:
         on = str(tier or "").lower() == "standard"
         detail = f"Defender for {label} is " + ("on (Standard)" if on else f"off (tier {tier or 'not set'})")
         yield Evaluation(str(pricing.get("id") or rid), name, PRICING_TYPE, on, detail, metadata)
-
-
-# ------------------------------------------------------------------- Network Watcher (6.6)
-@rule(
-    id="AZ-NET-009",
-    title="Network Watcher is not enabled in a region with resources",
-    severity="LOW",
-    category="network",
-    description=(
-        "A region holds resources but has no Network Watcher, so NSG flow logs, connection "
-        "troubleshooting, packet capture and topology are unavailable there when an incident "
-        "needs them."
-    ),
-    remediation=(
-        "`az network watcher configure --locations <region> --enabled true -g NetworkWatcherRG`, "
-        "or portal: Network Watcher > Overview > Enable in the region. Azure enables it "
-        "automatically unless that was opted out of."
-    ),
-    frameworks={"CIS": ["6.6"], "NIST": ["DE.CM-1"], "ISO27001": ["A.8.16"]},
-    needs=Needs(resource_types=frozenset({WATCHER_TYPE})),
-)
-def network_watcher_regions(inv: Inventory) -> Iterable[Evaluation]:
-    """One verdict per region the subscription listing showed resources in (``global`` is not a
-    region). The resource is the location (``/subscriptions/{id}/locations/{region}``)."""
-    watchers: dict[str, list[dict[str, Any]]] = {}
-    for watcher in inv.of_type(WATCHER_TYPE):
-        watchers.setdefault(normalise_location(watcher.get("location")), []).append(watcher)
-    failed_reads = inv.unreadable_of_type(WATCHER_TYPE)
-    for region, count in sorted(inv.locations.items()):
-        if region in ("", "global"):
-            continue
-        rid = f"/subscriptions/{inv.subscription_id}/locations/{region}"
-        here = watchers.get(region, [])
-        working = [w for w in here if str(props(w).get("provisioningState") or "Succeeded").lower() == "succeeded"]
-        metadata = {"resources": count, "networkWatchers": sorted(resource_name(w) for w in here)}
-        if working:
-            detail = f"Network Watcher {resource_name(working[0])} enabled"
-            yield Evaluation(rid, region, LOCATION_TYPE, True, detail, metadata)
-        elif failed_reads and not here:
-            detail = f"{len(failed_reads)} network watcher(s) could not be read: {sorted(set(failed_reads.values()))[0]}"
-            yield Evaluation(rid, region, LOCATION_TYPE, None, detail, metadata)
-        else:
-            state = f" (provisioning state {props(here[0]).get('provisioningState')})" if here else ""
-            detail = f"{count} resource(s) in {region} but no working Network Watcher{state}"
-            yield Evaluation(rid, region, LOCATION_TYPE, False, detail, metadata)
-
-
-# -------------------------------------------------------------------- NSG flow logs (6.5)
-def _flow_log_retention(flow_log: Mapping[str, Any]) -> int | None:
-    """Days kept, or None for "kept indefinitely" (no retention policy, or 0 days: Azure then
-    never deletes the records)."""
-    policy = as_dict(props(dict(flow_log)).get("retentionPolicy"))
-    if flag(policy.get("enabled")) is not True:
-        return None
-    days = policy.get("days")
-    if isinstance(days, bool) or not isinstance(days, (int, float, str)):
-        return None
-    try:
-        value = int(float(days))
-    except ValueError:
-        return None
-    return value or None
-
-
-def _flow_log_verdict(flow_log: Mapping[str, Any]) -> tuple[bool, str]:
-    name = resource_name(flow_log)
-    if flag(props(dict(flow_log)).get("enabled")) is not True:
-        return False, f"flow log {name} is disabled"
-    days = _flow_log_retention(flow_log)
-    if days is None:
-        return True, f"flow log {name} enabled, kept indefinitely"
-    if days < FLOW_LOG_MIN_DAYS:
-        return False, f"flow log {name} keeps {days} day(s), less than {FLOW_LOG_MIN_DAYS}"
-    return True, f"flow log {name} enabled, kept {days} days"
-
-
-@rule(
-    id="AZ-NET-010",
-    title="NSG flow logs are off or kept less than 90 days",
-    severity="MEDIUM",
-    category="network",
-    description=(
-        "The network security group has no enabled flow log, or its flow logs are deleted after "
-        "less than 90 days, so the traffic an NSG allowed or denied cannot be reconstructed when "
-        "an intrusion is found weeks later."
-    ),
-    remediation=(
-        "Portal: Network Watcher > Flow logs > Create (target the NSG, a storage account, retention "
-        "90 days or more, optionally Traffic Analytics to a Log Analytics workspace); or `az "
-        "network watcher flow-log create -l <region> -n <name> --nsg <nsg id> --storage-account "
-        "<id> --retention 90`. New deployments should prefer virtual network flow logs."
-    ),
-    frameworks={"CIS": ["6.5", "5.1.6"], "NIST": ["DE.CM-1", "PR.PT-1"], "ISO27001": ["A.8.15", "A.8.16"]},
-    needs=Needs(resource_types=frozenset({NSG_TYPE, WATCHER_TYPE}), children=(FLOW_LOGS,)),
-)
-def nsg_flow_logs(inv: Inventory) -> Iterable[Evaluation]:
-    """One verdict per NSG over the flow logs that target it (``targetResourceId``); one good
-    flow log is enough. Flow logs are read under every watcher, even one whose own GET failed.
-    No flow log found while some watcher's flow logs could not be read is not evaluated."""
-    by_target: dict[str, list[dict[str, Any]]] = {}
-    for payload in inv.children.get(FLOW_LOGS.key, {}).values():
-        for flow_log in payload if isinstance(payload, list) else []:
-            if isinstance(flow_log, dict):
-                target = str(props(flow_log).get("targetResourceId") or "").rstrip("/").lower()
-                by_target.setdefault(target, []).append(flow_log)
-    failed = sorted({r for k, r in inv.unreadable.items() if k.startswith(FLOW_LOGS.key + "|")})
-    for group in inv.of_type(NSG_TYPE):
-        logs = by_target.get(str(group.get("id", "")).rstrip("/").lower(), [])
-        if not logs:
-            if failed:
-                yield verdict(group, NSG_TYPE, None, f"flow logs could not be read: {failed[0]}", {})
-            else:
-                yield verdict(group, NSG_TYPE, False, "no flow log targets this NSG", {"flowLogs": []})
-            continue
-        verdicts = [_flow_log_verdict(f) for f in logs]
-        metadata = {
-            "flowLogs": [
-                {"name": resource_name(f), "enabled": flag(props(f).get("enabled")), "retentionDays": _flow_log_retention(f)}
-                for f in logs
-            ]
-        }
-        good = [detail for ok, detail in verdicts if ok]
-        if good:
-            yield verdict(group, NSG_TYPE, True, good[0], metadata)
-        else:
-            yield verdict(group, NSG_TYPE, False, "; ".join(detail for _, detail in verdicts), metadata)
-    yield from unreadable(inv, NSG_TYPE, "network security group")

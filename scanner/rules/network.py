@@ -1,22 +1,33 @@
 """Network rules: NSGs exposing management and database ports to the Internet, subnets without
-NSGs, idle public IPs, Application Gateways without a WAF and VNets without DDoS protection.
+NSGs, idle public IPs, Application Gateways without a WAF, VNets without DDoS protection, and
+whether network traffic can be investigated (Network Watcher in every region in use, NSG flow
+logs kept long enough).
 
-The four NSG rules (AZ-NET-001..004) judge each NSG with the priority-ordered evaluation in :mod:`scanner.rules.nsg`,
+The four NSG rules (AZ-NET-001..004) judge each NSG with the priority-ordered evaluation in :mod:`scanner.rules.support.nsg`,
 so a port that an Allow opens but an earlier any-source Deny closes is reported as closed, and
 rules restricted to a specific source are ignored (they do not expose the port to the Internet).
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Mapping
 
-from scanner.inventory import Inventory, Needs
-from scanner.rules import nsg
-from scanner.rules.base import Evaluation, rule
-from scanner.rules.helpers import as_dict, flag, unreadable, verdict
+from scanner.inventory import ChildSpec, Inventory, Needs, normalise_location, props
+from scanner.rules.support import nsg
+from scanner.rules.support.base import Evaluation, resource_name, rule
+from scanner.rules.support.helpers import (
+    Judgement,
+    Resource,
+    as_dict,
+    flag,
+    judge_each_resource,
+    unreadable,
+    verdict,
+)
 
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
 _NEEDS = Needs(resource_types=frozenset({NSG_TYPE}))
+each_nsg = judge_each_resource(NSG_TYPE, "network security group")
 
 # Default ports of SQL Server (+ browser), MySQL, PostgreSQL, MongoDB, Redis, Cassandra,
 # CouchDB and Oracle: services that should never face the whole Internet.
@@ -28,35 +39,24 @@ def _source_text(opener: nsg.NsgRule) -> str:
     return "Internet" if source.lower() == "internet" else f"any source ('{source}')"
 
 
-def _evaluate_ports(inv: Inventory, ports: tuple[int, ...]) -> Iterator[Evaluation]:
-    """One evaluation per NSG: failed when any of ``ports`` is reachable over TCP from anywhere."""
-    for group in inv.of_type(NSG_TYPE):
-        exposed = nsg.exposed_tcp_ports(group, ports)
-        if not exposed:
-            listed = ", ".join(str(p) for p in ports)
-            yield verdict(group, NSG_TYPE, True, f"inbound TCP {listed} not reachable from the Internet")
-            continue
-        # one clause per opening rule: "TCP 1433, 1434 allowed from ... by rule 'sql' (...)"
-        by_rule: dict[nsg.NsgRule, list[int]] = {}
-        for port, opener in exposed.items():
-            by_rule.setdefault(opener, []).append(port)
-        parts = [
-            f"TCP {', '.join(map(str, open_ports))} allowed from {_source_text(opener)} "
-            f"by rule {opener.describe()}"
-            for opener, open_ports in by_rule.items()
-        ]
-        yield verdict(
-            group,
-            NSG_TYPE,
-            False,
-            "inbound " + "; ".join(parts),
-            {
-                "open_ports": sorted(exposed),
-                "rules": [
-                    {"port": port, **opener.as_metadata()} for port, opener in exposed.items()
-                ],
-            },
-        )
+def _exposed_ports(group: Resource, ports: tuple[int, ...]) -> Judgement:
+    """Failed when any of ``ports`` is reachable over TCP from anywhere."""
+    exposed = nsg.exposed_tcp_ports(group, ports)
+    if not exposed:
+        return Judgement(True, f"inbound TCP {', '.join(str(p) for p in ports)} not reachable from the Internet")
+    # one clause per opening rule: "TCP 1433, 1434 allowed from ... by rule 'sql' (...)"
+    by_rule: dict[nsg.NsgRule, list[int]] = {}
+    for port, opener in exposed.items():
+        by_rule.setdefault(opener, []).append(port)
+    parts = [
+        f"TCP {', '.join(map(str, open_ports))} allowed from {_source_text(opener)} by rule {opener.describe()}"
+        for opener, open_ports in by_rule.items()
+    ]
+    metadata = {
+        "open_ports": sorted(exposed),
+        "rules": [{"port": port, **opener.as_metadata()} for port, opener in exposed.items()],
+    }
+    return Judgement(False, "inbound " + "; ".join(parts), metadata)
 
 
 @rule(
@@ -78,9 +78,9 @@ def _evaluate_ports(inv: Inventory, ports: tuple[int, ...]) -> Iterator[Evaluati
     frameworks={"CIS": ["6.2"], "NIST": ["PR.AC-3", "PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=_NEEDS,
 )
-def ssh_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
-    yield from _evaluate_ports(inv, (22,))
-    yield from unreadable(inv, NSG_TYPE, "network security group")
+@each_nsg
+def ssh_open_to_internet(inv: Inventory, group: Resource) -> Judgement:
+    return _exposed_ports(group, (22,))
 
 
 @rule(
@@ -102,9 +102,9 @@ def ssh_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["6.1"], "NIST": ["PR.AC-3", "PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=_NEEDS,
 )
-def rdp_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
-    yield from _evaluate_ports(inv, (3389,))
-    yield from unreadable(inv, NSG_TYPE, "network security group")
+@each_nsg
+def rdp_open_to_internet(inv: Inventory, group: Resource) -> Judgement:
+    return _exposed_ports(group, (3389,))
 
 
 @rule(
@@ -126,9 +126,9 @@ def rdp_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=_NEEDS,
 )
-def database_ports_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
-    yield from _evaluate_ports(inv, DATABASE_PORTS)
-    yield from unreadable(inv, NSG_TYPE, "network security group")
+@each_nsg
+def database_ports_open_to_internet(inv: Inventory, group: Resource) -> Judgement:
+    return _exposed_ports(group, DATABASE_PORTS)
 
 
 @rule(
@@ -148,21 +148,14 @@ def database_ports_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=_NEEDS,
 )
-def all_traffic_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
-    for group in inv.of_type(NSG_TYPE):
-        opener = nsg.allow_all_rule(group)
-        if opener is None:
-            yield verdict(group, NSG_TYPE, True, "no unshadowed allow-all inbound rule")
-            continue
-        yield verdict(
-            group,
-            NSG_TYPE,
-            False,
-            f"inbound traffic on all protocols and ports allowed from "
-            f"{_source_text(opener)} by rule {opener.describe()}",
-            opener.as_metadata(),
-        )
-    yield from unreadable(inv, NSG_TYPE, "network security group")
+@each_nsg
+def all_traffic_open_to_internet(inv: Inventory, group: Resource) -> Judgement:
+    opener = nsg.allow_all_rule(group)
+    if opener is None:
+        return Judgement(True, "no unshadowed allow-all inbound rule")
+    detail = (f"inbound traffic on all protocols and ports allowed from {_source_text(opener)} "
+              f"by rule {opener.describe()}")
+    return Judgement(False, detail, opener.as_metadata())
 
 
 def _ranges_text(ranges: list[tuple[int, int]]) -> str:
@@ -187,21 +180,14 @@ def _ranges_text(ranges: list[tuple[int, int]]) -> str:
     frameworks={"CIS": ["6.3"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=_NEEDS,
 )
-def udp_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
-    for group in inv.of_type(NSG_TYPE):
-        exposure = nsg.udp_exposure(group)
-        if exposure is None:
-            yield verdict(group, NSG_TYPE, True, "no inbound UDP reachable from the Internet")
-            continue
-        opener, ranges = exposure
-        yield verdict(
-            group,
-            NSG_TYPE,
-            False,
-            f"inbound UDP {_ranges_text(ranges)} allowed from {_source_text(opener)} by rule {opener.describe()}",
-            {**opener.as_metadata(), "open_udp_ports": _ranges_text(ranges)},
-        )
-    yield from unreadable(inv, NSG_TYPE, "network security group")
+@each_nsg
+def udp_open_to_internet(inv: Inventory, group: Resource) -> Judgement:
+    exposure = nsg.udp_exposure(group)
+    if exposure is None:
+        return Judgement(True, "no inbound UDP reachable from the Internet")
+    opener, ranges = exposure
+    detail = f"inbound UDP {_ranges_text(ranges)} allowed from {_source_text(opener)} by rule {opener.describe()}"
+    return Judgement(False, detail, {**opener.as_metadata(), "open_udp_ports": _ranges_text(ranges)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,6 +197,7 @@ def udp_open_to_internet(inv: Inventory) -> Iterable[Evaluation]:
 VNET_TYPE = "Microsoft.Network/virtualNetworks"
 PUBLIC_IP_TYPE = "Microsoft.Network/publicIPAddresses"
 APP_GATEWAY_TYPE = "Microsoft.Network/applicationGateways"
+each_vnet = judge_each_resource(VNET_TYPE, "virtual network")
 
 # Azure reserves these subnet names for platform services that either reject an NSG outright
 # (GatewaySubnet, AzureFirewall*, RouteServerSubnet) or need a very specific one (Bastion), so a
@@ -253,44 +240,39 @@ def _properties_or_none(resource: dict[str, Any]) -> dict[str, Any] | None:
     frameworks={"NIST": ["PR.AC-5", "PR.PT-4"], "ISO27001": ["A.8.20", "A.8.22"]},
     needs=Needs(resource_types=frozenset({VNET_TYPE})),
 )
-def subnet_without_nsg(inv: Inventory) -> Iterable[Evaluation]:
+@each_vnet
+def subnet_without_nsg(inv: Inventory, vnet: Resource) -> Judgement:
     """One evaluation per VNet listing its unprotected subnets.
 
     Subnets reserved for gateways, firewalls, Bastion and Route Server are exempt. A subnet entry
     without ``properties`` (or a VNet without a ``subnets`` list) cannot be judged, so it yields
     "not evaluated" unless another subnet of the VNet already fails.
     """
-    for vnet in inv.of_type(VNET_TYPE):
-        vnet_props = _properties_or_none(vnet)
-        subnets = vnet_props.get("subnets") if vnet_props is not None else None
-        if not isinstance(subnets, list):
-            yield verdict(vnet, VNET_TYPE, None, "subnets not reported", {})
+    vnet_props = _properties_or_none(vnet)
+    subnets = vnet_props.get("subnets") if vnet_props is not None else None
+    if not isinstance(subnets, list):
+        return Judgement(None, "subnets not reported")
+    unprotected: list[str] = []
+    unknown: list[str] = []
+    exempt: list[str] = []
+    for subnet in subnets:
+        if not isinstance(subnet, dict):
             continue
-        unprotected: list[str] = []
-        unknown: list[str] = []
-        exempt: list[str] = []
-        for subnet in subnets:
-            if not isinstance(subnet, dict):
-                continue
-            name = str(subnet.get("name") or str(subnet.get("id", "")).rsplit("/", 1)[-1])
-            if name.lower() in NSG_EXEMPT_SUBNETS:
-                exempt.append(name)
-                continue
-            subnet_props = subnet.get("properties")
-            if not isinstance(subnet_props, dict):
-                unknown.append(name)
-            elif not as_dict(subnet_props.get("networkSecurityGroup")).get("id"):
-                unprotected.append(name)
-        metadata = {"unprotected_subnets": unprotected, "exempt_subnets": exempt}
-        if unprotected:
-            listed = ", ".join(f"'{n}'" for n in unprotected)
-            yield verdict(vnet, VNET_TYPE, False, f"subnets without an NSG: {listed}", metadata)
-        elif unknown:
-            listed = ", ".join(f"'{n}'" for n in unknown)
-            yield verdict(vnet, VNET_TYPE, None, f"subnet properties not reported: {listed}", metadata)
-        else:
-            yield verdict(vnet, VNET_TYPE, True, "every subnet has an NSG (or is exempt)", metadata)
-    yield from unreadable(inv, VNET_TYPE, "virtual network")
+        name = str(subnet.get("name") or str(subnet.get("id", "")).rsplit("/", 1)[-1])
+        if name.lower() in NSG_EXEMPT_SUBNETS:
+            exempt.append(name)
+            continue
+        subnet_props = subnet.get("properties")
+        if not isinstance(subnet_props, dict):
+            unknown.append(name)
+        elif not as_dict(subnet_props.get("networkSecurityGroup")).get("id"):
+            unprotected.append(name)
+    metadata = {"unprotected_subnets": unprotected, "exempt_subnets": exempt}
+    if unprotected:
+        return Judgement(False, "subnets without an NSG: " + ", ".join(f"'{n}'" for n in unprotected), metadata)
+    if unknown:
+        return Judgement(None, "subnet properties not reported: " + ", ".join(f"'{n}'" for n in unknown), metadata)
+    return Judgement(True, "every subnet has an NSG (or is exempt)", metadata)
 
 
 @rule(
@@ -311,30 +293,23 @@ def subnet_without_nsg(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["ID.AM-2", "PR.AC-5"], "ISO27001": ["A.5.9", "A.8.20"]},
     needs=Needs(resource_types=frozenset({PUBLIC_IP_TYPE})),
 )
-def public_ip_unattached(inv: Inventory) -> Iterable[Evaluation]:
+@judge_each_resource(PUBLIC_IP_TYPE, "public IP address")
+def public_ip_unattached(inv: Inventory, pip: Resource) -> Judgement:
     """ARM reports the association in ``properties.ipConfiguration`` (NICs, load balancers,
     gateways, Bastion) or ``properties.natGateway``; both missing means unattached. A document
     without ``properties`` at all says nothing and is not evaluated."""
-    for pip in inv.of_type(PUBLIC_IP_TYPE):
-        pip_props = _properties_or_none(pip)
-        if pip_props is None:
-            yield verdict(pip, PUBLIC_IP_TYPE, None, "properties not reported", {})
-            continue
-        ip_config = as_dict(pip_props.get("ipConfiguration")).get("id")
-        nat_gateway = as_dict(pip_props.get("natGateway")).get("id")
-        metadata = {
-            "ipAddress": pip_props.get("ipAddress"),
-            "ipConfiguration": ip_config,
-            "natGateway": nat_gateway,
-        }
-        if ip_config:
-            yield verdict(pip, PUBLIC_IP_TYPE, True, f"attached to {ip_config}", metadata)
-        elif nat_gateway:
-            yield verdict(pip, PUBLIC_IP_TYPE, True, f"attached to NAT gateway {nat_gateway}", metadata)
-        else:
-            shown = pip_props.get("ipAddress") or "no address allocated"
-            yield verdict(pip, PUBLIC_IP_TYPE, False, f"not attached to any resource ({shown})", metadata)
-    yield from unreadable(inv, PUBLIC_IP_TYPE, "public IP address")
+    pip_props = _properties_or_none(pip)
+    if pip_props is None:
+        return Judgement(None, "properties not reported")
+    ip_config = as_dict(pip_props.get("ipConfiguration")).get("id")
+    nat_gateway = as_dict(pip_props.get("natGateway")).get("id")
+    metadata = {"ipAddress": pip_props.get("ipAddress"), "ipConfiguration": ip_config, "natGateway": nat_gateway}
+    if ip_config:
+        return Judgement(True, f"attached to {ip_config}", metadata)
+    if nat_gateway:
+        return Judgement(True, f"attached to NAT gateway {nat_gateway}", metadata)
+    shown = pip_props.get("ipAddress") or "no address allocated"
+    return Judgement(False, f"not attached to any resource ({shown})", metadata)
 
 
 @rule(
@@ -356,39 +331,31 @@ def public_ip_unattached(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.PT-4", "DE.CM-1"], "ISO27001": ["A.8.20", "A.8.26"]},
     needs=Needs(resource_types=frozenset({APP_GATEWAY_TYPE})),
 )
-def app_gateway_without_waf(inv: Inventory) -> Iterable[Evaluation]:
+@judge_each_resource(APP_GATEWAY_TYPE, "application gateway")
+def app_gateway_without_waf(inv: Inventory, gateway: Resource) -> Judgement:
     """Fails when the tier is not WAF/WAF_v2 and no WAF policy is associated, or when the
     gateway's own WAF configuration is explicitly disabled. A gateway reporting neither tier,
     policy nor WAF configuration is not evaluated."""
-    for gateway in inv.of_type(APP_GATEWAY_TYPE):
-        gw_props = _properties_or_none(gateway) or {}
-        tier = as_dict(gw_props.get("sku")).get("tier")
-        policy = as_dict(gw_props.get("firewallPolicy")).get("id")
-        waf_config = gw_props.get("webApplicationFirewallConfiguration")
-        waf_enabled = flag(as_dict(waf_config).get("enabled"))
-        metadata = {
-            "tier": tier,
-            "firewallPolicy": policy,
-            "wafConfigurationEnabled": waf_enabled,
-            "wafMode": as_dict(waf_config).get("firewallMode"),
-        }
-        if waf_enabled is False:
-            yield verdict(
-                gateway, APP_GATEWAY_TYPE, False, "web application firewall configuration is disabled",
-                metadata,
-            )
-        elif policy or waf_enabled is True:
-            shown = f"WAF policy {policy}" if policy else "WAF configuration enabled"
-            yield verdict(gateway, APP_GATEWAY_TYPE, True, shown, metadata)
-        elif tier is None:
-            yield verdict(gateway, APP_GATEWAY_TYPE, None, "sku.tier not reported", metadata)
-        elif str(tier).strip().lower() in WAF_TIERS:
-            yield verdict(gateway, APP_GATEWAY_TYPE, True, f"tier {tier}", metadata)
-        else:
-            yield verdict(
-                gateway, APP_GATEWAY_TYPE, False, f"tier {tier} without a WAF policy", metadata
-            )
-    yield from unreadable(inv, APP_GATEWAY_TYPE, "application gateway")
+    gw_props = _properties_or_none(gateway) or {}
+    tier = as_dict(gw_props.get("sku")).get("tier")
+    policy = as_dict(gw_props.get("firewallPolicy")).get("id")
+    waf_config = gw_props.get("webApplicationFirewallConfiguration")
+    waf_enabled = flag(as_dict(waf_config).get("enabled"))
+    metadata = {
+        "tier": tier,
+        "firewallPolicy": policy,
+        "wafConfigurationEnabled": waf_enabled,
+        "wafMode": as_dict(waf_config).get("firewallMode"),
+    }
+    if waf_enabled is False:
+        return Judgement(False, "web application firewall configuration is disabled", metadata)
+    if policy or waf_enabled is True:
+        return Judgement(True, f"WAF policy {policy}" if policy else "WAF configuration enabled", metadata)
+    if tier is None:
+        return Judgement(None, "sku.tier not reported", metadata)
+    if str(tier).strip().lower() in WAF_TIERS:
+        return Judgement(True, f"tier {tier}", metadata)
+    return Judgement(False, f"tier {tier} without a WAF policy", metadata)
 
 
 @rule(
@@ -409,23 +376,153 @@ def app_gateway_without_waf(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.DS-4"], "ISO27001": ["A.8.20", "A.8.6"]},
     needs=Needs(resource_types=frozenset({VNET_TYPE})),
 )
-def vnet_without_ddos_protection(inv: Inventory) -> Iterable[Evaluation]:
+@each_vnet
+def vnet_without_ddos_protection(inv: Inventory, vnet: Resource) -> Judgement:
     """``enableDdosProtection`` defaults to false, so its absence fails; a VNet document without
     ``properties`` is not evaluated."""
-    for vnet in inv.of_type(VNET_TYPE):
-        vnet_props = _properties_or_none(vnet)
-        if vnet_props is None:
-            yield verdict(vnet, VNET_TYPE, None, "properties not reported", {})
+    vnet_props = _properties_or_none(vnet)
+    if vnet_props is None:
+        return Judgement(None, "properties not reported")
+    raw = vnet_props.get("enableDdosProtection")
+    plan = as_dict(vnet_props.get("ddosProtectionPlan")).get("id")
+    metadata = {"enableDdosProtection": raw, "ddosProtectionPlan": plan}
+    if flag(raw) is True:
+        return Judgement(True, "DDoS Network Protection enabled", metadata)
+    if raw is None:
+        return Judgement(False, "enableDdosProtection not set (defaults to off)", metadata)
+    return Judgement(False, "DDoS Network Protection disabled", metadata)
+
+
+# ---------------------------------------------------------------------------------------------
+# Network Watcher and NSG flow logs: can traffic be investigated after the fact
+# ---------------------------------------------------------------------------------------------
+
+LOCATION_TYPE = "Microsoft.Resources/locations"
+WATCHER_TYPE = "Microsoft.Network/networkWatchers"
+# NSG flow logs live under the Network Watcher of the NSG's region.
+FLOW_LOGS = ChildSpec(WATCHER_TYPE, "flowLogs", is_list=True)
+FLOW_LOG_MIN_DAYS = 90
+
+
+@rule(
+    id="AZ-NET-009",
+    title="Network Watcher is not enabled in a region with resources",
+    severity="LOW",
+    category="network",
+    description=(
+        "A region holds resources but has no Network Watcher, so NSG flow logs, connection "
+        "troubleshooting, packet capture and topology are unavailable there when an incident "
+        "needs them."
+    ),
+    remediation=(
+        "`az network watcher configure --locations <region> --enabled true -g NetworkWatcherRG`, "
+        "or portal: Network Watcher > Overview > Enable in the region. Azure enables it "
+        "automatically unless that was opted out of."
+    ),
+    frameworks={"CIS": ["6.6"], "NIST": ["DE.CM-1"], "ISO27001": ["A.8.16"]},
+    needs=Needs(resource_types=frozenset({WATCHER_TYPE})),
+)
+def network_watcher_regions(inv: Inventory) -> Iterable[Evaluation]:
+    """One verdict per region the subscription listing showed resources in (``global`` is not a
+    region). The resource is the location (``/subscriptions/{id}/locations/{region}``)."""
+    watchers: dict[str, list[dict[str, Any]]] = {}
+    for watcher in inv.of_type(WATCHER_TYPE):
+        watchers.setdefault(normalise_location(watcher.get("location")), []).append(watcher)
+    failed_reads = inv.unreadable_of_type(WATCHER_TYPE)
+    for region, count in sorted(inv.locations.items()):
+        if region in ("", "global"):
             continue
-        raw = vnet_props.get("enableDdosProtection")
-        plan = as_dict(vnet_props.get("ddosProtectionPlan")).get("id")
-        metadata = {"enableDdosProtection": raw, "ddosProtectionPlan": plan}
-        if flag(raw) is True:
-            yield verdict(vnet, VNET_TYPE, True, "DDoS Network Protection enabled", metadata)
-        elif raw is None:
-            yield verdict(
-                vnet, VNET_TYPE, False, "enableDdosProtection not set (defaults to off)", metadata
-            )
+        here = watchers.get(region, [])
+        working = [w for w in here if str(props(w).get("provisioningState") or "Succeeded").lower() == "succeeded"]
+        metadata = {"resources": count, "networkWatchers": sorted(resource_name(w) for w in here)}
+        if working:
+            judgement = Judgement(True, f"Network Watcher {resource_name(working[0])} enabled", metadata)
+        elif failed_reads and not here:
+            reason = sorted(set(failed_reads.values()))[0]
+            judgement = Judgement(None, f"{len(failed_reads)} network watcher(s) could not be read: {reason}", metadata)
         else:
-            yield verdict(vnet, VNET_TYPE, False, "DDoS Network Protection disabled", metadata)
-    yield from unreadable(inv, VNET_TYPE, "virtual network")
+            state = f" (provisioning state {props(here[0]).get('provisioningState')})" if here else ""
+            judgement = Judgement(False, f"{count} resource(s) in {region} but no working Network Watcher{state}",
+                                  metadata)
+        yield Evaluation(f"/subscriptions/{inv.subscription_id}/locations/{region}", region, LOCATION_TYPE, *judgement)
+
+
+def _flow_log_retention(flow_log: Mapping[str, Any]) -> int | None:
+    """Days kept, or None for "kept indefinitely" (no retention policy, or 0 days: Azure then
+    never deletes the records)."""
+    policy = as_dict(props(dict(flow_log)).get("retentionPolicy"))
+    if flag(policy.get("enabled")) is not True:
+        return None
+    days = policy.get("days")
+    if isinstance(days, bool) or not isinstance(days, (int, float, str)):
+        return None
+    try:
+        value = int(float(days))
+    except ValueError:
+        return None
+    return value or None
+
+
+def _flow_log_verdict(flow_log: Mapping[str, Any]) -> tuple[bool, str]:
+    name = resource_name(flow_log)
+    if flag(props(dict(flow_log)).get("enabled")) is not True:
+        return False, f"flow log {name} is disabled"
+    days = _flow_log_retention(flow_log)
+    if days is None:
+        return True, f"flow log {name} enabled, kept indefinitely"
+    if days < FLOW_LOG_MIN_DAYS:
+        return False, f"flow log {name} keeps {days} day(s), less than {FLOW_LOG_MIN_DAYS}"
+    return True, f"flow log {name} enabled, kept {days} days"
+
+
+@rule(
+    id="AZ-NET-010",
+    title="NSG flow logs are off or kept less than 90 days",
+    severity="MEDIUM",
+    category="network",
+    description=(
+        "The network security group has no enabled flow log, or its flow logs are deleted after "
+        "less than 90 days, so the traffic an NSG allowed or denied cannot be reconstructed when "
+        "an intrusion is found weeks later."
+    ),
+    remediation=(
+        "Portal: Network Watcher > Flow logs > Create (target the NSG, a storage account, retention "
+        "90 days or more, optionally Traffic Analytics to a Log Analytics workspace); or `az "
+        "network watcher flow-log create -l <region> -n <name> --nsg <nsg id> --storage-account "
+        "<id> --retention 90`. New deployments should prefer virtual network flow logs."
+    ),
+    frameworks={"CIS": ["6.5", "5.1.6"], "NIST": ["DE.CM-1", "PR.PT-1"], "ISO27001": ["A.8.15", "A.8.16"]},
+    needs=Needs(resource_types=frozenset({NSG_TYPE, WATCHER_TYPE}), children=(FLOW_LOGS,)),
+)
+def nsg_flow_logs(inv: Inventory) -> Iterable[Evaluation]:
+    """One verdict per NSG over the flow logs that target it (``targetResourceId``); one good
+    flow log is enough. Flow logs are read under every watcher, even one whose own GET failed.
+    No flow log found while some watcher's flow logs could not be read is not evaluated."""
+    by_target: dict[str, list[dict[str, Any]]] = {}
+    for payload in inv.children.get(FLOW_LOGS.key, {}).values():
+        for flow_log in payload if isinstance(payload, list) else []:
+            if isinstance(flow_log, dict):
+                target = str(props(flow_log).get("targetResourceId") or "").rstrip("/").lower()
+                by_target.setdefault(target, []).append(flow_log)
+    failed = sorted({r for k, r in inv.unreadable.items() if k.startswith(FLOW_LOGS.key + "|")})
+    for group in inv.of_type(NSG_TYPE):
+        logs = by_target.get(str(group.get("id", "")).rstrip("/").lower(), [])
+        if not logs:
+            if failed:
+                yield verdict(group, NSG_TYPE, None, f"flow logs could not be read: {failed[0]}", {})
+            else:
+                yield verdict(group, NSG_TYPE, False, "no flow log targets this NSG", {"flowLogs": []})
+            continue
+        verdicts = [_flow_log_verdict(f) for f in logs]
+        metadata = {
+            "flowLogs": [
+                {"name": resource_name(f), "enabled": flag(props(f).get("enabled")), "retentionDays": _flow_log_retention(f)}
+                for f in logs
+            ]
+        }
+        good = [detail for ok, detail in verdicts if ok]
+        if good:
+            yield verdict(group, NSG_TYPE, True, good[0], metadata)
+        else:
+            yield verdict(group, NSG_TYPE, False, "; ".join(detail for _, detail in verdicts), metadata)
+    yield from unreadable(inv, NSG_TYPE, "network security group")

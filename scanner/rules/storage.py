@@ -9,35 +9,23 @@ default, so each rule states what an absent value means (taken from the spec): a
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator
-
 from scanner.inventory import ChildSpec, Inventory, Needs, props
-from scanner.rules.base import Evaluation, resource_name, rule
-from scanner.rules.helpers import as_dict, flag, unreadable
+from scanner.rules.support.base import rule
+from scanner.rules.support.helpers import (
+    Judgement,
+    Resource,
+    as_dict,
+    child_of,
+    flag,
+    judge_each_resource,
+    unread_child,
+)
 
 STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
-BLOB_SERVICE = ChildSpec(STORAGE_TYPE, "blobServices/default", "2023-05-01")
+BLOB_SERVICE = ChildSpec(STORAGE_TYPE, "blobServices/default")
 
 _NEEDS = Needs(resource_types=frozenset({STORAGE_TYPE}))
-
-# (passed, detail, metadata) for one account
-Verdict = tuple[bool | None, str, dict[str, Any]]
-
-
-def _each_account(
-    inv: Inventory, judge: Callable[[dict[str, Any]], Verdict]
-) -> Iterator[Evaluation]:
-    for account in inv.of_type(STORAGE_TYPE):
-        passed, detail, metadata = judge(account)
-        yield Evaluation(
-            resource_id=str(account.get("id", "")),
-            resource_name=resource_name(account),
-            resource_type=STORAGE_TYPE,
-            passed=passed,
-            detail=detail,
-            metadata=metadata,
-        )
-    yield from unreadable(inv, STORAGE_TYPE, "storage account")
+each_account = judge_each_resource(STORAGE_TYPE, "storage account")
 
 
 @rule(
@@ -57,22 +45,17 @@ def _each_account(
     frameworks={"CIS": ["3.7"], "NIST": ["PR.AC-3", "PR.DS-5"], "ISO27001": ["A.8.3"]},
     needs=_NEEDS,
 )
-def blob_public_access(inv: Inventory) -> Iterable[Evaluation]:
-    def judge(account: dict[str, Any]) -> Verdict:
-        raw = props(account).get("allowBlobPublicAccess")
-        value = flag(raw)
-        metadata = {"allowBlobPublicAccess": raw}
-        if value is False:
-            return True, "anonymous blob access is disallowed", metadata
-        if value is None:
-            return (
-                False,
-                "allowBlobPublicAccess is not set (older accounts then allow anonymous access)",
-                metadata,
-            )
-        return False, "allowBlobPublicAccess is true", metadata
-
-    return _each_account(inv, judge)
+@each_account
+def blob_public_access(inv: Inventory, account: Resource) -> Judgement:
+    raw = props(account).get("allowBlobPublicAccess")
+    value = flag(raw)
+    metadata = {"allowBlobPublicAccess": raw}
+    if value is False:
+        return Judgement(True, "anonymous blob access is disallowed", metadata)
+    if value is None:
+        return Judgement(False, "allowBlobPublicAccess is not set (older accounts then allow anonymous access)",
+                         metadata)
+    return Judgement(False, "allowBlobPublicAccess is true", metadata)
 
 
 @rule(
@@ -92,17 +75,15 @@ def blob_public_access(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["3.1"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
     needs=_NEEDS,
 )
-def https_only(inv: Inventory) -> Iterable[Evaluation]:
-    def judge(account: dict[str, Any]) -> Verdict:
-        raw = props(account).get("supportsHttpsTrafficOnly")
-        metadata = {"supportsHttpsTrafficOnly": raw}
-        if flag(raw) is False:
-            return False, "supportsHttpsTrafficOnly is false", metadata
-        if raw is None:
-            return True, "secure transfer required (not reported; default since 2019)", metadata
-        return True, "secure transfer required", metadata
-
-    return _each_account(inv, judge)
+@each_account
+def https_only(inv: Inventory, account: Resource) -> Judgement:
+    raw = props(account).get("supportsHttpsTrafficOnly")
+    metadata = {"supportsHttpsTrafficOnly": raw}
+    if flag(raw) is False:
+        return Judgement(False, "supportsHttpsTrafficOnly is false", metadata)
+    if raw is None:
+        return Judgement(True, "secure transfer required (not reported; default since 2019)", metadata)
+    return Judgement(True, "secure transfer required", metadata)
 
 
 _WEAK_TLS = ("TLS1_0", "TLS1_1")
@@ -125,17 +106,15 @@ _WEAK_TLS = ("TLS1_0", "TLS1_1")
     frameworks={"CIS": ["3.15"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
     needs=_NEEDS,
 )
-def minimum_tls(inv: Inventory) -> Iterable[Evaluation]:
-    def judge(account: dict[str, Any]) -> Verdict:
-        raw = props(account).get("minimumTlsVersion")
-        metadata = {"minimumTlsVersion": raw}
-        if raw is None:
-            return False, "minimumTlsVersion is not set (defaults to TLS1_0)", metadata
-        if str(raw).strip().upper() in _WEAK_TLS:
-            return False, f"minimumTlsVersion is {raw}", metadata
-        return True, f"minimumTlsVersion is {raw}", metadata
-
-    return _each_account(inv, judge)
+@each_account
+def minimum_tls(inv: Inventory, account: Resource) -> Judgement:
+    raw = props(account).get("minimumTlsVersion")
+    metadata = {"minimumTlsVersion": raw}
+    if raw is None:
+        return Judgement(False, "minimumTlsVersion is not set (defaults to TLS1_0)", metadata)
+    if str(raw).strip().upper() in _WEAK_TLS:
+        return Judgement(False, f"minimumTlsVersion is {raw}", metadata)
+    return Judgement(True, f"minimumTlsVersion is {raw}", metadata)
 
 
 @rule(
@@ -156,21 +135,19 @@ def minimum_tls(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["3.8"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
     needs=_NEEDS,
 )
-def network_default_action(inv: Inventory) -> Iterable[Evaluation]:
-    def judge(account: dict[str, Any]) -> Verdict:
-        acls = props(account).get("networkAcls")
-        raw = acls.get("defaultAction") if isinstance(acls, dict) else None
-        metadata = {"defaultAction": raw}
-        if str(props(account).get("publicNetworkAccess") or "").lower() == "disabled":
-            # the network rules guard the public endpoint, which is switched off
-            return True, "public network access is disabled", {**metadata, "publicNetworkAccess": "Disabled"}
-        if raw is None:
-            return False, "no network rules configured (default action Allow)", metadata
-        if str(raw).strip().lower() == "allow":
-            return False, "network default action is Allow", metadata
-        return True, f"network default action is {raw}", metadata
-
-    return _each_account(inv, judge)
+@each_account
+def network_default_action(inv: Inventory, account: Resource) -> Judgement:
+    acls = props(account).get("networkAcls")
+    raw = acls.get("defaultAction") if isinstance(acls, dict) else None
+    metadata = {"defaultAction": raw}
+    if str(props(account).get("publicNetworkAccess") or "").lower() == "disabled":
+        # the network rules guard the public endpoint, which is switched off
+        return Judgement(True, "public network access is disabled", {**metadata, "publicNetworkAccess": "Disabled"})
+    if raw is None:
+        return Judgement(False, "no network rules configured (default action Allow)", metadata)
+    if str(raw).strip().lower() == "allow":
+        return Judgement(False, "network default action is Allow", metadata)
+    return Judgement(True, f"network default action is {raw}", metadata)
 
 
 @rule(
@@ -190,22 +167,18 @@ def network_default_action(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["3.11"], "NIST": ["PR.IP-4"], "ISO27001": ["A.8.13"]},
     needs=Needs(resource_types=frozenset({STORAGE_TYPE}), children=(BLOB_SERVICE,)),
 )
-def blob_soft_delete(inv: Inventory) -> Iterable[Evaluation]:
-    def judge(account: dict[str, Any]) -> Verdict:
-        account_id = str(account.get("id", ""))
-        service = inv.child(BLOB_SERVICE, account_id)
-        if not isinstance(service, dict):
-            reason = inv.child_error(BLOB_SERVICE, account_id) or "child not collected"
-            return None, f"blob service properties could not be read: {reason}", {}
-        policy = props(service).get("deleteRetentionPolicy")
-        policy = policy if isinstance(policy, dict) else {}
-        days = policy.get("days")
-        metadata = {"enabled": policy.get("enabled"), "days": days}
-        if flag(policy.get("enabled")) is True:
-            return True, f"blob soft delete enabled ({days} days)", metadata
-        return False, "blob soft delete (deleteRetentionPolicy) is not enabled", metadata
-
-    return _each_account(inv, judge)
+@each_account
+def blob_soft_delete(inv: Inventory, account: Resource) -> Judgement:
+    service = child_of(inv, BLOB_SERVICE, account)
+    if not isinstance(service, dict):
+        return unread_child(inv, BLOB_SERVICE, account, "blob service properties")
+    policy = props(service).get("deleteRetentionPolicy")
+    policy = policy if isinstance(policy, dict) else {}
+    days = policy.get("days")
+    metadata = {"enabled": policy.get("enabled"), "days": days}
+    if flag(policy.get("enabled")) is True:
+        return Judgement(True, f"blob soft delete enabled ({days} days)", metadata)
+    return Judgement(False, "blob soft delete (deleteRetentionPolicy) is not enabled", metadata)
 
 
 @rule(
@@ -226,20 +199,17 @@ def blob_soft_delete(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.AC-1", "PR.AC-4"], "ISO27001": ["A.5.17", "A.8.5"]},
     needs=_NEEDS,
 )
-def shared_key_access(inv: Inventory) -> Iterable[Evaluation]:
+@each_account
+def shared_key_access(inv: Inventory, account: Resource) -> Judgement:
     """Absent ``allowSharedKeyAccess`` fails: Azure documents null as equivalent to true."""
-
-    def judge(account: dict[str, Any]) -> Verdict:
-        raw = props(account).get("allowSharedKeyAccess")
-        metadata = {"allowSharedKeyAccess": raw}
-        value = flag(raw)
-        if value is False:
-            return True, "shared key authorization is disallowed", metadata
-        if value is None:
-            return False, "allowSharedKeyAccess is not set (null means allowed)", metadata
-        return False, "allowSharedKeyAccess is true", metadata
-
-    return _each_account(inv, judge)
+    raw = props(account).get("allowSharedKeyAccess")
+    metadata = {"allowSharedKeyAccess": raw}
+    value = flag(raw)
+    if value is False:
+        return Judgement(True, "shared key authorization is disallowed", metadata)
+    if value is None:
+        return Judgement(False, "allowSharedKeyAccess is not set (null means allowed)", metadata)
+    return Judgement(False, "allowSharedKeyAccess is true", metadata)
 
 
 @rule(
@@ -259,24 +229,19 @@ def shared_key_access(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"NIST": ["PR.IP-4"], "ISO27001": ["A.8.13"]},
     needs=Needs(resource_types=frozenset({STORAGE_TYPE}), children=(BLOB_SERVICE,)),
 )
-def blob_versioning(inv: Inventory) -> Iterable[Evaluation]:
+@each_account
+def blob_versioning(inv: Inventory, account: Resource) -> Judgement:
     """Absent ``isVersioningEnabled`` fails: versioning is off unless explicitly enabled."""
-
-    def judge(account: dict[str, Any]) -> Verdict:
-        account_id = str(account.get("id", ""))
-        service = inv.child(BLOB_SERVICE, account_id)
-        if not isinstance(service, dict):
-            reason = inv.child_error(BLOB_SERVICE, account_id) or "child not collected"
-            return None, f"blob service properties could not be read: {reason}", {}
-        raw = props(service).get("isVersioningEnabled")
-        metadata = {"isVersioningEnabled": raw}
-        if flag(raw) is True:
-            return True, "blob versioning enabled", metadata
-        if raw is None:
-            return False, "isVersioningEnabled is not set (versioning off by default)", metadata
-        return False, "blob versioning is disabled", metadata
-
-    return _each_account(inv, judge)
+    service = child_of(inv, BLOB_SERVICE, account)
+    if not isinstance(service, dict):
+        return unread_child(inv, BLOB_SERVICE, account, "blob service properties")
+    raw = props(service).get("isVersioningEnabled")
+    metadata = {"isVersioningEnabled": raw}
+    if flag(raw) is True:
+        return Judgement(True, "blob versioning enabled", metadata)
+    if raw is None:
+        return Judgement(False, "isVersioningEnabled is not set (versioning off by default)", metadata)
+    return Judgement(False, "blob versioning is disabled", metadata)
 
 
 @rule(
@@ -297,19 +262,16 @@ def blob_versioning(inv: Inventory) -> Iterable[Evaluation]:
     frameworks={"CIS": ["3.2"], "NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
     needs=_NEEDS,
 )
-def infrastructure_encryption(inv: Inventory) -> Iterable[Evaluation]:
+@each_account
+def infrastructure_encryption(inv: Inventory, account: Resource) -> Judgement:
     """Absent ``encryption.requireInfrastructureEncryption`` fails: the default is false."""
-
-    def judge(account: dict[str, Any]) -> Verdict:
-        raw = as_dict(props(account).get("encryption")).get("requireInfrastructureEncryption")
-        metadata = {"requireInfrastructureEncryption": raw}
-        if flag(raw) is True:
-            return True, "infrastructure encryption enabled", metadata
-        if raw is None:
-            return False, "requireInfrastructureEncryption is not set (off by default)", metadata
-        return False, "infrastructure encryption is disabled", metadata
-
-    return _each_account(inv, judge)
+    raw = as_dict(props(account).get("encryption")).get("requireInfrastructureEncryption")
+    metadata = {"requireInfrastructureEncryption": raw}
+    if flag(raw) is True:
+        return Judgement(True, "infrastructure encryption enabled", metadata)
+    if raw is None:
+        return Judgement(False, "requireInfrastructureEncryption is not set (off by default)", metadata)
+    return Judgement(False, "infrastructure encryption is disabled", metadata)
 
 
 # SKU name suffixes that replicate to a paired region
@@ -333,16 +295,13 @@ _GEO_REDUNDANT = ("_GRS", "_RAGRS", "_GZRS", "_RAGZRS")
     frameworks={"NIST": ["PR.PT-5", "PR.IP-4"], "ISO27001": ["A.8.14"]},
     needs=_NEEDS,
 )
-def geo_redundancy(inv: Inventory) -> Iterable[Evaluation]:
+@each_account
+def geo_redundancy(inv: Inventory, account: Resource) -> Judgement:
     """Judged on ``sku.name``; a missing SKU has no default and is not evaluated."""
-
-    def judge(account: dict[str, Any]) -> Verdict:
-        sku = as_dict(account.get("sku")).get("name")
-        metadata = {"sku": sku}
-        if not isinstance(sku, str) or not sku.strip():
-            return None, "sku.name not reported", metadata
-        if sku.strip().upper().endswith(_GEO_REDUNDANT):
-            return True, f"replication is {sku}", metadata
-        return False, f"replication is {sku} (single region)", metadata
-
-    return _each_account(inv, judge)
+    sku = as_dict(account.get("sku")).get("name")
+    metadata = {"sku": sku}
+    if not isinstance(sku, str) or not sku.strip():
+        return Judgement(None, "sku.name not reported", metadata)
+    if sku.strip().upper().endswith(_GEO_REDUNDANT):
+        return Judgement(True, f"replication is {sku}", metadata)
+    return Judgement(False, f"replication is {sku} (single region)", metadata)

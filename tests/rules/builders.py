@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import scanner.rules  # noqa: F401  (registers every rule)
 from scanner.inventory import ChildSpec, Inventory
-from scanner.rules.base import REGISTRY, Evaluation
+from scanner.rules.support.base import REGISTRY, Evaluation
 
 # a REST document (resource, Graph object, child payload) as the inventory stores it
 Resource = dict[str, Any]
@@ -73,6 +73,27 @@ def fail_resource(inv: Inventory, resource_type: str, name: str, reason: str) ->
     return rid
 
 
+def with_child(parent: dict[str, Any], spec: ChildSpec, payload: Any) -> Inventory:
+    """An inventory holding ``parent`` and the ``spec`` child read under it."""
+    inv = inventory(parent)
+    set_child(inv, spec, parent, payload)
+    return inv
+
+
+def with_failed_child(parent: dict[str, Any], spec: ChildSpec, reason: str) -> Inventory:
+    """An inventory holding ``parent`` whose ``spec`` child could not be read, for ``reason``."""
+    inv = inventory(parent)
+    fail_child(inv, spec, parent, reason)
+    return inv
+
+
+def with_unreadable(resource_type: str, name: str, reason: str) -> Inventory:
+    """An inventory whose only resource was listed but could not be read, for ``reason``."""
+    inv = inventory()
+    fail_resource(inv, resource_type, name, reason)
+    return inv
+
+
 def run(rule_id: str, inv: Inventory) -> list[Evaluation]:
     return list(REGISTRY[rule_id].evaluate(inv))
 
@@ -130,3 +151,24 @@ def nsg(name: str, *rules: dict[str, Any]) -> dict[str, Any]:
         name,
         {"securityRules": list(rules), "defaultSecurityRules": DEFAULT_SECURITY_RULES},
     )
+
+
+LOG_WORKSPACE = f"/subscriptions/{SUB}/resourceGroups/rg-logs/providers/Microsoft.OperationalInsights/workspaces/law"
+
+
+def diagnostic_setting(name: str, logs: list[dict[str, Any]], **destinations: str) -> dict[str, Any]:
+    """A diagnostic setting (subscription or resource) in REST shape; sends to a Log Analytics
+    workspace unless ``destinations`` (``workspaceId=""`` for none) say otherwise."""
+    if not destinations:
+        destinations = {"workspaceId": LOG_WORKSPACE}
+    return {
+        "id": f"/subscriptions/{SUB}/providers/microsoft.insights/diagnosticSettings/{name}",
+        "name": name,
+        "type": "Microsoft.Insights/diagnosticSettings",
+        "properties": {**destinations, "logs": logs},
+    }
+
+
+def categories(*names: str, enabled: bool = True) -> list[dict[str, Any]]:
+    """The ``logs`` entries of a diagnostic setting enabling (or not) each named category."""
+    return [{"category": n, "enabled": enabled} for n in names]

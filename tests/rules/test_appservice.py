@@ -1,7 +1,9 @@
 """AZ-APP-001 (HTTPS only), AZ-APP-002 (minimum TLS), AZ-APP-003 (FTP state), AZ-APP-004
-(remote debugging), AZ-APP-005 (managed identity)."""
+(remote debugging), AZ-APP-005 (managed identity), AZ-APP-006 (runtime past end of support)."""
 
 from __future__ import annotations
+
+from datetime import datetime, timezone
 
 import pytest
 
@@ -16,6 +18,8 @@ from tests.rules.builders import (
     only,
     run,
     set_child,
+    with_child,
+    with_failed_child,
 )
 
 
@@ -24,9 +28,7 @@ def site(**properties: object) -> Resource:
 
 
 def with_config(**config: object) -> Inventory:
-    s = site(httpsOnly=True)
-    inv = inventory(s)
-    set_child(inv, WEB_CONFIG, s, {"name": "web", "properties": dict(config)})
+    inv = with_child(site(httpsOnly=True), WEB_CONFIG, {"name": "web", "properties": dict(config)})
     return inv
 
 
@@ -68,9 +70,7 @@ def test_app002_garbage_version_is_not_evaluated() -> None:
 
 @pytest.mark.parametrize("rule_id", ["AZ-APP-002", "AZ-APP-003"])
 def test_config_unreadable_is_not_evaluated(rule_id: str) -> None:
-    s = site()
-    inv = inventory(s)
-    fail_child(inv, WEB_CONFIG, s, "404 NotFound")
+    inv = with_failed_child(site(), WEB_CONFIG, "404 NotFound")
     result = only(rule_id, inv)
     assert result.passed is None
     assert "404 NotFound" in result.detail
@@ -124,9 +124,7 @@ def test_app004_absent_means_off() -> None:
 
 
 def test_app004_config_unreadable_is_not_evaluated() -> None:
-    s = site()
-    inv = inventory(s)
-    fail_child(inv, WEB_CONFIG, s, "403 Forbidden")
+    inv = with_failed_child(site(), WEB_CONFIG, "403 Forbidden")
     fail_resource(inv, SITE_TYPE, "locked", "403")
     results = run("AZ-APP-004", inv)
     assert [r.passed for r in results] == [None, None]
@@ -152,3 +150,66 @@ def test_app005_absent_identity_fails_and_unreadable_is_not_evaluated() -> None:
     assert sorted((r.resource_name, r.passed) for r in run("AZ-APP-005", inv)) == [
         ("app1", False), ("locked", None)
     ]
+
+
+# --- AZ-APP-006: runtime stacks past end of support --------------------------------------------
+
+NOV_2026 = datetime(2026, 11, 28, tzinfo=timezone.utc)
+
+
+# --- App Service ---------------------------------------------------------------------------------
+
+def site_with(inv_sites: list[tuple[str, dict]]) -> list:
+    sites = [arm(SITE_TYPE, name, {}) for name, _ in inv_sites]
+    inv = inventory(*sites, collected_at=NOV_2026)
+    for site, (_, config) in zip(sites, inv_sites):
+        set_child(inv, WEB_CONFIG, site, {"properties": config})
+    return run("AZ-APP-006", inv)
+
+
+def test_app006_linux_stacks() -> None:
+    results = {r.resource_name: r for r in site_with([
+        ("py38", {"linuxFxVersion": "PYTHON|3.8"}),
+        ("node14", {"linuxFxVersion": "NODE|14-lts"}),
+        ("py312", {"linuxFxVersion": "PYTHON|3.12"}),
+        ("dotnet8", {"linuxFxVersion": "DOTNETCORE|8.0"}),
+        ("php84", {"linuxFxVersion": "php|8.4"}),
+    ])}
+    assert results["py38"].passed is False
+    assert results["py38"].metadata["software"] == {"vendor": "python", "product": "python", "version": "3.8"}
+    assert results["node14"].passed is False
+    assert results["node14"].metadata["software"] == {"vendor": "nodejs", "product": "node.js", "version": "14-lts"}
+    assert results["py312"].passed is True
+    assert results["dotnet8"].passed is False and "2026-11-10" in results["dotnet8"].detail
+    assert results["php84"].passed is True
+
+
+def test_app006_windows_fields_and_out_of_scope_stacks() -> None:
+    results = {r.resource_name: r for r in site_with([
+        ("winphp", {"netFrameworkVersion": "v4.0", "phpVersion": "7.4"}),
+        ("winnet", {"netFrameworkVersion": "v8.0", "phpVersion": "OFF"}),
+        ("winfx", {"netFrameworkVersion": "v4.0", "phpVersion": ""}),
+        ("container", {"linuxFxVersion": "DOCKER|nginx:1.27"}),
+        ("java", {"linuxFxVersion": "JAVA|17-java17"}),
+        ("empty", {"linuxFxVersion": ""}),
+        ("odd", {"linuxFxVersion": "COBOL|85"}),
+    ])}
+    assert results["winphp"].passed is False and "PHP 7.4" in results["winphp"].detail
+    assert results["winnet"].passed is False and results["winnet"].metadata["software"]["version"] == "8.0"
+    # outside the rule's scope: neither compliant nor failing
+    assert "winfx" not in results and "container" not in results and "java" not in results
+    assert results["empty"].passed is None and "no runtime stack" in results["empty"].detail
+    assert results["odd"].passed is None
+
+
+def test_app006_supported_stacks_on_one_windows_site_pass_together() -> None:
+    [result] = site_with([("both", {"phpVersion": "8.4", "pythonVersion": "3.12"})])
+    assert result.passed is True and "PHP 8.4" in result.detail and "Python 3.12" in result.detail
+
+
+def test_app006_config_unreadable() -> None:
+    site = arm(SITE_TYPE, "hidden-config", {})
+    inv = inventory(site, collected_at=NOV_2026)
+    fail_child(inv, WEB_CONFIG, site, "HTTP 403 AuthorizationFailed")
+    result = only("AZ-APP-006", inv)
+    assert result.passed is None and "403" in result.detail

@@ -6,9 +6,18 @@ import json
 import re
 from typing import Any
 
-from scanner.inventory import Inventory
-from scanner.rules import all_rules
-from scanner.rules.base import FRAMEWORKS, SEVERITIES
+import pytest
+
+from scanner.azure.api_versions import (
+    UnpinnedRead,
+    child_api_version,
+    subscription_read_api_version,
+    unpinned_reads,
+)
+from scanner.inventory import ChildSpec, Inventory, Needs, SubscriptionRead
+from scanner.rules import all_rules, rule_modules
+from scanner.rules.support.base import FRAMEWORKS, SEVERITIES
+from scanner.rules.support.families import MODULE_OF_FAMILY, family
 from tests.rules.builders import SUB
 
 EXPECTED_IDS = {
@@ -34,6 +43,21 @@ def test_every_spec_rule_is_registered() -> None:
     assert {r.id for r in all_rules()} == EXPECTED_IDS
 
 
+def test_every_rule_lives_in_the_module_of_its_family() -> None:
+    """AZ-<FAMILY>-nnn is defined in scanner/rules/<MODULE_OF_FAMILY[FAMILY]>.py, nowhere else."""
+    misplaced = {
+        r.id: r.evaluate.__module__
+        for r in all_rules()
+        if r.evaluate.__module__ != f"scanner.rules.{MODULE_OF_FAMILY.get(family(r.id), '?')}"
+    }
+    assert not misplaced, f"rules outside their family's module (support/families.py): {misplaced}"
+
+
+def test_every_rule_module_is_one_family() -> None:
+    assert rule_modules() == sorted(f"scanner.rules.{module}" for module in MODULE_OF_FAMILY.values())
+    assert "scanner.rules.support" not in rule_modules()
+
+
 def test_rule_metadata_is_complete() -> None:
     rules = all_rules()
     assert len({r.id for r in rules}) == len(rules)
@@ -55,6 +79,26 @@ def test_child_specs_are_shared_not_duplicated() -> None:
     for r in all_rules():
         for child in r.needs.children:
             assert by_key.setdefault(child.key, child) is child, child.key
+
+
+def test_every_read_a_rule_declares_has_a_pinned_api_version() -> None:
+    """The collector refuses to start on an unpinned child or subscription read; this finds one
+    before a scan does (pin it in scanner/azure/api_versions.py)."""
+    assert unpinned_reads(r.needs for r in all_rules()) == []
+    for r in all_rules():
+        assert all(child_api_version(c) for c in r.needs.children), r.id
+        assert all(subscription_read_api_version(s) for s in r.needs.subscription_reads), r.id
+
+
+def test_an_unpinned_read_is_named() -> None:
+    unpinned = Needs(children=(ChildSpec("Microsoft.Storage/storageAccounts", "fileServices/default"),),
+                     subscription_reads=(SubscriptionRead("providers/Microsoft.Security/assessments", "assessments"),))
+    assert unpinned_reads(unpinned) == [
+        "no api-version pinned for child fileServices/default of Microsoft.Storage/storageAccounts",
+        "no api-version pinned for subscription read providers/Microsoft.Security/assessments",
+    ]
+    with pytest.raises(UnpinnedRead):
+        child_api_version(unpinned.children[0])
 
 
 def test_every_rule_handles_an_empty_inventory() -> None:
@@ -123,9 +167,9 @@ def test_rules_never_raise_on_odd_rest_data() -> None:
 def test_rules_reference_doc_is_current() -> None:
     from pathlib import Path
 
-    from scanner.rules.reference_doc import render
+    from scanner.rules.support.reference_doc import render
 
     path = Path(__file__).resolve().parents[2] / "docs" / "rules-reference.md"
     assert path.read_text() == render(), (
-        "docs/rules-reference.md is stale: run `python -m scanner.rules.reference_doc > docs/rules-reference.md`"
+        "docs/rules-reference.md is stale: run `python -m scanner.rules.support.reference_doc > docs/rules-reference.md`"
     )

@@ -10,12 +10,13 @@ from scanner.rules.compute import DISK_TYPE, VM_EXTENSIONS, VM_TYPE
 from tests.rules.builders import (
     Resource,
     arm,
-    fail_child,
     fail_resource,
     inventory,
     only,
     run,
-    set_child,
+    with_child,
+    with_failed_child,
+    with_unreadable,
 )
 
 
@@ -77,8 +78,7 @@ def test_cmp001_tolerates_missing_properties() -> None:
 
 
 def test_cmp001_unreadable_vm_is_not_evaluated() -> None:
-    inv = inventory()
-    fail_resource(inv, VM_TYPE, "locked", "403")
+    inv = with_unreadable(VM_TYPE, "locked", "403")
     assert only("AZ-CMP-001", inv).passed is None
 
 
@@ -177,8 +177,7 @@ def extension(publisher: str, ext_type: str) -> Resource:
 
 def vm_with_extensions(*extensions: Resource) -> tuple[Resource, Inventory]:
     vm = linux_vm("vm-ext")
-    inv = inventory(vm)
-    set_child(inv, VM_EXTENSIONS, vm, list(extensions))
+    inv = with_child(vm, VM_EXTENSIONS, list(extensions))
     return vm, inv
 
 
@@ -207,9 +206,7 @@ def test_cmp004_no_protection_extension_fails(extensions: list[Resource]) -> Non
 
 
 def test_cmp004_unreadable_extensions_are_not_evaluated() -> None:
-    vm = linux_vm("vm-ext")
-    inv = inventory(vm)
-    fail_child(inv, VM_EXTENSIONS, vm, "403 AuthorizationFailed")
+    inv = with_failed_child(linux_vm("vm-ext"), VM_EXTENSIONS, "403 AuthorizationFailed")
     result = only("AZ-CMP-004", inv)
     assert result.passed is None
     assert "403" in result.detail
@@ -218,16 +215,16 @@ def test_cmp004_unreadable_extensions_are_not_evaluated() -> None:
 
 
 def test_cmp004_unreadable_vm_is_not_evaluated() -> None:
-    inv = inventory()
-    fail_resource(inv, VM_TYPE, "locked", "403")
+    inv = with_unreadable(VM_TYPE, "locked", "403")
     assert only("AZ-CMP-004", inv).passed is None
 
 
 def test_cmp004_declares_the_extensions_child() -> None:
-    from scanner.rules.base import REGISTRY
+    from scanner.azure.api_versions import child_api_version
+    from scanner.rules.support.base import REGISTRY
 
     assert REGISTRY["AZ-CMP-004"].needs.children == (VM_EXTENSIONS,)
-    assert VM_EXTENSIONS.is_list and VM_EXTENSIONS.api_version == "2024-07-01"
+    assert VM_EXTENSIONS.is_list and child_api_version(VM_EXTENSIONS) == "2024-07-01"
 
 
 def patched_vm(os_config: str, **config: object) -> Resource:
@@ -272,8 +269,7 @@ def test_cmp005_absent_os_profile_is_not_evaluated() -> None:
 
 
 def test_cmp005_unreadable_vm_is_not_evaluated() -> None:
-    inv = inventory()
-    fail_resource(inv, VM_TYPE, "locked", "403")
+    inv = with_unreadable(VM_TYPE, "locked", "403")
     assert only("AZ-CMP-005", inv).passed is None
 
 
@@ -281,7 +277,7 @@ def test_cmp005_unreadable_vm_is_not_evaluated() -> None:
 
 def _exposure_inventory(*, nic_nsg: bool, subnet_nsg: bool, public: bool = True, vnet: bool = True):
     from scanner.rules.network import VNET_TYPE
-    from scanner.rules.vm_exposure import NIC_TYPE
+    from scanner.rules.compute import NIC_TYPE
 
     nsg_ref = {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/n"}
     net = arm(VNET_TYPE, "vnet1", {"subnets": [{
@@ -313,7 +309,7 @@ def test_cmp006_filtered_or_private_vm_passes(kw: dict) -> None:
 
 
 def test_cmp006_unreadable_nic_or_subnet_is_not_evaluated() -> None:
-    from scanner.rules.vm_exposure import NIC_TYPE
+    from scanner.rules.compute import NIC_TYPE
 
     no_subnet = only("AZ-CMP-006", _exposure_inventory(nic_nsg=False, subnet_nsg=False, vnet=False))
     assert no_subnet.passed is None and "subnet" in no_subnet.detail

@@ -1,27 +1,31 @@
 """AZ-KV-001 (soft delete), 002 (purge protection), 003 (RBAC), 004 (network exposure),
-006 (keys without expiry) and 007 (keys expiring within 30 days)."""
+005 (audit logging), 006 (keys without expiry), 007 (keys expiring within 30 days) and 008
+(secrets without expiry)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from scanner.rules.keyvault import VAULT_KEYS, VAULT_TYPE
+from scanner.rules.keyvault import VAULT_DIAGNOSTIC_SETTINGS, VAULT_KEYS, VAULT_SECRETS, VAULT_TYPE
 from tests.rules.builders import (
     COLLECTED_AT,
     Resource,
     arm,
-    fail_child,
+    categories,
+    diagnostic_setting,
     fail_resource,
     inventory,
     only,
     run,
     set_child,
+    with_child,
+    with_failed_child,
 )
 
 
-def vault(**properties: object) -> Resource:
-    return arm(VAULT_TYPE, "kv1", {"tenantId": "t", "sku": {"name": "standard"}, **properties})
+def vault(name: str = "kv1", **properties: object) -> Resource:
+    return arm(VAULT_TYPE, name, {"tenantId": "t", "sku": {"name": "standard"}, **properties})
 
 
 def test_kv001_soft_delete_false_fails() -> None:
@@ -126,9 +130,7 @@ def key(name: str, *, exp: Any = None, enabled: Any = True, attributes: bool = T
 
 
 def with_keys(*keys: Resource) -> Any:
-    kv = vault(enableRbacAuthorization=True)
-    inv = inventory(kv)
-    set_child(inv, VAULT_KEYS, kv, list(keys))
+    inv = with_child(vault(enableRbacAuthorization=True), VAULT_KEYS, list(keys))
     return inv
 
 
@@ -156,16 +158,12 @@ def test_kv006_absent_attributes_count_as_enabled_without_expiry() -> None:
 
 
 def test_kv006_cis_control_follows_authorization_model() -> None:
-    kv = vault(enableRbacAuthorization=False)
-    inv = inventory(kv)
-    set_child(inv, VAULT_KEYS, kv, [key("noexp")])
+    inv = with_child(vault(enableRbacAuthorization=False), VAULT_KEYS, [key("noexp")])
     assert only("AZ-KV-006", inv).metadata["cis"] == "8.2"
 
 
 def test_kv006_kv007_unreadable_keys_not_evaluated() -> None:
-    kv = vault()
-    inv = inventory(kv)
-    fail_child(inv, VAULT_KEYS, kv, "403 Forbidden")
+    inv = with_failed_child(vault(), VAULT_KEYS, "403 Forbidden")
     for rule_id in ("AZ-KV-006", "AZ-KV-007"):
         result = only(rule_id, inv)
         assert result.passed is None and "403 Forbidden" in result.detail, rule_id
@@ -197,8 +195,6 @@ def test_kv007_keys_without_or_with_unparseable_expiry_pass() -> None:
 # --- AZ-KV-008: secrets without expiration -------------------------------------------------------
 
 def test_kv008_enabled_secret_without_exp_fails_and_names_cis_control() -> None:
-    from scanner.rules.keyvault_secrets import VAULT_SECRETS
-
     kv = vault(enableRbacAuthorization=False)
     inv = inventory(kv)
     set_child(inv, VAULT_SECRETS, kv, [key("db-password"), key("rotated", exp=4070941200),
@@ -209,21 +205,45 @@ def test_kv008_enabled_secret_without_exp_fails_and_names_cis_control() -> None:
 
 
 def test_kv008_all_secrets_expire_or_none_exist() -> None:
-    from scanner.rules.keyvault_secrets import VAULT_SECRETS
-
     kv = vault(enableRbacAuthorization=True)
-    inv = inventory(kv)
-    set_child(inv, VAULT_SECRETS, kv, [key("token", exp=4070941200)])
+    inv = with_child(kv, VAULT_SECRETS, [key("token", exp=4070941200)])
     assert only("AZ-KV-008", inv).passed is True
     set_child(inv, VAULT_SECRETS, kv, [])
     assert only("AZ-KV-008", inv).passed is True
 
 
 def test_kv008_secrets_unreadable_is_not_evaluated() -> None:
-    from scanner.rules.keyvault_secrets import VAULT_SECRETS
-
-    kv = vault()
-    inv = inventory(kv)
-    fail_child(inv, VAULT_SECRETS, kv, "HTTP 403 ForbiddenByRbac")
+    inv = with_failed_child(vault(), VAULT_SECRETS, "HTTP 403 ForbiddenByRbac")
     result = only("AZ-KV-008", inv)
     assert result.passed is None and "403" in result.detail
+
+
+def test_kv005_audit_category_or_group_to_a_destination_passes() -> None:
+    for logs in (categories("AuditEvent"), [{"categoryGroup": "audit", "enabled": True}],
+                 [{"categoryGroup": "allLogs", "enabled": True}]):
+        inv = with_child(vault(), VAULT_DIAGNOSTIC_SETTINGS, [diagnostic_setting("audit", logs)])
+        result = only("AZ-KV-005", inv)
+        assert result.passed is True and result.metadata["auditLogTo"] == ["audit"], logs
+
+
+def test_kv005_no_setting_or_useless_settings_fail() -> None:
+    bare, useless = vault("kv-bare"), vault("kv-useless")
+    inv = inventory(bare, useless)
+    set_child(inv, VAULT_DIAGNOSTIC_SETTINGS, bare, [])
+    set_child(inv, VAULT_DIAGNOSTIC_SETTINGS, useless, [
+        diagnostic_setting("policy-only", categories("AzurePolicyEvaluationDetails")),
+        diagnostic_setting("audit-off", categories("AuditEvent", enabled=False)),
+        diagnostic_setting("nowhere", categories("AuditEvent"), workspaceId=""),
+    ])
+    results = {r.resource_name: r for r in run("AZ-KV-005", inv)}
+    assert results["kv-bare"].passed is False and results["kv-bare"].detail == "no diagnostic setting"
+    assert results["kv-useless"].passed is False
+    assert results["kv-useless"].metadata["diagnosticSettings"] == ["audit-off", "nowhere", "policy-only"]
+
+
+def test_kv005_unreadable_settings_and_vault_not_evaluated() -> None:
+    inv = with_failed_child(vault(), VAULT_DIAGNOSTIC_SETTINGS, "HTTP 403 AuthorizationFailed")
+    fail_resource(inv, VAULT_TYPE, "locked", "HTTP 403")
+    results = sorted((r.resource_name, r.passed, r.detail) for r in run("AZ-KV-005", inv))
+    assert results == [("kv1", None, "diagnostic settings could not be read: HTTP 403 AuthorizationFailed"),
+                       ("locked", None, "key vault could not be read: HTTP 403")]

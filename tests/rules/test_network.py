@@ -1,15 +1,32 @@
-"""AZ-NET-001..004: NSG findings, their wording and metadata; AZ-NET-005..008: subnets without
-NSGs, idle public IPs, Application Gateways without WAF, VNets without DDoS protection."""
+"""AZ-NET-001..004, 011: NSG findings, their wording and metadata; AZ-NET-005..008: subnets
+without NSGs, idle public IPs, Application Gateways without WAF, VNets without DDoS protection;
+AZ-NET-009 (Network Watcher per region) and AZ-NET-010 (NSG flow logs)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
-from tests.rules.builders import arm, fail_resource, inventory, nsg, only, run, sec_rule
+from scanner.rules.network import FLOW_LOGS, LOCATION_TYPE, WATCHER_TYPE
+from tests.rules.builders import (
+    SUB,
+    Resource,
+    arm,
+    fail_child,
+    fail_resource,
+    inventory,
+    nsg,
+    only,
+    run,
+    sec_rule,
+    set_child,
+    with_unreadable,
+)
 
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
+SUB_SCOPE = f"/subscriptions/{SUB}"
 
 
 def test_net001_ssh_open_names_rule() -> None:
@@ -153,8 +170,7 @@ def test_net005_absent_subnets_is_not_evaluated() -> None:
 
 @pytest.mark.parametrize("rule_id", ["AZ-NET-005", "AZ-NET-008"])
 def test_unreadable_vnet_is_not_evaluated(rule_id: str) -> None:
-    inv = inventory()
-    fail_resource(inv, VNET, "locked", "403 AuthorizationFailed")
+    inv = with_unreadable(VNET, "locked", "403 AuthorizationFailed")
     result = only(rule_id, inv)
     assert result.passed is None
     assert "403" in result.detail
@@ -176,8 +192,7 @@ def test_net006_attached_ip_passes(attachment: dict[str, object]) -> None:
 
 def test_net006_missing_properties_is_not_evaluated_and_unreadable_too() -> None:
     assert only("AZ-NET-006", inventory(arm(PIP, "bare"))).passed is None
-    inv = inventory()
-    fail_resource(inv, PIP, "locked", "403")
+    inv = with_unreadable(PIP, "locked", "403")
     assert only("AZ-NET-006", inv).passed is None
 
 
@@ -212,8 +227,7 @@ def test_net007_waf_passes(properties: dict[str, object]) -> None:
 
 def test_net007_absent_tier_is_not_evaluated_and_unreadable_too() -> None:
     assert only("AZ-NET-007", inventory(appgw(operationalState="Running"))).passed is None
-    inv = inventory()
-    fail_resource(inv, APPGW, "locked", "403")
+    inv = with_unreadable(APPGW, "locked", "403")
     assert only("AZ-NET-007", inv).passed is None
 
 
@@ -246,3 +260,75 @@ def test_net011_udp_open_names_rule_and_ports() -> None:
 def test_net011_compliant_when_udp_only_from_private_ranges() -> None:
     group = nsg("n", sec_rule("dns", 100, protocol="Udp", port="53", source="10.0.0.0/8"), sec_rule("ssh", 110))
     assert only("AZ-NET-011", inventory(group)).passed is True
+
+
+# ------------------------------------------------------------------------------ AZ-NET-009
+def watcher(region: str, state: str = "Succeeded") -> Resource:
+    return arm(WATCHER_TYPE, f"NetworkWatcher_{region}", {"provisioningState": state},
+               rg="NetworkWatcherRG", location=region)
+
+
+def test_net009_regions_with_and_without_watchers() -> None:
+    inv = inventory(watcher("westeurope"), watcher("northeurope", "Failed"))
+    inv.locations = {"westeurope": 5, "northeurope": 2, "eastus": 3, "global": 4}
+    results = {r.resource_name: r for r in run("AZ-NET-009", inv)}
+    assert set(results) == {"westeurope", "northeurope", "eastus"}  # 'global' is no region
+    assert results["westeurope"].passed is True
+    assert results["eastus"].passed is False
+    assert results["eastus"].detail == "3 resource(s) in eastus but no working Network Watcher"
+    assert results["eastus"].resource_id == f"{SUB_SCOPE}/locations/eastus"
+    assert results["eastus"].resource_type == LOCATION_TYPE
+    assert results["northeurope"].passed is False and "Failed" in results["northeurope"].detail
+
+
+def test_net009_unreadable_watcher_means_not_evaluated() -> None:
+    inv = inventory(watcher("westeurope"))
+    inv.locations = {"westeurope": 1, "eastus": 1}
+    fail_resource(inv, WATCHER_TYPE, "NetworkWatcher_eastus", "HTTP 403")
+    results = {r.resource_name: r.passed for r in run("AZ-NET-009", inv)}
+    assert results == {"westeurope": True, "eastus": None}
+
+
+# ------------------------------------------------------------------------------ AZ-NET-010
+def flow_log(name: str, target: Resource, *, enabled: Any = True, retention: dict[str, Any] | None = None) -> Resource:
+    props: dict[str, Any] = {"targetResourceId": target["id"].upper(), "storageId": "/x/st", "enabled": enabled}
+    if retention is not None:
+        props["retentionPolicy"] = retention
+    return {"id": f"/x/flowLogs/{name}", "name": name, "type": "Microsoft.Network/networkWatchers/flowLogs",
+            "properties": props}
+
+
+def test_net010_flow_log_states() -> None:
+    groups = {name: nsg(name) for name in ("nsg-90", "nsg-30", "nsg-off", "nsg-none", "nsg-forever", "nsg-two")}
+    nw = watcher("westeurope")
+    inv = inventory(nw, *groups.values())
+    set_child(inv, FLOW_LOGS, nw, [
+        flow_log("fl-90", groups["nsg-90"], retention={"enabled": True, "days": 90}),
+        flow_log("fl-30", groups["nsg-30"], retention={"enabled": True, "days": 30}),
+        flow_log("fl-off", groups["nsg-off"], enabled=False, retention={"enabled": True, "days": 365}),
+        flow_log("fl-forever", groups["nsg-forever"], retention={"enabled": True, "days": 0}),
+        flow_log("fl-two-short", groups["nsg-two"], retention={"enabled": True, "days": 7}),
+        flow_log("fl-two-ok", groups["nsg-two"], retention={"enabled": False, "days": 0}),
+    ])
+    results = {r.resource_name: r for r in run("AZ-NET-010", inv)}
+    assert {k: r.passed for k, r in results.items()} == {
+        "nsg-90": True, "nsg-30": False, "nsg-off": False, "nsg-none": False, "nsg-forever": True, "nsg-two": True}
+    assert results["nsg-30"].detail == "flow log fl-30 keeps 30 day(s), less than 90"
+    assert results["nsg-off"].detail == "flow log fl-off is disabled"
+    assert results["nsg-none"].detail == "no flow log targets this NSG"
+    assert results["nsg-30"].resource_type == NSG_TYPE
+
+
+def test_net010_unreadable_flow_logs_and_nsgs_not_evaluated() -> None:
+    covered, other = nsg("nsg-covered"), nsg("nsg-other")
+    nw_ok, nw_locked = watcher("westeurope"), watcher("eastus")
+    inv = inventory(nw_ok, nw_locked, covered, other)
+    set_child(inv, FLOW_LOGS, nw_ok, [flow_log("fl", covered, retention={"enabled": True, "days": 120})])
+    fail_child(inv, FLOW_LOGS, nw_locked, "HTTP 403 AuthorizationFailed")
+    fail_resource(inv, NSG_TYPE, "nsg-locked", "HTTP 403")
+    results = {r.resource_name: (r.passed, r.detail) for r in run("AZ-NET-010", inv)}
+    assert results == {
+        "nsg-covered": (True, "flow log fl enabled, kept 120 days"),
+        "nsg-other": (None, "flow logs could not be read: HTTP 403 AuthorizationFailed"),
+        "nsg-locked": (None, "network security group could not be read: HTTP 403"),
+    }

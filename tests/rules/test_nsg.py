@@ -1,10 +1,10 @@
-"""Azure NSG evaluation semantics (scanner.rules.nsg): what "reachable from the Internet" means."""
+"""Azure NSG evaluation semantics (scanner.rules.support.nsg): what "reachable from the Internet" means."""
 
 from __future__ import annotations
 
 import pytest
 
-from scanner.rules import nsg as nsg_eval
+from scanner.rules.support import nsg as nsg_eval
 from tests.rules.builders import DEFAULT_SECURITY_RULES, Resource, arm, nsg, sec_rule
 
 

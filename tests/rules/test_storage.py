@@ -9,12 +9,13 @@ from scanner.rules.storage import BLOB_SERVICE, STORAGE_TYPE
 from tests.rules.builders import (
     Resource,
     arm,
-    fail_child,
     fail_resource,
     inventory,
     only,
     run,
     set_child,
+    with_child,
+    with_failed_child,
 )
 
 
@@ -113,16 +114,12 @@ def test_stor005_soft_delete_enabled_passes() -> None:
 
 
 def test_stor005_policy_absent_fails() -> None:
-    acct = account()
-    inv = inventory(acct)
-    set_child(inv, BLOB_SERVICE, acct, {"properties": {"isVersioningEnabled": True}})
+    inv = with_child(account(), BLOB_SERVICE, {"properties": {"isVersioningEnabled": True}})
     assert only("AZ-STOR-005", inv).passed is False
 
 
 def test_stor005_child_unreadable_is_not_evaluated() -> None:
-    acct = account()
-    inv = inventory(acct)
-    fail_child(inv, BLOB_SERVICE, acct, "403 AuthorizationFailed")
+    inv = with_failed_child(account(), BLOB_SERVICE, "403 AuthorizationFailed")
     result = only("AZ-STOR-005", inv)
     assert result.passed is None
     assert "403 AuthorizationFailed" in result.detail
@@ -136,8 +133,7 @@ def test_stor005_child_not_collected_is_not_evaluated() -> None:
 
 def test_child_lookup_ignores_id_case() -> None:
     acct = account()
-    inv = inventory(acct)
-    set_child(inv, BLOB_SERVICE, acct, {"properties": {"deleteRetentionPolicy": {"enabled": True}}})
+    inv = with_child(acct, BLOB_SERVICE, {"properties": {"deleteRetentionPolicy": {"enabled": True}}})
     acct["id"] = acct["id"].upper()
     assert only("AZ-STOR-005", inv).passed is True
 
@@ -195,9 +191,7 @@ def test_stor006_absent_means_allowed() -> None:
 
 
 def _with_blob_service(payload: object) -> Inventory:
-    acct = account()
-    inv = inventory(acct)
-    set_child(inv, BLOB_SERVICE, acct, payload)
+    inv = with_child(account(), BLOB_SERVICE, payload)
     return inv
 
 
@@ -221,9 +215,7 @@ def test_stor007_absent_means_disabled() -> None:
 
 
 def test_stor007_child_unreadable_is_not_evaluated() -> None:
-    acct = account()
-    inv = inventory(acct)
-    fail_child(inv, BLOB_SERVICE, acct, "403 AuthorizationFailed")
+    inv = with_failed_child(account(), BLOB_SERVICE, "403 AuthorizationFailed")
     result = only("AZ-STOR-007", inv)
     assert result.passed is None
     assert "403 AuthorizationFailed" in result.detail

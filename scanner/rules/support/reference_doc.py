@@ -1,6 +1,6 @@
 """Render ``docs/rules-reference.md`` from the rules' own metadata.
 
-    python -m scanner.rules.reference_doc > docs/rules-reference.md
+    python -m scanner.rules.support.reference_doc > docs/rules-reference.md
 
 A test fails when the committed file differs from this output, so the reference cannot drift
 from the code.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from scanner.rules import all_rules
-from scanner.rules.frameworks import FRAMEWORKS
+from scanner.rules.support.frameworks import FRAMEWORKS
 
 
 def _cell(text: str) -> str:
@@ -23,7 +23,7 @@ def render() -> str:
     out = [
         "# Rules reference",
         "",
-        "Generated from the rules' metadata by `python -m scanner.rules.reference_doc`; do not edit by hand.",
+        "Generated from the rules' metadata by `python -m scanner.rules.support.reference_doc`; do not edit by hand.",
         "",
         f"{len(rules)} rules. Framework mappings: "
         + "; ".join(f"**{f.key}** = {f.name}" for f in FRAMEWORKS)

@@ -1,16 +1,20 @@
-"""AZ-AKS-001..006 (AKS managed clusters) and AZ-ACR-001..003 (container registries)."""
+"""AZ-AKS-001..007: AKS API server exposure, local accounts, RBAC, network policy, Azure
+Policy, automatic upgrades and Kubernetes versions past end of support."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
-from scanner.rules.containers import ACR_TYPE, AKS_TYPE
+from scanner.rules.aks import AKS_TYPE
 from tests.rules.builders import Resource, arm, fail_resource, inventory, only, run
 
+
 AKS_RULES = [f"AZ-AKS-00{i}" for i in range(1, 7)]
-ACR_RULES = ["AZ-ACR-001", "AZ-ACR-002", "AZ-ACR-003"]
+
 
 HARDENED: dict[str, Any] = {
     "kubernetesVersion": "1.30.5",
@@ -26,11 +30,13 @@ HARDENED: dict[str, Any] = {
 def cluster(**overrides: Any) -> Resource:
     return arm(AKS_TYPE, "aks1", {**HARDENED, **overrides})
 
+NOV_2026 = datetime(2026, 11, 28, tzinfo=timezone.utc)
 
-def registry(**properties: Any) -> Resource:
-    return arm(ACR_TYPE, "acr1", {"loginServer": "acr1.azurecr.io", **properties},
-               sku={"name": "Premium", "tier": "Premium"})
-
+def versioned_cluster(name: str, version: str | None, **extra: object) -> dict:
+    properties: dict = dict(extra)
+    if version is not None:
+        properties["currentKubernetesVersion"] = version
+    return arm(AKS_TYPE, name, properties)
 
 # --- AKS ---------------------------------------------------------------------------------------
 
@@ -123,65 +129,35 @@ def test_aks_bare_and_unreadable_clusters() -> None:
         got = sorted((r.resource_name, r.passed) for r in run(rule_id, inv))
         assert got == [("bare", expected_bare[rule_id]), ("locked", None)], rule_id
 
+# --- AKS -----------------------------------------------------------------------------------------
 
-# --- ACR ---------------------------------------------------------------------------------------
-
-
-def test_acr001_admin_user_enabled_fails() -> None:
-    result = only("AZ-ACR-001", inventory(registry(adminUserEnabled=True)))
+def test_aks007_old_minor_fails_with_software_metadata() -> None:
+    result = only("AZ-AKS-007", inventory(versioned_cluster("old", "1.26.6"), collected_at=NOV_2026))
     assert result.passed is False
-    assert result.resource_type == ACR_TYPE
-    assert result.metadata == {"adminUserEnabled": True}
+    assert "1.26.6" in result.detail and "2024-02-28" in result.detail
+    assert result.metadata["software"] == {"vendor": "kubernetes", "product": "kubernetes", "version": "1.26.6"}
+    json.dumps(result.metadata)
 
 
-def test_acr001_admin_user_disabled_passes() -> None:
-    assert only("AZ-ACR-001", inventory(registry(adminUserEnabled=False))).passed is True
+def test_aks007_supported_minor_passes_and_alias_version_is_read() -> None:
+    new = arm(AKS_TYPE, "new", {"kubernetesVersion": "1.36"})
+    result = only("AZ-AKS-007", inventory(new, collected_at=NOV_2026))
+    assert result.passed is True and "2027-06-28" in result.detail
 
 
-def test_acr002_anonymous_pull_fails() -> None:
-    result = only("AZ-ACR-002", inventory(registry(anonymousPullEnabled=True)))
-    assert result.passed is False
-    assert result.metadata == {"anonymousPullEnabled": True}
+def test_aks007_long_term_support_adds_a_year() -> None:
+    lts = versioned_cluster("lts", "1.33.2", supportPlan="AKSLongTermSupport")
+    official = versioned_cluster("official", "1.33.2", supportPlan="KubernetesOfficial")
+    results = {r.resource_name: r for r in run("AZ-AKS-007", inventory(lts, official, collected_at=NOV_2026))}
+    assert results["lts"].passed is True and "Long Term Support" in results["lts"].detail
+    assert results["official"].passed is False
 
 
-def test_acr002_anonymous_pull_off_passes() -> None:
-    assert only("AZ-ACR-002", inventory(registry(anonymousPullEnabled=False))).passed is True
-
-
-def test_acr001_acr002_absent_fields_default_to_off() -> None:
-    inv = inventory(registry())
-    assert only("AZ-ACR-001", inv).passed is True
-    assert only("AZ-ACR-002", inv).passed is True
-
-
-def test_acr003_public_and_allow_fails() -> None:
-    reg = registry(publicNetworkAccess="Enabled", networkRuleSet={"defaultAction": "Allow", "ipRules": []})
-    result = only("AZ-ACR-003", inventory(reg))
-    assert result.passed is False
-    assert result.metadata == {"publicNetworkAccess": "Enabled", "defaultAction": "Allow"}
-
-
-def test_acr003_absent_settings_mean_public() -> None:
-    result = only("AZ-ACR-003", inventory(registry()))
-    assert result.passed is False
-    assert "default" in result.detail
-
-
-def test_acr003_public_access_disabled_passes() -> None:
-    reg = registry(publicNetworkAccess="Disabled", networkRuleSet={"defaultAction": "Allow"})
-    assert only("AZ-ACR-003", inventory(reg)).passed is True
-
-
-def test_acr003_default_deny_passes() -> None:
-    reg = registry(publicNetworkAccess="Enabled",
-                   networkRuleSet={"defaultAction": "Deny", "ipRules": [{"action": "Allow", "value": "203.0.113.0/24"}]})
-    assert only("AZ-ACR-003", inventory(reg)).passed is True
-
-
-def test_acr_bare_and_unreadable_registries() -> None:
-    inv = inventory(arm(ACR_TYPE, "bare"))
-    fail_resource(inv, ACR_TYPE, "locked", "403")
-    expected_bare = {"AZ-ACR-001": True, "AZ-ACR-002": True, "AZ-ACR-003": False}
-    for rule_id in ACR_RULES:
-        got = sorted((r.resource_name, r.passed) for r in run(rule_id, inv))
-        assert got == [("bare", expected_bare[rule_id]), ("locked", None)], rule_id
+def test_aks007_cannot_read() -> None:
+    inv = inventory(versioned_cluster("noversion", None), versioned_cluster("garbled", "next"), collected_at=NOV_2026)
+    fail_resource(inv, AKS_TYPE, "hidden", "HTTP 403 AuthorizationFailed")
+    results = {r.resource_name: r for r in run("AZ-AKS-007", inv)}
+    assert all(r.passed is None for r in results.values())
+    assert "not reported" in results["noversion"].detail
+    assert "unrecognised" in results["garbled"].detail
+    assert "403" in results["hidden"].detail

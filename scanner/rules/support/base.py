@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from scanner.inventory import Inventory, Needs
-from scanner.rules.frameworks import FRAMEWORK_KEYS as FRAMEWORKS
+from scanner.rules.support.frameworks import FRAMEWORK_KEYS as FRAMEWORKS
 from store.status import SEVERITIES
 
 

@@ -1,0 +1,286 @@
+"""Azure SQL rules: network exposure (firewall rules, public access), Microsoft Entra
+administration, auditing and its retention, and transparent data encryption of databases.
+
+Firewall rules, auditing settings and TDE state are child resources, not part of the server
+GET, so rules reading them report "not evaluated" when the child could not be read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scanner.inventory import ChildSpec, Inventory, Needs, props
+from scanner.rules.support.base import rule
+from scanner.rules.support.databases import ALL_END, ALL_START, firewall_entries, ip_range
+from scanner.rules.support.helpers import (
+    Judgement,
+    Resource,
+    as_dict,
+    child_of,
+    judge_each_resource,
+    unread_child,
+)
+
+SQL_TYPE = "Microsoft.Sql/servers"
+SQL_DATABASE_TYPE = "Microsoft.Sql/servers/databases"
+
+SQL_FIREWALL_RULES = ChildSpec(SQL_TYPE, "firewallRules", is_list=True)
+SQL_AUDITING = ChildSpec(SQL_TYPE, "auditingSettings/default")
+SQL_TDE = ChildSpec(SQL_DATABASE_TYPE, "transparentDataEncryption/current")
+
+each_server = judge_each_resource(SQL_TYPE, "server")
+
+
+@rule(
+    id="AZ-SQL-001",
+    title="SQL server firewall allows access from any IP address",
+    severity="CRITICAL",
+    category="database",
+    description=(
+        "A server-level firewall rule covers 0.0.0.0-255.255.255.255, so every address on the "
+        "Internet can reach the SQL endpoint and attempt logins against every database on it."
+    ),
+    remediation=(
+        "Delete the rule (`az sql server firewall-rule delete -g <rg> -s <server> -n <rule>`) "
+        "and allow only the client ranges that need access, or disable public network access "
+        "and use private endpoints."
+    ),
+    frameworks={"CIS": ["4.1.2"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_FIREWALL_RULES,)),
+)
+@each_server
+def sql_open_firewall(inv: Inventory, server: Resource) -> Judgement:
+    """The 0.0.0.0-0.0.0.0 "Allow Azure services" rule is deliberately not this finding (it
+    admits Azure-hosted addresses only); it is recorded as ``allowsAzureServices`` metadata."""
+    if _public_access_disabled(server):
+        # firewall rules only apply to the public endpoint, which is switched off
+        return Judgement(True, "public network access is disabled", {"publicNetworkAccess": "Disabled"})
+    entries = firewall_entries(child_of(inv, SQL_FIREWALL_RULES, server))
+    if entries is None:
+        return unread_child(inv, SQL_FIREWALL_RULES, server, "firewall rules")
+    open_rules = [str(entry.get("name") or "") for entry in entries if ip_range(entry) == (ALL_START, ALL_END)]
+    azure_services = any(ip_range(entry) == (ALL_START, ALL_START) for entry in entries)
+    metadata = {"open_rules": open_rules, "allowsAzureServices": azure_services, "rule_count": len(entries)}
+    if open_rules:
+        names = ", ".join(f"'{n}'" for n in open_rules)
+        return Judgement(False, f"firewall rule {names} allows {ALL_START}-{ALL_END}", metadata)
+    return Judgement(True, "no firewall rule spans all addresses", metadata)
+
+
+@rule(
+    id="AZ-SQL-002",
+    title="SQL server auditing is disabled",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "Server-level auditing is off, so database logins, queries and permission changes leave "
+        "no trail; intrusions and data exfiltration cannot be detected or investigated."
+    ),
+    remediation=(
+        "Portal: SQL server > Auditing > 'Enable Azure SQL Auditing' with a Log Analytics, "
+        "Event Hub or storage destination, or `az sql server audit-policy update -g <rg> -n "
+        "<server> --state Enabled --lats Enabled --lawri <workspace-resource-id>`."
+    ),
+    frameworks={"CIS": ["4.1.1"], "NIST": ["DE.CM-1", "PR.PT-1"], "ISO27001": ["A.8.15"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_AUDITING,)),
+)
+@each_server
+def sql_auditing(inv: Inventory, server: Resource) -> Judgement:
+    settings = _auditing_settings(inv, server)
+    if isinstance(settings, Judgement):
+        return settings
+    state = settings.get("state")
+    metadata = {"state": state, "retentionDays": settings.get("retentionDays")}
+    if str(state or "").strip().lower() == "enabled":
+        return Judgement(True, "auditing enabled", metadata)
+    shown = state if state is not None else "not reported"
+    return Judgement(False, f"auditing state is {shown}", metadata)
+
+
+def _public_access_disabled(server: Resource) -> bool:
+    return str(props(server).get("publicNetworkAccess") or "").strip().lower() == "disabled"
+
+
+def _auditing_settings(inv: Inventory, server: Resource) -> dict[str, Any] | Judgement:
+    """The server's auditing settings properties, or why they could not be read."""
+    settings = child_of(inv, SQL_AUDITING, server)
+    if not isinstance(settings, dict):
+        return unread_child(inv, SQL_AUDITING, server, "auditing settings")
+    return props(settings)
+
+
+@rule(
+    id="AZ-SQL-003",
+    title="SQL server has no Microsoft Entra administrator",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "No Entra ID admin is configured, so the server can only be administered with its SQL "
+        "login: a shared password without MFA, Conditional Access or central deprovisioning, "
+        "and database users cannot be mapped to Entra identities."
+    ),
+    remediation=(
+        "Portal: SQL server > Microsoft Entra ID > 'Set admin' (preferably a group), or `az sql "
+        "server ad-admin create -g <rg> -s <server> --display-name <group> --object-id <id>`; "
+        "then consider 'Support only Microsoft Entra authentication'."
+    ),
+    frameworks={"CIS": ["4.1.4"], "NIST": ["PR.AC-1", "PR.AC-7"], "ISO27001": ["A.5.16", "A.8.5"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE})),
+)
+@each_server
+def sql_entra_admin(inv: Inventory, server: Resource) -> Judgement:
+    """Absent ``administrators`` fails: Azure omits it when no Entra admin is set."""
+    admins = as_dict(props(server).get("administrators"))
+    admin_type = admins.get("administratorType")
+    metadata = {
+        "administratorType": admin_type,
+        "login": admins.get("login"),
+        "azureADOnlyAuthentication": admins.get("azureADOnlyAuthentication"),
+    }
+    if str(admin_type or "").strip().lower() == "activedirectory":
+        return Judgement(True, f"Entra admin is {admins.get('login') or admins.get('sid') or 'configured'}", metadata)
+    return Judgement(False, "no Microsoft Entra admin configured", metadata)
+
+
+@rule(
+    id="AZ-SQL-004",
+    title="SQL server firewall allows all Azure services",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "The 'Allow Azure services and resources to access this server' rule (0.0.0.0-0.0.0.0) "
+        "admits connections from any Azure-hosted address, including other customers' "
+        "subscriptions, so the login prompt is reachable by anyone who rents an Azure VM."
+    ),
+    remediation=(
+        "Portal: SQL server > Networking > clear 'Allow Azure services and resources to access "
+        "this server', or `az sql server firewall-rule delete -g <rg> -s <server> -n "
+        "AllowAllWindowsAzureIps`; use private endpoints or VNet rules for Azure clients."
+    ),
+    frameworks={"CIS": ["4.1.2"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_FIREWALL_RULES,)),
+)
+@each_server
+def sql_allow_azure_services(inv: Inventory, server: Resource) -> Judgement:
+    """A server with public network access disabled passes: firewall rules are then inert."""
+    if _public_access_disabled(server):
+        return Judgement(True, "public network access is disabled", {"publicNetworkAccess": "Disabled"})
+    entries = firewall_entries(child_of(inv, SQL_FIREWALL_RULES, server))
+    if entries is None:
+        return unread_child(inv, SQL_FIREWALL_RULES, server, "firewall rules")
+    matching = [str(entry.get("name") or "") for entry in entries if ip_range(entry) == (ALL_START, ALL_START)]
+    metadata = {"azure_services_rules": matching}
+    if matching:
+        names = ", ".join(f"'{n}'" for n in matching)
+        return Judgement(False, f"firewall rule {names} allows all Azure services", metadata)
+    return Judgement(True, "Azure services are not allowed", metadata)
+
+
+_MIN_AUDIT_RETENTION_DAYS = 90
+
+
+@rule(
+    id="AZ-SQL-005",
+    title="SQL server audit log retention is shorter than 90 days",
+    severity="LOW",
+    category="database",
+    description=(
+        "Auditing is on but its records are deleted after fewer than 90 days, often before an "
+        "intrusion is discovered, so the evidence needed to investigate it is gone."
+    ),
+    remediation=(
+        "Portal: SQL server > Auditing > storage destination > Advanced properties > Retention "
+        "(days) >= 90 (0 keeps logs indefinitely), or `az sql server audit-policy update -g "
+        "<rg> -n <server> --retention-days 90`."
+    ),
+    frameworks={"CIS": ["4.1.6"], "NIST": ["PR.PT-1"], "ISO27001": ["A.8.15"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_AUDITING,)),
+)
+@each_server
+def sql_audit_retention(inv: Inventory, server: Resource) -> Judgement | None:
+    """Judges only servers whose auditing is enabled (disabled auditing is AZ-SQL-002's
+    finding). ``retentionDays`` 0 means unlimited; 1-89 fails; absent is not evaluated."""
+    settings = _auditing_settings(inv, server)
+    if isinstance(settings, Judgement):
+        return settings
+    if str(settings.get("state") or "").strip().lower() != "enabled":
+        return None
+    raw = settings.get("retentionDays")
+    metadata = {"retentionDays": raw}
+    try:
+        days = int(str(raw).strip()) if isinstance(raw, (int, str)) else None
+    except ValueError:
+        days = None
+    if days is None:
+        shown = "not reported" if raw is None else f"unrecognised ({raw!r})"
+        return Judgement(None, f"audit retentionDays {shown}", metadata)
+    if days == 0:
+        return Judgement(True, "audit logs are kept indefinitely", metadata)
+    if days < _MIN_AUDIT_RETENTION_DAYS:
+        return Judgement(False, f"audit logs are kept {days} days", metadata)
+    return Judgement(True, f"audit logs are kept {days} days", metadata)
+
+
+@rule(
+    id="AZ-SQL-006",
+    title="SQL server allows public network access",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "The server's public endpoint is enabled, so it is reachable from the Internet subject "
+        "only to its firewall rules; one broad rule or a leaked password exposes every database."
+    ),
+    remediation=(
+        "Connect clients through private endpoints, then portal: SQL server > Networking > "
+        "Public network access = Disable, or `az sql server update -g <rg> -n <server> "
+        "--enable-public-network false`."
+    ),
+    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE})),
+)
+@each_server
+def sql_public_access(inv: Inventory, server: Resource) -> Judgement:
+    """Absent ``publicNetworkAccess`` fails: the Azure default is Enabled. SecuredByPerimeter
+    (access governed by a network security perimeter) passes."""
+    access = props(server).get("publicNetworkAccess")
+    metadata = {"publicNetworkAccess": access}
+    if access is None:
+        return Judgement(False, "publicNetworkAccess not set (Enabled by default)", metadata)
+    if str(access).strip().lower() == "enabled":
+        return Judgement(False, "public network access is Enabled", metadata)
+    return Judgement(True, f"public network access is {access}", metadata)
+
+
+@rule(
+    id="AZ-SQL-007",
+    title="SQL database transparent data encryption is disabled",
+    severity="HIGH",
+    category="database",
+    description=(
+        "Transparent data encryption is off, so the database files, backups and transaction "
+        "logs are stored unencrypted; anyone who obtains a copy of them reads the data."
+    ),
+    remediation=(
+        "Portal: SQL database > Transparent data encryption > Data encryption = On, or `az sql "
+        "db tde set -g <rg> -s <server> -d <database> --status Enabled`."
+    ),
+    frameworks={"CIS": ["4.1.5"], "NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({SQL_DATABASE_TYPE}), children=(SQL_TDE,)),
+)
+@judge_each_resource(SQL_DATABASE_TYPE, "database")
+def sql_database_tde(inv: Inventory, database: Resource) -> Judgement | None:
+    """The ``master`` system database is not judged (its encryption is not configurable)."""
+    if str(database.get("name") or "").lower() == "master":
+        return None
+    tde = child_of(inv, SQL_TDE, database)
+    if not isinstance(tde, dict):
+        return unread_child(inv, SQL_TDE, database, "transparent data encryption")
+    state = props(tde).get("state")
+    metadata = {"state": state}
+    value = str(state or "").strip().lower()
+    if value == "enabled":
+        return Judgement(True, "transparent data encryption is Enabled", metadata)
+    if value == "disabled":
+        return Judgement(False, "transparent data encryption is Disabled", metadata)
+    shown = "not reported" if state is None else f"unrecognised ({state!r})"
+    return Judgement(None, f"transparent data encryption state {shown}", metadata)

@@ -1,0 +1,145 @@
+"""Small helpers shared by rule modules: tolerant REST readers, verdict builders, and the two
+shapes almost every rule has.
+
+Most rules judge *each resource of one type* (:func:`judge_each_resource`) or give *one verdict
+on the subscription* (:func:`judge_subscription`). Both are decorators around a decision function
+that returns a :class:`Judgement`, so a rule is its metadata plus that decision, and the loop,
+the resource naming and the "could not be read" entries are written once, here.
+"""
+
+from __future__ import annotations
+
+import functools
+from types import MappingProxyType
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
+
+from scanner.inventory import ChildSpec, Inventory
+from scanner.rules.support.base import Evaluation, Evaluator, resource_name
+
+Resource = dict[str, Any]  # one ARM resource in REST shape
+SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
+
+
+class Judgement(NamedTuple):
+    """A rule's decision on one thing: passed (True), failed (False) or not evaluated (None:
+    what decides it could not be read), why in words, and the facts it rests on."""
+
+    passed: bool | None
+    detail: str
+    metadata: Mapping[str, Any] = MappingProxyType({})
+
+
+def flag(value: Any) -> bool | None:
+    """A REST boolean (tolerating "true"/"false" strings); None when absent or unreadable."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def unreadable(inv: Inventory, resource_type: str, noun: str = "resource") -> Iterator[Evaluation]:
+    """Resources that were listed but whose GET failed: not evaluated, never silently compliant."""
+    for rid, reason in sorted(inv.unreadable_of_type(resource_type).items()):
+        yield Evaluation(
+            resource_id=rid,
+            resource_name=rid.rsplit("/", 1)[-1],
+            resource_type=resource_type,
+            passed=None,
+            detail=f"{noun} could not be read: {reason}",
+        )
+
+
+def verdict(
+    resource: Mapping[str, Any],
+    resource_type: str,
+    passed: bool | None,
+    detail: str,
+    metadata: Mapping[str, Any] | None = None,
+) -> Evaluation:
+    """An Evaluation for an ARM resource in REST shape."""
+    return Evaluation(
+        resource_id=str(resource.get("id", "")),
+        resource_name=resource_name(resource),
+        resource_type=resource_type,
+        passed=passed,
+        detail=detail,
+        metadata=dict(metadata or {}),
+    )
+
+
+def child_of(inv: Inventory, spec: ChildSpec, resource: Mapping[str, Any]) -> Any:
+    """The child payload read under ``resource``, or ``MISSING`` (falsy) when it was not read."""
+    return inv.child(spec, str(resource.get("id", "")))
+
+
+def unread_child(inv: Inventory, spec: ChildSpec, resource: Mapping[str, Any], what: str,
+                 *, unknown: str = "child not collected") -> Judgement:
+    """Not evaluated, because the child that decides (``what``, in words) could not be read: the
+    read's error, or ``unknown`` when the inventory holds neither payload nor error."""
+    reason = inv.child_error(spec, str(resource.get("id", ""))) or unknown
+    return Judgement(None, f"{what} could not be read: {reason}")
+
+
+ResourceJudge = Callable[[Inventory, Resource], Judgement | None]
+
+
+def judge_each_resource(resource_type: str, noun: str = "resource") -> Callable[[ResourceJudge], Evaluator]:
+    """Make a rule of a decision on one resource: ``judge(inv, resource) -> Judgement | None``.
+
+    The rule then yields one verdict per readable resource of ``resource_type`` (None from the
+    judge: the resource is outside the rule's scope, e.g. a Windows VM for a Linux-only rule),
+    followed by one "not evaluated" verdict per listed resource whose GET failed (``<noun> could
+    not be read: <reason>``). Written once so that no rule can forget the unreadable ones, which
+    would otherwise vanish from the counts instead of being reported as not evaluated.
+    """
+
+    def decorate(judge: ResourceJudge) -> Evaluator:
+        @functools.wraps(judge)
+        def evaluate(inv: Inventory) -> Iterator[Evaluation]:
+            for resource in inv.of_type(resource_type):
+                judgement = judge(inv, resource)
+                if judgement is not None:
+                    yield verdict(resource, resource_type, *judgement)
+            yield from unreadable(inv, resource_type, noun)
+
+        return evaluate
+
+    return decorate
+
+
+def subscription_verdict(
+    inv: Inventory, passed: bool | None, detail: str, metadata: Mapping[str, Any] | None = None
+) -> Evaluation:
+    """The one verdict of a subscription-level rule: the resource is the subscription."""
+    return Evaluation(
+        resource_id=f"/subscriptions/{inv.subscription_id}",
+        resource_name=inv.subscription_id,
+        resource_type=SUBSCRIPTION_TYPE,
+        passed=passed,
+        detail=detail,
+        metadata=dict(metadata or {}),
+    )
+
+
+def judge_subscription(judge: Callable[[Inventory], Judgement | None]) -> Evaluator:
+    """Make a rule of a decision on the whole subscription: ``judge(inv) -> Judgement | None``.
+
+    CIS asks some questions of the subscription itself ("is the activity log exported", "are
+    there more than three Owners"): such a rule yields one verdict whose resource is
+    ``/subscriptions/<id>`` (type ``Microsoft.Resources/subscriptions``), so findings and counts
+    treat the subscription like any resource. The judge returns None when the data it needs was
+    not collected: the rule then says nothing rather than judge data it did not see.
+    """
+
+    @functools.wraps(judge)
+    def evaluate(inv: Inventory) -> Iterator[Evaluation]:
+        judgement = judge(inv)
+        if judgement is not None:
+            yield subscription_verdict(inv, *judgement)
+
+    return evaluate
