@@ -23,9 +23,8 @@ import traceback
 from typing import Sequence
 
 from store.enrichment_runs import CveUpdate, EnrichmentStore
-from store.parsing import parse_uuid
 from store.settings import Settings
-from supervisor.exit_codes import ExitCode
+from supervisor.exit_codes import ExitCode, scan_id_argument
 from supervisor.kinds import ENRICH
 from supervisor.rundir import RunDir
 from supervisor.worker import Worker, configure_logging
@@ -34,15 +33,7 @@ log = logging.getLogger("scanner.enrich")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: python -m scanner.enrich <scan_id>", file=sys.stderr)
-        return ExitCode.USAGE
-    try:
-        scan_id = parse_uuid(args[0], "scan_id")
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
+    scan_id = scan_id_argument(sys.argv[1:] if argv is None else argv, "usage: python -m scanner.enrich <scan_id>")
     settings = Settings.from_env()
     run_dir = RunDir(settings.data_dir, scan_id, ENRICH).create()
     configure_logging(run_dir)

@@ -57,6 +57,15 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def one_active_per(name: str, column: str) -> Index:
+    """A partial unique index: at most one pending or running row per ``column`` value.
+
+    The database, not the code, decides races between workers and hosts (the loser's INSERT
+    fails), on SQLite and PostgreSQL alike.
+    """
+    return Index(name, column, unique=True, sqlite_where=text(ACTIVE_SQL), postgresql_where=text(ACTIVE_SQL))
+
+
 class Scan(Base):
     """One scan: the single source of truth for its lifecycle (``store.scans`` changes it)."""
 
@@ -101,13 +110,7 @@ class Scan(Base):
         Index("ix_scans_status_subscription_completed", "status", "subscription_id", "completed_at"),
         # One active scan per subscription, enforced by the database so that concurrent
         # triggers (several workers, several hosts) cannot both win.
-        Index(
-            "uq_scans_active_subscription",
-            "subscription_id",
-            unique=True,
-            sqlite_where=text(ACTIVE_SQL),
-            postgresql_where=text(ACTIVE_SQL),
-        ),
+        one_active_per("uq_scans_active_subscription", "subscription_id"),
     )
 
 
@@ -192,13 +195,7 @@ class EnrichmentRun(Base):
     __table_args__ = (
         Index("ix_enrichment_runs_scan_id", "scan_id"),
         # One active re-enrichment per scan, decided by the database (409 for the loser).
-        Index(
-            "uq_enrichment_runs_active_scan",
-            "scan_id",
-            unique=True,
-            sqlite_where=text(ACTIVE_SQL),
-            postgresql_where=text(ACTIVE_SQL),
-        ),
+        one_active_per("uq_enrichment_runs_active_scan", "scan_id"),
     )
 
 

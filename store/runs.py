@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, Callable, ClassVar, Generic, TypeVar
 
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -90,9 +90,15 @@ class RunStore(Generic[Row]):
     def _key(self) -> Any:
         return getattr(self.model, self.key_name)
 
-    def _transition(self, key: Key, from_statuses: tuple[RunStatus, ...], values: dict[str, Any], *also: Any) -> bool:
-        """The one shape of every transition: a conditional UPDATE that reports whether it won."""
+    def _transition(self, key: Key, from_statuses: tuple[RunStatus, ...],
+                    values: dict[str, Any] | Callable[[Session], dict[str, Any]], *also: Any) -> bool:
+        """The one shape of every transition: a conditional UPDATE that reports whether it won.
+
+        ``values`` may be a function of the session, for values read in the same transaction.
+        """
         with session_scope(self.url) as session:
+            if callable(values):
+                values = values(session)
             result = session.execute(
                 update(self.model)
                 .where(self._key == key, self.model.status.in_(from_statuses), *also)
@@ -114,19 +120,9 @@ class RunStore(Generic[Row]):
     def _finish(self, key: Key, status: RunStatus, from_statuses: tuple[RunStatus, ...], message: str,
                 exit_code: int | None, **extra: Any) -> bool:
         now = utcnow()
-        with session_scope(self.url) as session:
-            values = {"status": status, "completed_at": now, "error_message": short_message(message),
-                      "exit_code": exit_code, **self.finish_values(session, key, now), **extra}
-            result = session.execute(
-                update(self.model)
-                .where(self._key == key, self.model.status.in_(from_statuses))
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if not won(result):
-                return False
-            self.after_transition(session, key, values)
-            return True
+        return self._transition(key, from_statuses, lambda session: {
+            "status": status, "completed_at": now, "error_message": short_message(message), "exit_code": exit_code,
+            **self.finish_values(session, key, now), **extra})
 
     # --------------------------------------------------------------------- launch slots
     def reserve_launch(self, key: Key, *, host: str, cap: int) -> bool:

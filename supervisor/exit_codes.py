@@ -6,7 +6,11 @@ defined once: the processes exit with them, the supervisor reads them back from 
 from __future__ import annotations
 
 import signal
+import sys
 from enum import IntEnum
+from typing import Sequence
+
+from store.parsing import parse_uuid
 
 
 class ExitCode(IntEnum):
@@ -30,6 +34,21 @@ def signal_name(signum: int) -> str:
         return signal.Signals(signum).name
     except ValueError:
         return f"signal {signum}"
+
+
+def scan_id_argument(argv: Sequence[str], usage: str) -> str:
+    """The one scan-id argument of a supervised process's command line (canonical form).
+
+    A wrong command line is a usage error: the reason goes to stderr and the process exits 2.
+    """
+    if len(argv) != 1:
+        print(usage, file=sys.stderr)
+        raise SystemExit(ExitCode.USAGE)
+    try:
+        return parse_uuid(argv[0], "scan_id")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(ExitCode.USAGE) from None
 
 
 def describe(code: int) -> str:

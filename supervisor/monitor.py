@@ -19,8 +19,7 @@ import signal
 import subprocess
 import sys
 
-from store.parsing import parse_uuid
-from supervisor.exit_codes import ExitCode
+from supervisor.exit_codes import ExitCode, scan_id_argument
 from supervisor.kinds import KINDS
 from supervisor.rundir import RunDir
 
@@ -31,14 +30,10 @@ def main(argv: list[str]) -> int:
     kind = "scan"
     if len(argv) >= 2 and argv[0] == "--kind":
         kind, argv = argv[1], argv[2:]
-    if kind not in KINDS or len(argv) != 1:
+    if kind not in KINDS:
         print(USAGE, file=sys.stderr)
         return ExitCode.USAGE
-    try:
-        scan_id = parse_uuid(argv[0], "scan_id")
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
+    scan_id = scan_id_argument(argv, USAGE)
     run_dir = RunDir.from_env(scan_id, kind).create()
     if os.fork() > 0:
         return 0  # the launcher reaps this first process right away

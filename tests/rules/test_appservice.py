@@ -9,18 +9,8 @@ import pytest
 
 from scanner.inventory import Inventory
 from scanner.rules.appservice import SITE_TYPE, WEB_CONFIG
-from tests.rules.builders import (
-    Resource,
-    arm,
-    fail_child,
-    fail_resource,
-    inventory,
-    only,
-    run,
-    set_child,
-    with_child,
-    with_failed_child,
-)
+from tests.rules.builders import Resource, arm, fail_child, fail_resource, inventory, only, run, set_child
+from tests.rules.builders import with_child, with_failed_child
 
 
 def site(**properties: object) -> Resource:

@@ -8,12 +8,8 @@ from typing import Any
 
 import pytest
 
-from scanner.azure.api_versions import (
-    UnpinnedRead,
-    child_api_version,
-    subscription_read_api_version,
-    unpinned_reads,
-)
+from scanner.azure.api_versions import UnpinnedRead, child_api_version, subscription_read_api_version
+from scanner.azure.api_versions import unpinned_reads
 from scanner.inventory import ChildSpec, Inventory, Needs, SubscriptionRead
 from scanner.rules import all_rules, rule_modules
 from scanner.rules.support.base import FRAMEWORKS, SEVERITIES

@@ -7,17 +7,8 @@ import pytest
 
 from scanner.inventory import Inventory
 from scanner.rules.compute import DISK_TYPE, VM_EXTENSIONS, VM_TYPE
-from tests.rules.builders import (
-    Resource,
-    arm,
-    fail_resource,
-    inventory,
-    only,
-    run,
-    with_child,
-    with_failed_child,
-    with_unreadable,
-)
+from tests.rules.builders import Resource, arm, fail_resource, inventory, only, run, with_child
+from tests.rules.builders import with_failed_child, with_unreadable
 
 
 def linux_vm(name: str = "vm1", **linux_config: object) -> Resource:

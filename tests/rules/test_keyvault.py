@@ -8,20 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from scanner.rules.keyvault import VAULT_DIAGNOSTIC_SETTINGS, VAULT_KEYS, VAULT_SECRETS, VAULT_TYPE
-from tests.rules.builders import (
-    COLLECTED_AT,
-    Resource,
-    arm,
-    categories,
-    diagnostic_setting,
-    fail_resource,
-    inventory,
-    only,
-    run,
-    set_child,
-    with_child,
-    with_failed_child,
-)
+from tests.rules.builders import COLLECTED_AT, Resource, arm, categories, diagnostic_setting, fail_resource
+from tests.rules.builders import inventory, only, run, set_child, with_child, with_failed_child
 
 
 def vault(name: str = "kv1", **properties: object) -> Resource:

@@ -7,27 +7,13 @@ from typing import Any
 
 from scanner.engine import evaluate_rule
 from scanner.inventory import Inventory
-from scanner.rules.monitoring import (
-    ACTIVITY_LOG_SETTINGS,
-    ALERT_TYPE,
-    DEFENDER_PLANS,
-    DEFENDER_PRICINGS,
-    PRICING_TYPE,
-)
+from scanner.rules.monitoring import ACTIVITY_LOG_SETTINGS, ALERT_TYPE, DEFENDER_PLANS, DEFENDER_PRICINGS
+from scanner.rules.monitoring import PRICING_TYPE
 from scanner.rules.network import WATCHER_TYPE
 from scanner.rules.support.base import REGISTRY
 from scanner.rules.support.helpers import SUBSCRIPTION_TYPE
-from tests.rules.builders import (
-    SUB,
-    Resource,
-    arm,
-    categories,
-    diagnostic_setting,
-    fail_resource,
-    inventory,
-    only,
-    run,
-)
+from tests.rules.builders import SUB, Resource, arm, categories, diagnostic_setting, fail_resource, inventory
+from tests.rules.builders import only, run
 
 SUB_SCOPE = f"/subscriptions/{SUB}"
 

@@ -10,20 +10,8 @@ from typing import Any
 import pytest
 
 from scanner.rules.network import FLOW_LOGS, LOCATION_TYPE, WATCHER_TYPE
-from tests.rules.builders import (
-    SUB,
-    Resource,
-    arm,
-    fail_child,
-    fail_resource,
-    inventory,
-    nsg,
-    only,
-    run,
-    sec_rule,
-    set_child,
-    with_unreadable,
-)
+from tests.rules.builders import SUB, Resource, arm, fail_child, fail_resource, inventory, nsg, only, run
+from tests.rules.builders import sec_rule, set_child, with_unreadable
 
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
 SUB_SCOPE = f"/subscriptions/{SUB}"

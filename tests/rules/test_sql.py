@@ -8,18 +8,8 @@ import pytest
 
 from scanner.inventory import Inventory
 from scanner.rules.sql import SQL_AUDITING, SQL_DATABASE_TYPE, SQL_FIREWALL_RULES, SQL_TDE, SQL_TYPE
-from tests.rules.builders import (
-    Resource,
-    arm,
-    fail_resource,
-    inventory,
-    only,
-    run,
-    set_child,
-    with_child,
-    with_failed_child,
-    with_unreadable,
-)
+from tests.rules.builders import Resource, arm, fail_resource, inventory, only, run, set_child, with_child
+from tests.rules.builders import with_failed_child, with_unreadable
 
 
 def sql_server(name: str = "sql1") -> Resource:

@@ -6,17 +6,8 @@ import pytest
 
 from scanner.inventory import Inventory
 from scanner.rules.storage import BLOB_SERVICE, STORAGE_TYPE
-from tests.rules.builders import (
-    Resource,
-    arm,
-    fail_resource,
-    inventory,
-    only,
-    run,
-    set_child,
-    with_child,
-    with_failed_child,
-)
+from tests.rules.builders import Resource, arm, fail_resource, inventory, only, run, set_child, with_child
+from tests.rules.builders import with_failed_child
 
 
 def account(name: str = "stacct", **properties: object) -> Resource:

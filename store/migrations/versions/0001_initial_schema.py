@@ -1,9 +1,4 @@
-"""Initial schema: scans, findings, per-rule outcomes.
-
-Revision ID: 0001
-Revises: 
-Create Date: 2026-11-28
-"""
+"""Initial schema: scans, findings, per-rule outcomes."""
 from __future__ import annotations
 
 from alembic import op
@@ -12,8 +7,6 @@ import sqlalchemy as sa
 
 revision = '0001'
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""launch slots and supervisor heartbeats
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-28
-"""
+"""launch slots and supervisor heartbeats"""
 from __future__ import annotations
 
 from alembic import op
@@ -12,8 +7,6 @@ import sqlalchemy as sa
 
 revision = '0002'
 down_revision = '0001'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,17 +1,10 @@
-"""Index for "latest completed scan per subscription".
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-28
-"""
+"""Index for "latest completed scan per subscription"."""
 from __future__ import annotations
 
 from alembic import op
 
 revision = '0003'
 down_revision = '0002'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

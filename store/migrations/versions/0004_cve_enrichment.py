@@ -1,9 +1,5 @@
 """CVE enrichment: CVE fields on findings, the enrichment error on scans, re-enrichment runs
 and the shared NVD cache.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-28
 """
 from __future__ import annotations
 
@@ -13,8 +9,6 @@ import sqlalchemy as sa
 
 revision = '0004'
 down_revision = '0003'
-branch_labels = None
-depends_on = None
 
 _ACTIVE = sa.text("status IN ('pending', 'running')")
 

@@ -1,9 +1,5 @@
 """Enrichment runs become supervised runs like scans: the same error column name, an attempt
 counter (re-queued once after a machine restart) and a cancel flag.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-29
 """
 from __future__ import annotations
 
@@ -13,8 +9,6 @@ import sqlalchemy as sa
 
 revision = '0005'
 down_revision = '0004'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
