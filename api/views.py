@@ -1,6 +1,6 @@
 """How rows look in the API (and in ``bin/openshield … --json``, which prints the same objects).
 
-The names and their order are the contract in docs/api-reference.md and docs/openapi.yaml.
+The names and their order are the contract in docs/api-reference.md and api/openapi.yaml.
 Each view takes a row mapping (a Core ``.mappings()`` row) or an ORM instance, so the hot read
 paths can skip the ORM and still answer exactly what the ORM path answers. Flask-free: the CLI
 imports it.

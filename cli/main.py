@@ -2,7 +2,11 @@
 ``supervisor status`` (:mod:`cli.supervisor_status`).
 
 Exit codes are listed in :mod:`cli.output` and docs/operations.md (0 success, 1 failed,
-2 usage error, 3 refused, 4 cancelled, 5 unknown scan).
+2 usage error, 3 refused, 4 cancelled, 5 unknown scan, 141 output pipe closed).
+
+Every command but ``token`` says on stderr which database it uses when ``DATABASE_URL`` does
+not (:func:`store.settings.database_notice`), so a command that read ``./var/openshield.db``
+while the API used another database is not taken for "no scans".
 
 Commands import what they need inside their handler, so one command's dependencies (Flask for
 ``token``, Alembic for ``db upgrade``) do not slow down or break the others.
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime, timezone
 from typing import Sequence
@@ -94,7 +99,7 @@ def _redact(url: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bin/openshield", description="OpenShield operator commands.")
+    parser = argparse.ArgumentParser(prog="openshield", description="OpenShield operator commands.")
     sub = parser.add_subparsers(dest="group", required=True)
 
     token = sub.add_parser(
@@ -109,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--subject", type=_subject, metavar="S",
                        help="the token's 'sub' claim: who it is for (default 'openshield')")
     token.add_argument("--json", action="store_true", help='print {"token", "role", "expires_at"} as JSON')
-    token.set_defaults(func=_token)
+    token.set_defaults(func=_token, uses_database=False)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="command", required=True)
@@ -125,12 +130,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit code (``openshield`` and ``python -m cli`` pass it to ``sys.exit``).
+
+    A reader that goes away early (``openshield scans list --json | head -1``) is not an error
+    worth a traceback: the output is dropped and the exit code is 141 (128 + SIGPIPE), what a
+    shell reports for a command stopped by a closed pipe. stdout is flushed here rather than at
+    interpreter exit so that the broken pipe is noticed inside this handler.
+    """
+    from cli.output import EXIT_BROKEN_PIPE
+
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again when it exits: point it at /dev/null so that nothing is
+        # left to fail and no "Exception ignored" message follows.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     from sqlalchemy.exc import DBAPIError
 
-    from cli.output import CliError, error
+    from cli.output import CliError, error, load_settings
+    from store.settings import database_notice
 
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "uses_database", True) and not getattr(args, "database_url", None):
+            notice = database_notice(load_settings())
+            if notice:
+                print(notice, file=sys.stderr, flush=True)
         return int(args.func(args))
     except CliError as exc:
         error(str(exc))

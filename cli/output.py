@@ -11,11 +11,13 @@ Exit codes (documented in docs/operations.md), aligned with ``python -m scanner.
 | 4 | ``--wait``: the scan was cancelled |
 | 5 | unknown scan |
 | 130 | interrupted (Ctrl-C) while waiting or following |
+| 141 | stdout was closed by its reader (``... | head -1``): the rest of the output was dropped |
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Sequence
@@ -34,6 +36,8 @@ EXIT_REFUSED = ExitCode.NOT_RUNNABLE
 EXIT_CANCELLED = ExitCode.CANCELLED
 EXIT_NOT_FOUND = ExitCode.UNKNOWN_SCAN
 EXIT_INTERRUPTED = SIGNAL_BASE + 2  # SIGINT
+# what a shell reports for a writer stopped by a closed pipe; the CLI exits with it on purpose
+EXIT_BROKEN_PIPE = SIGNAL_BASE + int(signal.SIGPIPE)
 
 
 class CliError(Exception):

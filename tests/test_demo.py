@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -197,6 +198,28 @@ def test_printed_curl_commands_work(demo: Demo) -> None:
     assert re.fullmatch(r"[0-9a-f-]{36}", scan_id), result.stdout
     assert f'"scan_id":"{scan_id}"' in body.replace(" ", "")
     assert demo.wait_terminal(scan_id)["status"] == "completed"
+
+
+def test_readme_foreground_scan_lands_in_the_demo(demo: Demo) -> None:
+    """The README's "foreground of a shell" commands, as written (this demo's demo.env in place of
+    var/demo/demo.env): the scan uses the demo's database, so the API and the CLI list it, and the
+    emulator's fake NVD, so its CVE enrichment does not wait for the real one."""
+    readme = (REPO / "README.md").read_text()
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", readme, re.S) if "demo.env" in b)
+    script = block.replace("var/demo/demo.env", shlex.quote(str(demo.data_dir / "demo.env")))
+    assert script != block
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OPENSHIELD_", "AZURE_", "NVD_")) and k not in ("DATABASE_URL", "JWT_SECRET")}
+    result = subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=240, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stdout + result.stderr
+    created = re.search(r"^scan ([0-9a-f-]{36}) created", result.stdout, re.MULTILINE)
+    assert created, result.stdout
+    scan_id = created.group(1)
+    assert any(line.startswith(scan_id) and "completed" in line for line in result.stdout.splitlines())  # scans list
+    scan = demo.scan(scan_id)
+    assert scan["status"] == "completed" and scan["trigger"] == "cli" and scan["total_findings"] > 0
+    assert scan["cve_enrichment_status"] == "COMPLETED", scan
 
 
 def test_stop_ends_a_running_scan_too(demo: Demo) -> None:

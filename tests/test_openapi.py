@@ -1,4 +1,4 @@
-"""``docs/openapi.yaml`` is true: schemathesis drives a live gunicorn server from the served document.
+"""``api/openapi.yaml`` is true: schemathesis drives a live gunicorn server from the served document.
 
 The document is loaded from the running server (``GET /api/openapi.json``, which also tests
 that route), and schemathesis generates requests for every operation, sent with an operator
@@ -179,4 +179,4 @@ def test_every_flask_route_is_documented(tmp_path: Path, monkeypatch: pytest.Mon
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             served.add((path, method.lower()))
     missing = sorted(f"{m.upper()} {p}" for p, m in served if m not in paths.get(p, {}))
-    assert not missing, f"routes missing from docs/openapi.yaml: {missing}"
+    assert not missing, f"routes missing from api/openapi.yaml: {missing}"

@@ -1,8 +1,10 @@
-"""``GET /api/openapi.json``: the API's OpenAPI 3.1 description, from ``docs/openapi.yaml``.
+"""``GET /api/openapi.json``: the API's OpenAPI 3.1 description, from ``api/openapi.yaml``.
 
-The YAML file in docs/ is the one source (reviewed with the code, checked against a live
-server by tests/test_openapi.py); this route only converts it to JSON, once per process, and
-serves it without authentication so that tools can discover the API.
+The YAML file beside this package's code is the one source (reviewed with the code, checked
+against a live server by tests/test_openapi.py). It lives inside the ``api`` package so that an
+installed copy (``pip install .``, the Docker image) carries it; ``docs/openapi.yaml`` is a
+symbolic link to it for readers and tools that look in docs/. This route only converts it to
+JSON, once per process, and serves it without authentication so that tools can discover the API.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi.yaml"
 
 bp = Blueprint("openapi", __name__)
 
