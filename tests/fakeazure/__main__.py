@@ -12,6 +12,14 @@ import threading
 from . import tenants as T
 from . import tls
 from .server import App, Faults, FakeAzureServer, TenantIndex
+from .throttle import Limit
+
+
+def _limit(value: str) -> Limit:
+    try:
+        return Limit.parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive(value: str) -> int:
@@ -93,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fake NVD: answer 403 beyond N requests per S seconds without an apiKey (N/S, e.g. 5/30)")
     p.add_argument("--nvd-keyed-rate-limit", default="", help="fake NVD: the same limit for requests with an apiKey")
     p.add_argument("--nvd-latency-ms", type=_non_negative_float, default=0, help="fake NVD: extra sleep per request")
+    p.add_argument("--arm-throttle", type=_limit, default=None, metavar="BUCKET/REFILL",
+                   help="ARM subscription reads: a token bucket of BUCKET per subscription and client id, "
+                        "refilled at REFILL per second; 429 + Retry-After when empty (Azure: 250/25)")
+    p.add_argument("--arg-throttle", type=_limit, default=None, metavar="QUERIES/SECONDS",
+                   help="Resource Graph: QUERIES per SECONDS window per client id (Azure: 15/5)")
     p.add_argument("--dump-tenant", metavar="PATH", help="write the chosen tenant as JSON to PATH and exit")
     return p
 
@@ -150,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                     forbid_arm=args.forbid_arm)
     app = App(index, client_secret=args.client_secret, faults=faults, page_size=args.page_size,
               graph_page_size=args.graph_page_size, graph_max_page_size=args.graph_max_page_size,
-              any_subscription=args.any_subscription)
+              any_subscription=args.any_subscription, arm_throttle=args.arm_throttle,
+              arg_throttle=args.arg_throttle)
     try:
         app.nvd.faults.update({"rate_limit": args.nvd_rate_limit, "keyed_rate_limit": args.nvd_keyed_rate_limit,
                                "latency_ms": args.nvd_latency_ms})

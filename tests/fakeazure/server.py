@@ -27,8 +27,11 @@ from http import HTTPStatus
 from typing import Any, Callable
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
+from . import resourcegraph as ARG
 from . import tenants as T
+from .lists import TypeLists
 from .nvd import FakeNvd
+from .throttle import Arrivals, ArgThrottle, ArmThrottle, Decision, Limit
 
 JSON = "application/json; charset=utf-8"
 GRAPH_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
@@ -265,6 +268,8 @@ class TenantIndex:
                 rgs[rg.lower()] = (rg, res.get("location") or "")
             self.list_items.append((res["type"].lower(), rg.lower(), res["name"].lower(), dumps(summary)))
         self.resource_groups = rgs
+        self.lists = TypeLists(tenant["resources"], self.resource_bytes)  # per-type collections (lists.py)
+        self.resource_graph = ARG.ResourceGraph(tenant["resources"], self.tenant_id)
         self._filter_cache: dict[str, list[bytes]] = {}
         self._filter_lock = threading.Lock()
 
@@ -272,9 +277,12 @@ class TenantIndex:
         self.child_objects: dict[str, bytes] = {}
         self.child_lists: dict[str, list[bytes]] = {}
         self.child_items: dict[str, bytes] = {}
+        self.failing_children: set[str] = set()  # a null child: reading it answers 404
         for key, payload in tenant["children"].items():
             lkey = key.lower().rstrip("/")
-            if isinstance(payload, list):
+            if payload is None:
+                self.failing_children.add(lkey)
+            elif isinstance(payload, list):
                 self.child_lists[lkey] = [dumps(item) for item in payload]
                 for item in payload:
                     if isinstance(item, dict) and isinstance(item.get("id"), str):
@@ -361,6 +369,7 @@ class TenantIndex:
             for kid in kids:
                 add(f"{parent}/{kid}")
 
+        self.known_types = {f"{ns_l}/{rtype_l}" for ns_l, kinds in types.items() for rtype_l in kinds}
         self.providers: dict[str, bytes] = {}
         docs = []
         for ns_l, ns in sorted(ns_names.items()):
@@ -436,7 +445,8 @@ class App:
     def __init__(self, index: TenantIndex, *, client_secret: str = T.DEFAULT_CLIENT_SECRET,
                  faults: Faults | None = None, page_size: int = 1000, graph_page_size: int = 100,
                  graph_max_page_size: int | None = None, base_url: str = "https://127.0.0.1",
-                 any_subscription: bool = False) -> None:
+                 any_subscription: bool = False, arm_throttle: Limit | None = None,
+                 arg_throttle: Limit | None = None) -> None:
         if page_size < 1 or not (1 <= graph_page_size <= GRAPH_MAX_TOP):
             raise ValueError("page sizes must be >= 1 (Graph: 1..999)")
         if graph_max_page_size is not None and graph_max_page_size < 1:
@@ -451,6 +461,11 @@ class App:
         self.graph_max_page_size = graph_max_page_size
         self.base_url = base_url
         self.tokens: set[str] = set()
+        self.token_clients: dict[str, str] = {}  # token -> client id: the principal throttles count per
+        # --arm-throttle / --arg-throttle (throttle.py); None = unlimited
+        self.arm_throttle = ArmThrottle(arm_throttle) if arm_throttle else None
+        self.arg_throttle = ArgThrottle(arg_throttle) if arg_throttle else None
+        self.arrivals = Arrivals()
         # serve the tenant under every subscription id (tests that need many subscriptions)
         self.any_subscription = any_subscription
         # the fake NVD CVE API (tests/fakeazure/nvd.py), on the same port
@@ -489,9 +504,47 @@ class App:
             traceback.print_exc(file=sys.stderr)
             resp = self._error(group, 500, "InternalServerError", "fakeazure internal error", req)
         self.stats.record(group, route, resp[0])
+        self.arrivals.record(resp[0])
         return resp
 
     def _serve(self, req: Request, group: str, route: str, handler: Callable[[Request], Response]) -> Response:
+        decision = self._metered(req, group)
+        if decision is not None and not decision.allowed:
+            return self._throttled(req, group, decision)
+        resp = self._serve_unmetered(req, group, route, handler)
+        if decision is not None:
+            resp = (resp[0], resp[1], resp[2] + decision.headers, resp[3])
+        return resp
+
+    def _metered(self, req: Request, group: str) -> Decision | None:
+        """The throttle's decision for an authenticated ARM read or ARG query (None: not metered)."""
+        if group not in ("arm", "arg"):
+            return None
+        throttle = self.arm_throttle if group == "arm" else self.arg_throttle
+        if throttle is None or (group == "arm" and req.method not in ("GET", "HEAD")):
+            return None
+        scheme, _, token = req.headers.get("authorization", "").partition(" ")
+        client = self.token_clients.get(token.strip()) if scheme.lower() == "bearer" else None
+        if client is None:
+            return None  # the 401 is not charged to anyone
+        if isinstance(throttle, ArmThrottle):
+            scope = req.segs[1] if len(req.segs) > 1 and req.segs[0] == "subscriptions" else "tenant"
+            return throttle.read(scope, client)
+        return throttle.query(client)
+
+    def _throttled(self, req: Request, group: str, decision: Decision) -> Response:
+        if group == "arm":
+            msg = ("Number of 'read' requests for subscription actor exceeded. Please try again after "
+                   f"'{int(decision.retry_after)}' seconds after additional tokens are available.")
+            return self._error("arm", 429, "SubscriptionRequestsThrottled", msg, req, headers=decision.headers)
+        msg = ("Please provide below info when asking for support: the user's Resource Graph query quota is "
+               "exhausted.")
+        return self._error("arm", 429, "RateLimiting", msg, req, headers=decision.headers)
+
+    def _serve_unmetered(self, req: Request, group: str, route: str,
+                         handler: Callable[[Request], Response]) -> Response:
+        if group == "arg":
+            return self._check_token(req, "arm") or handler(req)
         if group in ("arm", "graph"):
             denied = self._check_token(req, group)
             if denied:
@@ -568,7 +621,9 @@ class App:
     def _classify_arm(self, req: Request) -> tuple[str, str, Callable[[Request], Response]]:
         segs = req.segs
         n = len(segs)
-        if segs[0] == "providers":  # tenant-level: role definitions by id
+        if segs[0] == "providers":  # tenant-level: role definitions by id, Resource Graph
+            if segs[1:] == ["microsoft.resourcegraph", "resources"]:
+                return "arg", "arg.resources", self._arg_resources
             if n >= 3 and segs[1] == "microsoft.authorization" and segs[2] == "roledefinitions":
                 return "arm", "arm.roleDefinitions", self._arm_role_definitions
             return "arm", "arm.other", self._arm_not_found
@@ -592,6 +647,10 @@ class App:
             read = _SUBSCRIPTION_READ_TYPES.get(f"{segs[3]}/{segs[4]}")
             if read and n <= 6:
                 return "arm", f"arm.subscription.{read}", self._arm_subscription_read
+            if n == 5:
+                return "arm", "arm.list.subscription", self._arm_type_list
+        if kind == "resourcegroups" and n == 7 and segs[4] == "providers":
+            return "arm", "arm.list.resourceGroup", self._arm_type_list
         # a resource, a child of a resource, or nothing
         idx = self.index
         key = req.lpath
@@ -600,7 +659,11 @@ class App:
         if key in idx.child_objects or key in idx.child_lists or key in idx.child_items:
             return "arm", "arm.child.get", self._arm_child
         for k in range(n - 1, 5, -1):
-            if "/" + "/".join(segs[:k]) in idx.resource_bytes:
+            parent = "/" + "/".join(segs[:k])
+            if parent in idx.resource_bytes:
+                if key not in idx.failing_children and \
+                        idx.lists.child_collection(idx.resource_type[parent], parent, segs[k:]) is not None:
+                    return "arm", "arm.list.children", self._arm_child_collection
                 return "arm", "arm.child.get", self._arm_child
         return "arm", "arm.resource.get", self._arm_resource
 
@@ -731,6 +794,7 @@ class App:
                                    "(application ID URI).", req)
         token = "fa." + secrets.token_urlsafe(32)
         self.tokens.add(token)
+        self.token_clients[token] = self.index.client_id
         body = {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
         return 200, JSON, [("Cache-Control", "no-store, no-cache"), ("Pragma", "no-cache")], dumps(body)
 
@@ -923,6 +987,67 @@ class App:
             return 200, JSON, [], found
         return self._arm_page(req, self.index.child_lists.get(req.lpath, []), self.page_size)
 
+    def _arm_type_list(self, req: Request) -> Response:
+        """``/subscriptions/{s}[/resourceGroups/{rg}]/providers/{ns}/{type}``: every resource of a
+        type at that scope with full properties (lists.py), paged; empty when none."""
+        segs = req.segs
+        ns, rtype = segs[-2], segs[-1]
+        full = f"{ns}/{rtype}"
+        bad = self._api_version(req, full) or self._wrong_subscription(req)
+        if bad:
+            return bad
+        if ns not in self.index.providers:
+            return self._error("arm", 404, "InvalidResourceNamespace",
+                               f"The resource namespace '{req.path.split('/')[-2]}' is invalid.")
+        if full not in self.index.known_types:
+            return self._error("arm", 400, "InvalidResourceType",
+                               f"The resource type '{req.path.split('/')[-1]}' could not be found in the namespace "
+                               f"'{req.path.split('/')[-2]}' for api version '{req.query['api-version']}'.")
+        if len(segs) == 7:
+            if segs[3] not in self.index.resource_groups:
+                return self._error("arm", 404, "ResourceGroupNotFound",
+                                   f"Resource group '{req.path.split('/')[4]}' could not be found.")
+            return self._arm_page(req, self.index.lists.group_list(segs[3], full), self.page_size)
+        return self._arm_page(req, self.index.lists.subscription_list(full), self.page_size)
+
+    def _arm_child_collection(self, req: Request) -> Response:
+        """A collection under a resource (``…/servers/{x}/databases``, ``…/firewallRules``,
+        ``{id}/providers/Microsoft.Insights/diagnosticSettings``) that the tenant holds no
+        children for: its nested resources, or 200 with an empty list, as ARM answers."""
+        bad = self._api_version(req, _type_of_segments(req.segs)) or self._wrong_subscription(req)
+        if bad:
+            return bad
+        segs = req.segs
+        for k in range(len(segs) - 1, 5, -1):
+            parent = "/" + "/".join(segs[:k])
+            if parent in self.index.resource_bytes:
+                items = self.index.lists.child_collection(self.index.resource_type[parent], parent, segs[k:])
+                return self._arm_page(req, items or [], self.page_size)
+        return self._arm_not_found(req)
+
+    def _arg_resources(self, req: Request) -> Response:
+        """Azure Resource Graph ``resources`` queries (resourcegraph.py)."""
+        if req.method != "POST":
+            return self._error("arm", 405, "MethodNotAllowed",
+                               f"The requested HTTP method '{req.method}' is not supported.")
+        bad = self._api_version(req)
+        if bad:
+            return bad
+        try:
+            body = json.loads(req.body or b"{}")
+            return 200, JSON, [], dumps(self.index.resource_graph.answer(body))
+        except (ValueError, ARG.QueryError) as exc:
+            return 400, JSON, [], dumps(ARG.error_body(str(exc), str(uuid.uuid4())))
+
+    def _stats_document(self) -> dict[str, Any]:
+        return {**self.stats.snapshot(), **self.arrivals.snapshot()}
+
+    def _reset_throttles(self) -> None:
+        self.arrivals.reset()
+        for throttle in (self.arm_throttle, self.arg_throttle):
+            if throttle is not None:
+                throttle.reset()
+
     def _arm_not_found(self, req: Request) -> Response:
         return self._api_version(req) or self._error("arm", 404, "ResourceNotFound",
                                                      f"The resource '{req.path}' was not found.")
@@ -1037,12 +1162,13 @@ class App:
         route = "/".join(req.segs[1:])
         method = req.method
         if route == "stats" and method == "GET":
-            return 200, JSON, [], dumps(self.stats.snapshot())
+            return 200, JSON, [], dumps(self._stats_document())
         if route == "stats/reset" and method == "POST":
             self.stats.reset_locked()
+            self._reset_throttles()
             self.faults.reset_sequence()
             self.nvd.reset()
-            return 200, JSON, [], dumps(self.stats.snapshot())
+            return 200, JSON, [], dumps(self._stats_document())
         if route == "faults" and method in ("GET", "POST"):
             if method == "POST":
                 try:

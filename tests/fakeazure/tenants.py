@@ -469,7 +469,9 @@ class _Arm:
             os_disk["name"] = f"{name}-osdisk"
             os_disk["vhd"] = {"uri": f"https://stvhds{guid('vhd', name)[:8]}.blob.core.windows.net/vhds/{name}-osdisk.vhd"}
         res = self.add(rg, "Microsoft.Compute/virtualMachines", name, location, props)
-        if extensions is not None:
+        if extensions is None:
+            self.child(res, "extensions", None)  # null: the emulator answers 404 for this read
+        else:
             self.child(res, "extensions", [
                 {
                     "id": f"{res['id']}/extensions/{ext_type}",
