@@ -11,12 +11,12 @@ from typing import Iterator
 
 import pytest
 
-from scanner.azure.collector import Collector
-from scanner.azure.endpoints import AzureEndpoints
+from scanner.azure.collector import PER_RESOURCE, Collector
 from scanner.azure.errors import CollectionError
 from scanner.engine import evaluate_rule
 from scanner.inventory import ChildSpec, Inventory, Needs
 from scanner.rules import all_rules
+from tests.collect_helpers import collect, endpoints, inventory_form, verdicts
 from tests.fakeazure.harness import Emulator, start_emulator
 
 ENV_KEYS = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
@@ -38,24 +38,12 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 
 @pytest.fixture(autouse=True)
 def clean_faults(emulator: Emulator) -> Iterator[None]:
-    emulator.set_faults(latency_ms=0, throttle_every=0, fail_every=0, forbid_graph=[], forbid_arm=[], retry_after=1)
+    emulator.set_faults(latency_ms=0, throttle_every=0, fail_every=0, forbid_graph=[], forbid_arm=[], forbid_lists=[],
+                        retry_after=1)
     emulator.reset_stats()
     yield
 
 
-def endpoints(emu: Emulator, secret: str | None = None) -> AzureEndpoints:
-    env = emu.env
-    return AzureEndpoints(
-        arm=env["AZURE_ARM_ENDPOINT"], graph=env["AZURE_GRAPH_ENDPOINT"], authority=env["AZURE_AUTHORITY_HOST"],
-        tenant_id=env["AZURE_TENANT_ID"], client_id=env["AZURE_CLIENT_ID"],
-        client_secret=secret if secret is not None else env["AZURE_CLIENT_SECRET"], ca_bundle=env["REQUESTS_CA_BUNDLE"],
-    )
-
-
-def collect(emu: Emulator, secret: str | None = None, concurrency: int = 8) -> Inventory:
-    needs = Needs.union(r.needs for r in all_rules())
-    return Collector(emu.env["AZURE_SUBSCRIPTION_ID"], needs, endpoints=endpoints(emu, secret),
-                     concurrency=concurrency).collect()
 
 
 def summary(inv: Inventory) -> dict[str, object]:
@@ -85,14 +73,38 @@ def test_demo_collection_is_complete_and_paged(emulator: Emulator) -> None:
     # page size 7 over 50+ resources: the SDK pager followed nextLink many times
     assert stats["arm.resources.list"] >= tenant["resources"] // 7
     assert stats["graph.users"] >= 2, "Graph paging was not followed"
-    # each needed resource fetched exactly once (no retries without faults)
-    needed = sum(len(v) for v in inv.resources.values())
-    assert stats["arm.resource.get"] == needed
+    # resources come from per-type lists (page size 7: several pages) and parent collections,
+    # never one GET each
+    assert "arm.resource.get" not in stats
+    top_types = {t for t in inv.resources if t.count("/") == 1}
+    assert stats["arm.list.subscription"] >= len(top_types) + 1
+    assert stats["arm.list.children"] >= 1  # SQL databases from their servers' collections
+
+
+def test_list_path_and_per_resource_path_agree(emulator: Emulator) -> None:
+    by_lists = collect(emulator)
+    by_resource = collect(emulator, strategy=PER_RESOURCE)
+    assert inventory_form(by_lists) == inventory_form(by_resource)
+    assert verdicts(by_lists) == verdicts(by_resource)
+
+
+def test_a_refused_type_list_falls_back_to_one_get_per_resource(emulator: Emulator, caplog) -> None:
+    baseline = inventory_form(collect(emulator))
+    emulator.set_faults(forbid_lists=["Microsoft.Storage/storageAccounts"])
+    emulator.reset_stats()
+    with caplog.at_level("WARNING", logger="scanner.azure.collector"):
+        inv = collect(emulator)
+    assert inventory_form(inv) == baseline
+    assert emulator.stats()["by_route"]["arm.resource.get"] == len(inv.resources["microsoft.storage/storageaccounts"])
+    assert any("per-type list of microsoft.storage/storageaccounts failed (HTTP 403 AuthorizationFailed)" in r.message
+               and "reading each resource instead" in r.message for r in caplog.records)
 
 
 def test_throttling_and_transient_errors_are_retried(emulator: Emulator) -> None:
     baseline = summary(collect(emulator))
-    emulator.set_faults(throttle_every=4, retry_after=1, fail_every=9)
+    # Retry-After 0: these 429s are random, not an empty bucket, and the pacer would otherwise
+    # (rightly) hold every read for the whole second each one asks for
+    emulator.set_faults(throttle_every=4, retry_after=0, fail_every=9)
     emulator.reset_stats()
     inv = collect(emulator)
     assert inv.unavailable == {} and len(inv.unreadable) == 1  # the planted one only

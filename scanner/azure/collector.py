@@ -1,7 +1,12 @@
-"""Collect, once, exactly what the selected rules need.
+"""Collect, once, exactly what the selected rules need, in as few ARM reads as Azure allows.
 
-One pass over the subscription listing; each resource of a needed type gets one detail GET and
-one GET per needed child, started while the listing is still paging and bounded by a semaphore.
+On real Azure the number of reads sets a scan's time (ARM refills a subscription's read bucket
+at 25 per second), so resources of a needed type come from that type's list (full properties,
+1,000 per page) and nested types from their parent's collection; only children that no list
+returns are read per parent, bounded by a semaphore and paced on ARM's remaining-reads header
+(``scanner/azure/pacing.py``). A list that is refused (403) or fails falls back to one GET per
+resource of that type, and the scan log says so. ``strategy=PER_RESOURCE`` keeps the older
+shape (the subscription listing, then one GET per resource) for the differential test.
 Microsoft Graph collections, role assignments and subscription-scope reads (activity-log
 diagnostic settings, Defender pricings) are fetched concurrently on the same event loop.
 Failures are recorded in the inventory (``unavailable`` / ``unreadable``) with a reason, so the
@@ -41,6 +46,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 64
 PROGRESS_INTERVAL = 0.25
+LISTS = "lists"  # per-type lists and parent collections (the default: fewest ARM reads)
+PER_RESOURCE = "per-resource"  # the subscription listing, then one GET per resource
+STRATEGIES = (LISTS, PER_RESOURCE)
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,11 @@ class Collector:
         concurrency: int = DEFAULT_CONCURRENCY,
         on_progress: ProgressCallback | None = None,
         stop: threading.Event | None = None,
+        strategy: str = LISTS,
     ) -> None:
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown collection strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+        self.strategy = strategy
         self.subscription_id = subscription_id
         self.needs = needs
         self.endpoints = endpoints or AzureEndpoints.from_env()
@@ -80,6 +92,9 @@ class Collector:
         self._done = 0
         self._submitted = 0
         self._last_emit = 0.0
+        self._slots = asyncio.Semaphore(self.concurrency)
+        self._collection_slots = asyncio.Semaphore(self.concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ public
     def collect(self) -> Inventory:
@@ -191,55 +206,154 @@ class Collector:
             inventory.children.setdefault(spec.key, {})
         for t in wanted:
             inventory.resources.setdefault(t, [])
-        slots = asyncio.Semaphore(self.concurrency)
-        tasks: set[asyncio.Task[None]] = set()
-
-        async def bounded(work: Awaitable[None]) -> None:
-            try:
-                await work
-            finally:
-                slots.release()
-                self._done += 1
-
-        async def submit(fetch: Callable[..., Awaitable[None]], *args: Any) -> None:
-            # wait for a free slot before starting the next fetch: memory stays flat and the
-            # listing does not outrun the fetches by thousands of tasks
-            await slots.acquire()
-            task = asyncio.create_task(bounded(fetch(*args)))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            self._submitted += 1
-
+        self._slots = asyncio.Semaphore(self.concurrency)
+        self._collection_slots = asyncio.Semaphore(self.concurrency)
+        self._tasks = set()
         try:
             try:
-                async for listed in arm.list_resources():
-                    self._check_stop()
-                    inventory.resource_count += 1
-                    location = normalise_location(listed.get("location"))
-                    if location:
-                        inventory.locations[location] = inventory.locations.get(location, 0) + 1
-                    rtype = (listed.get("type") or "").lower()
-                    if rtype in wanted:
-                        await submit(self._fetch_resource, arm, listed, rtype, inventory)
-                    for spec in children.get(rtype, []):
-                        await submit(self._fetch_child, arm, listed["id"], spec, inventory)
-                    self._emit(inventory, False)
+                if self.strategy == PER_RESOURCE:
+                    await self._per_resource(arm, inventory, wanted, children)
+                else:
+                    await self._by_lists(arm, inventory, wanted, children)
             except ClientAuthenticationError as exc:
                 raise CollectionError(auth_failure_message(exc)) from None
             except HttpResponseError as exc:
                 raise CollectionError(self._listing_failure(exc)) from None
-            while tasks:
+            while self._tasks:
                 self._check_stop()
-                done, _ = await asyncio.wait(set(tasks), timeout=PROGRESS_INTERVAL)
+                done, _ = await asyncio.wait(set(self._tasks), timeout=PROGRESS_INTERVAL)
                 for task in done:
                     task.result()  # fetch functions record their own errors; anything else is a bug
                 self._emit(inventory, True)
         except BaseException:
-            for task in tasks:
+            for task in self._tasks:
                 task.cancel()
             raise
         self._emit(inventory, True, force=True)
+        pacer = arm.pacer
+        if pacer.waits or pacer.throttled:
+            log.info("ARM reads paced on the remaining-reads header: %d waits, %d answered 429 (retried)",
+                     pacer.waits, pacer.throttled)
         self._mark_wholly_unreadable(inventory, wanted, children)
+
+    async def _submit(self, fetch: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Start one fetch once a slot is free: memory stays flat and a listing does not outrun
+        the fetches by thousands of tasks."""
+        await self._slots.acquire()
+        task = asyncio.create_task(self._bounded(fetch(*args)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self._submitted += 1
+
+    async def _bounded(self, work: Awaitable[None]) -> None:
+        try:
+            await work
+        finally:
+            self._slots.release()
+            self._done += 1
+
+    def _count_listed(self, inventory: Inventory, listed: dict[str, Any]) -> None:
+        inventory.resource_count += 1
+        location = normalise_location(listed.get("location"))
+        if location:
+            inventory.locations[location] = inventory.locations.get(location, 0) + 1
+
+    async def _per_resource(self, arm: ArmReader, inventory: Inventory, wanted: set[str],
+                            children: dict[str, list[ChildSpec]]) -> None:
+        """The subscription listing, then one GET per needed resource and per child (kept for
+        the differential test and as the fallback's shape)."""
+        async for listed in arm.list_resources():
+            self._check_stop()
+            self._count_listed(inventory, listed)
+            rtype = (listed.get("type") or "").lower()
+            if rtype in wanted:
+                await self._submit(self._fetch_resource, arm, listed, rtype, inventory)
+            for spec in children.get(rtype, []):
+                await self._submit(self._fetch_child, arm, listed["id"], spec, inventory)
+            self._emit(inventory, False)
+
+    async def _by_lists(self, arm: ArmReader, inventory: Inventory, wanted: set[str],
+                        children: dict[str, list[ChildSpec]]) -> None:
+        """Top-level types from one per-type list each (full properties, 1,000 per page),
+        nested types from their parents' collections, children per parent (no list returns
+        them). The subscription listing still runs, concurrently: it counts every resource and
+        region, and names the resources to read one by one if a type's list is refused."""
+        top = sorted(t for t in wanted if t.count("/") == 1)
+        nested = sorted(t for t in wanted if t.count("/") > 1)
+        listed_of: dict[str, list[dict[str, Any]]] = {t: [] for t in wanted}
+        refused: list[str] = []
+
+        async def listing() -> None:
+            async for listed in arm.list_resources_raw():
+                self._check_stop()
+                self._count_listed(inventory, listed)
+                rtype = (listed.get("type") or "").lower()
+                if rtype in listed_of:
+                    listed_of[rtype].append(listed)
+                self._emit(inventory, False)
+
+        async def type_list(rtype: str) -> None:
+            try:
+                items = await arm.list_type(rtype)
+            except HttpResponseError as exc:
+                log.warning("per-type list of %s failed (%s): reading each resource instead", rtype,
+                            http_error_summary(exc))
+                refused.append(rtype)
+                return
+            await self._take_listed(arm, inventory, rtype, items, children)
+
+        readers = [asyncio.create_task(listing())] + [asyncio.create_task(type_list(t)) for t in top]
+        try:
+            await asyncio.gather(*readers)
+        except BaseException:
+            for reader in readers:
+                reader.cancel()
+            raise
+        for rtype in refused:
+            for listed in listed_of[rtype]:
+                await self._fetch_one_by_one(arm, inventory, rtype, listed, children)
+        for rtype in nested:
+            collections: dict[str, list[dict[str, Any]]] = {}
+            for listed in listed_of[rtype]:
+                collections.setdefault(listed["id"].rsplit("/", 1)[0], []).append(listed)
+            for path, members in collections.items():
+                self._check_stop()
+                # a collection read submits its members' child reads, so it must not hold one of
+                # the slots those wait for (with concurrency 1 that would deadlock): own slots
+                await self._collection_slots.acquire()
+                task = asyncio.create_task(self._fetch_nested(arm, inventory, rtype, path, members, children))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                task.add_done_callback(lambda _: self._collection_slots.release())
+
+    async def _take_listed(self, arm: ArmReader, inventory: Inventory, rtype: str, items: list[dict[str, Any]],
+                           children: dict[str, list[ChildSpec]]) -> None:
+        inventory.resources[rtype].extend(items)
+        for item in items:
+            self._check_stop()
+            for spec in children.get(rtype, []):
+                await self._submit(self._fetch_child, arm, item["id"], spec, inventory)
+
+    async def _fetch_one_by_one(self, arm: ArmReader, inventory: Inventory, rtype: str, listed: dict[str, Any],
+                                children: dict[str, list[ChildSpec]]) -> None:
+        self._check_stop()
+        await self._submit(self._fetch_resource, arm, listed, rtype, inventory)
+        for spec in children.get(rtype, []):
+            await self._submit(self._fetch_child, arm, listed["id"], spec, inventory)
+
+    async def _fetch_nested(self, arm: ArmReader, inventory: Inventory, rtype: str, path: str,
+                            members: list[dict[str, Any]], children: dict[str, list[ChildSpec]]) -> None:
+        """One parent's collection of a nested type (``…/servers/{x}/databases``); if it cannot
+        be read, each member the listing named is read on its own."""
+        try:
+            items = await arm.get_collection(path, await arm.api_version_for(members[0]["type"]))
+        except HttpResponseError as exc:
+            log.warning("collection %s failed (%s): reading each resource instead", path, http_error_summary(exc))
+            for listed in members:
+                await self._fetch_one_by_one(arm, inventory, rtype, listed, children)
+            return
+        items = [i for i in items if (i.get("type") or "").lower() == rtype]
+        await self._take_listed(arm, inventory, rtype, items, children)
 
     def _check_stop(self) -> None:
         if self.stop.is_set():

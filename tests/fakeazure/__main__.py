@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--forbid-arm", type=_subscription_reads, default=[],
                    help="comma-separated subscription-scope reads answering 403 "
                         f"({', '.join(T.SUBSCRIPTION_READS)})")
+    p.add_argument("--forbid-lists", default="",
+                   help="comma-separated resource types whose per-type list answers 403 AuthorizationFailed")
     p.add_argument("--page-size", type=_positive, default=1000, help="ARM page size (default 1000)")
     p.add_argument("--graph-page-size", type=_positive, default=100,
                    help="default Graph $top (default 100, max 999)")
@@ -161,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     faults = Faults(latency_ms=args.latency_ms, throttle_every=args.throttle_every,
                     retry_after=args.retry_after, fail_every=args.fail_every, forbid_graph=args.forbid_graph,
                     forbid_arm=args.forbid_arm)
+    try:
+        faults.update({"forbid_lists": args.forbid_lists})
+    except ValueError as exc:
+        parser.error(str(exc))
     app = App(index, client_secret=args.client_secret, faults=faults, page_size=args.page_size,
               graph_page_size=args.graph_page_size, graph_max_page_size=args.graph_max_page_size,
               any_subscription=args.any_subscription, arm_throttle=args.arm_throttle,

@@ -111,7 +111,8 @@ def _type_of_segments(segs: list[str]) -> str:
 class Faults:
     """Runtime-changeable fault injection settings (shared by all handler threads)."""
 
-    KEYS = ("latency_ms", "throttle_every", "retry_after", "fail_every", "forbid_graph", "forbid_arm")
+    KEYS = ("latency_ms", "throttle_every", "retry_after", "fail_every", "forbid_graph", "forbid_arm",
+            "forbid_lists")
 
     def __init__(self, latency_ms: float = 0, throttle_every: int = 0, retry_after: float = 1,
                  fail_every: int = 0, forbid_graph: list[str] | tuple[str, ...] = (),
@@ -123,6 +124,7 @@ class Faults:
         self.fail_every = 0
         self.forbid_graph: frozenset[str] = frozenset()
         self.forbid_arm: frozenset[str] = frozenset()  # subscription-read short names, lower-cased
+        self.forbid_lists: frozenset[str] = frozenset()  # ARM types whose per-type list answers 403
         self._seq = 0
         self.update({"latency_ms": latency_ms, "throttle_every": throttle_every, "retry_after": retry_after,
                      "fail_every": fail_every, "forbid_graph": list(forbid_graph), "forbid_arm": list(forbid_arm)})
@@ -144,6 +146,13 @@ class Faults:
                     raise ValueError(f"unknown subscription reads: {', '.join(sorted(unknown_reads))} "
                                      f"(known: {', '.join(T.SUBSCRIPTION_READS)})")
                 parsed[key] = names
+                continue
+            if key == "forbid_lists":
+                if isinstance(value, str):
+                    value = [v for v in value.split(",") if v.strip()]
+                if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and "/" in v for v in value):
+                    raise ValueError("forbid_lists must be a list of resource types (namespace/type)")
+                parsed[key] = frozenset(v.strip().lower() for v in value if v.strip())
                 continue
             if key == "forbid_graph":
                 if isinstance(value, str):
@@ -201,6 +210,7 @@ class Faults:
             "fail_every": self.fail_every,
             "forbid_graph": sorted(graph_names.get(c, c) for c in self.forbid_graph),
             "forbid_arm": sorted(read_names.get(c, c) for c in self.forbid_arm),
+            "forbid_lists": sorted(self.forbid_lists),
         }
 
 
@@ -996,6 +1006,12 @@ class App:
         bad = self._api_version(req, full) or self._wrong_subscription(req)
         if bad:
             return bad
+        if full in self.faults.forbid_lists:
+            return self._error("arm", 403, "AuthorizationFailed",
+                               f"The client '{self.index.client_id}' with object id '{self.index.client_id}' does not "
+                               f"have authorization to perform action '{req.path.split('/')[-2]}/"
+                               f"{req.path.split('/')[-1]}/read' over scope '/subscriptions/"
+                               f"{self.index.subscription_id}' or the scope is invalid.")
         if ns not in self.index.providers:
             return self._error("arm", 404, "InvalidResourceNamespace",
                                f"The resource namespace '{req.path.split('/')[-2]}' is invalid.")
