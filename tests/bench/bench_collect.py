@@ -1,20 +1,23 @@
-"""Benchmark: a full scan of the emulator's ``large:N`` tenant, concurrent vs sequential.
+"""Benchmark: a full scan of the emulator's ``large:N`` tenant, unthrottled and throttled as ARM is.
 
     .venv/bin/python -m tests.bench.bench_collect [--resources 10000] [--latency-ms 30]
+        [--modes unthrottled,throttled] [--concurrency N]
 
-Starts the emulator with per-request latency, runs ``python -m scanner.run --subscription``
-as a real process (default concurrency), then again with ``--concurrency 1``, and prints wall
-time, ARM request count against the ideal (one GET per needed resource and child, plus list
-pages), peak RSS of the scan process, and the speed-up. Targets (issue 2): <= 30 s for
-large:10000 at 30 ms, >= 10x faster than sequential, ARM requests <= 1.05 x needed + pages,
-peak RSS <= 400 MB.
+For each mode it starts the emulator with per-request latency (throttled: also
+``--arm-throttle 250/25 --arg-throttle 15/5``, Azure's documented limits), runs
+``python -m scanner.run --subscription`` as a real process and prints, with the load average
+beside each figure: ARM requests by kind (subscription-wide lists, per-parent reads, per-resource
+GETs, Resource Graph queries), requests per resource, 429s received, wall time, scan CPU seconds
+per request, peak RSS of the scan process; throttled, also the throttle floor
+``(reads - 250) / 25`` seconds and the ratio of wall time to it. Targets (issue 14): requests per
+resource <= 0.67 (must <= 1.0), throttled wall <= 1.15 x floor with no read given up,
+unthrottled wall <= 20 s, CPU <= 1 ms per request, peak RSS <= 400 MB. Not a timed test.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import subprocess
@@ -22,34 +25,35 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from scanner.inventory import Needs
-from scanner.rules import all_rules
 from tests.fakeazure.harness import Emulator, start_emulator
 
 REPO = Path(__file__).resolve().parents[2]
-LIST_PAGE = 1000
+BUCKET, REFILL = 250, 25
+LIST_ROUTES = ("arm.resources.list", "arm.list.subscription", "arm.list.resourceGroup", "arm.roleAssignments",
+               "arm.roleDefinitions", "arm.subscription.diagnosticSettings", "arm.subscription.pricings")
+PER_PARENT_ROUTES = ("arm.child.get", "arm.list.children")
 
 
-def ideal_arm_requests(emu: Emulator) -> tuple[int, int]:
-    """(detail GETs needed, list pages) for the full rule set on this tenant."""
-    needs = Needs.union(r.needs for r in all_rules())
-    counts = {k.lower(): v for k, v in emu.tenant_summary()["byType"].items()}
-    wanted = {t.lower() for t in needs.resource_types}
-    details = sum(counts.get(t, 0) for t in wanted)
-    details += sum(counts.get(c.parent_type.lower(), 0) for c in needs.children)
-    total = sum(counts.values())
-    pages = math.ceil(total / LIST_PAGE)
-    summary = emu.tenant_summary()
-    if needs.role_assignments:
-        pages += max(1, math.ceil(summary.get("roleAssignments", 0) / LIST_PAGE))
-    if needs.role_definitions:
-        pages += max(1, math.ceil(summary.get("roleDefinitions", 0) / LIST_PAGE))
-    pages += len(needs.subscription_reads)  # diagnostic settings, pricings: one page each
-    return details, pages
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.2f}/{five:.2f}"
 
 
-def run_scan(emu: Emulator, workdir: Path, concurrency: int | None) -> dict[str, float]:
+def requests_by_kind(by_route: dict[str, int]) -> dict[str, int]:
+    kinds = {
+        "lists": sum(by_route.get(r, 0) for r in LIST_ROUTES),
+        "per_parent": sum(by_route.get(r, 0) for r in PER_PARENT_ROUTES),
+        "per_resource_get": by_route.get("arm.resource.get", 0),
+        "arg_queries": by_route.get("arg.resources", 0),
+    }
+    counted = set(LIST_ROUTES) | set(PER_PARENT_ROUTES) | {"arm.resource.get", "arg.resources"}
+    kinds["other_arm"] = sum(n for r, n in by_route.items() if r.startswith("arm.") and r not in counted)
+    return kinds
+
+
+def run_scan(emu: Emulator, workdir: Path, concurrency: int | None) -> dict[str, Any]:
     env = {**os.environ, **emu.env, "PYTHONPATH": str(REPO), "OPENSHIELD_DATA_DIR": str(workdir),
            "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}"}
     args = [sys.executable, "-m", "scanner.run", "--subscription", emu.env["AZURE_SUBSCRIPTION_ID"], "--no-progress-bar"]
@@ -68,39 +72,68 @@ def run_scan(emu: Emulator, workdir: Path, concurrency: int | None) -> dict[str,
     log = (workdir / "scans" / scan_id / "scan.log").read_text()
     timing = re.search(r"collect ([\d.]+)s, evaluate ([\d.]+)s", log)
     stats = emu.stats()
+    arm = stats["by_group"].get("arm", 0)
+    graph = stats["by_group"].get("graph", 0)
+    cpu = usage.ru_utime + usage.ru_stime
     return {
-        "wall_s": wall,
-        "arm_requests": stats["by_group"].get("arm", 0),
-        "graph_requests": stats["by_group"].get("graph", 0),
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "wall_s": round(wall, 2),
+        "load_after": load(),
+        "arm_requests": arm,
+        "arg_queries": stats["by_group"].get("arg", 0),
+        "graph_requests": graph,
+        "by_kind": requests_by_kind(stats["by_route"]),
+        "http_429": stats["by_status"].get("429", 0),
+        "cpu_s": round(cpu, 2),
+        "cpu_ms_per_request": round(1000 * cpu / max(1, arm + graph + stats["by_group"].get("arg", 0)), 3),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
         "collect_s": float(timing.group(1)) if timing else float("nan"),
         "evaluate_s": float(timing.group(2)) if timing else float("nan"),
+        "unreadable_logged": log.count("unreadable"),
     }
+
+
+def bench_mode(mode: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {"latency_ms": args.latency_ms}
+    if mode == "throttled":
+        options.update(arm_throttle=f"{BUCKET}/{REFILL}", arg_throttle="15/5")
+    load_before = load()
+    with start_emulator(tmp / f"emu-{mode}", tenant=f"large:{args.resources}", **options) as emu:
+        resources = emu.tenant_summary()["resources"]
+        result = run_scan(emu, tmp / mode, args.concurrency)
+    result["load_before"] = load_before
+    result["requests_per_resource"] = round(result["arm_requests"] / resources, 3)
+    if mode == "throttled":
+        floor = max(0.0, (result["arm_requests"] - BUCKET) / REFILL)
+        result["throttle_floor_s"] = round(floor, 1)
+        result["wall_over_floor"] = round(result["wall_s"] / floor, 3) if floor else None
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resources", type=int, default=10000)
     parser.add_argument("--latency-ms", type=int, default=30)
-    parser.add_argument("--skip-sequential", action="store_true")
+    parser.add_argument("--modes", default="unthrottled,throttled")
+    parser.add_argument("--concurrency", type=int, default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, \
-            start_emulator(Path(tmp) / "emu", tenant=f"large:{args.resources}", latency_ms=args.latency_ms) as emu:
-        details, pages = ideal_arm_requests(emu)
-        fast = run_scan(emu, Path(tmp) / "fast", None)
-        report = {"tenant": f"large:{args.resources}", "latency_ms": args.latency_ms,
-                  "needed_detail_gets": details, "list_pages": pages, "concurrent": fast}
-        if not args.skip_sequential:
-            report["sequential"] = run_scan(emu, Path(tmp) / "seq", 1)
-            report["speedup"] = report["sequential"]["wall_s"] / fast["wall_s"]
-    budget = 1.05 * details + pages
+    report: dict[str, Any] = {"tenant": f"large:{args.resources}", "latency_ms": args.latency_ms}
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in args.modes.split(","):
+            report[mode] = bench_mode(mode, Path(tmp), args)
     print(json.dumps(report, indent=2))
-    print(f"wall time          {fast['wall_s']:.1f} s   (target <= 30 s)")
-    print(f"ARM requests       {fast['arm_requests']}  (ideal {details + pages}; budget 1.05 x {details} + {pages} = {budget:.0f})")
-    print(f"peak RSS           {fast['peak_rss_mb']:.0f} MB  (target <= 400 MB)")
-    print(f"evaluate / wall    {100 * fast['evaluate_s'] / fast['wall_s']:.2f} %  (collect {fast['collect_s']:.1f} s)")
-    if "speedup" in report:
-        print(f"sequential         {report['sequential']['wall_s']:.1f} s; speed-up {report['speedup']:.1f}x (target >= 10x)")
+    for mode in args.modes.split(","):
+        r = report[mode]
+        k = r["by_kind"]
+        print(f"[{mode}] ({r['load_before']} before, {r['load_after']} after)")
+        print(f"  ARM requests       {r['arm_requests']}: lists {k['lists']}, per-parent {k['per_parent']}, "
+              f"per-resource GETs {k['per_resource_get']}, other {k['other_arm']}; ARG queries {k['arg_queries']}")
+        print(f"  requests/resource  {r['requests_per_resource']}  (target <= 0.67, must <= 1.0)")
+        print(f"  429s received      {r['http_429']}")
+        print(f"  wall               {r['wall_s']} s  (collect {r['collect_s']} s, evaluate {r['evaluate_s']} s)")
+        print(f"  scan CPU           {r['cpu_s']} s = {r['cpu_ms_per_request']} ms/request  (target <= 1 ms)")
+        print(f"  peak RSS           {r['peak_rss_mb']} MB  (target <= 400 MB)")
+        if mode == "throttled":
+            print(f"  throttle floor     {r['throttle_floor_s']} s; wall / floor {r['wall_over_floor']}  (target <= 1.15)")
 
 
 if __name__ == "__main__":
