@@ -124,7 +124,8 @@ def active_scans(stack: LiveStack) -> list[dict[str, Any]]:
 
 
 def sign_in(page: Page, token: str) -> None:
-    page.goto("/")
+    """Sign in on the scans table (#/scans; the landing page #/ is the overview)."""
+    page.goto("/#/scans")
     page.locator("#token-input").fill(token)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#scans-view")).to_be_visible()
@@ -337,10 +338,16 @@ def test_scan_detail_summary_outcomes_findings_filters_and_log(page: Page, stack
     # rule outcomes
     outcomes = scan["rule_outcomes"]
     by = {k: sum(1 for o in outcomes if o["status"] == k) for k in ("ok", "skipped", "error")}
-    expect(page.locator("#outcomes-summary")).to_contain_text(f"{by['ok']} ok · {by['skipped']} skipped · {by['error']} error")
+    failing = sum(1 for o in outcomes if o["status"] == "ok" and o["failed_count"] > 0)
+    expect(page.locator("#outcomes-summary")).to_contain_text(
+        f"{by['ok']} evaluated ({failing} with failed resources) · {by['skipped']} skipped · {by['error']} error")
     only_problems = page.get_by_label("Only rules that were skipped or failed")
     only_problems.uncheck()
     expect(page.locator("#outcomes-table tbody tr[data-rule-id]")).to_have_count(len(outcomes))
+    # a rule that failed on resources is "evaluated", never "ok"
+    failed_rule = next(o for o in outcomes if o["status"] == "ok" and o["failed_count"] > 0)
+    expect(page.locator(f'#outcomes-table tr[data-rule-id="{failed_rule["rule_id"]}"] .badge')).to_have_text("evaluated")
+    expect(page.locator("#outcomes-table .badge", has_text=re.compile("^ok$"))).to_have_count(0)
     only_problems.check()
     problems = by["skipped"] + by["error"]
     if problems:
@@ -376,6 +383,11 @@ def test_scan_detail_summary_outcomes_findings_filters_and_log(page: Page, stack
     # operators see the log tail
     log = page.locator("#scan-log-text")
     expect(log).to_contain_text(f"scan {scan_id} completed")
+    # phase lines by default, every line on request
+    expect(log).not_to_contain_text("scanner.run: completed:")
+    page.get_by_label("Show every line").check()
+    expect(log).to_contain_text("scanner.run: completed:")
+    page.get_by_label("Show every line").uncheck()
     screenshot(page, "scan-detail")
     page.get_by_role("link", name="All scans", exact=True).click()
     expect(page.locator("#scans-view")).to_be_visible()
@@ -588,7 +600,7 @@ def test_moving_between_scans_shows_each_scans_own_numbers(page: Page, stack: Li
         counts = page.locator(".sev-count-n")
         expect(counts).to_have_count(5)
         assert sum(int(n) for n in counts.all_inner_texts()) == scan["total_findings"]
-        expect(page.locator("#outcomes-summary")).to_contain_text(f"{len(scan['rule_outcomes'])} ok")
+        expect(page.locator("#outcomes-summary")).to_contain_text(f"{len(scan['rule_outcomes'])} evaluated")
         expect(page.get_by_label("Rule", exact=True)).to_be_visible()
     expect(page.locator("#outcomes-table tbody tr[data-rule-id]")).to_have_count(1)  # no problem: every rule listed
     expect(page.get_by_label("Only rules that were skipped or failed")).not_to_be_checked()

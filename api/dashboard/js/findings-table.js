@@ -143,26 +143,31 @@ export class FindingsTable {
   }
 
   details(f) {
-    const frameworks = Object.entries(f.frameworks || {})
-      .filter(([, ids]) => ids && ids.length)
-      .map(([name, ids]) => `${name} ${ids.join(", ")}`).join(" · ");
-    const items = [
-      ["What is wrong", f.description],
-      ["How to fix it", f.remediation],
-      ["Resource id", h("span", { class: "mono break" }, f.resource_id)],
-      ["Frameworks", frameworks || "—"],
-    ];
-    const refs = Array.isArray(f.cve_references) ? f.cve_references : [];
-    if (refs.length) {
-      items.push(["CVE references", h("ul", { class: "plain" }, refs.map((r) => h("li", {},
-        h("span", { class: "mono" }, r.id),
-        r.cvss_score !== undefined && r.cvss_score !== null ? ` CVSS ${r.cvss_score}` : "",
-        r.cvss_vector ? h("span", { class: "muted mono small" }, ` ${r.cvss_vector}`) : "",
-        r.published ? h("span", { class: "muted small" }, ` published ${String(r.published).slice(0, 10)}`) : "")))]);
-    }
-    if (f.metadata && Object.keys(f.metadata).length) {
-      items.push(["Details", h("pre", { class: "metadata" }, JSON.stringify(f.metadata, null, 2))]);
-    }
-    return h("dl", { class: "kv" }, items.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+    return findingDetails(f);
   }
+}
+
+/** A finding's description, remediation, resource id, frameworks, CVEs and metadata. */
+export function findingDetails(f) {
+  const frameworks = Object.entries(f.frameworks || {})
+    .filter(([, ids]) => ids && ids.length)
+    .map(([name, ids]) => `${name} ${ids.join(", ")}`).join(" · ");
+  const items = [
+    ["What is wrong", f.description],
+    ["How to fix it", f.remediation],
+    ["Resource id", h("span", { class: "mono break" }, f.resource_id)],
+    ["Frameworks", frameworks || "—"],
+  ];
+  const refs = Array.isArray(f.cve_references) ? f.cve_references : [];
+  if (refs.length) {
+    items.push(["CVE references", h("ul", { class: "plain" }, refs.map((r) => h("li", {},
+      h("span", { class: "mono" }, r.id),
+      r.cvss_score !== undefined && r.cvss_score !== null ? ` CVSS ${r.cvss_score}` : "",
+      r.cvss_vector ? h("span", { class: "muted mono small" }, ` ${r.cvss_vector}`) : "",
+      r.published ? h("span", { class: "muted small" }, ` published ${String(r.published).slice(0, 10)}`) : "")))]);
+  }
+  if (f.metadata && Object.keys(f.metadata).length) {
+    items.push(["Details", h("pre", { class: "metadata" }, JSON.stringify(f.metadata, null, 2))]);
+  }
+  return h("dl", { class: "kv" }, items.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 }
