@@ -157,6 +157,34 @@ def test_overview_is_the_landing_page_with_posture_subscriptions_and_top_rules(p
     expect(page.locator("#explorer-severity")).to_have_value("HIGH")
 
 
+def test_scan_all_and_polling_keep_focus(page: Page, stack: LiveStack) -> None:
+    stack.emulator.set_faults(latency_ms=2000)  # scans stay active: the overview polls every 2 s
+    try:
+        sign_in(page, stack.token("operator"))
+        scan_all = page.locator("#scan-all")
+        expect(scan_all).to_have_text("Scan all (4)")
+        scan_all.click()
+        expect(page.locator("#overview-message")).to_have_text("4 scans accepted.")
+        expect(page.locator("#subscriptions-table .progress")).to_have_count(4)
+        expect(scan_all).to_be_hidden()  # nothing left to start
+        # keyboard focus on a link in the table survives the polls that update the progress bars
+        link = page.locator(f'tr[data-subscription-id="{SUB_A}"] a').first
+        link.focus()
+        bar = page.locator(f'tr[data-subscription-id="{SUB_A}"] .progress')
+        before = bar.get_attribute("aria-valuetext")
+        expect(bar).not_to_have_attribute("aria-valuetext", before or "", timeout=40_000)  # a poll changed the row
+        assert page.evaluate("document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.subscriptionId") == SUB_A
+        print(f"\nprogress while focused: {before!r} -> {bar.get_attribute('aria-valuetext')!r}")
+    finally:
+        for scan in stack.get("/api/scans", params={"limit": 50}).json()["scans"]:
+            if scan["status"] in ("pending", "running"):
+                stack.post(f"/api/scans/{scan['scan_id']}/cancel")
+        stack.emulator.set_faults(latency_ms=0)
+        wait_for(lambda: all(s["status"] not in ("pending", "running")
+                             for s in stack.get("/api/scans", params={"limit": 50}).json()["scans"]), 30, interval=0.2,
+                 what="the scans to be cancelled")
+
+
 def test_reader_sees_no_mutating_controls(page: Page, stack: LiveStack) -> None:
     sign_in(page, stack.token("reader"))
     expect(page.locator("#subscriptions-table")).to_be_visible()
@@ -205,6 +233,38 @@ def test_explorer_groups_searches_filters_and_keeps_its_state_in_the_url(page: P
     names = page.locator("#explorer-table tbody tr[data-finding-id] td:nth-child(3)").all_inner_texts()
     expected = [f["resource_name"] for f in stack.get("/api/findings", params={"sort": "resource", "limit": 50, "offset": 100}).json()["findings"]]
     assert [n.split("\n")[0] for n in names] == expected
+
+
+def test_a_scans_findings_open_in_the_explorer(page: Page, stack: LiveStack) -> None:
+    scan_id = stack.get("/api/scans", params={"subscription_id": SUB_A, "status": "completed"}).json()["scans"][-1]["scan_id"]
+    sign_in(page, stack.token("reader"), f"/#/scans/{scan_id}")
+    # findings come before the rule outcomes
+    findings_y = page.locator("#findings-title").bounding_box()["y"]
+    assert findings_y < page.locator("#outcomes-title").bounding_box()["y"]
+    page.locator("#scan-explore-link").click()
+    expect(page).to_have_url(re.compile(f"#/findings\\?scan_id={scan_id}$"))
+    expect(page.locator("#explorer-scope")).to_contain_text(f"Findings of scan {scan_id[:8]}")
+    groups = stack.get("/api/findings/groups", params={"scan_id": scan_id}).json()
+    expect(page.locator("#explorer-status")).to_contain_text(f"{groups['total_findings']} findings in {groups['count']} rules")
+    page.locator("#explorer-severity").select_option("HIGH")
+    expect(page).to_have_url(re.compile(f"scan_id={scan_id}&severity=HIGH"))
+
+
+def test_explorer_shows_an_api_outage_and_recovers(page: Page, stack: LiveStack) -> None:
+    sign_in(page, stack.token("reader"), "/#/findings")
+    expect(page.locator("#groups-table")).to_be_visible()
+    rows = page.locator("#groups-table tbody tr[data-rule-id]").count()
+    stack.kill_gunicorn()
+    try:
+        page.locator("#explorer-severity").select_option("HIGH")
+        expect(page.locator("#connection")).to_contain_text("API unreachable since")
+        expect(page.locator("#explorer-status")).to_contain_text("Could not load findings")
+        expect(page.locator("#groups-table tbody tr[data-rule-id]")).to_have_count(rows)  # the last data stays
+    finally:
+        stack.start_gunicorn()
+    page.locator("#explorer-severity").select_option("")
+    expect(page.locator("#connection")).to_have_text("")
+    expect(page.locator("#groups-table tbody tr[data-rule-id]")).to_have_count(rows)
 
 
 def test_explorer_timings_on_a_large_subscription_are_printed(page: Page, stack: LiveStack) -> None:

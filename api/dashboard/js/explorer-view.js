@@ -6,17 +6,19 @@ import { ApiError, Unreachable } from "./api.js";
 import { $, h, replaceChildren, setText } from "./dom.js";
 import { plural } from "./format.js";
 import { SEVERITIES, severityBadge } from "./components.js";
+import { FindingGroups } from "./finding-groups.js";
 import { findingDetails } from "./findings-table.js";
 import { hashFor, replaceHash } from "./router.js";
 
 const SIZES = ["25", "50", "100"];
 const GROUP_SORTS = [["severity", "Severity"], ["rule", "Rule id"], ["count", "Most failed"]];
 const FLAT_SORTS = [["severity", "Severity"], ["rule", "Rule id"], ["resource", "Resource name"]];
-const RESOURCES_PER_GROUP = 50;
 const SEARCH_DELAY_MS = 250;
 // the parameters the fragment carries, with their defaults
-const DEFAULTS = { view: "grouped", q: "", severity: "", category: "", rule_id: "", subscription_id: "", sort: "severity", size: "25", page: "1" };
-const FILTERS = ["q", "severity", "category", "rule_id", "subscription_id"];
+// scan_id: one scan's findings instead of the current posture (a link from a scan's page)
+const DEFAULTS = { view: "grouped", scan_id: "", q: "", severity: "", category: "", rule_id: "", subscription_id: "", sort: "severity", size: "25", page: "1" };
+const FILTERS = ["scan_id", "q", "severity", "category", "rule_id", "subscription_id"];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The explorer's state from URL parameters; unknown values fall back to the defaults. */
 export function stateFromParams(params) {
@@ -29,6 +31,8 @@ export function stateFromParams(params) {
   const sorts = (state.view === "grouped" ? GROUP_SORTS : FLAT_SORTS).map(([v]) => v);
   if (!sorts.includes(state.sort)) state.sort = "severity";
   if (!SIZES.includes(state.size)) state.size = DEFAULTS.size;
+  if (!UUID.test(state.scan_id)) state.scan_id = "";
+  else state.scan_id = state.scan_id.toLowerCase();
   const page = Number.parseInt(state.page, 10);
   state.page = String(Number.isFinite(page) && page >= 1 ? page : 1);
   return state;
@@ -45,6 +49,7 @@ export class ExplorerView {
     this.built = false;
     this.loadSeq = 0;
     this.searchTimer = null;
+    this.groups = new FindingGroups({ api, filterParams: () => this.filterParams() });
   }
 
   async show(_match, params) {
@@ -106,6 +111,7 @@ export class ExplorerView {
     this.size = h("select", { id: "explorer-size", name: "size", onchange: () => this.change({ size: this.size.value }) },
       SIZES.map((n) => h("option", { value: n }, n)));
     this.status = h("p", { id: "explorer-status", class: "muted", role: "status", "aria-live": "polite" });
+    this.scope = h("p", { id: "explorer-scope", class: "muted" });
     this.results = h("div", { id: "explorer-results" });
     this.pageInput = h("input", { type: "number", id: "explorer-page", name: "page", min: "1", inputmode: "numeric", class: "page-input" });
     this.pageCount = h("span", { class: "muted", id: "explorer-pages" });
@@ -118,11 +124,10 @@ export class ExplorerView {
     h("button", { type: "submit", class: "button-quiet" }, "Go"));
     const clear = h("button", { type: "button", class: "button-quiet", onclick: () => {
       this.search.value = "";
-      this.change({ q: "", severity: "", category: "", rule_id: "", subscription_id: "" });
+      this.change({ q: "", severity: "", category: "", rule_id: "", subscription_id: "" }); // keeps scan_id
     } }, "Clear filters");
     replaceChildren(this.root,
-      h("div", { class: "view-head" }, h("h1", { id: "findings-view-title", tabindex: "-1" }, "Findings"),
-        h("p", { class: "muted" }, "The current posture: the latest completed scan of each subscription.")),
+      h("div", { class: "view-head" }, h("h1", { id: "findings-view-title", tabindex: "-1" }, "Findings"), this.scope),
       h("form", { class: "filters explorer-filters", role: "search", "aria-label": "Search and filter findings", onsubmit: (e) => e.preventDefault() },
         h("div", { class: "field field-search" }, h("label", { for: "explorer-q" }, "Search"), this.search),
         Object.values(this.controls).map((c) => c.field), clear),
@@ -147,6 +152,13 @@ export class ExplorerView {
   /** Controls show the state (after a link was opened, or back/forward). */
   syncControls() {
     const s = this.state;
+    if (s.scan_id) {
+      replaceChildren(this.scope, `Findings of scan ${s.scan_id.slice(0, 8)} (`,
+        h("a", { href: `#/scans/${s.scan_id}` }, "the scan"), "; ",
+        h("a", { href: "#/findings" }, "the current posture instead"), ").");
+    } else {
+      replaceChildren(this.scope, "The current posture: the latest completed scan of each subscription.");
+    }
     if (document.activeElement !== this.search) this.search.value = s.q;
     for (const [key, control] of Object.entries(this.controls)) {
       // a value the list does not offer (a subscription not scanned lately) is still shown
@@ -226,7 +238,7 @@ export class ExplorerView {
   }
 
   filtered() {
-    return FILTERS.some((k) => this.state[k]);
+    return FILTERS.some((k) => k !== "scan_id" && this.state[k]);
   }
 
   renderGroups(data) {
@@ -238,78 +250,7 @@ export class ExplorerView {
     const first = data.offset + 1;
     const last = data.offset + data.groups.length;
     setText(this.status, `${plural(data.total_findings, "finding")} in ${plural(data.count, "rule")}${this.filtered() ? " match" : ""}; rules ${first}–${last}.`);
-    const tbody = h("tbody");
-    for (const group of data.groups) tbody.append(...this.groupRows(group));
-    replaceChildren(this.results, h("div", { class: "table-wrap" }, h("table", { class: "data groups", id: "groups-table" },
-      h("caption", { class: "visually-hidden" }, "Findings grouped by rule"),
-      h("thead", {}, h("tr", {}, ["Severity", "Rule", "Title", "Category", "Failed", "Subscriptions"].map((c) => h("th", { scope: "col" }, c)),
-        h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Resources")))),
-      tbody)));
-  }
-
-  groupRows(group) {
-    const detailsId = `group-${group.rule_id}-resources`;
-    const holder = h("td", { colspan: "7" });
-    const details = h("tr", { class: "group-resources finding-details", id: detailsId, hidden: true }, holder);
-    const toggle = h("button", { type: "button", class: "button-quiet", "aria-expanded": "false", "aria-controls": detailsId,
-      "aria-label": `Resources failing ${group.rule_id}` }, "Resources");
-    toggle.addEventListener("click", () => {
-      const open = details.hidden;
-      details.hidden = !open;
-      toggle.setAttribute("aria-expanded", String(open));
-      if (open && !holder.firstChild) this.loadGroupResources(group, holder, 0);
-    });
-    const row = h("tr", { dataset: { ruleId: group.rule_id, severity: group.severity } },
-      h("td", {}, severityBadge(group.severity)),
-      h("td", { class: "mono" }, group.rule_id),
-      h("td", {}, group.rule_name),
-      h("td", {}, group.category),
-      h("td", { class: "num" }, String(group.failed)),
-      h("td", { class: "num" }, String(group.subscriptions)),
-      h("td", { class: "actions" }, toggle));
-    return [row, details];
-  }
-
-  async loadGroupResources(group, holder, offset) {
-    const busy = h("p", { class: "muted" }, "Loading resources…");
-    holder.appendChild(busy);
-    let data;
-    try {
-      data = await this.api.get("/api/findings", { ...this.filterParams(), rule_id: group.rule_id, sort: "resource", limit: RESOURCES_PER_GROUP, offset });
-    } catch (err) {
-      busy.replaceWith(h("p", { class: "form-error" }, `Could not load resources: ${err.message}`));
-      return;
-    }
-    busy.remove();
-    let list = holder.querySelector("ul.resources");
-    if (!list) {
-      list = h("ul", { class: "resources plain", "aria-label": `Resources failing ${group.rule_id}` });
-      holder.appendChild(list);
-    }
-    for (const f of data.findings) list.appendChild(this.resourceItem(f));
-    const shown = offset + data.findings.length;
-    if (shown < data.count) {
-      const more = h("button", { type: "button", class: "button-quiet", onclick: () => {
-        more.remove();
-        this.loadGroupResources(group, holder, shown);
-      } }, `Show more (${data.count - shown} more)`);
-      holder.appendChild(more);
-    }
-  }
-
-  resourceItem(f) {
-    const detailsId = `explorer-finding-${f.id}`;
-    const details = h("div", { id: detailsId, class: "resource-details", hidden: true }, findingDetails(f));
-    const toggle = h("button", { type: "button", class: "button-quiet", "aria-expanded": "false", "aria-controls": detailsId,
-      "aria-label": `Details of ${f.rule_id} on ${f.resource_name}` }, "Details");
-    toggle.addEventListener("click", () => {
-      const open = details.hidden;
-      details.hidden = !open;
-      toggle.setAttribute("aria-expanded", String(open));
-    });
-    return h("li", { dataset: { findingId: String(f.id) } },
-      h("span", { class: "resource-name" }, f.resource_name), " ",
-      h("span", { class: "muted small mono" }, f.subscription_id), " ", toggle, details);
+    replaceChildren(this.results, this.groups.table(data.groups));
   }
 
   renderFlat(data) {

@@ -69,6 +69,7 @@ function signOut(message = "") {
   session.signOut();
   catalogue = null;
   scansView.reset();
+  router.reset();
   if (wasSignedIn || message) showSignIn(message);
 }
 

@@ -77,40 +77,117 @@ export class OverviewView {
     for (const s of score.subscriptions) for (const sev of SEVERITIES) totals[sev] += s.findings_by_severity[sev] || 0;
     const subscriptions = [...new Set([...posture.keys(), ...latest.keys()])].sort();
     if (!subscriptions.length) {
+      this.parts = null;
       replaceChildren(this.body, h("p", { class: "empty", id: "overview-empty" },
         "No subscription has been scanned yet. ", this.session.isOperator
           ? this.scanButton(null, "Scan the default subscription")
           : "An operator can start the first scan."));
       return;
     }
+    if (!this.parts) this.buildParts();
+    const p = this.parts;
+    setText(p.score, score.overall_score === null ? "—" : String(score.overall_score));
+    setText(p.scoreNote, score.overall_score === null ? "no completed scan" : `mean of ${plural(score.subscriptions.length, "subscription")}, out of 100`);
+    for (const s of SEVERITIES) {
+      setText(p.sevCounts[s].n, String(totals[s]));
+      p.sevCounts[s].link.setAttribute("aria-label", `${plural(totals[s], `${s.toLowerCase()} finding`)}: explore them`);
+    }
+    // rows keyed by subscription and rebuilt only when their data changed, so polling every
+    // 2 s keeps keyboard focus (on a Scan button, say) and the screen-reader position
+    const wanted = new Set(subscriptions);
+    for (const [id, entry] of p.rows) if (!wanted.has(id)) { entry.row.remove(); p.rows.delete(id); }
+    let previous = null;
+    for (const id of subscriptions) {
+      const scan = latest.get(id);
+      const signature = JSON.stringify([posture.get(id) || null, scan ? [scan.scan_id, scan.status, scan.progress, scan.phase, scan.rules_completed, scan.resources_collected] : null, this.session.isOperator]);
+      let entry = p.rows.get(id);
+      if (!entry || entry.signature !== signature) {
+        const row = this.subscriptionRow(id, posture.get(id), scan);
+        const hadFocus = entry && entry.row.contains(document.activeElement);
+        if (entry) entry.row.replaceWith(row);
+        entry = { row, signature };
+        p.rows.set(id, entry);
+        if (hadFocus) (row.querySelector("button, a") || row).focus?.();
+      }
+      if (previous ? previous.nextSibling !== entry.row : p.tbody.firstChild !== entry.row) {
+        if (previous) previous.after(entry.row);
+        else p.tbody.prepend(entry.row);
+      }
+      previous = entry.row;
+    }
+    const idle = subscriptions.filter((id) => !(latest.get(id) && isActive(latest.get(id))));
+    if (p.scanAll) {
+      p.scanAll.hidden = idle.length === 0;
+      setText(p.scanAll, `Scan all (${idle.length})`);
+      p.idle = idle;
+    }
+    const topSignature = JSON.stringify(top.groups);
+    if (topSignature !== p.topSignature) {
+      p.topSignature = topSignature;
+      replaceChildren(p.top, top.groups.length
+        ? h("div", { class: "table-wrap" }, h("table", { class: "data", id: "top-rules-table" },
+          h("caption", { class: "visually-hidden" }, "Rules failing on the most resources"),
+          h("thead", {}, h("tr", {}, ["Severity", "Rule", "Title", "Failed resources"].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", {}, top.groups.map((g) => h("tr", { dataset: { ruleId: g.rule_id } },
+            h("td", {}, severityBadge(g.severity)),
+            h("td", {}, h("a", { class: "mono", href: hashFor("/findings", { rule_id: g.rule_id }) }, g.rule_id)),
+            h("td", {}, g.rule_name),
+            h("td", { class: "num" }, String(g.failed)))))))
+        : h("p", { class: "muted", id: "top-rules-empty" }, "No rule fails on any resource."));
+    }
+  }
+
+  /** The page's fixed parts, built once; render() then changes only what changed. */
+  buildParts() {
+    const p = { rows: new Map(), sevCounts: {}, topSignature: null, idle: [] };
+    p.score = h("span", { class: "card-value", id: "overview-score" });
+    p.scoreNote = h("span", { class: "card-note" });
+    const sevItems = SEVERITIES.map((s) => {
+      const n = h("span", { class: "sev-count-n" });
+      const link = h("a", { class: `sev-count sev-${s.toLowerCase()}`, href: hashFor("/findings", { severity: s }), dataset: { severity: s } }, n, h("span", {}, s));
+      p.sevCounts[s] = { n, link };
+      return h("li", {}, link);
+    });
     const cards = h("div", { class: "cards" },
-      h("div", { class: "card" }, h("span", { class: "card-label" }, "Estate score"),
-        h("span", { class: "card-value", id: "overview-score" }, score.overall_score === null ? "—" : String(score.overall_score)),
-        h("span", { class: "card-note" }, score.overall_score === null ? "no completed scan" : `mean of ${plural(score.subscriptions.length, "subscription")}, out of 100`)),
+      h("div", { class: "card" }, h("span", { class: "card-label" }, "Estate score"), p.score, p.scoreNote),
       h("div", { class: "card card-wide" }, h("span", { class: "card-label", id: "overview-sev-label" }, "Current findings by severity"),
-        h("ul", { class: "severity-counts", "aria-labelledby": "overview-sev-label" }, SEVERITIES.map((s) => h("li", {},
-          h("a", { class: `sev-count sev-${s.toLowerCase()}`, href: hashFor("/findings", { severity: s }), dataset: { severity: s },
-            "aria-label": `${plural(totals[s], `${s.toLowerCase()} finding`)}: explore them` },
-          h("span", { class: "sev-count-n" }, String(totals[s])), h("span", {}, s)))))));
-    const tbody = h("tbody", {}, subscriptions.map((id) => this.subscriptionRow(id, posture.get(id), latest.get(id))));
+        h("ul", { class: "severity-counts", "aria-labelledby": "overview-sev-label" }, sevItems)));
+    p.tbody = h("tbody");
     const table = h("div", { class: "table-wrap" }, h("table", { class: "data", id: "subscriptions-table" },
       h("caption", { class: "visually-hidden" }, "Subscriptions"),
       h("thead", {}, h("tr", {}, ["Subscription", "Latest scan", "Last completed", "Score", "Findings", "Progress"].map((c) => h("th", { scope: "col" }, c)),
         h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
-      tbody));
-    const rules = top.groups.length
-      ? h("div", { class: "table-wrap" }, h("table", { class: "data", id: "top-rules-table" },
-        h("caption", { class: "visually-hidden" }, "Rules failing on the most resources"),
-        h("thead", {}, h("tr", {}, ["Severity", "Rule", "Title", "Failed resources"].map((c) => h("th", { scope: "col" }, c)))),
-        h("tbody", {}, top.groups.map((g) => h("tr", { dataset: { ruleId: g.rule_id } },
-          h("td", {}, severityBadge(g.severity)),
-          h("td", {}, h("a", { class: "mono", href: hashFor("/findings", { rule_id: g.rule_id }) }, g.rule_id)),
-          h("td", {}, g.rule_name),
-          h("td", { class: "num" }, String(g.failed)))))))
-      : h("p", { class: "muted", id: "top-rules-empty" }, "No rule fails on any resource.");
+      p.tbody));
+    p.scanAll = this.session.isOperator
+      ? h("button", { type: "button", class: "button-primary", id: "scan-all", onclick: () => this.scanAll() }, "Scan all")
+      : null;
+    p.top = h("div", { id: "top-rules" });
+    this.parts = p;
     replaceChildren(this.body, cards,
-      h("section", { "aria-labelledby": "subs-title" }, h("h2", { id: "subs-title" }, "Subscriptions"), table),
-      h("section", { "aria-labelledby": "top-rules-title" }, h("h2", { id: "top-rules-title" }, "Top failing rules"), rules));
+      h("section", { "aria-labelledby": "subs-title" },
+        h("div", { class: "view-head" }, h("h2", { id: "subs-title" }, "Subscriptions"), p.scanAll ? h("div", { class: "head-actions" }, p.scanAll) : null),
+        table),
+      h("section", { "aria-labelledby": "top-rules-title" }, h("h2", { id: "top-rules-title" }, "Top failing rules"), p.top));
+  }
+
+  /** One trigger per subscription without an active scan (the estate API will do it in one call). */
+  async scanAll() {
+    const ids = [...(this.parts?.idle || [])];
+    if (!ids.length) return;
+    this.parts.scanAll.disabled = true;
+    let accepted = 0;
+    const refused = [];
+    for (const id of ids) {
+      try {
+        await this.api.post("/api/scans/trigger", { subscription_id: id });
+        accepted += 1;
+      } catch (err) {
+        refused.push(`${shortId(id)}: ${err.message}`);
+      }
+    }
+    setText(this.notice, `${plural(accepted, "scan")} accepted${refused.length ? `; refused: ${refused.join("; ")}` : ""}.`);
+    this.parts.scanAll.disabled = false;
+    this.poller.now();
   }
 
   subscriptionRow(id, posture, scan) {
@@ -123,6 +200,10 @@ export class OverviewView {
       h("td", { class: "num" }, posture ? h("a", { href: hashFor("/findings", { subscription_id: id }) }, String(posture.total_findings)) : "—"),
       h("td", {}, active ? progressBar(scan) : ""),
       h("td", { class: "actions" }, this.session.isOperator && !active ? this.scanButton(id, "Scan") : ""));
+  }
+
+  reset() {
+    this.parts = null;
   }
 
   scanButton(subscriptionId, label) {

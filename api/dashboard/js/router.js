@@ -53,6 +53,13 @@ export class Router {
     }
   }
 
+  /** Forget the built views (on sign-out: the next user may have another role). */
+  reset() {
+    this.hideAll();
+    for (const route of this.routes) route.built = null;
+    this.current = null;
+  }
+
   /** Show the view the fragment names, hiding the others; returns the route's name. */
   go(hash) {
     const found = this.resolve(hash) || this.resolve("#/");

@@ -217,7 +217,9 @@ export class ScanView {
 
   renderFindings() {
     this.findings = new FindingsTable({ api: this.api, scanId: this.scanId, catalogue: this.catalogue });
-    replaceChildren(this.findingsHost, this.findings.el);
+    replaceChildren(this.findingsHost,
+      h("p", {}, h("a", { id: "scan-explore-link", href: `#/findings?scan_id=${this.scanId}` }, "Explore these findings grouped by rule, with search")),
+      this.findings.el);
     this.findings.load();
   }
 
