@@ -83,6 +83,8 @@ class FindingFilter:
     subscription_id: str | None = None
     # case-insensitive substring of the resource name or id, the rule id or the rule title
     q: str | None = None
+    # only these rules (a framework control's rules); None means any rule
+    rule_ids: tuple[str, ...] | None = None
 
 
 # How ``sort=`` orders findings: a named key first, then enough columns to make pages stable.
@@ -121,6 +123,8 @@ def _conditions(where: FindingFilter) -> list[Any]:
         conditions.append(_FINDINGS.c.category == where.category)
     if where.rule_id is not None:
         conditions.append(_FINDINGS.c.rule_id == where.rule_id)
+    if where.rule_ids is not None:
+        conditions.append(_FINDINGS.c.rule_id.in_(list(where.rule_ids)))
     if where.q:
         # icontains is ILIKE on PostgreSQL and lower() LIKE lower() on SQLite; autoescape makes
         # % and _ in the search text literal characters

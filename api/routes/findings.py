@@ -26,11 +26,14 @@ from api.validation import (
     single_params,
 )
 from api.views import finding_view
+from scanner.rules.support.frameworks import BY_SLUG, by_slug
 from store.findings import FINDING_SORTS, GROUP_SORTS, FindingFilter, FindingsQuery
 
 bp = Blueprint("findings", __name__)
 
-FINDINGS_PARAMS = ("severity", "category", "rule_id", "scan_id", "subscription_id", "limit", "offset", "q", "sort")
+FINDINGS_PARAMS = (
+    "severity", "category", "rule_id", "scan_id", "subscription_id", "limit", "offset", "q", "sort", "framework", "control",
+)
 GROUPS_PARAMS = FINDINGS_PARAMS
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 # A search longer than any resource id Azure allows is a mistake, not a query.
@@ -62,6 +65,7 @@ def parse_filter(params: dict[str, str]) -> FindingFilter:
         # PostgreSQL refuses NUL in text; no name or id can contain it
         raise ApiError(400, "q must not contain NUL characters")
     return FindingFilter(
+        rule_ids=parse_control(params),
         severity=parse_severity(params),
         category=parse_category(params, known.categories),
         rule_id=rule_id,
@@ -69,6 +73,25 @@ def parse_filter(params: dict[str, str]) -> FindingFilter:
         subscription_id=parse_optional_uuid(params, "subscription_id"),
         q=(q.strip() or None) if q is not None else None,
     )
+
+
+def parse_control(params: dict[str, str]) -> tuple[str, ...] | None:
+    """``framework`` (and optionally ``control``): the rules mapped to that control, or to any
+    control of the framework. An unknown control is a 400, not an empty (clean-looking) answer."""
+    framework, control = params.get("framework"), params.get("control")
+    if framework is None:
+        if control is not None:
+            raise ApiError(400, "control needs framework")
+        return None
+    chosen = by_slug(framework)
+    if chosen is None:
+        raise ApiError(400, f"framework must be one of {', '.join(BY_SLUG)}")
+    controls = services().catalogue.controls(chosen.key)
+    if control is None:
+        return tuple(sorted({rule for rules in controls.values() for rule in rules}))
+    if control not in controls:
+        raise ApiError(400, f"unknown control {control!r} of {chosen.slug}")
+    return tuple(controls[control])
 
 
 def parse_sort(params: dict[str, str], allowed: tuple[str, ...]) -> str:

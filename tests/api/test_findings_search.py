@@ -138,3 +138,34 @@ def test_groups_need_a_token(client: FlaskClient) -> None:
 def test_a_nul_character_in_q_is_refused_not_sent_to_the_database(client: FlaskClient) -> None:
     status, body = get(client, "/api/findings?q=a%00b")
     assert status == 400 and body["error"] == "q must not contain NUL characters"
+
+
+# ------------------------------------------------------------------------- framework control
+def control_of(rule_id: str) -> str:
+    """A NIST control that rule_id is mapped to in the catalogue."""
+    from api.catalogue import Catalogue
+
+    controls = Catalogue.load().controls("NIST")
+    return next(c for c, rules in sorted(controls.items()) if rule_id in rules)
+
+
+def test_a_framework_control_filters_to_its_rules(client: FlaskClient, store: ScanStore) -> None:
+    estate(store)
+    control = control_of(RULE_A)
+    from api.catalogue import Catalogue
+
+    rules = set(Catalogue.load().controls("NIST")[control])
+    expected = (3 if RULE_A in rules else 0) + (1 if RULE_B in rules else 0)
+    assert get(client, f"/api/findings?framework=nist&control={control}")[1]["count"] == expected
+    grouped = get(client, f"/api/findings/groups?framework=nist&control={control}")[1]
+    assert {g["rule_id"] for g in grouped["groups"]} <= rules and grouped["total_findings"] == expected
+    # a framework alone: rules mapped to any of its controls
+    assert get(client, "/api/findings?framework=nist")[1]["count"] >= expected
+
+
+def test_control_values_are_checked(client: FlaskClient) -> None:
+    assert get(client, "/api/findings?control=1.1")[1]["error"] == "control needs framework"
+    status, body = get(client, "/api/findings?framework=pci")
+    assert status == 400 and body["error"].startswith("framework must be one of")
+    status, body = get(client, "/api/findings/groups?framework=cis&control=99.99")
+    assert status == 400 and body["error"] == "unknown control '99.99' of cis"
