@@ -322,6 +322,15 @@ def test_compliance_lists_controls_and_drills_into_a_control(page: Page, stack: 
     expect(row.locator("td").nth(3)).to_have_text(str(failed["failed"]))
     doc_screenshot(page, "compliance", "#controls-table")
     row.get_by_role("button", name=f"Results of control {failed['control']}").click()
+    # the whole control in the explorer: its failed resources, over its rules only
+    page.locator("a.control-findings").click()
+    expect(page).to_have_url(re.compile(rf"#/findings\?framework=cis&control={re.escape(failed['control'])}$"))
+    expect(page.locator("#explorer-control")).to_have_value(failed["control"])
+    shown = set(page.locator("#groups-table tbody tr[data-rule-id]").evaluate_all("rs => rs.map(r => r.dataset.ruleId)"))
+    assert shown and shown <= set(failed["rules"])
+    page.go_back()
+    row = page.locator(f'#controls-table tr[data-control="{failed["control"]}"]')
+    row.get_by_role("button", name=f"Results of control {failed['control']}").click()
     link = page.locator(".control-rules a").first
     expect(link).to_contain_text("failed resource")
     link.click()

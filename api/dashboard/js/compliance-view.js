@@ -22,6 +22,7 @@ export class ComplianceView {
   async show(match) {
     this.root.hidden = false;
     const framework = FRAMEWORKS.some(([slug]) => slug === match[1]) ? match[1] : "cis";
+    this.framework = framework;
     document.title = "Compliance · OpenShield";
     this.status = h("p", { id: "compliance-status", class: "muted", role: "status", "aria-live": "polite" }, "Loading…");
     this.body = h("div", { id: "compliance-body" });
@@ -101,7 +102,12 @@ export class ComplianceView {
       return;
     }
     const failed = new Map(groups.groups.map((g) => [g.rule_id, g.failed]));
-    replaceChildren(holder, h("ul", { class: "plain control-rules" }, control.rules.map((ruleId) => {
+    const total = control.rules.reduce((n, id) => n + (failed.get(id) || 0), 0);
+    replaceChildren(holder, total
+      ? h("p", {}, h("a", { class: "control-findings", href: hashFor("/findings", { framework: this.framework, control: control.control }) },
+        `All ${plural(total, "failed resource")} of control ${control.control}, in the findings explorer`))
+      : h("p", { class: "muted" }, `No failed resource for control ${control.control}.`),
+    h("ul", { class: "plain control-rules" }, control.rules.map((ruleId) => {
       const rule = rules.get(ruleId);
       const n = failed.get(ruleId) || 0;
       return h("li", { dataset: { ruleId } },

@@ -16,8 +16,16 @@ const FLAT_SORTS = [["severity", "Severity"], ["rule", "Rule id"], ["resource", 
 const SEARCH_DELAY_MS = 250;
 // the parameters the fragment carries, with their defaults
 // scan_id: one scan's findings instead of the current posture (a link from a scan's page)
-const DEFAULTS = { view: "grouped", scan_id: "", q: "", severity: "", category: "", rule_id: "", subscription_id: "", sort: "severity", size: "25", page: "1" };
-const FILTERS = ["scan_id", "q", "severity", "category", "rule_id", "subscription_id"];
+const DEFAULTS = { view: "grouped", scan_id: "", q: "", severity: "", category: "", rule_id: "", subscription_id: "", framework: "", control: "", sort: "severity", size: "25", page: "1" };
+const FILTERS = ["scan_id", "q", "severity", "category", "rule_id", "subscription_id", "framework", "control"];
+const FRAMEWORKS = [["cis", "CIS", "CIS"], ["nist", "NIST CSF", "NIST"], ["iso27001", "ISO 27001", "ISO27001"]];
+
+/** Control ids of a framework (by catalogue key) in natural order: 1.2 before 1.10. */
+export function controlsOf(catalogue, key) {
+  const ids = new Set();
+  for (const rule of catalogue) for (const id of (rule.frameworks && rule.frameworks[key]) || []) ids.add(id);
+  return [...ids].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+}
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The explorer's state from URL parameters; unknown values fall back to the defaults. */
@@ -31,6 +39,8 @@ export function stateFromParams(params) {
   const sorts = (state.view === "grouped" ? GROUP_SORTS : FLAT_SORTS).map(([v]) => v);
   if (!sorts.includes(state.sort)) state.sort = "severity";
   if (!SIZES.includes(state.size)) state.size = DEFAULTS.size;
+  if (!FRAMEWORKS.some(([slug]) => slug === state.framework)) state.framework = "";
+  if (!state.framework) state.control = "";
   if (!UUID.test(state.scan_id)) state.scan_id = "";
   else state.scan_id = state.scan_id.toLowerCase();
   const page = Number.parseInt(state.page, 10);
@@ -101,6 +111,8 @@ export class ExplorerView {
       category: this.select("explorer-category", "Category", "All categories", categories.map((c) => [c, c])),
       rule_id: this.select("explorer-rule", "Rule", "All rules", this.catalogue.map((r) => [r.rule_id, `${r.rule_id} — ${r.title}`])),
       subscription_id: this.select("explorer-subscription", "Subscription", "All subscriptions", this.subscriptions.map((s) => [s, s])),
+      framework: this.select("explorer-framework", "Framework", "Any framework", FRAMEWORKS.map(([slug, name]) => [slug, name])),
+      control: this.select("explorer-control", "Control", "Any control", []),
     };
     this.viewGrouped = h("input", { type: "radio", name: "explorer-view", id: "explorer-view-grouped", value: "grouped" });
     this.viewFlat = h("input", { type: "radio", name: "explorer-view", id: "explorer-view-flat", value: "flat" });
@@ -124,7 +136,7 @@ export class ExplorerView {
     h("button", { type: "submit", class: "button-quiet" }, "Go"));
     const clear = h("button", { type: "button", class: "button-quiet", onclick: () => {
       this.search.value = "";
-      this.change({ q: "", severity: "", category: "", rule_id: "", subscription_id: "" }); // keeps scan_id
+      this.change({ q: "", severity: "", category: "", rule_id: "", subscription_id: "", framework: "", control: "" }); // keeps scan_id
     } }, "Clear filters");
     replaceChildren(this.root,
       h("div", { class: "view-head" }, h("h1", { id: "findings-view-title", tabindex: "-1" }, "Findings"), this.scope),
@@ -143,8 +155,11 @@ export class ExplorerView {
   }
 
   select(id, label, allText, options) {
-    const key = { "explorer-severity": "severity", "explorer-category": "category", "explorer-rule": "rule_id", "explorer-subscription": "subscription_id" }[id];
-    const select = h("select", { id, name: key, onchange: () => this.change({ [key]: select.value }) },
+    const key = { "explorer-severity": "severity", "explorer-category": "category", "explorer-rule": "rule_id",
+      "explorer-subscription": "subscription_id", "explorer-framework": "framework", "explorer-control": "control" }[id];
+    // a new framework means its own controls: the control chosen for another one is dropped
+    const patch = (value) => (key === "framework" ? { framework: value, control: "" } : { [key]: value });
+    const select = h("select", { id, name: key, onchange: () => this.change(patch(select.value)) },
       h("option", { value: "" }, allText), options.map(([value, text]) => h("option", { value }, text)));
     return { select, field: h("div", { class: "field" }, h("label", { for: id }, label), select) };
   }
@@ -152,6 +167,14 @@ export class ExplorerView {
   /** Controls show the state (after a link was opened, or back/forward). */
   syncControls() {
     const s = this.state;
+    const framework = FRAMEWORKS.find(([slug]) => slug === s.framework);
+    const controlSelect = this.controls.control.select;
+    if (controlSelect.dataset.framework !== s.framework) {
+      controlSelect.dataset.framework = s.framework;
+      replaceChildren(controlSelect, h("option", { value: "" }, framework ? `Any ${framework[1]} control` : "Any control"),
+        framework ? controlsOf(this.catalogue, framework[2]).map((c) => h("option", { value: c }, c)) : []);
+    }
+    controlSelect.disabled = !framework;
     if (s.scan_id) {
       replaceChildren(this.scope, `Findings of scan ${s.scan_id.slice(0, 8)} (`,
         h("a", { href: `#/scans/${s.scan_id}` }, "the scan"), "; ",
