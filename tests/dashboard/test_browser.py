@@ -463,7 +463,8 @@ def test_text_contrast_meets_wcag_aa(page: Page, stack: LiveStack, theme: str) -
           document.querySelector('#scans-view').appendChild(probe);
           const classes = ['badge status-pending', 'badge status-running', 'badge status-completed',
             'badge status-failed', 'badge status-cancelled', 'badge sev-critical', 'badge sev-high',
-            'badge sev-medium', 'badge sev-low', 'badge sev-info', 'badge outcome-skipped', 'muted',
+            'badge sev-medium', 'badge sev-low', 'badge sev-info', 'badge outcome-skipped', 'badge outcome-ok',
+            'badge outcome-error', 'badge outcome-failing', 'muted',
             'alert', 'alert alert-error', 'form-error', 'progress-label', 'connection is-down'];
           const rgb = s => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
           const bgOf = el => {
