@@ -368,3 +368,50 @@ def test_scan_progress_says_what_collection_is_doing(page: Page, stack: LiveStac
     finally:
         stack.emulator.set_faults(latency_ms=0)
     stack.wait_terminal(scan_id, 90)
+
+
+def test_view_helpers_label_progress_filter_logs_and_read_urls(page: Page, stack: LiveStack) -> None:
+    page.goto("/")
+    result = page.evaluate(
+        """async () => {
+          const c = await import('/dashboard/js/components.js');
+          const scan = await import('/dashboard/js/scan-view.js');
+          const explorer = await import('/dashboard/js/explorer-view.js');
+          const router = await import('/dashboard/js/router.js');
+          const base = {status: 'running', phase: 'collecting', progress: 12, rules_completed: 0, total_rules: 82,
+                        resources_collected: 1345};
+          return {
+            collecting: c.progressText(base).label,
+            reads: c.progressText({...base, collection: {resources_listed: 1345, reads_done: 2445, reads_total: 2509}}).label,
+            evaluating: c.progressText({...base, phase: 'evaluating', rules_completed: 40, progress: 80}).label,
+            queued: c.progressText({...base, status: 'pending', phase: 'queued', progress: 0}).label,
+            done: c.progressText({...base, status: 'completed', phase: 'done', rules_completed: 82, progress: 100}).label,
+            labels: [{status: 'ok', failed_count: 12}, {status: 'skipped'}, {status: 'error'}].map(c.outcomeLabel),
+            log: scan.visibleLogLines([
+              '2026-11-30 00:32:18,710 INFO scanner.run: scan 1 claimed by pid 5 on h', 'phase: collecting',
+              'collecting: 1 resources listed, 2/3 details fetched', '2026-11-30 INFO scanner.cve.enricher: x 1: 4 CVEs',
+              '2026-11-30 WARNING scanner.azure: throttled', 'scan f425a2b1-33ca-49d0-81e4-82d176e50530 completed: 1 findings'], false),
+            state: explorer.stateFromParams(new URLSearchParams('view=odd&sort=resource&size=7&page=-3&scan_id=nope&control=1.1')),
+            flatSort: explorer.stateFromParams(new URLSearchParams('view=flat&sort=resource')).sort,
+            hash: router.hashFor('/findings', {q: 'a b&c', severity: '', page: '2'}),
+            parsed: Object.fromEntries(router.parseHash('#/findings?q=a+b%26c&page=2').params),
+          };
+        }"""
+    )
+    assert result["collecting"] == "collecting: 1,345 resources listed · 12%"
+    assert result["reads"] == "collecting: 1,345 resources listed, 2,445/2,509 reads · 12%"
+    assert result["evaluating"] == "40/82 rules · 80%"
+    assert result["queued"] == "queued · 0%"
+    assert result["done"] == "82/82 rules · 100%"
+    assert result["labels"] == ["evaluated", "skipped", "error"]
+    assert result["log"] == [
+        "2026-11-30 00:32:18,710 INFO scanner.run: scan 1 claimed by pid 5 on h", "phase: collecting",
+        "collecting: 1 resources listed, 2/3 details fetched", "2026-11-30 WARNING scanner.azure: throttled",
+        "scan f425a2b1-33ca-49d0-81e4-82d176e50530 completed: 1 findings",
+    ]
+    state = result["state"]
+    assert (state["view"], state["sort"], state["size"], state["page"], state["scan_id"], state["control"]) == (
+        "grouped", "severity", "25", "1", "", "")  # a control without its framework means nothing
+    assert result["flatSort"] == "resource"
+    assert result["hash"] == "#/findings?q=a+b%26c&page=2"
+    assert result["parsed"] == {"q": "a b&c", "page": "2"}
