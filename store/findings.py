@@ -209,7 +209,9 @@ class FindingsQuery:
                 RuleGroup(
                     rule_id=r["rule_id"],
                     rule_name=r["rule_name"],
-                    severity=r["severity"],
+                    # the highest severity the rule's findings carry (a rule re-rated between two
+                    # subscriptions' scans), the one the groups are ordered by
+                    severity=SEVERITIES[r["rank"]] if r["rank"] < len(SEVERITIES) else r["severity"],
                     category=r["category"],
                     failed=int(r["failed"]),
                     subscriptions=int(r["subscriptions"]),
