@@ -358,6 +358,14 @@ def test_scan_detail_summary_outcomes_findings_filters_and_log(page: Page, stack
 
     # findings table: first page, then a severity filter, details, paging
     total = scan["total_findings"]
+    # more than a page of findings: grouped by rule first, each rule expanding to its resources
+    groups = stack.get("/api/findings/groups", params={"scan_id": scan_id, "limit": 25}).json()
+    expect(page.locator("#findings-status")).to_have_text(
+        f"{total} findings in {groups['count']} rules; rules 1–{len(groups['groups'])}.")
+    first_group = groups["groups"][0]
+    page.get_by_role("button", name=f"Resources failing {first_group['rule_id']}").click()
+    expect(page.locator("#scan-groups ul.resources li")).to_have_count(min(first_group["failed"], 50))
+    page.get_by_label("Every finding").check()
     expect(page.locator("#findings-status")).to_have_text(f"{total} findings; showing 1–25.")
     expect(page.locator("#findings-table tbody tr[data-finding-id]")).to_have_count(25)
     top = max((s for s in counts if counts[s]), key=lambda s: counts[s])

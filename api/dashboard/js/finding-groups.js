@@ -16,9 +16,11 @@ export class FindingGroups {
    * @param {object} api the API client
    * @param {() => object} filterParams the filter the groups were counted with (applied to resources)
    */
-  constructor({ api, filterParams }) {
+  constructor({ api, filterParams, idPrefix = "" }) {
     this.api = api;
     this.filterParams = filterParams;
+    // ids must be unique in the page: the explorer and a scan's page both hold groups
+    this.prefix = idPrefix ? `${idPrefix}-` : "";
   }
 
   /** The table for one page of groups (`groups` of GET /api/findings/groups). */
@@ -27,7 +29,7 @@ export class FindingGroups {
     const width = 4 + counts.length + 2;
     const tbody = h("tbody");
     for (const group of groups) tbody.append(...this.rows(group, counts, width));
-    return h("div", { class: "table-wrap" }, h("table", { class: "data groups", id: "groups-table" },
+    return h("div", { class: "table-wrap" }, h("table", { class: "data groups", id: `${this.prefix}groups-table` },
       h("caption", { class: "visually-hidden" }, caption),
       h("thead", {}, h("tr", {},
         ["Severity", "Rule", "Title", "Category", ...counts.map(([, head]) => head), "Subscriptions"].map((c) => h("th", { scope: "col" }, c)),
@@ -36,7 +38,7 @@ export class FindingGroups {
   }
 
   rows(group, counts, width) {
-    const detailsId = `group-${group.rule_id}-resources`;
+    const detailsId = `${this.prefix}group-${group.rule_id}-resources`;
     const holder = h("td", { colspan: String(width) });
     const details = h("tr", { class: "group-resources finding-details", id: detailsId, hidden: true }, holder);
     const toggle = h("button", { type: "button", class: "button-quiet", "aria-expanded": "false", "aria-controls": detailsId,
@@ -75,7 +77,7 @@ export class FindingGroups {
       list = h("ul", { class: "resources plain", "aria-label": `Resources failing ${group.rule_id}` });
       holder.appendChild(list);
     }
-    for (const f of data.findings) list.appendChild(resourceItem(f));
+    for (const f of data.findings) list.appendChild(resourceItem(f, this.prefix));
     const shown = offset + data.findings.length;
     if (shown < data.count) {
       const more = h("button", { type: "button", class: "button-quiet", onclick: () => {
@@ -88,8 +90,8 @@ export class FindingGroups {
 }
 
 /** One failing resource: its name (as text), subscription and a details toggle. */
-function resourceItem(f) {
-  const detailsId = `explorer-finding-${f.id}`;
+function resourceItem(f, prefix) {
+  const detailsId = `${prefix}group-finding-${f.id}`;
   const details = h("div", { id: detailsId, class: "resource-details", hidden: true }, findingDetails(f));
   const toggle = h("button", { type: "button", class: "button-quiet", "aria-expanded": "false", "aria-controls": detailsId,
     "aria-label": `Details of ${f.rule_id} on ${f.resource_name}` }, "Details");

@@ -5,7 +5,7 @@ import { ApiError, Unreachable } from "./api.js";
 import { $, h, replaceChildren, setText } from "./dom.js";
 import { formatDuration, formatFullTime, plural, shortId } from "./format.js";
 import { SEVERITIES, isActive, outcomeBadge, outcomeLabel, progressBar, statusBadge, updateProgressBar, updateStatusBadge } from "./components.js";
-import { FindingsTable } from "./findings-table.js";
+import { FINDINGS_PAGE, FindingsTable } from "./findings-table.js";
 import { Poller } from "./poller.js";
 import { elapsedSeconds } from "./scans-view.js";
 
@@ -216,7 +216,8 @@ export class ScanView {
   }
 
   renderFindings() {
-    this.findings = new FindingsTable({ api: this.api, scanId: this.scanId, catalogue: this.catalogue });
+    this.findings = new FindingsTable({ api: this.api, scanId: this.scanId, catalogue: this.catalogue,
+      grouped: (this.scan?.total_findings ?? 0) > FINDINGS_PAGE });
     replaceChildren(this.findingsHost,
       h("p", {}, h("a", { id: "scan-explore-link", href: `#/findings?scan_id=${this.scanId}` }, "Explore these findings grouped by rule, with search")),
       this.findings.el);
