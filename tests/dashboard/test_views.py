@@ -304,6 +304,7 @@ def test_explorer_by_keyboard_only(page: Page, stack: LiveStack) -> None:
     expect(page).to_have_url(re.compile(r"severity="))
     page.locator("#explorer-severity").evaluate("el => el.value = ''")
     page.locator("#explorer-severity").dispatch_event("change")
+    expect(page.locator("#explorer-status")).not_to_have_text("Loading…")  # the table is not replaced under the focus
     tab_to('button[aria-controls^="group-"]')
     page.keyboard.press("Enter")
     expect(page.locator('button[aria-controls^="group-"]').first).to_have_attribute("aria-expanded", "true")
@@ -326,6 +327,7 @@ def test_compliance_lists_controls_and_drills_into_a_control(page: Page, stack: 
     page.locator("a.control-findings").click()
     expect(page).to_have_url(re.compile(rf"#/findings\?framework=cis&control={re.escape(failed['control'])}$"))
     expect(page.locator("#explorer-control")).to_have_value(failed["control"])
+    expect(page.locator("#explorer-status")).to_contain_text(re.compile(r" rules? match"))  # the filtered groups arrived
     shown = set(page.locator("#groups-table tbody tr[data-rule-id]").evaluate_all("rs => rs.map(r => r.dataset.ruleId)"))
     assert shown and shown <= set(failed["rules"])
     page.go_back()
