@@ -90,7 +90,7 @@ def quiet_stack(stack: LiveStack) -> Iterator[None]:
     for scan in active_scans(stack):
         stack.post(f"/api/scans/{scan['scan_id']}/cancel")
     stack.emulator.set_faults(latency_ms=0)
-    wait_for(lambda: not active_scans(stack), 20, interval=0.2, what="active scans to end")
+    wait_for(lambda: not active_scans(stack), 60, interval=0.2, what="active scans to end")
 
 
 @pytest.fixture
@@ -303,16 +303,17 @@ def ensure_completed_and_failed(stack: LiveStack) -> None:
     if "failed" not in statuses:
         stack.emulator.set_faults(latency_ms=SLOW_MS)
         scan_id = stack.post("/api/scans/trigger", {"subscription_id": str(uuid.uuid4())}).json()["scan_id"]
-        scan = wait_for(lambda: (s := stack.scan(scan_id))["pid"] and s, 20, what="pid")
+        scan = wait_for(lambda: (s := stack.scan(scan_id))["pid"] and s, 60, what="pid")
         os.kill(scan["pid"], signal.SIGKILL)
         assert stack.wait_terminal(scan_id, 10)["status"] == "failed"
 
 
 def completed_scan(stack: LiveStack) -> dict[str, Any]:
-    # a scan of all rules: other tests complete scans of one rule (AZ-KV-001, AZ-PG-003)
-    done = [s for s in stack.get("/api/scans", params={"status": "completed", "limit": 50}).json()["scans"] if s["rules"] is None]
-    if done:
-        return stack.scan(done[0]["scan_id"])
+    """A completed scan of every rule (the module's tests also run scans limited to a few rules)."""
+    done = stack.get("/api/scans", params={"status": "completed", "limit": 100}).json()["scans"]
+    full = [scan for scan in done if not scan["rules"]]
+    if full:
+        return stack.scan(full[0]["scan_id"])
     scan_id = stack.post("/api/scans/trigger", {"subscription_id": str(uuid.uuid4())}).json()["scan_id"]
     return stack.wait_terminal(scan_id, 60)
 

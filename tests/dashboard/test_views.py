@@ -97,7 +97,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, emulator: Emulator) -> Itera
         if scan["status"] in ("pending", "running"):
             live.post(f"/api/scans/{scan['scan_id']}/cancel")
     wait_for(lambda: all(s["status"] not in ("pending", "running")
-                         for s in live.get("/api/scans", params={"limit": 500}).json()["scans"]), 20, interval=0.2,
+                         for s in live.get("/api/scans", params={"limit": 500}).json()["scans"]), 60, interval=0.2,
              what="active scans to end")
     live.stop()
 
