@@ -47,12 +47,14 @@ def test_no_token_is_401_with_www_authenticate(offline_client: FlaskClient, meth
     ("headers", "message"),
     [
         (auth(secret="another-secret-of-sufficient-length-0123456789"), "token signature is invalid"),
-        (raw_token({"role": "operator", "exp": now() - 3600}), "token expired"),
-        (raw_token({"role": "operator"}), "token has no 'exp' claim"),
-        (raw_token({"exp": now() + 3600}), "token has no 'role' claim"),
-        (raw_token({"role": "admin", "exp": now() + 3600}), "token role must be one of reader, operator"),
-        (raw_token({"role": "operator", "exp": now() + 3600}, algorithm="HS512"), "token must be signed with HS256"),
-        (raw_token({"role": "operator", "exp": now() + 3600, "nbf": now() + 3600}), "token is not valid yet"),
+        (raw_token({"sub": "x", "role": "operator", "exp": now() - 3600}), "token expired"),
+        (raw_token({"sub": "x", "role": "operator"}), "token has no 'exp' claim"),
+        (raw_token({"sub": "x", "exp": now() + 3600}), "token has no 'role' claim"),
+        (raw_token({"sub": "x", "role": "admin", "exp": now() + 3600}), "token role must be one of reader, operator"),
+        (raw_token({"sub": "x", "role": "operator", "exp": now() + 3600}, algorithm="HS512"),
+         "token must be signed with HS256"),
+        (raw_token({"sub": "x", "role": "operator", "exp": now() + 3600, "nbf": now() + 3600}),
+         "token is not valid yet"),
         ({"Authorization": "Bearer not.a.jwt"}, "token is malformed"),
         ({"Authorization": "Basic b3BlcmF0b3I6cHc="}, "Authorization header must be 'Bearer <token>'"),
         ({"Authorization": "Bearer"}, "Authorization header must be 'Bearer <token>'"),
@@ -155,7 +157,7 @@ def test_a_bad_default_subscription_stops_start_up(monkeypatch: pytest.MonkeyPat
 def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
     token = issue_token(SECRET, "operator", ttl_seconds=60)
     assert verify_token(SECRET, token).role == "operator"  # verified and remembered
-    monkeypatch.setattr("api.auth._now", lambda: time.time() + 61)
+    monkeypatch.setattr("api.auth.hs256._now", lambda: time.time() + 61)
     with pytest.raises(TokenError, match="token expired"):
         verify_token(SECRET, token)
 

@@ -1,0 +1,101 @@
+"""The request side of auth: which credential a request carries, who it is, and may it pass.
+
+One :class:`Authenticator` per app (in ``app.extensions``) holds the verifiers the configuration
+enables; :func:`require_role` is the route decorator. Answers: 401 for a missing or unacceptable
+credential (with ``WWW-Authenticate``), 403 for a valid one without the role, 503 (with
+``Retry-After``) when the credential cannot be checked right now. Never a 500, whatever a token
+holds.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import TYPE_CHECKING, Callable, ParamSpec, TypeVar
+
+from flask import Flask, current_app, g, request
+
+from api.auth.hs256 import ALGORITHM, check_secret, verify_service_token
+from api.auth.principal import RANK, AuthUnavailable, NoRoleError, Principal, TokenError
+from api.errors import ApiError
+
+if TYPE_CHECKING:
+    from api.auth.revocation import RevocationList
+
+_EXTENSION = "openshield.auth"
+_REALM = 'Bearer realm="openshield"'
+RETRY_AFTER_SECONDS = "5"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Authenticator:
+    """Turns a request's credential into a :class:`Principal` (or an auth error)."""
+
+    def __init__(self, secret: str, revocations: RevocationList | None = None) -> None:
+        check_secret(secret)
+        self._secret = secret  # kept out of app.config, which gets printed
+        self._revocations = revocations
+
+    def principal(self, token: str) -> Principal:
+        verified = verify_service_token(self._secret, token)
+        if self._revocations is not None:
+            self._revocations.check(verified)
+        return verified.principal
+
+
+def init_auth(app: Flask, authenticator: Authenticator | str) -> None:
+    """Give ``app`` its authenticator (a bare secret: service tokens only, no revocation list)."""
+    if isinstance(authenticator, str):
+        authenticator = Authenticator(authenticator)
+    app.extensions[_EXTENSION] = authenticator
+
+
+def _bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)", headers={"WWW-Authenticate": _REALM})
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise ApiError(
+            401, "Authorization header must be 'Bearer <token>'",
+            headers={"WWW-Authenticate": f'{_REALM}, error="invalid_request"'},
+        )
+    return token
+
+
+def authenticate(required_role: str) -> Principal:
+    """Check the request's credential and role; raise 401, 403 or 503 as an :class:`ApiError`."""
+    authenticator: Authenticator = current_app.extensions[_EXTENSION]
+    try:
+        principal = authenticator.principal(_bearer_token())
+    except TokenError as exc:
+        raise ApiError(401, str(exc), headers={"WWW-Authenticate": f'{_REALM}, error="invalid_token"'}) from None
+    except NoRoleError as exc:
+        raise ApiError(403, str(exc)) from None
+    except AuthUnavailable as exc:
+        raise ApiError(503, str(exc), headers={"Retry-After": RETRY_AFTER_SECONDS}) from None
+    if RANK[principal.role] < RANK[required_role]:
+        raise ApiError(403, f"this action needs the {required_role} role; the token has {principal.role}")
+    g.principal = principal
+    return principal
+
+
+def require_role(role: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Route decorator: the request needs a valid credential with at least ``role``."""
+    if role not in RANK:
+        raise ValueError(f"unknown role {role!r}")
+
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        @wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            authenticate(role)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+__all__ = ["ALGORITHM", "Authenticator", "authenticate", "init_auth", "require_role"]
