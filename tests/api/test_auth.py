@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from api.auth import DEMO_JWT_SECRET, TokenError, issue_token, secret_from_env, verify_token
 from api.factory import create_app
+from store.migrate import upgrade
 from tests.api.conftest import SECRET, SUB, FakeLauncher, auth, make_settings
 
 SCAN_ID = "0b7c9a52-1f7e-4c3b-9d7e-2a1b3c4d5e6f"
@@ -136,6 +137,7 @@ def test_demo_mode_uses_the_demo_secret_and_warns(
 ) -> None:
     monkeypatch.delenv("JWT_SECRET")
     monkeypatch.setenv("OPENSHIELD_DEMO", "1")
+    upgrade(f"sqlite:///{tmp_path / 'x.db'}")  # auth reads the revoked-token list
     app = create_app(make_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path), FakeLauncher())
     assert "demo secret" in caplog.text
     assert secret_from_env() == DEMO_JWT_SECRET
