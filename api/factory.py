@@ -14,6 +14,7 @@ from flask import Flask
 
 from api.auth import DEMO_JWT_SECRET, Authenticator, init_auth, secret_from_env
 from api.auth.config import AuthConfig
+from api.auth.entra import EntraVerifier
 from api.auth.revocation import RevocationList
 from api.catalogue import Catalogue
 from api.errors import register_error_handlers
@@ -48,7 +49,8 @@ def create_app(settings: Settings | None = None, launcher: RunLauncher | None = 
         cache_seconds=auth_config.revocation_cache_seconds,
         not_before=auth_config.tokens_not_before,
     )
-    init_auth(app, Authenticator(secret, revocations))
+    entra = EntraVerifier(auth_config.entra) if auth_config.entra is not None else None
+    init_auth(app, Authenticator(secret, revocations, entra=entra, easy_auth=auth_config.easy_auth))
     register_error_handlers(app)
     try:
         subscription = default_subscription()

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
 
+from api.auth.easyauth import enabled_from_env
+from api.auth.entra import EntraSettings
 from api.auth.revocation import DEFAULT_CACHE_SECONDS
 
 
@@ -19,6 +21,10 @@ class AuthConfig:
     tokens_not_before: datetime | None
     # OPENSHIELD_REVOCATION_CACHE_SECONDS: how stale a worker's revoked-token list may be
     revocation_cache_seconds: float
+    # OPENSHIELD_ENTRA_TENANT_ID + OPENSHIELD_ENTRA_AUDIENCE (+ AZURE_AUTHORITY_HOST); None: off
+    entra: EntraSettings | None = None
+    # WEBSITE_AUTH_ENABLED=True: App Service Authentication is on; trust X-MS-CLIENT-PRINCIPAL
+    easy_auth: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "AuthConfig":
@@ -26,6 +32,8 @@ class AuthConfig:
         return cls(
             tokens_not_before=_instant(env, "OPENSHIELD_TOKENS_NOT_BEFORE"),
             revocation_cache_seconds=_seconds(env, "OPENSHIELD_REVOCATION_CACHE_SECONDS", DEFAULT_CACHE_SECONDS),
+            entra=EntraSettings.from_env(env),
+            easy_auth=enabled_from_env(env),
         )
 
 

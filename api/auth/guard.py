@@ -1,7 +1,11 @@
 """The request side of auth: which credential a request carries, who it is, and may it pass.
 
 One :class:`Authenticator` per app (in ``app.extensions``) holds the verifiers the configuration
-enables; :func:`require_role` is the route decorator. Answers: 401 for a missing or unacceptable
+enables: HS256 service tokens always; Entra ID access tokens (RS256) when a tenant is set; App
+Service's ``X-MS-CLIENT-PRINCIPAL`` only when the platform says its authentication is on (it
+is then the platform's own header; elsewhere anyone could send it). A bearer token's ``alg``
+header picks its verifier, and each verifier accepts only its own algorithm.
+:func:`require_role` is the route decorator. Answers: 401 for a missing or unacceptable
 credential (with ``WWW-Authenticate``), 403 for a valid one without the role, 503 (with
 ``Retry-After``) when the credential cannot be checked right now. Never a 500, whatever a token
 holds.
@@ -12,13 +16,17 @@ from __future__ import annotations
 from functools import wraps
 from typing import TYPE_CHECKING, Callable, ParamSpec, TypeVar
 
+import jwt
 from flask import Flask, current_app, g, request
 
+from api.auth import easyauth
+from api.auth.entra import ALGORITHM as ENTRA_ALGORITHM
 from api.auth.hs256 import ALGORITHM, check_secret, verify_service_token
 from api.auth.principal import RANK, AuthUnavailable, NoRoleError, Principal, TokenError
 from api.errors import ApiError
 
 if TYPE_CHECKING:
+    from api.auth.entra import EntraVerifier
     from api.auth.revocation import RevocationList
 
 _EXTENSION = "openshield.auth"
@@ -32,16 +40,37 @@ R = TypeVar("R")
 class Authenticator:
     """Turns a request's credential into a :class:`Principal` (or an auth error)."""
 
-    def __init__(self, secret: str, revocations: RevocationList | None = None) -> None:
+    def __init__(self, secret: str, revocations: RevocationList | None = None, *,
+                 entra: EntraVerifier | None = None, easy_auth: bool = False) -> None:
         check_secret(secret)
         self._secret = secret  # kept out of app.config, which gets printed
         self._revocations = revocations
+        self.entra = entra
+        self.easy_auth = easy_auth
+
+    def from_request(self) -> Principal:
+        """The request's principal: App Service's header when the platform vouches for it, else the bearer token."""
+        if self.easy_auth:
+            header = request.headers.get(easyauth.HEADER)
+            if header:
+                return easyauth.principal_from_header(header)
+        return self.principal(_bearer_token())
 
     def principal(self, token: str) -> Principal:
+        if self.entra is not None and _algorithm(token) == ENTRA_ALGORITHM:
+            return self.entra.principal(token)
         verified = verify_service_token(self._secret, token)
         if self._revocations is not None:
             self._revocations.check(verified)
         return verified.principal
+
+
+def _algorithm(token: str) -> object:
+    """The unverified ``alg`` header (only to pick a verifier; each one pins its own algorithm)."""
+    try:
+        return jwt.get_unverified_header(token).get("alg")
+    except (jwt.InvalidTokenError, ValueError, TypeError, RecursionError):
+        return None  # the HS256 path says what is wrong with it
 
 
 def init_auth(app: Flask, authenticator: Authenticator | str) -> None:
@@ -69,7 +98,7 @@ def authenticate(required_role: str) -> Principal:
     """Check the request's credential and role; raise 401, 403 or 503 as an :class:`ApiError`."""
     authenticator: Authenticator = current_app.extensions[_EXTENSION]
     try:
-        principal = authenticator.principal(_bearer_token())
+        principal = authenticator.from_request()
     except TokenError as exc:
         raise ApiError(401, str(exc), headers={"WWW-Authenticate": f'{_REALM}, error="invalid_token"'}) from None
     except NoRoleError as exc:
@@ -77,7 +106,8 @@ def authenticate(required_role: str) -> Principal:
     except AuthUnavailable as exc:
         raise ApiError(503, str(exc), headers={"Retry-After": RETRY_AFTER_SECONDS}) from None
     if RANK[principal.role] < RANK[required_role]:
-        raise ApiError(403, f"this action needs the {required_role} role; the token has {principal.role}")
+        held = "the token has" if principal.kind != "easyauth" else "you have"
+        raise ApiError(403, f"this action needs the {required_role} role; {held} {principal.role}")
     g.principal = principal
     return principal
 
