@@ -4,6 +4,9 @@
 - :mod:`api.auth.claims` — claim checks that survive any JSON type a signer put in a token;
 - :mod:`api.auth.hs256` — service tokens (``JWT_SECRET``): minting and verification;
 - :mod:`api.auth.revocation` — revoked ``jti`` and ``OPENSHIELD_TOKENS_NOT_BEFORE``;
+- :mod:`api.auth.entra` — Entra ID access tokens (RS256, the tenant's JWKS, app roles);
+- :mod:`api.auth.easyauth` — App Service Authentication's ``X-MS-CLIENT-PRINCIPAL``;
+- :mod:`api.auth.config` — the auth settings, read and checked once at start-up;
 - :mod:`api.auth.guard` — the request side: credential → principal → role check.
 
 The names below are what the rest of the code and the tests import.

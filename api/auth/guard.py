@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from api.auth.revocation import RevocationList
 
 _EXTENSION = "openshield.auth"
+# Methods a browser may send cross-site without the page's consent; anything else signed in by
+# App Service's cookie must carry this header, which no cross-site form can add (CSRF).
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+CSRF_HEADER = "X-Requested-With"
 _REALM = 'Bearer realm="openshield"'
 RETRY_AFTER_SECONDS = "5"
 
@@ -53,8 +57,17 @@ class Authenticator:
         if self.easy_auth:
             header = request.headers.get(easyauth.HEADER)
             if header:
-                return easyauth.principal_from_header(header)
+                principal = easyauth.principal_from_header(header)
+                if (request.method not in _SAFE_METHODS and not request.headers.get("Authorization")
+                        and not request.headers.get(CSRF_HEADER)):
+                    raise NoRoleError(f"a browser session must send {CSRF_HEADER} on {request.method} requests")
+                return principal
         return self.principal(_bearer_token())
+
+    def has_credential(self) -> bool:
+        """Does the request carry anything to check (a bearer token, or the platform's principal)?"""
+        return bool(request.headers.get("Authorization")
+                    or (self.easy_auth and request.headers.get(easyauth.HEADER)))
 
     def principal(self, token: str) -> Principal:
         if self.entra is not None and _algorithm(token) == ENTRA_ALGORITHM:
@@ -71,6 +84,10 @@ def _algorithm(token: str) -> object:
         return jwt.get_unverified_header(token).get("alg")
     except (jwt.InvalidTokenError, ValueError, TypeError, RecursionError):
         return None  # the HS256 path says what is wrong with it
+
+
+def current_authenticator() -> Authenticator:
+    return current_app.extensions[_EXTENSION]  # type: ignore[no-any-return]
 
 
 def init_auth(app: Flask, authenticator: Authenticator | str) -> None:
@@ -96,7 +113,7 @@ def _bearer_token() -> str:
 
 def authenticate(required_role: str) -> Principal:
     """Check the request's credential and role; raise 401, 403 or 503 as an :class:`ApiError`."""
-    authenticator: Authenticator = current_app.extensions[_EXTENSION]
+    authenticator = current_authenticator()
     try:
         principal = authenticator.from_request()
     except TokenError as exc:
@@ -128,4 +145,5 @@ def require_role(role: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return decorate
 
 
-__all__ = ["ALGORITHM", "Authenticator", "authenticate", "init_auth", "require_role"]
+__all__ = ["ALGORITHM", "CSRF_HEADER", "Authenticator", "authenticate", "current_authenticator", "init_auth",
+           "require_role"]

@@ -1,6 +1,8 @@
 // The signed-in token: kept in sessionStorage (this tab only, gone when it closes), never in
 // localStorage or a cookie. The role claim is read here only to shape the UI; the server
-// checks the signature and the role on every request.
+// checks the signature and the role on every request. Behind App Service Authentication the
+// platform's own session (its cookie) signs the user in instead: no token, the principal that
+// GET /api/session reported.
 
 const KEY = "openshield.token";
 
@@ -36,6 +38,7 @@ export class Session {
     this.storage = storage;
     this.token = null;
     this.claims = null;
+    this.platform = null;
     const saved = storage.getItem(KEY);
     if (saved) {
       try {
@@ -48,11 +51,23 @@ export class Session {
   }
 
   get signedIn() {
-    return this.token !== null;
+    return this.token !== null || this.platform !== null;
   }
 
   get role() {
-    return this.claims ? this.claims.role : null;
+    if (this.claims) return this.claims.role;
+    return this.platform ? this.platform.role : null;
+  }
+
+  /** Who the session is for (the token's sub, or the platform's user name), or null. */
+  get subject() {
+    if (this.claims) return this.claims.sub || null;
+    return this.platform ? this.platform.subject : null;
+  }
+
+  /** Signed in by App Service (principal from GET /api/session, kind "easyauth"). */
+  signInWithPlatform(principal) {
+    this.platform = principal;
   }
 
   get isOperator() {
@@ -73,6 +88,7 @@ export class Session {
   signOut() {
     this.token = null;
     this.claims = null;
+    this.platform = null;
     this.storage.removeItem(KEY);
   }
 }
