@@ -42,6 +42,9 @@ KEY_REFRESH_COOLDOWN_SECONDS = 30.0
 # How long a fetched key set is trusted before it is fetched again anyway.
 KEY_SET_LIFESPAN_SECONDS = 3600.0
 HTTP_TIMEOUT_SECONDS = 5.0
+# After a failed metadata fetch, answer 503 at once for this long instead of making every
+# request wait out another timeout (requests queue behind the fetch's lock).
+RETRY_DISCOVERY_AFTER_SECONDS = 5.0
 _CLAIM_CHECKS_OFF = {"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_sub": False,
                      "verify_jti": False, "require": ["iss", "aud"]}
 
@@ -89,6 +92,7 @@ class EntraVerifier:
         self._lock = threading.Lock()
         self._issuer: str | None = None
         self._keys: jwt.PyJWKClient | None = None
+        self._failed_at: float | None = None
 
     @property
     def metadata_url(self) -> str:
@@ -146,6 +150,9 @@ class EntraVerifier:
         with self._lock:
             if self._issuer is not None and self._keys is not None:
                 return self._issuer, self._keys
+            unreachable = AuthUnavailable("cannot reach Entra ID to read the tenant's OpenID configuration")
+            if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_DISCOVERY_AFTER_SECONDS:
+                raise unreachable
             try:
                 with urllib.request.urlopen(self.metadata_url, timeout=HTTP_TIMEOUT_SECONDS, context=self._ssl) as resp:
                     document = json.loads(resp.read())
@@ -154,7 +161,8 @@ class EntraVerifier:
                     raise ValueError("issuer and jwks_uri must be strings")
             except (OSError, urllib.error.URLError, ValueError, KeyError, TypeError) as exc:
                 log.warning("Entra ID OpenID configuration unreadable at %s: %s", self.metadata_url, exc)
-                raise AuthUnavailable("cannot reach Entra ID to read the tenant's OpenID configuration") from None
+                self._failed_at = time.monotonic()
+                raise unreachable from None
             self._keys = jwt.PyJWKClient(
                 jwks_uri, cache_keys=False, lifespan=KEY_SET_LIFESPAN_SECONDS, timeout=HTTP_TIMEOUT_SECONDS,
                 ssl_context=self._ssl, cooldown_duration=KEY_REFRESH_COOLDOWN_SECONDS,

@@ -12,6 +12,8 @@ from typing import Any, Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.api.conftest import auth
 
@@ -100,3 +102,25 @@ def test_session_with_a_service_token(client: FlaskClient) -> None:
     body = client.get("/api/session", headers=auth("reader")).get_json()
     assert body["principal"] == {"role": "reader", "subject": "openshield", "kind": "service"}
     assert client.get("/api/session?x=1").status_code == 400
+
+
+# --------------------------------------------------------------------------- property test
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.text(max_size=8) | st.integers() | st.floats()
+    | st.sampled_from(["OpenShield.Reader", "OpenShield.Operator", "roles", ROLE_CLAIM, "name"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["typ", "val", "claims", "role_typ", "name_typ"]) | st.text(max_size=4), inner, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(document=JSON_VALUES, raw=st.binary(max_size=40))
+def test_any_principal_header_answers_200_401_or_403(easy_client: FlaskClient, document: Any, raw: bytes) -> None:
+    for value in (base64.b64encode(json.dumps(document).encode()).decode(), base64.b64encode(raw).decode(),
+                  raw.decode("latin-1")):
+        try:
+            response = easy_client.get("/api/scans", headers={"X-MS-CLIENT-PRINCIPAL": value})
+        except ValueError:
+            continue  # a header value the HTTP client itself refuses to send (newlines)
+        assert response.status_code in (200, 401, 403), response.get_data(as_text=True)

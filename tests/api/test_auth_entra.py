@@ -11,6 +11,8 @@ from typing import Callable, Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api.factory import create_app
 from store.migrate import upgrade
@@ -127,11 +129,15 @@ def test_a_rotated_key_is_fetched_and_a_retired_one_refused(entra_app: Callable[
 def test_entra_out_of_reach_is_503(entra_app: Callable[[], FlaskClient], emulator: Emulator) -> None:
     token = emulator.user_token(roles=["OpenShield.Reader"])
     emulator.set_oidc_down(True)
-    response = entra_app().get("/api/scans", headers=bearer(token))  # nothing cached yet
+    fresh = entra_app()
+    response = fresh.get("/api/scans", headers=bearer(token))  # nothing cached yet
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert response.get_json() == {"error": "cannot reach Entra ID to read the tenant's OpenID configuration"}
     emulator.set_oidc_down(False)
+    fetches = emulator.stats()["by_route"].get("token.openid", 0)
+    assert fresh.get("/api/scans", headers=bearer(token)).status_code == 503  # no new attempt for 5 s
+    assert emulator.stats()["by_route"].get("token.openid", 0) == fetches
     client = entra_app()
     assert client.get("/api/scans", headers=bearer(token)).status_code == 200
     emulator.set_oidc_down(True)
@@ -164,3 +170,32 @@ def test_bad_entra_settings_stop_start_up(monkeypatch: pytest.MonkeyPatch, tmp_p
         monkeypatch.setenv(name, value)
     with pytest.raises(RuntimeError, match=message):
         create_app(make_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path), FakeLauncher())
+
+
+# --------------------------------------------------------------------------- property test
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.text(max_size=8) | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.floats() | st.sampled_from(["OpenShield.Reader", "OpenShield.Operator", DEFAULT_AUDIENCE]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+ODD_CLAIMS = st.dictionaries(
+    st.sampled_from(["roles", "exp", "nbf", "iat", "aud", "iss", "tid", "oid", "preferred_username", "sub"])
+    | st.text(max_size=5), JSON_VALUES, max_size=3)
+
+
+_CLIENTS: dict[int, FlaskClient] = {}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(claims=ODD_CLAIMS)
+def test_entra_tokens_with_any_claims_answer_200_401_or_403(entra_app: Callable[[], FlaskClient],
+                                                            emulator: Emulator, claims: dict) -> None:
+    client = _CLIENTS.get(id(entra_app)) or _CLIENTS.setdefault(id(entra_app), entra_app())  # one app per test
+    token = emulator.user_token(roles=["OpenShield.Reader"], claims=claims)
+    response = client.get("/api/scans", headers=bearer(token))
+    assert response.status_code in (200, 401, 403), response.get_data(as_text=True)
+    body = response.get_json()
+    assert isinstance(body, (dict, list)) or body is None
+    if response.status_code != 200:
+        assert isinstance(body["error"], str) and "\n" not in body["error"]

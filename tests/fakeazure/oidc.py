@@ -98,7 +98,10 @@ class FakeOidc:
         if options.get("roles") is not None:
             claims["roles"] = options["roles"]
         claims.update(options.get("claims") or {})
-        return jwt.encode(claims, key.private, algorithm="RS256", headers={"kid": key.kid, "typ": "JWT"})
+        # signed as given (JWS over the JSON): a signer may put any JSON in a claim, and tests
+        # check that the API copes; jwt.encode would refuse some shapes before signing
+        payload = json.dumps(claims).encode()
+        return jwt.PyJWS().encode(payload, key.private, algorithm="RS256", headers={"kid": key.kid, "typ": "JWT"})
 
     def rotate(self, retire_old: bool = True) -> str:
         """A new signing key for the tenant; by default the old one is no longer published."""
