@@ -3,7 +3,8 @@
 ``openshield token revoke`` adds a row; the API loads the ``jti`` of every revocation that may
 still matter (its token has not expired, or its expiry is unknown) every few seconds
 (:mod:`api.auth.revocation`). Revoking twice keeps the first row: the first revocation is what
-happened, a repeat changes nothing.
+happened, a repeat changes nothing. Rows of tokens expired for more than 30 days are deleted
+when a new revocation is recorded.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from datetime import timedelta
+
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from store.clock import utcnow
@@ -19,6 +22,9 @@ from store.db import read_scope, session_scope
 from store.models import RevokedToken
 
 MAX_JTI = 256
+# Revocations of tokens that expired longer ago than this are deleted when the next one is
+# recorded: such a token is refused anyway, and the table stays as small as what matters.
+KEEP_EXPIRED = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,9 @@ def revoke(url: str, jti: str, *, expires_at: datetime | None = None, subject: s
             jti=jti, revoked_at=utcnow(), expires_at=expires_at, subject=subject, reason=reason,
         ).on_conflict_do_nothing(index_elements=[RevokedToken.jti]).returning(RevokedToken.jti)
         # a row comes back only when this insert added it (rowcount is unreliable here across drivers)
-        return session.execute(statement).first() is not None
+        added = session.execute(statement).first() is not None
+        session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow() - KEEP_EXPIRED))
+        return added
 
 
 def list_revocations(url: str, *, include_expired: bool = False) -> list[Revocation]:

@@ -61,6 +61,14 @@ def test_revocations_of_expired_tokens_are_not_loaded(database_url: str) -> None
         "expired-one", "live-one", "unknown-expiry"}
 
 
+def test_long_expired_revocations_are_deleted_when_a_new_one_is_recorded(database_url: str) -> None:
+    now = datetime.now(timezone.utc)
+    revoke(database_url, "expired-long-ago", expires_at=now - timedelta(days=31))
+    revoke(database_url, "expired-lately", expires_at=now - timedelta(days=29))
+    revoke(database_url, "new-one")
+    assert {r.jti for r in list_revocations(database_url, include_expired=True)} == {"expired-lately", "new-one"}
+
+
 def test_tokens_issued_before_not_before_are_refused(
     monkeypatch: pytest.MonkeyPatch, make_app: Callable[[], Flask]
 ) -> None:
