@@ -112,3 +112,26 @@ def test_a_user_without_an_app_role_is_told_why(browser: Browser, easy_url: str)
     expect(page.locator("#signin-view")).to_be_visible()
     expect(page.locator("#signin-error")).to_contain_text("no OpenShield app role")
     page.context.close()
+
+
+def test_a_pasted_entra_token_shows_its_app_role(browser: Browser, plain_url: str) -> None:
+    """The page reads an Entra ID token's app roles to shape the UI (the server decides)."""
+    page = open_page(browser, plain_url)
+    result = page.evaluate(
+        """async () => {
+          const { decodeToken } = await import("/dashboard/js/session.js");
+          const encode = (o) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\\+/g, "-").replace(/\\//g, "_");
+          const token = (claims) => `${encode({ alg: "RS256" })}.${encode(claims)}.c2ln`;
+          const exp = Math.floor(Date.now() / 1000) + 600;
+          const operator = decodeToken(token({ roles: ["OpenShield.Reader", "OpenShield.Operator"], exp,
+                                                preferred_username: "ada@contoso.example" }));
+          const reader = decodeToken(token({ roles: ["OpenShield.Reader"], exp, sub: "x" }));
+          let problem = null;
+          try { decodeToken(token({ roles: ["Other"], exp })); } catch (err) { problem = err.message; }
+          return { operator: [operator.role, operator.sub], reader: reader.role, problem };
+        }"""
+    )
+    assert result["operator"] == ["operator", "ada@contoso.example"]
+    assert result["reader"] == "reader"
+    assert "no reader or operator role" in result["problem"]
+    page.context.close()

@@ -5,6 +5,16 @@
 // GET /api/session reported.
 
 const KEY = "openshield.token";
+// Entra ID access tokens carry app roles instead of a role claim (the server maps them the same way).
+const APP_ROLES = { "OpenShield.Operator": "operator", "OpenShield.Reader": "reader" };
+
+/** The token's role: its `role` claim, or the highest OpenShield app role in `roles`. */
+function roleOf(claims) {
+  if (claims.role === "reader" || claims.role === "operator") return claims.role;
+  const roles = Array.isArray(claims.roles) ? claims.roles.map((r) => APP_ROLES[r]) : [];
+  if (roles.includes("operator")) return "operator";
+  return roles.includes("reader") ? "reader" : null;
+}
 
 export class TokenProblem extends Error {}
 
@@ -24,13 +34,16 @@ export function decodeToken(token) {
     throw new TokenProblem("That token is malformed (its payload is not readable).");
   }
   if (!claims || typeof claims !== "object") throw new TokenProblem("That token is malformed.");
-  if (claims.role !== "reader" && claims.role !== "operator") {
-    throw new TokenProblem("That token has no reader or operator role.");
+  const role = roleOf(claims);
+  if (role === null) {
+    throw new TokenProblem("That token has no reader or operator role (nor an OpenShield app role).");
   }
   if (typeof claims.exp === "number" && claims.exp * 1000 <= Date.now()) {
     throw new TokenProblem(`That token expired at ${new Date(claims.exp * 1000).toLocaleString()}.`);
   }
-  return claims;
+  // Entra ID tokens name the user in preferred_username; service tokens in sub
+  const sub = typeof claims.preferred_username === "string" ? claims.preferred_username : claims.sub;
+  return { ...claims, role, sub };
 }
 
 export class Session {
