@@ -1,6 +1,6 @@
 // One scan's findings: filters (severity, category, rule) applied by the API, pages of 25,
 // and a details row per finding. CVE data (cve_references, cvss_score, exploit_available) is
-// shown when the server provides it and simply absent otherwise.
+// shown when a finding on the page carries some, and the column is absent otherwise.
 import { ApiError, Unreachable } from "./api.js";
 import { h, replaceChildren, setText } from "./dom.js";
 import { plural } from "./format.js";
@@ -8,8 +8,11 @@ import { SEVERITIES, severityBadge } from "./components.js";
 
 const PAGE = 25;
 
+// A finding carries CVE data when enrichment found something for it; empty fields (no software,
+// not enriched yet, nothing known) do not earn the table a column.
 function hasCveData(finding) {
-  return "cve_references" in finding || "cvss_score" in finding || "exploit_available" in finding;
+  return (Array.isArray(finding.cve_references) && finding.cve_references.length > 0)
+    || typeof finding.cvss_score === "number" || finding.exploit_available === true;
 }
 
 function cveSummary(finding) {
