@@ -78,7 +78,7 @@ function showSession() {
   $("#main-nav").hidden = false;
   sessionInfo.hidden = false;
   signOutButton.hidden = false;
-  const who = session.claims.sub ? `${session.claims.sub}, ` : "";
+  const who = session.subject ? `${session.subject}, ` : "";
   setText(sessionInfo, `Signed in (${who}${session.role})`);
   sessionInfo.dataset.role = session.role;
 }
@@ -136,8 +136,33 @@ signinForm.addEventListener("submit", async (event) => {
 });
 
 signOutButton.addEventListener("click", () => {
+  if (session.platform && platformLogout) {
+    location.assign(platformLogout); // App Service ends its own session
+    return;
+  }
   signOut("Signed out.");
 });
+
+// Behind App Service Authentication: offer "Sign in with Microsoft", and let the platform's
+// session sign the user in without a token. Elsewhere (or if the API cannot say) nothing changes.
+let platformLogout = null;
+async function platformSignIn() {
+  let info;
+  try {
+    info = await api.get("/api/session");
+  } catch {
+    return;
+  }
+  if (!info || !info.sign_in || !info.sign_in.easy_auth) return;
+  platformLogout = info.sign_in.logout_url;
+  $("#signin-microsoft-link").href = info.sign_in.login_url;
+  $("#signin-microsoft").hidden = false;
+  if (info.principal && info.principal.kind === "easyauth" && !session.signedIn) {
+    session.signInWithPlatform(info.principal);
+  } else if (info.refused && !session.signedIn) {
+    setText(signinError, `Signed in with Microsoft, but ${info.refused}.`);
+  }
+}
 
 // Expired tokens: sign out just before the server would refuse every call.
 setInterval(() => {
@@ -156,4 +181,4 @@ document.addEventListener("visibilitychange", () => {
 
 window.addEventListener("hashchange", route);
 initTheme($("#theme-toggle"));
-route();
+platformSignIn().finally(route);
