@@ -31,6 +31,7 @@ from . import resourcegraph as ARG
 from . import tenants as T
 from .lists import TypeLists
 from .nvd import FakeNvd
+from .oidc import FakeOidc
 from .throttle import Arrivals, ArgThrottle, ArmThrottle, Decision, Limit
 
 JSON = "application/json; charset=utf-8"
@@ -279,7 +280,8 @@ class TenantIndex:
             self.list_items.append((res["type"].lower(), rg.lower(), res["name"].lower(), dumps(summary)))
         self.resource_groups = rgs
         self.lists = TypeLists(tenant["resources"], self.resource_bytes)  # per-type collections (lists.py)
-        self.resource_graph = ARG.ResourceGraph(tenant["resources"], self.tenant_id)
+        self._resource_graph: ARG.ResourceGraph | None = None  # built on the first query
+        self._resource_graph_lock = threading.Lock()
         self._filter_cache: dict[str, list[bytes]] = {}
         self._filter_lock = threading.Lock()
 
@@ -401,6 +403,14 @@ class TenantIndex:
             self.providers[ns_l] = dumps(doc)
         self.providers_list = b'{"value":[' + b",".join(dumps(d) for d in docs) + b"]}"
 
+    @property
+    def resource_graph(self) -> ARG.ResourceGraph:
+        """Resource Graph's rows, built on first use (most runs never query ARG)."""
+        with self._resource_graph_lock:
+            if self._resource_graph is None:
+                self._resource_graph = ARG.ResourceGraph(self.tenant["resources"], self.tenant_id)
+            return self._resource_graph
+
     def filtered_resources(self, flt: str) -> list[bytes] | None:
         """Summaries matching an ARM ``$filter`` (``x eq 'v'`` clauses joined by ``or``); None if unsupported."""
         if not flt:
@@ -480,6 +490,8 @@ class App:
         self.any_subscription = any_subscription
         # the fake NVD CVE API (tests/fakeazure/nvd.py), on the same port
         self.nvd = FakeNvd()
+        # signing keys and user access tokens for the tenant (tests/fakeazure/oidc.py)
+        self.oidc = FakeOidc(index.tenant_id)
 
     def _as_own_subscription(self, req: Request) -> None:
         """Rewrite ``/subscriptions/<any>/...`` to the tenant's own subscription id."""
@@ -625,7 +637,7 @@ class App:
             if segs[1:] == ["oauth2", "v2.0", "token"]:
                 return "token", "token", self._token
             if segs[1:] == ["discovery", "v2.0", "keys"]:
-                return "token", "token.keys", lambda r: (200, JSON, [], b'{"keys":[]}')
+                return "token", "token.keys", lambda r: self.oidc.jwks()
         return "other", "other", self._not_found_other
 
     def _classify_arm(self, req: Request) -> tuple[str, str, Callable[[Request], Response]]:
@@ -713,6 +725,8 @@ class App:
 
     def _openid(self, req: Request) -> Response:
         tenant = req.segs[0]
+        if self.oidc.down:
+            return self.oidc.jwks()  # the same 503 while the key endpoints are down
         if not self._tenant_known(tenant):
             return self._aad_error(400, "invalid_tenant", 90002,
                                    f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
@@ -1211,6 +1225,9 @@ class App:
             return 200, JSON, [], dumps(self.index.summary)
         if route == "health" and method == "GET":
             return 200, JSON, [], b'{"status":"ok"}'
+        oidc = self.oidc.admin(route, method, req.body, req.base)
+        if oidc is not None:
+            return oidc
         return 404, JSON, [], dumps({"error": {"code": "NotFound", "message": f"no admin route {method} {req.path}"}})
 
 
