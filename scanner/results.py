@@ -1,5 +1,7 @@
-"""What a finished scan stores: its engine result turned into ``findings`` and
-``scan_rule_outcomes`` rows (column names as in :mod:`store.models`), and the one-line summary.
+"""What a finished scan stores: its engine result turned into ``findings`` (FAIL),
+``scan_results`` (PASS, NOT_EVALUATED) and ``scan_rule_outcomes`` rows (column names as in
+:mod:`store.models`), and the one-line summary. ``finding_key``, ``first_seen_at`` and ``is_new``
+are filled by :meth:`store.scans.ScanStore.complete_with_results`, which sees the previous scan.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def finding_row(record: FindingRecord, scan_id: str, subscription_id: str, detec
         "frameworks": {k: list(v) for k, v in rule.frameworks.items()},
         "metadata": metadata,
         "detected_at": detected_at,
+        "location": ev.location or None,
         # filled by CVE enrichment for findings whose metadata names deployed software
         "cve_references": None,
         "cvss_score": None,
@@ -40,6 +43,25 @@ def finding_row(record: FindingRecord, scan_id: str, subscription_id: str, detec
 
 def finding_rows(result: ScanResult, scan_id: str, subscription_id: str, detected_at: datetime) -> list[dict[str, Any]]:
     return [finding_row(f, scan_id, subscription_id, detected_at) for f in result.findings]
+
+
+def result_row(record: FindingRecord) -> dict[str, Any]:
+    """The compact ``scan_results`` row of one PASS or NOT_EVALUATED verdict (without scan id):
+    no rule metadata (the catalogue has it), a detail only when the resource could not be read."""
+    ev = record.evaluation
+    return {
+        "rule_id": record.rule.id,
+        "status": str(ev.status),
+        "resource_id": ev.resource_id,
+        "resource_name": ev.resource_name,
+        "resource_type": ev.resource_type,
+        "location": ev.location or None,
+        "detail": (ev.detail or None) if ev.passed is None else None,
+    }
+
+
+def result_rows(result: ScanResult) -> list[dict[str, Any]]:
+    return [result_row(r) for r in result.other_results]
 
 
 def outcome_row(outcome: RuleOutcomeRecord) -> dict[str, Any]:

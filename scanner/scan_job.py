@@ -24,7 +24,7 @@ from scanner.cve.scan_phase import EnrichmentStopped, enrich_rows
 from scanner.engine import ScanEngine, ScanResult, StopRequested
 from scanner.inventory import Inventory, Needs
 from scanner.progress import ProgressReporter
-from scanner.results import finding_rows, outcome_rows, summary
+from scanner.results import finding_rows, outcome_rows, result_rows, summary
 from scanner.rules import select_rules
 from supervisor.exit_codes import ExitCode
 from supervisor.worker import Worker
@@ -73,7 +73,8 @@ class ScanJob:
         except EnrichmentStopped:
             return self._stopped()
         self.reporter.phase("saving")
-        if not self.store.complete_with_results(self.scan_id, findings=rows, outcomes=outcome_rows(result),
+        if not self.store.complete_with_results(self.scan_id, findings=rows, results=result_rows(result),
+                                                outcomes=outcome_rows(result),
                                                 score=result.score, cve_enrichment_status=cve_status,
                                                 cve_enrichment_error=cve_error):
             current = self.store.get(self.scan_id)

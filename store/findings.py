@@ -19,12 +19,13 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 
 from store.db import read_scope_engine
-from store.models import Finding, RuleOutcome, Scan
-from store.status import SEVERITIES, RunStatus
+from store.models import Finding, ResultRow, RuleOutcome, Scan
+from store.status import SEVERITIES, ResultStatus, RunStatus
 
 _SCANS = Scan.__table__
 _FINDINGS = Finding.__table__
 _OUTCOMES = RuleOutcome.__table__
+_RESULTS = ResultRow.__table__
 
 _SEVERITY_RANK = case(
     {name: rank for rank, name in enumerate(SEVERITIES)}, value=_FINDINGS.c.severity, else_=len(SEVERITIES)
@@ -81,6 +82,13 @@ class FindingFilter:
     rule_id: str | None = None
     scan_id: str | None = None
     subscription_id: str | None = None
+    # FAIL (findings) by default; PASS / NOT_EVALUATED read the compact results
+    status: str = ResultStatus.FAIL
+    # FAIL only: muted (True) or not (False); None both
+    muted: bool | None = None
+    # non-FAIL rows carry no severity or category: the caller turns those filters into the rule
+    # ids that have them (None: no such filter)
+    rule_ids: tuple[str, ...] | None = None
 
 
 class FindingsQuery:
@@ -95,6 +103,8 @@ class FindingsQuery:
 
         Without ``scan_id`` only the latest completed scan of each subscription counts.
         """
+        if where.status != ResultStatus.FAIL:
+            return self._list_results(where, limit=limit, offset=offset)
         conditions: list[Any] = []
         if where.scan_id is not None:
             conditions.append(_FINDINGS.c.scan_id == where.scan_id)
@@ -108,6 +118,8 @@ class FindingsQuery:
             conditions.append(_FINDINGS.c.category == where.category)
         if where.rule_id is not None:
             conditions.append(_FINDINGS.c.rule_id == where.rule_id)
+        if where.muted is not None:
+            conditions.append(_FINDINGS.c.muted.is_(where.muted))
         page = (
             select(_FINDINGS)
             .where(*conditions)
@@ -117,6 +129,34 @@ class FindingsQuery:
         )
         with read_scope_engine(self.url).connect() as conn:
             total = int(conn.execute(select(func.count()).select_from(_FINDINGS).where(*conditions)).scalar() or 0)
+            rows = list(conn.execute(page).mappings()) if total > offset else []
+        return total, [dict(r) for r in rows]
+
+    def _list_results(self, where: FindingFilter, *, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+        """PASS or NOT_EVALUATED rows, with their scan's subscription and completion time, in
+        ``rule_id``, ``resource_id``, ``id`` order (they have no severity of their own)."""
+        conditions: list[Any] = [_RESULTS.c.status == where.status]
+        if where.scan_id is not None:
+            conditions.append(_RESULTS.c.scan_id == where.scan_id)
+        else:
+            conditions.append(_RESULTS.c.scan_id.in_(latest_completed_scan_ids(where.subscription_id)))
+        if where.subscription_id is not None:
+            conditions.append(_SCANS.c.subscription_id == where.subscription_id)
+        if where.rule_id is not None:
+            conditions.append(_RESULTS.c.rule_id == where.rule_id)
+        if where.rule_ids is not None:
+            conditions.append(_RESULTS.c.rule_id.in_(list(where.rule_ids)))
+        joined = _RESULTS.join(_SCANS, _SCANS.c.scan_id == _RESULTS.c.scan_id)
+        page = (
+            select(_RESULTS, _SCANS.c.subscription_id, _SCANS.c.completed_at.label("detected_at"))
+            .select_from(joined)
+            .where(*conditions)
+            .order_by(_RESULTS.c.rule_id, _RESULTS.c.resource_id, _RESULTS.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with read_scope_engine(self.url).connect() as conn:
+            total = int(conn.execute(select(func.count()).select_from(joined).where(*conditions)).scalar() or 0)
             rows = list(conn.execute(page).mappings()) if total > offset else []
         return total, [dict(r) for r in rows]
 

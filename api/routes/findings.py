@@ -24,12 +24,13 @@ from api.validation import (
     parse_severity,
     single_params,
 )
-from api.views import finding_view
+from api.views import finding_view, result_view
 from store.findings import FindingFilter, FindingsQuery
+from store.status import RESULT_STATUSES, ResultStatus
 
 bp = Blueprint("findings", __name__)
 
-FINDINGS_PARAMS = ("severity", "category", "rule_id", "scan_id", "subscription_id", "limit", "offset")
+FINDINGS_PARAMS = ("severity", "category", "rule_id", "scan_id", "subscription_id", "status", "muted", "limit", "offset")
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 # Finding ids are a 32-bit INTEGER column (PostgreSQL int4): larger numbers cannot exist.
 MAX_FINDING_ID = 2**31 - 1
@@ -53,12 +54,26 @@ def list_findings() -> dict[str, Any]:
     rule_id = params.get("rule_id")
     if rule_id is not None and rule_id not in known.rule_ids:
         raise ApiError(400, f"unknown rule id: {rule_id}")
+    severity = parse_severity(params)
+    category = parse_category(params, known.categories)
+    status = parse_result_status(params)
+    muted = parse_muted(params)
+    if muted is not None and status != ResultStatus.FAIL:
+        raise ApiError(400, "muted applies to FAIL results only")
+    rule_ids: tuple[str, ...] | None = None
+    if status != ResultStatus.FAIL and (severity is not None or category is not None):
+        # PASS / NOT_EVALUATED rows store no rule metadata: filter on the rules that have it
+        rule_ids = tuple(e["rule_id"] for e in known.entries
+                         if severity in (None, e["severity"]) and category in (None, e["category"]))
     where = FindingFilter(
-        severity=parse_severity(params),
-        category=parse_category(params, known.categories),
+        severity=severity,
+        category=category,
         rule_id=rule_id,
         scan_id=parse_optional_uuid(params, "scan_id"),
         subscription_id=parse_optional_uuid(params, "subscription_id"),
+        status=status,
+        muted=muted,
+        rule_ids=rule_ids,
     )
     limit = bounded_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = bounded_int(params, "offset", 0, 0, MAX_OFFSET)
@@ -68,7 +83,31 @@ def list_findings() -> dict[str, Any]:
     # known scan without (matching) findings an empty list.
     if total == 0 and where.scan_id is not None and query.scan_status(where.scan_id) is None:
         raise scan_not_found(where.scan_id)
-    return {"count": total, "limit": limit, "offset": offset, "findings": [finding_view(r) for r in page]}
+    if status == ResultStatus.FAIL:
+        views = [finding_view(r) for r in page]
+    else:
+        entries = known.by_id
+        views = [result_view(r, entries.get(r["rule_id"])) for r in page]
+    return {"count": total, "limit": limit, "offset": offset, "findings": views}
+
+
+def parse_result_status(params: dict[str, str]) -> ResultStatus:
+    """``status``: FAIL (default), PASS or NOT_EVALUATED, in any case."""
+    raw = params.get("status")
+    if raw is None:
+        return ResultStatus.FAIL
+    if raw.upper() not in RESULT_STATUSES:
+        raise ApiError(400, f"status must be one of {', '.join(RESULT_STATUSES)}")
+    return ResultStatus(raw.upper())
+
+
+def parse_muted(params: dict[str, str]) -> bool | None:
+    raw = params.get("muted")
+    if raw is None:
+        return None
+    if raw.lower() not in ("true", "false"):
+        raise ApiError(400, "muted must be true or false")
+    return raw.lower() == "true"
 
 
 @bp.get("/api/findings/<finding_id>")
