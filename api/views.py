@@ -111,3 +111,16 @@ def enrichment_run_view(row: Any) -> dict[str, Any]:
 
 def beat_view(row: Any) -> dict[str, Any]:
     return _view(BEAT_FIELDS, row)
+
+
+def diff_view(changes: Any) -> dict[str, Any]:
+    """``GET /api/scans/<id>/diff`` and ``bin/openshield scans diff --json`` (a
+    :class:`store.diff.ScanDiff`): failures new since the scan compared with, resolved since."""
+    return {
+        "scan_id": changes.scan_id,
+        "against": changes.against,
+        "new": [finding_view(r) for r in changes.new],
+        "resolved": [finding_view(r) for r in changes.resolved],
+        "still_failing": changes.still_failing,
+        "muted": changes.muted,
+    }
