@@ -430,3 +430,7 @@ def add_parser(sub: Any) -> None:
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing until the scan ends")
     logs.add_argument("--json", action="store_true", help="{scan_id, lines, truncated}")
     logs.set_defaults(func=_logs)
+
+    from cli import results  # scans diff, scans export: the results commands (cli/results.py)
+
+    results.add_scan_commands(cmds)
