@@ -160,6 +160,19 @@ class FindingsQuery:
             rows = list(conn.execute(page).mappings()) if total > offset else []
         return total, [dict(r) for r in rows]
 
+    def unmuted_failures_at_or_above(self, scan_id: str, severity: str) -> dict[str, int]:
+        """Non-muted failures of a scan per severity, for severities at or above ``severity``
+        (the CI gate): e.g. ``{"CRITICAL": 1, "HIGH": 3}``; empty when there are none."""
+        wanted = list(SEVERITIES[: SEVERITIES.index(severity) + 1])  # type: ignore[arg-type]
+        statement = (
+            select(_FINDINGS.c.severity, func.count())
+            .where(_FINDINGS.c.scan_id == scan_id, _FINDINGS.c.muted.is_(False), _FINDINGS.c.severity.in_(wanted))
+            .group_by(_FINDINGS.c.severity)
+        )
+        with read_scope_engine(self.url).connect() as conn:
+            counts = {severity: int(count) for severity, count in conn.execute(statement)}
+        return {s: counts[s] for s in wanted if counts.get(s)}
+
     def get_finding(self, finding_id: int) -> dict[str, Any] | None:
         with read_scope_engine(self.url).connect() as conn:
             row = conn.execute(select(_FINDINGS).where(_FINDINGS.c.id == finding_id)).mappings().first()
