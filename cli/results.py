@@ -1,4 +1,4 @@
-"""``bin/openshield scans diff`` and ``bin/openshield mutes list|add|remove|import``.
+"""``bin/openshield scans diff|export`` and ``bin/openshield mutes list|add|remove|import``.
 
 Like the other commands they read and write the database directly (no API, no token). The
 author of a mute change made here is ``--author``, or ``cli:<login name>``. Mutes are
@@ -58,6 +58,36 @@ def _diff(args: argparse.Namespace) -> int:
     rows += [["resolved", f["severity"], f["rule_id"], f["resource_id"], f["muted"]] for f in view["resolved"]]
     if rows:
         print_table(["change", "severity", "rule", "resource", "muted"], rows)
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------- export
+def _export(args: argparse.Namespace) -> int:
+    import sys
+
+    from scanner.exports import ExportError, check_exportable, exporter
+
+    url = _url()
+    try:
+        check_exportable(url, args.scan_id)
+    except ExportError as exc:
+        raise CliError(str(exc), EXIT_NOT_FOUND if exc.status == 404 else EXIT_REFUSED) from None
+    chunks = exporter(args.format)(url, args.scan_id)
+    if args.output in (None, "-"):
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+        return EXIT_OK
+    target = Path(args.output)
+    partial = target.with_name(target.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        partial.replace(target)
+    except OSError as exc:
+        raise CliError(f"cannot write {target}: {exc.strerror}") from None
+    print(f"{target}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -182,6 +212,14 @@ def add_scan_commands(cmds: Any) -> None:
                       help="a completed scan of the same subscription (default: the previous one)")
     diff.add_argument("--json", action="store_true", help="the API's diff object")
     diff.set_defaults(func=_diff)
+
+    from scanner.exports import FORMATS
+
+    export = cmds.add_parser("export", help="a completed scan's results as CSV, JSON-OCSF or the HTML report")
+    export.add_argument("scan_id", type=_uuid)
+    export.add_argument("--format", choices=FORMATS, required=True)
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    export.set_defaults(func=_export)
 
 
 def add_parser(sub: Any) -> None:

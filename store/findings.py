@@ -11,7 +11,7 @@ SQLite (3.25+) and PostgreSQL both run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 
 from store.db import read_scope_engine
-from store.models import Finding, ResultRow, RuleOutcome, Scan
+from store.models import Finding, Mute, ResultRow, RuleOutcome, Scan
 from store.status import SEVERITIES, ResultStatus, RunStatus
 
 _SCANS = Scan.__table__
@@ -172,6 +172,43 @@ class FindingsQuery:
         with read_scope_engine(self.url).connect() as conn:
             counts = {severity: int(count) for severity, count in conn.execute(statement)}
         return {s: counts[s] for s in wanted if counts.get(s)}
+
+    # ------------------------------------------------------------------------------ exports
+    def scan_row(self, scan_id: str) -> dict[str, Any] | None:
+        with read_scope_engine(self.url).connect() as conn:
+            row = conn.execute(select(_SCANS).where(_SCANS.c.scan_id == scan_id)).mappings().first()
+        return None if row is None else dict(row)
+
+    def iter_scan_results(self, scan_id: str, batch: int = 500, *,
+                          failures_only: bool = False) -> Iterator[dict[str, Any]]:
+        """Every result of one scan, streamed (never the whole scan in memory): the failures in
+        severity, rule, resource order, then the PASS and NOT_EVALUATED rows in rule, resource
+        order (those carry ``status`` and no rule metadata; the caller adds it)."""
+        failures = (
+            select(_FINDINGS).where(_FINDINGS.c.scan_id == scan_id)
+            .order_by(_SEVERITY_RANK, _FINDINGS.c.rule_id, _FINDINGS.c.resource_id, _FINDINGS.c.id)
+        )
+        others = (
+            select(_RESULTS).where(_RESULTS.c.scan_id == scan_id)
+            .order_by(_RESULTS.c.rule_id, _RESULTS.c.resource_id, _RESULTS.c.id)
+        )
+        with read_scope_engine(self.url).connect() as conn:
+            streaming = conn.execution_options(stream_results=True, yield_per=batch)
+            for row in streaming.execute(failures).mappings():
+                yield {**row, "status": ResultStatus.FAIL}
+            if failures_only:
+                return
+            for row in streaming.execute(others).mappings():
+                yield dict(row)
+
+    def mute_justifications(self, mute_ids: Sequence[int]) -> dict[int, str]:
+        """Mute id -> justification (the HTML report shows why a failure is muted)."""
+        if not mute_ids:
+            return {}
+        mutes = Mute.__table__
+        with read_scope_engine(self.url).connect() as conn:
+            rows = conn.execute(select(mutes.c.id, mutes.c.justification).where(mutes.c.id.in_(list(mute_ids))))
+            return {int(i): str(j) for i, j in rows}
 
     def get_finding(self, finding_id: int) -> dict[str, Any] | None:
         with read_scope_engine(self.url).connect() as conn:
