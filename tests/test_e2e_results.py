@@ -68,8 +68,12 @@ def test_scan_change_rescan_diff_mute_and_gate(emulator: Emulator, database_url:
     added["properties"]["allowBlobPublicAccess"] = True
     emulator.patch_tenant(put=[fixed, added])
     try:
-        code, second, err = scan(emulator, env)
+        out = data_dir / "reports"
+        code, second, err = scan(emulator, env, "--output-dir", str(out), "--output-formats", "csv,html")
         assert code == 0, err
+        # the standalone scan wrote the formats asked for, and only those
+        assert sorted(p.name for p in out.iterdir()) == [f"openshield-{second}.csv", f"openshield-{second}.html"]
+        assert name in (out / f"openshield-{second}.html").read_text(encoding="utf-8")
         changes = scan_diff(database_url, second)
         assert changes.against == first
         assert [f["resource_name"] for f in changes.new] == [name]
@@ -88,6 +92,16 @@ def test_scan_change_rescan_diff_mute_and_gate(emulator: Emulator, database_url:
         assert scan_diff(database_url, third).muted == len(muted)
     finally:
         emulator.patch_tenant(put=[failing], delete=[added["id"]])
+
+
+def test_output_options_are_checked_before_anything_runs(database_url: str, data_dir: Path) -> None:
+    env = scan_env(database_url, data_dir)
+    for args, message in ((["--output-formats", "csv"], "needs --output-dir"),
+                          (["--output-dir", "x", "--output-formats", "pdf"], "output formats must be among"),
+                          (["--fail-on", "severe"], "--fail-on must be one of")):
+        result = subprocess.run([sys.executable, "-m", "scanner.run", "--subscription", str(uuid.uuid4()), *args],
+                                cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and message in result.stderr
 
 
 def test_tenant_patch_refuses_bad_input(emulator: Emulator) -> None:

@@ -66,3 +66,17 @@ def test_mutes_add_list_remove_and_import(cli: Cli, tmp_path: Path) -> None:
     assert listing["count"] == 2
     assert [e["action"] for e in listing["history"]] == ["created", "created", "created", "deleted"]
     assert "Decommissioned in Q1" in cli.run("mutes", "list").stdout
+
+
+def test_scans_export(cli: Cli, tmp_path: Path) -> None:
+    scan_id = completed_scan(cli.store, [fail(HIGH_RULE.id, "=cmd|calc")])
+    target = tmp_path / "out.csv"
+    result = cli.run("scans", "export", scan_id, "--format", "csv", "-o", str(target))
+    assert result.returncode == 0, result.stderr
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("scan_id,") and "'=cmd|calc" in text
+    stdout = cli.run("scans", "export", scan_id, "--format", "ocsf")
+    assert json.loads(stdout.stdout)[0]["class_uid"] == 2004
+    assert cli.run("scans", "export", scan_id, "--format", "pdf").returncode == 2
+    pending = cli.store.create(SUB2)
+    assert cli.run("scans", "export", pending.scan_id, "--format", "csv").returncode == 3
