@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
+
+import pytest
 
 from tests.api.test_results import HIGH_RULE, completed_scan, fail
 from tests.cli.conftest import Cli
@@ -80,3 +83,30 @@ def test_scans_export(cli: Cli, tmp_path: Path) -> None:
     assert cli.run("scans", "export", scan_id, "--format", "pdf").returncode == 2
     pending = cli.store.create(SUB2)
     assert cli.run("scans", "export", pending.scan_id, "--format", "csv").returncode == 3
+
+
+def test_trigger_wait_fail_on_is_the_ci_gate(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A real launched scan (no supervisor needed: the launcher starts it) of the large:300
+    tenant, whose storage accounts fail AZ-STOR-001 (HIGH): --fail-on HIGH exits 6, and with
+    every failure muted the same scan passes the gate."""
+    from tests.fakeazure.harness import start_emulator
+    from tests.processes import kill_scan_processes
+
+    with start_emulator(tmp_path_factory.mktemp("fakeazure"), tenant="large:300", any_subscription=True) as emu:
+        cli.env.update(emu.env)
+        try:
+            sub = str(uuid.uuid4())
+            assert cli.run("scans", "trigger", "--fail-on", "HIGH").returncode == 2  # needs --wait
+            gated = cli.run("scans", "trigger", "--subscription", sub, "--rules", "AZ-STOR-001", "--wait",
+                            "--fail-on", "high", timeout=120)
+            assert gated.returncode == 6, gated.stderr
+            assert "gate failed (--fail-on HIGH)" in gated.stderr and "HIGH unmuted failure(s)" in gated.stderr
+            muted = cli.run("mutes", "add", "--rule", "AZ-STOR-001", "--subscription", sub,
+                            "--justification", "test")
+            assert muted.returncode == 0, muted.stderr
+            passed = cli.run("scans", "trigger", "--subscription", sub, "--rules", "AZ-STOR-001", "--wait",
+                             "--fail-on", "HIGH", timeout=120)
+            assert passed.returncode == 0, passed.stderr
+            assert "gate passed" in passed.stderr
+        finally:
+            kill_scan_processes(cli.data_dir)
