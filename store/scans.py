@@ -128,7 +128,7 @@ class ScanStore(RunStore[Scan]):
         with session_scope(self.url) as session:
             subscription_id = session.scalar(select(Scan.subscription_id).where(Scan.scan_id == scan_id))
             if subscription_id is not None:
-                findings = _with_history(session, findings, subscription_id, now)
+                findings = _with_history(session, findings, scan_id, subscription_id, now)
             result = session.execute(
                 update(Scan)
                 .where(Scan.scan_id == scan_id, Scan.status == RunStatus.RUNNING)
@@ -242,14 +242,13 @@ def previous_completed_scan(session: Session, subscription_id: str, before_scan_
     ).first()
 
 
-def _with_history(session: Session, findings: list[dict[str, Any]], subscription_id: str,
+def _with_history(session: Session, findings: list[dict[str, Any]], scan_id: str, subscription_id: str,
                   now: datetime) -> list[dict[str, Any]]:
     """The findings with ``finding_key``, ``first_seen_at`` and ``is_new`` set.
 
     A key that also failed in the previous completed scan keeps that scan's ``first_seen_at``
     (unbroken since); any other key is new and first seen now. Muting defaults to off.
     """
-    scan_id = findings[0]["scan_id"] if findings else ""
     previous = previous_completed_scan(session, subscription_id, scan_id)
     seen: dict[str, datetime | None] = {}
     if previous is not None:

@@ -61,11 +61,12 @@ def check_exportable(url: str, scan_id: str) -> None:
     """Raise :class:`ExportError` unless the scan exists and completed (before streaming starts,
     so the API can still answer 404 / 409)."""
     from store.findings import FindingsQuery
+    from store.status import RunStatus
 
     status = FindingsQuery(url).scan_status(scan_id)
     if status is None:
         raise ExportError(404, f"scan {scan_id} not found")
-    if status != "completed":
+    if status != RunStatus.COMPLETED:
         raise ExportError(409, f"scan {scan_id} is {status}; only a completed scan has results to export")
 
 
