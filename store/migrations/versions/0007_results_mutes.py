@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 
 
 def upgrade() -> None:
