@@ -8,6 +8,7 @@ first request.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 
@@ -29,6 +30,11 @@ class Catalogue:
             rule_ids=frozenset(e["rule_id"] for e in entries),
             categories=tuple(sorted({e["category"] for e in entries})),
         )
+
+    @cached_property
+    def by_id(self) -> dict[str, dict[str, Any]]:
+        """Rule id -> catalogue entry."""
+        return {e["rule_id"]: e for e in self.entries}
 
     def controls(self, framework_key: str) -> dict[str, list[str]]:
         """Control id -> ids of the rules mapped to it, for one framework key (``CIS`` …)."""

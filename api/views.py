@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from store.clock import iso
+from store.result_keys import finding_key
 
 SCAN_FIELDS = (
     "scan_id", "subscription_id", "status", "phase", "error_message", "rules_completed", "total_rules",
@@ -22,6 +23,8 @@ FINDING_FIELDS = (
     "id", "scan_id", "subscription_id", "rule_id", "rule_name", "severity", "category", "resource_id",
     "resource_name", "resource_type", "description", "remediation", "frameworks", "metadata", "detected_at",
     "cve_references", "cvss_score", "exploit_available",
+    # results (issue 15): every stored verdict has a status; failures are followed by their key
+    "status", "finding_key", "location", "first_seen_at", "new", "muted", "mute_id",
 )
 OUTCOME_FIELDS = ("rule_id", "status", "reason", "evaluated_count", "failed_count", "not_evaluated_count")
 ENRICHMENT_RUN_FIELDS = (
@@ -30,7 +33,9 @@ ENRICHMENT_RUN_FIELDS = (
 )
 BEAT_FIELDS = ("host", "pid", "started_at", "last_seen")
 
-_TIMESTAMPS = frozenset({"created_at", "started_at", "completed_at", "heartbeat_at", "detected_at", "last_seen"})
+_TIMESTAMPS = frozenset({
+    "created_at", "started_at", "completed_at", "heartbeat_at", "detected_at", "last_seen", "first_seen_at",
+})
 
 
 def _values(row: Any) -> Mapping[str, Any]:
@@ -65,8 +70,38 @@ def outcome_view(row: Any) -> dict[str, Any]:
 
 
 def finding_view(row: Any) -> dict[str, Any]:
+    """A FAIL result (a ``findings`` row)."""
+    values = _values(row)
     view = _view(FINDING_FIELDS, row)
     view["exploit_available"] = bool(view["exploit_available"])
+    view["status"] = "FAIL"
+    view["new"] = bool(values.get("is_new"))
+    view["muted"] = bool(view["muted"])
+    if view["finding_key"] is None:
+        view["finding_key"] = finding_key(str(values["rule_id"]), str(values["resource_id"]))
+    return view
+
+
+def result_view(row: Mapping[str, Any], rule: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A PASS or NOT_EVALUATED result (a compact ``scan_results`` row) in the shape of a
+    finding: the rule's metadata comes from the catalogue entry ``rule`` (None: a rule no longer
+    in the catalogue), the row has no finding id, CVEs or history."""
+    rule = rule or {}
+    not_evaluated = row["status"] != "PASS"
+    values = {
+        **row,
+        "id": None,
+        "rule_name": rule.get("title", row["rule_id"]),
+        "severity": rule.get("severity"),
+        "category": rule.get("category"),
+        "description": (row.get("detail") or "") if not_evaluated else rule.get("description", ""),
+        "remediation": rule.get("remediation", ""),
+        "frameworks": rule.get("frameworks", {}),
+        "metadata": {},
+        "finding_key": finding_key(str(row["rule_id"]), str(row["resource_id"])),
+    }
+    view = _view(FINDING_FIELDS, values)
+    view.update(exploit_available=False, new=False, muted=False)
     return view
 
 
@@ -76,3 +111,16 @@ def enrichment_run_view(row: Any) -> dict[str, Any]:
 
 def beat_view(row: Any) -> dict[str, Any]:
     return _view(BEAT_FIELDS, row)
+
+
+def diff_view(changes: Any) -> dict[str, Any]:
+    """``GET /api/scans/<id>/diff`` and ``bin/openshield scans diff --json`` (a
+    :class:`store.diff.ScanDiff`): failures new since the scan compared with, resolved since."""
+    return {
+        "scan_id": changes.scan_id,
+        "against": changes.against,
+        "new": [finding_view(r) for r in changes.new],
+        "resolved": [finding_view(r) for r in changes.resolved],
+        "still_failing": changes.still_failing,
+        "muted": changes.muted,
+    }

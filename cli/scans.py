@@ -157,6 +157,8 @@ def _trigger(args: argparse.Namespace) -> int:
     settings, store = _context()
     subscription = args.subscription or _default_subscription()
     rules = _check_rules(args.rules)
+    if args.fail_on and not args.wait:
+        raise CliError("--fail-on needs --wait (the gate judges the finished scan)", EXIT_USAGE)
     try:
         scan = store.create(subscription, trigger=Trigger.CLI, rules=rules)
     except ActiveScanExists as exc:
@@ -180,7 +182,20 @@ def _trigger(args: argparse.Namespace) -> int:
         print_json(scan_detail_view(*found) if found else None)
     else:
         print(_summary(final))
+    if final.status == RunStatus.COMPLETED and args.fail_on:
+        from scanner.gate import gate
+
+        return gate(settings.database_url, scan.scan_id, args.fail_on)
     return _WAIT_EXIT[final.status]
+
+
+def _fail_on(raw: str) -> str:
+    from scanner.gate import parse_severity
+
+    try:
+        return parse_severity(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _default_subscription() -> str:
@@ -406,6 +421,9 @@ def add_parser(sub: Any) -> None:
     trigger.add_argument("--wait", action="store_true",
                          help="follow the scan to its end (progress bar on a terminal); exit code = its status")
     trigger.add_argument("--json", action="store_true")
+    trigger.add_argument("--fail-on", type=_fail_on, metavar="SEVERITY",
+                         help="with --wait, the CI gate: exit 6 when the completed scan has an unmuted "
+                              "failure at or above SEVERITY")
     trigger.set_defaults(func=_trigger)
 
     cancel = cmds.add_parser("cancel", help="cancel a queued scan, or ask a running one to stop")
@@ -430,3 +448,7 @@ def add_parser(sub: Any) -> None:
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing until the scan ends")
     logs.add_argument("--json", action="store_true", help="{scan_id, lines, truncated}")
     logs.set_defaults(func=_logs)
+
+    from cli import results  # scans diff, scans export: the results commands (cli/results.py)
+
+    results.add_scan_commands(cmds)

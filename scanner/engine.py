@@ -58,6 +58,8 @@ class RuleOutcomeRecord:
 class ScanResult:
     inventory: Inventory
     findings: list[FindingRecord] = field(default_factory=list)
+    # every other verdict: PASS and NOT_EVALUATED (stored as compact result rows)
+    other_results: list[FindingRecord] = field(default_factory=list)
     outcomes: list[RuleOutcomeRecord] = field(default_factory=list)
     score: float | None = None
     evaluate_seconds: float = 0.0
@@ -69,17 +71,26 @@ class StopRequested(Exception):
 
 
 def evaluate_rule(rule: Rule, inventory: Inventory) -> tuple[RuleOutcomeRecord, list[FindingRecord]]:
-    """Run one rule and classify its outcome (pure apart from logging)."""
+    """Run one rule and classify its outcome (pure apart from logging); only the failures."""
+    outcome, findings, _ = evaluate_rule_results(rule, inventory)
+    return outcome, findings
+
+
+def evaluate_rule_results(
+    rule: Rule, inventory: Inventory
+) -> tuple[RuleOutcomeRecord, list[FindingRecord], list[FindingRecord]]:
+    """Run one rule: its outcome, its failures, and its other verdicts (PASS, NOT_EVALUATED)."""
     missing = [k for k in rule.needs.required_keys() if k in inventory.unavailable]
     if missing:
         why = "; ".join(inventory.unavailable[k] for k in missing)
-        return RuleOutcomeRecord(rule.id, "skipped", why[:500], 0, 0, 0), []
+        return RuleOutcomeRecord(rule.id, "skipped", why[:500], 0, 0, 0), [], []
     try:
         evaluations = list(rule.evaluate(inventory))
     except Exception as exc:  # noqa: BLE001 - a broken rule must not sink the scan
         log.exception("rule %s raised", rule.id)
-        return RuleOutcomeRecord(rule.id, "error", f"rule raised {type(exc).__name__}: {exc}"[:500], 0, 0, 0), []
+        return RuleOutcomeRecord(rule.id, "error", f"rule raised {type(exc).__name__}: {exc}"[:500], 0, 0, 0), [], []
     findings = [FindingRecord(rule, e) for e in evaluations if e.passed is False]
+    others = [FindingRecord(rule, e) for e in evaluations if e.passed is not False]
     not_evaluated = sum(1 for e in evaluations if e.passed is None)
     evaluated = len(evaluations) - not_evaluated
     reasons = sorted({e.detail for e in evaluations if e.passed is None and e.detail})
@@ -88,7 +99,7 @@ def evaluate_rule(rule: Rule, inventory: Inventory) -> tuple[RuleOutcomeRecord, 
         reason = f"{not_evaluated} resource(s) could not be evaluated"
         if reasons:
             reason += ": " + "; ".join(reasons[:3])
-    return RuleOutcomeRecord(rule.id, "ok", reason, evaluated, len(findings), not_evaluated), findings
+    return RuleOutcomeRecord(rule.id, "ok", reason, evaluated, len(findings), not_evaluated), findings, others
 
 
 class ScanEngine:
@@ -130,9 +141,10 @@ class ScanEngine:
         for index, rule in enumerate(self.rules, start=1):
             if self.stop.is_set():
                 raise StopRequested()
-            outcome, findings = evaluate_rule(rule, inventory)
+            outcome, findings, others = evaluate_rule_results(rule, inventory)
             result.outcomes.append(outcome)
             result.findings.extend(findings)
+            result.other_results.extend(others)
             self.sink.rule_done(index, total, COLLECT_SHARE + int(EVALUATE_SHARE * index / max(total, 1)))
         result.evaluate_seconds = time.monotonic() - started
         rules_by_id = {r.id: r for r in self.rules}

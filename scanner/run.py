@@ -9,7 +9,8 @@ The process scaffold (claim, pid file, heartbeat, signals, logging) is
 :class:`supervisor.worker.Worker`, shared with CVE re-enrichment; the work itself is
 :class:`scanner.scan_job.ScanJob`. Exit codes are :class:`supervisor.exit_codes.ExitCode`:
 0 completed, 1 failed, 2 usage error, 3 not runnable (not pending, or the subscription already
-has an active scan), 4 cancelled, 5 unknown scan, 128+N stopped by signal N.
+has an active scan), 4 cancelled, 5 unknown scan, 6 the CI gate (``--fail-on``) tripped,
+128+N stopped by signal N.
 """
 
 from __future__ import annotations
@@ -54,13 +55,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=int, default=None,
                         help=f"parallel ARM requests (default {DEFAULT_CONCURRENCY})")
     parser.add_argument("--no-progress-bar", action="store_true", help="plain progress lines even on a terminal")
+    parser.add_argument("--output-dir", metavar="DIR",
+                        help="after a completed scan, write its exports to DIR (openshield-<scan_id>.<ext>)")
+    parser.add_argument("--output-formats", type=_formats, default=None, metavar="csv,ocsf,html",
+                        help="formats written to --output-dir (default: all three)")
+    parser.add_argument("--fail-on", type=_severity, metavar="SEVERITY",
+                        help="CI gate: exit 6 when the completed scan has an unmuted failure at or above "
+                             "SEVERITY (CRITICAL, HIGH, MEDIUM, LOW, INFO)")
     return parser
+
+
+def _formats(raw: str) -> tuple[str, ...]:
+    from scanner.exports import parse_formats
+
+    try:
+        return parse_formats(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _severity(raw: str) -> str:
+    from scanner.gate import parse_severity
+
+    try:
+        return parse_severity(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if bool(args.scan_id) == bool(args.subscription):
         print("error: give either a scan id or --subscription", file=sys.stderr)
+        return ExitCode.USAGE
+    if args.output_formats is not None and not args.output_dir:
+        print("error: --output-formats needs --output-dir", file=sys.stderr)
         return ExitCode.USAGE
     if args.scan_id and args.rules is not None:
         print("error: --rules only applies with --subscription (a scan record has its own rules)", file=sys.stderr)
@@ -96,8 +125,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     run_dir = RunDir(settings.data_dir, scan_id, SCAN).create()
     configure_logging(run_dir)
-    return run_scan(store, settings, scan_id, run_dir, concurrency=args.concurrency,
+    code = run_scan(store, settings, scan_id, run_dir, concurrency=args.concurrency,
                     use_bar=False if args.no_progress_bar else None)
+    if code == ExitCode.COMPLETED and args.output_dir:
+        from pathlib import Path
+
+        from scanner.exports import DEFAULT_OUTPUT_FORMATS, write_exports
+
+        try:
+            for path in write_exports(settings.database_url, scan_id, Path(args.output_dir),
+                                      args.output_formats or DEFAULT_OUTPUT_FORMATS):
+                print(f"wrote {path}", flush=True)
+        except OSError as exc:
+            print(f"error: cannot write the exports to {args.output_dir}: {exc.strerror}", file=sys.stderr)
+            return ExitCode.FAILED
+    if code == ExitCode.COMPLETED and args.fail_on:
+        from scanner.gate import gate
+
+        code = gate(settings.database_url, scan_id, args.fail_on)
+    return code
 
 
 def run_scan(store: ScanStore, settings: Settings, scan_id: str, run_dir: RunDir, *,

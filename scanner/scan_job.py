@@ -15,6 +15,7 @@ import threading
 import traceback
 
 from store.clock import utcnow
+from store.mutes import MuteStore
 from store.scans import ScanStore
 from store.settings import Settings
 from store.status import RunStatus
@@ -24,8 +25,8 @@ from scanner.cve.scan_phase import EnrichmentStopped, enrich_rows
 from scanner.engine import ScanEngine, ScanResult, StopRequested
 from scanner.inventory import Inventory, Needs
 from scanner.progress import ProgressReporter
-from scanner.results import finding_rows, outcome_rows, summary
-from scanner.rules import select_rules
+from scanner.results import apply_mutes, finding_rows, outcome_rows, result_rows, score_without, summary
+from scanner.rules import all_rules, select_rules
 from supervisor.exit_codes import ExitCode
 from supervisor.worker import Worker
 
@@ -67,13 +68,17 @@ class ScanJob:
 
     def _save(self, result: ScanResult, subscription_id: str) -> int:
         rows = finding_rows(result, self.scan_id, subscription_id, utcnow())
+        # mutes in force now: a mute created later applies from the next scan, an expired one no more
+        muted = apply_mutes(rows, MuteStore(self.store.url).active(subscription_id), result.inventory)
+        result.score = score_without(result, {r.id: r.severity for r in all_rules()}, muted)
         try:
             cve_status, cve_error = enrich_rows(rows, settings=self.settings, scan_id=self.scan_id, sink=self.reporter,
                                                 stop=self.worker.stop)
         except EnrichmentStopped:
             return self._stopped()
         self.reporter.phase("saving")
-        if not self.store.complete_with_results(self.scan_id, findings=rows, outcomes=outcome_rows(result),
+        if not self.store.complete_with_results(self.scan_id, findings=rows, results=result_rows(result),
+                                                outcomes=outcome_rows(result),
                                                 score=result.score, cve_enrichment_status=cve_status,
                                                 cve_enrichment_error=cve_error):
             current = self.store.get(self.scan_id)

@@ -11,7 +11,7 @@ SQLite (3.25+) and PostgreSQL both run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,12 +19,13 @@ from typing import Any
 from sqlalchemy import Select, case, func, or_, select
 
 from store.db import read_scope_engine
-from store.models import Finding, RuleOutcome, Scan
-from store.status import SEVERITIES, RunStatus
+from store.models import Finding, Mute, ResultRow, RuleOutcome, Scan
+from store.status import SEVERITIES, ResultStatus, RunStatus
 
 _SCANS = Scan.__table__
 _FINDINGS = Finding.__table__
 _OUTCOMES = RuleOutcome.__table__
+_RESULTS = ResultRow.__table__
 
 _SEVERITY_RANK = case(
     {name: rank for rank, name in enumerate(SEVERITIES)}, value=_FINDINGS.c.severity, else_=len(SEVERITIES)
@@ -83,8 +84,13 @@ class FindingFilter:
     subscription_id: str | None = None
     # case-insensitive substring of the resource name or id, the rule id or the rule title
     q: str | None = None
-    # only these rules (a framework control's rules); None means any rule
+    # only these rules (a framework control's rules; for PASS / NOT_EVALUATED also the rules of
+    # the severity and category asked, since those rows store no rule metadata); None: any rule
     rule_ids: tuple[str, ...] | None = None
+    # FAIL (findings) by default; PASS / NOT_EVALUATED read the compact results
+    status: str = ResultStatus.FAIL
+    # FAIL only: muted (True) or not (False); None both
+    muted: bool | None = None
 
 
 # How ``sort=`` orders findings: a named key first, then enough columns to make pages stable.
@@ -125,6 +131,8 @@ def _conditions(where: FindingFilter) -> list[Any]:
         conditions.append(_FINDINGS.c.rule_id == where.rule_id)
     if where.rule_ids is not None:
         conditions.append(_FINDINGS.c.rule_id.in_(list(where.rule_ids)))
+    if where.muted is not None:
+        conditions.append(_FINDINGS.c.muted.is_(where.muted))
     if where.q:
         # icontains is ILIKE on PostgreSQL and lower() LIKE lower() on SQLite; autoescape makes
         # % and _ in the search text literal characters
@@ -158,7 +166,10 @@ class FindingsQuery:
         then ``rule_id``, ``resource_id``, ``id``).
 
         Without ``scan_id`` only the latest completed scan of each subscription counts.
+        PASS / NOT_EVALUATED (``where.status``) come from the compact results.
         """
+        if where.status != ResultStatus.FAIL:
+            return self._list_results(where, limit=limit, offset=offset)
         conditions = _conditions(where)
         page = select(_FINDINGS).where(*conditions).order_by(*FINDING_SORTS[sort]).limit(limit).offset(offset)
         with read_scope_engine(self.url).connect() as conn:
@@ -219,6 +230,87 @@ class FindingsQuery:
                 for r in rows
             ],
         )
+
+    def _list_results(self, where: FindingFilter, *, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+        """PASS or NOT_EVALUATED rows, with their scan's subscription and completion time, in
+        ``rule_id``, ``resource_id``, ``id`` order (they have no severity of their own)."""
+        conditions: list[Any] = [_RESULTS.c.status == where.status]
+        if where.scan_id is not None:
+            conditions.append(_RESULTS.c.scan_id == where.scan_id)
+        else:
+            conditions.append(_RESULTS.c.scan_id.in_(latest_completed_scan_ids(where.subscription_id)))
+        if where.subscription_id is not None:
+            conditions.append(_SCANS.c.subscription_id == where.subscription_id)
+        if where.rule_id is not None:
+            conditions.append(_RESULTS.c.rule_id == where.rule_id)
+        if where.rule_ids is not None:
+            conditions.append(_RESULTS.c.rule_id.in_(list(where.rule_ids)))
+        if where.q:
+            conditions.append(or_(*(column.icontains(where.q, autoescape=True) for column in (
+                _RESULTS.c.resource_name, _RESULTS.c.resource_id, _RESULTS.c.rule_id))))
+        joined = _RESULTS.join(_SCANS, _SCANS.c.scan_id == _RESULTS.c.scan_id)
+        page = (
+            select(_RESULTS, _SCANS.c.subscription_id, _SCANS.c.completed_at.label("detected_at"))
+            .select_from(joined)
+            .where(*conditions)
+            .order_by(_RESULTS.c.rule_id, _RESULTS.c.resource_id, _RESULTS.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with read_scope_engine(self.url).connect() as conn:
+            total = int(conn.execute(select(func.count()).select_from(joined).where(*conditions)).scalar() or 0)
+            rows = list(conn.execute(page).mappings()) if total > offset else []
+        return total, [dict(r) for r in rows]
+
+    def unmuted_failures_at_or_above(self, scan_id: str, severity: str) -> dict[str, int]:
+        """Non-muted failures of a scan per severity, for severities at or above ``severity``
+        (the CI gate): e.g. ``{"CRITICAL": 1, "HIGH": 3}``; empty when there are none."""
+        wanted = list(SEVERITIES[: SEVERITIES.index(severity) + 1])  # type: ignore[arg-type]
+        statement = (
+            select(_FINDINGS.c.severity, func.count())
+            .where(_FINDINGS.c.scan_id == scan_id, _FINDINGS.c.muted.is_(False), _FINDINGS.c.severity.in_(wanted))
+            .group_by(_FINDINGS.c.severity)
+        )
+        with read_scope_engine(self.url).connect() as conn:
+            counts = {severity: int(count) for severity, count in conn.execute(statement)}
+        return {s: counts[s] for s in wanted if counts.get(s)}
+
+    # ------------------------------------------------------------------------------ exports
+    def scan_row(self, scan_id: str) -> dict[str, Any] | None:
+        with read_scope_engine(self.url).connect() as conn:
+            row = conn.execute(select(_SCANS).where(_SCANS.c.scan_id == scan_id)).mappings().first()
+        return None if row is None else dict(row)
+
+    def iter_scan_results(self, scan_id: str, batch: int = 500, *,
+                          failures_only: bool = False) -> Iterator[dict[str, Any]]:
+        """Every result of one scan, streamed (never the whole scan in memory): the failures in
+        severity, rule, resource order, then the PASS and NOT_EVALUATED rows in rule, resource
+        order (those carry ``status`` and no rule metadata; the caller adds it)."""
+        failures = (
+            select(_FINDINGS).where(_FINDINGS.c.scan_id == scan_id)
+            .order_by(_SEVERITY_RANK, _FINDINGS.c.rule_id, _FINDINGS.c.resource_id, _FINDINGS.c.id)
+        )
+        others = (
+            select(_RESULTS).where(_RESULTS.c.scan_id == scan_id)
+            .order_by(_RESULTS.c.rule_id, _RESULTS.c.resource_id, _RESULTS.c.id)
+        )
+        with read_scope_engine(self.url).connect() as conn:
+            streaming = conn.execution_options(stream_results=True, yield_per=batch)
+            for row in streaming.execute(failures).mappings():
+                yield {**row, "status": ResultStatus.FAIL}
+            if failures_only:
+                return
+            for row in streaming.execute(others).mappings():
+                yield dict(row)
+
+    def mute_justifications(self, mute_ids: Sequence[int]) -> dict[int, str]:
+        """Mute id -> justification (the HTML report shows why a failure is muted)."""
+        if not mute_ids:
+            return {}
+        mutes = Mute.__table__
+        with read_scope_engine(self.url).connect() as conn:
+            rows = conn.execute(select(mutes.c.id, mutes.c.justification).where(mutes.c.id.in_(list(mute_ids))))
+            return {int(i): str(j) for i, j in rows}
 
     def get_finding(self, finding_id: int) -> dict[str, Any] | None:
         with read_scope_engine(self.url).connect() as conn:

@@ -140,12 +140,84 @@ class Finding(Base):
     cve_references: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))
     cvss_score: Mapped[float | None] = mapped_column(Float)
     exploit_available: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    # store.result_keys.finding_key(rule_id, resource_id): follows the verdict across scans
+    finding_key: Mapped[str | None] = mapped_column(Text)
+    # the resource's Azure region as ARM reports it ('' / null when it has none)
+    location: Mapped[str | None] = mapped_column(String(64))
+    # completed_at of the first completed scan of the subscription where this key failed,
+    # unbroken since; is_new: the key did not fail in the previous completed scan
+    first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_new: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    # an accepted risk (store.mutes) matched this failure when the scan was saved: still stored
+    # and shown, but left out of the score and the CI gate
+    muted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    mute_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_findings_scan_id", "scan_id"),
         Index("ix_findings_rule_id", "rule_id"),
         Index("ix_findings_severity", "severity"),
+        Index("ix_findings_scan_id_finding_key", "scan_id", "finding_key"),
     )
+
+
+class ResultRow(Base):
+    """A non-failing verdict of one rule on one resource: ``PASS`` or ``NOT_EVALUATED``.
+
+    Kept compact on purpose (a 10,000-resource scan has tens of thousands of them): no copy of
+    the rule's title, description, remediation or frameworks, which the catalogue holds once;
+    ``detail`` only for ``NOT_EVALUATED`` (why it could not be read). Failures are ``findings``.
+    """
+
+    __tablename__ = "scan_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scan_id: Mapped[str] = mapped_column(String(36), ForeignKey("scans.scan_id", ondelete="CASCADE"), nullable=False)
+    rule_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    resource_id: Mapped[str] = mapped_column(Text, nullable=False)
+    resource_name: Mapped[str] = mapped_column(String(512), nullable=False)
+    resource_type: Mapped[str] = mapped_column(String(255), nullable=False)
+    location: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_scan_results_scan_id_status", "scan_id", "status"),)
+
+
+class Mute(Base):
+    """An accepted risk: failures it matches are stored and shown as muted, and leave the score
+    and the CI gate. Deleting one sets ``deleted_at`` (findings keep pointing at its id)."""
+
+    __tablename__ = "mutes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # a rule id, or "*" for every rule
+    rule_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    # glob over the resource id, case-insensitive ("*" every resource)
+    resource_pattern: Mapped[str] = mapped_column(Text, nullable=False)
+    subscription_id: Mapped[str | None] = mapped_column(String(36))
+    # tag name -> value the resource must carry (all of them)
+    tags: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True))
+    justification: Mapped[str] = mapped_column(Text, nullable=False)
+    author: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MuteEvent(Base):
+    """One change to the mutes: who, when, what (the mute as it was after, or before deletion)."""
+
+    __tablename__ = "mute_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mute_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)  # created | deleted
+    actor: Mapped[str] = mapped_column(String(255), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    mute: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+    __table_args__ = (Index("ix_mute_events_mute_id", "mute_id"),)
 
 
 class RuleOutcome(Base):

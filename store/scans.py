@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from store.clock import utcnow
 from store.db import get_engine, read_scope, read_scope_engine, session_scope
-from store.models import Finding, RuleOutcome, Scan
+from store.models import Finding, ResultRow, RuleOutcome, Scan
+from store.result_keys import finding_key
 from store.runs import RunStore, short_message, won
 from store.status import ACTIVE, CveStatus, Phase, RunStatus, Trigger
 
@@ -119,14 +120,21 @@ class ScanStore(RunStore[Scan]):
         cve_enrichment_status: str = CveStatus.SKIPPED,
         cve_enrichment_error: str | None = None,
         chunk_size: int = 1000,
+        results: list[dict[str, Any]] | None = None,
     ) -> bool:
-        """Store findings and rule outcomes and mark the scan completed, atomically.
+        """Store findings (FAIL), other results (PASS, NOT_EVALUATED: ``results``, rows without
+        scan id) and rule outcomes and mark the scan completed, atomically.
 
+        Each finding gets its ``finding_key`` and, compared with the subscription's previous
+        completed scan (read in the same transaction), ``first_seen_at`` and ``is_new``.
         If the scan is no longer ``running`` (cancelled, or failed by the supervisor meanwhile)
         the whole transaction is rolled back: a scan's findings exist only if it completed.
         """
         now = utcnow()
         with session_scope(self.url) as session:
+            subscription_id = session.scalar(select(Scan.subscription_id).where(Scan.scan_id == scan_id))
+            if subscription_id is not None:
+                findings = _with_history(session, findings, scan_id, subscription_id, now)
             result = session.execute(
                 update(Scan)
                 .where(Scan.scan_id == scan_id, Scan.status == RunStatus.RUNNING)
@@ -152,6 +160,9 @@ class ScanStore(RunStore[Scan]):
             for start in range(0, len(findings), chunk_size):
                 # the table, not the entity: rows are keyed by column name ("metadata")
                 session.execute(insert(Finding.__table__), findings[start : start + chunk_size])  # type: ignore[arg-type]
+            others = [{"scan_id": scan_id, **r} for r in results or ()]
+            for start in range(0, len(others), chunk_size):
+                session.execute(insert(ResultRow.__table__), others[start : start + chunk_size])  # type: ignore[arg-type]
             return True
 
     def finish_values(self, session: Session, key: Any, now: datetime) -> dict[str, Any]:
@@ -223,3 +234,38 @@ class ScanStore(RunStore[Scan]):
         with read_scope(self.url) as session:
             rows = session.execute(select(Scan.host, func.count()).where(Scan.status.in_(ACTIVE)).group_by(Scan.host))
             return {host: int(count) for host, count in rows}
+
+
+def previous_completed_scan(session: Session, subscription_id: str, before_scan_id: str) -> Any:
+    """The subscription's latest completed scan other than ``before_scan_id`` (id, completed_at),
+    or None: what "new" and "first seen" compare with."""
+    return session.execute(
+        select(Scan.scan_id, Scan.completed_at)
+        .where(Scan.subscription_id == subscription_id, Scan.status == RunStatus.COMPLETED,
+               Scan.scan_id != before_scan_id)
+        .order_by(Scan.completed_at.desc(), Scan.scan_id.desc())
+        .limit(1)
+    ).first()
+
+
+def _with_history(session: Session, findings: list[dict[str, Any]], scan_id: str, subscription_id: str,
+                  now: datetime) -> list[dict[str, Any]]:
+    """The findings with ``finding_key``, ``first_seen_at`` and ``is_new`` set.
+
+    A key that also failed in the previous completed scan keeps that scan's ``first_seen_at``
+    (unbroken since); any other key is new and first seen now. Muting defaults to off.
+    """
+    previous = previous_completed_scan(session, subscription_id, scan_id)
+    seen: dict[str, datetime | None] = {}
+    if previous is not None:
+        rows = session.execute(
+            select(Finding.finding_key, Finding.first_seen_at).where(Finding.scan_id == previous.scan_id)
+        )
+        seen = {key: first or previous.completed_at for key, first in rows if key is not None}
+    out: list[dict[str, Any]] = []
+    for row in findings:
+        key = row.get("finding_key") or finding_key(row["rule_id"], row["resource_id"])
+        out.append({"muted": False, "mute_id": None, "location": None, **row, "finding_key": key,
+                    "first_seen_at": seen.get(key) or now, "is_new": key not in seen})
+    return out
+

@@ -85,3 +85,20 @@ class Severity(StrEnum):
 
 
 SEVERITIES: tuple[Severity, ...] = tuple(Severity)
+
+
+class ResultStatus(StrEnum):
+    """A rule's verdict on one resource (one row of a scan's results).
+
+    ``FAIL`` rows are the findings (``findings`` table, full detail, CVEs, muting); ``PASS`` and
+    ``NOT_EVALUATED`` (the rule could not read what decides that one resource: its GET or a
+    child answered 403, ...) are compact rows of ``scan_results``. A rule that could not run at
+    all is not a per-resource result: its ``scan_rule_outcomes`` row says ``skipped`` or ``error``.
+    """
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    NOT_EVALUATED = "NOT_EVALUATED"
+
+
+RESULT_STATUSES: tuple[ResultStatus, ...] = tuple(ResultStatus)

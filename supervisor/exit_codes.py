@@ -20,6 +20,9 @@ class ExitCode(IntEnum):
     NOT_RUNNABLE = 3  # nothing to claim: not pending, already claimed, or the subscription is busy
     CANCELLED = 4  # stopped on request (through the database)
     UNKNOWN_SCAN = 5  # no such scan
+    # CI gate (--fail-on SEVERITY): the scan completed, and a non-muted failure at or above
+    # that severity exists
+    GATE_FAILED = 6
 
 
 SIGNAL_BASE = 128  # 128 + N: stopped by signal N (the shell's convention)

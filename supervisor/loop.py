@@ -35,11 +35,13 @@ from store.enrichment_runs import EnrichmentStore
 from store.runs import RunStore, active_runs_on_host
 from store.scans import ScanStore
 from store.settings import Settings
+from store.retention import RetentionPolicy
 from store.status import RunStatus
 from supervisor.exit_codes import describe, signal_name
 from supervisor.kinds import ENRICH, SCAN, RunKind
 from supervisor.launcher import Launcher
 from supervisor.processes import process_matches, restarted_since, signal_group
+from supervisor.retention import Retention
 from supervisor.rundir import RunDir
 
 log = logging.getLogger("supervisor")
@@ -85,6 +87,7 @@ class Supervisor:
     settings: Settings
     watched: tuple[Watched, ...] = field(init=False)
     launcher: Launcher = field(init=False)
+    retention: Retention = field(init=False)
     _signalled: dict[tuple[str, Any], _Signalled] = field(default_factory=dict)
     _dead_since: dict[tuple[str, Any], float] = field(default_factory=dict)
     _last_beat: float = 0.0
@@ -95,6 +98,8 @@ class Supervisor:
         url = self.settings.database_url
         self.watched = (Watched(SCAN, ScanStore(url)), Watched(ENRICH, EnrichmentStore(url)))
         self.launcher = Launcher(self.settings)
+        # retention (OPENSHIELD_RETENTION_*): old scans pruned in bounded passes, once a minute
+        self.retention = Retention(url, self.settings.data_dir, RetentionPolicy.from_env())
 
     @property
     def host(self) -> str:
@@ -148,6 +153,7 @@ class Supervisor:
                 if run.host not in (live or set()):  # a live host's supervisor judges (and kills) its own
                     self._check_remote(watched, run)
         self._launch_queued()
+        self.retention.maybe_run()
 
     # ------------------------------------------------------------- local runs
     def _check_local(self, watched: Watched, run: Any) -> None:

@@ -25,16 +25,19 @@ from api.validation import (
     parse_severity,
     single_params,
 )
-from api.views import finding_view
+from api.views import finding_view, result_view
 from scanner.rules.support.frameworks import BY_SLUG, by_slug
 from store.findings import FINDING_SORTS, GROUP_SORTS, FindingFilter, FindingsQuery
+from store.status import RESULT_STATUSES, ResultStatus
 
 bp = Blueprint("findings", __name__)
 
-FINDINGS_PARAMS = (
+FILTER_PARAMS = (
     "severity", "category", "rule_id", "scan_id", "subscription_id", "limit", "offset", "q", "sort", "framework", "control",
 )
-GROUPS_PARAMS = FINDINGS_PARAMS
+# status= selects PASS / NOT_EVALUATED results; groups count failures only (muted= narrows them)
+FINDINGS_PARAMS = FILTER_PARAMS + ("status", "muted")
+GROUPS_PARAMS = FILTER_PARAMS + ("muted",)
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 # A search longer than any resource id Azure allows is a mistake, not a query.
 MAX_QUERY_LENGTH = 200
@@ -64,10 +67,24 @@ def parse_filter(params: dict[str, str]) -> FindingFilter:
     if q is not None and "\x00" in q:
         # PostgreSQL refuses NUL in text; no name or id can contain it
         raise ApiError(400, "q must not contain NUL characters")
+    severity = parse_severity(params)
+    category = parse_category(params, known.categories)
+    status = parse_result_status(params)
+    muted = parse_muted(params)
+    if muted is not None and status != ResultStatus.FAIL:
+        raise ApiError(400, "muted applies to FAIL results only")
+    rule_ids = parse_control(params)
+    if status != ResultStatus.FAIL and (severity is not None or category is not None):
+        # PASS / NOT_EVALUATED rows store no rule metadata: filter on the rules that have it
+        rule_ids = tuple(e["rule_id"] for e in known.entries
+                         if severity in (None, e["severity"]) and category in (None, e["category"])
+                         and (rule_ids is None or e["rule_id"] in rule_ids))
     return FindingFilter(
-        rule_ids=parse_control(params),
-        severity=parse_severity(params),
-        category=parse_category(params, known.categories),
+        rule_ids=rule_ids,
+        status=status,
+        muted=muted,
+        severity=severity,
+        category=category,
         rule_id=rule_id,
         scan_id=parse_optional_uuid(params, "scan_id"),
         subscription_id=parse_optional_uuid(params, "subscription_id"),
@@ -115,7 +132,31 @@ def list_findings() -> dict[str, Any]:
     # known scan without (matching) findings an empty list.
     if total == 0 and where.scan_id is not None and query.scan_status(where.scan_id) is None:
         raise scan_not_found(where.scan_id)
-    return {"count": total, "limit": limit, "offset": offset, "findings": [finding_view(r) for r in page]}
+    if where.status == ResultStatus.FAIL:
+        views = [finding_view(r) for r in page]
+    else:
+        entries = services().catalogue.by_id
+        views = [result_view(r, entries.get(r["rule_id"])) for r in page]
+    return {"count": total, "limit": limit, "offset": offset, "findings": views}
+
+
+def parse_result_status(params: dict[str, str]) -> ResultStatus:
+    """``status``: FAIL (default), PASS or NOT_EVALUATED, in any case."""
+    raw = params.get("status")
+    if raw is None:
+        return ResultStatus.FAIL
+    if raw.upper() not in RESULT_STATUSES:
+        raise ApiError(400, f"status must be one of {', '.join(RESULT_STATUSES)}")
+    return ResultStatus(raw.upper())
+
+
+def parse_muted(params: dict[str, str]) -> bool | None:
+    raw = params.get("muted")
+    if raw is None:
+        return None
+    if raw.lower() not in ("true", "false"):
+        raise ApiError(400, "muted must be true or false")
+    return raw.lower() == "true"
 
 
 @bp.get("/api/findings/groups")

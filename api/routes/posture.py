@@ -11,7 +11,7 @@ from __future__ import annotations
 from statistics import fmean
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, request
 
 from api.auth import require_role
 from api.compliance import tally_controls
@@ -26,7 +26,7 @@ from store.status import RunStatus
 bp = Blueprint("posture", __name__)
 
 SCORE_PARAMS = ("subscription_id",)
-COMPLIANCE_PARAMS = ("subscription_id", "scan_id")
+COMPLIANCE_PARAMS = ("subscription_id", "scan_id", "format")
 RULES_PARAMS = ("severity", "category", "framework")
 
 
@@ -57,7 +57,7 @@ def score() -> dict[str, Any]:
 
 @bp.get("/api/compliance/<framework>")
 @require_role("reader")
-def compliance(framework: str) -> dict[str, Any]:
+def compliance(framework: str) -> dict[str, Any] | Response:
     chosen = by_slug(framework)
     if chosen is None:
         raise ApiError(404, f"unknown framework {framework!r}; known: {', '.join(BY_SLUG)}")
@@ -75,7 +75,12 @@ def compliance(framework: str) -> dict[str, Any]:
         scan_ids = [scan_id]
     else:
         scan_ids = [s.scan_id for s in query.latest_scans(parse_optional_uuid(params, "subscription_id"))]
+    fmt = params.get("format", "json").lower()
+    if fmt not in ("json", "csv"):
+        raise ApiError(400, "format must be json or csv")
     tallies = tally_controls(services().catalogue.controls(chosen.key), scan_ids, query.outcomes(scan_ids))
+    if fmt == "csv":
+        return compliance_csv(chosen.slug, tallies)
     statuses = [t.status for t in tallies]
     return {
         "framework": chosen.slug,
@@ -112,3 +117,14 @@ def rules() -> dict[str, Any]:
         and (framework_key is None or entry["frameworks"].get(framework_key))
     ]
     return {"count": len(selected), "rules": selected}
+
+
+def compliance_csv(slug: str, tallies: list[Any]) -> Response:
+    """``format=csv``: one row per control (RFC 4180, formula-safe like the scan CSV)."""
+    from scanner.exports.csv_format import rows_csv
+
+    rows = ([t.control, " ".join(t.rules), t.passed, t.failed, t.not_evaluated, t.status] for t in tallies)
+    body = "".join(rows_csv(("control", "rules", "passed", "failed", "not_evaluated", "status"), rows))
+    return Response(body, content_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="openshield-compliance-{slug}.csv"'})
+

@@ -100,6 +100,12 @@ class Emulator:
         """Every request the fake NVD answered since the last reset: ``{t, status, query, api_key}``."""
         return list(self._admin("GET", "nvd/requests")["requests"])
 
+    def patch_tenant(self, put: list[dict[str, Any]] = (), delete: list[str] = (),  # type: ignore[assignment]
+                     children: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Change the running tenant (``POST /_admin/tenant/patch``); the new tenant summary."""
+        return self._admin("POST", "tenant/patch", {"put": list(put), "delete": list(delete),
+                                                     "children": children or {}})
+
     def tenant_summary(self) -> dict[str, Any]:
         return self._admin("GET", "tenant-summary")
 

@@ -1221,6 +1221,8 @@ class App:
             return 200, JSON, [], dumps(self.nvd.faults.as_dict())
         if route == "nvd/requests" and method == "GET":
             return 200, JSON, [], dumps({"requests": self.nvd.request_log()})
+        if route == "tenant/patch" and method == "POST":
+            return self._patch_tenant(req)
         if route == "tenant-summary" and method == "GET":
             return 200, JSON, [], dumps(self.index.summary)
         if route == "health" and method == "GET":
@@ -1229,6 +1231,18 @@ class App:
         if oidc is not None:
             return oidc
         return 404, JSON, [], dumps({"error": {"code": "NotFound", "message": f"no admin route {method} {req.path}"}})
+
+
+    def _patch_tenant(self, req: Request) -> Response:
+        """``POST /_admin/tenant/patch`` (tests/fakeazure/tenant_patch.py): a new tenant, swapped in whole."""
+        from tests.fakeazure.tenant_patch import PatchError, apply_patch
+
+        try:
+            tenant = apply_patch(self.index.tenant, json.loads(req.body or b"{}"))
+            self.index = TenantIndex(tenant, self.index.name)
+        except (ValueError, T.TenantError) as exc:
+            return 400, JSON, [], dumps({"error": {"code": "BadRequest", "message": str(exc)}})
+        return 200, JSON, [], dumps(self.index.summary)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,12 +13,18 @@ from typing import Any, Callable, Iterable, Mapping
 
 from scanner.inventory import Inventory, Needs
 from scanner.rules.support.frameworks import FRAMEWORK_KEYS as FRAMEWORKS
-from store.status import SEVERITIES
+from store.result_keys import finding_key
+from store.status import SEVERITIES, ResultStatus
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One rule's verdict on one resource."""
+    """One rule's verdict on one resource.
+
+    Every verdict is stored (``status``): a failure as a finding, a pass and a "could not read"
+    as a compact result row, so a resource that was judged compliant is distinguishable from one
+    nobody looked at.
+    """
 
     resource_id: str
     resource_name: str
@@ -26,6 +32,18 @@ class Evaluation:
     passed: bool | None
     detail: str = ""
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # the resource's region as ARM reports it ('' for global resources and Entra objects)
+    location: str = ""
+
+    @property
+    def status(self) -> ResultStatus:
+        if self.passed is None:
+            return ResultStatus.NOT_EVALUATED
+        return ResultStatus.PASS if self.passed else ResultStatus.FAIL
+
+    def key(self, rule_id: str) -> str:
+        """The finding key of this verdict under ``rule_id`` (:mod:`store.result_keys`)."""
+        return finding_key(rule_id, self.resource_id)
 
 
 Evaluator = Callable[[Inventory], Iterable[Evaluation]]

@@ -69,6 +69,7 @@ def verdict(
         passed=passed,
         detail=detail,
         metadata=dict(metadata or {}),
+        location=str(resource.get("location") or ""),
     )
 
 
