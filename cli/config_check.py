@@ -13,6 +13,10 @@ import os
 import sys
 from typing import Callable, Mapping
 
+# Settings (store.settings.Settings) that must be positive integers; checked one by one, so
+# that every wrong one is named rather than the first.
+_POSITIVE_INTEGERS = ("OPENSHIELD_MAX_CONCURRENT_SCANS", "OPENSHIELD_SCAN_TIMEOUT_SECONDS",
+                      "OPENSHIELD_HEARTBEAT_TIMEOUT_SECONDS")
 # Integers that startup.sh hands to gunicorn.
 _SERVER_INTEGERS = (("PORT", 1, 65535), ("GUNICORN_WORKERS", 1, None), ("GUNICORN_THREADS", 1, None))
 
@@ -30,6 +34,8 @@ def problems(environ: Mapping[str, str] | None = None) -> list[str]:
             found.append(str(exc).strip().splitlines()[0])
 
     check(lambda: _jwt_secret(env))
+    for name in _POSITIVE_INTEGERS:
+        check(lambda name=name: _positive_integer(env, name))  # type: ignore[misc]
     check(lambda: _settings(env))
     check(lambda: _database_timeouts(env))
     check(lambda: _database_url(env))
@@ -37,7 +43,7 @@ def problems(environ: Mapping[str, str] | None = None) -> list[str]:
     check(lambda: _nvd(env))
     for name, low, high in _SERVER_INTEGERS:
         check(lambda name=name, low=low, high=high: _integer(env, name, low, high))  # type: ignore[misc]
-    return found
+    return list(dict.fromkeys(found))  # a setting named twice (by two checks) is listed once
 
 
 def _jwt_secret(env: Mapping[str, str]) -> None:
@@ -62,6 +68,18 @@ def _settings(env: Mapping[str, str]) -> None:
         if not 0 < interval < float("inf"):
             raise ValueError(f"OPENSHIELD_HEARTBEAT_INTERVAL_SECONDS must be positive, got {raw!r}")
     _with_environ(env, Settings.from_env)
+
+
+def _positive_integer(env: Mapping[str, str], name: str) -> None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
 
 
 def _database_timeouts(env: Mapping[str, str]) -> None:
