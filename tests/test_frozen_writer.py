@@ -35,6 +35,8 @@ from tests.stack import LiveStack
 
 HEARTBEAT_TIMEOUT = 10
 TRIGGER_BOUND_SECONDS = 5.0
+# connections a test opened to watch locks, closed when it ends
+stack_closers: list[Callable[[], None]] = []
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +96,6 @@ def holds_postgres_row_lock(stack: LiveStack) -> Callable[[int], bool]:
         return bool(row and row[0])
 
     return check
-
-
-stack_closers: list[Callable[[], None]] = []
 
 
 def all_threads_stopped(pid: int) -> bool:
