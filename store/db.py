@@ -29,6 +29,17 @@ READONLY_OPTION = "openshield_readonly"
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+# set by a supervised run's process (scan, enrichment): its lock waits use the run bound
+_run_process = False
+
+
+def serve_as_run() -> None:
+    """This process is a supervised run: wait up to ``OPENSHIELD_RUN_DB_LOCK_TIMEOUT_SECONDS``
+    (not the API's few seconds) for database locks. Engines built before are rebuilt."""
+    global _run_process
+    if not _run_process:
+        _run_process = True
+        dispose_engines()
 
 
 def normalise_url(url: str) -> str:
@@ -336,7 +347,7 @@ def get_engine(url: str) -> Engine:
         if engine is not None:
             return engine
         parsed = make_url(url)
-        timeouts = DatabaseTimeouts.from_env()
+        timeouts = DatabaseTimeouts.from_env().for_process(_run_process)
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

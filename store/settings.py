@@ -6,6 +6,7 @@ paths and limits.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from dataclasses import dataclass
@@ -90,6 +91,9 @@ class DatabaseTimeouts:
 
     lock_seconds: float = 3.0
     statement_seconds: float = 30.0
+    # Scan and enrichment processes wait longer for their own writes (nobody waits on their
+    # answer; on an overloaded host another run's large write can outlast 3 s), still bounded.
+    run_lock_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "DatabaseTimeouts":
@@ -97,4 +101,9 @@ class DatabaseTimeouts:
         return cls(
             lock_seconds=_positive_float(env, "OPENSHIELD_DB_LOCK_TIMEOUT_SECONDS", cls.lock_seconds),
             statement_seconds=_positive_float(env, "OPENSHIELD_DB_STATEMENT_TIMEOUT_SECONDS", cls.statement_seconds),
+            run_lock_seconds=_positive_float(env, "OPENSHIELD_RUN_DB_LOCK_TIMEOUT_SECONDS", cls.run_lock_seconds),
         )
+
+    def for_process(self, is_run: bool) -> "DatabaseTimeouts":
+        """The bounds this process uses: a supervised run waits ``run_lock_seconds`` for locks."""
+        return dataclasses.replace(self, lock_seconds=self.run_lock_seconds) if is_run else self

@@ -88,6 +88,9 @@ def test_timeouts_come_from_the_environment_and_refuse_nonsense() -> None:
     assert DatabaseTimeouts.from_env({}) == DatabaseTimeouts(3.0, 30.0)
     assert DatabaseTimeouts.from_env({"OPENSHIELD_DB_LOCK_TIMEOUT_SECONDS": "1.5",
                                       "OPENSHIELD_DB_STATEMENT_TIMEOUT_SECONDS": "90"}) == DatabaseTimeouts(1.5, 90.0)
+    # a scan or enrichment process waits longer for its own writes (nobody waits on its answer)
+    run = DatabaseTimeouts.from_env({"OPENSHIELD_RUN_DB_LOCK_TIMEOUT_SECONDS": "20"})
+    assert (run.for_process(True).lock_seconds, run.for_process(False).lock_seconds) == (20.0, 3.0)
     for bad in ("0", "-1", "soon", "inf", "nan"):
         with pytest.raises(ValueError, match="OPENSHIELD_DB_LOCK_TIMEOUT_SECONDS"):
             DatabaseTimeouts.from_env({"OPENSHIELD_DB_LOCK_TIMEOUT_SECONDS": bad})
