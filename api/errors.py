@@ -14,6 +14,8 @@ from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
+from store.db import DatabaseBusy
+
 log = logging.getLogger("openshield.api")
 
 
@@ -62,11 +64,30 @@ def _http_error(exc: HTTPException) -> Response:
     return response
 
 
+# PostgreSQL SQLSTATEs of a bounded wait that ran out: lock_not_available (lock_timeout),
+# query_canceled (statement_timeout)
+_BUSY_SQLSTATES = ("55P03", "57014")
+RETRY_AFTER_SECONDS = "5"
+
+
 def _database_error(exc: DBAPIError) -> Response:
+    if getattr(exc.orig, "sqlstate", None) in _BUSY_SQLSTATES:
+        log.warning("database busy on %s %s: %s", request.method, request.path, type(exc.orig).__name__)
+        return _retry_later("database busy (a lock wait timed out); retry shortly")
     # The driver's message may name hosts and users: log it, answer something generic.
     log.error("database error on %s %s: %s", request.method, request.path, type(exc.orig).__name__, exc_info=exc)
-    response = error_response(503, "database unavailable; retry shortly")
-    response.headers["Retry-After"] = "5"
+    return _retry_later("database unavailable; retry shortly")
+
+
+def _database_busy(exc: DatabaseBusy) -> Response:
+    # Another process holds the SQLite write lock past the bound (OPENSHIELD_DB_LOCK_TIMEOUT_SECONDS).
+    log.warning("database busy on %s %s: %s", request.method, request.path, exc)
+    return _retry_later("database busy (a lock wait timed out); retry shortly")
+
+
+def _retry_later(message: str) -> Response:
+    response = error_response(503, message)
+    response.headers["Retry-After"] = RETRY_AFTER_SECONDS
     return response
 
 
@@ -81,4 +102,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_error)
+    app.register_error_handler(DatabaseBusy, _database_busy)
     app.register_error_handler(Exception, _unexpected)

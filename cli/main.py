@@ -59,11 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--database-url", help="override DATABASE_URL")
     up.set_defaults(func=_db_upgrade)
 
-    from cli import results, scans, supervisor_status
+    from cli import config_check, results, scans, supervisor_status
 
     scans.add_parser(sub)
     results.add_parser(sub)
     supervisor_status.add_parser(sub)
+    config_check.add_parser(sub)
     return parser
 
 

@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from store.db import get_engine
+from store.db import get_engine, unbounded_waits
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -36,7 +36,8 @@ def upgrade(url: str, revision: str = "head") -> None:
     if engine.dialect.name != "postgresql":
         command.upgrade(alembic_config(url), revision)
         return
-    with engine.connect() as conn:
+    # the second instance waits as long as the first one's migration runs (no lock_timeout)
+    with engine.connect() as conn, unbounded_waits(conn):
         conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
         try:
             command.upgrade(alembic_config(url), revision)

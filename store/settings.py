@@ -6,10 +6,12 @@ paths and limits.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 
 def _int(name: str, default: int) -> int:
@@ -61,3 +63,47 @@ def database_notice(settings: Settings, environ: dict[str, str] | None = None) -
     if env.get("DATABASE_URL"):
         return None
     return f"using {settings.database_url} (DATABASE_URL is not set)"
+
+
+def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """How long any database wait may last, so a process frozen while it holds a lock (a
+    debugger, a swap storm, ``kill -STOP``) cannot block the API, the supervisor or other runs.
+
+    ``lock_seconds`` bounds the SQLite writer lock and PostgreSQL's ``lock_timeout``: a wait
+    beyond it fails (the API answers 503 with ``Retry-After``). It stays below 5 s so that a
+    trigger always gets an answer within 5 s. ``statement_seconds`` is PostgreSQL's
+    ``statement_timeout``: no single statement runs longer.
+    """
+
+    lock_seconds: float = 3.0
+    statement_seconds: float = 30.0
+    # Scan and enrichment processes wait longer for their own writes (nobody waits on their
+    # answer; on an overloaded host another run's large write can outlast 3 s), still bounded.
+    run_lock_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "DatabaseTimeouts":
+        env = os.environ if environ is None else environ
+        return cls(
+            lock_seconds=_positive_float(env, "OPENSHIELD_DB_LOCK_TIMEOUT_SECONDS", cls.lock_seconds),
+            statement_seconds=_positive_float(env, "OPENSHIELD_DB_STATEMENT_TIMEOUT_SECONDS", cls.statement_seconds),
+            run_lock_seconds=_positive_float(env, "OPENSHIELD_RUN_DB_LOCK_TIMEOUT_SECONDS", cls.run_lock_seconds),
+        )
+
+    def for_process(self, is_run: bool) -> "DatabaseTimeouts":
+        """The bounds this process uses: a supervised run waits ``run_lock_seconds`` for locks."""
+        return dataclasses.replace(self, lock_seconds=self.run_lock_seconds) if is_run else self

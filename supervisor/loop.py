@@ -15,6 +15,14 @@ Each tick (a quarter second) it looks at the runs of this host and:
 A run whose process is gone because the machine or container restarted under it (boot time or
 PID 1 younger than the run) is re-queued once instead of failed. Every status change is a named
 transition of the run's store, so the supervisor and a finishing process never both win.
+
+No run can hold the loop up. Every database wait is bounded (a lock that is not granted in
+time fails the write), a hung run's process group is killed *before* its failure is recorded,
+a record that could not be written is retried next tick, and the supervisor's own heartbeat is
+written after the runs were looked at. On SQLite, a run of this host that is stopped (SIGSTOP,
+a debugger) while it holds the database's writer lock is killed at once: everyone else's
+writes wait for it. While the database is unreachable the loop logs one line, backs off up to
+5 s between attempts, and logs one line when it answers again.
 """
 
 from __future__ import annotations
@@ -27,10 +35,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, Callable
+
+import psutil
 
 from store import supervisors
 from store.clock import seconds_since, utcnow
+from store.db import sqlite_writer_lock_holder
 from store.enrichment_runs import EnrichmentStore
 from store.runs import RunStore, active_runs_on_host
 from store.scans import ScanStore
@@ -40,6 +51,7 @@ from store.status import RunStatus
 from supervisor.exit_codes import describe, signal_name
 from supervisor.kinds import ENRICH, SCAN, RunKind
 from supervisor.launcher import Launcher
+from supervisor.outage import DATABASE_ERRORS, DatabaseOutage, describe as describe_db_error, is_busy
 from supervisor.processes import process_matches, restarted_since, signal_group
 from supervisor.retention import Retention
 from supervisor.rundir import RunDir
@@ -49,7 +61,9 @@ log = logging.getLogger("supervisor")
 TICK_SECONDS = 0.25
 BEAT_SECONDS = 1.0
 KILL_GRACE_SECONDS = 5.0
-# how long a dead pid may wait for its monitor to write the exit status
+# how long a dead pid may wait for its exit status once its monitor is gone too (the monitor
+# writes the file, then exits); while the monitor lives the wait lasts as long as it does, up to
+# the heartbeat timeout (a monitor stuck for that long will never write it)
 EXIT_STATUS_GRACE_SECONDS = 1.0
 # how long a reserved launch may take to claim its record
 LAUNCH_TIMEOUT_SECONDS = 30.0
@@ -83,6 +97,18 @@ class _Signalled:
 
 
 @dataclass
+class _Unrecorded:
+    """A status change the database did not take yet (a lock wait ran out): retried next tick."""
+
+    record: Callable[[], bool]
+    message: str
+
+
+# A run's process stopped by a signal or a debugger (psutil's names for Linux's T and t states).
+_STOPPED_STATES = (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP)
+
+
+@dataclass
 class Supervisor:
     settings: Settings
     watched: tuple[Watched, ...] = field(init=False)
@@ -90,6 +116,11 @@ class Supervisor:
     retention: Retention = field(init=False)
     _signalled: dict[tuple[str, Any], _Signalled] = field(default_factory=dict)
     _dead_since: dict[tuple[str, Any], float] = field(default_factory=dict)
+    _unrecorded: dict[tuple[str, Any], _Unrecorded] = field(default_factory=dict)
+    _monitor_gone_at: dict[tuple[str, Any], float] = field(default_factory=dict)
+    # a write of this tick found the database busy: later writes of the tick wait for the next one
+    _busy_this_tick: bool = False
+    _lock_holder: int | None = None
     _last_beat: float = 0.0
     _lock_file: IO[str] | None = None
     _started_at: datetime = field(default_factory=utcnow)
@@ -126,34 +157,91 @@ class Supervisor:
         log.info("supervisor started: host %s, pid %s, cap %s, run timeout %ss, heartbeat timeout %ss",
                  self.host, os.getpid(), self.settings.max_concurrent_scans,
                  self.settings.scan_timeout_seconds, self.settings.heartbeat_timeout_seconds)
+        outage = DatabaseOutage(log)
         while not stop.is_set():
             started = time.monotonic()
+            pause = TICK_SECONDS
             try:
                 self.tick()
-            except Exception:  # noqa: BLE001 - a database blip must not end supervision
+                outage.succeeded()
+            except DATABASE_ERRORS as exc:
+                if is_busy(exc):
+                    log.warning("supervisor tick cut short: %s", describe_db_error(exc))
+                else:
+                    pause = outage.failed(exc)
+            except Exception:  # noqa: BLE001 - a bug in one tick must not end supervision
                 log.exception("supervisor tick failed")
-            stop.wait(max(0.0, TICK_SECONDS - (time.monotonic() - started)))
+            stop.wait(max(0.0, pause - (time.monotonic() - started)))
         log.info("supervisor stopping")
 
     def tick(self) -> None:
-        now = time.monotonic()
-        if now - self._last_beat >= BEAT_SECONDS:
-            supervisors.beat(self.settings.database_url, host=self.host, pid=os.getpid(), started_at=self._started_at)
-            self._last_beat = now
+        # Reads first (they never wait for a lock), then kills, then writes: a run frozen while
+        # it holds a lock must be killed before anything here waits for that lock.
+        self._busy_this_tick = False
+        self._lock_holder = sqlite_writer_lock_holder(self.settings.database_url)
         live: set[str] | None = None
         for watched in self.watched:
             local = watched.store.active_on_host(self.host)
             for run in local:
-                self._check_local(watched, run)
-            self._finish_kills(watched, {watched.key(run) for run in local})
+                self._guarded(self._check_local, watched, run)
+            active = {watched.key(run) for run in local}
+            self._finish_kills(watched, active)
+            for ident in [i for i in self._unrecorded if i[0] == watched.kind.name and i[1] not in active]:
+                del self._unrecorded[ident]  # settled by someone else meanwhile
             remote = watched.store.active_elsewhere(self.host)
             if remote and live is None:
                 live = supervisors.live_hosts(self.settings.database_url)
             for run in remote:
                 if run.host not in (live or set()):  # a live host's supervisor judges (and kills) its own
-                    self._check_remote(watched, run)
-        self._launch_queued()
-        self.retention.maybe_run()
+                    self._guarded(self._check_remote, watched, run)
+        self._beat()
+        if not self._busy_this_tick:
+            self._launch_queued()
+            self.retention.maybe_run()
+
+    def _beat(self) -> None:
+        """Say this supervisor is alive, even when a write of this tick found the database busy."""
+        now = time.monotonic()
+        if now - self._last_beat < BEAT_SECONDS:
+            return
+        try:
+            supervisors.beat(self.settings.database_url, host=self.host, pid=os.getpid(), started_at=self._started_at)
+            self._last_beat = now
+        except DATABASE_ERRORS as exc:
+            if not is_busy(exc):
+                raise
+            self._busy_this_tick = True
+            log.warning("supervisor heartbeat not written (%s); trying again next tick", describe_db_error(exc))
+
+    def _guarded(self, check: Callable[[Watched, Any], None], watched: Watched, run: Any) -> None:
+        """One run's check; a lock wait that runs out there does not hold up the other runs."""
+        try:
+            check(watched, run)
+        except DATABASE_ERRORS as exc:
+            if not is_busy(exc):
+                raise
+            self._busy_this_tick = True
+            log.warning("%s %s: database busy (%s); looking again next tick", watched.kind.noun, watched.key(run),
+                        describe_db_error(exc))
+
+    def _record(self, watched: Watched, run: Any, record: Callable[[], bool], message: str) -> None:
+        """Write a status change now, or (the database busy) remember it for the next tick."""
+        ident = (watched.kind.name, watched.key(run))
+        self._unrecorded[ident] = _Unrecorded(record, message)
+        if self._busy_this_tick:
+            return  # a write already waited its full bound this tick
+        try:
+            won = record()
+        except DATABASE_ERRORS as exc:
+            if not is_busy(exc):
+                raise
+            self._busy_this_tick = True
+            log.warning("%s %s: %s; not recorded yet (%s), retrying next tick", watched.kind.noun, ident[1],
+                        message, describe_db_error(exc))
+            return
+        del self._unrecorded[ident]
+        if won:
+            log.warning("%s %s: %s", watched.kind.noun, ident[1], message)
 
     # ------------------------------------------------------------- local runs
     def _check_local(self, watched: Watched, run: Any) -> None:
@@ -161,24 +249,43 @@ class Supervisor:
             self._check_pending(watched, run)
             return
         ident = (watched.kind.name, watched.key(run))
+        pending = self._unrecorded.get(ident)
+        if pending is not None:
+            # the process was signalled already; only its record is missing
+            if process_matches(run.pid, run.process_create_time):
+                self._escalate(watched, run)
+            self._record(watched, run, pending.record, pending.message)
+            if ident not in self._unrecorded:
+                self._dead_since.pop(ident, None)
+                self._monitor_gone_at.pop(ident, None)
+            return
         if not process_matches(run.pid, run.process_create_time):
             self._settle_dead(watched, run)
             return
         self._dead_since.pop(ident, None)
+        key = watched.key(run)
+        if run.pid == self._lock_holder and _stopped(run.pid):
+            # Everyone's writes queue behind it, the supervisor's too: no waiting for the heartbeat.
+            message = "stopped (SIGSTOP or a debugger) while holding the database write lock; process group killed"
+            self._send(watched, run, signal.SIGKILL, "stopped holding the write lock")
+            self._record(watched, run, lambda: watched.store.fail_running(key, message, exit_code=-signal.SIGKILL),
+                         message)
+            return
         if self._escalate(watched, run):
             return
         heartbeat_age = seconds_since(run.heartbeat_at)
         runtime = seconds_since(run.started_at)
-        key = watched.key(run)
         if heartbeat_age is not None and heartbeat_age > self.settings.heartbeat_timeout_seconds:
             message = f"stopped reporting progress (no heartbeat for {int(heartbeat_age)} s); process group killed"
-            if watched.store.fail_running(key, message, exit_code=-signal.SIGKILL):
-                log.warning("%s %s: %s", watched.kind.noun, key, message)
+            # Kill first: a run frozen inside a write holds the very lock the record needs.
             self._send(watched, run, signal.SIGKILL, "hung")
+            self._record(watched, run, lambda: watched.store.fail_running(key, message, exit_code=-signal.SIGKILL),
+                         message)
         elif runtime is not None and runtime > self.settings.scan_timeout_seconds:
             message = f"timed out after {self.settings.scan_timeout_seconds} s"
-            if watched.store.fail_running(key, message):
-                log.warning("%s %s: %s", watched.kind.noun, key, message)
+            # Recorded before SIGTERM, or the run would record "cancelled by SIGTERM" first. If the
+            # record has to wait for the next tick, SIGTERM goes now anyway (SIGKILL after the grace).
+            self._record(watched, run, lambda: watched.store.fail_running(key, message), message)
             self._send(watched, run, signal.SIGTERM, "timeout")
         elif run.cancel_requested:
             self._send(watched, run, signal.SIGTERM, "cancel")
@@ -191,10 +298,11 @@ class Supervisor:
         if sent.sig == signal.SIGTERM and time.monotonic() - sent.at > KILL_GRACE_SECONDS:
             log.warning("%s %s ignored SIGTERM (%s) for %ss: SIGKILL", watched.kind.noun, watched.key(run),
                         sent.reason, KILL_GRACE_SECONDS)
-            if sent.reason == "cancel":
-                watched.store.cancel_running(watched.key(run), "cancelled on request (killed after ignoring SIGTERM)",
-                                             exit_code=-signal.SIGKILL)
             self._send(watched, run, signal.SIGKILL, sent.reason)
+            if sent.reason == "cancel":
+                key, message = watched.key(run), "cancelled on request (killed after ignoring SIGTERM)"
+                self._record(watched, run, lambda: watched.store.cancel_running(key, message, exit_code=-signal.SIGKILL),
+                             message)
         return True
 
     def _send(self, watched: Watched, run: Any, sig: int, reason: str) -> None:
@@ -239,14 +347,30 @@ class Supervisor:
                 watched.store.fail_running(key, reason + " (already retried once)")
             self._forget(ident)
             return
-        if status is None:
-            first = self._dead_since.setdefault(ident, time.monotonic())
-            if time.monotonic() - first < EXIT_STATUS_GRACE_SECONDS and run_dir.monitor_alive():
-                return  # its monitor is about to write how it ended
+        if status is None and not self._exit_status_overdue(ident, run_dir):
+            return  # its monitor is about to write how it ended
         message, exit_code = _death_message(watched.kind, status)
-        if watched.store.fail_running(key, message, exit_code=exit_code):
-            log.warning("%s %s (pid %s): %s", noun, key, run.pid, message)
-        self._forget(ident)
+        self._record(watched, run, lambda: watched.store.fail_running(key, message, exit_code=exit_code),
+                     f"{message} (pid {run.pid})")
+        if ident not in self._unrecorded:
+            self._forget(ident)
+
+    def _exit_status_overdue(self, ident: tuple[str, Any], run_dir: RunDir) -> bool:
+        """Has a dead run's monitor had its chance to write the exit status?
+
+        It has as long as it lives (on a busy host reaping and writing can take seconds; giving
+        it one second made SIGKILLed runs "vanished"), up to the heartbeat timeout, and then
+        :data:`EXIT_STATUS_GRACE_SECONDS` more once it is gone.
+        """
+        now = time.monotonic()
+        first = self._dead_since.setdefault(ident, now)
+        if now - first > self.settings.heartbeat_timeout_seconds:
+            return True
+        if run_dir.monitor_alive():
+            self._monitor_gone_at.pop(ident, None)
+            return False
+        gone_at = self._monitor_gone_at.setdefault(ident, now)
+        return now - gone_at >= EXIT_STATUS_GRACE_SECONDS
 
     def _check_pending(self, watched: Watched, run: Any) -> None:
         """A run this host reserved a slot for, whose process has not claimed it yet."""
@@ -278,6 +402,7 @@ class Supervisor:
     def _forget(self, ident: tuple[str, Any]) -> None:
         self._signalled.pop(ident, None)
         self._dead_since.pop(ident, None)
+        self._monitor_gone_at.pop(ident, None)
 
     # ------------------------------------------------------------ other hosts
     def _check_remote(self, watched: Watched, run: Any) -> None:
@@ -340,6 +465,14 @@ def _death_message(kind: RunKind, status: dict[str, Any] | None) -> tuple[str, i
         return f"{kind.noun} process {describe(code)}", code
     return (f"{kind.noun} process exited with code {code} without reporting; see {kind.log_name}",
             code if isinstance(code, int) else None)
+
+
+def _stopped(pid: int) -> bool:
+    """Is the process stopped (SIGSTOP, SIGTSTP, a debugger), so it cannot let go of a lock?"""
+    try:
+        return psutil.Process(pid).status() in _STOPPED_STATES
+    except psutil.Error:
+        return False
 
 
 def _safe(text: str) -> str:

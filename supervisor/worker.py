@@ -27,6 +27,7 @@ import threading
 from types import FrameType
 from typing import Any, Callable, NoReturn, Protocol
 
+from store.db import serve_as_run
 from supervisor.exit_codes import ExitCode, for_signal, signal_name
 from supervisor.processes import own_identity
 from supervisor.rundir import RunDir
@@ -71,6 +72,7 @@ class Worker:
     """One supervised run's process: claim, pid file, heartbeat and signals."""
 
     def __init__(self, records: RunRecords, run_dir: RunDir, heartbeat_interval: float) -> None:
+        serve_as_run()  # before its first write: a run's own lock waits use the run bound
         self.records = records
         self.run_dir = run_dir
         self.heartbeat_interval = heartbeat_interval

@@ -65,7 +65,7 @@ def secret_from_env(environ: Mapping[str, str] | None = None) -> str:
         return secret
     if demo_mode(env):
         return DEMO_JWT_SECRET
-    raise RuntimeError("JWT_SECRET is required (or set OPENSHIELD_DEMO=1)")
+    raise RuntimeError("JWT_SECRET is required (at least 32 bytes; for example: openssl rand -hex 32)")
 
 
 def check_secret(secret: str) -> None:

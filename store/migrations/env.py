@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 
 from store.models import Base
-from store.db import get_engine, normalise_url
+from store.db import get_engine, normalise_url, unbounded_waits
 from store.settings import Settings
 
 config = context.config
@@ -21,7 +21,8 @@ def run_offline() -> None:
 
 
 def run_online() -> None:
-    with get_engine(url).connect() as connection:
+    # DDL on a large table may outlast the statement timeout every other session has
+    with get_engine(url).connect() as connection, unbounded_waits(connection):
         context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()

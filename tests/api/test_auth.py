@@ -122,7 +122,7 @@ def test_issue_token_refuses_bad_arguments(kwargs: dict, error: str) -> None:
 
 def test_the_app_refuses_to_start_without_a_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("JWT_SECRET")
-    with pytest.raises(RuntimeError, match=r"JWT_SECRET is required \(or set OPENSHIELD_DEMO=1\)"):
+    with pytest.raises(RuntimeError, match=r"JWT_SECRET is required \(at least 32 bytes"):
         create_app(make_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path), FakeLauncher())
 
 
