@@ -8,6 +8,8 @@ Each tick (a quarter second) it looks at the runs of this host and:
 - kills the process group of a run that stopped heart-beating, and fails it;
 - fails a run over ``OPENSHIELD_SCAN_TIMEOUT_SECONDS`` (SIGTERM, grace, SIGKILL);
 - sends SIGTERM to a run whose cancel was requested (SIGKILL after the grace period);
+- gives back the launch slots of ended runs whose process has exited (:mod:`supervisor.slots`:
+  a slot is held until the process is gone, whatever the row says);
 - launches queued runs within the host's cap, oldest first;
 - judges runs of other hosts by heartbeat age alone (it cannot see their pids), once their
   own supervisor has gone silent.
@@ -32,7 +34,7 @@ from typing import IO, Any
 from store import supervisors
 from store.clock import seconds_since, utcnow
 from store.enrichment_runs import EnrichmentStore
-from store.runs import RunStore, active_runs_on_host
+from store.runs import RunStore, slots_taken
 from store.scans import ScanStore
 from store.settings import Settings
 from store.status import RunStatus
@@ -147,6 +149,7 @@ class Supervisor:
             for run in remote:
                 if run.host not in (live or set()):  # a live host's supervisor judges (and kills) its own
                     self._check_remote(watched, run)
+        self.launcher.release_exited()
         self._launch_queued()
 
     # ------------------------------------------------------------- local runs
@@ -305,7 +308,7 @@ class Supervisor:
                 if result.launched:
                     log.info("launched queued %s %s", watched.kind.noun, watched.key(run))
                     continue
-                if active_runs_on_host(self.settings.database_url, self.host) >= self.settings.max_concurrent_scans:
+                if slots_taken(self.settings.database_url, self.host) >= self.settings.max_concurrent_scans:
                     return  # no free slot: the rest stay queued, oldest first
                 # another host (or an API worker) took this one first
 

@@ -40,6 +40,8 @@ def main(argv: list[str]) -> int:
     os.setsid()  # the monitor's own session: a kill of the run's group does not reach it
     for sig in (signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)
+    # first thing: from now on the run's launch slot waits for this monitor's word on the exit
+    run_dir.write_monitor_pid(os.getpid())
     with run_dir.open_log() as log:
         try:
             child = subprocess.Popen(
@@ -54,7 +56,6 @@ def main(argv: list[str]) -> int:
             log.write(f"monitor: could not start {KINDS[kind].module}: {exc}\n".encode())
             run_dir.write_exit_status(None, 127, str(exc))
             os._exit(1)
-        run_dir.write_monitor_pid(os.getpid())
         returncode = child.wait()
     run_dir.write_exit_status(child.pid, returncode)
     os._exit(0)

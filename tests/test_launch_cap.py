@@ -35,9 +35,6 @@ CAP = 2
 TRIGGERS = 20
 CANCEL_PACE_SECONDS = 0.1  # an operator's script: about 10 cancels a second
 TERMINAL = ("completed", "failed", "cancelled")
-# Today a slot is freed when its row turns terminal, while the process may still be starting
-# or exiting: the storm fails (7 to 18 live processes against a cap of 2). Removed with the fix.
-TODAY = pytest.mark.xfail(strict=True, reason="issue 13: the cap counts rows, not processes")
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +152,6 @@ def storm(database_url: str, tmp_path: Path, emulator: Emulator) -> Iterator[Sto
     s.stop()
 
 
-@TODAY
 def test_cancel_storm_never_exceeds_the_cap_of_live_scan_processes(storm: Storm) -> None:
     host = storm.add_host()
     sampler = storm.run()
@@ -165,7 +161,6 @@ def test_cancel_storm_never_exceeds_the_cap_of_live_scan_processes(storm: Storm)
         f"{len(sampler.seen)} processes seen over {sampler.samples} samples")
 
 
-@TODAY
 @pytest.mark.postgres
 def test_cancel_storm_on_two_hosts_keeps_each_host_within_its_cap(
         postgres_url: str, tmp_path: Path, emulator: Emulator) -> None:
