@@ -103,6 +103,7 @@ class Launcher:
         env["OPENSHIELD_DATA_DIR"] = str(self.settings.data_dir)
         env["DATABASE_URL"] = self.settings.database_url
         env["OPENSHIELD_HOST_ID"] = self.settings.host_id
+        env["OPENSHIELD_SCAN_NICE"] = str(self.settings.scan_nice)  # the monitor applies it
         with run_dir.open_log() as log_file:
             return subprocess.Popen(
                 [sys.executable, "-m", "supervisor.monitor", "--kind", kind.name, scan_id],

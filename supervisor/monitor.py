@@ -7,7 +7,8 @@ instead, which detaches itself (fork; the first process exits at once and the la
 it), starts the run (``python -m scanner.run <scan_id>`` or ``python -m scanner.enrich
 <scan_id>``, see :mod:`supervisor.kinds`) in a session and process group of its own, waits for
 it, and writes ``exit_status.json`` in the run directory. The supervisor reads that file to say
-"killed by SIGKILL" rather than "vanished".
+"killed by SIGKILL" rather than "vanished". The monitor lowers its own CPU and I/O priority
+before it starts the run, which inherits them (:mod:`supervisor.priority`, ``OPENSHIELD_SCAN_NICE``).
 
 The monitor imports nothing heavy: it must start in milliseconds.
 """
@@ -21,6 +22,7 @@ import sys
 
 from supervisor.exit_codes import ExitCode, scan_id_argument
 from supervisor.kinds import KINDS
+from supervisor.priority import lower_run_priority
 from supervisor.rundir import RunDir
 
 USAGE = "usage: python -m supervisor.monitor [--kind scan|enrich] <scan_id>"
@@ -42,7 +44,12 @@ def main(argv: list[str]) -> int:
         signal.signal(sig, signal.SIG_IGN)
     # first thing: from now on the run's launch slot waits for this monitor's word on the exit
     run_dir.write_monitor_pid(os.getpid())
+    # below the API and the supervisor: the run inherits this from its first instruction
+    priority = lower_run_priority()
     with run_dir.open_log() as log:
+        for note in priority:
+            if "unchanged" in note:
+                log.write(f"monitor: {note}\n".encode())
         try:
             child = subprocess.Popen(
                 [sys.executable, "-m", KINDS[kind].module, scan_id],

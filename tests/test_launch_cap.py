@@ -13,6 +13,7 @@ Nothing here is timed: the sampler only counts processes.
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import threading
 import time
@@ -54,6 +55,7 @@ class ScanProcessSampler(threading.Thread):
         self.samples = 0
         self.peak: dict[str, int] = {}
         self.seen: set[int] = set()
+        self.priorities: set[tuple[int, tuple[int, int] | None]] = set()  # (nice, (I/O class, level))
 
     def live_by_host(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -65,6 +67,8 @@ class ScanProcessSampler(threading.Thread):
                 continue
             try:
                 host = proc.environ().get("OPENSHIELD_HOST_ID", "?")
+                ionice = proc.ionice() if hasattr(psutil, "IOPRIO_CLASS_BE") else None
+                self.priorities.add((proc.nice(), (int(ionice[0]), int(ionice[1])) if ionice else None))
             except psutil.Error:
                 continue  # it ended between the listing and this look
             self.seen.add(proc.pid)
@@ -159,6 +163,9 @@ def test_cancel_storm_never_exceeds_the_cap_of_live_scan_processes(storm: Storm)
     assert sampler.peak.get(host.name, 0) <= CAP, (
         f"{sampler.peak[host.name]} live scanner.run processes at once on {host.name} (cap {CAP}); "
         f"{len(sampler.seen)} processes seen over {sampler.samples} samples")
+    # every scan process ran below the API: nice 10 (the default) and best-effort I/O level 6
+    expected_io = (int(psutil.IOPRIO_CLASS_BE), 6) if hasattr(psutil, "IOPRIO_CLASS_BE") else None
+    assert sampler.priorities == {(max(10, os.getpriority(os.PRIO_PROCESS, 0)), expected_io)}
 
 
 @pytest.mark.postgres
