@@ -22,7 +22,7 @@ import sys
 
 from supervisor.exit_codes import ExitCode, scan_id_argument
 from supervisor.kinds import KINDS
-from supervisor.priority import lower_run_priority
+from supervisor.priority import lower_priority, run_nice, session_priority_hook
 from supervisor.rundir import RunDir
 
 USAGE = "usage: python -m supervisor.monitor [--kind scan|enrich] <scan_id>"
@@ -45,7 +45,8 @@ def main(argv: list[str]) -> int:
     # first thing: from now on the run's launch slot waits for this monitor's word on the exit
     run_dir.write_monitor_pid(os.getpid())
     # below the API and the supervisor: the run inherits this from its first instruction
-    priority = lower_run_priority()
+    nice = run_nice()
+    priority = lower_priority(nice)
     with run_dir.open_log() as log:
         for note in priority:
             if "unchanged" in note:
@@ -58,6 +59,8 @@ def main(argv: list[str]) -> int:
                 stdout=log,
                 stderr=log,
                 close_fds=True,
+                # after the child's setsid: its new session's scheduler group gets the nice value
+                preexec_fn=session_priority_hook(nice),  # noqa: PLW1509 - the monitor has one thread
             )
         except OSError as exc:
             log.write(f"monitor: could not start {KINDS[kind].module}: {exc}\n".encode())

@@ -9,6 +9,12 @@ the run inherits it from its first instruction (nice and I/O priority survive fo
 - CPU: nice ``OPENSHIELD_SCAN_NICE`` (default 10; 0 leaves it alone). Under contention a nice-10
   process gets about a tenth of the CPU a nice-0 one gets, and all of an idle machine, so scans
   are not slower on a quiet host.
+- Autogroup: where the kernel groups processes by session for scheduling
+  (``/proc/sys/kernel/sched_autogroup_enabled``, on by default in most distributions), a nice
+  value only weighs against processes of the same session, and the run leads a session of its
+  own: measured here, a nice-10 busy loop in a new session got *more* CPU than a nice-0 one. So
+  the run's session gets the same nice value (``/proc/self/autogroup``), written in the child
+  right after its ``setsid`` (:func:`lower_session_priority`, the monitor's ``preexec_fn``).
 - I/O: best-effort class at the level Linux derives from that nice value ((nice + 20) / 5,
   6 for nice 10), where the platform has I/O priorities (psutil, Linux). Not the idle class: a
   scan holding the SQLite writer lock must still reach the disk, or the API would wait on it.
@@ -19,7 +25,10 @@ Standard library, psutil and ``store.settings`` only: the monitor imports this.
 
 from __future__ import annotations
 
+import errno
 import os
+import time
+from typing import Callable
 
 import psutil
 
@@ -31,14 +40,13 @@ def io_level(nice: int) -> int:
     return min(7, max(0, (nice + 20) // 5))
 
 
-def lower_run_priority() -> list[str]:
-    """Lower this process to the priority ``OPENSHIELD_SCAN_NICE`` asks for (what the monitor does;
-    the launcher passes the value it validated, so a bad one here only falls back to the default)."""
+def run_nice() -> int:
+    """``OPENSHIELD_SCAN_NICE`` as the monitor sees it (the launcher passes the value it
+    validated, so a bad one here only falls back to the default)."""
     try:
-        nice = scan_nice()
+        return scan_nice()
     except ValueError:
-        nice = DEFAULT_SCAN_NICE
-    return lower_priority(nice)
+        return DEFAULT_SCAN_NICE
 
 
 def lower_priority(nice: int) -> list[str]:
@@ -64,3 +72,44 @@ def lower_priority(nice: int) -> list[str]:
     except (OSError, psutil.Error) as exc:
         notes.append(f"I/O priority unchanged ({exc})")
     return notes
+
+
+AUTOGROUP = "/proc/self/autogroup"
+# Linux lets an unprivileged process set an autogroup's nice once per 100 ms, system-wide.
+_AUTOGROUP_TRIES = 10
+_AUTOGROUP_PAUSE = 0.025
+
+
+def lower_session_priority(nice: int) -> str | None:
+    """Give this process's session (its scheduler autogroup) the nice value ``nice``.
+
+    Called in the run's process between fork and exec, right after its ``setsid``, so it must
+    not raise and must not allocate much: it returns a note when the value could not be set
+    (None when it was, or when there are no autogroups).
+    """
+    if nice <= 0 or not os.path.exists(AUTOGROUP):
+        return None
+    for _ in range(_AUTOGROUP_TRIES):
+        try:
+            with open(AUTOGROUP, "w") as handle:
+                handle.write(str(nice))
+            return None
+        except OSError as exc:
+            if exc.errno != errno.EAGAIN:  # EAGAIN: another process set one within 100 ms
+                return f"session (autogroup) priority unchanged ({exc.strerror or exc})"
+            time.sleep(_AUTOGROUP_PAUSE)
+    return "session (autogroup) priority unchanged (busy)"
+
+
+def session_priority_hook(nice: int) -> Callable[[], None]:
+    """A ``preexec_fn`` that lowers the new session's priority, writing any failure to stderr."""
+
+    def hook() -> None:
+        try:
+            note = lower_session_priority(nice)
+        except Exception as exc:  # noqa: BLE001 - never stop the exec over a priority
+            note = f"session (autogroup) priority unchanged ({exc})"
+        if note:
+            os.write(2, f"monitor: {note}\n".encode())
+
+    return hook

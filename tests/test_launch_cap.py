@@ -45,6 +45,14 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         yield emu
 
 
+def autogroup_nice(pid: int) -> int | None:
+    """The nice value of a process's scheduler autogroup (its session), where the kernel has them."""
+    try:
+        return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class ScanProcessSampler(threading.Thread):
     """Counts live ``scanner.run`` processes of the given scans, per host, until stopped."""
 
@@ -55,7 +63,8 @@ class ScanProcessSampler(threading.Thread):
         self.samples = 0
         self.peak: dict[str, int] = {}
         self.seen: set[int] = set()
-        self.priorities: set[tuple[int, tuple[int, int] | None]] = set()  # (nice, (I/O class, level))
+        # (nice, (I/O class, level), the session's autogroup nice)
+        self.priorities: set[tuple[int, tuple[int, int] | None, int | None]] = set()
 
     def live_by_host(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -68,7 +77,8 @@ class ScanProcessSampler(threading.Thread):
             try:
                 host = proc.environ().get("OPENSHIELD_HOST_ID", "?")
                 ionice = proc.ionice() if hasattr(psutil, "IOPRIO_CLASS_BE") else None
-                self.priorities.add((proc.nice(), (int(ionice[0]), int(ionice[1])) if ionice else None))
+                self.priorities.add((proc.nice(), (int(ionice[0]), int(ionice[1])) if ionice else None,
+                                     autogroup_nice(proc.pid)))
             except psutil.Error:
                 continue  # it ended between the listing and this look
             self.seen.add(proc.pid)
@@ -163,9 +173,11 @@ def test_cancel_storm_never_exceeds_the_cap_of_live_scan_processes(storm: Storm)
     assert sampler.peak.get(host.name, 0) <= CAP, (
         f"{sampler.peak[host.name]} live scanner.run processes at once on {host.name} (cap {CAP}); "
         f"{len(sampler.seen)} processes seen over {sampler.samples} samples")
-    # every scan process ran below the API: nice 10 (the default) and best-effort I/O level 6
+    # every scan process ran below the API: nice 10 (the default), best-effort I/O level 6, and
+    # its session's autogroup at nice 10 too (else the nice value would weigh only inside it)
     expected_io = (int(psutil.IOPRIO_CLASS_BE), 6) if hasattr(psutil, "IOPRIO_CLASS_BE") else None
-    assert sampler.priorities == {(max(10, os.getpriority(os.PRIO_PROCESS, 0)), expected_io)}
+    expected_group = 10 if autogroup_nice(os.getpid()) is not None else None
+    assert sampler.priorities == {(max(10, os.getpriority(os.PRIO_PROCESS, 0)), expected_io, expected_group)}
 
 
 @pytest.mark.postgres

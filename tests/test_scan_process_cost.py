@@ -17,7 +17,7 @@ import pytest
 
 from store.scans import ScanStore
 from store.settings import scan_nice
-from supervisor.priority import io_level
+from supervisor.priority import AUTOGROUP, io_level
 from tests.conftest import REPO, scan_env
 
 PROBE = """
@@ -56,6 +56,23 @@ def test_nice_zero_leaves_the_process_alone() -> None:
 
 def test_io_level_follows_linux_derivation_from_nice() -> None:
     assert [io_level(n) for n in (0, 5, 10, 19)] == [4, 5, 6, 7]
+
+
+SESSION_PROBE = """
+import subprocess, sys
+from supervisor.priority import session_priority_hook
+child = subprocess.run([sys.executable, "-c", "print(open('/proc/self/autogroup').read())"], capture_output=True,
+                       text=True, start_new_session=True, preexec_fn=session_priority_hook(int(sys.argv[1])))
+print(child.stdout.strip() + "|" + child.stderr.strip())
+"""
+
+
+@pytest.mark.skipif(not os.path.exists(AUTOGROUP), reason="this kernel has no scheduler autogroups")
+def test_a_run_in_a_new_session_gets_its_autogroup_lowered_too() -> None:
+    done = subprocess.run([sys.executable, "-c", SESSION_PROBE, "10"], cwd=REPO, capture_output=True, text=True,
+                          timeout=60, check=True)
+    group, _, errors = done.stdout.strip().partition("|")
+    assert group.endswith("nice 10"), f"autogroup not lowered: {done.stdout} {done.stderr}"
 
 
 @pytest.mark.parametrize("raw, expected", [("", 10), ("0", 0), (" 19 ", 19), ("5", 5)])
