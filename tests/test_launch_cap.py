@@ -121,10 +121,10 @@ class Storm:
         data_dir.mkdir()
         env = scan_env(self.database_url, data_dir, {
             **self.emulator.env, "OPENSHIELD_HOST_ID": name, "OPENSHIELD_MAX_CONCURRENT_SCANS": str(CAP),
-            "OPENSHIELD_HEARTBEAT_TIMEOUT_SECONDS": "30",
+            "OPENSHIELD_HEARTBEAT_TIMEOUT_SECONDS": "30", "OPENSHIELD_SCAN_NICE": "10",
         })
         settings = dataclasses.replace(Settings.from_env(), data_dir=data_dir, database_url=self.database_url,
-                                       max_concurrent_scans=CAP, host_id=name)
+                                       max_concurrent_scans=CAP, host_id=name, scan_nice=10)
         host = StormHost(name, data_dir, env, Launcher(settings))
         host.supervisor = start_supervisor(env, data_dir / "supervisor.log")
         self.hosts.append(host)

@@ -625,7 +625,8 @@ def run_churn(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     stack: LiveStack | None = None
     try:
         stack = LiveStack(database_url, data_dir, emulator, workers=args.workers, threads=args.threads,
-                          extra_env={"OPENSHIELD_MAX_CONCURRENT_SCANS": str(CHURN_CAP)})
+                          extra_env={"OPENSHIELD_MAX_CONCURRENT_SCANS": str(CHURN_CAP),
+                                     "OPENSHIELD_SCAN_NICE": os.environ.get("OPENSHIELD_SCAN_NICE", "10")})
         stack.start()
         report = ChurnBench(stack, emulator, args).run()
         report["setup"] = {"tenant": args.tenant, "latency_ms": args.churn_latency_ms, "database": "sqlite",
@@ -734,7 +735,8 @@ def main(argv: list[str] | None = None) -> int:
         stack: LiveStack | None = None
         try:
             stack = LiveStack(database_url, data_dir, emulator, workers=args.workers, threads=args.threads,
-                              extra_env={"OPENSHIELD_MAX_CONCURRENT_SCANS": "2"})
+                              extra_env={"OPENSHIELD_MAX_CONCURRENT_SCANS": "2",
+                                         "OPENSHIELD_SCAN_NICE": os.environ.get("OPENSHIELD_SCAN_NICE", "10")})
             report["setup"] = {"tenant": args.tenant, "latency_ms": args.latency_ms, "workers": stack.workers,
                                "threads": stack.threads, "max_concurrent_scans": 2,
                                "database": "postgresql" if pg_name else "sqlite"}
