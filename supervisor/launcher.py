@@ -11,8 +11,10 @@ claims its record.
 A slot is held until the run's process has exited (:mod:`supervisor.slots`), not until its row
 ends: when the host looks full, the launcher first gives back the slots of ended runs whose
 process this host has seen exit, then tries once more. With no free slot the run stays queued
-(``pending``, no host) and the supervisor launches it when a slot frees, oldest first. If the monitor cannot be spawned the run is failed with the
-reason; if the launcher itself fails, the row stays queued and the supervisor tries again.
+(``pending``, no host) and the supervisor launches it when a slot frees, oldest first. If the
+monitor cannot be spawned the run is failed with the reason (and its slot given back: no
+process was started); if the launcher itself fails, the row stays queued and the supervisor
+tries again.
 """
 
 from __future__ import annotations
