@@ -133,7 +133,9 @@ def test_openid_configuration_points_back(client):
     assert doc["issuer"] == f"{client.base}/{T.TENANT_ID}/v2.0"
     for key in ("authorization_endpoint", "jwks_uri"):
         assert doc[key].startswith(client.base)
-    assert client.get(doc["jwks_uri"], token=False).json() == {"keys": []}
+    [key] = client.get(doc["jwks_uri"], token=False).json()["keys"]  # the tenant's one signing key
+    assert {k: key[k] for k in ("kty", "use", "e")} == {"kty": "RSA", "use": "sig", "e": "AQAB"}
+    assert key["kid"] and key["n"]
     bad = client.get("/no-such-tenant/v2.0/.well-known/openid-configuration", token=False)
     assert bad.status_code == 400 and "AADSTS90002" in bad.json()["error_description"]
 

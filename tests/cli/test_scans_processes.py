@@ -214,7 +214,7 @@ def test_supervisor_status_follows_the_supervisor(rig: Cli) -> None:
             result = rig.run("supervisor", "status", "--json")
             return json.loads(result.stdout) if result.returncode == 0 else None
 
-        status = wait_for(alive, 20, interval=0.3, what="supervisor status to say alive")
+        status = wait_for(alive, 60, interval=0.3, what="supervisor status to say alive")
         me = next(s for s in status["supervisors"] if s["this_host"])
         assert me["host"] == rig.host and me["pid"] == proc.pid and me["alive"] is True
         text = rig.run("supervisor", "status")
