@@ -638,6 +638,12 @@ def run_churn(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     finally:
         if stack is not None:
             stack.stop()
+            # a launch spawned while the stack stopped may still be starting: let it go before the
+            # temporary directory is removed under it
+            try:
+                wait_until(lambda: LiveScanSampler(data_dir).count() == 0, 30, 0.2, "scan processes to exit")
+            except TimeoutError as exc:
+                print(f"warning: {exc}", file=sys.stderr)
         emulator.stop()
 
 
