@@ -11,13 +11,15 @@ import os
 import sys
 import threading
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from store.clock import iso, utcnow
 from store.scans import ScanStore
 from store.status import RunStatus
-from scanner.azure.collector import CollectProgress
 from supervisor.rundir import RunDir
+
+if TYPE_CHECKING:  # a type only: the scan process loads the collector (aiohttp, the SDKs) after its claim
+    from scanner.azure.collector import CollectProgress
 
 DB_WRITE_INTERVAL = 0.5
 PLAIN_LINE_INTERVAL = 5.0

@@ -148,8 +148,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_scan(store: ScanStore, settings: Settings, scan_id: str, run_dir: RunDir, *,
              concurrency: int | None = None, use_bar: bool | None = None) -> int:
-    """Claim the scan record and run it to a terminal status; the exit code."""
-    from scanner.progress import ProgressReporter
+    """Claim the scan record and run it to a terminal status; the exit code.
+
+    The claim comes before the heavy imports (the Azure SDKs, aiohttp, msgraph: about a second
+    of CPU): a launch that was cancelled while its process started loses the claim and exits at
+    once, so a cancel storm does not cost a second of CPU per cancelled launch. A SIGTERM during
+    the imports stops the run through the worker's signal handler, as at any other moment.
+    """
+    from scanner.progress import ProgressReporter  # light: no Azure SDK behind it
 
     worker = Worker(store, run_dir, settings.heartbeat_interval_seconds)
     reporter: list[ProgressReporter] = []
@@ -160,8 +166,11 @@ def run_scan(store: ScanStore, settings: Settings, scan_id: str, run_dir: RunDir
             raise _UnknownScan()
         if not store.claim(scan_id, pid=pid, host=settings.host_id, process_create_time=create_time):
             current = store.get(scan_id)
-            print(f"error: scan {scan_id} is {current.status if current else 'gone'}; only a pending scan can be run",
-                  file=sys.stderr)
+            if current is not None and current.cancel_requested:
+                print(f"scan {scan_id} was cancelled before it started", file=sys.stderr)
+            else:
+                print(f"error: scan {scan_id} is {current.status if current else 'gone'}; "
+                      "only a pending scan can be run", file=sys.stderr)
             return None
         log.info("scan %s claimed by pid %s on %s", scan_id, pid, settings.host_id)
         reporter.append(ProgressReporter(store, scan_id, run_dir, use_bar=use_bar))

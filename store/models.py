@@ -66,6 +66,17 @@ def one_active_per(name: str, column: str) -> Index:
     return Index(name, column, unique=True, sqlite_where=text(ACTIVE_SQL), postgresql_where=text(ACTIVE_SQL))
 
 
+# A run holds one of its host's launch slots from reservation until that host has seen its
+# process exit (``slot_released_at`` set), whatever its status says meanwhile.
+SLOT_HELD_SQL = "host IS NOT NULL AND slot_released_at IS NULL"
+
+
+def slot_holders(name: str) -> Index:
+    """A partial index over the runs still holding a slot: what every launch counts, small
+    however many finished runs the table keeps."""
+    return Index(name, "host", sqlite_where=text(SLOT_HELD_SQL), postgresql_where=text(SLOT_HELD_SQL))
+
+
 class Scan(Base):
     """One scan: the single source of truth for its lifecycle (``store.scans`` changes it)."""
 
@@ -91,6 +102,8 @@ class Scan(Base):
     process_create_time: Mapped[float | None] = mapped_column(Float)
     # when a host reserved a launch slot for this scan (host set, process maybe not yet started)
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # when that host saw the scan's process exit and gave the slot back (null: slot still held)
+    slot_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     exit_code: Mapped[int | None] = mapped_column(Integer)
@@ -111,6 +124,7 @@ class Scan(Base):
         # One active scan per subscription, enforced by the database so that concurrent
         # triggers (several workers, several hosts) cannot both win.
         one_active_per("uq_scans_active_subscription", "subscription_id"),
+        slot_holders("ix_scans_slot_held"),
     )
 
 
@@ -252,6 +266,8 @@ class EnrichmentRun(Base):
     # the host that reserved a launch slot for it (null while queued)
     host: Mapped[str | None] = mapped_column(String(255))
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # when that host saw the run's process exit and gave the slot back (null: slot still held)
+    slot_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -268,6 +284,7 @@ class EnrichmentRun(Base):
         Index("ix_enrichment_runs_scan_id", "scan_id"),
         # One active re-enrichment per scan, decided by the database (409 for the loser).
         one_active_per("uq_enrichment_runs_active_scan", "scan_id"),
+        slot_holders("ix_enrichment_runs_slot_held"),
     )
 
 

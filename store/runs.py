@@ -14,9 +14,18 @@ statuses a transition starts from:
     running --requeue (once, after a machine restart)--> pending
     pending (host set, never started) --release_launch--> pending (queued again)
 
-Launch slots are per host and shared by every kind: a host's cap counts its active scans and
-its active enrichment runs together, under one lock (SQLite ``BEGIN IMMEDIATE``, PostgreSQL a
-per-host advisory lock), so two API workers and the supervisor cannot fill the last slot twice.
+Launch slots are per host and shared by every kind: a host's cap counts its scans and its
+enrichment runs together, under one lock (SQLite ``BEGIN IMMEDIATE``, PostgreSQL a per-host
+advisory lock), so two API workers and the supervisor cannot fill the last slot twice.
+
+A slot is held from ``reserve_launch`` (or a claim) until the host has seen the run's process
+exit, **whatever the row's status says**: a cancelled or failed run whose process is still
+starting (imports) or still exiting keeps its slot, otherwise the cap would bound rows, not
+processes. ``slot_released_at`` records the release (``release_slot``, called by
+:mod:`supervisor.slots` once the process and its monitor are gone); rows holding a slot are
+``host IS NOT NULL AND slot_released_at IS NULL`` (a partial index keeps that count small).
+
+    reserve_launch / claim --> slot held --(process exited, seen on that host)--> release_slot
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from sqlalchemy.orm import Session
 from store.clock import utcnow
 from store.db import read_scope, read_scope_engine, session_scope
 from store.models import EnrichmentRun, Scan
-from store.status import ACTIVE, RunStatus
+from store.status import ACTIVE, TERMINAL, RunStatus
 
 MAX_MESSAGE_LENGTH = 500
 
@@ -51,15 +60,20 @@ def won(result: object) -> bool:
     return int(getattr(result, "rowcount", 0)) == 1
 
 
+def _holds_slot(model: Any, host: str) -> Any:
+    """The condition of a run holding one of ``host``'s launch slots (store.models.SLOT_HELD_SQL)."""
+    return (model.host == host) & model.slot_released_at.is_(None)
+
+
 @dataclass(frozen=True)
-class _ActiveOnHost:
-    """How many runs of every kind a host is running or has reserved a slot for."""
+class _SlotsOnHost:
+    """How many launch slots of a host runs of every kind hold (live, starting or exiting)."""
 
     url: str
 
     def count(self, host: str, session: Session | None = None) -> int:
         statements = [
-            select(func.count()).select_from(model).where(model.host == host, model.status.in_(ACTIVE))
+            select(func.count()).select_from(model).where(_holds_slot(model, host))
             for model in (Scan, EnrichmentRun)
         ]
         if session is not None:
@@ -68,9 +82,10 @@ class _ActiveOnHost:
             return sum(int(conn.execute(s).scalar() or 0) for s in statements)
 
 
-def active_runs_on_host(url: str, host: str) -> int:
-    """Active runs (scans and enrichment runs) holding one of ``host``'s launch slots."""
-    return _ActiveOnHost(url).count(host)
+def slots_taken(url: str, host: str) -> int:
+    """Launch slots of ``host`` held by runs of every kind, including ended runs whose process
+    has not been seen to exit yet."""
+    return _SlotsOnHost(url).count(host)
 
 
 class RunStore(Generic[Row]):
@@ -132,7 +147,7 @@ class RunStore(Generic[Row]):
         transaction, so two processes cannot both fill the last slot; ``host IS NULL`` makes a
         queued run claimable exactly once across hosts.
         """
-        counter = _ActiveOnHost(self.url)
+        counter = _SlotsOnHost(self.url)
         # The common busy case (host full) costs one read and no lock; the count is taken again
         # under the lock before a slot is actually given.
         if counter.count(host) >= cap:
@@ -146,9 +161,18 @@ class RunStore(Generic[Row]):
                 update(self.model)
                 .where(self._key == key, self.model.status == RunStatus.PENDING, self.model.host.is_(None),
                        self.model.cancel_requested.is_(False))
-                .values(host=host, launched_at=utcnow(), **self.reserved_values)
+                .values(host=host, launched_at=utcnow(), slot_released_at=None, **self.reserved_values)
                 .execution_options(synchronize_session=False)
             ))
+
+    def release_slot(self, key: Key, host: str) -> bool:
+        """Give back the slot of an ended run whose process ``host`` has seen exit.
+
+        Only the host that ran the process can tell (pids are per host), so only it calls this;
+        an active run keeps its slot until it ends (the supervisor settles a dead one first).
+        """
+        return self._transition(key, TERMINAL, {"slot_released_at": utcnow()},
+                                self.model.host == host, self.model.slot_released_at.is_(None))
 
     def release_launch(self, key: Key, host: str) -> bool:
         """Give back a reserved slot whose process never started; the run is queued again."""
@@ -168,7 +192,8 @@ class RunStore(Generic[Row]):
                 .where(condition, self.model.status == RunStatus.PENDING, self.model.cancel_requested.is_(False),
                        or_(self.model.host.is_(None), self.model.host == host))
                 .values(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, pid=pid, host=host,
-                        process_create_time=process_create_time, error_message=None, **extra)
+                        process_create_time=process_create_time, error_message=None, slot_released_at=None,
+                        **extra)
                 .returning(self._key)
             ).scalar()
             if key is not None:
@@ -257,6 +282,13 @@ class RunStore(Generic[Row]):
             return list(session.scalars(
                 select(self.model).where(self.model.host.is_not(None), self.model.host != host,
                                          self.model.status.in_(ACTIVE))
+            ))
+
+    def draining(self, host: str) -> list[Row]:
+        """Ended runs of ``host`` still holding a slot: their process may be starting or exiting."""
+        with read_scope(self.url) as session:
+            return list(session.scalars(
+                select(self.model).where(_holds_slot(self.model, host), self.model.status.in_(TERMINAL))
             ))
 
     def queued(self, limit: int = 50) -> list[Row]:

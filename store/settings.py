@@ -27,6 +27,26 @@ def _int(name: str, default: int) -> int:
     return value
 
 
+SCAN_NICE_VARIABLE = "OPENSHIELD_SCAN_NICE"
+DEFAULT_SCAN_NICE = 10
+MAX_NICE = 19
+
+
+def scan_nice(environ: dict[str, str] | None = None) -> int:
+    """``OPENSHIELD_SCAN_NICE``: the CPU nice value of scan and enrichment processes, 0-19
+    (0: same priority as the API; default 10). See :mod:`supervisor.priority`."""
+    raw = ((os.environ if environ is None else environ).get(SCAN_NICE_VARIABLE) or "").strip()
+    if not raw:
+        return DEFAULT_SCAN_NICE
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{SCAN_NICE_VARIABLE} must be an integer 0-{MAX_NICE}, got {raw!r}") from None
+    if not 0 <= value <= MAX_NICE:
+        raise ValueError(f"{SCAN_NICE_VARIABLE} must be an integer 0-{MAX_NICE}, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -36,6 +56,7 @@ class Settings:
     heartbeat_timeout_seconds: int
     heartbeat_interval_seconds: float
     host_id: str
+    scan_nice: int = DEFAULT_SCAN_NICE
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -49,6 +70,7 @@ class Settings:
             heartbeat_timeout_seconds=_int("OPENSHIELD_HEARTBEAT_TIMEOUT_SECONDS", 120),
             heartbeat_interval_seconds=float(os.environ.get("OPENSHIELD_HEARTBEAT_INTERVAL_SECONDS") or 2.0),
             host_id=os.environ.get("OPENSHIELD_HOST_ID") or socket.gethostname(),
+            scan_nice=scan_nice(),
         )
 
 

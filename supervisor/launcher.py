@@ -8,9 +8,13 @@ the monitor detaches and becomes the parent of the run's process (see
 for the process to start. The process records its own pid, host and create time when it
 claims its record.
 
-With no free slot the run stays queued (``pending``, no host) and the supervisor launches it
-when a slot frees, oldest first. If the monitor cannot be spawned the run is failed with the
-reason; if the launcher itself fails, the row stays queued and the supervisor tries again.
+A slot is held until the run's process has exited (:mod:`supervisor.slots`), not until its row
+ends: when the host looks full, the launcher first gives back the slots of ended runs whose
+process this host has seen exit, then tries once more. With no free slot the run stays queued
+(``pending``, no host) and the supervisor launches it when a slot frees, oldest first. If the
+monitor cannot be spawned the run is failed with the reason (and its slot given back: no
+process was started); if the launcher itself fails, the row stays queued and the supervisor
+tries again.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from store.scans import ScanStore
 from store.settings import Settings
 from supervisor.kinds import ENRICH, SCAN, RunKind
 from supervisor.rundir import RunDir
+from supervisor.slots import release_exited
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +68,7 @@ class Launcher:
 
     def launch_run(self, kind: RunKind, key: Any, scan_id: str) -> LaunchResult:
         store = self.stores[kind.name]
-        if not store.reserve_launch(key, host=self.settings.host_id, cap=self.settings.max_concurrent_scans):
+        if not self._reserve(store, key) and not (self.release_exited() and self._reserve(store, key)):
             return LaunchResult(launched=False, queued=True)
         # fork + exec of the monitor costs ~5 ms of waiting; a web request should not pay it.
         # Not a daemon thread: a worker shutting down waits for its spawns to finish.
@@ -71,12 +76,22 @@ class Launcher:
                          name=f"spawn-{kind.name}-{scan_id[:8]}").start()
         return LaunchResult(launched=True, queued=False)
 
+    def _reserve(self, store: RunStore[Any], key: Any) -> bool:
+        return store.reserve_launch(key, host=self.settings.host_id, cap=self.settings.max_concurrent_scans)
+
+    def release_exited(self) -> int:
+        """Give back this host's slots held by ended runs whose process has exited; how many."""
+        return sum(release_exited(self.stores[kind.name], kind, self.settings.host_id, self.settings.data_dir)
+                   for kind in (SCAN, ENRICH))
+
     def _spawn_or_fail(self, kind: RunKind, key: Any, scan_id: str) -> None:
         try:
             proc = self._spawn(kind, scan_id)
         except OSError as exc:
             log.exception("could not start the monitor for %s %s", kind.noun, scan_id)
-            self.stores[kind.name].fail_unstarted(key, f"could not start {kind.noun} process: {exc.strerror or exc}")
+            store = self.stores[kind.name]
+            store.fail_unstarted(key, f"could not start {kind.noun} process: {exc.strerror or exc}")
+            store.release_slot(key, self.settings.host_id)  # no process was started: nothing to wait for
             return
         # The monitor's first process exits as soon as it has forked; reap it so it never
         # lingers as a zombie under this (web worker) process.
@@ -84,12 +99,13 @@ class Launcher:
 
     def _spawn(self, kind: RunKind, scan_id: str) -> "subprocess.Popen[bytes]":
         run_dir = RunDir(self.settings.data_dir, scan_id, kind).create()
-        # a previous attempt's exit status must not be read as this attempt's
-        run_dir.clear_exit_status()
+        # a previous attempt's monitor and exit status must not be read as this attempt's
+        run_dir.clear_attempt()
         env = dict(os.environ)
         env["OPENSHIELD_DATA_DIR"] = str(self.settings.data_dir)
         env["DATABASE_URL"] = self.settings.database_url
         env["OPENSHIELD_HOST_ID"] = self.settings.host_id
+        env["OPENSHIELD_SCAN_NICE"] = str(self.settings.scan_nice)  # the monitor applies it
         with run_dir.open_log() as log_file:
             return subprocess.Popen(
                 [sys.executable, "-m", "supervisor.monitor", "--kind", kind.name, scan_id],

@@ -8,6 +8,8 @@ Each tick (a quarter second) it looks at the runs of this host and:
 - kills the process group of a run that stopped heart-beating, and fails it;
 - fails a run over ``OPENSHIELD_SCAN_TIMEOUT_SECONDS`` (SIGTERM, grace, SIGKILL);
 - sends SIGTERM to a run whose cancel was requested (SIGKILL after the grace period);
+- gives back the launch slots of ended runs whose process has exited (:mod:`supervisor.slots`:
+  a slot is held until the process is gone, whatever the row says);
 - launches queued runs within the host's cap, oldest first;
 - judges runs of other hosts by heartbeat age alone (it cannot see their pids), once their
   own supervisor has gone silent.
@@ -43,7 +45,7 @@ from store import supervisors
 from store.clock import seconds_since, utcnow
 from store.db import sqlite_writer_lock_holder
 from store.enrichment_runs import EnrichmentStore
-from store.runs import RunStore, active_runs_on_host
+from store.runs import RunStore, slots_taken
 from store.scans import ScanStore
 from store.settings import Settings
 from store.retention import RetentionPolicy
@@ -196,6 +198,7 @@ class Supervisor:
                     self._guarded(self._check_remote, watched, run)
         self._beat()
         if not self._busy_this_tick:
+            self.launcher.release_exited()
             self._launch_queued()
             self.retention.maybe_run()
 
@@ -436,7 +439,7 @@ class Supervisor:
                 if result.launched:
                     log.info("launched queued %s %s", watched.kind.noun, watched.key(run))
                     continue
-                if active_runs_on_host(self.settings.database_url, self.host) >= self.settings.max_concurrent_scans:
+                if slots_taken(self.settings.database_url, self.host) >= self.settings.max_concurrent_scans:
                     return  # no free slot: the rest stay queued, oldest first
                 # another host (or an API worker) took this one first
 

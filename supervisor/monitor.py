@@ -7,7 +7,8 @@ instead, which detaches itself (fork; the first process exits at once and the la
 it), starts the run (``python -m scanner.run <scan_id>`` or ``python -m scanner.enrich
 <scan_id>``, see :mod:`supervisor.kinds`) in a session and process group of its own, waits for
 it, and writes ``exit_status.json`` in the run directory. The supervisor reads that file to say
-"killed by SIGKILL" rather than "vanished".
+"killed by SIGKILL" rather than "vanished". The monitor lowers its own CPU and I/O priority
+before it starts the run, which inherits them (:mod:`supervisor.priority`, ``OPENSHIELD_SCAN_NICE``).
 
 The monitor imports nothing heavy: it must start in milliseconds.
 """
@@ -21,6 +22,7 @@ import sys
 
 from supervisor.exit_codes import ExitCode, scan_id_argument
 from supervisor.kinds import KINDS
+from supervisor.priority import lower_priority, run_nice, session_priority_hook
 from supervisor.rundir import RunDir
 
 USAGE = "usage: python -m supervisor.monitor [--kind scan|enrich] <scan_id>"
@@ -40,7 +42,15 @@ def main(argv: list[str]) -> int:
     os.setsid()  # the monitor's own session: a kill of the run's group does not reach it
     for sig in (signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)
+    # first thing: from now on the run's launch slot waits for this monitor's word on the exit
+    run_dir.write_monitor_pid(os.getpid())
+    # below the API and the supervisor: the run inherits this from its first instruction
+    nice = run_nice()
+    priority = lower_priority(nice)
     with run_dir.open_log() as log:
+        for note in priority:
+            if "unchanged" in note:
+                log.write(f"monitor: {note}\n".encode())
         try:
             child = subprocess.Popen(
                 [sys.executable, "-m", KINDS[kind].module, scan_id],
@@ -49,12 +59,13 @@ def main(argv: list[str]) -> int:
                 stdout=log,
                 stderr=log,
                 close_fds=True,
+                # after the child's setsid: its new session's scheduler group gets the nice value
+                preexec_fn=session_priority_hook(nice),  # noqa: PLW1509 - the monitor has one thread
             )
         except OSError as exc:
             log.write(f"monitor: could not start {KINDS[kind].module}: {exc}\n".encode())
             run_dir.write_exit_status(None, 127, str(exc))
             os._exit(1)
-        run_dir.write_monitor_pid(os.getpid())
         returncode = child.wait()
     run_dir.write_exit_status(child.pid, returncode)
     os._exit(0)

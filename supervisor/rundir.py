@@ -115,6 +115,12 @@ class RunDir:
     def clear_exit_status(self) -> None:
         (self.path / EXIT_STATUS_FILE).unlink(missing_ok=True)
 
+    def clear_attempt(self) -> None:
+        """Forget a previous attempt's monitor and exit status before a new launch: they must
+        not be read as this launch's (its slot is released when *its* monitor says it ended)."""
+        self.clear_exit_status()
+        (self.path / MONITOR_PID_FILE).unlink(missing_ok=True)
+
     # ------------------------------------------------------------------ progress
     def write_progress(self, data: dict[str, Any]) -> None:
         self._write_json(self.progress_path, data, indent=1)

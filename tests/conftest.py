@@ -78,6 +78,11 @@ def scan_env(database_url: str, data_dir: Path, extra: dict[str, str] | None = N
         DATABASE_URL=database_url,
         OPENSHIELD_DATA_DIR=str(data_dir),
         OPENSHIELD_HEARTBEAT_INTERVAL_SECONDS="0.5",
+        # Runs at the test runner's priority: the suite shares the cores with its own workers and
+        # other jobs, and a nice-10 scan there is starved past the tests' deadlines. The priority
+        # itself is tested where it is the subject (tests/test_launch_cap.py,
+        # tests/test_scan_process_cost.py), which set OPENSHIELD_SCAN_NICE explicitly.
+        OPENSHIELD_SCAN_NICE="0",
         NO_PROXY="*",
     )
     env.update(extra or {})

@@ -19,6 +19,21 @@ directory, with ``OPENSHIELD_MAX_CONCURRENT_SCANS=2``, and measures in one run:
     Target max <= 1 s.
 (d) trigger -> ``running`` latency (202 to ``status == running``) over 10 scans. Target <= 1.5 s.
 
+Launch churn (issue 13; ``--sections churn``, or both with the default ``classic,churn``), on a
+second stack whose emulator knows only its own subscription (``large:3000`` at 100 ms): one
+slow scan of that subscription runs, and every other trigger names a subscription the emulator
+does not know, so its scan fails within seconds and launches keep happening. Both situations
+run the same paced mix for ``--churn-seconds`` (default 10 s): ``--trigger-clients`` (50)
+clients each triggering every 0.5 s, and ``--get-clients`` (10) clients each on
+``GET /api/scans/<id>`` and 10 on ``GET /health``, each every 0.5 s, from random offsets:
+
+(e) launch churn: trigger, GET scan and /health p50/p99 and the peak of live ``scanner.run``
+    processes (sampled every 20 ms from ``/proc``). Target: trigger p99 <= 3x the GET p99 of the
+    same run; live processes never above ``OPENSHIELD_MAX_CONCURRENT_SCANS`` (2).
+(f) right after cancelling ``--cancel-queued`` (400) queued scans through the API (8 clients):
+    the same mix and the same targets. The load average (``os.getloadavg()``) is printed beside
+    every figure: the machine is shared.
+
 The load client is lean on purpose (one ``http.client`` keep-alive connection per thread, no
 ``requests``), and its own CPU share is reported: it shares the machine's cores with the server.
 Everything the benchmark starts, it stops (``try``/``finally``).
@@ -55,6 +70,8 @@ from tests.fakeazure.harness import Emulator, start_emulator
 from tests.stack import LiveStack
 
 TERMINAL = ("completed", "failed", "cancelled")
+CHURN_CAP = 2
+CHURN_GET_RATIO = 3.0  # trigger p99 <= 3x GET /api/scans/<id> p99, same run
 TARGETS = {
     "trigger_p99_ms": 25.0,
     "scan_get_rps": 1500.0,
@@ -380,6 +397,256 @@ class Bench:
         return summary_ms(latencies)
 
 
+# ---------------------------------------------------------------------------------- churn
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+class LiveScanSampler(threading.Thread):
+    """The peak number of live ``python -m scanner.run`` processes of one data directory."""
+
+    def __init__(self, data_dir: Path, interval: float = 0.02) -> None:
+        super().__init__(name="live-scans", daemon=True)
+        self.data_dir = str(data_dir)
+        self.interval = interval
+        self.halt = threading.Event()
+        self.peak = 0
+        self.window_peak = 0
+        self.samples = 0
+        self.pids: set[int] = set()
+        self._lock = threading.Lock()
+
+    def count(self) -> int:
+        live = 0
+        for proc in psutil.process_iter(["cmdline", "status"]):
+            cmdline = proc.info["cmdline"] or []
+            if proc.info["status"] == psutil.STATUS_ZOMBIE or "scanner.run" not in cmdline:
+                continue
+            try:
+                if proc.environ().get("OPENSHIELD_DATA_DIR") != self.data_dir:
+                    continue
+            except psutil.Error:
+                continue
+            self.pids.add(proc.pid)
+            live += 1
+        return live
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            live = self.count()
+            with self._lock:
+                self.peak = max(self.peak, live)
+                self.window_peak = max(self.window_peak, live)
+            self.samples += 1
+            self.halt.wait(self.interval)
+
+    def take_window(self) -> int:
+        """The peak since the last call (one phase's peak), and start a new window."""
+        with self._lock:
+            peak, self.window_peak = self.window_peak, 0
+        return peak
+
+    def stop(self) -> dict[str, Any]:
+        self.halt.set()
+        self.join(10)
+        return {"live_scan_peak": self.peak, "samples": self.samples, "processes_seen": len(self.pids)}
+
+
+@dataclass
+class ChurnBench:
+    """Issue 13's two situations on a stack whose emulator knows one subscription."""
+
+    stack: LiveStack
+    emulator: Emulator
+    args: argparse.Namespace
+
+    def client(self, role: str = "operator") -> Client:
+        return Client(self.stack.port, self.stack.token(role))
+
+    def slow_scan(self, control: Client) -> str:
+        """The one slow scan (the emulator's own subscription) running beside the churn."""
+        subscription = self.emulator.env["AZURE_SUBSCRIPTION_ID"]
+        status, body = control.json("POST", "/api/scans/trigger", {"subscription_id": subscription})
+        if status == 409:
+            return str(body["scan_id"])
+        if status != 202:
+            raise RuntimeError(f"trigger answered {status}: {body}")
+        return str(body["scan_id"])
+
+    def paced_mix(self, scan_id: str, seconds: float, sampler: LiveScanSampler) -> dict[str, Any]:
+        """Trigger, GET scan and /health clients, each request every ``interval`` seconds."""
+        interval = self.args.trigger_interval
+        routes = (["trigger"] * self.args.trigger_clients + ["get_scan"] * self.args.get_clients
+                  + ["health"] * self.args.get_clients)
+        latencies: dict[str, list[float]] = {name: [] for name in set(routes)}
+        statuses: dict[str, Counter[int]] = {name: Counter() for name in set(routes)}
+        accepted: list[str] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+        start = threading.Barrier(len(routes) + 1)
+        deadline = [0.0]
+
+        def worker(route: str) -> None:
+            client = self.client()
+            try:
+                start.wait()
+                next_at = time.perf_counter() + random.uniform(0, interval)
+                while True:
+                    time.sleep(max(0.0, next_at - time.perf_counter()))
+                    next_at += interval
+                    if time.perf_counter() >= deadline[0]:
+                        return
+                    began = time.perf_counter()
+                    if route == "trigger":
+                        status, _, payload = client.request("POST", "/api/scans/trigger",
+                                                            {"subscription_id": str(uuid.uuid4())})
+                    elif route == "get_scan":
+                        status, _, payload = client.request("GET", f"/api/scans/{scan_id}")
+                    else:
+                        status, _, payload = client.request("GET", "/health")
+                    took = time.perf_counter() - began
+                    with lock:
+                        latencies[route].append(took)
+                        statuses[route][status] += 1
+                        if route == "trigger" and status == 202:
+                            accepted.append(json.loads(payload)["scan_id"])
+            except Exception as exc:  # noqa: BLE001 - reported, not raised from a thread
+                with lock:
+                    errors.append(f"{route}: {type(exc).__name__}: {exc}")
+            finally:
+                client.close()
+
+        threads = [threading.Thread(target=worker, args=(route,), daemon=True) for route in routes]
+        for thread in threads:
+            thread.start()
+        load_before = load_average()
+        sampler.take_window()
+        deadline[0] = time.perf_counter() + seconds
+        start.wait()
+        for thread in threads:
+            thread.join(seconds + 120)
+        result: dict[str, Any] = {
+            "seconds": seconds, "load_before": load_before, "load_after": load_average(),
+            "live_scan_peak": sampler.take_window(), "processes_seen": len(sampler.pids),
+            "accepted_202": len(accepted), "errors": errors[:5],
+        }
+        for route, values in latencies.items():
+            result[route] = {**summary_ms(values), "statuses": {str(k): v for k, v in sorted(statuses[route].items())}} \
+                if values else {"n": 0}
+        result["accepted_ids"] = accepted
+        return result
+
+    def cancel(self, scan_ids: list[str], clients: int = 8) -> dict[str, Any]:
+        """Cancel ``scan_ids`` through the API from ``clients`` parallel clients."""
+        outcomes: Counter[int] = Counter()
+        lock = threading.Lock()
+        chunks = [scan_ids[i::clients] for i in range(clients)]
+
+        def worker(chunk: list[str]) -> None:
+            client = self.client()
+            try:
+                for scan_id in chunk:
+                    status, _, _ = client.request("POST", f"/api/scans/{scan_id}/cancel")
+                    with lock:
+                        outcomes[status] += 1
+            finally:
+                client.close()
+
+        began = time.perf_counter()
+        threads = [threading.Thread(target=worker, args=(chunk,), daemon=True) for chunk in chunks]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(300)
+        return {"cancelled": len(scan_ids), "seconds": round(time.perf_counter() - began, 2),
+                "statuses": {str(k): v for k, v in sorted(outcomes.items())}}
+
+    def queued_ids(self, control: Client, limit: int) -> list[str]:
+        status, body = control.json("GET", f"/api/scans?status=pending&limit={min(limit, 500)}")
+        if status != 200:
+            raise RuntimeError(f"list answered {status}: {body}")
+        return [s["scan_id"] for s in body["scans"] if s["host"] is None][:limit]
+
+    def run(self) -> dict[str, Any]:
+        control = self.client()
+        slow = self.slow_scan(control)
+        sampler = LiveScanSampler(self.stack.data_dir)
+        sampler.start()  # the whole churn section, cancels and drains included
+        report: dict[str, Any] = {}
+        try:
+            print("(e) launch churn ...", file=sys.stderr, flush=True)
+            report["churn"] = churn = self.paced_mix(slow, self.args.churn_seconds, sampler)
+            # top up to the number of queued scans to cancel, then cancel them
+            wanted = self.args.cancel_queued
+            for _ in range(3):
+                missing = wanted - len(self.queued_ids(control, wanted))
+                for _ in range(max(0, missing)):
+                    control.request("POST", "/api/scans/trigger", {"subscription_id": str(uuid.uuid4())})
+            queued = self.queued_ids(control, wanted)
+            print(f"(f) cancelling {len(queued)} queued scans, then the same mix ...", file=sys.stderr, flush=True)
+            report["cancel"] = self.cancel(queued)
+            report["after_cancel"] = after = self.paced_mix(self.slow_scan(control), self.args.churn_seconds, sampler)
+            done = set(queued)
+            leftovers = [i for i in churn.pop("accepted_ids") + after.pop("accepted_ids") if i not in done]
+            self.cancel(leftovers + [slow])
+            wait_until(lambda: not self.queued_ids(control, 1), 120, 0.5, "the queue to drain")
+        finally:
+            report["section_live_scan_peak"] = sampler.stop()
+            control.close()
+        return report
+
+
+def print_churn(report: dict[str, Any]) -> None:
+    print()
+    print(f"Launch churn (issue 13): OPENSHIELD_MAX_CONCURRENT_SCANS={CHURN_CAP}, one slow scan running, "
+          f"unknown subscriptions fail fast; {report['setup']}")
+    for label, key in (("(e) launch churn", "churn"), (f"(f) right after cancelling {report['cancel']['cancelled']} "
+                                                          f"queued scans in {report['cancel']['seconds']} s", "after_cancel")):
+        r = report[key]
+        t, g, h = r["trigger"], r["get_scan"], r["health"]
+        ok = t["p99_ms"] <= CHURN_GET_RATIO * g["p99_ms"] and r["live_scan_peak"] <= CHURN_CAP
+        print(f"{label}: {verdict(ok)} trigger p50 {t['p50_ms']} ms p99 {t['p99_ms']} ms (n {t['n']}); "
+              f"GET scan p50 {g['p50_ms']} ms p99 {g['p99_ms']} ms; /health p50 {h['p50_ms']} ms p99 {h['p99_ms']} ms; "
+              f"trigger p99 / GET p99 = {t['p99_ms'] / max(g['p99_ms'], 0.001):.2f} (target <= {CHURN_GET_RATIO}); "
+              f"live scanner.run peak {r['live_scan_peak']} (cap {CHURN_CAP}, {r['processes_seen']} processes seen); "
+              f"load average {r['load_before']} -> {r['load_after']}")
+    whole = report["section_live_scan_peak"]
+    print(f"live scanner.run peak over the whole section (cancels and drain included): {whole['live_scan_peak']} "
+          f"over {whole['samples']} samples, {whole['processes_seen']} processes")
+
+
+def run_churn(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """Issue 13's situations on their own stack: an emulator that knows only its subscription."""
+    data_dir = root / "churn-data"
+    data_dir.mkdir()
+    database_url = f"sqlite:///{root / 'churn.db'}"
+    upgrade(database_url)
+    emulator = start_emulator(root / "churn-emu", tenant=args.tenant, latency_ms=args.churn_latency_ms)
+    stack: LiveStack | None = None
+    try:
+        stack = LiveStack(database_url, data_dir, emulator, workers=args.workers, threads=args.threads,
+                          extra_env={"OPENSHIELD_MAX_CONCURRENT_SCANS": str(CHURN_CAP),
+                                     "OPENSHIELD_SCAN_NICE": os.environ.get("OPENSHIELD_SCAN_NICE", "10")})
+        stack.start()
+        report = ChurnBench(stack, emulator, args).run()
+        report["setup"] = {"tenant": args.tenant, "latency_ms": args.churn_latency_ms, "database": "sqlite",
+                           "workers": args.workers, "threads": args.threads,
+                           "trigger_clients": args.trigger_clients, "get_clients": args.get_clients,
+                           "interval_s": args.trigger_interval, "seconds": args.churn_seconds,
+                           "scan_nice": os.environ.get("OPENSHIELD_SCAN_NICE", "10 (default)")}
+        return report
+    finally:
+        if stack is not None:
+            stack.stop()
+            # a launch spawned while the stack stopped may still be starting: let it go before the
+            # temporary directory is removed under it
+            try:
+                wait_until(lambda: LiveScanSampler(data_dir).count() == 0, 30, 0.2, "scan processes to exit")
+            except TimeoutError as exc:
+                print(f"warning: {exc}", file=sys.stderr)
+        emulator.stop()
+
+
 def verdict(ok: bool) -> str:
     return "ok  " if ok else "MISS"
 
@@ -437,12 +704,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", metavar="ADMIN_URL", nargs="?", const="postgresql://postgres@127.0.0.1:5432/test",
                         help="run on a throw-away PostgreSQL database created through ADMIN_URL (default: SQLite)")
     parser.add_argument("--running-scans", type=int, default=10)
+    parser.add_argument("--sections", default="classic,churn",
+                        help="classic: (a)-(d); churn: issue 13's (e) and (f); comma-separated")
+    parser.add_argument("--churn-seconds", type=float, default=10.0, help="length of each paced mix in (e), (f)")
+    parser.add_argument("--churn-latency-ms", type=int, default=100, help="emulator latency for the churn stack")
+    parser.add_argument("--get-clients", type=int, default=10,
+                        help="clients on GET /api/scans/<id>, and as many on /health, in (e), (f)")
+    parser.add_argument("--cancel-queued", type=int, default=400, help="queued scans cancelled before (f)")
     args = parser.parse_args(argv)
+    sections = {name.strip() for name in args.sections.split(",") if name.strip()}
 
     report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     }
     with tempfile.TemporaryDirectory(prefix="openshield-bench-") as tmp:
+        if "churn" in sections:
+            report["launch_churn"] = run_churn(args, Path(tmp))
+        if "classic" not in sections:
+            print(json.dumps(report, indent=2))
+            print_churn(report["launch_churn"])
+            return 0
         root = Path(tmp)
         data_dir = root / "data"
         data_dir.mkdir()
@@ -460,7 +741,8 @@ def main(argv: list[str] | None = None) -> int:
         stack: LiveStack | None = None
         try:
             stack = LiveStack(database_url, data_dir, emulator, workers=args.workers, threads=args.threads,
-                              extra_env={"OPENSHIELD_MAX_CONCURRENT_SCANS": "2"})
+                              extra_env={"OPENSHIELD_MAX_CONCURRENT_SCANS": "2",
+                                         "OPENSHIELD_SCAN_NICE": os.environ.get("OPENSHIELD_SCAN_NICE", "10")})
             report["setup"] = {"tenant": args.tenant, "latency_ms": args.latency_ms, "workers": stack.workers,
                                "threads": stack.threads, "max_concurrent_scans": 2,
                                "database": "postgresql" if pg_name else "sqlite"}
@@ -486,6 +768,8 @@ def main(argv: list[str] | None = None) -> int:
     report["targets"] = TARGETS
     print(json.dumps(report, indent=2))
     print_summary(report)
+    if "launch_churn" in report:
+        print_churn(report["launch_churn"])
     return 0
 
 

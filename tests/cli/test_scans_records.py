@@ -7,9 +7,12 @@ and the command's output (text and ``--json``) and exit code are checked against
 from __future__ import annotations
 
 import json
+import os
 import uuid
 
 from api.views import scan_detail_view
+from store.clock import utcnow
+from store.supervisors import beat
 from tests.cli.conftest import Cli
 
 SUB = "11111111-2222-4333-8444-555555555555"
@@ -146,3 +149,19 @@ def test_a_malformed_setting_is_a_usage_error(cli: Cli) -> None:
         result = cli.run(*command)
         assert result.returncode == 2, result.stderr
         assert result.stderr == "error: configuration: OPENSHIELD_MAX_CONCURRENT_SCANS must be an integer, got 'many'\n"
+
+
+def test_supervisor_status_shows_slots_still_held_by_ended_runs(cli: Cli) -> None:
+    """A cancelled launch whose process has not exited yet holds its slot (issue 13)."""
+    beat(cli.store.url, host="web-9", pid=os.getpid(), started_at=utcnow())
+    launched = cli.store.create(_sub())
+    assert cli.store.reserve_launch(launched.scan_id, host="web-9", cap=2)
+    assert cli.store.cancel(launched.scan_id, "cancelled on request")
+    result = cli.run("supervisor", "status", "--json")
+    web9 = next(s for s in json.loads(result.stdout)["supervisors"] if s["host"] == "web-9")
+    assert (web9["active_scans"], web9["slots_held"]) == (0, 1)
+    assert cli.store.release_slot(launched.scan_id, "web-9")
+    web9 = next(s for s in json.loads(cli.run("supervisor", "status", "--json").stdout)["supervisors"]
+                if s["host"] == "web-9")
+    assert web9["slots_held"] == 0
+    assert "SLOTS_HELD" in cli.run("supervisor", "status").stdout.upper()
