@@ -52,8 +52,8 @@ def services() -> Services:
 
 
 def register_blueprints(app: Flask, app_services: Services) -> None:
-    from api.routes import dashboard, findings, health, openapi, posture, scans
+    from api.routes import dashboard, estate, findings, health, openapi, posture, scans, schedules
 
     app.extensions[_EXTENSION] = app_services
-    for module in (health, scans, findings, posture, dashboard, openapi):
+    for module in (health, scans, findings, posture, dashboard, openapi, estate, schedules):
         app.register_blueprint(module.bp)
