@@ -54,10 +54,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=int, default=None,
                         help=f"parallel ARM requests (default {DEFAULT_CONCURRENCY})")
     parser.add_argument("--no-progress-bar", action="store_true", help="plain progress lines even on a terminal")
+    parser.add_argument("--all-subscriptions", action="store_true",
+                        help="scan every subscription the identity can see, one process each, at most the "
+                             "host's cap at a time (see scanner/estate_run.py for --enqueue-only, --schedule-id)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if "--all-subscriptions" in raw:  # every visible subscription, one process each (scanner/estate_run.py)
+        from scanner.estate_run import main as all_subscriptions
+
+        return all_subscriptions(raw)
     args = build_parser().parse_args(argv)
     if bool(args.scan_id) == bool(args.subscription):
         print("error: give either a scan id or --subscription", file=sys.stderr)

@@ -41,6 +41,7 @@ from supervisor.kinds import ENRICH, SCAN, RunKind
 from supervisor.launcher import Launcher
 from supervisor.processes import process_matches, restarted_since, signal_group
 from supervisor.rundir import RunDir
+from supervisor.schedules import ScheduleFirer
 
 log = logging.getLogger("supervisor")
 
@@ -95,6 +96,7 @@ class Supervisor:
         url = self.settings.database_url
         self.watched = (Watched(SCAN, ScanStore(url)), Watched(ENRICH, EnrichmentStore(url)))
         self.launcher = Launcher(self.settings)
+        self.schedules = ScheduleFirer(self.settings)  # due schedules, fired once across hosts
 
     @property
     def host(self) -> str:
@@ -147,6 +149,7 @@ class Supervisor:
             for run in remote:
                 if run.host not in (live or set()):  # a live host's supervisor judges (and kills) its own
                     self._check_remote(watched, run)
+        self.schedules.tick()
         self._launch_queued()
 
     # ------------------------------------------------------------- local runs
