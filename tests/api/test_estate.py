@@ -142,3 +142,24 @@ def test_score_history_one_point_per_completed_scan(client: FlaskClient, store: 
     body = resp.get_json()
     assert resp.status_code == 200 and body["count"] == 2 and body["points"][0]["score"] == 80.0
     assert client.get("/api/score/history?days=0", headers=auth("reader")).status_code == 400
+
+
+def _completed(store: ScanStore, sub: str, score: float, evaluated: int) -> str:
+    scan = store.create(sub)
+    assert store.claim(scan.scan_id, pid=1, host="h", process_create_time=None)
+    outcome = {"rule_id": "AZ-STOR-001", "status": "ok", "reason": None, "evaluated_count": evaluated,
+               "failed_count": 0, "not_evaluated_count": 0}
+    assert store.complete_with_results(scan.scan_id, findings=[], outcomes=[outcome], score=score)
+    return scan.scan_id
+
+
+def test_estate_score_is_weighted_by_evaluated_resources(client: FlaskClient, store: ScanStore) -> None:
+    _completed(store, SUB, 90.0, 300)
+    small = _completed(store, SUB2, 30.0, 3)
+    body = client.get("/api/score", headers=auth("reader")).get_json()
+    assert body["overall_score"] == 60.0  # the plain mean, unchanged
+    assert body["estate"]["score"] == round((90 * 300 + 30 * 3) / 303, 1)
+    assert body["estate"]["evaluated"] == 303 and body["estate"]["subscriptions"] == 2
+    assert {s["scan_id"]: s["evaluated"] for s in body["subscriptions"]}[small] == 3
+    compliance = client.get("/api/compliance/cis", headers=auth("reader")).get_json()
+    assert sorted(r["subscription_id"] for r in compliance["by_subscription"]) == sorted([SUB, SUB2])
