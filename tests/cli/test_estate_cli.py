@@ -76,3 +76,20 @@ def test_schedules_add_refuses_with_the_reason(cli: Cli, args: tuple[str, ...], 
     cli.extra = {"OPENSHIELD_SCHEDULE_MIN_INTERVAL_SECONDS": "60"}
     done = cli.run("schedules", "add", *args)
     assert done.returncode == 2 and words in done.stderr, done.stderr
+
+
+def test_scanner_run_all_subscriptions_in_the_foreground(cli: Cli, emulator: Emulator) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    done = subprocess.run([sys.executable, "-m", "scanner.run", "--all-subscriptions", "--rules", "AZ-STOR-001"],
+                          env={**cli.env, **emulator.env, "OPENSHIELD_HOST_ID": cli.host}, cwd=REPO,
+                          capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert f"{E.DEMO_CLEAN_ID} " in done.stdout and "subscription is Disabled" in done.stdout
+    assert "2 completed, 0 failed, 0 cancelled" in done.stdout
+    scans = [s for s in cli.store.list_scans(status=None, subscription_id=None, limit=10, offset=0)[1]]
+    assert sorted(s.subscription_id for s in scans) == sorted([T.SUBSCRIPTION_ID, E.DEMO_BAD_ID])
+    assert {s.trigger for s in scans} == {"cli"}
