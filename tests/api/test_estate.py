@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from api.estate import install_lister
 from scanner.azure.subscriptions import DiscoveredSubscription, DiscoveryError
-from store.clock import utcnow
 from store.scans import ScanStore
 from store.status import RunStatus
 from tests.api.conftest import SUB, SUB2, FakeLauncher, auth
