@@ -58,12 +58,22 @@ class ScheduleFirer:
     _children: list["subprocess.Popen[bytes]"] = field(default_factory=list)
 
     def tick(self) -> list[str]:
-        """Fire what is due (at most once per ``CHECK_SECONDS``); the ids this host fired."""
+        """Fire what is due (at most once per ``CHECK_SECONDS``); the ids this host fired.
+
+        Never raises: a schedule problem (even the database down) must not keep the supervisor's
+        tick from reaping and launching scans; it is logged and tried again next time."""
         now = time.monotonic()
         if now - self._last_check < CHECK_SECONDS:
             return []
         self._last_check = now
         self._children = [c for c in self._children if c.poll() is None]
+        try:
+            return self._fire_due()
+        except Exception:  # noqa: BLE001
+            log.exception("checking schedules failed; trying again in %s s", CHECK_SECONDS)
+            return []
+
+    def _fire_due(self) -> list[str]:
         store = ScheduleStore(self.settings.database_url)
         fired = []
         for row in store.due():
