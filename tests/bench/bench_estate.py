@@ -119,6 +119,7 @@ def one_round(url: str, schedule_id: str, subscriptions: int, timeout: float) ->
         "queue_wait_p50_s": round(pct(waits, 0.5) or 0, 2),
         "queue_wait_p99_s": round(pct(waits, 0.99) or 0, 2),
         "running_max_per_host": dict(peak),
+        "scans_per_host": dict(Counter(r["host"] for r in rows)),
         "fire_to_queued_s": round(queued_at - start, 2),
         "wall_s": round(wall, 1),
         "db_growth_kib": round((db_size(url) - before) / 1024),
@@ -184,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     for i, r in enumerate(report["rounds"], 1):
         print(f"round {i}: fired {r['scans_fired']}/{r['expected']} by {r['fired_by']} ({r['load']}); "
               f"run twice {r['run_twice']}; queue wait p50 {r['queue_wait_p50_s']} s p99 {r['queue_wait_p99_s']} s; "
-              f"running max per host {r['running_max_per_host']} (cap {args.cap}); wall {r['wall_s']} s; "
+              f"running max per host {r['running_max_per_host']} (cap {args.cap}); "
+              f"scans per host {r.get('scans_per_host')}; wall {r['wall_s']} s; "
               f"db +{r['db_growth_kib']} KiB; {r['statuses']}")
     return 0
 
