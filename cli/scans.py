@@ -155,10 +155,18 @@ def _trigger(args: argparse.Namespace) -> int:
     from supervisor.launcher import Launcher
 
     settings, store = _context()
-    subscription = args.subscription or _default_subscription()
+    if args.all and args.subscription:
+        raise CliError("give --all or --subscription, not both", EXIT_USAGE)
     rules = _check_rules(args.rules)
     if args.fail_on and not args.wait:
         raise CliError("--fail-on needs --wait (the gate judges the finished scan)", EXIT_USAGE)
+    if args.all or len(args.subscription or []) > 1:  # the estate: one scan per subscription (cli/estate.py)
+        if args.fail_on:
+            raise CliError("--fail-on gates one subscription's scan: give a single --subscription", EXIT_USAGE)
+        from cli.estate import trigger_many
+
+        return trigger_many(args, settings, store, rules)
+    subscription = args.subscription[0] if args.subscription else _default_subscription()
     try:
         scan = store.create(subscription, trigger=Trigger.CLI, rules=rules)
     except ActiveScanExists as exc:
@@ -416,7 +424,10 @@ def add_parser(sub: Any) -> None:
     ps.set_defaults(func=_ps)
 
     trigger = cmds.add_parser("trigger", help="create a scan (trigger=cli) and launch it like the API does")
-    trigger.add_argument("--subscription", type=_uuid, metavar="ID", help="default: AZURE_SUBSCRIPTION_ID")
+    trigger.add_argument("--subscription", type=_uuid, metavar="ID", action="append",
+                         help="default: AZURE_SUBSCRIPTION_ID; repeat it for several subscriptions (one scan each)")
+    trigger.add_argument("--all", action="store_true",
+                         help="every subscription the identity can see (Disabled ones are skipped)")
     trigger.add_argument("--rules", metavar="AZ-STOR-001,...", help="comma-separated rule ids (default: all)")
     trigger.add_argument("--wait", action="store_true",
                          help="follow the scan to its end (progress bar on a terminal); exit code = its status")

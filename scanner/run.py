@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fail-on", type=_severity, metavar="SEVERITY",
                         help="CI gate: exit 6 when the completed scan has an unmuted failure at or above "
                              "SEVERITY (CRITICAL, HIGH, MEDIUM, LOW, INFO)")
+    parser.add_argument("--all-subscriptions", action="store_true",
+                        help="scan every subscription the identity can see, one process each, at most the "
+                             "host's cap at a time (see scanner/estate_run.py for --enqueue-only, --schedule-id)")
     return parser
 
 
@@ -84,6 +87,11 @@ def _severity(raw: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if "--all-subscriptions" in raw:  # every visible subscription, one process each (scanner/estate_run.py)
+        from scanner.estate_run import main as all_subscriptions
+
+        return all_subscriptions(raw)
     args = build_parser().parse_args(argv)
     if bool(args.scan_id) == bool(args.subscription):
         print("error: give either a scan id or --subscription", file=sys.stderr)

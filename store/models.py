@@ -115,6 +115,8 @@ class Scan(Base):
     trigger: Mapped[str] = mapped_column(String(8), nullable=False, default=Trigger.API)
     # selected rule ids (null = all rules)
     rules: Mapped[list[str] | None] = mapped_column(JSON)
+    # the schedule that started it (trigger = "schedule"), null otherwise
+    schedule_id: Mapped[str | None] = mapped_column(String(36))
 
     __table_args__ = (
         Index("ix_scans_created_at", "created_at"),
@@ -298,6 +300,38 @@ class NvdCacheEntry(Base):
     query: Mapped[str] = mapped_column(Text, nullable=False)
     payload: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class Schedule(Base):
+    """A recurring scan of one subscription or of every visible one (``store.schedules``).
+
+    ``next_run_at`` is the next due time (UTC); a supervisor fires a schedule by advancing it
+    with one conditional UPDATE (``WHERE id = ? AND next_run_at = <the value it read>``), so
+    exactly one host wins each due time.
+    """
+
+    __tablename__ = "schedules"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    # a subscription id, or null for every subscription the identity can see
+    subscription_id: Mapped[str | None] = mapped_column(String(36))
+    # exactly one of the two: seconds between runs, or a five-field cron expression
+    interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    cron: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC")
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    rules: Mapped[list[str] | None] = mapped_column(JSON)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the host that fired it last, the scans it started, what it skipped and why
+    last_fired_by: Mapped[str | None] = mapped_column(String(255))
+    last_scan_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    last_skipped: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_schedules_due", "enabled", "next_run_at"),)
 
 
 class SupervisorBeat(Base):

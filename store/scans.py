@@ -11,10 +11,13 @@ scan per subscription, progress fields, and results stored atomically with ``com
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,6 +47,16 @@ class ActiveScanExists(Exception):
         self.scan_id = scan_id
 
 
+@dataclass(frozen=True)
+class BatchEntry:
+    """One subscription of a many-subscription trigger: the scan created, or (``created``
+    false) the active scan that kept it from being created (None if it ended meanwhile)."""
+
+    subscription_id: str
+    scan_id: str | None
+    created: bool
+
+
 class ScanStore(RunStore[Scan]):
     """Scan lifecycle operations against one database URL."""
 
@@ -54,7 +67,7 @@ class ScanStore(RunStore[Scan]):
 
     # ------------------------------------------------------------------------ creation
     def create(self, subscription_id: str, *, trigger: str = Trigger.API, rules: list[str] | None = None,
-               scan_id: str | None = None, launched_by: str | None = None) -> Scan:
+               scan_id: str | None = None, launched_by: str | None = None, schedule_id: str | None = None) -> Scan:
         """Insert a ``pending`` scan, or raise :class:`ActiveScanExists`.
 
         The partial unique index on active scans decides races; we only read afterwards to
@@ -63,26 +76,8 @@ class ScanStore(RunStore[Scan]):
         record, and no supervisor may launch it meanwhile (if the process dies before claiming
         it, the supervisor queues it again after its launch timeout, as for any launch).
         """
-        now = utcnow()
-        values: dict[str, Any] = {
-            "scan_id": scan_id or str(uuid.uuid4()),
-            "subscription_id": subscription_id.lower(),
-            "status": RunStatus.PENDING,
-            "phase": Phase.QUEUED,
-            "created_at": now,
-            "host": launched_by,
-            "launched_at": now if launched_by is not None else None,
-            "trigger": trigger,
-            "rules": rules,
-            "attempt": 1,
-            "cancel_requested": False,
-            "rules_completed": 0,
-            "total_rules": 0,
-            "progress": 0,
-            "resources_collected": 0,
-            "total_findings": 0,
-            "cve_enrichment_status": CveStatus.PENDING,
-        }
+        values = self._new_row(subscription_id, trigger=trigger, rules=rules, schedule_id=schedule_id,
+                               now=utcnow(), scan_id=scan_id, launched_by=launched_by)
         try:
             # a Core INSERT: every trigger pays for this, and the ORM unit of work doubled it
             with get_engine(self.url).begin() as conn:
@@ -90,6 +85,44 @@ class ScanStore(RunStore[Scan]):
         except IntegrityError:
             raise ActiveScanExists(subscription_id, self.active_scan_id(subscription_id)) from None
         return Scan(**values)
+
+    def create_many(self, subscription_ids: list[str], *, trigger: str = Trigger.API,
+                    rules: list[str] | None = None, schedule_id: str | None = None) -> list[BatchEntry]:
+        """One ``pending`` scan per subscription, in ONE transaction; a subscription that already
+        has an active scan gets no row and names that scan instead.
+
+        ``INSERT … ON CONFLICT DO NOTHING`` lets the partial unique index decide each row without
+        failing the others (a concurrent trigger on another worker or host simply wins that
+        subscription); the rows that did not appear are then read back as conflicts.
+        """
+        subs = list(dict.fromkeys(s.lower() for s in subscription_ids))
+        if not subs:
+            return []
+        now = utcnow()
+        rows = [self._new_row(sub, trigger=trigger, rules=rules, schedule_id=schedule_id, now=now) for sub in subs]
+        engine = get_engine(self.url)
+        dialect = engine.dialect.name
+        insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+        with engine.begin() as conn:
+            conn.execute(insert_fn(_SCANS).on_conflict_do_nothing(), rows)  # type: ignore[arg-type]
+            ours = set(conn.scalars(select(_SCANS.c.scan_id).where(_SCANS.c.scan_id.in_([r["scan_id"] for r in rows]))))
+            active = dict(conn.execute(select(_SCANS.c.subscription_id, _SCANS.c.scan_id).where(
+                _SCANS.c.subscription_id.in_(subs), _SCANS.c.status.in_(ACTIVE))).all())
+        return [BatchEntry(r["subscription_id"], r["scan_id"], True) if r["scan_id"] in ours
+                else BatchEntry(r["subscription_id"], active.get(r["subscription_id"]), False) for r in rows]
+
+    @staticmethod
+    def _new_row(subscription_id: str, *, trigger: str, rules: list[str] | None, schedule_id: str | None,
+                 now: datetime, scan_id: str | None = None, launched_by: str | None = None) -> dict[str, Any]:
+        """A new ``pending`` scan row; ``launched_by`` takes that host's launch (see :meth:`create`)."""
+        return {
+            "scan_id": scan_id or str(uuid.uuid4()), "subscription_id": subscription_id.lower(),
+            "status": RunStatus.PENDING, "phase": Phase.QUEUED, "created_at": now, "trigger": trigger,
+            "host": launched_by, "launched_at": now if launched_by is not None else None,
+            "rules": rules, "attempt": 1, "cancel_requested": False, "rules_completed": 0, "total_rules": 0,
+            "progress": 0, "resources_collected": 0, "total_findings": 0,
+            "cve_enrichment_status": CveStatus.PENDING, "schedule_id": schedule_id,
+        }
 
     def active_scan_id(self, subscription_id: str) -> str | None:
         with read_scope(self.url) as session:

@@ -56,6 +56,7 @@ class Trigger(StrEnum):
     API = "api"
     CLI = "cli"
     RETRY = "retry"
+    SCHEDULE = "schedule"
 
 
 TRIGGERS: tuple[Trigger, ...] = tuple(Trigger)

@@ -57,6 +57,7 @@ from supervisor.outage import DATABASE_ERRORS, DatabaseOutage, describe as descr
 from supervisor.processes import process_matches, restarted_since, signal_group
 from supervisor.retention import Retention
 from supervisor.rundir import RunDir
+from supervisor.schedules import ScheduleFirer
 
 log = logging.getLogger("supervisor")
 
@@ -133,6 +134,7 @@ class Supervisor:
         self.launcher = Launcher(self.settings)
         # retention (OPENSHIELD_RETENTION_*): old scans pruned in bounded passes, once a minute
         self.retention = Retention(url, self.settings.data_dir, RetentionPolicy.from_env())
+        self.schedules = ScheduleFirer(self.settings)  # due schedules, fired once across hosts
 
     @property
     def host(self) -> str:
@@ -198,6 +200,7 @@ class Supervisor:
                     self._guarded(self._check_remote, watched, run)
         self._beat()
         if not self._busy_this_tick:
+            self.schedules.tick()
             self.launcher.release_exited()
             self._launch_queued()
             self.retention.maybe_run()

@@ -52,10 +52,11 @@ def services() -> Services:
 
 
 def register_blueprints(app: Flask, app_services: Services) -> None:
-    from api.routes import dashboard, findings, health, openapi, posture, scans
+    from api.routes import dashboard, estate, findings, health, openapi, posture, scans, schedules
     from api.routes import mutes, results
     from api.routes import session as session_route
 
     app.extensions[_EXTENSION] = app_services
-    for module in (health, scans, findings, posture, dashboard, openapi, session_route, results, mutes):
+    for module in (health, scans, findings, posture, dashboard, openapi, session_route, results, mutes, estate,
+                   schedules):
         app.register_blueprint(module.bp)

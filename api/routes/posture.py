@@ -16,6 +16,7 @@ from flask import Blueprint, Response, request
 from api.auth import require_role
 from api.compliance import tally_controls
 from api.errors import ApiError
+from api.estate import compliance_by_subscription, estate_score
 from api.routes import services
 from api.routes.findings import findings_query, scan_not_found
 from api.validation import parse_category, parse_optional_uuid, parse_severity, single_params
@@ -38,6 +39,7 @@ def score() -> dict[str, Any]:
     latest = query.latest_scans(parse_optional_uuid(params, "subscription_id"))
     by_severity = query.severity_counts([s.scan_id for s in latest])
     scores = [s.score for s in latest if s.score is not None]
+    estate = estate_score(services().settings.database_url, latest)
     return {
         "subscriptions": [
             {
@@ -47,11 +49,14 @@ def score() -> dict[str, Any]:
                 "completed_at": iso(s.completed_at),
                 "total_findings": s.total_findings,
                 "findings_by_severity": by_severity[s.scan_id],
+                "evaluated": estate["by_subscription"][s.scan_id],  # type: ignore[index]
             }
             for s in latest
         ],
         # scans score to one decimal (scanner.scoring); the mean keeps the same precision
         "overall_score": round(fmean(scores), 1) if scores else None,
+        # the estate view: weighted by what each subscription's scan evaluated (api/estate.py)
+        "estate": {k: v for k, v in estate.items() if k != "by_subscription"},
     }
 
 
@@ -73,12 +78,17 @@ def compliance(framework: str) -> dict[str, Any] | Response:
         if status != RunStatus.COMPLETED:
             raise ApiError(409, f"scan {scan_id} is {status}; compliance needs a completed scan", status=status)
         scan_ids = [scan_id]
+        per_subscription: dict[str, str] = {}
     else:
-        scan_ids = [s.scan_id for s in query.latest_scans(parse_optional_uuid(params, "subscription_id"))]
+        latest = query.latest_scans(parse_optional_uuid(params, "subscription_id"))
+        scan_ids = [s.scan_id for s in latest]
+        per_subscription = {s.subscription_id: s.scan_id for s in latest}
     fmt = params.get("format", "json").lower()
     if fmt not in ("json", "csv"):
         raise ApiError(400, "format must be json or csv")
-    tallies = tally_controls(services().catalogue.controls(chosen.key), scan_ids, query.outcomes(scan_ids))
+    outcomes = query.outcomes(scan_ids)
+    controls = services().catalogue.controls(chosen.key)
+    tallies = tally_controls(controls, scan_ids, outcomes)
     if fmt == "csv":
         return compliance_csv(chosen.slug, tallies)
     statuses = [t.status for t in tallies]
@@ -93,6 +103,8 @@ def compliance(framework: str) -> dict[str, Any] | Response:
             "not_evaluated": statuses.count("not_evaluated"),
         },
         "controls": [t.to_dict() for t in tallies],
+        # the estate view: each subscription's latest scan on its own
+        "by_subscription": compliance_by_subscription(controls, per_subscription, outcomes),
     }
 
 

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from api.auth import require_role
 from api.errors import ApiError
-from api.routes import Services, services
+from api.routes import Services, estate, services
 from api.progress import collection_progress
 from api.validation import json_object_body, parse_list_query, parse_log_lines, parse_trigger, parse_uuid
 from api.views import scan_detail_view, scan_view
@@ -49,9 +49,10 @@ def _not_found(scan_id: str) -> ApiError:
 @require_role("operator")
 def trigger_scan() -> Response:
     svc = services()
-    wanted = parse_trigger(
-        json_object_body(request), default_subscription=svc.default_subscription, known_rules=svc.known_rules
-    )
+    body = json_object_body(request)
+    if estate.is_many(body):  # {"subscription_ids": [...]} or {"all": true}: one entry per subscription
+        return estate.trigger_many(svc, body)
+    wanted = parse_trigger(body, default_subscription=svc.default_subscription, known_rules=svc.known_rules)
     try:
         scan = svc.store.create(wanted.subscription_id, trigger=Trigger.API, rules=wanted.rules)
     except ActiveScanExists as exc:

@@ -39,7 +39,8 @@ def test_score_reports_the_latest_completed_scan_per_subscription(client: FlaskC
     assert status == 200
     assert [s["subscription_id"] for s in body["subscriptions"]] == [SUB, SUB2]
     first, second = body["subscriptions"]
-    assert list(first) == ["subscription_id", "scan_id", "score", "completed_at", "total_findings", "findings_by_severity"]
+    assert list(first) == ["subscription_id", "scan_id", "score", "completed_at", "total_findings", "findings_by_severity",
+                           "evaluated"]
     assert (first["scan_id"], first["score"], first["total_findings"]) == (new, 70.0, 3)
     assert first["findings_by_severity"] == {"CRITICAL": 0, "HIGH": 2, "MEDIUM": 0, "LOW": 1, "INFO": 0}
     assert first["completed_at"].endswith("Z")
@@ -62,7 +63,9 @@ def test_scans_without_a_score_do_not_count_in_the_mean(client: FlaskClient, sto
 def test_score_with_no_completed_scan(client: FlaskClient, store: ScanStore) -> None:
     scan = store.create(SUB)
     store.cancel(scan.scan_id, "cancelled on request")
-    assert get(client, "/api/score") == (200, {"subscriptions": [], "overall_score": None})
+    status, body = get(client, "/api/score")
+    assert (status, body["subscriptions"], body["overall_score"]) == (200, [], None)
+    assert (body["estate"]["score"], body["estate"]["evaluated"]) == (None, 0)
 
 
 @pytest.mark.parametrize(

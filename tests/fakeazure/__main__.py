@@ -9,9 +9,10 @@ import sys
 import tempfile
 import threading
 
+from . import estate as E
 from . import tenants as T
 from . import tls
-from .server import App, Faults, FakeAzureServer, TenantIndex
+from .server import Faults, FakeAzureServer, TenantIndex
 from .throttle import Limit
 
 
@@ -99,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client-secret", default=T.DEFAULT_CLIENT_SECRET, help="the accepted client secret")
     p.add_argument("--any-subscription", action="store_true",
                    help="serve the tenant under any subscription id (for tests that scan many subscriptions)")
+    p.add_argument("--subscriptions", type=_positive, default=1,
+                   help="large:N only: spread the N resources over K subscriptions (default 1)")
+    p.add_argument("--deny-subscription", action="append", default=[], metavar="ID",
+                   help="the principal has no role on this subscription: absent from GET /subscriptions, "
+                        "403 AuthorizationFailed on reads (repeatable)")
+    p.add_argument("--subscription-page-size", type=_positive, default=E.SUBSCRIPTION_LIST_PAGE,
+                   help=f"GET /subscriptions page size (default {E.SUBSCRIPTION_LIST_PAGE})")
     p.add_argument("--nvd-rate-limit", default="",
                    help="fake NVD: answer 403 beyond N requests per S seconds without an apiKey (N/S, e.g. 5/30)")
     p.add_argument("--nvd-keyed-rate-limit", default="", help="fake NVD: the same limit for requests with an apiKey")
@@ -141,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.graph_page_size > 999:
         parser.error("--graph-page-size must be at most 999")
     try:
-        name, tenant = T.load_tenant(args.tenant)
-    except T.TenantError as exc:
+        name, tenant = E.load(args.tenant, args.subscriptions)
+    except (T.TenantError, E.EstateError, ValueError) as exc:
         print(f"fakeazure: {exc}", file=sys.stderr)
         return 2
 
@@ -156,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         index = TenantIndex(tenant, name)
-    except T.TenantError as exc:
+        E.other_subscriptions(tenant, name)
+    except (T.TenantError, E.EstateError) as exc:
         print(f"fakeazure: {exc}", file=sys.stderr)
         return 2
     material = tls.generate()
@@ -167,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         faults.update({"forbid_lists": args.forbid_lists})
     except ValueError as exc:
         parser.error(str(exc))
-    app = App(index, client_secret=args.client_secret, faults=faults, page_size=args.page_size,
+    app = E.EstateApp(index, tenant, deny=tuple(args.deny_subscription), subscription_page=args.subscription_page_size,
+                      client_secret=args.client_secret, faults=faults, page_size=args.page_size,
               graph_page_size=args.graph_page_size, graph_max_page_size=args.graph_max_page_size,
               any_subscription=args.any_subscription, arm_throttle=args.arm_throttle,
               arg_throttle=args.arg_throttle)
@@ -207,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         "NVD_API_URL": f"{base}/rest/json/cves/2.0",
     }
     write_atomic(args.env_file, "".join(f"{k}={v}\n" for k, v in env.items()).encode())
-    print(f"fakeazure: {base} ca={ca_file} tenant={name} resources={len(tenant['resources'])}", flush=True)
+    print(f"fakeazure: {base} ca={ca_file} tenant={name} resources={len(tenant['resources'])} "
+          f"subscriptions={1 + len(app.others)}", flush=True)
 
     try:
         while not stop.wait(0.5):

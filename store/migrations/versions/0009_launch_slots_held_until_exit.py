@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 
 HELD = "host IS NOT NULL AND slot_released_at IS NULL"  # store.models.SLOT_HELD_SQL
 TERMINAL = "status IN ('completed', 'failed', 'cancelled')"
