@@ -135,7 +135,9 @@ def test_trigger_wait_on_a_terminal_draws_a_progress_bar(rig: Cli) -> None:
 
 def test_ps_then_kill_by_scan_id_is_cancelled_by_sigterm(rig: Cli, emulator: Emulator,
                                                          supervisor: subprocess.Popen[bytes]) -> None:
-    emulator.set_faults(latency_ms=2000)  # every request 2 s: the scan outlives the ps and kill calls
+    # every request 10 s: the scan outlives the ps and kill calls, even on a loaded machine where
+    # each CLI call takes seconds to start
+    emulator.set_faults(latency_ms=10000)
     scan_id = _trigger(rig)
     pid = _running_pid(rig, scan_id)
 
@@ -228,7 +230,7 @@ def test_supervisor_status_follows_the_supervisor(rig: Cli) -> None:
 
 def test_cancel_of_a_running_scan_is_carried_out_by_the_supervisor(
         rig: Cli, emulator: Emulator, supervisor: subprocess.Popen[bytes]) -> None:
-    emulator.set_faults(latency_ms=2000)
+    emulator.set_faults(latency_ms=10000)  # the scan outlives the cancel call on a loaded machine
     scan_id = _trigger(rig)
     _running_pid(rig, scan_id)
     result = rig.run("scans", "cancel", scan_id, "--json")

@@ -102,7 +102,7 @@ def test_no_microsoft_link_elsewhere(browser: Browser, plain_url: str) -> None:
 
 def test_the_platform_session_signs_the_user_in(browser: Browser, easy_url: str) -> None:
     page = open_page(browser, easy_url, {"X-MS-CLIENT-PRINCIPAL": principal("OpenShield.Operator")})
-    expect(page.locator("#scans-view")).to_be_visible()
+    expect(page.locator("#overview-view")).to_be_visible()  # the landing page after sign-in
     expect(page.locator("#session-info")).to_have_text("Signed in (ada@contoso.example, operator)")
     page.context.close()
 
