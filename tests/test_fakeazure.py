@@ -812,7 +812,24 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
         retention = f["retentionPolicy"]
         return not retention["enabled"] or retention["days"] == 0 or retention["days"] >= 90
 
-    out["AZ-NET-010"] = {n["name"] for n in nsgs if not flow_ok(flow_logs.get(n["id"].lower()))}
+    nic_subnet = {n["id"].lower(): n["properties"]["ipConfigurations"][0]["properties"]["subnet"]["id"].lower()
+                  for n in of("Microsoft.Network/networkInterfaces")}
+
+    def vnet_flow_ok(scopes: list[str]) -> bool:
+        # the most specific scope holding a VNet flow log decides
+        decided = next((flow_logs[s] for s in scopes if s in flow_logs), None)
+        return flow_ok(decided)
+
+    def covered(n: dict[str, Any]) -> bool:
+        if flow_ok(flow_logs.get(n["id"].lower())):
+            return True
+        scopes = [[s["id"].lower(), s["id"].lower().rsplit("/subnets/", 1)[0]] for s in n["properties"].get("subnets", [])]
+        for ref in n["properties"].get("networkInterfaces", []):
+            subnet = nic_subnet[ref["id"].lower()]
+            scopes.append([ref["id"].lower(), subnet, subnet.rsplit("/subnets/", 1)[0]])
+        return bool(scopes) and all(vnet_flow_ok(s) for s in scopes)
+
+    out["AZ-NET-010"] = {n["name"] for n in nsgs if not covered(n)}
     out["AZ-IAM-012"] = {managed[a["properties"]["principalId"]] for a in tenant["roleAssignments"]
                          if a["properties"]["principalId"] in managed
                          and a["properties"]["roleDefinitionId"].lower() in broad
@@ -925,7 +942,9 @@ def test_demo_tenant_plants_every_rule():
                        "CosmosDbs"},
         "AZ-NET-009": {"eastus"},
         # every NSG but the two whose flow logs are enabled and kept long enough
-        "AZ-NET-010": {name for name, _ in T.NSG_CASES} - {"nsg-web-only", "nsg-ssh-private-only"},
+        # (and the one a VNet flow log covers); the one whose subnet flow log keeps 30 days fails
+        "AZ-NET-010": ({name for name, _ in T.NSG_CASES} - {"nsg-web-only", "nsg-ssh-private-only"})
+        | {"nsg-vnet-flow-short"},
     }
     got = _violations(tenant, now)
     assert got == expected

@@ -310,6 +310,26 @@ class _Arm:
         }
         return self.add(rg, "Microsoft.Network/networkSecurityGroups", name, location, props)
 
+    def link_nsg_associations(self) -> None:
+        """Fill each NSG's read-only ``subnets`` and ``networkInterfaces`` (``[{"id": ...}]``), as
+        an NSG GET reports the subnets and NICs that reference it; call once every resource is
+        built."""
+        by_id = {r["id"].lower(): r for r in self.resources
+                 if r["type"] == "Microsoft.Network/networkSecurityGroups"}
+        for res in self.resources:
+            if res["type"] == "Microsoft.Network/virtualNetworks":
+                refs = [(s["id"], s.get("properties", {}).get("networkSecurityGroup")) for s in res["properties"]["subnets"]]
+                kind = "subnets"
+            elif res["type"] == "Microsoft.Network/networkInterfaces":
+                refs = [(res["id"], res["properties"].get("networkSecurityGroup"))]
+                kind = "networkInterfaces"
+            else:
+                continue
+            for ref_id, group in refs:
+                target = by_id.get(str((group or {}).get("id", "")).lower())
+                if target is not None:
+                    target["properties"].setdefault(kind, []).append({"id": ref_id})
+
     def vnet(self, rg: str, name: str, location: str, prefix: str, *,
              subnets: list[tuple[str, str | None]] | None = None, ddos: Any = False) -> dict[str, Any]:
         """``subnets``: (name, NSG id or None) pairs; default one "default" subnet without NSG.
@@ -615,8 +635,9 @@ class _Arm:
     # --- monitoring ----------------------------------------------------------------------------
     def network_watcher(self, rg: str, location: str,
                         flow_logs: list[tuple[str, str, Any, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
-        """The region's Network Watcher; ``flow_logs``: (name, target NSG id, enabled, retention
-        days or None for no retention policy) served as its ``flowLogs`` list."""
+        """The region's Network Watcher; ``flow_logs``: (name, target id, enabled, retention days
+        or None for no retention policy) served as its ``flowLogs`` list. The target is an NSG
+        (an NSG flow log) or a virtual network, subnet or network interface (a VNet flow log)."""
         name = f"NetworkWatcher_{location}"
         res = self.add(rg, "Microsoft.Network/networkWatchers", name, location,
                        {"provisioningState": "Succeeded"}, tags={})
@@ -629,7 +650,7 @@ class _Arm:
                 "location": location,
                 "properties": {
                     "targetResourceId": target,
-                    "targetResourceGuid": guid("nsg", target),
+                    "targetResourceGuid": guid("flow-log-target", target),
                     "storageId": storage,
                     "enabled": enabled,
                     "retentionPolicy": {"days": days or 0, "enabled": days is not None},
@@ -1593,10 +1614,21 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
         ("fl-nsg-rdp-open", nsg_ids["nsg-rdp-open"], True, 30),
         ("fl-nsg-ssh-deny-shadows-allow", nsg_ids["nsg-ssh-deny-shadows-allow"], False, 365),
     ])
-    arm.network_watcher(prod, neu)
+    # VNet flow logs (AZ-NET-010): vnet-flowlogs is logged for 365 days, its 'batch' subnet by a
+    # subnet flow log of 30 days that overrides it, so nsg-vnet-flow-logged (on 'app') complies
+    # through the VNet flow log and nsg-vnet-flow-short (on 'batch') violates
+    logged = arm.nsg(data, "nsg-vnet-flow-logged", neu, [])["id"]
+    short = arm.nsg(data, "nsg-vnet-flow-short", neu, [])["id"]
+    vnet_logged = arm.vnet(data, "vnet-flowlogs", neu, "10.30.0.0/16", ddos=True,
+                           subnets=[("app", logged), ("batch", short)])
+    arm.network_watcher(prod, neu, flow_logs=[
+        ("fl-vnet-flowlogs", vnet_logged["id"], True, 365),
+        ("fl-vnet-flowlogs-batch", vnet_logged["properties"]["subnets"][1]["id"], True, 30),
+    ])
     for case in ALERT_CASES:
         _alert(arm, prod, case[0], case)
     _subscription_monitoring(arm)
+    arm.link_nsg_associations()
 
     graph, assignments = _demo_identity(sub, now)
     tenant = _envelope("demo", now)
@@ -1760,6 +1792,7 @@ def large_tenant(n: int, now: datetime | None = None) -> dict[str, Any]:
     if watchers:
         _large_flow_logs(arm, watchers[0])
     _subscription_monitoring(arm)
+    arm.link_nsg_associations()
 
     graph, assignments = _large_identity(sub, n, now)
     tenant = _envelope(f"large:{n}", now)
