@@ -596,7 +596,8 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     out["AZ-STOR-004"] = {r["name"] for r in sa
                           if r["properties"].get("networkAcls", {}).get("defaultAction", "Allow") == "Allow"}
     out["AZ-STOR-005"] = {r["name"] for r in sa if child(r, "blobServices/default") is not None
-                          and child(r, "blobServices/default")["properties"]["deleteRetentionPolicy"]["enabled"] is not True}
+                          and not all(child(r, "blobServices/default")["properties"][k]["enabled"] is True
+                                      for k in ("deleteRetentionPolicy", "containerDeleteRetentionPolicy"))}
     out["AZ-STOR-006"] = {r["name"] for r in sa if r["properties"].get("allowSharedKeyAccess", True) is not False}
     out["AZ-STOR-007"] = {r["name"] for r in sa
                           if (child(r, "blobServices/default") or {}).get("properties", {}).get("isVersioningEnabled") is not True}
@@ -857,7 +858,7 @@ def test_demo_tenant_plants_every_rule():
         "AZ-STOR-002": {"sthttpallowed01"},
         "AZ-STOR-003": {"sttls10legacy01", "sttls11legacy01", "sttlsunset01"},
         "AZ-STOR-004": {"stnetopen01", "stnetaclunset01"},
-        "AZ-STOR-005": {"stnosoftdelete01"},
+        "AZ-STOR-005": {"stnosoftdelete01", "stnocontainersd01"},
         "AZ-STOR-006": {"stsharedkeyon01", "stsharedkeyunset01"},
         # the account without a blobServices child reads as unset (versioning off)
         "AZ-STOR-007": {"stnoversioning01", "stblobsvcmissing01"},

@@ -150,35 +150,49 @@ def network_default_action(inv: Inventory, account: Resource) -> Judgement:
     return Judgement(True, f"network default action is {raw}", metadata)
 
 
+_SOFT_DELETE_POLICIES = (("blob", "deleteRetentionPolicy"), ("container", "containerDeleteRetentionPolicy"))
+
+
 @rule(
     id="AZ-STOR-005",
-    title="Blob soft delete is disabled",
+    title="Blob or container soft delete is disabled",
     severity="MEDIUM",
     category="storage",
     description=(
-        "Deleted or overwritten blobs cannot be recovered. An application bug, a mistaken "
-        "script or an attacker with write access can destroy data permanently."
+        "Deleted or overwritten blobs (blob soft delete, ``deleteRetentionPolicy``) or deleted "
+        "containers (container soft delete, ``containerDeleteRetentionPolicy``) cannot be "
+        "recovered. An application bug, a mistaken script or an attacker with write access can "
+        "destroy data permanently; deleting a container takes every blob in it at once, which "
+        "blob soft delete alone does not undo. Both must be on; the finding says which is off."
     ),
     remediation=(
-        "Portal: Storage account > Data protection > 'Enable soft delete for blobs', or `az "
-        "storage account blob-service-properties update -g <rg> --account-name <account> "
-        "--enable-delete-retention true --delete-retention-days 14`."
+        "Portal: Storage account > Data protection > 'Enable soft delete for blobs' and 'Enable "
+        "soft delete for containers', or `az storage account blob-service-properties update -g "
+        "<rg> --account-name <account> --enable-delete-retention true --delete-retention-days 14 "
+        "--enable-container-delete-retention true --container-delete-retention-days 14`."
     ),
     frameworks={"CIS": ["3.11"], "NIST": ["PR.IP-4"], "ISO27001": ["A.8.13"]},
     needs=Needs(resource_types=frozenset({STORAGE_TYPE}), children=(BLOB_SERVICE,)),
 )
 @each_account
 def blob_soft_delete(inv: Inventory, account: Resource) -> Judgement:
+    """An absent policy is off (both default to disabled)."""
     service = child_of(inv, BLOB_SERVICE, account)
     if not isinstance(service, dict):
         return unread_child(inv, BLOB_SERVICE, account, "blob service properties")
-    policy = props(service).get("deleteRetentionPolicy")
-    policy = policy if isinstance(policy, dict) else {}
-    days = policy.get("days")
-    metadata = {"enabled": policy.get("enabled"), "days": days}
-    if flag(policy.get("enabled")) is True:
-        return Judgement(True, f"blob soft delete enabled ({days} days)", metadata)
-    return Judgement(False, "blob soft delete (deleteRetentionPolicy) is not enabled", metadata)
+    metadata: dict[str, dict[str, object]] = {}
+    on: list[str] = []
+    off: list[str] = []
+    for what, key in _SOFT_DELETE_POLICIES:
+        policy = as_dict(props(service).get(key))
+        metadata[what] = {"enabled": policy.get("enabled"), "days": policy.get("days")}
+        if flag(policy.get("enabled")) is True:
+            on.append(f"{what} soft delete enabled ({policy.get('days')} days)")
+        else:
+            off.append(f"{what} soft delete ({key})")
+    if off:
+        return Judgement(False, " and ".join(off) + (" is" if len(off) == 1 else " are") + " not enabled", metadata)
+    return Judgement(True, ", ".join(on), metadata)
 
 
 @rule(

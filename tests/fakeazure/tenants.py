@@ -226,6 +226,7 @@ class _Arm:
         tls: Any = "TLS1_2",
         acl: Any = "Deny",
         soft_delete: bool | None = True,
+        container_soft_delete: bool | None = None,
         versioning: bool = True,
         shared_key: Any = False,
         infra_encryption: Any = True,
@@ -266,6 +267,8 @@ class _Arm:
         sku = {"name": sku_name, "tier": sku_name.split("_")[0]}
         res = self.add(rg, "Microsoft.Storage/storageAccounts", name, location, props,
                        sku=sku, kind="StorageV2")
+        # container soft delete follows blob soft delete unless the case sets it
+        container = soft_delete if container_soft_delete is None else container_soft_delete
         if soft_delete is not None:
             policy: dict[str, Any] = {"allowPermanentDelete": False, "enabled": soft_delete}
             if soft_delete:
@@ -278,7 +281,7 @@ class _Arm:
                 "properties": {
                     "cors": {"corsRules": []},
                     "deleteRetentionPolicy": policy,
-                    "containerDeleteRetentionPolicy": {"enabled": soft_delete, **({"days": 7} if soft_delete else {})},
+                    "containerDeleteRetentionPolicy": {"enabled": container, **({"days": 7} if container else {})},
                     "isVersioningEnabled": versioning,
                 },
             })
@@ -927,6 +930,7 @@ STORAGE_CASES: list[tuple[str, dict[str, Any]]] = [
     ("stnetopen01", {"acl": "Allow"}),                    # STOR-004 violating
     ("stnetaclunset01", {"acl": _ABSENT}),                # STOR-004 violating (absent = Allow)
     ("stnosoftdelete01", {"soft_delete": False}),         # STOR-005 violating
+    ("stnocontainersd01", {"container_soft_delete": False}),  # STOR-005 violating (container only)
     ("stblobsvcmissing01", {"soft_delete": None}),        # STOR-005 unreadable (child 404) -> None
     ("stsharedkeyon01", {"shared_key": True}),           # STOR-006 violating
     ("stsharedkeyunset01", {"shared_key": _ABSENT}),      # STOR-006 violating (absent = allowed)

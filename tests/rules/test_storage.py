@@ -79,29 +79,36 @@ def test_stor004_absent_network_acls_means_allow(acls: object) -> None:
     assert only("AZ-STOR-004", inventory(arm(STORAGE_TYPE, "stacct", props))).passed is False
 
 
+def soft_delete(blob: bool | None, container: bool | None) -> dict[str, object]:
+    """Blob service properties with each soft-delete policy on (14 days), off, or absent (None)."""
+    properties: dict[str, object] = {}
+    for key, enabled in (("deleteRetentionPolicy", blob), ("containerDeleteRetentionPolicy", container)):
+        if enabled is not None:
+            properties[key] = {"enabled": enabled, **({"days": 14} if enabled else {})}
+    return {"properties": properties}
+
+
 def test_stor005_soft_delete_disabled_fails() -> None:
-    acct = account()
-    inv = inventory(acct)
-    set_child(
-        inv, BLOB_SERVICE, acct, {"properties": {"deleteRetentionPolicy": {"enabled": False}}}
-    )
-    result = only("AZ-STOR-005", inv)
+    result = only("AZ-STOR-005", with_child(account(), BLOB_SERVICE, soft_delete(False, True)))
     assert result.passed is False
-    assert result.metadata["enabled"] is False
+    assert result.detail == "blob soft delete (deleteRetentionPolicy) is not enabled"
+    assert result.metadata["blob"]["enabled"] is False
+
+
+def test_stor005_container_soft_delete_off_fails_and_says_so() -> None:
+    """CIS 'soft delete for containers and blob storage': blob soft delete alone is not enough."""
+    result = only("AZ-STOR-005", with_child(account(), BLOB_SERVICE, soft_delete(True, False)))
+    assert result.passed is False
+    assert result.detail == "container soft delete (containerDeleteRetentionPolicy) is not enabled"
+    both = only("AZ-STOR-005", with_child(account(), BLOB_SERVICE, soft_delete(False, None)))
+    assert both.detail == ("blob soft delete (deleteRetentionPolicy) and container soft delete "
+                           "(containerDeleteRetentionPolicy) are not enabled")
 
 
 def test_stor005_soft_delete_enabled_passes() -> None:
-    acct = account()
-    inv = inventory(acct)
-    set_child(
-        inv,
-        BLOB_SERVICE,
-        acct,
-        {"properties": {"deleteRetentionPolicy": {"enabled": True, "days": 14}}},
-    )
-    result = only("AZ-STOR-005", inv)
+    result = only("AZ-STOR-005", with_child(account(), BLOB_SERVICE, soft_delete(True, True)))
     assert result.passed is True
-    assert "14 days" in result.detail
+    assert result.detail == "blob soft delete enabled (14 days), container soft delete enabled (14 days)"
 
 
 def test_stor005_policy_absent_fails() -> None:
@@ -124,7 +131,7 @@ def test_stor005_child_not_collected_is_not_evaluated() -> None:
 
 def test_child_lookup_ignores_id_case() -> None:
     acct = account()
-    inv = with_child(acct, BLOB_SERVICE, {"properties": {"deleteRetentionPolicy": {"enabled": True}}})
+    inv = with_child(acct, BLOB_SERVICE, soft_delete(True, True))
     acct["id"] = acct["id"].upper()
     assert only("AZ-STOR-005", inv).passed is True
 
