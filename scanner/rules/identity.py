@@ -92,7 +92,8 @@ def _parse_time(value: Any) -> datetime | None:
     category="identity",
     description=(
         "The account can sign in with a password alone. A phished, guessed or reused password "
-        "is then enough to take it over; for an administrator, to take over the tenant."
+        "is then enough to take it over; for an administrator, to take over the tenant. "
+        "Disabled accounts (users' accountEnabled false) cannot sign in and are left out."
     ),
     remediation=(
         "Require MFA registration and use: enable Security defaults or a Conditional Access "
@@ -101,11 +102,17 @@ def _parse_time(value: Any) -> datetime | None:
         "Protection > Authentication methods > User registration details."
     ),
     frameworks={"CIS": ["1.1.2", "1.1.3"], "NIST": ["PR.AC-7"], "ISO27001": ["A.8.5"]},
-    needs=Needs(graph=frozenset({"userRegistrationDetails"})),
+    # users: the registration report lists disabled accounts too; only users' accountEnabled says
+    needs=Needs(graph=frozenset({"userRegistrationDetails", "users"})),
 )
 def mfa_not_registered(inv: Inventory) -> Iterable[Evaluation]:
-    """Members and guests alike; CIS 1.1.2 applies to admins, 1.1.3 to everyone else."""
+    """Members and guests alike; CIS 1.1.2 applies to admins, 1.1.3 to everyone else. A report
+    entry whose user (same object id) has ``accountEnabled`` false is left out; one whose user
+    is not in the users collection (deleted since, or trimmed data) is judged."""
+    disabled = {_text(u.get("id")) for u in _objects(inv.graph_objects("users")) if u.get("accountEnabled") is False}
     for entry in _objects(inv.graph_objects("userRegistrationDetails")):
+        if _text(entry.get("id")) in disabled:
+            continue
         upn = _text(entry.get("userPrincipalName"))
         is_admin = entry.get("isAdmin") is True
         registered = entry.get("isMfaRegistered")
