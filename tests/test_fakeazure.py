@@ -681,6 +681,9 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
         for r in v["properties"]["networkProfile"]["networkInterfaces"] if r["id"] in nics
         for c in nics[r["id"]]["properties"]["ipConfigurations"])}
     out["AZ-SQL-006"] = {s["name"] for s in sql if s["properties"]["publicNetworkAccess"] == "Enabled"}
+    out["AZ-SQL-008"] = {s["name"] for s in sql if s["properties"].get("minimalTlsVersion", "None") in ("1.0", "1.1", "None")}
+    out["AZ-SQL-009"] = {s["name"] for s in sql
+                         if s["properties"].get("administrators", {}).get("azureADOnlyAuthentication") is not True}
     pgs = of("Microsoft.DBforPostgreSQL/flexibleServers")
     out["AZ-PG-003"] = {p["name"] for p in pgs if int(p["properties"]["version"]) <= 13}
     out["AZ-PG-004"] = {p["name"] for p in pgs if p["properties"]["network"]["publicNetworkAccess"] == "Enabled"
@@ -896,6 +899,9 @@ def test_demo_tenant_plants_every_rule():
         "AZ-SQL-005": {"sql-no-entra-admin-retention-30d"},
         "AZ-SQL-006": {"sql-fw-allowall-audit-on", "sql-fw-azureonly-audit-off", "sql-fw-manyrules-allowall",
                        "sql-fw-none-audit-on", "sql-no-entra-admin-retention-30d"},
+        "AZ-SQL-008": {"sql-fw-azureonly-audit-off", "sql-fw-none-audit-on"},
+        "AZ-SQL-009": {"sql-fw-allowall-audit-on", "sql-fw-azureonly-audit-off", "sql-fw-manyrules-allowall",
+                       "sql-no-entra-admin-retention-30d", "sql-private-retention-unlimited"},
         "AZ-PG-001": {"psql-public-access-01", "psql-public-narrow-fw-01"},
         "AZ-PG-003": {"psql-public-access-01"},
         "AZ-PG-004": {"psql-public-access-01"},

@@ -687,14 +687,13 @@ class _Arm:
     def sql_server(self, rg: str, name: str, location: str, *,
                    firewall: list[tuple[str, str, str]] | None, audit: str | None,
                    entra_admin: bool = True, public: str = "Enabled",
-                   retention: int = 90) -> dict[str, Any]:
+                   retention: int = 90, tls: Any = "1.2", entra_only: bool = False) -> dict[str, Any]:
         props: dict[str, Any] = {
             "administratorLogin": "sqladmin",
             "version": "12.0",
             "state": "Ready",
             "fullyQualifiedDomainName": f"{name}.database.windows.net",
             "privateEndpointConnections": [],
-            "minimalTlsVersion": "1.2",
             "publicNetworkAccess": public,
             "restrictOutboundNetworkAccess": "Disabled",
         }
@@ -705,8 +704,9 @@ class _Arm:
                 "login": "grp-sql-admins",
                 "sid": guid("group", "grp-sql-admins"),
                 "tenantId": TENANT_ID,
-                "azureADOnlyAuthentication": False,
+                "azureADOnlyAuthentication": entra_only,
             }
+        _put(props, "minimalTlsVersion", tls)
         res = self.add(rg, "Microsoft.Sql/servers", name, location, props, kind="v12.0")
         if firewall is not None:
             self.child(res, "firewallRules", [
@@ -1114,12 +1114,14 @@ SQL_CASES: list[tuple[str, dict[str, Any]]] = [
     ("sql-fw-allowall-audit-on", {"firewall": [_ALLOW_ALL, ("ClientIp", "203.0.113.5", "203.0.113.5")],
                                   "audit": "Enabled"}),
     # SQL-001 compliant (Azure services rule is not "allow all"), SQL-002 violating
+    # ... and SQL-008 violating (TLS 1.0)
     ("sql-fw-azureonly-audit-off", {"firewall": [_AZURE_SERVICES, ("office", "198.51.100.0", "198.51.100.255")],
-                                    "audit": "Disabled"}),
+                                    "audit": "Disabled", "tls": "1.0"}),
     # SQL-001 violating only on the last page when --page-size is small
     ("sql-fw-manyrules-allowall", {"firewall": _MANY_RULES + [_ALLOW_ALL], "audit": "Enabled"}),
     # no firewall rules at all: compliant
-    ("sql-fw-none-audit-on", {"firewall": [], "audit": "Enabled"}),
+    # ... and SQL-009 compliant (Entra-only), SQL-008 violating (minimalTlsVersion unset)
+    ("sql-fw-none-audit-on", {"firewall": [], "audit": "Enabled", "entra_only": True, "tls": _ABSENT}),
     # SQL-003 violating (SQL login only), SQL-005 violating (30-day audit retention)
     ("sql-no-entra-admin-retention-30d", {"firewall": [], "audit": "Enabled", "entra_admin": False,
                                           "retention": 30}),
