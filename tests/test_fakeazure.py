@@ -604,6 +604,19 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     out["AZ-STOR-008"] = {r["name"] for r in sa
                           if r["properties"]["encryption"].get("requireInfrastructureEncryption") is not True}
     out["AZ-STOR-009"] = {r["name"] for r in sa if not r["sku"]["name"].endswith(("GRS", "GZRS"))}
+    out["AZ-STOR-010"] = {r["name"] for r in sa if r["properties"].get("allowCrossTenantReplication") is True}
+    out["AZ-STOR-011"] = {r["name"] for r in sa if not any(
+        c["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved"
+        for c in r["properties"]["privateEndpointConnections"])}
+    stale = now - timedelta(days=90)
+    out["AZ-STOR-012"] = {r["name"] for r in sa if r["properties"].get("allowSharedKeyAccess", True) is not False
+                          and any(datetime.fromisoformat(t.replace("Z", "+00:00")) < stale
+                                  for t in r["properties"]["keyCreationTime"].values())}
+    out["AZ-STOR-013"] = {r["name"] for r in sa if "keyPolicy" not in r["properties"]}
+    out["AZ-STOR-014"] = {r["name"] for r in sa if "sasPolicy" not in r["properties"]}
+    out["AZ-STOR-015"] = {r["name"] for r in sa
+                          if "AzureServices" not in r["properties"].get("networkAcls", {}).get("bypass", "AzureServices")}
+    out["AZ-STOR-016"] = {r["name"] for r in sa if r["properties"]["encryption"]["keySource"] != "Microsoft.Keyvault"}
     nsgs = of("Microsoft.Network/networkSecurityGroups")
     out["AZ-NET-001"] = {n["name"] for n in nsgs if _tcp_open(n, 22)}
     out["AZ-NET-002"] = {n["name"] for n in nsgs if _tcp_open(n, 3389)}
@@ -869,6 +882,13 @@ def test_demo_tenant_plants_every_rule():
         "AZ-STOR-007": {"stnoversioning01", "stblobsvcmissing01"},
         "AZ-STOR-008": {"stnoinfraenc01", "stinfraencunset01"},
         "AZ-STOR-009": {"stlrsonly01", "stzrsonly01"},
+        "AZ-STOR-010": {"stlrsonly01"},
+        "AZ-STOR-011": {n for n, _ in T.STORAGE_CASES} - {"stsecure01", "stsecure02"},
+        "AZ-STOR-012": {"stsharedkeyon01", "stsharedkeyunset01"},
+        "AZ-STOR-013": {"stzrsonly01"},
+        "AZ-STOR-014": {"stzrsonly01"},
+        "AZ-STOR-015": {"sttls11legacy01"},
+        "AZ-STOR-016": {n for n, _ in T.STORAGE_CASES} - {"stsecure01", "stsecure02"},
         "AZ-NET-001": {"nsg-ssh-open-star", "nsg-ssh-open-cidr-any", "nsg-ssh-open-internet",
                        "nsg-ssh-open-any-tag", "nsg-ssh-open-ipv6-any", "nsg-ssh-open-source-list",
                        "nsg-ssh-open-range", "nsg-ssh-open-port-list", "nsg-all-tcp-ports-open",

@@ -231,10 +231,26 @@ class _Arm:
         shared_key: Any = False,
         infra_encryption: Any = True,
         sku_name: str = "Standard_RAGRS",
+        cross_tenant: Any = False,
+        private_endpoint: bool = False,
+        key_policy_days: Any = 90,
+        sas_period: Any = "0.01:00:00",
+        bypass: str = "AzureServices",
+        cmk: bool = False,
     ) -> dict[str, Any]:
+        aid = self.rid(rg, "Microsoft.Storage/storageAccounts", name)
         props: dict[str, Any] = {
             "keyCreationTime": {"key1": _FIXED_TIME, "key2": _FIXED_TIME},
-            "privateEndpointConnections": [],
+            "privateEndpointConnections": [{
+                "id": f"{aid}/privateEndpointConnections/pe-{name}-blob",
+                "name": f"pe-{name}-blob",
+                "type": "Microsoft.Storage/storageAccounts/privateEndpointConnections",
+                "properties": {
+                    "privateEndpoint": {"id": self.rid(rg, "Microsoft.Network/privateEndpoints", f"pe-{name}-blob")},
+                    "privateLinkServiceConnectionState": {"status": "Approved", "description": "", "actionRequired": "None"},
+                    "provisioningState": "Succeeded",
+                },
+            }] if private_endpoint else [],
             "provisioningState": "Succeeded",
             "creationTime": _FIXED_TIME,
             "primaryEndpoints": {
@@ -249,9 +265,17 @@ class _Arm:
                     "blob": {"keyType": "Account", "enabled": True},
                     "file": {"keyType": "Account", "enabled": True},
                 },
-                "keySource": "Microsoft.Storage",
+                "keySource": "Microsoft.Keyvault" if cmk else "Microsoft.Storage",
             },
         }
+        if cmk:
+            props["encryption"]["keyvaultproperties"] = {
+                "keyname": "key-storage-cmk", "keyvaulturi": "https://kv-secure-01.vault.azure.net/"}
+        _put(props, "allowCrossTenantReplication", cross_tenant)
+        if key_policy_days is not _ABSENT:
+            props["keyPolicy"] = {"keyExpirationPeriodInDays": key_policy_days}
+        if sas_period is not _ABSENT:
+            props["sasPolicy"] = {"sasExpirationPeriod": sas_period, "expirationAction": "Log"}
         _put(props["encryption"], "requireInfrastructureEncryption", infra_encryption)
         _put(props, "allowSharedKeyAccess", shared_key)
         _put(props, "allowBlobPublicAccess", public)
@@ -259,7 +283,7 @@ class _Arm:
         _put(props, "minimumTlsVersion", tls)
         if acl is not _ABSENT:
             props["networkAcls"] = {
-                "bypass": "AzureServices",
+                "bypass": bypass,
                 "virtualNetworkRules": [],
                 "ipRules": [] if acl == "Allow" else [{"value": "203.0.113.0/24", "action": "Allow"}],
                 "defaultAction": acl,
@@ -925,7 +949,7 @@ STORAGE_CASES: list[tuple[str, dict[str, Any]]] = [
     ("sthttpallowed01", {"https": False}),                # STOR-002 violating
     ("sthttpsunset01", {"https": _ABSENT}),               # STOR-002 compliant (absent = true)
     ("sttls10legacy01", {"tls": "TLS1_0"}),               # STOR-003 violating
-    ("sttls11legacy01", {"tls": "TLS1_1"}),               # STOR-003 violating
+    ("sttls11legacy01", {"tls": "TLS1_1", "bypass": "None"}),  # STOR-003, STOR-015 violating
     ("sttlsunset01", {"tls": _ABSENT}),                   # STOR-003 violating (absent = TLS1_0)
     ("stnetopen01", {"acl": "Allow"}),                    # STOR-004 violating
     ("stnetaclunset01", {"acl": _ABSENT}),                # STOR-004 violating (absent = Allow)
@@ -937,10 +961,12 @@ STORAGE_CASES: list[tuple[str, dict[str, Any]]] = [
     ("stnoversioning01", {"versioning": False}),          # STOR-007 violating
     ("stnoinfraenc01", {"infra_encryption": False}),      # STOR-008 violating
     ("stinfraencunset01", {"infra_encryption": _ABSENT}), # STOR-008 violating (absent = off)
-    ("stlrsonly01", {"sku_name": "Standard_LRS"}),        # STOR-009 violating
-    ("stzrsonly01", {"sku_name": "Standard_ZRS"}),        # STOR-009 violating
-    ("stsecure01", {}),                                   # compliant everywhere (RA-GRS)
-    ("stsecure02", {"sku_name": "Standard_GZRS"}),        # compliant everywhere
+    ("stlrsonly01", {"sku_name": "Standard_LRS", "cross_tenant": True}),  # STOR-009, STOR-010 violating
+    # STOR-009 violating; STOR-013 and STOR-014 violating (no key / SAS expiration policy)
+    ("stzrsonly01", {"sku_name": "Standard_ZRS", "key_policy_days": _ABSENT, "sas_period": _ABSENT}),
+    # compliant everywhere (RA-GRS; private endpoint, customer-managed key: STOR-011, STOR-016)
+    ("stsecure01", {"private_endpoint": True, "cmk": True}),
+    ("stsecure02", {"sku_name": "Standard_GZRS", "private_endpoint": True, "cmk": True}),
 ]
 
 # name -> rules; comments give the expected outcome for NET-001/002/003/004

@@ -268,3 +268,47 @@ def test_new_storage_rules_handle_bare_and_unreadable_accounts(rule_id: str) -> 
     results = {r.resource_name: r for r in run(rule_id, inv)}
     assert set(results) == {"bare", "locked"}
     assert (results["locked"].resource_id, results["locked"].passed) == (rid, None)
+
+
+# --- AZ-STOR-010..016: account properties -----------------------------------------------------
+_PE = {"name": "pe-blob", "properties": {"privateLinkServiceConnectionState": {"status": "Approved"}}}
+_PE_PENDING = {"name": "pe-x", "properties": {"privateLinkServiceConnectionState": {"status": "Pending"}}}
+# COLLECTED_AT is 2024-06-01
+_FRESH, _OLD = "2024-05-01T00:00:00Z", "2023-01-01T00:00:00.0000000Z"
+
+
+@pytest.mark.parametrize(("rule_id", "properties", "passed", "detail"), [
+    ("AZ-STOR-010", {"allowCrossTenantReplication": True}, False, "allowCrossTenantReplication is true"),
+    ("AZ-STOR-010", {}, True, "allowCrossTenantReplication not set (false by default)"),
+    ("AZ-STOR-010", {"allowCrossTenantReplication": False}, True, "cross-tenant replication is disallowed"),
+    ("AZ-STOR-011", {"privateEndpointConnections": [_PE_PENDING]}, False, "no approved private endpoint connection"),
+    ("AZ-STOR-011", {"privateEndpointConnections": [_PE, _PE_PENDING]}, True, "approved private endpoint(s): pe-blob"),
+    ("AZ-STOR-012", {"keyCreationTime": {"key1": _FRESH, "key2": _OLD}}, False, "key2 is 517 days old"),
+    ("AZ-STOR-012", {"keyCreationTime": {"key1": _FRESH, "key2": _FRESH}}, True, "keys regenerated within 90 days"),
+    ("AZ-STOR-012", {"keyCreationTime": {"key1": None, "key2": _FRESH}}, None, "keyCreationTime.key1 not reported"),
+    ("AZ-STOR-012", {"keyCreationTime": {"key1": _OLD}, "allowSharedKeyAccess": False}, True,
+     "shared key access is disallowed, so the keys authorize nothing"),
+    ("AZ-STOR-013", {}, False, "keyPolicy.keyExpirationPeriodInDays not set"),
+    ("AZ-STOR-013", {"keyPolicy": {"keyExpirationPeriodInDays": 90}}, True, "keys flagged for rotation after 90 days"),
+    ("AZ-STOR-014", {"sasPolicy": None}, False, "sasPolicy.sasExpirationPeriod not set"),
+    ("AZ-STOR-014", {"sasPolicy": {"sasExpirationPeriod": "0.01:00:00", "expirationAction": "Block"}}, True,
+     "SAS expiration period 0.01:00:00 (Block)"),
+    ("AZ-STOR-015", {"networkAcls": {"bypass": "None", "defaultAction": "Deny"}}, False,
+     "bypass is None (trusted Azure services blocked)"),
+    ("AZ-STOR-015", {"networkAcls": {"bypass": "Logging, AzureServices"}}, True, "bypass is Logging, AzureServices"),
+    ("AZ-STOR-015", {}, True, "bypass not set (AzureServices by default)"),
+    ("AZ-STOR-016", {"encryption": {"keySource": "Microsoft.Storage"}}, False, "keySource is Microsoft.Storage"),
+    ("AZ-STOR-016", {}, False, "keySource is Microsoft.Storage (default)"),
+    ("AZ-STOR-016", {"encryption": {"keySource": "Microsoft.Keyvault"}}, True, "encrypted with a customer-managed key"),
+])
+def test_stor010_016_verdicts(rule_id: str, properties: dict[str, object], passed: bool | None, detail: str) -> None:
+    result = only(rule_id, inventory(account(**properties)))
+    assert (result.passed, result.detail) == (passed, detail)
+
+
+@pytest.mark.parametrize("rule_id", [f"AZ-STOR-0{n}" for n in range(10, 17)])
+def test_stor010_016_unreadable_account_is_not_evaluated(rule_id: str) -> None:
+    inv = inventory()
+    fail_resource(inv, STORAGE_TYPE, "stlocked", "HTTP 403")
+    result = only(rule_id, inv)
+    assert (result.passed, result.detail) == (None, "storage account could not be read: HTTP 403")
