@@ -741,6 +741,11 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     out["AZ-APP-003"] = {s["name"] for s in sites if child(s, "config/web")["properties"].get("ftpsState") == "AllAllowed"}
     out["AZ-APP-004"] = {s["name"] for s in sites if child(s, "config/web")["properties"].get("remoteDebuggingEnabled") is True}
     out["AZ-APP-005"] = {s["name"] for s in sites if s.get("identity", {}).get("type", "None") == "None"}
+    out["AZ-APP-007"] = {s["name"] for s in sites if not s["properties"]["clientCertEnabled"]
+                         or s["properties"]["clientCertMode"] != "Required"}
+    out["AZ-APP-008"] = {s["name"] for s in sites if child(s, "config/web")["properties"]["http20Enabled"] is not True}
+    out["AZ-APP-009"] = {s["name"] for s in sites if child(s, "config/authsettingsV2") is not None
+                         and child(s, "config/authsettingsV2")["properties"]["platform"]["enabled"] is not True}
     graph = tenant["graph"]
     disabled = {u["id"] for u in graph["users"] if u["accountEnabled"] is False}
     out["AZ-IAM-001"] = {d["userPrincipalName"].split("@")[0].split("_")[0]
@@ -947,7 +952,10 @@ def test_demo_tenant_plants_every_rule():
         "AZ-MYSQL-002": {"mysql-public-tls-off-01"},
         "AZ-APP-001": {"app-http-allowed-01", "app-httpsonly-unset-01"},
         "AZ-APP-002": {"app-tls10-ftp-allowed", "app-tls11-ftps-only"},
-        "AZ-APP-003": {"app-tls10-ftp-allowed"},
+        "AZ-APP-003": {"app-tls10-ftp-allowed", "func-ftp-allowed-01"},
+        "AZ-APP-007": {"app-client-cert-optional-01", "app-client-cert-off-01"},
+        "AZ-APP-008": {"app-client-cert-optional-01"},
+        "AZ-APP-009": {"app-client-cert-optional-01"},
         "AZ-APP-004": {"app-remote-debugging-on-01"},
         "AZ-APP-005": {"app-no-managed-identity-01"},
         # frank.disabled has no MFA but cannot sign in: left out

@@ -53,6 +53,7 @@ CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
     ("Microsoft.DBforPostgreSQL/flexibleServers", "firewallRules"): "2024-08-01",
     ("Microsoft.DBforMySQL/flexibleServers", "configurations/require_secure_transport"): "2023-12-30",
     ("Microsoft.Web/sites", "config/web"): "2023-12-01",
+    ("Microsoft.Web/sites", "config/authsettingsV2"): "2023-12-01",
     ("Microsoft.Compute/virtualMachines", "extensions"): "2024-07-01",
     ("Microsoft.KeyVault/vaults", "keys"): "2023-07-01",
     ("Microsoft.KeyVault/vaults", "secrets"): "2023-07-01",

@@ -849,7 +849,10 @@ class _Arm:
     def site(self, rg: str, name: str, location: str, plan_id: str, *, https_only: Any = True,
              min_tls: Any = "1.2", ftps: Any = "Disabled", remote_debugging: bool = False,
              config: bool = True, identity: str | None = "SystemAssigned",
-             runtime: str = "PYTHON|3.13") -> dict[str, Any]:
+             runtime: str = "PYTHON|3.13", kind: str = "app,linux", client_cert: str | None = "Required",
+             http2: bool = True, easy_auth: bool | None = True) -> dict[str, Any]:
+        """``client_cert``: clientCertMode with client certificates on (None: off); ``easy_auth``:
+        App Service Authentication on/off, None for no config/authsettingsV2 child."""
         props: dict[str, Any] = {
             "name": name,
             "state": "Running",
@@ -859,14 +862,29 @@ class _Arm:
             "serverFarmId": plan_id,
             "enabled": True,
             "reserved": True,
-            "clientCertEnabled": False,
+            "clientCertEnabled": client_cert is not None,
+            "clientCertMode": client_cert or "Required",
             "publicNetworkAccess": "Enabled",
             # a site GET reports siteConfig mostly as nulls: the real values live in config/web
             "siteConfig": {"numberOfWorkers": 1, "linuxFxVersion": runtime,
                            "minTlsVersion": None, "ftpsState": None, "http20Enabled": False},
         }
         _put(props, "httpsOnly", https_only)
-        res = self.add(rg, "Microsoft.Web/sites", name, location, props, kind="app,linux")
+        res = self.add(rg, "Microsoft.Web/sites", name, location, props, kind=kind)
+        if easy_auth is not None:
+            self.child(res, "config/authsettingsV2", {
+                "id": f"{res['id']}/config/authsettingsV2",
+                "name": "authsettingsV2",
+                "type": "Microsoft.Web/sites/config",
+                "location": location,
+                "properties": {
+                    "platform": {"enabled": easy_auth, "runtimeVersion": "~1"},
+                    "globalValidation": {"requireAuthentication": easy_auth,
+                                         "unauthenticatedClientAction": "RedirectToLoginPage" if easy_auth
+                                         else "AllowAnonymous"},
+                    "identityProviders": {"azureActiveDirectory": {"enabled": easy_auth}} if easy_auth else {},
+                },
+            })
         if identity is not None:
             res["identity"] = {"type": identity, "principalId": guid("siteIdentity", res["id"]),
                                "tenantId": TENANT_ID}
@@ -878,7 +896,7 @@ class _Arm:
                 "requestTracingEnabled": False,
                 "remoteDebuggingEnabled": remote_debugging,
                 "httpLoggingEnabled": False,
-                "http20Enabled": True,
+                "http20Enabled": http2,
                 "alwaysOn": False,
                 "scmMinTlsVersion": "1.2",
             }
@@ -1314,6 +1332,12 @@ SITE_CASES: list[tuple[str, dict[str, Any]]] = [
     ("app-tls-unreported-01", {"min_tls": _ABSENT}),                                  # APP-002 -> None
     ("app-remote-debugging-on-01", {"remote_debugging": True}),                       # APP-004 violating
     ("app-no-managed-identity-01", {"identity": None}),                               # APP-005 violating
+    # APP-003 applies to function apps too: FTP allowed on one (violating)
+    ("func-ftp-allowed-01", {"kind": "functionapp,linux", "ftps": "AllAllowed"}),
+    # APP-007 (optional mode, off), APP-008 (HTTP/1.1), APP-009 (Easy Auth off) violating
+    ("app-client-cert-optional-01", {"client_cert": "Optional", "http2": False, "easy_auth": False}),
+    ("app-client-cert-off-01", {"client_cert": None}),
+    ("app-easyauth-unread-01", {"easy_auth": None}),                                  # APP-009 -> None
     ("app-user-identity-01", {"identity": "UserAssigned"}),                           # compliant
     ("app-python38-01", {"runtime": "PYTHON|3.8"}),                                   # APP-006 violating
     ("app-node14-01", {"runtime": "NODE|14-lts"}),                                    # APP-006 violating

@@ -25,7 +25,7 @@ RULES_PER_FAMILY = {
     "MON": 6,
     "SQL": 9,
     "PG": 4,
-    "APP": 6,
+    "APP": 9,
     "IAM": 12,
     "AKS": 7,
     "ACR": 3,
