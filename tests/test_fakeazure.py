@@ -655,6 +655,12 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     out["AZ-NET-008"] = {n["name"] for n in vnets if n["properties"].get("enableDdosProtection") is not True}
     kv = of("Microsoft.KeyVault/vaults")
     out["AZ-KV-001"] = {v["name"] for v in kv if v["properties"].get("enableSoftDelete") is False}
+    out["AZ-KV-009"] = {v["name"] for v in kv if any(
+        k["properties"]["attributes"]["enabled"] and not any(
+            a["action"]["type"] == "rotate" for a in k["properties"]["rotationPolicy"]["lifetimeActions"])
+        for k in child(v, "keys"))}
+    out["AZ-KV-010"] = {v["name"] for v in kv if not v["properties"].get("privateEndpointConnections")}
+    out["AZ-KV-011"] = {v["name"] for v in kv if v["properties"].get("publicNetworkAccess") != "Disabled"}
     out["AZ-KV-002"] = {v["name"] for v in kv if v["properties"].get("enablePurgeProtection") is not True}
     out["AZ-KV-003"] = {v["name"] for v in kv if v["properties"].get("enableRbacAuthorization") is not True}
     out["AZ-KV-004"] = {v["name"] for v in kv if v["properties"].get("publicNetworkAccess", "Enabled") != "Disabled"
@@ -916,6 +922,9 @@ def test_demo_tenant_plants_every_rule():
         "AZ-SQL-001": {"sql-fw-allowall-audit-on", "sql-fw-manyrules-allowall"},
         "AZ-SQL-002": {"sql-fw-azureonly-audit-off"},
         "AZ-KV-003": {"kv-accesspolicies-01", "kv-rbac-unset-01"},
+        "AZ-KV-009": {"kv-accesspolicies-01"},
+        "AZ-KV-010": {n for n, _ in T.VAULT_CASES} - {"kv-private-endpoint-01"},
+        "AZ-KV-011": {n for n, _ in T.VAULT_CASES} - {"kv-private-endpoint-01"},
         "AZ-KV-004": {"kv-public-open-01", "kv-network-unset-01"},
         "AZ-KV-006": {"kv-accesspolicies-01"},
         "AZ-KV-007": {"kv-rbac-unset-01"},

@@ -15,6 +15,7 @@ from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.support.base import rule
 from scanner.rules.support.helpers import (
     Judgement,
+    approved_private_endpoints,
     Resource,
     as_dict,
     child_of,
@@ -352,17 +353,6 @@ def cross_tenant_replication(inv: Inventory, account: Resource) -> Judgement:
     if raw is None:
         return Judgement(True, "allowCrossTenantReplication not set (false by default)", metadata)
     return Judgement(True, "cross-tenant replication is disallowed", metadata)
-
-
-def approved_private_endpoints(resource: Resource) -> list[str]:
-    """Names of the resource's private endpoint connections whose state is Approved."""
-    names = []
-    for connection in props(resource).get("privateEndpointConnections") or []:
-        connection = as_dict(connection)
-        state = as_dict(as_dict(connection.get("properties")).get("privateLinkServiceConnectionState"))
-        if str(state.get("status") or "").lower() == "approved":
-            names.append(str(connection.get("name") or connection.get("id") or "?").rsplit("/", 1)[-1])
-    return names
 
 
 @rule(

@@ -569,8 +569,9 @@ class _Arm:
     def vault(self, rg: str, name: str, location: str, tenant_id: str, *,
               soft_delete: Any = True, purge_protection: Any = True, rbac: Any = True,
               network: str = "firewall", keys: Any = _ABSENT, secrets: Any = _ABSENT,
-              diagnostics: Any = _ABSENT) -> dict[str, Any]:
-        """``network``: "firewall" (public, default action Deny), "private" (public access
+              diagnostics: Any = _ABSENT, rotation: bool = True) -> dict[str, Any]:
+        """``rotation``: every key's rotation policy rotates it (else only the default notify
+        action). ``network``: "firewall" (public, default action Deny), "private" (public access
         Disabled + a private endpoint), "open" (public, Allow) or "unset" (properties omitted).
         ``keys``: (name, exp epoch or None, enabled) served as the keys list; default one enabled
         key expiring in 2099. Expiry dates are fixed (not relative to "now") so the demo's
@@ -626,6 +627,7 @@ class _Arm:
                                    "recoveryLevel": "Recoverable", "exportable": False,
                                    **({} if exp is None else {"exp": exp})},
                     "kty": "RSA",
+                    "rotationPolicy": _rotation_policy(rotation),
                     "keyUri": f"https://{name}.vault.azure.net/keys/{key_name}",
                     "keyUriWithVersion": f"https://{name}.vault.azure.net/keys/{key_name}/{guid('kv-key', key_name).replace('-', '')}",
                 },
@@ -912,6 +914,16 @@ class _Arm:
         return res
 
 
+def _rotation_policy(rotates: bool) -> dict[str, Any]:
+    """A key's ``properties.rotationPolicy``: rotate 90 days after creation, or the default
+    policy Key Vault gives every key (notify 30 days before expiry)."""
+    actions = [{"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "notify"}}]
+    if rotates:
+        actions.insert(0, {"trigger": {"timeAfterCreate": "P90D"}, "action": {"type": "rotate"}})
+    return {"attributes": {"created": KEY_CREATED, "updated": KEY_CREATED, "expiryTime": "P1Y"},
+            "lifetimeActions": actions}
+
+
 def diagnostic_setting(sid: str, name: str, logs: list[dict[str, Any]], *, workspace: str | None) -> dict[str, Any]:
     """A diagnostic setting in REST shape; ``workspace`` None sends nowhere."""
     props: dict[str, Any] = {"logs": logs, "metrics": [], "logAnalyticsDestinationType": None}
@@ -1071,8 +1083,9 @@ VAULT_CASES: list[tuple[str, dict[str, Any]]] = [
     ("kv-nopurgeprot-01", {"soft_delete": True, "purge_protection": _ABSENT}),    # KV-002 violating
     ("kv-purgeprot-false-01", {"soft_delete": True, "purge_protection": False}),  # KV-002 violating
     # KV-003 violating, KV-006 violating (an enabled key without exp; the disabled one is ignored)
+    # ... and KV-009 violating (keys without a rotate action)
     ("kv-accesspolicies-01", {"rbac": False, "keys": [("key-noexp", None, True), ("key-old-noexp", None, False),
-                                                      ("key-cmk", KEY_EXP_FAR, True)]}),
+                                                      ("key-cmk", KEY_EXP_FAR, True)], "rotation": False}),
     # KV-003 violating (absent), KV-007 violating (expired key still enabled)
     ("kv-rbac-unset-01", {"rbac": _ABSENT, "keys": [("key-expired", KEY_EXP_PAST, True),
                                                     ("key-expired-disabled", KEY_EXP_PAST, False)]}),

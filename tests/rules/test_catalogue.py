@@ -21,7 +21,7 @@ RULES_PER_FAMILY = {
     "STOR": 16,
     "NET": 11,
     "CMP": 6,
-    "KV": 8,
+    "KV": 11,
     "MON": 6,
     "SQL": 9,
     "PG": 4,
