@@ -860,6 +860,14 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
         return bool(scopes) and all(vnet_flow_ok(s) for s in scopes)
 
     out["AZ-NET-010"] = {n["name"] for n in nsgs if not covered(n)}
+    cosmos = of("Microsoft.DocumentDB/databaseAccounts")
+    out["AZ-COSMOS-001"] = {c["name"] for c in cosmos if c["properties"]["publicNetworkAccess"] == "Enabled"
+                            and not c["properties"]["isVirtualNetworkFilterEnabled"]
+                            and not [r for r in c["properties"]["ipRules"] if r["ipAddressOrRange"] != "0.0.0.0"]}
+    out["AZ-COSMOS-002"] = {c["name"] for c in cosmos if not c["properties"]["privateEndpointConnections"]}
+    out["AZ-COSMOS-003"] = {c["name"] for c in cosmos if c["properties"]["disableLocalAuth"] is not True}
+    out["AZ-COSMOS-004"] = {c["name"] for c in cosmos if "keyVaultKeyUri" not in c["properties"]}
+    out["AZ-COSMOS-005"] = {c["name"] for c in cosmos if c["properties"]["backupPolicy"]["type"] != "Continuous"}
     out["AZ-IAM-012"] = {managed[a["properties"]["principalId"]] for a in tenant["roleAssignments"]
                          if a["properties"]["principalId"] in managed
                          and a["properties"]["roleDefinitionId"].lower() in broad
@@ -923,6 +931,11 @@ def test_demo_tenant_plants_every_rule():
         "AZ-SQL-002": {"sql-fw-azureonly-audit-off"},
         "AZ-KV-003": {"kv-accesspolicies-01", "kv-rbac-unset-01"},
         "AZ-KV-009": {"kv-accesspolicies-01"},
+        "AZ-COSMOS-001": {"cosmos-open-01", "cosmos-azure-dc-only-01"},
+        "AZ-COSMOS-002": {"cosmos-open-01", "cosmos-firewalled-01", "cosmos-azure-dc-only-01"},
+        "AZ-COSMOS-003": {"cosmos-open-01", "cosmos-azure-dc-only-01"},
+        "AZ-COSMOS-004": {"cosmos-open-01", "cosmos-firewalled-01", "cosmos-azure-dc-only-01"},
+        "AZ-COSMOS-005": {"cosmos-open-01", "cosmos-azure-dc-only-01"},
         "AZ-KV-010": {n for n, _ in T.VAULT_CASES} - {"kv-private-endpoint-01"},
         "AZ-KV-011": {n for n, _ in T.VAULT_CASES} - {"kv-private-endpoint-01"},
         "AZ-KV-004": {"kv-public-open-01", "kv-network-unset-01"},
@@ -1049,7 +1062,8 @@ def test_large_tenant_10000_is_fast_and_exact():
                   "Microsoft.Sql/servers", "Microsoft.DBforPostgreSQL/flexibleServers", "Microsoft.Web/sites",
                   "Microsoft.ContainerService/managedClusters", "Microsoft.ContainerRegistry/registries",
                   "Microsoft.DBforMySQL/flexibleServers", "Microsoft.Sql/servers/databases",
-                  "Microsoft.Network/networkWatchers", "Microsoft.Insights/activityLogAlerts"}
+                  "Microsoft.Network/networkWatchers", "Microsoft.Insights/activityLogAlerts",
+                  "Microsoft.DocumentDB/databaseAccounts"}
     assert rule_types <= set(types)
     assert types["Microsoft.Network/networkWatchers"] == 2  # one per region, none in eastus (AZ-NET-009)
     other = sum(n for t, n in types.items() if t not in rule_types)

@@ -36,6 +36,7 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.dbformysql/flexibleservers": "2023-12-30",
     "microsoft.network/networkwatchers": "2024-05-01",
     "microsoft.insights/activitylogalerts": "2020-10-01",
+    "microsoft.documentdb/databaseaccounts": "2024-08-15",
 }
 
 DIAGNOSTIC_SETTINGS_API_VERSION = "2021-05-01-preview"  # resource and subscription diagnostic settings

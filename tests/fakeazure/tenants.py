@@ -105,6 +105,7 @@ API_VERSIONS: dict[str, list[str]] = {
         "2023-04-01", "2023-06-01", "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01",
     ],
     "Microsoft.Insights/activityLogAlerts": ["2017-04-01", "2020-10-01", "2023-01-01-preview"],
+    "Microsoft.DocumentDB/databaseAccounts": ["2023-04-15", "2023-11-15", "2024-05-15", "2024-08-15", "2024-11-15"],
     # an extension resource: under a resource ({id}/providers/...) and at subscription scope
     "Microsoft.Insights/diagnosticSettings": ["2016-09-01", "2017-05-01-preview", "2020-01-01-preview",
                                               "2021-05-01-preview"],
@@ -1697,6 +1698,8 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
     for case in ALERT_CASES:
         _alert(arm, prod, case[0], case)
     _subscription_monitoring(arm)
+    from tests.fakeazure import breadth  # issue-17 families: their own module, merged here once
+    breadth.plant_demo(arm, now)
     arm.link_nsg_associations()
 
     graph, assignments = _demo_identity(sub, now)
@@ -1838,8 +1841,9 @@ def large_tenant(n: int, now: datetime | None = None) -> dict[str, Any]:
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     sub = SUBSCRIPTION_ID
     arm = _Arm(sub)
+    from tests.fakeazure import breadth  # issue-17 types
     builders = (_large_storage, _large_nsg, _large_vm, _large_disk, _large_vault, _large_sql,
-                _large_pg, _large_site, _large_aks, _large_acr, _large_mysql)
+                _large_pg, _large_site, _large_aks, _large_acr, _large_mysql, *breadth.LARGE_BUILDERS)
     others = (_large_vnet, _large_pip, _large_nic, _large_plan, _large_appgw, _large_alert)
     plan_ids: list[str] = []
     rule_slot = other_slot = 0

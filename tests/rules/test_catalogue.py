@@ -30,6 +30,7 @@ RULES_PER_FAMILY = {
     "AKS": 7,
     "ACR": 3,
     "MYSQL": 3,
+    "COSMOS": 5,
 }
 EXPECTED_IDS = {f"AZ-{fam}-{n:03d}" for fam, count in RULES_PER_FAMILY.items() for n in range(1, count + 1)}
 

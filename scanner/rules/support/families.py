@@ -12,6 +12,7 @@ MODULE_OF_FAMILY: dict[str, str] = {
     "AKS": "aks",
     "APP": "appservice",
     "CMP": "compute",
+    "COSMOS": "cosmosdb",
     "IAM": "identity",
     "KV": "keyvault",
     "MON": "monitoring",

@@ -1,0 +1,86 @@
+"""Demo-tenant data for the rule families of issue 17 (Cosmos DB, Defender for Cloud settings,
+Entra ID policies, ...), kept apart from ``tenants.py`` so that it merges easily: ``demo_tenant``
+calls :func:`plant_demo` once, after its own resources exist.
+
+Each builder plants a violating and a compliant case of each rule it serves (subscription-wide
+settings: the violating case; the compliant one is unit-tested until the demo has several
+subscriptions), in the REST shape and api-version Azure documents.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+COSMOS_TYPE = "Microsoft.DocumentDB/databaseAccounts"
+
+# name -> (public network access, IP rules, private endpoint, local auth disabled, CMK, backup type)
+COSMOS_CASES: list[tuple[str, dict[str, Any]]] = [
+    # COSMOS-001..005 violating: open to all networks, keys accepted, service-managed key, periodic backup
+    ("cosmos-open-01", {"public": "Enabled", "ip_rules": [], "private_endpoint": False, "local_auth_off": False,
+                        "cmk": False, "backup": "Periodic"}),
+    # COSMOS-001 compliant (firewalled; the Azure-datacenters entry does not count by itself), 002 violating
+    ("cosmos-firewalled-01", {"public": "Enabled", "ip_rules": ["0.0.0.0", "198.51.100.0/24"],
+                              "private_endpoint": False, "local_auth_off": True, "cmk": False, "backup": "Continuous"}),
+    # COSMOS-001 violating: only the Azure-datacenters entry
+    ("cosmos-azure-dc-only-01", {"public": "Enabled", "ip_rules": ["0.0.0.0"], "private_endpoint": False,
+                                 "local_auth_off": False, "cmk": False, "backup": "Periodic"}),
+    # compliant everywhere
+    ("cosmos-private-01", {"public": "Disabled", "ip_rules": [], "private_endpoint": True, "local_auth_off": True,
+                           "cmk": True, "backup": "Continuous"}),
+]
+
+
+def cosmos_account(arm: Any, rg: str, name: str, location: str, *, public: str, ip_rules: list[str],
+                   private_endpoint: bool, local_auth_off: bool, cmk: bool, backup: str) -> dict[str, Any]:
+    """A Cosmos DB (NoSQL) account as ``GET .../databaseAccounts/{name}?api-version=2024-08-15``
+    returns it."""
+    aid = arm.rid(rg, COSMOS_TYPE, name)
+    props: dict[str, Any] = {
+        "provisioningState": "Succeeded",
+        "documentEndpoint": f"https://{name}.documents.azure.com:443/",
+        "databaseAccountOfferType": "Standard",
+        "consistencyPolicy": {"defaultConsistencyLevel": "Session", "maxIntervalInSeconds": 5,
+                              "maxStalenessPrefix": 100},
+        "locations": [{"locationName": location, "failoverPriority": 0, "isZoneRedundant": False}],
+        "publicNetworkAccess": public,
+        "ipRules": [{"ipAddressOrRange": r} for r in ip_rules],
+        "isVirtualNetworkFilterEnabled": False,
+        "virtualNetworkRules": [],
+        "disableLocalAuth": local_auth_off,
+        "disableKeyBasedMetadataWriteAccess": local_auth_off,
+        "minimalTlsVersion": "Tls12",
+        "privateEndpointConnections": [{
+            "id": f"{aid}/privateEndpointConnections/pe-{name}",
+            "name": f"pe-{name}",
+            "properties": {
+                "privateEndpoint": {"id": arm.rid(rg, "Microsoft.Network/privateEndpoints", f"pe-{name}")},
+                "groupId": "Sql",
+                "privateLinkServiceConnectionState": {"status": "Approved", "actionsRequired": "None"},
+                "provisioningState": "Succeeded",
+            },
+        }] if private_endpoint else [],
+        "backupPolicy": ({"type": "Continuous", "continuousModeProperties": {"tier": "Continuous7Days"}}
+                         if backup == "Continuous" else
+                         {"type": "Periodic", "periodicModeProperties": {
+                             "backupIntervalInMinutes": 240, "backupRetentionIntervalInHours": 8,
+                             "backupStorageRedundancy": "Geo"}}),
+    }
+    if cmk:
+        props["keyVaultKeyUri"] = "https://kv-secure-01.vault.azure.net/keys/key-cmk"
+    return arm.add(rg, COSMOS_TYPE, name, location, props, kind="GlobalDocumentDB")
+
+
+def plant_demo(arm: Any, now: datetime) -> None:
+    """Every issue-17 case of the demo tenant."""
+    for name, kw in COSMOS_CASES:
+        cosmos_account(arm, "rg-data", name, "northeurope", **kw)
+
+
+def _large_cosmos(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    name, kw = COSMOS_CASES[v % len(COSMOS_CASES)]
+    cosmos_account(arm, rg, f"cosmos-{i:07d}", loc, **kw)
+
+
+# resource builders ``large:N`` cycles through with the rule types of tenants.py
+LARGE_BUILDERS = (_large_cosmos,)
