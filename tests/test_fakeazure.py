@@ -819,10 +819,17 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
 
     for rule_id, kind in (("AZ-MON-003", "Microsoft.Authorization/policyAssignments"),
                           ("AZ-MON-004", "Microsoft.Network/networkSecurityGroups"),
-                          ("AZ-MON-005", "Microsoft.Security/securitySolutions")):
+                          ("AZ-MON-005", "Microsoft.Security/securitySolutions"),
+                          ("AZ-MON-007", "Microsoft.Sql/servers/firewallRules"),
+                          ("AZ-MON-008", "Microsoft.Network/publicIPAddresses")):
         out[rule_id] = {f"{kind}/{verb}" for verb in ("write", "delete") if not alerted(f"{kind}/{verb}")}
     plans = {"VirtualMachines", "AppServices", "SqlServers", "SqlServerVirtualMachines",
-             "OpenSourceRelationalDatabases", "StorageAccounts", "Containers", "CosmosDbs", "KeyVaults", "Arm"}
+             "OpenSourceRelationalDatabases", "StorageAccounts", "Containers", "CosmosDbs", "KeyVaults", "Arm",
+             "Dns", "Api", "CloudPosture"}
+    health = [a for a in of("Microsoft.Insights/activityLogAlerts") if a["properties"]["enabled"]
+              and a["properties"]["scopes"] == [f"/subscriptions/{tenant['subscriptionId']}"]
+              and {"field": "category", "equals": "ServiceHealth"} in a["properties"]["condition"]["allOf"]]
+    out["AZ-MON-009"] = set() if health else {tenant["subscriptionId"]}
     out["AZ-MON-006"] = {p["name"] for p in tenant["children"].get(f"{sub_children}/Microsoft.Security/pricings", [])
                          if p["name"] in plans and p["properties"]["pricingTier"] != "Standard"}
     out["AZ-KV-005"] = {v["name"] for v in kv if not any(
@@ -999,7 +1006,10 @@ def test_demo_tenant_plants_every_rule():
         "AZ-MON-004": {"Microsoft.Network/networkSecurityGroups/write", "Microsoft.Network/networkSecurityGroups/delete"},
         "AZ-MON-005": {"Microsoft.Security/securitySolutions/delete"},
         "AZ-MON-006": {"AppServices", "SqlServerVirtualMachines", "OpenSourceRelationalDatabases", "Containers",
-                       "CosmosDbs"},
+                       "CosmosDbs", "Dns", "Api", "CloudPosture"},
+        "AZ-MON-007": {"Microsoft.Sql/servers/firewallRules/delete"},
+        "AZ-MON-008": {"Microsoft.Network/publicIPAddresses/write", "Microsoft.Network/publicIPAddresses/delete"},
+        "AZ-MON-009": {T.SUBSCRIPTION_ID},
         "AZ-NET-009": {"eastus"},
         # every NSG but the two whose flow logs are enabled and kept long enough
         # (and the one a VNet flow log covers); the one whose subnet flow log keeps 30 days fails

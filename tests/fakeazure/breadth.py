@@ -71,10 +71,30 @@ def cosmos_account(arm: Any, rg: str, name: str, location: str, *, public: str, 
     return arm.add(rg, COSMOS_TYPE, name, location, props, kind="GlobalDocumentDB")
 
 
+SQL_FIREWALL_WRITE = "Microsoft.Sql/servers/firewallRules/write"
+PUBLIC_IP_WRITE = "Microsoft.Network/publicIPAddresses/write"
+_ADMINISTRATIVE = {"field": "category", "equals": "Administrative"}
+
+
+def plant_alerts(arm: Any) -> None:
+    """Activity log alerts for AZ-MON-007..009, each leaving its rule violated on the demo
+    subscription: SQL firewall rule writes but not deletes; public IP writes on one resource
+    group only; a service health alert that is disabled."""
+    arm.activity_log_alert("rg-prod", "alert-sql-firewall-write",
+                           [_ADMINISTRATIVE, {"field": "operationName", "equals": SQL_FIREWALL_WRITE}])
+    arm.activity_log_alert("rg-prod", "alert-public-ip-write-rg-prod", [
+        _ADMINISTRATIVE, {"field": "operationName", "equals": PUBLIC_IP_WRITE}], scope=arm.rg_id("rg-prod"))
+    arm.activity_log_alert("rg-prod", "alert-service-health-disabled", [
+        {"field": "category", "equals": "ServiceHealth"},
+        {"anyOf": [{"field": "properties.incidentType", "equals": "Incident"},
+                   {"field": "properties.incidentType", "equals": "Security"}]}], enabled=False)
+
+
 def plant_demo(arm: Any, now: datetime) -> None:
     """Every issue-17 case of the demo tenant."""
     for name, kw in COSMOS_CASES:
         cosmos_account(arm, "rg-data", name, "northeurope", **kw)
+    plant_alerts(arm)
 
 
 def _large_cosmos(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:

@@ -1129,7 +1129,7 @@ DEFENDER_TIERS: list[tuple[str, str, str | None]] = [
     ("SqlServerVirtualMachines", "Free", None), ("OpenSourceRelationalDatabases", "Free", None),
     ("StorageAccounts", "Standard", "DefenderForStorageV2"), ("Containers", "Free", None),
     ("CosmosDbs", "Free", None), ("KeyVaults", "Standard", "PerKeyVault"), ("Arm", "Standard", "PerSubscription"),
-    ("Dns", "Free", None), ("Api", "Free", None),
+    ("Dns", "Free", None), ("Api", "Free", None), ("CloudPosture", "Free", None),
 ]
 # NSG flow logs in large tenants, cycled over the NSGs of the region with a watcher (AZ-NET-010):
 # (enabled, retention days or None for no policy); None = no flow log at all

@@ -22,7 +22,7 @@ RULES_PER_FAMILY = {
     "NET": 11,
     "CMP": 6,
     "KV": 11,
-    "MON": 6,
+    "MON": 9,
     "SQL": 9,
     "PG": 4,
     "APP": 9,
