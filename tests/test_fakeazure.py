@@ -830,6 +830,21 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
               and a["properties"]["scopes"] == [f"/subscriptions/{tenant['subscriptionId']}"]
               and {"field": "category", "equals": "ServiceHealth"} in a["properties"]["condition"]["allOf"]]
     out["AZ-MON-009"] = set() if health else {tenant["subscriptionId"]}
+    security = f"/subscriptions/{tenant['subscriptionId']}/providers/Microsoft.Security"
+    contacts = [c["properties"] for c in tenant["children"].get(f"{security}/securityContacts", [])]
+    settings = {s["name"]: s["properties"]["enabled"] for s in tenant["children"].get(f"{security}/settings", [])}
+    failing = {
+        "AZ-DEF-001": not any(c["emails"] for c in contacts),
+        "AZ-DEF-002": not any(c["phone"] for c in contacts),
+        "AZ-DEF-003": not any(c["alertNotifications"]["state"] == "On" for c in contacts),
+        "AZ-DEF-004": not any(c["notificationsByRole"]["state"] == "On" and "Owner" in c["notificationsByRole"]["roles"]
+                              for c in contacts),
+        "AZ-DEF-005": not any(s["properties"]["autoProvision"] == "On"
+                              for s in tenant["children"].get(f"{security}/autoProvisioningSettings", [])),
+        "AZ-DEF-006": settings.get("MCAS") is not True,
+        "AZ-DEF-007": settings.get("WDATP") is not True,
+    }
+    out.update({rule_id: {tenant["subscriptionId"]} if bad else set() for rule_id, bad in failing.items()})
     out["AZ-MON-006"] = {p["name"] for p in tenant["children"].get(f"{sub_children}/Microsoft.Security/pricings", [])
                          if p["name"] in plans and p["properties"]["pricingTier"] != "Standard"}
     out["AZ-KV-005"] = {v["name"] for v in kv if not any(
@@ -1010,6 +1025,7 @@ def test_demo_tenant_plants_every_rule():
         "AZ-MON-007": {"Microsoft.Sql/servers/firewallRules/delete"},
         "AZ-MON-008": {"Microsoft.Network/publicIPAddresses/write", "Microsoft.Network/publicIPAddresses/delete"},
         "AZ-MON-009": {T.SUBSCRIPTION_ID},
+        **{f"AZ-DEF-00{n}": {T.SUBSCRIPTION_ID} for n in range(1, 8)},
         "AZ-NET-009": {"eastus"},
         # every NSG but the two whose flow logs are enabled and kept long enough
         # (and the one a VNet flow log covers); the one whose subnet flow log keeps 30 days fails

@@ -66,6 +66,9 @@ CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
 SUBSCRIPTION_READ_API_VERSIONS: dict[str, str] = {
     "providers/Microsoft.Insights/diagnosticSettings": DIAGNOSTIC_SETTINGS_API_VERSION,
     "providers/Microsoft.Security/pricings": SECURITY_PRICINGS_API_VERSION,
+    "providers/Microsoft.Security/securityContacts": "2020-01-01-preview",
+    "providers/Microsoft.Security/autoProvisioningSettings": "2017-08-01-preview",
+    "providers/Microsoft.Security/settings": "2022-05-01",
 }
 
 _CHILDREN = {(parent.lower(), path.lower()): version for (parent, path), version in CHILD_API_VERSIONS.items()}

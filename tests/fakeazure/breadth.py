@@ -90,11 +90,37 @@ def plant_alerts(arm: Any) -> None:
                    {"field": "properties.incidentType", "equals": "Security"}]}], enabled=False)
 
 
+def plant_defender_settings(arm: Any) -> None:
+    """Defender for Cloud settings (AZ-DEF-001..007) as their subscription-scope collections
+    return them, each violating on the demo subscription: the contact has no email or phone,
+    emails alerts Off and not to Owners; auto-provisioning Off; MCAS disabled, WDATP absent."""
+    base = f"/subscriptions/{arm.sub}/providers/Microsoft.Security"
+    arm.subscription_read("Microsoft.Security/securityContacts", [{
+        "id": f"{base}/securityContacts/default", "name": "default",
+        "type": "Microsoft.Security/securityContacts",
+        "properties": {"emails": "", "phone": "",
+                       "alertNotifications": {"state": "Off", "minimalSeverity": "High"},
+                       "notificationsByRole": {"state": "On", "roles": ["AccountAdmin"]}},
+    }])
+    arm.subscription_read("Microsoft.Security/autoProvisioningSettings", [{
+        "id": f"{base}/autoProvisioningSettings/default", "name": "default",
+        "type": "Microsoft.Security/autoProvisioningSettings", "properties": {"autoProvision": "Off"},
+    }])
+    arm.subscription_read("Microsoft.Security/settings", [{
+        "id": f"{base}/settings/MCAS", "name": "MCAS", "type": "Microsoft.Security/settings",
+        "kind": "DataExportSettings", "properties": {"enabled": False},
+    }, {
+        "id": f"{base}/settings/Sentinel", "name": "Sentinel", "type": "Microsoft.Security/settings",
+        "kind": "AlertSyncSettings", "properties": {"enabled": True},
+    }])
+
+
 def plant_demo(arm: Any, now: datetime) -> None:
     """Every issue-17 case of the demo tenant."""
     for name, kw in COSMOS_CASES:
         cosmos_account(arm, "rg-data", name, "northeurope", **kw)
     plant_alerts(arm)
+    plant_defender_settings(arm)
 
 
 def _large_cosmos(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:

@@ -110,6 +110,9 @@ API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.Insights/diagnosticSettings": ["2016-09-01", "2017-05-01-preview", "2020-01-01-preview",
                                               "2021-05-01-preview"],
     "Microsoft.Security/pricings": ["2018-06-01", "2022-03-01", "2023-01-01", "2024-01-01"],
+    "Microsoft.Security/securityContacts": ["2017-08-01-preview", "2020-01-01-preview", "2023-12-01-preview"],
+    "Microsoft.Security/autoProvisioningSettings": ["2017-08-01-preview"],
+    "Microsoft.Security/settings": ["2019-01-01", "2021-06-01", "2021-07-01", "2022-05-01"],
 }
 # Subscription-scope collections (``/subscriptions/{id}/providers/<type>``) the emulator serves
 # from ``children`` keyed by that path ({"value": []} when the tenant has none), by short name
@@ -117,6 +120,9 @@ API_VERSIONS: dict[str, list[str]] = {
 SUBSCRIPTION_READS = {
     "diagnosticSettings": "Microsoft.Insights/diagnosticSettings",
     "pricings": "Microsoft.Security/pricings",
+    "securityContacts": "Microsoft.Security/securityContacts",
+    "autoProvisioningSettings": "Microsoft.Security/autoProvisioningSettings",
+    "settings": "Microsoft.Security/settings",
 }
 # Provider api-version lists for the types no rule reads (per namespace).
 NAMESPACE_API_VERSIONS: dict[str, list[str]] = {

@@ -31,6 +31,7 @@ RULES_PER_FAMILY = {
     "ACR": 3,
     "MYSQL": 3,
     "COSMOS": 5,
+    "DEF": 7,
 }
 EXPECTED_IDS = {f"AZ-{fam}-{n:03d}" for fam, count in RULES_PER_FAMILY.items() for n in range(1, count + 1)}
 

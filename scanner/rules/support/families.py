@@ -13,6 +13,7 @@ MODULE_OF_FAMILY: dict[str, str] = {
     "APP": "appservice",
     "CMP": "compute",
     "COSMOS": "cosmosdb",
+    "DEF": "defender",
     "IAM": "identity",
     "KV": "keyvault",
     "MON": "monitoring",
