@@ -890,6 +890,29 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     out["AZ-COSMOS-003"] = {c["name"] for c in cosmos if c["properties"]["disableLocalAuth"] is not True}
     out["AZ-COSMOS-004"] = {c["name"] for c in cosmos if "keyVaultKeyUri" not in c["properties"]}
     out["AZ-COSMOS-005"] = {c["name"] for c in cosmos if c["properties"]["backupPolicy"]["type"] != "Continuous"}
+    authz = graph["authorizationPolicy"][0]
+    perms = authz["defaultUserRolePermissions"]
+    policy_failures = {
+        "AZ-IAM-013": any(p.startswith("ManagePermissionGrantsForSelf.") for p in perms["permissionGrantPoliciesAssigned"]),
+        "AZ-IAM-014": perms["allowedToCreateApps"],
+        "AZ-IAM-015": perms["allowedToCreateSecurityGroups"],
+        "AZ-IAM-016": perms["allowedToCreateTenants"],
+        "AZ-IAM-017": authz["allowInvitesFrom"] not in ("none", "adminsAndGuestInviters"),
+        "AZ-IAM-018": authz["guestUserRoleId"] == "a0b1b346-4d3e-4e8b-98f8-753987be4970",
+    }
+    out.update({k: {"Authorization policy"} if bad else set() for k, bad in policy_failures.items()})
+    mfa_policies = [p for p in graph["conditionalAccessPolicies"]
+                    if p["state"] == "enabled" and "mfa" in p["grantControls"]["builtInControls"]]
+    defaults_on = graph["securityDefaults"][0]["isEnabled"]
+    out["AZ-IAM-019"] = set() if defaults_on or any(
+        "62e90394-69f5-4237-9190-012177145e10" in p["conditions"]["users"]["includeRoles"] for p in mfa_policies) \
+        else {"Conditional Access / security defaults"}
+    out["AZ-IAM-020"] = set() if defaults_on or any(
+        "All" in p["conditions"]["users"]["includeUsers"] for p in mfa_policies) \
+        else {"Conditional Access / security defaults"}
+    global_admins = [len(r["members"]) for r in graph["directoryRoles"]
+                     if r.get("roleTemplateId") == "62e90394-69f5-4237-9190-012177145e10"]
+    out["AZ-IAM-021"] = {"Global Administrator"} if not 2 <= sum(global_admins) <= 4 else set()
     out["AZ-IAM-012"] = {managed[a["properties"]["principalId"]] for a in tenant["roleAssignments"]
                          if a["properties"]["principalId"] in managed
                          and a["properties"]["roleDefinitionId"].lower() in broad
@@ -1014,6 +1037,10 @@ def test_demo_tenant_plants_every_rule():
         "AZ-IAM-009": {"app-implicit-access-tokens"},
         "AZ-IAM-010": {"OpenShield Demo All Actions Admin"},
         "AZ-IAM-012": {"mi-contributor-on-subscription"},
+        **{f"AZ-IAM-0{n}": {"Authorization policy"} for n in range(13, 19)},
+        "AZ-IAM-019": {"Conditional Access / security defaults"},
+        "AZ-IAM-020": {"Conditional Access / security defaults"},
+        "AZ-IAM-021": {"Global Administrator"},
         "AZ-KV-005": {"kv-nosoftdelete-01", "kv-public-open-01"},
         "AZ-MON-001": {T.SUBSCRIPTION_ID},
         "AZ-MON-002": {T.SUBSCRIPTION_ID},

@@ -9,6 +9,7 @@ subscriptions), in the REST shape and api-version Azure documents.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -130,3 +131,75 @@ def _large_cosmos(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str])
 
 # resource builders ``large:N`` cycles through with the rule types of tenants.py
 LARGE_BUILDERS = (_large_cosmos,)
+
+
+# Entra ID tenant-wide policies (AZ-IAM-013..020), as Graph v1.0 returns them
+AZURE_MANAGEMENT_APP = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+GLOBAL_ADMIN_TEMPLATE = "62e90394-69f5-4237-9190-012177145e10"
+
+
+def plant_graph(graph: dict[str, Any], *, extra_global_admins: int = 3) -> None:
+    """The demo tenant's policies, each leaving its rule violated (one tenant, one verdict; the
+    compliant shapes are unit-tested): users may consent to any app, register apps, create
+    groups and tenants, invite guests; guests see the directory like members; security defaults
+    off; Conditional Access requires MFA for admins only in report-only mode and protects Azure
+    management with a compliant device rather than MFA. ``extra_global_admins`` enabled members
+    join the Global Administrator role, above the four AZ-IAM-021 allows."""
+    admins = next((r for r in graph.get("directoryRoles", []) if r.get("roleTemplateId") == GLOBAL_ADMIN_TEMPLATE), None)
+    if admins is not None:
+        present = {m["id"] for m in admins["members"]}
+        extra = [u for u in graph.get("users", []) if u.get("userType") == "Member" and u.get("accountEnabled")
+                 and u["id"] not in present][:extra_global_admins]
+        admins["members"] += [{"@odata.type": "#microsoft.graph.user", "id": u["id"], "displayName": u["displayName"],
+                               "userPrincipalName": u["userPrincipalName"]} for u in extra]
+    graph["authorizationPolicy"] = [{
+        "id": "authorizationPolicy",
+        "displayName": "Authorization Policy",
+        "description": "Used to manage authorization related settings across the company.",
+        "allowInvitesFrom": "everyone",
+        "allowedToSignUpEmailBasedSubscriptions": True,
+        "allowedToUseSSPR": True,
+        "allowEmailVerifiedUsersToJoinOrganization": False,
+        "blockMsolPowerShell": False,
+        "guestUserRoleId": "a0b1b346-4d3e-4e8b-98f8-753987be4970",
+        "defaultUserRolePermissions": {
+            "allowedToCreateApps": True,
+            "allowedToCreateSecurityGroups": True,
+            "allowedToCreateTenants": True,
+            "allowedToReadBitlockerKeysForOwnedDevice": True,
+            "allowedToReadOtherUsers": True,
+            "permissionGrantPoliciesAssigned": ["ManagePermissionGrantsForSelf.microsoft-user-default-legacy"],
+        },
+    }]
+    graph["securityDefaults"] = [{
+        "id": "00000000-0000-0000-0000-000000000005",
+        "displayName": "Security Defaults",
+        "description": "Security defaults is a set of basic identity security mechanisms recommended by Microsoft.",
+        "isEnabled": False,
+    }]
+    graph["conditionalAccessPolicies"] = [
+        _ca_policy("ca-mfa-admins-report-only", "enabledForReportingButNotEnforced",
+                   {"includeRoles": [GLOBAL_ADMIN_TEMPLATE]}, ["All"], ["mfa"]),
+        _ca_policy("ca-azure-management-compliant-device", "enabled",
+                   {"includeUsers": ["All"]}, [AZURE_MANAGEMENT_APP], ["compliantDevice"]),
+    ]
+
+
+def _ca_policy(name: str, state: str, users: dict[str, list[str]], apps: list[str],
+               controls: list[str]) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"ca:{name}")),
+        "displayName": name,
+        "createdDateTime": "2023-03-01T09:00:00Z",
+        "modifiedDateTime": None,
+        "state": state,
+        "conditions": {
+            "clientAppTypes": ["all"],
+            "applications": {"includeApplications": apps, "excludeApplications": []},
+            "users": {"includeUsers": [], "excludeUsers": [], "includeGroups": [], "excludeGroups": [],
+                      "includeRoles": [], "excludeRoles": [], **users},
+        },
+        "grantControls": {"operator": "OR", "builtInControls": controls, "customAuthenticationFactors": [],
+                          "termsOfUse": [], "authenticationStrength": None},
+        "sessionControls": None,
+    }

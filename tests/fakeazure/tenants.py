@@ -40,6 +40,9 @@ GRAPH_COLLECTIONS = (
     "directoryRoles",
     "applications",
     "servicePrincipals",
+    "authorizationPolicy",         # a singleton: one item
+    "securityDefaults",            # a singleton: one item
+    "conditionalAccessPolicies",
 )
 
 # Built-in role definition ids (the same in every tenant).
@@ -1709,6 +1712,7 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
     arm.link_nsg_associations()
 
     graph, assignments = _demo_identity(sub, now)
+    breadth.plant_graph(graph)
     tenant = _envelope("demo", now)
     tenant.update({
         "resources": arm.resources,
@@ -1874,6 +1878,7 @@ def large_tenant(n: int, now: datetime | None = None) -> dict[str, Any]:
     arm.link_nsg_associations()
 
     graph, assignments = _large_identity(sub, n, now)
+    breadth.plant_graph(graph)
     tenant = _envelope(f"large:{n}", now)
     tenant.update({
         "resources": arm.resources,

@@ -26,7 +26,7 @@ RULES_PER_FAMILY = {
     "SQL": 9,
     "PG": 4,
     "APP": 9,
-    "IAM": 12,
+    "IAM": 21,
     "AKS": 7,
     "ACR": 3,
     "MYSQL": 3,
