@@ -318,7 +318,7 @@ def test_providers_and_roles(client):
     auth = f"{client.sub}/providers/Microsoft.Authorization"
     assignments = client.get(f"{auth}/roleAssignments?api-version=2022-04-01").json()["value"]
     definitions = client.get(f"{auth}/roleDefinitions?api-version=2022-04-01").json()["value"]
-    assert len(assignments) == 12 and len(definitions) == 6
+    assert len(assignments) == 13 and len(definitions) == 6  # 13: + the resource-group UAA (AZ-IAM-022)
     assert {d["properties"]["type"] for d in definitions} == {"BuiltInRole", "CustomRole"}
 
 
@@ -913,6 +913,9 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     global_admins = [len(r["members"]) for r in graph["directoryRoles"]
                      if r.get("roleTemplateId") == "62e90394-69f5-4237-9190-012177145e10"]
     out["AZ-IAM-021"] = {"Global Administrator"} if not 2 <= sum(global_admins) <= 4 else set()
+    out["AZ-IAM-022"] = {a["properties"]["principalId"] for a in tenant["roleAssignments"]
+                         if a["properties"]["roleDefinitionId"].endswith(T.USER_ACCESS_ADMIN)
+                         and a["properties"]["scope"].lower() in ("/", f"/subscriptions/{tenant['subscriptionId']}".lower())}
     out["AZ-IAM-012"] = {managed[a["properties"]["principalId"]] for a in tenant["roleAssignments"]
                          if a["properties"]["principalId"] in managed
                          and a["properties"]["roleDefinitionId"].lower() in broad
@@ -1041,6 +1044,7 @@ def test_demo_tenant_plants_every_rule():
         "AZ-IAM-019": {"Conditional Access / security defaults"},
         "AZ-IAM-020": {"Conditional Access / security defaults"},
         "AZ-IAM-021": {"Global Administrator"},
+        "AZ-IAM-022": {u["id"] for u in tenant["graph"]["users"] if u["userPrincipalName"].startswith("carol.secadmin@")},
         "AZ-KV-005": {"kv-nosoftdelete-01", "kv-public-open-01"},
         "AZ-MON-001": {T.SUBSCRIPTION_ID},
         "AZ-MON-002": {T.SUBSCRIPTION_ID},

@@ -1191,3 +1191,44 @@ def global_admin_count(inv: Inventory) -> Iterator[Evaluation]:
     role_id = _text(roles[0].get("id")) if roles else GLOBAL_ADMIN_TEMPLATE
     yield Evaluation(f"/graph/directoryRoles/{role_id}", "Global Administrator", "Microsoft.Graph/directoryRoles",
                      *judgement)
+
+
+USER_ACCESS_ADMINISTRATOR = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+
+
+@rule(
+    id="AZ-IAM-022",
+    title="User Access Administrator assigned at subscription or root scope",
+    severity="HIGH",
+    category="identity",
+    description=(
+        "The User Access Administrator role is assigned on the whole subscription (or the root "
+        "'/' scope a Global Administrator gets by elevating access). Its holder can grant anyone, "
+        "including themselves, Owner on everything below; it should be temporary or narrowly "
+        "scoped."
+    ),
+    remediation=(
+        "Remove the assignment (`az role assignment delete --ids <assignment id>`; for the root "
+        "scope, turn off 'Access management for Azure resources' in Entra ID > Properties), and "
+        "grant role management at the narrowest scope through Privileged Identity Management."
+    ),
+    frameworks={"NIST": ["PR.AC-4"], "ISO27001": ["A.8.2"]},
+    needs=Needs(role_assignments=True),
+)
+def user_access_administrator_scope(inv: Inventory) -> Iterable[Evaluation]:
+    """One verdict per User Access Administrator assignment (by built-in role id): at the
+    subscription, a management group or root fails; at a resource group or resource passes."""
+    subscription_scope = f"/subscriptions/{inv.subscription_id}".lower()
+    for assignment in _objects(inv.role_assignments):
+        p = props(assignment)
+        if _role_guid(_text(p.get("roleDefinitionId"))) != USER_ACCESS_ADMINISTRATOR:
+            continue
+        scope = _scope_of(assignment)
+        principal = _text(p.get("principalId"))
+        metadata = {"principalId": principal, "principalType": p.get("principalType"), "scope": scope or "/"}
+        broad = scope.lower() in ("", subscription_scope) or scope.lower().startswith("/providers/microsoft.management/")
+        if broad:
+            detail = f"User Access Administrator at {'root (/)' if not scope else scope}"
+        else:
+            detail = f"User Access Administrator limited to {scope}"
+        yield _assignment_verdict(assignment, principal, not broad, detail, metadata)

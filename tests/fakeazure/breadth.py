@@ -203,3 +203,13 @@ def _ca_policy(name: str, state: str, users: dict[str, list[str]], apps: list[st
                           "termsOfUse": [], "authenticationStrength": None},
         "sessionControls": None,
     }
+
+
+def plant_assignments(assignments: list[dict[str, Any]], sub: str, graph: dict[str, Any]) -> None:
+    """A User Access Administrator assignment limited to one resource group (AZ-IAM-022
+    compliant; the demo's subscription-wide one violates)."""
+    from tests.fakeazure import tenants as T
+
+    grace = next(u for u in graph["users"] if u["userPrincipalName"].startswith("grace.appadmin@"))
+    assignments.append(T._assignment(sub, "uaa-rg-dev", f"/subscriptions/{sub}/resourceGroups/rg-dev",
+                                     T.USER_ACCESS_ADMIN, grace["id"], "User"))

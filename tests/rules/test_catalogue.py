@@ -26,7 +26,7 @@ RULES_PER_FAMILY = {
     "SQL": 9,
     "PG": 4,
     "APP": 9,
-    "IAM": 21,
+    "IAM": 22,
     "AKS": 7,
     "ACR": 3,
     "MYSQL": 3,

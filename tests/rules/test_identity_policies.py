@@ -117,3 +117,31 @@ def test_iam021_no_activated_role_means_none_and_unread_roles_skip() -> None:
     inv.unavailable["graph:directoryRoles"] = "denied"
     assert evaluate_rule(REGISTRY["AZ-IAM-021"], inv)[0].status == "skipped"
     assert run("AZ-IAM-013", inventory()) == []
+
+
+# --- AZ-IAM-022: User Access Administrator scope -------------------------------------------------
+UAA = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+
+
+def assignment(scope: str, role: str = UAA, principal: str = "p1") -> dict[str, Any]:
+    from tests.rules.builders import SUB
+    return {"id": f"{scope.rstrip('/')}/providers/Microsoft.Authorization/roleAssignments/{principal}",
+            "properties": {"roleDefinitionId": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}",
+                           "principalId": principal, "principalType": "User", "scope": scope}}
+
+
+def test_iam022_user_access_administrator_scope() -> None:
+    from tests.rules.builders import SUB
+    sub = f"/subscriptions/{SUB}"
+    inv = inventory(role_assignments=[assignment(sub, principal="on-sub"), assignment("/", principal="on-root"),
+                                      assignment(f"{sub}/resourceGroups/rg1", principal="on-rg"),
+                                      assignment(sub, role="acdd72a7-3629-48ce-ae10-99a99f18d77d", principal="reader")])
+    results = {r.resource_name: (r.passed, r.detail) for r in run("AZ-IAM-022", inv)}
+    assert results == {
+        "on-sub": (False, f"User Access Administrator at {sub}"),
+        "on-root": (False, "User Access Administrator at root (/)"),
+        "on-rg": (True, f"User Access Administrator limited to {sub}/resourceGroups/rg1"),
+    }
+    inv = inventory()
+    inv.unavailable["arm:roleAssignments"] = "HTTP 403"
+    assert evaluate_rule(REGISTRY["AZ-IAM-022"], inv)[0].status == "skipped"
