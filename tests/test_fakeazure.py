@@ -629,6 +629,10 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
                          if d["properties"].get("encryption", {}).get("type", "EncryptionAtRestWithPlatformKey")
                          == "EncryptionAtRestWithPlatformKey"
                          and d["properties"].get("encryptionSettingsCollection", {}).get("enabled") is not True}
+    out["AZ-CMP-007"] = {v["name"] for v in of("Microsoft.Compute/virtualMachines")
+                         if v["properties"]["securityProfile"].get("securityType") != "TrustedLaunch"}
+    out["AZ-CMP-008"] = {v["name"] for v in of("Microsoft.Compute/virtualMachines")
+                         if v["properties"]["securityProfile"]["encryptionAtHost"] is not True}
     out["AZ-CMP-003"] = {v["name"] for v in of("Microsoft.Compute/virtualMachines")
                          if "managedDisk" not in v["properties"]["storageProfile"]["osDisk"]}
     protection = {"MDE.Linux", "MDE.Windows", "IaaSAntimalware"}
@@ -967,6 +971,8 @@ def test_demo_tenant_plants_every_rule():
         "AZ-CMP-001": {"vm-linux-password-auth", "vm-linux-password-unset"},
         "AZ-CMP-002": {"disk-platform-key-01", "disk-encryption-unset-01"},
         "AZ-CMP-003": {"vm-unmanaged-vhd-01"},
+        "AZ-CMP-007": {"vm-linux-password-auth"},
+        "AZ-CMP-008": {"vm-linux-password-auth"},
         "AZ-CMP-004": {"vm-linux-password-auth", "vm-unmanaged-vhd-01"},
         "AZ-CMP-005": {"vm-linux-password-auth", "vm-linux-password-unset", "vm-unmanaged-vhd-01"},
         "AZ-NET-005": {"vnet-prod"},

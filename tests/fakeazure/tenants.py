@@ -474,8 +474,10 @@ class _Arm:
     def vm(self, rg: str, name: str, location: str, *, linux: bool = True,
            disable_password: Any = True, nic_id: str = "", os_disk_id: str = "",
            os_disk_name: str = "", managed: bool = True, patch_mode: Any = None,
-           extensions: Any = _ABSENT) -> dict[str, Any]:
-        """``patch_mode`` overrides the OS default (Linux ImageDefault, Windows AutomaticByOS);
+           extensions: Any = _ABSENT, trusted_launch: bool = True, host_encryption: bool = True) -> dict[str, Any]:
+        """``trusted_launch``: securityType TrustedLaunch with secure boot and vTPM (else no
+        securityProfile type, a Standard VM); ``host_encryption``: encryptionAtHost.
+        ``patch_mode`` overrides the OS default (Linux ImageDefault, Windows AutomaticByOS);
         ``extensions``: (publisher, type) pairs served as the extensions child, None for no child
         (404), default Defender for Endpoint deployed by Defender for Servers."""
         if extensions is _ABSENT:
@@ -498,8 +500,13 @@ class _Arm:
                                                   "patchSettings": {"patchMode": patch_mode or "AutomaticByOS"}}
             image = {"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer",
                      "sku": "2022-datacenter-azure-edition", "version": "latest"}
+        security: dict[str, Any] = {"encryptionAtHost": host_encryption}
+        if trusted_launch:
+            security.update({"securityType": "TrustedLaunch",
+                             "uefiSettings": {"secureBootEnabled": True, "vTpmEnabled": True}})
         props = {
             "vmId": guid("vm", name),
+            "securityProfile": security,
             "hardwareProfile": {"vmSize": "Standard_B2s"},
             "storageProfile": {
                 "imageReference": image,
@@ -1060,7 +1067,9 @@ NSG_CASES: list[tuple[str, list[dict[str, Any]]]] = [
 _MONITOR_ONLY = [("Microsoft.Azure.Monitor", "AzureMonitorLinuxAgent")]
 VM_CASES: list[tuple[str, dict[str, Any]]] = [
     # CMP-001 violating, CMP-004 violating (monitoring agent only)
-    ("vm-linux-password-auth", {"disable_password": False, "extensions": _MONITOR_ONLY}),
+    # ... and CMP-007 (Standard security type), CMP-008 (no encryption at host) violating
+    ("vm-linux-password-auth", {"disable_password": False, "extensions": _MONITOR_ONLY, "trusted_launch": False,
+                                "host_encryption": False}),
     # CMP-001 violating (absent), CMP-004 not evaluated (extensions list 404)
     ("vm-linux-password-unset", {"disable_password": _ABSENT, "extensions": None}),
     # CMP-001 compliant, CMP-005 compliant

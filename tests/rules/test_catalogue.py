@@ -20,7 +20,7 @@ from tests.rules.builders import SUB
 RULES_PER_FAMILY = {
     "STOR": 16,
     "NET": 11,
-    "CMP": 6,
+    "CMP": 8,
     "KV": 11,
     "MON": 9,
     "SQL": 9,
