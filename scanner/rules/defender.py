@@ -134,7 +134,7 @@ def alert_notifications(inv: Inventory) -> Judgement | None:
         "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > Email "
         "notifications > 'All users with the following roles' = Owner."
     ),
-    frameworks={"CIS": ["2.1.18"], "NIST": _NIST_CONTACTS, "ISO27001": ["A.5.24"]},
+    frameworks={"NIST": _NIST_CONTACTS, "ISO27001": ["A.5.24"]},
     needs=_CONTACTS,
 )
 @judge_subscription
@@ -165,7 +165,7 @@ def notify_owners(inv: Inventory) -> Judgement | None:
         "& monitoring, turn the agents On; or `az security auto-provisioning-setting update -n "
         "default --auto-provision On`."
     ),
-    frameworks={"CIS": ["2.1.15"], "NIST": ["DE.CM-4", "DE.CM-7"], "ISO27001": ["A.8.16"]},
+    frameworks={"NIST": ["DE.CM-4", "DE.CM-7"], "ISO27001": ["A.8.16"]},
     needs=Needs(subscription_reads=(AUTO_PROVISIONING,)),
 )
 @judge_subscription

@@ -1122,7 +1122,7 @@ _MFA_NEEDS = Needs(graph=frozenset({"securityDefaults"}), optional_graph=frozens
         "roles incl. Global Administrator, target resources = All cloud apps, grant = Require "
         "multifactor authentication, state = On."
     ),
-    frameworks={"CIS": ["1.1.1", "1.2.3"], "NIST": ["PR.AC-7"], "ISO27001": ["A.8.5"]},
+    frameworks={"NIST": ["PR.AC-7"], "ISO27001": ["A.8.5"]},
     needs=_MFA_NEEDS,
 )
 def mfa_for_admins(inv: Inventory) -> Iterator[Evaluation]:
