@@ -886,6 +886,20 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
         return bool(scopes) and all(vnet_flow_ok(s) for s in scopes)
 
     out["AZ-NET-010"] = {n["name"] for n in nsgs if not covered(n)}
+    def params(server: dict[str, Any]) -> dict[str, str]:
+        return {c["name"]: c["properties"]["value"] for c in child(server, "configurations")}
+
+    flex_pg = of("Microsoft.DBforPostgreSQL/flexibleServers")
+    for rule_id, name in (("AZ-PG-005", "log_checkpoints"), ("AZ-PG-006", "log_connections"),
+                          ("AZ-PG-007", "log_disconnections"), ("AZ-PG-008", "connection_throttle.enable")):
+        out[rule_id] = {p["name"] for p in flex_pg if params(p)[name] != "on"}
+    out["AZ-PG-009"] = {p["name"] for p in flex_pg if int(params(p)["logfiles.retention_days"]) <= 3}
+    flex_mysql = of("Microsoft.DBforMySQL/flexibleServers")
+    out["AZ-MYSQL-004"] = {m["name"] for m in flex_mysql if "TLSv1," in params(m)["tls_version"] + ","
+                           or "TLSv1.1" in params(m)["tls_version"]}
+    out["AZ-MYSQL-005"] = {m["name"] for m in flex_mysql if params(m)["audit_log_enabled"] != "ON"}
+    out["AZ-MYSQL-006"] = {m["name"] for m in flex_mysql if params(m)["audit_log_enabled"] != "ON"
+                           or "CONNECTION" not in params(m)["audit_log_events"].split(",")}
     cosmos = of("Microsoft.DocumentDB/databaseAccounts")
     out["AZ-COSMOS-001"] = {c["name"] for c in cosmos if c["properties"]["publicNetworkAccess"] == "Enabled"
                             and not c["properties"]["isVirtualNetworkFilterEnabled"]
@@ -985,6 +999,11 @@ def test_demo_tenant_plants_every_rule():
         "AZ-SQL-002": {"sql-fw-azureonly-audit-off"},
         "AZ-KV-003": {"kv-accesspolicies-01", "kv-rbac-unset-01"},
         "AZ-KV-009": {"kv-accesspolicies-01"},
+        **{f"AZ-PG-00{n}": {"psql-public-access-01"} for n in range(5, 9)},
+        "AZ-PG-009": {"psql-public-access-01", "psql-tls-not-required-01"},
+        "AZ-MYSQL-004": {"mysql-public-tls-off-01"},
+        "AZ-MYSQL-005": {"mysql-public-tls-off-01"},
+        "AZ-MYSQL-006": {"mysql-public-tls-off-01", "mysql-tls-unreported-01"},
         "AZ-COSMOS-001": {"cosmos-open-01", "cosmos-azure-dc-only-01"},
         "AZ-COSMOS-002": {"cosmos-open-01", "cosmos-firewalled-01", "cosmos-azure-dc-only-01"},
         "AZ-COSMOS-003": {"cosmos-open-01", "cosmos-azure-dc-only-01"},

@@ -52,6 +52,8 @@ CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
     ("Microsoft.Sql/servers/databases", "transparentDataEncryption/current"): "2021-11-01",
     ("Microsoft.DBforPostgreSQL/flexibleServers", "configurations/require_secure_transport"): "2024-08-01",
     ("Microsoft.DBforPostgreSQL/flexibleServers", "firewallRules"): "2024-08-01",
+    ("Microsoft.DBforPostgreSQL/flexibleServers", "configurations"): "2024-08-01",
+    ("Microsoft.DBforMySQL/flexibleServers", "configurations"): "2023-12-30",
     ("Microsoft.DBforMySQL/flexibleServers", "configurations/require_secure_transport"): "2023-12-30",
     ("Microsoft.Web/sites", "config/web"): "2023-12-01",
     ("Microsoft.Web/sites", "config/authsettingsV2"): "2023-12-01",

@@ -122,6 +122,7 @@ def plant_demo(arm: Any, now: datetime) -> None:
         cosmos_account(arm, "rg-data", name, "northeurope", **kw)
     plant_alerts(arm)
     plant_defender_settings(arm)
+    plant_server_parameters(arm)
 
 
 def _large_cosmos(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
@@ -213,3 +214,55 @@ def plant_assignments(assignments: list[dict[str, Any]], sub: str, graph: dict[s
     grace = next(u for u in graph["users"] if u["userPrincipalName"].startswith("grace.appadmin@"))
     assignments.append(T._assignment(sub, "uaa-rg-dev", f"/subscriptions/{sub}/resourceGroups/rg-dev",
                                      T.USER_ACCESS_ADMIN, grace["id"], "User"))
+
+
+# Server parameters of flexible servers, served as each server's ``configurations`` list (a
+# paged ARM collection, "Configurations - List By Server"); the defaults Azure reports, with the
+# demo's violating cases overriding some (AZ-PG-005..009, AZ-MYSQL-004..006)
+PG_TYPE = "Microsoft.DBforPostgreSQL/flexibleServers"
+MYSQL_TYPE = "Microsoft.DBforMySQL/flexibleServers"
+PG_DEFAULTS = {"log_checkpoints": "on", "log_connections": "on", "log_disconnections": "on",
+               "connection_throttle.enable": "on", "logfiles.retention_days": "7", "require_secure_transport": "on"}
+MYSQL_DEFAULTS = {"tls_version": "TLSv1.2,TLSv1.3", "audit_log_enabled": "ON",
+                  "audit_log_events": "CONNECTION,ADMIN,DDL", "require_secure_transport": "ON"}
+# server name (demo) or index modulo the list (large:N) -> overrides
+PG_PARAMETER_CASES: list[dict[str, str]] = [
+    {"log_checkpoints": "off", "log_connections": "off", "log_disconnections": "off",
+     "connection_throttle.enable": "off", "logfiles.retention_days": "3"},
+    {}, {}, {"logfiles.retention_days": "1"},
+]
+MYSQL_PARAMETER_CASES: list[dict[str, str]] = [
+    {"tls_version": "TLSv1,TLSv1.1,TLSv1.2", "audit_log_enabled": "OFF"},
+    {}, {"audit_log_events": "ADMIN,DDL"},
+]
+
+
+def _configurations(server: dict[str, Any], values: dict[str, str]) -> list[dict[str, Any]]:
+    ctype = f"{server['type']}/configurations"
+    return [{
+        "id": f"{server['id']}/configurations/{name}",
+        "name": name,
+        "type": ctype,
+        "properties": {"value": value, "defaultValue": value, "dataType": "String",
+                       "source": "system-default", "isReadOnly": False, "isConfigPendingRestart": False},
+    } for name, value in sorted(values.items())]
+
+
+def plant_server_parameters(arm: Any) -> None:
+    """Every PostgreSQL and MySQL flexible server gets its ``configurations`` list, cycling the
+    parameter cases (in build order). ``require_secure_transport`` follows the single-parameter
+    child the server already has, so both reads agree."""
+    counters = {PG_TYPE: 0, MYSQL_TYPE: 0}
+    for res in arm.resources:
+        if res["type"] not in counters:
+            continue
+        pg = res["type"] == PG_TYPE
+        cases = PG_PARAMETER_CASES if pg else MYSQL_PARAMETER_CASES
+        values = {**(PG_DEFAULTS if pg else MYSQL_DEFAULTS), **cases[counters[res["type"]] % len(cases)]}
+        counters[res["type"]] += 1
+        single = arm.children.get(f"{res['id']}/configurations/require_secure_transport")
+        if single is None:
+            values.pop("require_secure_transport")
+        else:
+            values["require_secure_transport"] = single["properties"]["value"]
+        arm.child(res, "configurations", _configurations(res, values))

@@ -1884,6 +1884,7 @@ def large_tenant(n: int, now: datetime | None = None) -> dict[str, Any]:
 
     if watchers:
         _large_flow_logs(arm, watchers[0])
+    breadth.plant_server_parameters(arm)
     _subscription_monitoring(arm)
     arm.link_nsg_associations()
 
