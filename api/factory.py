@@ -12,7 +12,10 @@ import logging
 
 from flask import Flask
 
-from api.auth import DEMO_JWT_SECRET, init_auth, secret_from_env
+from api.auth import DEMO_JWT_SECRET, Authenticator, init_auth, secret_from_env
+from api.auth.config import AuthConfig
+from api.auth.entra import EntraVerifier
+from api.auth.revocation import RevocationList
 from api.catalogue import Catalogue
 from api.errors import register_error_handlers
 from api.routes import RunLauncher, Services, openapi, register_blueprints
@@ -30,6 +33,7 @@ def create_app(settings: Settings | None = None, launcher: RunLauncher | None = 
     """Build the API. Raises ``RuntimeError`` on a configuration that must not serve requests."""
     settings = settings or Settings.from_env()
     secret = secret_from_env()
+    auth_config = AuthConfig.from_env()
     if secret == DEMO_JWT_SECRET:
         log.warning("OPENSHIELD_DEMO=1 and no JWT_SECRET: using the public demo secret; never expose this API")
     if launcher is None:
@@ -40,7 +44,13 @@ def create_app(settings: Settings | None = None, launcher: RunLauncher | None = 
     app = Flask("openshield")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
-    init_auth(app, secret)
+    revocations = RevocationList(
+        settings.database_url,
+        cache_seconds=auth_config.revocation_cache_seconds,
+        not_before=auth_config.tokens_not_before,
+    )
+    entra = EntraVerifier(auth_config.entra) if auth_config.entra is not None else None
+    init_auth(app, Authenticator(secret, revocations, entra=entra, easy_auth=auth_config.easy_auth))
     register_error_handlers(app)
     try:
         subscription = default_subscription()

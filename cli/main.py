@@ -1,10 +1,10 @@
-"""Operator commands: ``token``, ``db upgrade``, ``scans ...`` (:mod:`cli.scans`) and
+"""Operator commands: ``token`` (:mod:`cli.tokens`), ``db upgrade``, ``scans ...`` (:mod:`cli.scans`) and
 ``supervisor status`` (:mod:`cli.supervisor_status`).
 
 Exit codes are listed in :mod:`cli.output` and docs/operations.md (0 success, 1 failed,
 2 usage error, 3 refused, 4 cancelled, 5 unknown scan, 141 output pipe closed).
 
-Every command but ``token`` says on stderr which database it uses when ``DATABASE_URL`` does
+Every command but ``token`` (minting) says on stderr which database it uses when ``DATABASE_URL`` does
 not (:func:`store.settings.database_notice`), so a command that read ``./var/openshield.db``
 while the API used another database is not taken for "no scans".
 
@@ -15,16 +15,11 @@ Commands import what they need inside their handler, so one command's dependenci
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from datetime import datetime, timezone
 from typing import Sequence
 
 from store.settings import Settings
-
-# What docs/api-reference.md promises: tokens last one hour unless told otherwise.
-DEFAULT_TOKEN_TTL_SECONDS = 3600
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -43,54 +38,6 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _token(args: argparse.Namespace) -> int:
-    """Print a bearer token signed with this host's ``JWT_SECRET``.
-
-    It signs with :func:`api.auth.issue_token` and :func:`api.auth.secret_from_env`, the same
-    code the API verifies with, so a token from here is accepted exactly when the server
-    would accept it. Only the token goes to stdout, so ``TOKEN=$(bin/openshield token ...)``
-    works; warnings go to stderr.
-    """
-    import jwt
-
-    from api.auth import ALGORITHM, DEMO_JWT_SECRET, issue_token, secret_from_env
-
-    try:
-        secret = secret_from_env()
-    except RuntimeError as exc:
-        print(f"error: cannot sign a token: {exc}", file=sys.stderr)
-        return 1
-    if secret == DEMO_JWT_SECRET:
-        print("warning: OPENSHIELD_DEMO=1 and no JWT_SECRET: signing with the public demo secret; "
-              "only a demo server accepts this token", file=sys.stderr)
-    extra = {"subject": args.subject} if args.subject is not None else {}
-    token = issue_token(secret, args.role, ttl_seconds=args.ttl, **extra)
-    if not args.json:
-        print(token)
-        return 0
-    # Read the expiry back from the token itself, so the printed time is the one it carries.
-    claims = jwt.decode(token, secret, algorithms=[ALGORITHM])
-    expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    print(json.dumps({"token": token, "role": args.role, "expires_at": expires_at}))
-    return 0
-
-
-def _positive_seconds(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number of seconds, not {raw!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
-    return value
-
-
-def _subject(raw: str) -> str:
-    if not raw.strip():
-        raise argparse.ArgumentTypeError("must not be empty")
-    return raw
-
-
 def _redact(url: str) -> str:
     """Hide a password in a database URL before printing it."""
     from sqlalchemy.engine import make_url
@@ -102,19 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openshield", description="OpenShield operator commands.")
     sub = parser.add_subparsers(dest="group", required=True)
 
-    token = sub.add_parser(
-        "token", help="print an API bearer token signed with JWT_SECRET",
-        description="Print a JWT for the API, signed with JWT_SECRET (the public demo secret when "
-                    "OPENSHIELD_DEMO=1 and JWT_SECRET is unset).",
-    )
-    token.add_argument("--role", required=True, choices=("reader", "operator"),
-                       help="reader: read scans; operator: also trigger and cancel scans and read logs")
-    token.add_argument("--ttl", type=_positive_seconds, default=DEFAULT_TOKEN_TTL_SECONDS, metavar="SECONDS",
-                       help=f"lifetime in seconds (default {DEFAULT_TOKEN_TTL_SECONDS})")
-    token.add_argument("--subject", type=_subject, metavar="S",
-                       help="the token's 'sub' claim: who it is for (default 'openshield')")
-    token.add_argument("--json", action="store_true", help='print {"token", "role", "expires_at"} as JSON')
-    token.set_defaults(func=_token, uses_database=False)
+    from cli import tokens
+
+    tokens.add_parser(sub)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="command", required=True)

@@ -84,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(notice, file=sys.stderr, flush=True)
         upgrade(settings.database_url)
         try:
-            scan = store.create(args.subscription, trigger=Trigger.CLI, rules=args.rules)
+            scan = store.create(args.subscription, trigger=Trigger.CLI, rules=args.rules,
+                                launched_by=settings.host_id)
         except ActiveScanExists as exc:
             print(f"error: subscription {args.subscription} already has an active scan {exc.scan_id}", file=sys.stderr)
             return ExitCode.NOT_RUNNABLE

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, or_, select
 
 from store.db import read_scope_engine
 from store.models import Finding, RuleOutcome, Scan
@@ -81,6 +81,67 @@ class FindingFilter:
     rule_id: str | None = None
     scan_id: str | None = None
     subscription_id: str | None = None
+    # case-insensitive substring of the resource name or id, the rule id or the rule title
+    q: str | None = None
+    # only these rules (a framework control's rules); None means any rule
+    rule_ids: tuple[str, ...] | None = None
+
+
+# How ``sort=`` orders findings: a named key first, then enough columns to make pages stable.
+FINDING_SORTS: dict[str, tuple[Any, ...]] = {
+    "severity": (_SEVERITY_RANK, _FINDINGS.c.rule_id, _FINDINGS.c.resource_id, _FINDINGS.c.id),
+    "rule": (_FINDINGS.c.rule_id, _FINDINGS.c.resource_id, _FINDINGS.c.id),
+    "resource": (_FINDINGS.c.resource_name, _FINDINGS.c.resource_id, _SEVERITY_RANK, _FINDINGS.c.rule_id, _FINDINGS.c.id),
+}
+GROUP_SORTS = ("severity", "rule", "count")
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    """The findings of one rule under a filter: what the grouped findings explorer lists."""
+
+    rule_id: str
+    rule_name: str
+    severity: str
+    category: str
+    failed: int
+    subscriptions: int
+
+
+def _conditions(where: FindingFilter) -> list[Any]:
+    """The WHERE clause of a filter; without ``scan_id``, only the current posture counts."""
+    conditions: list[Any] = []
+    if where.scan_id is not None:
+        conditions.append(_FINDINGS.c.scan_id == where.scan_id)
+    else:
+        conditions.append(_FINDINGS.c.scan_id.in_(latest_completed_scan_ids(where.subscription_id)))
+    if where.subscription_id is not None:
+        conditions.append(_FINDINGS.c.subscription_id == where.subscription_id)
+    if where.severity is not None:
+        conditions.append(_FINDINGS.c.severity == where.severity)
+    if where.category is not None:
+        conditions.append(_FINDINGS.c.category == where.category)
+    if where.rule_id is not None:
+        conditions.append(_FINDINGS.c.rule_id == where.rule_id)
+    if where.rule_ids is not None:
+        conditions.append(_FINDINGS.c.rule_id.in_(list(where.rule_ids)))
+    if where.q:
+        # icontains is ILIKE on PostgreSQL and lower() LIKE lower() on SQLite; autoescape makes
+        # % and _ in the search text literal characters
+        conditions.append(
+            or_(
+                *(
+                    column.icontains(where.q, autoescape=True)
+                    for column in (
+                        _FINDINGS.c.resource_name,
+                        _FINDINGS.c.resource_id,
+                        _FINDINGS.c.rule_id,
+                        _FINDINGS.c.rule_name,
+                    )
+                )
+            )
+        )
+    return conditions
 
 
 class FindingsQuery:
@@ -90,35 +151,74 @@ class FindingsQuery:
         self.url = url
 
     # ----------------------------------------------------------------------------- findings
-    def list_findings(self, where: FindingFilter, *, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
-        """(total matching, one page): CRITICAL first, then ``rule_id``, ``resource_id``, ``id``.
+    def list_findings(
+        self, where: FindingFilter, *, limit: int, offset: int, sort: str = "severity"
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(total matching, one page) in ``FINDING_SORTS[sort]`` order (default: CRITICAL first,
+        then ``rule_id``, ``resource_id``, ``id``).
 
         Without ``scan_id`` only the latest completed scan of each subscription counts.
         """
-        conditions: list[Any] = []
-        if where.scan_id is not None:
-            conditions.append(_FINDINGS.c.scan_id == where.scan_id)
-        else:
-            conditions.append(_FINDINGS.c.scan_id.in_(latest_completed_scan_ids(where.subscription_id)))
-        if where.subscription_id is not None:
-            conditions.append(_FINDINGS.c.subscription_id == where.subscription_id)
-        if where.severity is not None:
-            conditions.append(_FINDINGS.c.severity == where.severity)
-        if where.category is not None:
-            conditions.append(_FINDINGS.c.category == where.category)
-        if where.rule_id is not None:
-            conditions.append(_FINDINGS.c.rule_id == where.rule_id)
-        page = (
-            select(_FINDINGS)
-            .where(*conditions)
-            .order_by(_SEVERITY_RANK, _FINDINGS.c.rule_id, _FINDINGS.c.resource_id, _FINDINGS.c.id)
-            .limit(limit)
-            .offset(offset)
-        )
+        conditions = _conditions(where)
+        page = select(_FINDINGS).where(*conditions).order_by(*FINDING_SORTS[sort]).limit(limit).offset(offset)
         with read_scope_engine(self.url).connect() as conn:
             total = int(conn.execute(select(func.count()).select_from(_FINDINGS).where(*conditions)).scalar() or 0)
             rows = list(conn.execute(page).mappings()) if total > offset else []
         return total, [dict(r) for r in rows]
+
+    def rule_groups(
+        self, where: FindingFilter, *, limit: int, offset: int, sort: str = "severity"
+    ) -> tuple[int, int, list[RuleGroup]]:
+        """(groups matching, findings matching, one page of groups): the filter's findings counted
+        per rule, in one ``GROUP BY`` so the explorer never pages through findings to group them.
+
+        ``sort``: ``severity`` (CRITICAL first, then rule id), ``rule`` (rule id) or ``count``
+        (most failed first, then severity and rule id).
+        """
+        conditions = _conditions(where)
+        failed = func.count().label("failed")
+        rank = func.min(_SEVERITY_RANK).label("rank")
+        grouped = (
+            select(
+                _FINDINGS.c.rule_id,
+                func.max(_FINDINGS.c.rule_name).label("rule_name"),
+                func.max(_FINDINGS.c.severity).label("severity"),
+                func.max(_FINDINGS.c.category).label("category"),
+                failed,
+                func.count(_FINDINGS.c.subscription_id.distinct()).label("subscriptions"),
+                rank,
+            )
+            .where(*conditions)
+            .group_by(_FINDINGS.c.rule_id)
+            .subquery("grouped")
+        )
+        order = {
+            "severity": (grouped.c.rank, grouped.c.rule_id),
+            "rule": (grouped.c.rule_id,),
+            "count": (grouped.c.failed.desc(), grouped.c.rank, grouped.c.rule_id),
+        }[sort]
+        page = select(grouped).order_by(*order).limit(limit).offset(offset)
+        totals = select(func.count(), func.coalesce(func.sum(grouped.c.failed), 0))
+        with read_scope_engine(self.url).connect() as conn:
+            groups, findings = conn.execute(totals).one()
+            rows = list(conn.execute(page).mappings()) if groups > offset else []
+        return (
+            int(groups),
+            int(findings),
+            [
+                RuleGroup(
+                    rule_id=r["rule_id"],
+                    rule_name=r["rule_name"],
+                    # the highest severity the rule's findings carry (a rule re-rated between two
+                    # subscriptions' scans), the one the groups are ordered by
+                    severity=SEVERITIES[r["rank"]] if r["rank"] < len(SEVERITIES) else r["severity"],
+                    category=r["category"],
+                    failed=int(r["failed"]),
+                    subscriptions=int(r["subscriptions"]),
+                )
+                for r in rows
+            ],
+        )
 
     def get_finding(self, finding_id: int) -> dict[str, Any] | None:
         with read_scope_engine(self.url).connect() as conn:

@@ -220,3 +220,20 @@ class SupervisorBeat(Base):
     pid: Mapped[int] = mapped_column(Integer, nullable=False)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class RevokedToken(Base):
+    """A service token (HS256, by its ``jti``) the API must refuse before it expires.
+
+    ``store.revocations`` writes it (``openshield token revoke``); the API reads the unexpired
+    rows every few seconds. ``expires_at`` is the token's own expiry when known: after it the
+    row is no longer needed, since the token is refused anyway.
+    """
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(256), primary_key=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    subject: Mapped[str | None] = mapped_column(String(256))
+    reason: Mapped[str | None] = mapped_column(String(500))

@@ -53,18 +53,24 @@ class ScanStore(RunStore[Scan]):
 
     # ------------------------------------------------------------------------ creation
     def create(self, subscription_id: str, *, trigger: str = Trigger.API, rules: list[str] | None = None,
-               scan_id: str | None = None) -> Scan:
+               scan_id: str | None = None, launched_by: str | None = None) -> Scan:
         """Insert a ``pending`` scan, or raise :class:`ActiveScanExists`.
 
         The partial unique index on active scans decides races; we only read afterwards to
-        name the winner in the error.
+        name the winner in the error. ``launched_by`` (a host id) creates the record with that
+        host's launch already taken: a foreground ``scanner.run --subscription`` runs its own
+        record, and no supervisor may launch it meanwhile (if the process dies before claiming
+        it, the supervisor queues it again after its launch timeout, as for any launch).
         """
+        now = utcnow()
         values: dict[str, Any] = {
             "scan_id": scan_id or str(uuid.uuid4()),
             "subscription_id": subscription_id.lower(),
             "status": RunStatus.PENDING,
             "phase": Phase.QUEUED,
-            "created_at": utcnow(),
+            "created_at": now,
+            "host": launched_by,
+            "launched_at": now if launched_by is not None else None,
             "trigger": trigger,
             "rules": rules,
             "attempt": 1,

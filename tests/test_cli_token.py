@@ -25,8 +25,11 @@ SECRET = "cli-token-test-secret-" + "0123456789abcdef" * 2
 OPENSHIELD = str(REPO / "bin" / "openshield")
 
 
-def run_token(*args: str, secret: str | None = SECRET, demo: bool = False) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("JWT_SECRET", "OPENSHIELD_DEMO")}
+def run_token(*args: str, secret: str | None = SECRET, demo: bool = False,
+              database_url: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("JWT_SECRET", "OPENSHIELD_DEMO", "DATABASE_URL")}
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     if secret is not None:
         env["JWT_SECRET"] = secret
     if demo:
@@ -64,7 +67,8 @@ def test_json_output() -> None:
     result = run_token("--role", "operator", "--ttl", "600", "--json")
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
-    assert set(body) == {"token", "role", "expires_at"}
+    assert set(body) == {"token", "role", "expires_at", "jti"}
+    assert body["jti"] == decode(body["token"])["jti"]
     assert body["role"] == "operator"
     claims = decode(body["token"])
     assert claims["role"] == "operator"
@@ -125,3 +129,45 @@ def test_db_upgrade_still_works(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout
+
+
+# ------------------------------------------------------------------------------- revocation
+def test_every_minted_token_has_its_own_jti() -> None:
+    first, second = (decode(run_token("--role", "reader").stdout.strip()) for _ in range(2))
+    assert first["jti"] and second["jti"] and first["jti"] != second["jti"]
+    assert first["sub"] == "openshield" and isinstance(first["iat"], int)
+
+
+def test_revoke_by_jti_and_by_token_then_list(database_url: str) -> None:
+    minted = json.loads(run_token("--role", "operator", "--subject", "ci", "--json").stdout)
+    result = run_token("revoke", minted["jti"], "--reason", "left the team", database_url=database_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"token {minted['jti']} revoked\n"
+    again = run_token("revoke", minted["token"], "--json", database_url=database_url)  # the whole token works too
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == {"jti": minted["jti"], "revoked": True, "already_revoked": True,
+                                        "expires_at": minted["expires_at"]}
+    other = json.loads(run_token("--role", "reader", "--json").stdout)
+    assert run_token("revoke", other["token"], database_url=database_url).returncode == 0
+    listed = run_token("revoked", "--json", database_url=database_url)
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["jti"]: row for row in json.loads(listed.stdout)}
+    assert set(rows) == {minted["jti"], other["jti"]}
+    assert rows[minted["jti"]]["reason"] == "left the team"
+    assert rows[other["jti"]]["subject"] == "openshield"  # read from the token
+    assert rows[other["jti"]]["expires_at"] == other["expires_at"]
+    table = run_token("revoked", database_url=database_url)
+    assert table.stdout.splitlines()[0].split() == ["JTI", "REVOKED", "EXPIRES", "SUBJECT", "REASON"]
+
+
+def test_revoking_a_token_signed_with_another_secret_is_a_usage_error(tmp_path: Path) -> None:
+    foreign = run_token("--role", "reader", secret="another-secret-of-sufficient-length-0123456789").stdout.strip()
+    result = run_token("revoke", foreign, database_url=f"sqlite:///{tmp_path / 'unused.db'}")
+    assert result.returncode == 2
+    assert "not signed with this JWT_SECRET" in result.stderr
+
+
+def test_revoke_without_a_schema_says_so(tmp_path: Path) -> None:
+    result = run_token("revoke", "some-jti", database_url=f"sqlite:///{tmp_path / 'bare.db'}")
+    assert result.returncode == 1
+    assert "no such table" in result.stderr and "db upgrade" in result.stderr

@@ -160,7 +160,7 @@ def _running_pid(rig: Rig, run_id: int) -> int:
         run = rig.runs.get(run_id)
         return run.pid if run is not None and run.status == "running" and run.pid else None
 
-    return wait_for(pid, 20, what="enrichment process to claim its run")
+    return wait_for(pid, 60, what="enrichment process to claim its run")
 
 
 def test_kill_9_of_an_enrichment_is_failed_by_the_supervisor(rig: Rig) -> None:
@@ -174,7 +174,7 @@ def test_kill_9_of_an_enrichment_is_failed_by_the_supervisor(rig: Rig) -> None:
     scan = rig.scans.get(scan_id)
     assert scan is not None and scan.status == "completed"
     assert (scan.cve_enrichment_status, scan.cve_enrichment_error) == ("FAILED", "enrichment process killed by SIGKILL")
-    wait_for(lambda: not psutil.pid_exists(pid), 5, what="no zombie left")
+    wait_for(lambda: not psutil.pid_exists(pid), 30, what="no zombie left")
 
 
 def test_sigterm_stops_an_enrichment_and_says_so(rig: Rig) -> None:
@@ -248,9 +248,7 @@ def test_a_demo_scan_records_its_enrichment_status(rig: Rig) -> None:
     scan = rig.scans.get(result.stdout.split()[1])
     assert scan is not None and scan.status == "completed"
     software = [f for f in rig.findings(scan.scan_id) if software_product(f)]
-    if not software:
-        assert scan.cve_enrichment_status == "SKIPPED"
-        pytest.skip("no version rules in this catalogue yet: nothing to enrich in the demo tenant")
+    assert software, "the demo tenant's outdated software (AKS, PostgreSQL, MySQL, App Service stacks) gave no finding"
     assert scan.cve_enrichment_status == "COMPLETED", scan.cve_enrichment_error
     for finding in software:
         product = software_product(finding)

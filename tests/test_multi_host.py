@@ -227,7 +227,7 @@ def test_a_hung_scan_of_a_live_host_is_left_to_that_host(pg: str, hosts: tuple[H
         assert ended.status == "failed"
         assert ended.error_message is not None and ended.error_message.startswith("stopped reporting progress"), \
             ended.error_message  # the owner's verdict, not "host ... stopped reporting"
-        wait_for(lambda: not _is(scan.pid, scan.process_create_time) or _zombie(scan.pid), 10,  # type: ignore[arg-type]
+        wait_for(lambda: not _is(scan.pid, scan.process_create_time) or _zombie(scan.pid), 30,  # type: ignore[arg-type]
                  what="the hung process to be killed by its host's supervisor")
     finally:
         _kill_quietly(scan.pid)

@@ -27,6 +27,17 @@ def test_create_then_claim_then_complete(database_url: str) -> None:
     assert done.duration_seconds is not None and done.duration_seconds >= 0
 
 
+def test_a_foreground_scan_is_created_with_its_launch_taken(database_url: str) -> None:
+    """``scanner.run --subscription`` runs the record it creates: no supervisor may launch it."""
+    store = ScanStore(database_url)
+    scan = store.create(SUB, trigger="cli", launched_by="laptop")
+    assert scan.status == "pending" and scan.host == "laptop" and scan.launched_at is not None
+    assert scan.scan_id not in {queued.scan_id for queued in store.queued()}
+    assert not store.reserve_launch(scan.scan_id, host="server", cap=4)
+    assert not store.claim(scan.scan_id, pid=9, host="server", process_create_time=None), "another host ran it"
+    assert store.claim(scan.scan_id, pid=7, host="laptop", process_create_time=None)
+
+
 def test_terminal_states_never_change(database_url: str) -> None:
     store = ScanStore(database_url)
     scan = store.create(SUB)

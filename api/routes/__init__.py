@@ -53,7 +53,8 @@ def services() -> Services:
 
 def register_blueprints(app: Flask, app_services: Services) -> None:
     from api.routes import dashboard, findings, health, openapi, posture, scans
+    from api.routes import session as session_route
 
     app.extensions[_EXTENSION] = app_services
-    for module in (health, scans, findings, posture, dashboard, openapi):
+    for module in (health, scans, findings, posture, dashboard, openapi, session_route):
         app.register_blueprint(module.bp)

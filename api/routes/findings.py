@@ -8,6 +8,7 @@ and may already be fixed. Filters are validated against the rule catalogue, beca
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -25,12 +26,18 @@ from api.validation import (
     single_params,
 )
 from api.views import finding_view
-from store.findings import FindingFilter, FindingsQuery
+from scanner.rules.support.frameworks import BY_SLUG, by_slug
+from store.findings import FINDING_SORTS, GROUP_SORTS, FindingFilter, FindingsQuery
 
 bp = Blueprint("findings", __name__)
 
-FINDINGS_PARAMS = ("severity", "category", "rule_id", "scan_id", "subscription_id", "limit", "offset")
+FINDINGS_PARAMS = (
+    "severity", "category", "rule_id", "scan_id", "subscription_id", "limit", "offset", "q", "sort", "framework", "control",
+)
+GROUPS_PARAMS = FINDINGS_PARAMS
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+# A search longer than any resource id Azure allows is a mistake, not a query.
+MAX_QUERY_LENGTH = 200
 # Finding ids are a 32-bit INTEGER column (PostgreSQL int4): larger numbers cannot exist.
 MAX_FINDING_ID = 2**31 - 1
 
@@ -45,30 +52,92 @@ def scan_not_found(scan_id: str) -> ApiError:
     return ApiError(404, f"scan {scan_id} not found")
 
 
-@bp.get("/api/findings")
-@require_role("reader")
-def list_findings() -> dict[str, Any]:
-    params = single_params(request.args, FINDINGS_PARAMS)
+def parse_filter(params: dict[str, str]) -> FindingFilter:
+    """The filter shared by the findings list and its groups; every value checked (400)."""
     known = services().catalogue
     rule_id = params.get("rule_id")
     if rule_id is not None and rule_id not in known.rule_ids:
         raise ApiError(400, f"unknown rule id: {rule_id}")
-    where = FindingFilter(
+    q = params.get("q")
+    if q is not None and len(q) > MAX_QUERY_LENGTH:
+        raise ApiError(400, f"q must be at most {MAX_QUERY_LENGTH} characters")
+    if q is not None and "\x00" in q:
+        # PostgreSQL refuses NUL in text; no name or id can contain it
+        raise ApiError(400, "q must not contain NUL characters")
+    return FindingFilter(
+        rule_ids=parse_control(params),
         severity=parse_severity(params),
         category=parse_category(params, known.categories),
         rule_id=rule_id,
         scan_id=parse_optional_uuid(params, "scan_id"),
         subscription_id=parse_optional_uuid(params, "subscription_id"),
+        q=(q.strip() or None) if q is not None else None,
     )
+
+
+def parse_control(params: dict[str, str]) -> tuple[str, ...] | None:
+    """``framework`` (and optionally ``control``): the rules mapped to that control, or to any
+    control of the framework. An unknown control is a 400, not an empty (clean-looking) answer."""
+    framework, control = params.get("framework"), params.get("control")
+    if framework is None:
+        if control is not None:
+            raise ApiError(400, "control needs framework")
+        return None
+    chosen = by_slug(framework)
+    if chosen is None:
+        raise ApiError(400, f"framework must be one of {', '.join(BY_SLUG)}")
+    controls = services().catalogue.controls(chosen.key)
+    if control is None:
+        return tuple(sorted({rule for rules in controls.values() for rule in rules}))
+    if control not in controls:
+        raise ApiError(400, f"unknown control {control!r} of {chosen.slug}")
+    return tuple(controls[control])
+
+
+def parse_sort(params: dict[str, str], allowed: tuple[str, ...]) -> str:
+    sort = params.get("sort", allowed[0])
+    if sort not in allowed:
+        raise ApiError(400, f"sort must be one of {', '.join(allowed)}")
+    return sort
+
+
+@bp.get("/api/findings")
+@require_role("reader")
+def list_findings() -> dict[str, Any]:
+    params = single_params(request.args, FINDINGS_PARAMS)
+    where = parse_filter(params)
+    sort = parse_sort(params, tuple(FINDING_SORTS))
     limit = bounded_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = bounded_int(params, "offset", 0, 0, MAX_OFFSET)
     query = findings_query()
-    total, page = query.list_findings(where, limit=limit, offset=offset)
+    total, page = query.list_findings(where, limit=limit, offset=offset, sort=sort)
     # Only an empty answer needs to know whether the scan exists: an unknown scan is a 404, a
     # known scan without (matching) findings an empty list.
     if total == 0 and where.scan_id is not None and query.scan_status(where.scan_id) is None:
         raise scan_not_found(where.scan_id)
     return {"count": total, "limit": limit, "offset": offset, "findings": [finding_view(r) for r in page]}
+
+
+@bp.get("/api/findings/groups")
+@require_role("reader")
+def finding_groups() -> dict[str, Any]:
+    """The same filter as ``/api/findings``, counted per rule: one row per rule with failures."""
+    params = single_params(request.args, GROUPS_PARAMS)
+    where = parse_filter(params)
+    sort = parse_sort(params, GROUP_SORTS)
+    limit = bounded_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = bounded_int(params, "offset", 0, 0, MAX_OFFSET)
+    query = findings_query()
+    count, total_findings, groups = query.rule_groups(where, limit=limit, offset=offset, sort=sort)
+    if count == 0 and where.scan_id is not None and query.scan_status(where.scan_id) is None:
+        raise scan_not_found(where.scan_id)
+    return {
+        "count": count,
+        "total_findings": total_findings,
+        "limit": limit,
+        "offset": offset,
+        "groups": [dataclasses.asdict(g) for g in groups],
+    }
 
 
 @bp.get("/api/findings/<finding_id>")

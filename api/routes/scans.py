@@ -16,6 +16,7 @@ from flask import Blueprint, Response, jsonify, request
 from api.auth import require_role
 from api.errors import ApiError
 from api.routes import Services, services
+from api.progress import collection_progress
 from api.validation import json_object_body, parse_list_query, parse_log_lines, parse_trigger, parse_uuid
 from api.views import scan_detail_view, scan_view
 from store.enrichment_runs import EnrichmentActive, EnrichmentStore, ScanNotEnrichable
@@ -92,7 +93,9 @@ def get_scan(scan_id: str) -> dict[str, Any]:
     found = services().store.detail(scan_id)
     if found is None:
         raise _not_found(scan_id)
-    return scan_detail_view(*found)
+    view = scan_detail_view(*found)
+    view["collection"] = collection_progress(view, services().settings.data_dir)
+    return view
 
 
 @bp.get("/api/scans")

@@ -17,6 +17,8 @@ from flask.testing import FlaskClient
 
 from api.auth import issue_token
 from api.factory import create_app
+from store.db import get_engine
+from store.models import RevokedToken
 from store.scans import ScanStore
 from store.settings import Settings
 from supervisor.launcher import LaunchResult
@@ -104,7 +106,9 @@ def offline_client(tmp_path: Path, launcher: FakeLauncher) -> Iterator[FlaskClie
     """An app over an empty SQLite file, for requests refused before any database access.
 
     Were such a request to reach the database it would fail (no tables), so these tests also
-    prove that validation and auth come first.
+    prove that validation and auth come first. The one table is ``revoked_tokens``, which auth
+    itself reads (empty: nothing is revoked).
     """
     settings = make_settings(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path / "data")
+    RevokedToken.__table__.create(get_engine(settings.database_url))  # type: ignore[attr-defined]
     yield create_app(settings, launcher).test_client()

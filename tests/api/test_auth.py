@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from api.auth import DEMO_JWT_SECRET, TokenError, issue_token, secret_from_env, verify_token
 from api.factory import create_app
+from store.migrate import upgrade
 from tests.api.conftest import SECRET, SUB, FakeLauncher, auth, make_settings
 
 SCAN_ID = "0b7c9a52-1f7e-4c3b-9d7e-2a1b3c4d5e6f"
@@ -47,12 +48,14 @@ def test_no_token_is_401_with_www_authenticate(offline_client: FlaskClient, meth
     ("headers", "message"),
     [
         (auth(secret="another-secret-of-sufficient-length-0123456789"), "token signature is invalid"),
-        (raw_token({"role": "operator", "exp": now() - 3600}), "token expired"),
-        (raw_token({"role": "operator"}), "token has no 'exp' claim"),
-        (raw_token({"exp": now() + 3600}), "token has no 'role' claim"),
-        (raw_token({"role": "admin", "exp": now() + 3600}), "token role must be one of reader, operator"),
-        (raw_token({"role": "operator", "exp": now() + 3600}, algorithm="HS512"), "token must be signed with HS256"),
-        (raw_token({"role": "operator", "exp": now() + 3600, "nbf": now() + 3600}), "token is not valid yet"),
+        (raw_token({"sub": "x", "role": "operator", "exp": now() - 3600}), "token expired"),
+        (raw_token({"sub": "x", "role": "operator"}), "token has no 'exp' claim"),
+        (raw_token({"sub": "x", "exp": now() + 3600}), "token has no 'role' claim"),
+        (raw_token({"sub": "x", "role": "admin", "exp": now() + 3600}), "token role must be one of reader, operator"),
+        (raw_token({"sub": "x", "role": "operator", "exp": now() + 3600}, algorithm="HS512"),
+         "token must be signed with HS256"),
+        (raw_token({"sub": "x", "role": "operator", "exp": now() + 3600, "nbf": now() + 3600}),
+         "token is not valid yet"),
         ({"Authorization": "Bearer not.a.jwt"}, "token is malformed"),
         ({"Authorization": "Basic b3BlcmF0b3I6cHc="}, "Authorization header must be 'Bearer <token>'"),
         ({"Authorization": "Bearer"}, "Authorization header must be 'Bearer <token>'"),
@@ -134,6 +137,7 @@ def test_demo_mode_uses_the_demo_secret_and_warns(
 ) -> None:
     monkeypatch.delenv("JWT_SECRET")
     monkeypatch.setenv("OPENSHIELD_DEMO", "1")
+    upgrade(f"sqlite:///{tmp_path / 'x.db'}")  # auth reads the revoked-token list
     app = create_app(make_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path), FakeLauncher())
     assert "demo secret" in caplog.text
     assert secret_from_env() == DEMO_JWT_SECRET
@@ -155,7 +159,7 @@ def test_a_bad_default_subscription_stops_start_up(monkeypatch: pytest.MonkeyPat
 def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
     token = issue_token(SECRET, "operator", ttl_seconds=60)
     assert verify_token(SECRET, token).role == "operator"  # verified and remembered
-    monkeypatch.setattr("api.auth._now", lambda: time.time() + 61)
+    monkeypatch.setattr("api.auth.hs256._now", lambda: time.time() + 61)
     with pytest.raises(TokenError, match="token expired"):
         verify_token(SECRET, token)
 

@@ -28,7 +28,7 @@ def test_a_pending_scan_has_every_field_and_no_outcomes(client: FlaskClient, sto
     response = client.get(f"/api/scans/{scan.scan_id.upper()}", headers=auth("reader"))
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == SCAN_FIELDS | {"rule_outcomes"}
+    assert set(body) == SCAN_FIELDS | {"rule_outcomes", "collection"}
     assert body["scan_id"] == scan.scan_id
     assert (body["status"], body["phase"], body["trigger"], body["rules"]) == ("pending", "queued", "cli", ["AZ-STOR-001"])
     assert body["cancel_requested"] is False and body["attempt"] == 1

@@ -65,10 +65,10 @@ def _running_pid(rig: Cli, scan_id: str) -> int:
         assert scan is not None
         return scan.pid if scan.status == "running" and scan.pid else None
 
-    return wait_for(pid, 30, what=f"scan {scan_id} to run")
+    return wait_for(pid, 60, what=f"scan {scan_id} to run")
 
 
-def _terminal(rig: Cli, scan_id: str, timeout: float = 30):  # type: ignore[no-untyped-def]
+def _terminal(rig: Cli, scan_id: str, timeout: float = 60):  # type: ignore[no-untyped-def]
     def ended():  # type: ignore[no-untyped-def]
         scan = rig.store.get(scan_id)
         return scan if scan is not None and scan.status in TERMINAL else None
@@ -154,7 +154,7 @@ def test_ps_then_kill_by_scan_id_is_cancelled_by_sigterm(rig: Cli, emulator: Emu
     kill = rig.run("scans", "kill", scan_id, "--json")
     assert kill.returncode == 0, kill.stderr
     assert json.loads(kill.stdout)["signals"] == ["SIGTERM"]
-    scan = _terminal(rig, scan_id, 10)
+    scan = _terminal(rig, scan_id, 60)
     assert scan.status == "cancelled" and scan.error_message == "cancelled by SIGTERM"
     assert scan.exit_code == 128 + signal.SIGTERM
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
@@ -171,7 +171,7 @@ def test_kill_force_by_pid_sends_sigkill_to_a_scan_that_ignores_sigterm(
     answer = json.loads(kill.stdout)
     assert answer == {"kind": "scan", "scan_id": scan_id, "pid": pid, "signals": ["SIGTERM", "SIGKILL"],
                       "exited": True}
-    scan = _terminal(rig, scan_id, 10)
+    scan = _terminal(rig, scan_id, 60)
     assert scan.status == "failed" and scan.error_message == "scan process killed by SIGKILL"
 
 
@@ -214,7 +214,7 @@ def test_supervisor_status_follows_the_supervisor(rig: Cli) -> None:
             result = rig.run("supervisor", "status", "--json")
             return json.loads(result.stdout) if result.returncode == 0 else None
 
-        status = wait_for(alive, 20, interval=0.3, what="supervisor status to say alive")
+        status = wait_for(alive, 60, interval=0.3, what="supervisor status to say alive")
         me = next(s for s in status["supervisors"] if s["this_host"])
         assert me["host"] == rig.host and me["pid"] == proc.pid and me["alive"] is True
         text = rig.run("supervisor", "status")
@@ -235,7 +235,7 @@ def test_cancel_of_a_running_scan_is_carried_out_by_the_supervisor(
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["cancel_requested"] is True and answer["status"] == "running"
-    scan = _terminal(rig, scan_id, 15)
+    scan = _terminal(rig, scan_id, 60)
     # the supervisor's SIGTERM, or the scan's own heartbeat noticing the flag first
     assert scan.status == "cancelled" and scan.error_message in ("cancelled on request (SIGTERM)",
                                                                   "cancelled on request")

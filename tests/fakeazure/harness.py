@@ -103,6 +103,19 @@ class Emulator:
     def tenant_summary(self) -> dict[str, Any]:
         return self._admin("GET", "tenant-summary")
 
+    def user_token(self, **options: Any) -> str:
+        """An RS256 Entra ID access token for a user (tests/fakeazure/oidc.py): ``roles=[...]``,
+        ``audience``, ``tenant`` ("own", "other" or an id), ``expires_in``, ``issuer``, ``claims``."""
+        return str(self._admin("POST", "oidc/token", options)["access_token"])
+
+    def rotate_signing_key(self, retire_old: bool = True) -> str:
+        """A new tenant signing key; returns its kid (the old one is unpublished unless ``retire_old=False``)."""
+        return str(self._admin("POST", "oidc/rotate", {"retire_old": retire_old})["kid"])
+
+    def set_oidc_down(self, down: bool) -> None:
+        """Take the OpenID configuration and JWKS endpoints down (503) or bring them back."""
+        self._admin("POST", "oidc/faults", {"down": down})
+
     # -- lifecycle -----------------------------------------------------------------------------
     def stop(self, timeout: float = 10.0) -> int | None:
         """Terminate (SIGTERM), wait, kill if it does not go; returns the exit code."""

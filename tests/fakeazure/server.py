@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from . import tenants as T
 from .nvd import FakeNvd
+from .oidc import FakeOidc
 
 JSON = "application/json; charset=utf-8"
 GRAPH_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
@@ -465,6 +466,8 @@ class App:
         self.any_subscription = any_subscription
         # the fake NVD CVE API (tests/fakeazure/nvd.py), on the same port
         self.nvd = FakeNvd()
+        # signing keys and user access tokens for the tenant (tests/fakeazure/oidc.py)
+        self.oidc = FakeOidc(index.tenant_id)
 
     def _as_own_subscription(self, req: Request) -> None:
         """Rewrite ``/subscriptions/<any>/...`` to the tenant's own subscription id."""
@@ -572,7 +575,7 @@ class App:
             if segs[1:] == ["oauth2", "v2.0", "token"]:
                 return "token", "token", self._token
             if segs[1:] == ["discovery", "v2.0", "keys"]:
-                return "token", "token.keys", lambda r: (200, JSON, [], b'{"keys":[]}')
+                return "token", "token.keys", lambda r: self.oidc.jwks()
         return "other", "other", self._not_found_other
 
     def _classify_arm(self, req: Request) -> tuple[str, str, Callable[[Request], Response]]:
@@ -652,6 +655,8 @@ class App:
 
     def _openid(self, req: Request) -> Response:
         tenant = req.segs[0]
+        if self.oidc.down:
+            return self.oidc.jwks()  # the same 503 while the key endpoints are down
         if not self._tenant_known(tenant):
             return self._aad_error(400, "invalid_tenant", 90002,
                                    f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
@@ -1092,6 +1097,9 @@ class App:
             return 200, JSON, [], dumps(self.index.summary)
         if route == "health" and method == "GET":
             return 200, JSON, [], b'{"status":"ok"}'
+        oidc = self.oidc.admin(route, method, req.body, req.base)
+        if oidc is not None:
+            return oidc
         return 404, JSON, [], dumps({"error": {"code": "NotFound", "message": f"no admin route {method} {req.path}"}})
 
 

@@ -24,10 +24,12 @@ export class Api {
   }
 
   async request(method, path, body) {
-    const headers = { Accept: "application/json" };
+    // X-Requested-With: no cross-site form can send it, so the API knows a write signed in by
+    // App Service's cookie comes from this page. The cookie itself goes same-origin only.
+    const headers = { Accept: "application/json", "X-Requested-With": "openshield-dashboard" };
     const token = this.getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
-    const init = { method, headers, cache: "no-store", credentials: "omit" };
+    const init = { method, headers, cache: "no-store", credentials: "same-origin" };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);

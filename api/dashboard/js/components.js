@@ -26,15 +26,49 @@ export function severityBadge(severity) {
   return h("span", { class: `badge sev-${String(severity).toLowerCase()}` }, severity);
 }
 
-export function outcomeBadge(status) {
-  return h("span", { class: `badge outcome-${status}` }, status);
+/**
+ * How a rule's outcome is labelled: "evaluated" (it ran; its failed count says how it went),
+ * "skipped" (it could not read its data) or "error" (it raised). A rule that ran is never
+ * called "ok": it may have failed on many resources.
+ */
+export function outcomeLabel(outcome) {
+  if (outcome.status === "ok") return "evaluated";
+  return outcome.status;
 }
 
-/** What the progress label says: rules done of total and the overall percentage. */
+export function outcomeBadge(outcome) {
+  const failing = outcome.status === "ok" && outcome.failed_count > 0;
+  const cls = outcome.status === "ok" ? (failing ? "outcome-failing" : "outcome-ok") : `outcome-${outcome.status}`;
+  return h("span", { class: `badge ${cls}` }, outcomeLabel(outcome));
+}
+
+const NUMBER = new Intl.NumberFormat("en");
+
+/**
+ * What the progress label says, by phase: while collecting, what has been listed and read
+ * (the rules have not started, so "0/82 rules" would say nothing); while evaluating, rules
+ * done of total; then the phase's name. Always the overall percentage.
+ */
 export function progressText(scan) {
   const pct = clampPercent(scan.progress);
-  const rules = scan.total_rules > 0 ? `${scan.rules_completed}/${scan.total_rules} rules` : "rules not counted yet";
-  return { pct, label: `${rules} · ${pct}%` };
+  let what;
+  if (scan.status === "pending") {
+    what = scan.phase === "queued" ? "queued" : "starting";
+  } else if (scan.status === "running" && scan.phase === "collecting") {
+    const parts = [`${NUMBER.format(scan.resources_collected || 0)} resources listed`];
+    const c = scan.collection;
+    if (c && Number.isFinite(c.reads_total) && c.reads_total > 0) {
+      parts.push(`${NUMBER.format(c.reads_done)}/${NUMBER.format(c.reads_total)} reads`);
+    }
+    what = `collecting: ${parts.join(", ")}`;
+  } else if (scan.status === "running" && (scan.phase === "enriching" || scan.phase === "saving")) {
+    what = scan.phase;
+  } else if (scan.status === "running" && scan.phase === "starting") {
+    what = "starting";
+  } else {
+    what = scan.total_rules > 0 ? `${scan.rules_completed}/${scan.total_rules} rules` : "rules not counted yet";
+  }
+  return { pct, label: `${what} · ${pct}%` };
 }
 
 /** A progress bar (ARIA progressbar) with a visible label. */

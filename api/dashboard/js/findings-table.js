@@ -1,15 +1,20 @@
 // One scan's findings: filters (severity, category, rule) applied by the API, pages of 25,
 // and a details row per finding. CVE data (cve_references, cvss_score, exploit_available) is
-// shown when the server provides it and simply absent otherwise.
+// shown when a finding on the page carries some, and the column is absent otherwise.
 import { ApiError, Unreachable } from "./api.js";
 import { h, replaceChildren, setText } from "./dom.js";
 import { plural } from "./format.js";
 import { SEVERITIES, severityBadge } from "./components.js";
+import { FindingGroups } from "./finding-groups.js";
 
 const PAGE = 25;
+export const FINDINGS_PAGE = PAGE;
 
+// A finding carries CVE data when enrichment found something for it; empty fields (no software,
+// not enriched yet, nothing known) do not earn the table a column.
 function hasCveData(finding) {
-  return "cve_references" in finding || "cvss_score" in finding || "exploit_available" in finding;
+  return (Array.isArray(finding.cve_references) && finding.cve_references.length > 0)
+    || typeof finding.cvss_score === "number" || finding.exploit_available === true;
 }
 
 function cveSummary(finding) {
@@ -25,12 +30,16 @@ function cveSummary(finding) {
 }
 
 export class FindingsTable {
-  constructor({ api, scanId, catalogue }) {
+  constructor({ api, scanId, catalogue, grouped = false }) {
     this.api = api;
     this.scanId = scanId;
     this.catalogue = catalogue;
     this.offset = 0;
     this.filters = { severity: "", category: "", rule_id: "" };
+    // grouped by rule when the findings fill more than a page (a scan can have thousands, the
+    // same rule row after row); a short list is easier read whole
+    this.grouped = grouped;
+    this.groups = new FindingGroups({ api, filterParams: () => ({ scan_id: this.scanId, ...this.filters }), idPrefix: "scan" });
     this.loaded = false;
     this.el = this.build();
   }
@@ -46,13 +55,27 @@ export class FindingsTable {
     this.tbody = h("tbody");
     this.table = h("table", { class: "data findings", id: "findings-table", "aria-describedby": "findings-status" },
       h("caption", { class: "visually-hidden" }, "Findings of this scan"), this.thead, this.tbody);
+    this.groupsHost = h("div", { id: "scan-groups" });
+    this.tableWrap = h("div", { class: "table-wrap" }, this.table);
+    const radio = (value, label) => {
+      const input = h("input", { type: "radio", name: "scan-findings-view", id: `scan-findings-${value}`, value, checked: (value === "grouped") === this.grouped });
+      input.addEventListener("change", () => {
+        if (!input.checked) return;
+        this.grouped = value === "grouped";
+        this.offset = 0;
+        this.load();
+      });
+      return [input, h("label", { for: `scan-findings-${value}` }, label)];
+    };
     this.prev = h("button", { type: "button", class: "button-quiet", onclick: () => this.page(-1) }, "Previous page");
     this.next = h("button", { type: "button", class: "button-quiet", onclick: () => this.page(1) }, "Next page");
     return h("div", { class: "findings-block" },
       h("form", { class: "filters", role: "search", "aria-label": "Filter findings", onsubmit: (e) => e.preventDefault() },
         this.severity.field, this.category.field, this.rule.field, clear),
+      h("fieldset", { class: "segmented" }, h("legend", {}, "Show"), radio("grouped", "Grouped by rule"), radio("flat", "Every finding")),
       this.status,
-      h("div", { class: "table-wrap" }, this.table),
+      this.groupsHost,
+      this.tableWrap,
       h("div", { class: "pager" }, this.prev, this.next));
   }
 
@@ -85,18 +108,37 @@ export class FindingsTable {
   async load() {
     setText(this.status, "Loading findings…");
     this.table.setAttribute("aria-busy", "true");
+    const grouped = this.grouped;
     let data;
     try {
-      data = await this.api.get("/api/findings", { scan_id: this.scanId, ...this.filters, limit: PAGE, offset: this.offset });
+      data = await this.api.get(grouped ? "/api/findings/groups" : "/api/findings",
+        { scan_id: this.scanId, ...this.filters, limit: PAGE, offset: this.offset });
     } catch (err) {
       const why = err instanceof Unreachable || err instanceof ApiError ? err.message : String(err);
       setText(this.status, `Could not load findings: ${why}`);
       this.table.removeAttribute("aria-busy");
       return;
     }
+    if (grouped !== this.grouped) return; // switched while this answer was on its way
     this.loaded = true;
-    this.render(data);
+    this.groupsHost.hidden = !grouped;
+    this.tableWrap.hidden = grouped;
+    if (grouped) this.renderGroups(data);
+    else this.render(data);
     this.table.removeAttribute("aria-busy");
+  }
+
+  renderGroups(data) {
+    const filtered = Object.values(this.filters).some(Boolean);
+    if (data.count === 0) {
+      setText(this.status, filtered ? "No findings match these filters." : "No findings: every evaluated rule passed.");
+      this.groupsHost.replaceChildren();
+    } else {
+      setText(this.status, `${plural(data.total_findings, "finding")} in ${plural(data.count, "rule")}${filtered ? " match" : ""}; rules ${data.offset + 1}–${data.offset + data.groups.length}.`);
+      replaceChildren(this.groupsHost, this.groups.table(data.groups, "Findings of this scan grouped by rule"));
+    }
+    this.prev.disabled = data.offset === 0;
+    this.next.disabled = data.offset + data.groups.length >= data.count;
   }
 
   render(data) {
@@ -140,26 +182,31 @@ export class FindingsTable {
   }
 
   details(f) {
-    const frameworks = Object.entries(f.frameworks || {})
-      .filter(([, ids]) => ids && ids.length)
-      .map(([name, ids]) => `${name} ${ids.join(", ")}`).join(" · ");
-    const items = [
-      ["What is wrong", f.description],
-      ["How to fix it", f.remediation],
-      ["Resource id", h("span", { class: "mono break" }, f.resource_id)],
-      ["Frameworks", frameworks || "—"],
-    ];
-    const refs = Array.isArray(f.cve_references) ? f.cve_references : [];
-    if (refs.length) {
-      items.push(["CVE references", h("ul", { class: "plain" }, refs.map((r) => h("li", {},
-        h("span", { class: "mono" }, r.id),
-        r.cvss_score !== undefined && r.cvss_score !== null ? ` CVSS ${r.cvss_score}` : "",
-        r.cvss_vector ? h("span", { class: "muted mono small" }, ` ${r.cvss_vector}`) : "",
-        r.published ? h("span", { class: "muted small" }, ` published ${String(r.published).slice(0, 10)}`) : "")))]);
-    }
-    if (f.metadata && Object.keys(f.metadata).length) {
-      items.push(["Details", h("pre", { class: "metadata" }, JSON.stringify(f.metadata, null, 2))]);
-    }
-    return h("dl", { class: "kv" }, items.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+    return findingDetails(f);
   }
+}
+
+/** A finding's description, remediation, resource id, frameworks, CVEs and metadata. */
+export function findingDetails(f) {
+  const frameworks = Object.entries(f.frameworks || {})
+    .filter(([, ids]) => ids && ids.length)
+    .map(([name, ids]) => `${name} ${ids.join(", ")}`).join(" · ");
+  const items = [
+    ["What is wrong", f.description],
+    ["How to fix it", f.remediation],
+    ["Resource id", h("span", { class: "mono break" }, f.resource_id)],
+    ["Frameworks", frameworks || "—"],
+  ];
+  const refs = Array.isArray(f.cve_references) ? f.cve_references : [];
+  if (refs.length) {
+    items.push(["CVE references", h("ul", { class: "plain" }, refs.map((r) => h("li", {},
+      h("span", { class: "mono" }, r.id),
+      r.cvss_score !== undefined && r.cvss_score !== null ? ` CVSS ${r.cvss_score}` : "",
+      r.cvss_vector ? h("span", { class: "muted mono small" }, ` ${r.cvss_vector}`) : "",
+      r.published ? h("span", { class: "muted small" }, ` published ${String(r.published).slice(0, 10)}`) : "")))]);
+  }
+  if (f.metadata && Object.keys(f.metadata).length) {
+    items.push(["Details", h("pre", { class: "metadata" }, JSON.stringify(f.metadata, null, 2))]);
+  }
+  return h("dl", { class: "kv" }, items.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 }

@@ -1,25 +1,40 @@
-// Start-up: theme, session, routing between the sign-in form, the scans table and one scan.
-// Routes are URL fragments (#/ and #/scans/<id>) so the server serves a single page.
+// Start-up: theme, session, and the router between the sign-in form and the views (overview,
+// findings explorer, compliance, scans, one scan). Routes are URL fragments (see router.js).
 import { Api, ApiError, Unreachable } from "./api.js";
+import { ComplianceView } from "./compliance-view.js";
 import { Connection } from "./connection.js";
 import { $, setText } from "./dom.js";
+import { ExplorerView } from "./explorer-view.js";
+import { OverviewView } from "./overview-view.js";
+import { Router } from "./router.js";
 import { ScanView } from "./scan-view.js";
 import { ScansView } from "./scans-view.js";
 import { Session, TokenProblem, decodeToken } from "./session.js";
 import { initTheme } from "./theme.js";
 
-const SCAN_ROUTE = /^#\/scans\/([0-9a-fA-F-]{36})$/;
-
 const session = new Session();
 const connection = new Connection($("#connection"));
 const api = new Api(() => session.token, {
-  onUnauthorized: (err) => signOut(`Signed out: ${err.message}. Paste a new token.`),
+  // A token that stops working (new secret, revoked, expired) ends the session with the
+  // server's reason; the URL is kept, so signing in again returns to the same view.
+  onUnauthorized: (err) => signOut(`Your session ended: the API no longer accepts this token (${err.message}). Sign in again with a new token.`),
   onReachable: () => connection.ok(),
 });
 
 let catalogue = null;
 const scansView = new ScansView({ api, session, connection });
 let scanView = null;
+const context = { api, session, connection, getCatalogue: () => loadCatalogue().catch(() => []) };
+
+const router = new Router()
+  .add("scan", /^\/scans\/([0-9a-fA-F-]{36})$/, () => ({
+    show: (match) => showScan(match[1].toLowerCase()),
+    hide: () => scanView?.hide(),
+  }), "scans")
+  .add("scans", /^\/scans$/, () => scansView, "scans")
+  .add("findings", /^\/findings$/, () => new ExplorerView(context), "findings")
+  .add("compliance", /^\/compliance(?:\/([a-z0-9]+))?$/, () => new ComplianceView(context), "compliance")
+  .add("overview", /^\/?$/, () => new OverviewView(context), "overview");
 
 const signinView = $("#signin-view");
 const signinForm = $("#signin-form");
@@ -37,9 +52,11 @@ async function loadCatalogue() {
 }
 
 function showSignIn(message = "") {
+  router.hideAll();
   scansView.hide();
   scanView?.hide();
   signinView.hidden = false;
+  $("#main-nav").hidden = true;
   sessionInfo.hidden = true;
   signOutButton.hidden = true;
   document.title = "Sign in · OpenShield";
@@ -52,14 +69,16 @@ function signOut(message = "") {
   session.signOut();
   catalogue = null;
   scansView.reset();
+  router.reset();
   if (wasSignedIn || message) showSignIn(message);
 }
 
 function showSession() {
   signinView.hidden = true;
+  $("#main-nav").hidden = false;
   sessionInfo.hidden = false;
   signOutButton.hidden = false;
-  const who = session.claims.sub ? `${session.claims.sub}, ` : "";
+  const who = session.subject ? `${session.subject}, ` : "";
   setText(sessionInfo, `Signed in (${who}${session.role})`);
   sessionInfo.dataset.role = session.role;
 }
@@ -70,23 +89,20 @@ async function route() {
     return;
   }
   showSession();
-  const match = SCAN_ROUTE.exec(location.hash);
-  if (match) {
-    scansView.hide();
-    try {
-      await loadCatalogue();
-    } catch (err) {
-      if (err instanceof Unreachable) connection.down(err.message);
-      catalogue = catalogue || [];
-    }
-    if (!session.signedIn) return;
-    scanView = scanView || new ScanView({ api, session, connection, catalogue });
-    scanView.catalogue = catalogue;
-    scanView.show(match[1].toLowerCase());
-  } else {
-    scanView?.hide();
-    scansView.show();
+  router.go(location.hash);
+}
+
+async function showScan(scanId) {
+  try {
+    await loadCatalogue();
+  } catch (err) {
+    if (err instanceof Unreachable) connection.down(err.message);
+    catalogue = catalogue || [];
   }
+  if (!session.signedIn) return;
+  scanView = scanView || new ScanView({ api, session, connection, catalogue });
+  scanView.catalogue = catalogue;
+  scanView.show(scanId);
 }
 
 signinForm.addEventListener("submit", async (event) => {
@@ -120,8 +136,33 @@ signinForm.addEventListener("submit", async (event) => {
 });
 
 signOutButton.addEventListener("click", () => {
+  if (session.platform && platformLogout) {
+    location.assign(platformLogout); // App Service ends its own session
+    return;
+  }
   signOut("Signed out.");
 });
+
+// Behind App Service Authentication: offer "Sign in with Microsoft", and let the platform's
+// session sign the user in without a token. Elsewhere (or if the API cannot say) nothing changes.
+let platformLogout = null;
+async function platformSignIn() {
+  let info;
+  try {
+    info = await api.get("/api/session");
+  } catch {
+    return;
+  }
+  if (!info || !info.sign_in || !info.sign_in.easy_auth) return;
+  platformLogout = info.sign_in.logout_url;
+  $("#signin-microsoft-link").href = info.sign_in.login_url;
+  $("#signin-microsoft").hidden = false;
+  if (info.principal && info.principal.kind === "easyauth" && !session.signedIn) {
+    session.signInWithPlatform(info.principal);
+  } else if (info.refused && !session.signedIn) {
+    setText(signinError, `Signed in with Microsoft, but ${info.refused}.`);
+  }
+}
 
 // Expired tokens: sign out just before the server would refuse every call.
 setInterval(() => {
@@ -135,8 +176,9 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState !== "visible" || !session.signedIn) return;
   if (!$("#scans-view").hidden) scansView.poller.now();
   else if (scanView && !$("#scan-view").hidden) scanView.poller.now();
+  else router.current?.built?.poller?.now();
 });
 
 window.addEventListener("hashchange", route);
 initTheme($("#theme-toggle"));
-route();
+platformSignIn().finally(route);

@@ -4,12 +4,20 @@
 import { ApiError, Unreachable } from "./api.js";
 import { $, h, replaceChildren, setText } from "./dom.js";
 import { formatDuration, formatFullTime, plural, shortId } from "./format.js";
-import { SEVERITIES, isActive, outcomeBadge, progressBar, statusBadge, updateProgressBar, updateStatusBadge } from "./components.js";
-import { FindingsTable } from "./findings-table.js";
+import { SEVERITIES, isActive, outcomeBadge, outcomeLabel, progressBar, statusBadge, updateProgressBar, updateStatusBadge } from "./components.js";
+import { FINDINGS_PAGE, FindingsTable } from "./findings-table.js";
 import { Poller } from "./poller.js";
 import { elapsedSeconds } from "./scans-view.js";
 
 const LOG_LINES = 200;
+// Lines that say where the scan is: phase changes, progress lines, the final line, warnings and
+// errors. Everything else (one line per CVE look-up, library chatter) is behind "every line".
+const PHASE_LINE = /^(phase: |collecting: |evaluating: |enriching: |scan [0-9a-f-]{36}[: ])|\b(WARNING|ERROR|CRITICAL)\b| claimed by pid /;
+
+/** The log lines to show: phase lines only unless every line is asked for. */
+export function visibleLogLines(lines, everything) {
+  return everything ? lines : lines.filter((line) => PHASE_LINE.test(line));
+}
 
 export class ScanView {
   constructor({ api, session, connection, catalogue }) {
@@ -59,11 +67,11 @@ export class ScanView {
     this.findingsHost = h("div", { id: "findings" });
     this.log = h("div", { id: "scan-log" });
     replaceChildren(this.root,
-      h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/" }, "All scans"), " / ", `Scan ${short}`),
+      h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/scans" }, "All scans"), " / ", `Scan ${short}`),
       h("div", { class: "view-head" }, h("h1", { id: "scan-title", tabindex: "-1" }, `Scan ${short} `, this.badge), this.actions),
       this.summary,
-      h("section", { "aria-labelledby": "outcomes-title" }, h("h2", { id: "outcomes-title" }, "Rule outcomes"), this.outcomes),
       h("section", { "aria-labelledby": "findings-title" }, h("h2", { id: "findings-title" }, "Findings"), this.findingsHost),
+      h("section", { "aria-labelledby": "outcomes-title" }, h("h2", { id: "outcomes-title" }, "Rule outcomes"), this.outcomes),
       h("section", { "aria-labelledby": "log-title" }, h("h2", { id: "log-title" }, "Scan log"), this.log));
     $("#scan-title", this.root).focus();
   }
@@ -174,6 +182,7 @@ export class ScanView {
     const titles = new Map(this.catalogue.map((r) => [r.rule_id, r.title]));
     const by = { ok: 0, skipped: 0, error: 0 };
     for (const o of outcomes) by[o.status] = (by[o.status] || 0) + 1;
+    const failing = outcomes.filter((o) => o.status === "ok" && o.failed_count > 0).length;
     const onlyProblems = h("input", { type: "checkbox", id: "outcomes-problems" });
     const tbody = h("tbody");
     const fill = () => {
@@ -182,10 +191,10 @@ export class ScanView {
         replaceChildren(tbody, h("tr", { class: "empty-row" }, h("td", { colspan: "7", class: "muted" }, "No rule was skipped or failed.")));
         return;
       }
-      replaceChildren(tbody, shown.map((o) => h("tr", { dataset: { ruleId: o.rule_id, outcome: o.status } },
+      replaceChildren(tbody, shown.map((o) => h("tr", { dataset: { ruleId: o.rule_id, outcome: outcomeLabel(o) } },
         h("td", { class: "mono" }, o.rule_id),
         h("td", {}, titles.get(o.rule_id) || ""),
-        h("td", {}, outcomeBadge(o.status)),
+        h("td", {}, outcomeBadge(o)),
         h("td", { class: "num" }, String(o.evaluated_count)),
         h("td", { class: "num" }, String(o.failed_count)),
         h("td", { class: "num" }, String(o.not_evaluated_count)),
@@ -195,7 +204,8 @@ export class ScanView {
     onlyProblems.checked = by.skipped + by.error > 0;
     fill();
     replaceChildren(this.outcomes,
-      h("p", { id: "outcomes-summary" }, `${by.ok} ok · ${by.skipped} skipped · ${by.error} error`,
+      h("p", { id: "outcomes-summary" },
+        `${by.ok} evaluated (${failing} with failed resources) · ${by.skipped} skipped · ${by.error} error`,
         by.skipped ? h("span", { class: "muted" }, " — a skipped rule could not read its data: it is not a clean result.") : ""),
       h("div", { class: "check" }, onlyProblems, h("label", { for: "outcomes-problems" }, "Only rules that were skipped or failed")),
       h("div", { class: "table-wrap" }, h("table", { class: "data outcomes", id: "outcomes-table" },
@@ -206,8 +216,11 @@ export class ScanView {
   }
 
   renderFindings() {
-    this.findings = new FindingsTable({ api: this.api, scanId: this.scanId, catalogue: this.catalogue });
-    replaceChildren(this.findingsHost, this.findings.el);
+    this.findings = new FindingsTable({ api: this.api, scanId: this.scanId, catalogue: this.catalogue,
+      grouped: (this.scan?.total_findings ?? 0) > FINDINGS_PAGE });
+    replaceChildren(this.findingsHost,
+      h("p", {}, h("a", { id: "scan-explore-link", href: `#/findings?scan_id=${this.scanId}` }, "Explore these findings grouped by rule, with search")),
+      this.findings.el);
     this.findings.load();
   }
 
@@ -228,14 +241,29 @@ export class ScanView {
     if (!pre) {
       this.logNote = h("p", { class: "muted" });
       const refresh = h("button", { type: "button", class: "button-quiet", onclick: () => this.scan && this.renderLog(this.scan) }, "Refresh log");
+      this.logEverything = h("input", { type: "checkbox", id: "log-everything" });
+      this.logEverything.addEventListener("change", () => this.showLog());
       pre = h("pre", { id: "scan-log-text", class: "log", tabindex: "0", "aria-label": "Scan log, last lines" });
-      replaceChildren(this.log, h("div", { class: "log-head" }, this.logNote, refresh), pre);
+      replaceChildren(this.log, h("div", { class: "log-head" }, this.logNote,
+        h("div", { class: "check" }, this.logEverything, h("label", { for: "log-everything" }, "Show every line")), refresh), pre);
     }
+    this.logData = data;
+    this.showLog();
+  }
+
+  /** Phase lines by default; every line when asked. */
+  showLog() {
+    const pre = $("#scan-log-text", this.log);
+    const data = this.logData;
+    if (!pre || !data) return;
+    const everything = this.logEverything.checked;
+    const lines = visibleLogLines(data.lines, everything);
+    const hidden = data.lines.length - lines.length;
     setText(this.logNote, data.lines.length
-      ? `Last ${plural(data.lines.length, "line")}${data.truncated ? " (earlier lines left out)" : ""}, from the host that ran the scan.`
+      ? `${everything ? "Last" : "Phase lines of the last"} ${plural(data.lines.length, "line")}${hidden ? ` (${hidden} other lines hidden)` : ""}${data.truncated ? ", earlier lines left out" : ""}, from the host that ran the scan.`
       : "The scan has written no log yet.");
     const stick = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
-    setText(pre, data.lines.join("\n"));
+    setText(pre, lines.join("\n"));
     if (stick) pre.scrollTop = pre.scrollHeight;
   }
 }

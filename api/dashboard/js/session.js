@@ -1,8 +1,20 @@
 // The signed-in token: kept in sessionStorage (this tab only, gone when it closes), never in
 // localStorage or a cookie. The role claim is read here only to shape the UI; the server
-// checks the signature and the role on every request.
+// checks the signature and the role on every request. Behind App Service Authentication the
+// platform's own session (its cookie) signs the user in instead: no token, the principal that
+// GET /api/session reported.
 
 const KEY = "openshield.token";
+// Entra ID access tokens carry app roles instead of a role claim (the server maps them the same way).
+const APP_ROLES = { "OpenShield.Operator": "operator", "OpenShield.Reader": "reader" };
+
+/** The token's role: its `role` claim, or the highest OpenShield app role in `roles`. */
+function roleOf(claims) {
+  if (claims.role === "reader" || claims.role === "operator") return claims.role;
+  const roles = Array.isArray(claims.roles) ? claims.roles.map((r) => APP_ROLES[r]) : [];
+  if (roles.includes("operator")) return "operator";
+  return roles.includes("reader") ? "reader" : null;
+}
 
 export class TokenProblem extends Error {}
 
@@ -22,13 +34,16 @@ export function decodeToken(token) {
     throw new TokenProblem("That token is malformed (its payload is not readable).");
   }
   if (!claims || typeof claims !== "object") throw new TokenProblem("That token is malformed.");
-  if (claims.role !== "reader" && claims.role !== "operator") {
-    throw new TokenProblem("That token has no reader or operator role.");
+  const role = roleOf(claims);
+  if (role === null) {
+    throw new TokenProblem("That token has no reader or operator role (nor an OpenShield app role).");
   }
   if (typeof claims.exp === "number" && claims.exp * 1000 <= Date.now()) {
     throw new TokenProblem(`That token expired at ${new Date(claims.exp * 1000).toLocaleString()}.`);
   }
-  return claims;
+  // Entra ID tokens name the user in preferred_username; service tokens in sub
+  const sub = typeof claims.preferred_username === "string" ? claims.preferred_username : claims.sub;
+  return { ...claims, role, sub };
 }
 
 export class Session {
@@ -36,6 +51,7 @@ export class Session {
     this.storage = storage;
     this.token = null;
     this.claims = null;
+    this.platform = null;
     const saved = storage.getItem(KEY);
     if (saved) {
       try {
@@ -48,11 +64,23 @@ export class Session {
   }
 
   get signedIn() {
-    return this.token !== null;
+    return this.token !== null || this.platform !== null;
   }
 
   get role() {
-    return this.claims ? this.claims.role : null;
+    if (this.claims) return this.claims.role;
+    return this.platform ? this.platform.role : null;
+  }
+
+  /** Who the session is for (the token's sub, or the platform's user name), or null. */
+  get subject() {
+    if (this.claims) return this.claims.sub || null;
+    return this.platform ? this.platform.subject : null;
+  }
+
+  /** Signed in by App Service (principal from GET /api/session, kind "easyauth"). */
+  signInWithPlatform(principal) {
+    this.platform = principal;
   }
 
   get isOperator() {
@@ -73,6 +101,7 @@ export class Session {
   signOut() {
     this.token = null;
     this.claims = null;
+    this.platform = null;
     this.storage.removeItem(KEY);
   }
 }

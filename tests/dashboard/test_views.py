@@ -1,0 +1,419 @@
+"""The posture views in real headless Chromium: overview, findings explorer, compliance, a token
+that stops working. One stack per module (gunicorn, supervisor, the HTTPS emulator) over SQLite.
+
+The results are seeded through ScanStore exactly as a scan process stores them, so the numbers
+are known: subscription A has findings (one resource name carries markup), B completed with no
+finding, C was never scanned to completion (its only scan failed), and a large subscription L
+with thousands of findings is used to print (never assert) how long grouping and filtering take.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+import uuid
+from typing import Any, Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from api.auth import issue_token
+from scanner.rules import all_rules
+from store.clock import utcnow
+from store.migrate import upgrade
+from store.scans import ScanStore
+from tests.dashboard.test_browser import ARTIFACTS, LAPTOP, browser, page, screenshot  # noqa: F401 - shared fixtures
+from tests.fakeazure.harness import Emulator, start_emulator
+from tests.stack import LiveStack
+from tests.processes import wait_for
+
+REPO_SHOTS = ARTIFACTS.parents[1] / "docs" / "screenshots"
+SUB_A = "aaaaaaaa-0000-4000-8000-00000000000a"
+SUB_B = "bbbbbbbb-0000-4000-8000-00000000000b"
+SUB_C = "cccccccc-0000-4000-8000-00000000000c"
+SUB_L = "dddddddd-0000-4000-8000-00000000000d"
+MARKUP = '<img src=x onerror="document.title=\'pwned\'">'
+LARGE_FINDINGS = int(os.environ.get("OPENSHIELD_DASH_LARGE", "5000"))
+RULES = all_rules()
+
+expect.set_options(timeout=15_000)
+
+
+def _finding(sub: str, rule: Any, name: str) -> dict[str, Any]:
+    return {
+        "subscription_id": sub, "rule_id": rule.id, "rule_name": rule.title, "severity": rule.severity,
+        "category": rule.category, "resource_id": f"/subscriptions/{sub}/resourceGroups/rg/providers/x/{name}",
+        "resource_name": name, "resource_type": "Microsoft.Storage/storageAccounts", "description": "d",
+        "remediation": "fix it like this", "frameworks": dict(rule.frameworks), "metadata": {}, "detected_at": utcnow(),
+    }
+
+
+def _complete(store: ScanStore, sub: str, findings: list[dict[str, Any]], score: float | None) -> str:
+    scan = store.create(sub)
+    assert store.claim(scan.scan_id, pid=1, host="seed", process_create_time=None)
+    failed: dict[str, int] = {}
+    for f in findings:
+        f["scan_id"] = scan.scan_id
+        failed[f["rule_id"]] = failed.get(f["rule_id"], 0) + 1
+    outcomes = [{"rule_id": r.id, "status": "ok", "reason": None, "evaluated_count": failed.get(r.id, 0) + 2,
+                 "failed_count": failed.get(r.id, 0), "not_evaluated_count": 0} for r in RULES]
+    assert store.complete_with_results(scan.scan_id, findings=findings, outcomes=outcomes, score=score)
+    return scan.scan_id
+
+
+def seed(store: ScanStore) -> None:
+    a = [_finding(SUB_A, RULES[i % 6], f"res-{i:02d}") for i in range(30)]
+    a.append(_finding(SUB_A, RULES[0], MARKUP))
+    _complete(store, SUB_A, a, 61.5)
+    _complete(store, SUB_B, [], 100.0)
+    never = store.create(SUB_C)
+    assert store.fail(never.scan_id, "the subscription could not be read")
+    large = [_finding(SUB_L, RULES[i % len(RULES)], f"big-{i:05d}") for i in range(LARGE_FINDINGS)]
+    _complete(store, SUB_L, large, 40.0)
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    with start_emulator(tmp_path_factory.mktemp("fakeazure"), tenant="demo", any_subscription=True) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, emulator: Emulator) -> Iterator[LiveStack]:
+    root = tmp_path_factory.mktemp("dash-views")
+    database_url = f"sqlite:///{root / 'openshield.db'}"
+    upgrade(database_url)
+    data_dir = root / "data"
+    data_dir.mkdir()
+    started = time.monotonic()
+    seed(ScanStore(database_url))
+    print(f"\nseeded {LARGE_FINDINGS + 31} findings in {time.monotonic() - started:.1f}s")
+    live = LiveStack(database_url, data_dir, emulator)
+    live.start()
+    yield live
+    for scan in live.get("/api/scans", params={"limit": 500}).json()["scans"]:
+        if scan["status"] in ("pending", "running"):
+            live.post(f"/api/scans/{scan['scan_id']}/cancel")
+    wait_for(lambda: all(s["status"] not in ("pending", "running")
+                         for s in live.get("/api/scans", params={"limit": 500}).json()["scans"]), 60, interval=0.2,
+             what="active scans to end")
+    live.stop()
+
+
+def sign_in(page: Page, token: str, where: str = "/") -> None:
+    page.goto(where)
+    page.locator("#token-input").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#signin-view")).to_be_hidden()
+
+
+def doc_screenshot(page: Page, name: str, down_to: str | None = None) -> None:
+    path = screenshot(page, name, down_to)
+    if os.environ.get("OPENSHIELD_UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(path, REPO_SHOTS / f"{name}.png")
+
+
+def load_ms(page: Page, action: Any) -> int:
+    """Run ``action`` and wait for the explorer's next load; the page's own figure (fetch + render)."""
+    page.evaluate("document.querySelector('#findings-view').dataset.loadMs = ''")
+    action()
+    expect(page.locator("#findings-view")).not_to_have_attribute("data-load-ms", "")
+    return int(page.locator("#findings-view").get_attribute("data-load-ms") or -1)
+
+
+# --------------------------------------------------------------------------------------- tests
+def test_overview_is_the_landing_page_with_posture_subscriptions_and_top_rules(page: Page, stack: LiveStack) -> None:
+    started = time.monotonic()
+    sign_in(page, stack.token("operator"))
+    score = stack.get("/api/score").json()
+    expect(page.locator("#overview-score")).to_have_text(str(score["overall_score"]))
+    print(f"\noverview interactive {time.monotonic() - started:.2f}s after sign-in (load {os.getloadavg()[0]:.2f})")
+    expect(page.locator('a[data-nav="overview"]')).to_have_attribute("aria-current", "page")
+    for severity in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"):
+        total = sum(s["findings_by_severity"][severity] for s in score["subscriptions"])
+        expect(page.locator(f'a.sev-count[data-severity="{severity}"] .sev-count-n')).to_have_text(str(total))
+    rows = page.locator("#subscriptions-table tbody tr")
+    expect(rows).to_have_count(4)
+    expect(page.locator(f'tr[data-subscription-id="{SUB_B}"] td').nth(4)).to_have_text("0")  # 0 findings
+    never = page.locator(f'tr[data-subscription-id="{SUB_C}"]')
+    expect(never.locator("td").nth(2)).to_have_text("never")
+    expect(never.locator(".badge")).to_have_text("failed")
+    top = stack.get("/api/findings/groups", params={"sort": "count", "limit": 10}).json()["groups"]
+    expect(page.locator("#top-rules-table tbody tr").first).to_have_attribute("data-rule-id", top[0]["rule_id"])
+    doc_screenshot(page, "overview", "#top-rules-table")
+
+    # an operator's Scan button starts a scan of that subscription
+    page.get_by_role("button", name=f"Scan {SUB_B}").click()
+    expect(page.locator("#overview-message")).to_contain_text("accepted")
+    scans = stack.get("/api/scans", params={"subscription_id": SUB_B}).json()["scans"]
+    assert scans[0]["status"] in ("pending", "running", "completed")
+    stack.wait_terminal(scans[0]["scan_id"], 60)
+
+    # a severity count opens the explorer filtered by it
+    page.locator('a.sev-count[data-severity="HIGH"]').click()
+    expect(page).to_have_url(re.compile(r"#/findings\?severity=HIGH$"))
+    expect(page.locator("#explorer-severity")).to_have_value("HIGH")
+
+
+def test_scan_all_and_polling_keep_focus(page: Page, stack: LiveStack) -> None:
+    stack.emulator.set_faults(latency_ms=2000)  # scans stay active: the overview polls every 2 s
+    try:
+        sign_in(page, stack.token("operator"))
+        scan_all = page.locator("#scan-all")
+        expect(scan_all).to_have_text("Scan all (4)")
+        scan_all.click()
+        expect(page.locator("#overview-message")).to_have_text("4 scans accepted.")
+        expect(page.locator("#subscriptions-table .progress")).to_have_count(4)
+        expect(scan_all).to_be_hidden()  # nothing left to start
+        # keyboard focus on a link in the table survives the polls that update the progress bars
+        link = page.locator(f'tr[data-subscription-id="{SUB_A}"] a').first
+        link.focus()
+        bar = page.locator(f'tr[data-subscription-id="{SUB_A}"] .progress')
+        before = bar.get_attribute("aria-valuetext")
+        expect(bar).not_to_have_attribute("aria-valuetext", before or "", timeout=40_000)  # a poll changed the row
+        assert page.evaluate("document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.subscriptionId") == SUB_A
+        print(f"\nprogress while focused: {before!r} -> {bar.get_attribute('aria-valuetext')!r}")
+    finally:
+        for scan in stack.get("/api/scans", params={"limit": 50}).json()["scans"]:
+            if scan["status"] in ("pending", "running"):
+                stack.post(f"/api/scans/{scan['scan_id']}/cancel")
+        stack.emulator.set_faults(latency_ms=0)
+        wait_for(lambda: all(s["status"] not in ("pending", "running")
+                             for s in stack.get("/api/scans", params={"limit": 50}).json()["scans"]), 30, interval=0.2,
+                 what="the scans to be cancelled")
+
+
+def test_reader_sees_no_mutating_controls(page: Page, stack: LiveStack) -> None:
+    sign_in(page, stack.token("reader"))
+    expect(page.locator("#subscriptions-table")).to_be_visible()
+    for where in ("/#/", "/#/findings", "/#/compliance/nist"):
+        page.goto(where)
+        expect(page.locator("main .view:not([hidden]) h1")).to_be_visible()
+        expect(page.get_by_role("button", name=re.compile(r"^(Scan|Cancel|Start scan|Mute)"))).to_have_count(0)
+
+
+def test_explorer_groups_searches_filters_and_keeps_its_state_in_the_url(page: Page, stack: LiveStack) -> None:
+    sign_in(page, stack.token("reader"), "/#/findings")
+    groups = stack.get("/api/findings/groups", params={"limit": 25}).json()
+    expect(page.locator("#explorer-status")).to_contain_text(f"{groups['total_findings']} findings in {groups['count']} rules")
+    expect(page.locator("#groups-table tbody tr[data-rule-id]")).to_have_count(len(groups["groups"]))
+    doc_screenshot(page, "findings-explorer", "#explorer-results")
+
+    # search: the markup resource, shown as text in its rule's expanded resources
+    page.locator("#explorer-q").fill("onerror")
+    expect(page).to_have_url(re.compile(r"q=onerror"))
+    expect(page.locator("#explorer-status")).to_contain_text("1 finding in 1 rule match")
+    page.get_by_role("button", name=f"Resources failing {RULES[0].id}").click()
+    item = page.locator("ul.resources li .resource-name")
+    expect(item).to_have_text(MARKUP)
+    assert page.locator("#explorer-results img").count() == 0
+    assert page.title() != "pwned"
+
+    # the state is in the URL: a reload (or a shared link) shows the same view
+    page.locator("#explorer-subscription").select_option(SUB_A)
+    expect(page).to_have_url(re.compile(f"subscription_id={SUB_A}"))
+    page.reload()
+    expect(page.locator("#explorer-q")).to_have_value("onerror")
+    expect(page.locator("#explorer-subscription")).to_have_value(SUB_A)
+    expect(page.locator("#groups-table tbody tr[data-rule-id]")).to_have_count(1)
+
+    # flat list, sorted by resource, page size and page jump
+    page.get_by_role("button", name="Clear filters").click()
+    page.get_by_label("Every finding").check()
+    page.get_by_label("Sort by").select_option("resource")
+    page.get_by_label("Per page").select_option("50")
+    total = stack.get("/api/findings", params={"limit": 1}).json()["count"]
+    expect(page.locator("#explorer-status")).to_have_text(f"{total} findings; showing 1–50.")
+    page.locator("#explorer-page").fill("3")
+    page.get_by_role("button", name="Go").click()
+    expect(page.locator("#explorer-status")).to_have_text(f"{total} findings; showing 101–150.")
+    expect(page).to_have_url(re.compile(r"#/findings\?view=flat&sort=resource&size=50&page=3$"))
+    names = page.locator("#explorer-table tbody tr[data-finding-id] td:nth-child(3)").all_inner_texts()
+    expected = [f["resource_name"] for f in stack.get("/api/findings", params={"sort": "resource", "limit": 50, "offset": 100}).json()["findings"]]
+    assert [n.split("\n")[0] for n in names] == expected
+
+
+def test_a_scans_findings_open_in_the_explorer(page: Page, stack: LiveStack) -> None:
+    scan_id = stack.get("/api/scans", params={"subscription_id": SUB_A, "status": "completed"}).json()["scans"][-1]["scan_id"]
+    sign_in(page, stack.token("reader"), f"/#/scans/{scan_id}")
+    # findings come before the rule outcomes
+    findings_y = page.locator("#findings-title").bounding_box()["y"]
+    assert findings_y < page.locator("#outcomes-title").bounding_box()["y"]
+    page.locator("#scan-explore-link").click()
+    expect(page).to_have_url(re.compile(f"#/findings\\?scan_id={scan_id}$"))
+    expect(page.locator("#explorer-scope")).to_contain_text(f"Findings of scan {scan_id[:8]}")
+    groups = stack.get("/api/findings/groups", params={"scan_id": scan_id}).json()
+    expect(page.locator("#explorer-status")).to_contain_text(f"{groups['total_findings']} findings in {groups['count']} rules")
+    page.locator("#explorer-severity").select_option("HIGH")
+    expect(page).to_have_url(re.compile(f"scan_id={scan_id}&severity=HIGH"))
+
+
+def test_explorer_shows_an_api_outage_and_recovers(page: Page, stack: LiveStack) -> None:
+    sign_in(page, stack.token("reader"), "/#/findings")
+    expect(page.locator("#groups-table")).to_be_visible()
+    rows = page.locator("#groups-table tbody tr[data-rule-id]").count()
+    stack.kill_gunicorn()
+    try:
+        page.locator("#explorer-severity").select_option("HIGH")
+        expect(page.locator("#connection")).to_contain_text("API unreachable since")
+        expect(page.locator("#explorer-status")).to_contain_text("Could not load findings")
+        expect(page.locator("#groups-table tbody tr[data-rule-id]")).to_have_count(rows)  # the last data stays
+    finally:
+        stack.start_gunicorn()
+    page.locator("#explorer-severity").select_option("")
+    expect(page.locator("#connection")).to_have_text("")
+    expect(page.locator("#groups-table tbody tr[data-rule-id]")).to_have_count(rows)
+
+
+def test_explorer_timings_on_a_large_subscription_are_printed(page: Page, stack: LiveStack) -> None:
+    sign_in(page, stack.token("reader"), "/#/findings")
+    expect(page.locator("#groups-table")).to_be_visible()
+    figures = {
+        "group all": load_ms(page, lambda: page.get_by_label("Sort by").select_option("count")),
+        "subscription L": load_ms(page, lambda: page.locator("#explorer-subscription").select_option(SUB_L)),
+        "severity HIGH": load_ms(page, lambda: page.locator("#explorer-severity").select_option("HIGH")),
+        "search big-01": load_ms(page, lambda: (page.locator("#explorer-q").fill("big-01"), page.locator("#explorer-q").press("Enter"))),
+        "flat list": load_ms(page, lambda: page.get_by_label("Every finding").check()),
+    }
+    load = os.getloadavg()[0]
+    for what, ms in figures.items():
+        print(f"\nexplorer {what}: {ms} ms (fetch + render, {LARGE_FINDINGS + 31} findings stored, load {load:.2f})")
+    assert all(ms >= 0 for ms in figures.values())
+
+
+def test_explorer_by_keyboard_only(page: Page, stack: LiveStack) -> None:
+    sign_in(page, stack.token("reader"), "/#/findings")
+    expect(page.locator("#groups-table")).to_be_visible()
+    page.locator("#findings-view-title").focus()
+
+    def tab_to(selector: str, limit: int = 40) -> None:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if page.evaluate(f"document.activeElement && document.activeElement.matches({selector!r})"):
+                return
+        raise AssertionError(f"Tab never reached {selector}")
+
+    tab_to("#explorer-q")
+    page.keyboard.type("res-0")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"q=res-0"))
+    tab_to("#explorer-severity")
+    page.keyboard.press("ArrowDown")  # CRITICAL, or the first severity offered
+    expect(page).to_have_url(re.compile(r"severity="))
+    page.locator("#explorer-severity").evaluate("el => el.value = ''")
+    page.locator("#explorer-severity").dispatch_event("change")
+    expect(page.locator("#explorer-status")).not_to_have_text("Loading…")  # the table is not replaced under the focus
+    tab_to('button[aria-controls^="group-"]')
+    page.keyboard.press("Enter")
+    expect(page.locator('button[aria-controls^="group-"]').first).to_have_attribute("aria-expanded", "true")
+    tab_to("ul.resources button")
+    page.keyboard.press("Enter")
+    expect(page.locator("ul.resources .resource-details").first).to_contain_text("fix it like this")
+
+
+def test_compliance_lists_controls_and_drills_into_a_control(page: Page, stack: LiveStack) -> None:
+    sign_in(page, stack.token("reader"), "/#/compliance/cis")
+    data = stack.get("/api/compliance/cis").json()
+    expect(page.locator("#controls-table tbody tr[data-control]")).to_have_count(len(data["controls"]))
+    expect(page.locator("#compliance-failed")).to_have_text(str(data["summary"]["failed"]))
+    failed = next(c for c in data["controls"] if c["status"] == "failed")
+    row = page.locator(f'#controls-table tr[data-control="{failed["control"]}"]')
+    expect(row.locator("td").nth(3)).to_have_text(str(failed["failed"]))
+    doc_screenshot(page, "compliance", "#controls-table")
+    row.get_by_role("button", name=f"Results of control {failed['control']}").click()
+    # the whole control in the explorer: its failed resources, over its rules only
+    page.locator("a.control-findings").click()
+    expect(page).to_have_url(re.compile(rf"#/findings\?framework=cis&control={re.escape(failed['control'])}$"))
+    expect(page.locator("#explorer-control")).to_have_value(failed["control"])
+    expect(page.locator("#explorer-status")).to_contain_text(re.compile(r" rules? match"))  # the filtered groups arrived
+    shown = set(page.locator("#groups-table tbody tr[data-rule-id]").evaluate_all("rs => rs.map(r => r.dataset.ruleId)"))
+    assert shown and shown <= set(failed["rules"])
+    page.go_back()
+    row = page.locator(f'#controls-table tr[data-control="{failed["control"]}"]')
+    row.get_by_role("button", name=f"Results of control {failed['control']}").click()
+    link = page.locator(".control-rules a").first
+    expect(link).to_contain_text("failed resource")
+    link.click()
+    expect(page).to_have_url(re.compile(r"#/findings\?rule_id=AZ-"))
+    expect(page.locator("#groups-table tbody tr[data-rule-id]")).to_have_count(1)
+    page.locator('nav[aria-label="Views"] a', has_text="Compliance").click()
+    page.get_by_role("link", name="NIST CSF").click()
+    expect(page.locator("#compliance-status")).to_contain_text("NIST")
+
+
+def test_a_token_that_stops_working_returns_to_sign_in_with_a_message(page: Page, stack: LiveStack) -> None:
+    # what a restart with a new JWT_SECRET does to a signed-in tab: its token no longer verifies
+    sign_in(page, stack.token("reader"), "/#/findings")
+    stale = issue_token("a-secret-from-before-the-restart-" + "z" * 32, "reader")
+    page.evaluate("t => sessionStorage.setItem('openshield.token', t)", stale)
+    page.reload()
+    expect(page.locator("#signin-view")).to_be_visible()
+    expect(page.locator("#signin-error")).to_contain_text("Your session ended")
+    expect(page.locator("#signin-error")).to_contain_text("Sign in again")
+    # signing in again returns to the same view
+    page.locator("#token-input").fill(stack.token("reader"))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#findings-view")).to_be_visible()
+
+
+def test_scan_progress_says_what_collection_is_doing(page: Page, stack: LiveStack) -> None:
+    stack.emulator.set_faults(latency_ms=300)
+    try:
+        scan_id = stack.post("/api/scans/trigger", {"subscription_id": str(uuid.uuid4())}).json()["scan_id"]
+        sign_in(page, stack.token("reader"), f"/#/scans/{scan_id}")
+        label = page.locator("#scan-summary .progress-label")
+        # this API runs on the scan's host, so it also reports the reads from progress.json
+        expect(label).to_have_text(re.compile(r"^collecting: [\d,]+ resources listed, [\d,]+/[\d,]+ reads · \d+%$"),
+                                   timeout=30_000)
+    finally:
+        stack.emulator.set_faults(latency_ms=0)
+    stack.wait_terminal(scan_id, 90)
+
+
+def test_view_helpers_label_progress_filter_logs_and_read_urls(page: Page, stack: LiveStack) -> None:
+    page.goto("/")
+    result = page.evaluate(
+        """async () => {
+          const c = await import('/dashboard/js/components.js');
+          const scan = await import('/dashboard/js/scan-view.js');
+          const explorer = await import('/dashboard/js/explorer-view.js');
+          const router = await import('/dashboard/js/router.js');
+          const base = {status: 'running', phase: 'collecting', progress: 12, rules_completed: 0, total_rules: 82,
+                        resources_collected: 1345};
+          return {
+            collecting: c.progressText(base).label,
+            reads: c.progressText({...base, collection: {resources_listed: 1345, reads_done: 2445, reads_total: 2509}}).label,
+            evaluating: c.progressText({...base, phase: 'evaluating', rules_completed: 40, progress: 80}).label,
+            queued: c.progressText({...base, status: 'pending', phase: 'queued', progress: 0}).label,
+            done: c.progressText({...base, status: 'completed', phase: 'done', rules_completed: 82, progress: 100}).label,
+            labels: [{status: 'ok', failed_count: 12}, {status: 'skipped'}, {status: 'error'}].map(c.outcomeLabel),
+            log: scan.visibleLogLines([
+              '2026-11-30 00:32:18,710 INFO scanner.run: scan 1 claimed by pid 5 on h', 'phase: collecting',
+              'collecting: 1 resources listed, 2/3 details fetched', '2026-11-30 INFO scanner.cve.enricher: x 1: 4 CVEs',
+              '2026-11-30 WARNING scanner.azure: throttled', 'scan f425a2b1-33ca-49d0-81e4-82d176e50530 completed: 1 findings'], false),
+            state: explorer.stateFromParams(new URLSearchParams('view=odd&sort=resource&size=7&page=-3&scan_id=nope&control=1.1')),
+            flatSort: explorer.stateFromParams(new URLSearchParams('view=flat&sort=resource')).sort,
+            hash: router.hashFor('/findings', {q: 'a b&c', severity: '', page: '2'}),
+            parsed: Object.fromEntries(router.parseHash('#/findings?q=a+b%26c&page=2').params),
+          };
+        }"""
+    )
+    assert result["collecting"] == "collecting: 1,345 resources listed · 12%"
+    assert result["reads"] == "collecting: 1,345 resources listed, 2,445/2,509 reads · 12%"
+    assert result["evaluating"] == "40/82 rules · 80%"
+    assert result["queued"] == "queued · 0%"
+    assert result["done"] == "82/82 rules · 100%"
+    assert result["labels"] == ["evaluated", "skipped", "error"]
+    assert result["log"] == [
+        "2026-11-30 00:32:18,710 INFO scanner.run: scan 1 claimed by pid 5 on h", "phase: collecting",
+        "collecting: 1 resources listed, 2/3 details fetched", "2026-11-30 WARNING scanner.azure: throttled",
+        "scan f425a2b1-33ca-49d0-81e4-82d176e50530 completed: 1 findings",
+    ]
+    state = result["state"]
+    assert (state["view"], state["sort"], state["size"], state["page"], state["scan_id"], state["control"]) == (
+        "grouped", "severity", "25", "1", "", "")  # a control without its framework means nothing
+    assert result["flatSort"] == "resource"
+    assert result["hash"] == "#/findings?q=a+b%26c&page=2"
+    assert result["parsed"] == {"q": "a b&c", "page": "2"}
