@@ -320,7 +320,7 @@ def test_providers_and_roles(client):
     auth = f"{client.sub}/providers/Microsoft.Authorization"
     assignments = client.get(f"{auth}/roleAssignments?api-version=2022-04-01").json()["value"]
     definitions = client.get(f"{auth}/roleDefinitions?api-version=2022-04-01").json()["value"]
-    assert len(assignments) == 12 and len(definitions) == 6
+    assert len(assignments) == 13 and len(definitions) == 6  # 13: + the resource-group UAA (AZ-IAM-022)
     assert {d["properties"]["type"] for d in definitions} == {"BuiltInRole", "CustomRole"}
 
 
@@ -600,13 +600,27 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     out["AZ-STOR-004"] = {r["name"] for r in sa
                           if r["properties"].get("networkAcls", {}).get("defaultAction", "Allow") == "Allow"}
     out["AZ-STOR-005"] = {r["name"] for r in sa if child(r, "blobServices/default") is not None
-                          and child(r, "blobServices/default")["properties"]["deleteRetentionPolicy"]["enabled"] is not True}
+                          and not all(child(r, "blobServices/default")["properties"][k]["enabled"] is True
+                                      for k in ("deleteRetentionPolicy", "containerDeleteRetentionPolicy"))}
     out["AZ-STOR-006"] = {r["name"] for r in sa if r["properties"].get("allowSharedKeyAccess", True) is not False}
     out["AZ-STOR-007"] = {r["name"] for r in sa
                           if (child(r, "blobServices/default") or {}).get("properties", {}).get("isVersioningEnabled") is not True}
     out["AZ-STOR-008"] = {r["name"] for r in sa
                           if r["properties"]["encryption"].get("requireInfrastructureEncryption") is not True}
     out["AZ-STOR-009"] = {r["name"] for r in sa if not r["sku"]["name"].endswith(("GRS", "GZRS"))}
+    out["AZ-STOR-010"] = {r["name"] for r in sa if r["properties"].get("allowCrossTenantReplication") is True}
+    out["AZ-STOR-011"] = {r["name"] for r in sa if not any(
+        c["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved"
+        for c in r["properties"]["privateEndpointConnections"])}
+    stale = now - timedelta(days=90)
+    out["AZ-STOR-012"] = {r["name"] for r in sa if r["properties"].get("allowSharedKeyAccess", True) is not False
+                          and any(datetime.fromisoformat(t.replace("Z", "+00:00")) < stale
+                                  for t in r["properties"]["keyCreationTime"].values())}
+    out["AZ-STOR-013"] = {r["name"] for r in sa if "keyPolicy" not in r["properties"]}
+    out["AZ-STOR-014"] = {r["name"] for r in sa if "sasPolicy" not in r["properties"]}
+    out["AZ-STOR-015"] = {r["name"] for r in sa
+                          if "AzureServices" not in r["properties"].get("networkAcls", {}).get("bypass", "AzureServices")}
+    out["AZ-STOR-016"] = {r["name"] for r in sa if r["properties"]["encryption"]["keySource"] != "Microsoft.Keyvault"}
     nsgs = of("Microsoft.Network/networkSecurityGroups")
     out["AZ-NET-001"] = {n["name"] for n in nsgs if _tcp_open(n, 22)}
     out["AZ-NET-002"] = {n["name"] for n in nsgs if _tcp_open(n, 3389)}
@@ -619,6 +633,10 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
                          if d["properties"].get("encryption", {}).get("type", "EncryptionAtRestWithPlatformKey")
                          == "EncryptionAtRestWithPlatformKey"
                          and d["properties"].get("encryptionSettingsCollection", {}).get("enabled") is not True}
+    out["AZ-CMP-007"] = {v["name"] for v in of("Microsoft.Compute/virtualMachines")
+                         if v["properties"]["securityProfile"].get("securityType") != "TrustedLaunch"}
+    out["AZ-CMP-008"] = {v["name"] for v in of("Microsoft.Compute/virtualMachines")
+                         if v["properties"]["securityProfile"]["encryptionAtHost"] is not True}
     out["AZ-CMP-003"] = {v["name"] for v in of("Microsoft.Compute/virtualMachines")
                          if "managedDisk" not in v["properties"]["storageProfile"]["osDisk"]}
     protection = {"MDE.Linux", "MDE.Windows", "IaaSAntimalware"}
@@ -645,6 +663,12 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     out["AZ-NET-008"] = {n["name"] for n in vnets if n["properties"].get("enableDdosProtection") is not True}
     kv = of("Microsoft.KeyVault/vaults")
     out["AZ-KV-001"] = {v["name"] for v in kv if v["properties"].get("enableSoftDelete") is False}
+    out["AZ-KV-009"] = {v["name"] for v in kv if any(
+        k["properties"]["attributes"]["enabled"] and not any(
+            a["action"]["type"] == "rotate" for a in k["properties"]["rotationPolicy"]["lifetimeActions"])
+        for k in child(v, "keys"))}
+    out["AZ-KV-010"] = {v["name"] for v in kv if not v["properties"].get("privateEndpointConnections")}
+    out["AZ-KV-011"] = {v["name"] for v in kv if v["properties"].get("publicNetworkAccess") != "Disabled"}
     out["AZ-KV-002"] = {v["name"] for v in kv if v["properties"].get("enablePurgeProtection") is not True}
     out["AZ-KV-003"] = {v["name"] for v in kv if v["properties"].get("enableRbacAuthorization") is not True}
     out["AZ-KV-004"] = {v["name"] for v in kv if v["properties"].get("publicNetworkAccess", "Enabled") != "Disabled"
@@ -684,6 +708,9 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
         for r in v["properties"]["networkProfile"]["networkInterfaces"] if r["id"] in nics
         for c in nics[r["id"]]["properties"]["ipConfigurations"])}
     out["AZ-SQL-006"] = {s["name"] for s in sql if s["properties"]["publicNetworkAccess"] == "Enabled"}
+    out["AZ-SQL-008"] = {s["name"] for s in sql if s["properties"].get("minimalTlsVersion", "None") in ("1.0", "1.1", "None")}
+    out["AZ-SQL-009"] = {s["name"] for s in sql
+                         if s["properties"].get("administrators", {}).get("azureADOnlyAuthentication") is not True}
     pgs = of("Microsoft.DBforPostgreSQL/flexibleServers")
     out["AZ-PG-003"] = {p["name"] for p in pgs if int(p["properties"]["version"]) <= 13}
     out["AZ-PG-004"] = {p["name"] for p in pgs if p["properties"]["network"]["publicNetworkAccess"] == "Enabled"
@@ -728,9 +755,16 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     out["AZ-APP-003"] = {s["name"] for s in sites if child(s, "config/web")["properties"].get("ftpsState") == "AllAllowed"}
     out["AZ-APP-004"] = {s["name"] for s in sites if child(s, "config/web")["properties"].get("remoteDebuggingEnabled") is True}
     out["AZ-APP-005"] = {s["name"] for s in sites if s.get("identity", {}).get("type", "None") == "None"}
+    out["AZ-APP-007"] = {s["name"] for s in sites if not s["properties"]["clientCertEnabled"]
+                         or s["properties"]["clientCertMode"] != "Required"}
+    out["AZ-APP-008"] = {s["name"] for s in sites if child(s, "config/web")["properties"]["http20Enabled"] is not True}
+    out["AZ-APP-009"] = {s["name"] for s in sites if child(s, "config/authsettingsV2") is not None
+                         and child(s, "config/authsettingsV2")["properties"]["platform"]["enabled"] is not True}
     graph = tenant["graph"]
+    disabled = {u["id"] for u in graph["users"] if u["accountEnabled"] is False}
     out["AZ-IAM-001"] = {d["userPrincipalName"].split("@")[0].split("_")[0]
-                         for d in graph["userRegistrationDetails"] if d["isMfaRegistered"] is False}
+                         for d in graph["userRegistrationDetails"] if d["isMfaRegistered"] is False
+                         and d["id"] not in disabled}
     guests = {u["id"] for u in graph["users"] if u["userType"] == "Guest" or "#EXT#" in u["userPrincipalName"]}
     privileged = {"Global Administrator", "Privileged Role Administrator", "Security Administrator",
                   "User Administrator", "Application Administrator"}
@@ -793,10 +827,32 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
 
     for rule_id, kind in (("AZ-MON-003", "Microsoft.Authorization/policyAssignments"),
                           ("AZ-MON-004", "Microsoft.Network/networkSecurityGroups"),
-                          ("AZ-MON-005", "Microsoft.Security/securitySolutions")):
+                          ("AZ-MON-005", "Microsoft.Security/securitySolutions"),
+                          ("AZ-MON-007", "Microsoft.Sql/servers/firewallRules"),
+                          ("AZ-MON-008", "Microsoft.Network/publicIPAddresses")):
         out[rule_id] = {f"{kind}/{verb}" for verb in ("write", "delete") if not alerted(f"{kind}/{verb}")}
     plans = {"VirtualMachines", "AppServices", "SqlServers", "SqlServerVirtualMachines",
-             "OpenSourceRelationalDatabases", "StorageAccounts", "Containers", "CosmosDbs", "KeyVaults", "Arm"}
+             "OpenSourceRelationalDatabases", "StorageAccounts", "Containers", "CosmosDbs", "KeyVaults", "Arm",
+             "Dns", "Api", "CloudPosture"}
+    health = [a for a in of("Microsoft.Insights/activityLogAlerts") if a["properties"]["enabled"]
+              and a["properties"]["scopes"] == [f"/subscriptions/{tenant['subscriptionId']}"]
+              and {"field": "category", "equals": "ServiceHealth"} in a["properties"]["condition"]["allOf"]]
+    out["AZ-MON-009"] = set() if health else {tenant["subscriptionId"]}
+    security = f"/subscriptions/{tenant['subscriptionId']}/providers/Microsoft.Security"
+    contacts = [c["properties"] for c in tenant["children"].get(f"{security}/securityContacts", [])]
+    settings = {s["name"]: s["properties"]["enabled"] for s in tenant["children"].get(f"{security}/settings", [])}
+    failing = {
+        "AZ-DEF-001": not any(c["emails"] for c in contacts),
+        "AZ-DEF-002": not any(c["phone"] for c in contacts),
+        "AZ-DEF-003": not any(c["alertNotifications"]["state"] == "On" for c in contacts),
+        "AZ-DEF-004": not any(c["notificationsByRole"]["state"] == "On" and "Owner" in c["notificationsByRole"]["roles"]
+                              for c in contacts),
+        "AZ-DEF-005": not any(s["properties"]["autoProvision"] == "On"
+                              for s in tenant["children"].get(f"{security}/autoProvisioningSettings", [])),
+        "AZ-DEF-006": settings.get("MCAS") is not True,
+        "AZ-DEF-007": settings.get("WDATP") is not True,
+    }
+    out.update({rule_id: {tenant["subscriptionId"]} if bad else set() for rule_id, bad in failing.items()})
     out["AZ-MON-006"] = {p["name"] for p in tenant["children"].get(f"{sub_children}/Microsoft.Security/pricings", [])
                          if p["name"] in plans and p["properties"]["pricingTier"] != "Standard"}
     out["AZ-KV-005"] = {v["name"] for v in kv if not any(
@@ -816,7 +872,72 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
         retention = f["retentionPolicy"]
         return not retention["enabled"] or retention["days"] == 0 or retention["days"] >= 90
 
-    out["AZ-NET-010"] = {n["name"] for n in nsgs if not flow_ok(flow_logs.get(n["id"].lower()))}
+    nic_subnet = {n["id"].lower(): n["properties"]["ipConfigurations"][0]["properties"]["subnet"]["id"].lower()
+                  for n in of("Microsoft.Network/networkInterfaces")}
+
+    def vnet_flow_ok(scopes: list[str]) -> bool:
+        # the most specific scope holding a VNet flow log decides
+        decided = next((flow_logs[s] for s in scopes if s in flow_logs), None)
+        return flow_ok(decided)
+
+    def covered(n: dict[str, Any]) -> bool:
+        if flow_ok(flow_logs.get(n["id"].lower())):
+            return True
+        scopes = [[s["id"].lower(), s["id"].lower().rsplit("/subnets/", 1)[0]] for s in n["properties"].get("subnets", [])]
+        for ref in n["properties"].get("networkInterfaces", []):
+            subnet = nic_subnet[ref["id"].lower()]
+            scopes.append([ref["id"].lower(), subnet, subnet.rsplit("/subnets/", 1)[0]])
+        return bool(scopes) and all(vnet_flow_ok(s) for s in scopes)
+
+    out["AZ-NET-010"] = {n["name"] for n in nsgs if not covered(n)}
+    def params(server: dict[str, Any]) -> dict[str, str]:
+        return {c["name"]: c["properties"]["value"] for c in child(server, "configurations")}
+
+    flex_pg = of("Microsoft.DBforPostgreSQL/flexibleServers")
+    for rule_id, name in (("AZ-PG-005", "log_checkpoints"), ("AZ-PG-006", "log_connections"),
+                          ("AZ-PG-007", "log_disconnections"), ("AZ-PG-008", "connection_throttle.enable")):
+        out[rule_id] = {p["name"] for p in flex_pg if params(p)[name] != "on"}
+    out["AZ-PG-009"] = {p["name"] for p in flex_pg if int(params(p)["logfiles.retention_days"]) <= 3}
+    flex_mysql = of("Microsoft.DBforMySQL/flexibleServers")
+    out["AZ-MYSQL-004"] = {m["name"] for m in flex_mysql if "TLSv1," in params(m)["tls_version"] + ","
+                           or "TLSv1.1" in params(m)["tls_version"]}
+    out["AZ-MYSQL-005"] = {m["name"] for m in flex_mysql if params(m)["audit_log_enabled"] != "ON"}
+    out["AZ-MYSQL-006"] = {m["name"] for m in flex_mysql if params(m)["audit_log_enabled"] != "ON"
+                           or "CONNECTION" not in params(m)["audit_log_events"].split(",")}
+    cosmos = of("Microsoft.DocumentDB/databaseAccounts")
+    out["AZ-COSMOS-001"] = {c["name"] for c in cosmos if c["properties"]["publicNetworkAccess"] == "Enabled"
+                            and not c["properties"]["isVirtualNetworkFilterEnabled"]
+                            and not [r for r in c["properties"]["ipRules"] if r["ipAddressOrRange"] != "0.0.0.0"]}
+    out["AZ-COSMOS-002"] = {c["name"] for c in cosmos if not c["properties"]["privateEndpointConnections"]}
+    out["AZ-COSMOS-003"] = {c["name"] for c in cosmos if c["properties"]["disableLocalAuth"] is not True}
+    out["AZ-COSMOS-004"] = {c["name"] for c in cosmos if "keyVaultKeyUri" not in c["properties"]}
+    out["AZ-COSMOS-005"] = {c["name"] for c in cosmos if c["properties"]["backupPolicy"]["type"] != "Continuous"}
+    authz = graph["authorizationPolicy"][0]
+    perms = authz["defaultUserRolePermissions"]
+    policy_failures = {
+        "AZ-IAM-013": any(p.startswith("ManagePermissionGrantsForSelf.") for p in perms["permissionGrantPoliciesAssigned"]),
+        "AZ-IAM-014": perms["allowedToCreateApps"],
+        "AZ-IAM-015": perms["allowedToCreateSecurityGroups"],
+        "AZ-IAM-016": perms["allowedToCreateTenants"],
+        "AZ-IAM-017": authz["allowInvitesFrom"] not in ("none", "adminsAndGuestInviters"),
+        "AZ-IAM-018": authz["guestUserRoleId"] == "a0b1b346-4d3e-4e8b-98f8-753987be4970",
+    }
+    out.update({k: {"Authorization policy"} if bad else set() for k, bad in policy_failures.items()})
+    mfa_policies = [p for p in graph["conditionalAccessPolicies"]
+                    if p["state"] == "enabled" and "mfa" in p["grantControls"]["builtInControls"]]
+    defaults_on = graph["securityDefaults"][0]["isEnabled"]
+    out["AZ-IAM-019"] = set() if defaults_on or any(
+        "62e90394-69f5-4237-9190-012177145e10" in p["conditions"]["users"]["includeRoles"] for p in mfa_policies) \
+        else {"Conditional Access / security defaults"}
+    out["AZ-IAM-020"] = set() if defaults_on or any(
+        "All" in p["conditions"]["users"]["includeUsers"] for p in mfa_policies) \
+        else {"Conditional Access / security defaults"}
+    global_admins = [len(r["members"]) for r in graph["directoryRoles"]
+                     if r.get("roleTemplateId") == "62e90394-69f5-4237-9190-012177145e10"]
+    out["AZ-IAM-021"] = {"Global Administrator"} if not 2 <= sum(global_admins) <= 4 else set()
+    out["AZ-IAM-022"] = {a["properties"]["principalId"] for a in tenant["roleAssignments"]
+                         if a["properties"]["roleDefinitionId"].endswith(T.USER_ACCESS_ADMIN)
+                         and a["properties"]["scope"].lower() in ("/", f"/subscriptions/{tenant['subscriptionId']}".lower())}
     out["AZ-IAM-012"] = {managed[a["properties"]["principalId"]] for a in tenant["roleAssignments"]
                          if a["properties"]["principalId"] in managed
                          and a["properties"]["roleDefinitionId"].lower() in broad
@@ -844,12 +965,19 @@ def test_demo_tenant_plants_every_rule():
         "AZ-STOR-002": {"sthttpallowed01"},
         "AZ-STOR-003": {"sttls10legacy01", "sttls11legacy01", "sttlsunset01"},
         "AZ-STOR-004": {"stnetopen01", "stnetaclunset01"},
-        "AZ-STOR-005": {"stnosoftdelete01"},
+        "AZ-STOR-005": {"stnosoftdelete01", "stnocontainersd01"},
         "AZ-STOR-006": {"stsharedkeyon01", "stsharedkeyunset01"},
         # the account without a blobServices child reads as unset (versioning off)
         "AZ-STOR-007": {"stnoversioning01", "stblobsvcmissing01"},
         "AZ-STOR-008": {"stnoinfraenc01", "stinfraencunset01"},
         "AZ-STOR-009": {"stlrsonly01", "stzrsonly01"},
+        "AZ-STOR-010": {"stlrsonly01"},
+        "AZ-STOR-011": {n for n, _ in T.STORAGE_CASES} - {"stsecure01", "stsecure02"},
+        "AZ-STOR-012": {"stsharedkeyon01", "stsharedkeyunset01"},
+        "AZ-STOR-013": {"stzrsonly01"},
+        "AZ-STOR-014": {"stzrsonly01"},
+        "AZ-STOR-015": {"sttls11legacy01"},
+        "AZ-STOR-016": {n for n, _ in T.STORAGE_CASES} - {"stsecure01", "stsecure02"},
         "AZ-NET-001": {"nsg-ssh-open-star", "nsg-ssh-open-cidr-any", "nsg-ssh-open-internet",
                        "nsg-ssh-open-any-tag", "nsg-ssh-open-ipv6-any", "nsg-ssh-open-source-list",
                        "nsg-ssh-open-range", "nsg-ssh-open-port-list", "nsg-all-tcp-ports-open",
@@ -861,6 +989,8 @@ def test_demo_tenant_plants_every_rule():
         "AZ-CMP-001": {"vm-linux-password-auth", "vm-linux-password-unset"},
         "AZ-CMP-002": {"disk-platform-key-01", "disk-encryption-unset-01"},
         "AZ-CMP-003": {"vm-unmanaged-vhd-01"},
+        "AZ-CMP-007": {"vm-linux-password-auth"},
+        "AZ-CMP-008": {"vm-linux-password-auth"},
         "AZ-CMP-004": {"vm-linux-password-auth", "vm-unmanaged-vhd-01"},
         "AZ-CMP-005": {"vm-linux-password-auth", "vm-linux-password-unset", "vm-unmanaged-vhd-01"},
         "AZ-NET-005": {"vnet-prod"},
@@ -872,6 +1002,19 @@ def test_demo_tenant_plants_every_rule():
         "AZ-SQL-001": {"sql-fw-allowall-audit-on", "sql-fw-manyrules-allowall"},
         "AZ-SQL-002": {"sql-fw-azureonly-audit-off"},
         "AZ-KV-003": {"kv-accesspolicies-01", "kv-rbac-unset-01"},
+        "AZ-KV-009": {"kv-accesspolicies-01"},
+        **{f"AZ-PG-00{n}": {"psql-public-access-01"} for n in range(5, 9)},
+        "AZ-PG-009": {"psql-public-access-01", "psql-tls-not-required-01"},
+        "AZ-MYSQL-004": {"mysql-public-tls-off-01"},
+        "AZ-MYSQL-005": {"mysql-public-tls-off-01"},
+        "AZ-MYSQL-006": {"mysql-public-tls-off-01", "mysql-tls-unreported-01"},
+        "AZ-COSMOS-001": {"cosmos-open-01", "cosmos-azure-dc-only-01"},
+        "AZ-COSMOS-002": {"cosmos-open-01", "cosmos-firewalled-01", "cosmos-azure-dc-only-01"},
+        "AZ-COSMOS-003": {"cosmos-open-01", "cosmos-azure-dc-only-01"},
+        "AZ-COSMOS-004": {"cosmos-open-01", "cosmos-firewalled-01", "cosmos-azure-dc-only-01"},
+        "AZ-COSMOS-005": {"cosmos-open-01", "cosmos-azure-dc-only-01"},
+        "AZ-KV-010": {n for n, _ in T.VAULT_CASES} - {"kv-private-endpoint-01"},
+        "AZ-KV-011": {n for n, _ in T.VAULT_CASES} - {"kv-private-endpoint-01"},
         "AZ-KV-004": {"kv-public-open-01", "kv-network-unset-01"},
         "AZ-KV-006": {"kv-accesspolicies-01"},
         "AZ-KV-007": {"kv-rbac-unset-01"},
@@ -880,6 +1023,9 @@ def test_demo_tenant_plants_every_rule():
         "AZ-SQL-005": {"sql-no-entra-admin-retention-30d"},
         "AZ-SQL-006": {"sql-fw-allowall-audit-on", "sql-fw-azureonly-audit-off", "sql-fw-manyrules-allowall",
                        "sql-fw-none-audit-on", "sql-no-entra-admin-retention-30d"},
+        "AZ-SQL-008": {"sql-fw-azureonly-audit-off", "sql-fw-none-audit-on"},
+        "AZ-SQL-009": {"sql-fw-allowall-audit-on", "sql-fw-azureonly-audit-off", "sql-fw-manyrules-allowall",
+                       "sql-no-entra-admin-retention-30d", "sql-private-retention-unlimited"},
         "AZ-PG-001": {"psql-public-access-01", "psql-public-narrow-fw-01"},
         "AZ-PG-003": {"psql-public-access-01"},
         "AZ-PG-004": {"psql-public-access-01"},
@@ -905,10 +1051,14 @@ def test_demo_tenant_plants_every_rule():
         "AZ-MYSQL-002": {"mysql-public-tls-off-01"},
         "AZ-APP-001": {"app-http-allowed-01", "app-httpsonly-unset-01"},
         "AZ-APP-002": {"app-tls10-ftp-allowed", "app-tls11-ftps-only"},
-        "AZ-APP-003": {"app-tls10-ftp-allowed"},
+        "AZ-APP-003": {"app-tls10-ftp-allowed", "func-ftp-allowed-01"},
+        "AZ-APP-007": {"app-client-cert-optional-01", "app-client-cert-off-01"},
+        "AZ-APP-008": {"app-client-cert-optional-01"},
+        "AZ-APP-009": {"app-client-cert-optional-01"},
         "AZ-APP-004": {"app-remote-debugging-on-01"},
         "AZ-APP-005": {"app-no-managed-identity-01"},
-        "AZ-IAM-001": {"bob.nomfa", "erin.admin.nomfa", "frank.disabled", "guest.nomfa", "guest.pending.invite"},
+        # frank.disabled has no MFA but cannot sign in: left out
+        "AZ-IAM-001": {"bob.nomfa", "erin.admin.nomfa", "guest.nomfa", "guest.pending.invite"},
         "AZ-IAM-002": {"Global Administrator", "User Administrator"},
         "AZ-IAM-003": {"app-old-secret", "app-mixed-old-and-fresh"},
         "AZ-IAM-004": {"sp-automation-owner"},
@@ -919,6 +1069,11 @@ def test_demo_tenant_plants_every_rule():
         "AZ-IAM-009": {"app-implicit-access-tokens"},
         "AZ-IAM-010": {"OpenShield Demo All Actions Admin"},
         "AZ-IAM-012": {"mi-contributor-on-subscription"},
+        **{f"AZ-IAM-0{n}": {"Authorization policy"} for n in range(13, 19)},
+        "AZ-IAM-019": {"Conditional Access / security defaults"},
+        "AZ-IAM-020": {"Conditional Access / security defaults"},
+        "AZ-IAM-021": {"Global Administrator"},
+        "AZ-IAM-022": {u["id"] for u in tenant["graph"]["users"] if u["userPrincipalName"].startswith("carol.secadmin@")},
         "AZ-KV-005": {"kv-nosoftdelete-01", "kv-public-open-01"},
         "AZ-MON-001": {T.SUBSCRIPTION_ID},
         "AZ-MON-002": {T.SUBSCRIPTION_ID},
@@ -926,10 +1081,16 @@ def test_demo_tenant_plants_every_rule():
         "AZ-MON-004": {"Microsoft.Network/networkSecurityGroups/write", "Microsoft.Network/networkSecurityGroups/delete"},
         "AZ-MON-005": {"Microsoft.Security/securitySolutions/delete"},
         "AZ-MON-006": {"AppServices", "SqlServerVirtualMachines", "OpenSourceRelationalDatabases", "Containers",
-                       "CosmosDbs"},
+                       "CosmosDbs", "Dns", "Api", "CloudPosture"},
+        "AZ-MON-007": {"Microsoft.Sql/servers/firewallRules/delete"},
+        "AZ-MON-008": {"Microsoft.Network/publicIPAddresses/write", "Microsoft.Network/publicIPAddresses/delete"},
+        "AZ-MON-009": {T.SUBSCRIPTION_ID},
+        **{f"AZ-DEF-00{n}": {T.SUBSCRIPTION_ID} for n in range(1, 8)},
         "AZ-NET-009": {"eastus"},
         # every NSG but the two whose flow logs are enabled and kept long enough
-        "AZ-NET-010": {name for name, _ in T.NSG_CASES} - {"nsg-web-only", "nsg-ssh-private-only"},
+        # (and the one a VNet flow log covers); the one whose subnet flow log keeps 30 days fails
+        "AZ-NET-010": ({name for name, _ in T.NSG_CASES} - {"nsg-web-only", "nsg-ssh-private-only"})
+        | {"nsg-vnet-flow-short"},
     }
     got = _violations(tenant, now)
     assert got == expected
@@ -985,7 +1146,8 @@ def test_large_tenant_10000_is_exact():
                   "Microsoft.Sql/servers", "Microsoft.DBforPostgreSQL/flexibleServers", "Microsoft.Web/sites",
                   "Microsoft.ContainerService/managedClusters", "Microsoft.ContainerRegistry/registries",
                   "Microsoft.DBforMySQL/flexibleServers", "Microsoft.Sql/servers/databases",
-                  "Microsoft.Network/networkWatchers", "Microsoft.Insights/activityLogAlerts"}
+                  "Microsoft.Network/networkWatchers", "Microsoft.Insights/activityLogAlerts",
+                  "Microsoft.DocumentDB/databaseAccounts"}
     assert rule_types <= set(types)
     assert types["Microsoft.Network/networkWatchers"] == 2  # one per region, none in eastus (AZ-NET-009)
     other = sum(n for t, n in types.items() if t not in rule_types)

@@ -36,6 +36,7 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.dbformysql/flexibleservers": "2023-12-30",
     "microsoft.network/networkwatchers": "2024-05-01",
     "microsoft.insights/activitylogalerts": "2020-10-01",
+    "microsoft.documentdb/databaseaccounts": "2024-08-15",
 }
 
 DIAGNOSTIC_SETTINGS_API_VERSION = "2021-05-01-preview"  # resource and subscription diagnostic settings
@@ -51,8 +52,11 @@ CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
     ("Microsoft.Sql/servers/databases", "transparentDataEncryption/current"): "2021-11-01",
     ("Microsoft.DBforPostgreSQL/flexibleServers", "configurations/require_secure_transport"): "2024-08-01",
     ("Microsoft.DBforPostgreSQL/flexibleServers", "firewallRules"): "2024-08-01",
+    ("Microsoft.DBforPostgreSQL/flexibleServers", "configurations"): "2024-08-01",
+    ("Microsoft.DBforMySQL/flexibleServers", "configurations"): "2023-12-30",
     ("Microsoft.DBforMySQL/flexibleServers", "configurations/require_secure_transport"): "2023-12-30",
     ("Microsoft.Web/sites", "config/web"): "2023-12-01",
+    ("Microsoft.Web/sites", "config/authsettingsV2"): "2023-12-01",
     ("Microsoft.Compute/virtualMachines", "extensions"): "2024-07-01",
     ("Microsoft.KeyVault/vaults", "keys"): "2023-07-01",
     ("Microsoft.KeyVault/vaults", "secrets"): "2023-07-01",
@@ -64,6 +68,9 @@ CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
 SUBSCRIPTION_READ_API_VERSIONS: dict[str, str] = {
     "providers/Microsoft.Insights/diagnosticSettings": DIAGNOSTIC_SETTINGS_API_VERSION,
     "providers/Microsoft.Security/pricings": SECURITY_PRICINGS_API_VERSION,
+    "providers/Microsoft.Security/securityContacts": "2020-01-01-preview",
+    "providers/Microsoft.Security/autoProvisioningSettings": "2017-08-01-preview",
+    "providers/Microsoft.Security/settings": "2022-05-01",
 }
 
 _CHILDREN = {(parent.lower(), path.lower()): version for (parent, path), version in CHILD_API_VERSIONS.items()}

@@ -35,6 +35,9 @@ class GraphCollection:
     path: str
     query: dict[str, str]
     permission: str  # the application permission that reads it, for the "skipped" reason
+    # a singleton (``/policies/authorizationPolicy``): the answer is the object itself, kept as
+    # a one-item collection so that rules read every Graph input the same way
+    single: bool = False
 
 
 COLLECTIONS: dict[str, GraphCollection] = {
@@ -60,6 +63,11 @@ COLLECTIONS: dict[str, GraphCollection] = {
         "Application.Read.All",
     ),
     "servicePrincipals": GraphCollection("servicePrincipals", {"$top": "999"}, "Application.Read.All"),
+    # tenant-wide policies (AZ-IAM-013..020)
+    "authorizationPolicy": GraphCollection("policies/authorizationPolicy", {}, "Policy.Read.All", single=True),
+    "securityDefaults": GraphCollection("policies/identitySecurityDefaultsEnforcementPolicy", {}, "Policy.Read.All",
+                                        single=True),
+    "conditionalAccessPolicies": GraphCollection("identity/conditionalAccess/policies", {}, "Policy.Read.All"),
 }
 
 # kiota's ceiling (10): Graph throttles a busy tenant for minutes at a time, and a page given up
@@ -92,6 +100,8 @@ class GraphReader:
             info.add_request_options([PAGE_RETRY])
             raw: Any = await self.client.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
             page: dict[str, Any] = json.loads(raw) if raw else {}
+            if spec.single:
+                return [{k: v for k, v in page.items() if not k.startswith("@odata.")}] if page else []
             items.extend(page.get("value") or [])
             url = page.get("@odata.nextLink")
         return items

@@ -281,3 +281,100 @@ def app_runtime_out_of_support(inv: Inventory, site: Resource) -> Judgement | No
     return Judgement(True, "; ".join(j.detail for j in judgements), judgements[0].metadata)
 
 
+
+
+@rule(
+    id="AZ-APP-007",
+    title="Web app does not require client certificates",
+    severity="LOW",
+    category="appservice",
+    description=(
+        "Incoming client certificates are not required, so any client that reaches the app can "
+        "open a TLS session; for apps meant for known clients only, mutual TLS is a second factor "
+        "on every request. 'Optional' modes do not enforce it."
+    ),
+    remediation=(
+        "Portal: App Service > Configuration > General settings > Client certificate mode = "
+        "Required, or `az webapp update -g <rg> -n <app> --set clientCertEnabled=true "
+        "clientCertMode=Required`."
+    ),
+    frameworks={"CIS": ["9.4"], "NIST": ["PR.AC-7"], "ISO27001": ["A.8.5"]},
+    needs=Needs(resource_types=frozenset({SITE_TYPE})),
+)
+@each_site
+def client_certificates(inv: Inventory, site: Resource) -> Judgement:
+    """``clientCertEnabled`` true with ``clientCertMode`` Required (absent mode means Required,
+    the API's default)."""
+    enabled = props(site).get("clientCertEnabled")
+    mode = props(site).get("clientCertMode")
+    metadata = {"clientCertEnabled": enabled, "clientCertMode": mode}
+    if flag(enabled) is not True:
+        return Judgement(False, "client certificates are off (clientCertEnabled is not true)", metadata)
+    if mode is not None and str(mode).lower() != "required":
+        return Judgement(False, f"client certificate mode is {mode} (not enforced)", metadata)
+    return Judgement(True, "client certificates required", metadata)
+
+
+@rule(
+    id="AZ-APP-008",
+    title="Web app does not use HTTP/2",
+    severity="INFO",
+    category="appservice",
+    description=(
+        "The app serves HTTP/1.1 only. HTTP/2 fixes head-of-line blocking and header "
+        "compression weaknesses of HTTP/1.1; CIS asks for the latest HTTP version."
+    ),
+    remediation=(
+        "Portal: App Service > Configuration > General settings > HTTP version = 2.0, or `az "
+        "webapp config set -g <rg> -n <app> --http20-enabled true`."
+    ),
+    frameworks={"CIS": ["9.9"], "NIST": ["PR.IP-12"], "ISO27001": ["A.8.9"]},
+    needs=Needs(resource_types=frozenset({SITE_TYPE}), children=(WEB_CONFIG,)),
+)
+@each_site
+def http2(inv: Inventory, site: Resource) -> Judgement:
+    config = _web_config(inv, site)
+    if isinstance(config, Judgement):
+        return config
+    raw = config.get("http20Enabled")
+    metadata = {"http20Enabled": raw}
+    if flag(raw) is True:
+        return Judgement(True, "HTTP/2 enabled", metadata)
+    return Judgement(False, "http20Enabled is not true", metadata)
+
+
+AUTH_SETTINGS = ChildSpec(SITE_TYPE, "config/authsettingsV2")
+
+
+@rule(
+    id="AZ-APP-009",
+    title="App Service Authentication is not enabled",
+    severity="LOW",
+    category="appservice",
+    description=(
+        "The platform's built-in authentication (Easy Auth) is off, so every request reaches the "
+        "application code unauthenticated and the app must get sign-in right by itself. Apps that "
+        "are public by design can ignore this."
+    ),
+    remediation=(
+        "Portal: App Service > Authentication > Add identity provider (Microsoft), 'Require "
+        "authentication'; or `az webapp auth update -g <rg> -n <app> --enabled true "
+        "--action LoginWithAzureActiveDirectory`."
+    ),
+    frameworks={"CIS": ["9.1"], "NIST": ["PR.AC-1", "PR.AC-7"], "ISO27001": ["A.8.5"]},
+    # one GET per site (config/authsettingsV2): nothing else reports the authentication settings
+    needs=Needs(resource_types=frozenset({SITE_TYPE}), children=(AUTH_SETTINGS,)),
+)
+@each_site
+def app_service_authentication(inv: Inventory, site: Resource) -> Judgement:
+    settings = child_of(inv, AUTH_SETTINGS, site)
+    if not isinstance(settings, dict):
+        return unread_child(inv, AUTH_SETTINGS, site, "authentication settings")
+    platform = as_dict(props(settings).get("platform"))
+    raw = platform.get("enabled")
+    metadata = {"enabled": raw,
+                "unauthenticatedClientAction": as_dict(props(settings).get("globalValidation")).get(
+                    "unauthenticatedClientAction")}
+    if flag(raw) is True:
+        return Judgement(True, "App Service Authentication enabled", metadata)
+    return Judgement(False, "App Service Authentication is off (platform.enabled is not true)", metadata)

@@ -352,3 +352,67 @@ def vm_public_ip_without_nsg(inv: Inventory) -> Iterable[Evaluation]:
         else:
             yield verdict(vm, VM_TYPE, True, "no public IP without a network security group", {"nics": refs})
     yield from unreadable(inv, VM_TYPE, "virtual machine")
+
+
+@rule(
+    id="AZ-CMP-007",
+    title="Virtual machine does not use Trusted Launch with secure boot and vTPM",
+    severity="MEDIUM",
+    category="compute",
+    description=(
+        "The VM is a Standard security type VM, or Trusted Launch runs with secure boot or the "
+        "virtual TPM off, so boot kits and rootkits can load below the operating system and boot "
+        "integrity cannot be measured or attested."
+    ),
+    remediation=(
+        "Portal: Virtual machine > Configuration > Security type = Trusted launch, with 'Secure "
+        "boot' and 'vTPM' enabled (Generation 2 images; existing Gen2 VMs can be upgraded while "
+        "deallocated), or `az vm update -g <rg> -n <vm> --security-type TrustedLaunch "
+        "--enable-secure-boot true --enable-vtpm true`."
+    ),
+    frameworks={"NIST": ["PR.DS-6", "PR.IP-1"], "ISO27001": ["A.8.9"]},
+    needs=Needs(resource_types=frozenset({VM_TYPE})),
+)
+@each_vm
+def trusted_launch(inv: Inventory, vm: Resource) -> Judgement:
+    """TrustedLaunch or ConfidentialVM (which includes both protections) with
+    ``uefiSettings.secureBootEnabled`` and ``vTpmEnabled`` true."""
+    security = as_dict(props(vm).get("securityProfile"))
+    kind = security.get("securityType")
+    uefi = as_dict(security.get("uefiSettings"))
+    metadata = {"securityType": kind, "secureBootEnabled": uefi.get("secureBootEnabled"),
+                "vTpmEnabled": uefi.get("vTpmEnabled")}
+    if str(kind or "").lower() not in ("trustedlaunch", "confidentialvm"):
+        return Judgement(False, f"security type is {kind or 'Standard'}", metadata)
+    off = [name for name, key in (("secure boot", "secureBootEnabled"), ("vTPM", "vTpmEnabled"))
+           if flag(uefi.get(key)) is not True]
+    if off:
+        return Judgement(False, f"{kind} without " + " and ".join(off), metadata)
+    return Judgement(True, f"{kind} with secure boot and vTPM", metadata)
+
+
+@rule(
+    id="AZ-CMP-008",
+    title="Virtual machine does not use encryption at host",
+    severity="LOW",
+    category="compute",
+    description=(
+        "Encryption at host is off, so the VM's temporary disk and the caches of its OS and data "
+        "disks on the host are not encrypted with the disks' keys; only the persisted disks are."
+    ),
+    remediation=(
+        "Register the EncryptionAtHost feature on the subscription, deallocate the VM, then `az "
+        "vm update -g <rg> -n <vm> --set securityProfile.encryptionAtHost=true` (portal: Disks > "
+        "Additional settings > Encryption at host)."
+    ),
+    frameworks={"NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({VM_TYPE})),
+)
+@each_vm
+def encryption_at_host(inv: Inventory, vm: Resource) -> Judgement:
+    """Absent ``securityProfile.encryptionAtHost`` is off (the default)."""
+    raw = as_dict(props(vm).get("securityProfile")).get("encryptionAtHost")
+    metadata = {"encryptionAtHost": raw}
+    if flag(raw) is True:
+        return Judgement(True, "encryption at host enabled", metadata)
+    return Judgement(False, "encryptionAtHost is not true", metadata)

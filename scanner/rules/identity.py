@@ -92,7 +92,8 @@ def _parse_time(value: Any) -> datetime | None:
     category="identity",
     description=(
         "The account can sign in with a password alone. A phished, guessed or reused password "
-        "is then enough to take it over; for an administrator, to take over the tenant."
+        "is then enough to take it over; for an administrator, to take over the tenant. "
+        "Disabled accounts (users' accountEnabled false) cannot sign in and are left out."
     ),
     remediation=(
         "Require MFA registration and use: enable Security defaults or a Conditional Access "
@@ -101,11 +102,17 @@ def _parse_time(value: Any) -> datetime | None:
         "Protection > Authentication methods > User registration details."
     ),
     frameworks={"CIS": ["1.1.2", "1.1.3"], "NIST": ["PR.AC-7"], "ISO27001": ["A.8.5"]},
-    needs=Needs(graph=frozenset({"userRegistrationDetails"})),
+    # users: the registration report lists disabled accounts too; only users' accountEnabled says
+    needs=Needs(graph=frozenset({"userRegistrationDetails", "users"})),
 )
 def mfa_not_registered(inv: Inventory) -> Iterable[Evaluation]:
-    """Members and guests alike; CIS 1.1.2 applies to admins, 1.1.3 to everyone else."""
+    """Members and guests alike; CIS 1.1.2 applies to admins, 1.1.3 to everyone else. A report
+    entry whose user (same object id) has ``accountEnabled`` false is left out; one whose user
+    is not in the users collection (deleted since, or trimmed data) is judged."""
+    disabled = {_text(u.get("id")) for u in _objects(inv.graph_objects("users")) if u.get("accountEnabled") is False}
     for entry in _objects(inv.graph_objects("userRegistrationDetails")):
+        if _text(entry.get("id")) in disabled:
+            continue
         upn = _text(entry.get("userPrincipalName"))
         is_admin = entry.get("isAdmin") is True
         registered = entry.get("isMfaRegistered")
@@ -829,3 +836,399 @@ def too_many_subscription_owners(inv: Inventory) -> Judgement | None:
         detail += f" (at most {_MAX_OWNERS} recommended)"
     owner_list = [{"principalId": k, "principalType": v} for k, v in sorted(owners.items())]
     return Judgement(passed, detail, {"owner_count": count, "owners": owner_list})
+
+
+# ---------------------------------------------------------------------------------------------
+# Tenant-wide Entra ID policies (authorization policy, security defaults, Conditional Access).
+# Each gives one verdict on the policy object: resource ``/graph/policies/<name>``.
+# ---------------------------------------------------------------------------------------------
+
+GRAPH_POLICY_TYPE = "Microsoft.Graph/policies"
+GLOBAL_ADMIN_TEMPLATE = "62e90394-69f5-4237-9190-012177145e10"
+# "Windows Azure Service Management API": the Azure portal, CLI, PowerShell and ARM
+AZURE_MANAGEMENT_APP = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+# guestUserRoleId values (Entra ID > External collaboration settings > Guest user access)
+GUEST_SAME_AS_MEMBERS = "a0b1b346-4d3e-4e8b-98f8-753987be4970"
+GUEST_LIMITED = "10dae51f-b6af-4016-8d66-8c2a99b929b3"
+GUEST_RESTRICTED = "2af84b1e-32c8-42b7-82bc-daa82404023b"
+
+
+def _policy_verdict(name: str, display: str, judgement: Judgement) -> Evaluation:
+    return Evaluation(f"/graph/policies/{name}", display, GRAPH_POLICY_TYPE, *judgement)
+
+
+def _authorization_policy(inv: Inventory) -> dict[str, Any] | None:
+    """The tenant's authorization policy (a singleton read as a one-item collection)."""
+    objects = _objects(inv.graph_objects("authorizationPolicy"))
+    return objects[0] if objects else None
+
+
+def _default_user_permissions(policy: dict[str, Any]) -> dict[str, Any]:
+    value = policy.get("defaultUserRolePermissions")
+    return value if isinstance(value, dict) else {}
+
+
+def _authorization_rule(judge: Any) -> Any:
+    """One verdict on the authorization policy; nothing when Graph returned no policy."""
+
+    def evaluate(inv: Inventory) -> Iterator[Evaluation]:
+        policy = _authorization_policy(inv)
+        if policy is None:
+            return
+        yield _policy_verdict("authorizationPolicy", "Authorization policy", judge(policy))
+
+    evaluate.__name__ = judge.__name__
+    evaluate.__doc__ = judge.__doc__
+    return evaluate
+
+
+_AUTHZ = Needs(graph=frozenset({"authorizationPolicy"}))
+
+
+def _user_permission_flag(policy: dict[str, Any], key: str, allowed: str, refused: str) -> Judgement:
+    """Fails when ``defaultUserRolePermissions.<key>`` is true or absent (true is the default)."""
+    raw = _default_user_permissions(policy).get(key)
+    metadata = {key: raw}
+    if raw is False:
+        return Judgement(True, refused, metadata)
+    return Judgement(False, allowed + ("" if raw is True else f" ({key} not reported; true by default)"), metadata)
+
+
+@rule(
+    id="AZ-IAM-013",
+    title="Users can consent to applications accessing company data",
+    severity="MEDIUM",
+    category="identity",
+    description=(
+        "Any user may grant an application access to their data (mail, files, profile) in the "
+        "organisation's name. Consent phishing (an 'illicit consent grant') then needs only one "
+        "click, and the app keeps its access after the password is changed."
+    ),
+    remediation=(
+        "Entra admin center > Enterprise applications > Consent and permissions > User consent "
+        "settings > 'Do not allow user consent', and enable the admin consent workflow."
+    ),
+    frameworks={"CIS": ["1.11"], "NIST": ["PR.AC-4"], "ISO27001": ["A.5.15", "A.8.2"]},
+    needs=_AUTHZ,
+)
+@_authorization_rule
+def user_consent(policy: dict[str, Any]) -> Judgement:
+    """Any ``ManagePermissionGrantsForSelf.*`` policy assigned to the default user role lets
+    users consent (all apps, or verified publishers' low-risk permissions)."""
+    assigned = [str(p) for p in _list(_default_user_permissions(policy).get("permissionGrantPoliciesAssigned"))]
+    self_grants = [p for p in assigned if p.lower().startswith("managepermissiongrantsforself.")]
+    metadata = {"permissionGrantPoliciesAssigned": assigned}
+    if self_grants:
+        return Judgement(False, "users may consent to apps: " + ", ".join(self_grants), metadata)
+    return Judgement(True, "user consent to applications is not allowed", metadata)
+
+
+@rule(
+    id="AZ-IAM-014",
+    title="Users can register applications",
+    severity="MEDIUM",
+    category="identity",
+    description=(
+        "Any member user can create app registrations. Apps created outside review can request "
+        "permissions, hold credentials and be used to phish or persist in the tenant."
+    ),
+    remediation=(
+        "Entra admin center > Identity > Users > User settings > 'Users can register "
+        "applications' = No; delegate app creation with the Application Developer role."
+    ),
+    frameworks={"CIS": ["1.14"], "NIST": ["PR.AC-4"], "ISO27001": ["A.5.15"]},
+    needs=_AUTHZ,
+)
+@_authorization_rule
+def users_register_apps(policy: dict[str, Any]) -> Judgement:
+    return _user_permission_flag(policy, "allowedToCreateApps", "users can register applications",
+                                 "users cannot register applications")
+
+
+@rule(
+    id="AZ-IAM-015",
+    title="Users can create security groups",
+    severity="LOW",
+    category="identity",
+    description=(
+        "Any member user can create security groups; groups used for access then multiply "
+        "without owners or review, and a user-created group can be granted access by mistake."
+    ),
+    remediation=(
+        "Entra admin center > Groups > General > 'Users can create security groups in Azure "
+        "portals, API or PowerShell' = No."
+    ),
+    frameworks={"NIST": ["PR.AC-4"], "ISO27001": ["A.5.15"]},
+    needs=_AUTHZ,
+)
+@_authorization_rule
+def users_create_groups(policy: dict[str, Any]) -> Judgement:
+    return _user_permission_flag(policy, "allowedToCreateSecurityGroups", "users can create security groups",
+                                 "users cannot create security groups")
+
+
+@rule(
+    id="AZ-IAM-016",
+    title="Users can create Microsoft Entra tenants",
+    severity="LOW",
+    category="identity",
+    description=(
+        "Any member user can create a new tenant and becomes its Global Administrator; data and "
+        "apps can then be moved to a tenant outside the organisation's control and policies."
+    ),
+    remediation="Entra admin center > Identity > Users > User settings > 'Restrict non-admin users from creating tenants' = Yes.",
+    frameworks={"NIST": ["PR.AC-4"], "ISO27001": ["A.5.15"]},
+    needs=_AUTHZ,
+)
+@_authorization_rule
+def users_create_tenants(policy: dict[str, Any]) -> Judgement:
+    return _user_permission_flag(policy, "allowedToCreateTenants", "users can create tenants",
+                                 "users cannot create tenants")
+
+
+@rule(
+    id="AZ-IAM-017",
+    title="Any user can invite guests",
+    severity="MEDIUM",
+    category="identity",
+    description=(
+        "Guest invitations are not limited to administrators and the Guest Inviter role, so any "
+        "member (or guest) can bring external identities into the tenant."
+    ),
+    remediation=(
+        "Entra admin center > External Identities > External collaboration settings > Guest "
+        "invite settings = 'Only users assigned to specific admin roles can invite guest users'."
+    ),
+    frameworks={"CIS": ["1.16"], "NIST": ["PR.AC-1", "PR.AC-4"], "ISO27001": ["A.5.16"]},
+    needs=_AUTHZ,
+)
+@_authorization_rule
+def guest_invites(policy: dict[str, Any]) -> Judgement:
+    """``allowInvitesFrom``: none / adminsAndGuestInviters pass; adminsGuestInvitersAndAllMembers
+    and everyone (the default) fail."""
+    raw = policy.get("allowInvitesFrom")
+    metadata = {"allowInvitesFrom": raw}
+    if str(raw or "").lower() in ("none", "adminsandguestinviters"):
+        return Judgement(True, f"guest invitations limited ({raw})", metadata)
+    return Judgement(False, f"guest invitations allowed from {raw or 'everyone (default)'}", metadata)
+
+
+@rule(
+    id="AZ-IAM-018",
+    title="Guest users have the same directory access as members",
+    severity="MEDIUM",
+    category="identity",
+    description=(
+        "Guests can enumerate users, groups and other directory objects like members, which "
+        "hands an external account a map of the organisation."
+    ),
+    remediation=(
+        "Entra admin center > External Identities > External collaboration settings > Guest user "
+        "access = 'Guest user access is restricted to properties and memberships of their own "
+        "directory objects (most restrictive)'."
+    ),
+    frameworks={"CIS": ["1.15"], "NIST": ["PR.AC-4"], "ISO27001": ["A.5.15"]},
+    needs=_AUTHZ,
+)
+@_authorization_rule
+def guest_access(policy: dict[str, Any]) -> Judgement:
+    raw = _text(policy.get("guestUserRoleId")).lower()
+    names = {GUEST_SAME_AS_MEMBERS: "same as members", GUEST_LIMITED: "limited",
+             GUEST_RESTRICTED: "restricted to own objects"}
+    metadata = {"guestUserRoleId": raw}
+    if raw in (GUEST_LIMITED, GUEST_RESTRICTED):
+        return Judgement(True, f"guest access is {names[raw]}", metadata)
+    if raw == GUEST_SAME_AS_MEMBERS:
+        return Judgement(False, "guest access is the same as members", metadata)
+    return Judgement(None, "guestUserRoleId not reported", metadata)
+
+
+def _targets_global_admins(policy: dict[str, Any]) -> bool:
+    users = _dict(_dict(policy.get("conditions")).get("users"))
+    roles = {str(r).lower() for r in _list(users.get("includeRoles"))}
+    return "all" in {str(u).lower() for u in _list(users.get("includeUsers"))} or GLOBAL_ADMIN_TEMPLATE in roles
+
+
+def _targets_azure_management(policy: dict[str, Any]) -> bool:
+    apps = {str(a).lower() for a in _list(_dict(_dict(policy.get("conditions")).get("applications")).get("includeApplications"))}
+    return "all" in apps or AZURE_MANAGEMENT_APP in apps
+
+
+def _all_apps(policy: dict[str, Any]) -> bool:
+    apps = {str(a).lower() for a in _list(_dict(_dict(policy.get("conditions")).get("applications")).get("includeApplications"))}
+    return "all" in apps
+
+
+def _requires_mfa(policy: dict[str, Any]) -> bool:
+    """Enabled (not report-only) and its grant controls require MFA (built-in control ``mfa``
+    or an authentication strength)."""
+    if _text(policy.get("state")).lower() != "enabled":
+        return False
+    grant = _dict(policy.get("grantControls"))
+    controls = {str(c).lower() for c in _list(grant.get("builtInControls"))}
+    if "block" in controls:
+        return False
+    return "mfa" in controls or bool(_dict(grant.get("authenticationStrength")))
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _mfa_rule(inv: Inventory, targets: Any, what: str) -> Iterator[Evaluation]:
+    """Security defaults on, or an enabled Conditional Access policy requiring MFA whose scope
+    ``targets`` accepts. Conditional Access needs Entra ID P1: a tenant where it could not be
+    read is judged on security defaults alone, and not evaluated when those are off."""
+    defaults = _objects(inv.graph_objects("securityDefaults"))
+    if not defaults:
+        return
+    on = defaults[0].get("isEnabled") is True
+    metadata: dict[str, Any] = {"securityDefaults": on}
+    if on:
+        judgement = Judgement(True, f"security defaults are on (MFA for {what})", metadata)
+    elif not inv.has("graph:conditionalAccessPolicies"):
+        reason = inv.unavailable.get("graph:conditionalAccessPolicies", "")
+        judgement = Judgement(None, f"security defaults are off and Conditional Access could not be read: {reason}",
+                              metadata)
+    else:
+        covering = sorted(_text(p.get("displayName")) or _text(p.get("id"))
+                          for p in _objects(inv.graph_objects("conditionalAccessPolicies"))
+                          if _requires_mfa(p) and targets(p))
+        metadata["policies"] = covering
+        if covering:
+            judgement = Judgement(True, f"Conditional Access requires MFA for {what}: " + ", ".join(covering), metadata)
+        else:
+            judgement = Judgement(False, f"neither security defaults nor an enabled Conditional Access policy "
+                                         f"require MFA for {what}", metadata)
+    yield _policy_verdict("conditionalAccess", "Conditional Access / security defaults", judgement)
+
+
+_MFA_NEEDS = Needs(graph=frozenset({"securityDefaults"}), optional_graph=frozenset({"conditionalAccessPolicies"}))
+
+
+@rule(
+    id="AZ-IAM-019",
+    title="MFA is not required for administrators",
+    severity="HIGH",
+    category="identity",
+    description=(
+        "Neither security defaults nor an enabled Conditional Access policy (for all users or "
+        "the Global Administrator role, all cloud apps) requires multi-factor authentication, so "
+        "an administrator's password alone opens the tenant."
+    ),
+    remediation=(
+        "Turn on security defaults (Entra admin center > Overview > Properties > Manage security "
+        "defaults), or with Entra ID P1 create a Conditional Access policy: users = directory "
+        "roles incl. Global Administrator, target resources = All cloud apps, grant = Require "
+        "multifactor authentication, state = On."
+    ),
+    frameworks={"NIST": ["PR.AC-7"], "ISO27001": ["A.8.5"]},
+    needs=_MFA_NEEDS,
+)
+def mfa_for_admins(inv: Inventory) -> Iterator[Evaluation]:
+    yield from _mfa_rule(inv, lambda p: _targets_global_admins(p) and _all_apps(p), "administrators")
+
+
+@rule(
+    id="AZ-IAM-020",
+    title="MFA is not required for Azure management",
+    severity="HIGH",
+    category="identity",
+    description=(
+        "Neither security defaults nor an enabled Conditional Access policy requires MFA for the "
+        "Windows Azure Service Management API (portal, CLI, PowerShell, ARM), so a stolen "
+        "password is enough to change or delete Azure resources."
+    ),
+    remediation=(
+        "Turn on security defaults, or create a Conditional Access policy: users = All users, "
+        "target resources = 'Windows Azure Service Management API' (or All cloud apps), grant = "
+        "Require multifactor authentication, state = On."
+    ),
+    frameworks={"CIS": ["1.2.6"], "NIST": ["PR.AC-7"], "ISO27001": ["A.8.5"]},
+    needs=_MFA_NEEDS,
+)
+def mfa_for_azure_management(inv: Inventory) -> Iterator[Evaluation]:
+    def all_users_on_management(p: dict[str, Any]) -> bool:
+        users = _dict(_dict(p.get("conditions")).get("users"))
+        return "all" in {str(u).lower() for u in _list(users.get("includeUsers"))} and _targets_azure_management(p)
+
+    yield from _mfa_rule(inv, all_users_on_management, "Azure management")
+
+
+@rule(
+    id="AZ-IAM-021",
+    title="Tenant does not have between two and four Global Administrators",
+    severity="MEDIUM",
+    category="identity",
+    description=(
+        "Fewer than two Global Administrators leaves no one to recover the tenant if the only "
+        "one is lost or locked out; more than four multiplies the accounts that can take it over."
+    ),
+    remediation=(
+        "Entra admin center > Roles & admins > Global Administrator: keep two to four "
+        "(including a break-glass account), move others to least-privileged roles, ideally "
+        "through Privileged Identity Management."
+    ),
+    frameworks={"NIST": ["PR.AC-4"], "ISO27001": ["A.8.2"]},
+    needs=Needs(graph=frozenset({"directoryRoles"})),
+)
+def global_admin_count(inv: Inventory) -> Iterator[Evaluation]:
+    """Members of the activated Global Administrator directory role (by template id); a tenant
+    where the role is not activated has none. Nothing when directory roles were not collected."""
+    if "directoryRoles" not in inv.graph:
+        return
+    roles = [r for r in _objects(inv.graph_objects("directoryRoles"))
+             if _text(r.get("roleTemplateId")).lower() == GLOBAL_ADMIN_TEMPLATE]
+    members = [m for r in roles for m in _objects(r.get("members"))]
+    names = sorted(_text(m.get("userPrincipalName")) or _text(m.get("displayName")) or _text(m.get("id"))
+                   for m in members)
+    count = len(names)
+    metadata = {"globalAdministrators": names}
+    if 2 <= count <= 4:
+        judgement = Judgement(True, f"{count} Global Administrators", metadata)
+    else:
+        judgement = Judgement(False, f"{count} Global Administrator(s) (want 2 to 4)", metadata)
+    role_id = _text(roles[0].get("id")) if roles else GLOBAL_ADMIN_TEMPLATE
+    yield Evaluation(f"/graph/directoryRoles/{role_id}", "Global Administrator", "Microsoft.Graph/directoryRoles",
+                     *judgement)
+
+
+USER_ACCESS_ADMINISTRATOR = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+
+
+@rule(
+    id="AZ-IAM-022",
+    title="User Access Administrator assigned at subscription or root scope",
+    severity="HIGH",
+    category="identity",
+    description=(
+        "The User Access Administrator role is assigned on the whole subscription (or the root "
+        "'/' scope a Global Administrator gets by elevating access). Its holder can grant anyone, "
+        "including themselves, Owner on everything below; it should be temporary or narrowly "
+        "scoped."
+    ),
+    remediation=(
+        "Remove the assignment (`az role assignment delete --ids <assignment id>`; for the root "
+        "scope, turn off 'Access management for Azure resources' in Entra ID > Properties), and "
+        "grant role management at the narrowest scope through Privileged Identity Management."
+    ),
+    frameworks={"NIST": ["PR.AC-4"], "ISO27001": ["A.8.2"]},
+    needs=Needs(role_assignments=True),
+)
+def user_access_administrator_scope(inv: Inventory) -> Iterable[Evaluation]:
+    """One verdict per User Access Administrator assignment (by built-in role id): at the
+    subscription, a management group or root fails; at a resource group or resource passes."""
+    subscription_scope = f"/subscriptions/{inv.subscription_id}".lower()
+    for assignment in _objects(inv.role_assignments):
+        p = props(assignment)
+        if _role_guid(_text(p.get("roleDefinitionId"))) != USER_ACCESS_ADMINISTRATOR:
+            continue
+        scope = _scope_of(assignment)
+        principal = _text(p.get("principalId"))
+        metadata = {"principalId": principal, "principalType": p.get("principalType"), "scope": scope or "/"}
+        broad = scope.lower() in ("", subscription_scope) or scope.lower().startswith("/providers/microsoft.management/")
+        if broad:
+            detail = f"User Access Administrator at {'root (/)' if not scope else scope}"
+        else:
+            detail = f"User Access Administrator limited to {scope}"
+        yield _assignment_verdict(assignment, principal, not broad, detail, metadata)

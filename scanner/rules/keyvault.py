@@ -19,6 +19,7 @@ from scanner.rules.support.diagnostic_settings import destinations, enabled_log_
 from scanner.rules.support.helpers import (
     Judgement,
     Resource,
+    approved_private_endpoints,
     as_dict,
     child_of,
     flag,
@@ -368,3 +369,99 @@ def audit_logging(inv: Inventory, vault: Resource) -> Judgement:
         return Judgement(False, f"diagnostic setting(s) {', '.join(names)} do not send AuditEvent to a destination",
                          metadata)
     return Judgement(False, "no diagnostic setting", metadata)
+
+
+def _rotates(key: dict[str, Any]) -> bool:
+    """The key's rotation policy (``properties.rotationPolicy`` of the ARM key) has a lifetime
+    action of type rotate; the default policy only notifies."""
+    policy = as_dict(props(key).get("rotationPolicy"))
+    for action in policy.get("lifetimeActions") or []:
+        if str(as_dict(as_dict(action).get("action")).get("type") or "").lower() == "rotate":
+            return True
+    return False
+
+
+@rule(
+    id="AZ-KV-009",
+    title="Key vault keys have no automatic rotation policy",
+    severity="MEDIUM",
+    category="keyvault",
+    description=(
+        "Enabled keys have no rotation policy that rotates them, so the same key material "
+        "protects data indefinitely and rotation depends on someone remembering it. Disabled "
+        "keys are ignored."
+    ),
+    remediation=(
+        "Portal: Key vault > Keys > <key> > Rotation policy > 'Enable auto rotation' (e.g. rotate "
+        "90 days after creation), or `az keyvault key rotation-policy update --vault-name <vault> "
+        "-n <key> --value <policy.json>`."
+    ),
+    frameworks={"CIS": ["8.8"], "NIST": ["PR.AC-1", "PR.DS-1"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({VAULT_TYPE}), children=(VAULT_KEYS,)),
+)
+@each_vault
+def keys_without_rotation(inv: Inventory, vault: Resource) -> Judgement:
+    keys = _child_list(inv, VAULT_KEYS, vault)
+    if isinstance(keys, Judgement):
+        return keys
+    enabled = [key for key in keys if isinstance(key, dict)
+               and flag(as_dict(props(key).get("attributes")).get("enabled")) is not False]
+    manual = sorted(_key_name(key) for key in enabled if not _rotates(key))
+    metadata = {"keysWithoutRotation": manual, "enabledKeys": len(enabled)}
+    if manual:
+        return Judgement(False, "keys without automatic rotation: " + ", ".join(manual), metadata)
+    if not enabled:
+        return Judgement(True, "no enabled keys", metadata)
+    return Judgement(True, f"all {len(enabled)} enabled key(s) rotate automatically", metadata)
+
+
+@rule(
+    id="AZ-KV-010",
+    title="Key vault has no private endpoint",
+    severity="LOW",
+    category="keyvault",
+    description=(
+        "No approved private endpoint connects the vault to a virtual network, so clients reach "
+        "keys and secrets through its public endpoint rather than over private addresses."
+    ),
+    remediation=(
+        "Portal: Key vault > Networking > Private endpoint connections > + Create, or `az network "
+        "private-endpoint create ... --private-connection-resource-id <vault id> --group-id "
+        "vault`; then disable public access (AZ-KV-011)."
+    ),
+    frameworks={"CIS": ["8.7"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=Needs(resource_types=frozenset({VAULT_TYPE})),
+)
+@each_vault
+def vault_private_endpoint(inv: Inventory, vault: Resource) -> Judgement:
+    endpoints = approved_private_endpoints(vault)
+    metadata = {"privateEndpoints": endpoints}
+    if endpoints:
+        return Judgement(True, "approved private endpoint(s): " + ", ".join(endpoints), metadata)
+    return Judgement(False, "no approved private endpoint connection", metadata)
+
+
+@rule(
+    id="AZ-KV-011",
+    title="Key vault public network access is enabled",
+    severity="LOW",
+    category="keyvault",
+    description=(
+        "The vault's public endpoint is on (even if a firewall narrows it), so it answers on the "
+        "Internet; with private endpoints in place, switching it off removes that surface."
+    ),
+    remediation=(
+        "After clients use a private endpoint: portal: Key vault > Networking > 'Disable public "
+        "access', or `az keyvault update -g <rg> -n <vault> --public-network-access Disabled`."
+    ),
+    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=Needs(resource_types=frozenset({VAULT_TYPE})),
+)
+@each_vault
+def vault_public_network_access(inv: Inventory, vault: Resource) -> Judgement:
+    """Absent ``publicNetworkAccess`` fails: the default is Enabled."""
+    raw = props(vault).get("publicNetworkAccess")
+    metadata = {"publicNetworkAccess": raw}
+    if str(raw or "").lower() == "disabled":
+        return Judgement(True, "public network access is Disabled", metadata)
+    return Judgement(False, f"public network access is {raw or 'Enabled (default)'}", metadata)

@@ -293,6 +293,9 @@ DEFENDER_PLANS: tuple[tuple[str, str, str], ...] = (
     ("CosmosDbs", "Azure Cosmos DB", "2.1.9"),
     ("KeyVaults", "Key Vault", "2.1.10"),
     ("Arm", "Resource Manager", "2.1.12"),
+    ("Dns", "DNS", "2.1.11"),
+    ("Api", "APIs", ""),
+    ("CloudPosture", "CSPM", ""),
 )
 
 
@@ -310,10 +313,11 @@ DEFENDER_PLANS: tuple[tuple[str, str, str], ...] = (
         "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > Defender "
         "plans, turn the plan On; or `az security pricing create -n <plan> --tier standard` "
         "(plan names: VirtualMachines, AppServices, SqlServers, SqlServerVirtualMachines, "
-        "OpenSourceRelationalDatabases, StorageAccounts, Containers, CosmosDbs, KeyVaults, Arm)."
+        "OpenSourceRelationalDatabases, StorageAccounts, Containers, CosmosDbs, KeyVaults, Arm, Dns, "
+        "Api, CloudPosture)."
     ),
     frameworks={
-        "CIS": [cis for _, _, cis in DEFENDER_PLANS],
+        "CIS": [cis for _, _, cis in DEFENDER_PLANS if cis],
         "NIST": ["DE.CM-4", "DE.CM-7"],
         "ISO27001": ["A.8.7", "A.8.16"],
     },
@@ -338,3 +342,99 @@ def defender_plans(inv: Inventory) -> Iterable[Evaluation]:
         on = str(tier or "").lower() == "standard"
         detail = f"Defender for {label} is " + ("on (Standard)" if on else f"off (tier {tier or 'not set'})")
         yield Evaluation(str(pricing.get("id") or rid), name, PRICING_TYPE, on, detail, metadata)
+
+
+@rule(
+    id="AZ-MON-007",
+    title="No activity log alert for SQL server firewall rule changes",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "No enabled activity log alert covering the whole subscription fires when an Azure SQL "
+        "server firewall rule is created, updated or deleted, so a rule opening a database to "
+        "the Internet goes unnoticed."
+    ),
+    remediation=_ALERT_REMEDIATION.format(
+        signal="Create/Update server firewall rule' and 'Delete server firewall rule",
+        operation="Microsoft.Sql/servers/firewallRules/write (and /delete)",
+    ),
+    frameworks={"CIS": ["5.2.7", "5.2.8"], "NIST": _ALERT_NIST + ["DE.CM-1"], "ISO27001": ["A.8.16"]},
+    needs=_ALERT_NEEDS,
+)
+@judge_subscription
+def sql_firewall_alerts(inv: Inventory) -> Judgement | None:
+    return _alerts_cover(inv, ("Microsoft.Sql/servers/firewallRules/write", "Microsoft.Sql/servers/firewallRules/delete"))
+
+
+@rule(
+    id="AZ-MON-008",
+    title="No activity log alert for public IP address changes",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "No enabled activity log alert covering the whole subscription fires when a public IP "
+        "address is created, updated or deleted, so a resource newly exposed to the Internet "
+        "is not noticed."
+    ),
+    remediation=_ALERT_REMEDIATION.format(
+        signal="Create or Update Public Ip Address' and 'Delete Public Ip Address",
+        operation="Microsoft.Network/publicIPAddresses/write (and /delete)",
+    ),
+    frameworks={"CIS": ["5.2.9", "5.2.10"], "NIST": _ALERT_NIST + ["DE.CM-1"], "ISO27001": ["A.8.16"]},
+    needs=_ALERT_NEEDS,
+)
+@judge_subscription
+def public_ip_alerts(inv: Inventory) -> Judgement | None:
+    return _alerts_cover(inv, ("Microsoft.Network/publicIPAddresses/write", "Microsoft.Network/publicIPAddresses/delete"))
+
+
+def _service_health_alert(alert: Mapping[str, Any], subscription_id: str) -> bool:
+    """Enabled, on the whole subscription, and its condition selects the ServiceHealth category
+    (narrowing by incident type, service or region is the alert's purpose and is allowed)."""
+    p = props(dict(alert))
+    if flag(p.get("enabled")) is False:
+        return False
+    scopes = {str(s).rstrip("/").lower() for s in p.get("scopes") or []}
+    if f"/subscriptions/{subscription_id}".lower() not in scopes:
+        return False
+    for clause in as_dict(p.get("condition")).get("allOf") or []:
+        clause = as_dict(clause)
+        if str(clause.get("field") or "").lower() == "category" and \
+                str(clause.get("equals") or "").lower() == "servicehealth":
+            return True
+    return False
+
+
+@rule(
+    id="AZ-MON-009",
+    title="No activity log alert for Azure service health events",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "No enabled subscription-wide activity log alert watches the ServiceHealth category, so "
+        "Azure outages, planned maintenance and security advisories affecting the subscription "
+        "reach nobody until users complain."
+    ),
+    remediation=(
+        "Portal: Service Health > Health alerts > + Create service health alert (the subscription, "
+        "all services and regions, an action group); or `az monitor activity-log alert create -g "
+        "<rg> -n service-health --scope /subscriptions/<id> --condition category=ServiceHealth "
+        "--action-group <id>`."
+    ),
+    frameworks={"NIST": ["DE.CM-3", "RS.CO-2"], "ISO27001": ["A.5.24"]},
+    needs=_ALERT_NEEDS,
+)
+@judge_subscription
+def service_health_alerts(inv: Inventory) -> Judgement | None:
+    if ALERT_TYPE.lower() not in inv.resources:
+        return None
+    alerts = inv.of_type(ALERT_TYPE)
+    covering = sorted(resource_name(a) for a in alerts if _service_health_alert(a, inv.subscription_id))
+    metadata = {"coveredBy": covering, "alerts": len(alerts)}
+    if covering:
+        return Judgement(True, "service health alert(s): " + ", ".join(covering), metadata)
+    failed = inv.unreadable_of_type(ALERT_TYPE)
+    if failed:
+        return Judgement(None, f"no readable service health alert; {len(failed)} activity log alert(s) could not be "
+                               f"read: {sorted(set(failed.values()))[0]}", metadata)
+    return Judgement(False, "no enabled subscription-wide activity log alert for ServiceHealth events", metadata)

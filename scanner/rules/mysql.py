@@ -7,11 +7,13 @@ GET, so AZ-MYSQL-002 reports "not evaluated" when it could not be read.
 
 from __future__ import annotations
 
+from typing import Any
+
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.support.base import rule
-from scanner.rules.support.databases import flexible_public_access, secure_transport
+from scanner.rules.support.databases import flexible_public_access, secure_transport, server_parameters
 from scanner.rules.support.end_of_support import judge_version
-from scanner.rules.support.helpers import Judgement, Resource, judge_each_resource
+from scanner.rules.support.helpers import Judgement, Resource, child_of, judge_each_resource, unread_child
 
 MYSQL_TYPE = "Microsoft.DBforMySQL/flexibleServers"
 MYSQL_SECURE_TRANSPORT = ChildSpec(MYSQL_TYPE, "configurations/require_secure_transport")
@@ -90,3 +92,108 @@ def mysql_version_out_of_support(inv: Inventory, server: Resource) -> Judgement:
     server_props = props(server)
     raw = server_props.get("fullVersion") or server_props.get("version")
     return judge_version("mysql", raw, inv.collected_at.date())
+
+
+# Server parameters, read once per server as the ``configurations`` list (one paged request
+# instead of one GET per parameter)
+MYSQL_CONFIGURATIONS = ChildSpec(MYSQL_TYPE, "configurations", is_list=True)
+_PARAM_NEEDS = Needs(resource_types=frozenset({MYSQL_TYPE}), children=(MYSQL_CONFIGURATIONS,))
+_WEAK_TLS = ("tlsv1", "tlsv1.1")
+
+
+def _parameter(inv: Inventory, server: Resource, name: str) -> tuple[Any, Judgement | None]:
+    params = server_parameters(child_of(inv, MYSQL_CONFIGURATIONS, server))
+    if params is None:
+        return None, unread_child(inv, MYSQL_CONFIGURATIONS, server, "server parameters")
+    if name not in params:
+        return None, Judgement(None, f"server parameter {name} not reported")
+    return params[name], None
+
+
+def _remediation(name: str, value: str) -> str:
+    return (f"Portal: Azure Database for MySQL flexible server > Settings > Server parameters > {name} "
+            f"= {value}, or `az mysql flexible-server parameter set -g <rg> -s <server> -n {name} "
+            f"--value {value}`.")
+
+
+@rule(
+    id="AZ-MYSQL-004",
+    title="MySQL flexible server accepts TLS versions below 1.2",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "tls_version still lists TLSv1 or TLSv1.1, so clients may connect with deprecated "
+        "protocols that a network attacker can downgrade and attack."
+    ),
+    remediation=_remediation("tls_version", "TLSv1.2,TLSv1.3"),
+    frameworks={"CIS": ["4.4.2"], "NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
+    needs=_PARAM_NEEDS,
+)
+@each_server
+def mysql_tls_version(inv: Inventory, server: Resource) -> Judgement:
+    value, unknown = _parameter(inv, server, "tls_version")
+    if unknown:
+        return unknown
+    versions = [v.strip() for v in str(value or "").split(",") if v.strip()]
+    weak = [v for v in versions if v.lower() in _WEAK_TLS]
+    metadata = {"tls_version": value}
+    if not versions:
+        return Judgement(None, "tls_version is empty", metadata)
+    if weak:
+        return Judgement(False, "tls_version allows " + ", ".join(weak), metadata)
+    return Judgement(True, f"tls_version is {value}", metadata)
+
+
+@rule(
+    id="AZ-MYSQL-005",
+    title="MySQL flexible server audit log is off",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "audit_log_enabled is OFF, so connections and queries are not audited and misuse of the "
+        "database cannot be traced."
+    ),
+    remediation=_remediation("audit_log_enabled", "ON") + " Then send the MySqlAuditLogs category to a "
+                "Log Analytics workspace with a diagnostic setting.",
+    frameworks={"CIS": ["4.4.3"], "NIST": ["DE.CM-3", "PR.PT-1"], "ISO27001": ["A.8.15"]},
+    needs=_PARAM_NEEDS,
+)
+@each_server
+def mysql_audit_log(inv: Inventory, server: Resource) -> Judgement:
+    value, unknown = _parameter(inv, server, "audit_log_enabled")
+    if unknown:
+        return unknown
+    metadata = {"audit_log_enabled": value}
+    if str(value).strip().upper() == "ON":
+        return Judgement(True, "audit log is ON", metadata)
+    return Judgement(False, f"audit_log_enabled is {value}", metadata)
+
+
+@rule(
+    id="AZ-MYSQL-006",
+    title="MySQL flexible server audit log does not record connections",
+    severity="LOW",
+    category="database",
+    description=(
+        "The audit log is off or audit_log_events does not include CONNECTION, so logins (who, "
+        "from where, failed or not) are not audited."
+    ),
+    remediation=_remediation("audit_log_events", "CONNECTION") + " (keep the other event classes you audit).",
+    frameworks={"CIS": ["4.4.4"], "NIST": ["DE.CM-3"], "ISO27001": ["A.8.15"]},
+    needs=_PARAM_NEEDS,
+)
+@each_server
+def mysql_audit_connections(inv: Inventory, server: Resource) -> Judgement:
+    enabled, unknown = _parameter(inv, server, "audit_log_enabled")
+    if unknown:
+        return unknown
+    events, unknown = _parameter(inv, server, "audit_log_events")
+    if unknown:
+        return unknown
+    classes = {e.strip().upper() for e in str(events or "").split(",") if e.strip()}
+    metadata = {"audit_log_enabled": enabled, "audit_log_events": events}
+    if str(enabled).strip().upper() != "ON":
+        return Judgement(False, f"audit log is {enabled}, so no event is audited", metadata)
+    if "CONNECTION" in classes:
+        return Judgement(True, f"audit_log_events is {events}", metadata)
+    return Judgement(False, f"audit_log_events is {events or 'empty'} (no CONNECTION)", metadata)

@@ -1,7 +1,7 @@
 """Network rules: NSGs exposing management and database ports to the Internet, subnets without
 NSGs, idle public IPs, Application Gateways without a WAF, VNets without DDoS protection, and
-whether network traffic can be investigated (Network Watcher in every region in use, NSG flow
-logs kept long enough).
+whether network traffic can be investigated (Network Watcher in every region in use, NSG or
+virtual network flow logs kept long enough).
 
 The four NSG rules (AZ-NET-001..004) judge each NSG with the priority-ordered evaluation in :mod:`scanner.rules.support.nsg`,
 so a port that an Allow opens but an earlier any-source Deny closes is reported as closed, and
@@ -475,54 +475,148 @@ def _flow_log_verdict(flow_log: Mapping[str, Any]) -> tuple[bool, str]:
     return True, f"flow log {name} enabled, kept {days} days"
 
 
-@rule(
-    id="AZ-NET-010",
-    title="NSG flow logs are off or kept less than 90 days",
-    severity="MEDIUM",
-    category="network",
-    description=(
-        "The network security group has no enabled flow log, or its flow logs are deleted after "
-        "less than 90 days, so the traffic an NSG allowed or denied cannot be reconstructed when "
-        "an intrusion is found weeks later."
-    ),
-    remediation=(
-        "Portal: Network Watcher > Flow logs > Create (target the NSG, a storage account, retention "
-        "90 days or more, optionally Traffic Analytics to a Log Analytics workspace); or `az "
-        "network watcher flow-log create -l <region> -n <name> --nsg <nsg id> --storage-account "
-        "<id> --retention 90`. New deployments should prefer virtual network flow logs."
-    ),
-    frameworks={"CIS": ["6.5", "5.1.6"], "NIST": ["DE.CM-1", "PR.PT-1"], "ISO27001": ["A.8.15", "A.8.16"]},
-    needs=Needs(resource_types=frozenset({NSG_TYPE, WATCHER_TYPE}), children=(FLOW_LOGS,)),
-)
-def nsg_flow_logs(inv: Inventory) -> Iterable[Evaluation]:
-    """One verdict per NSG over the flow logs that target it (``targetResourceId``); one good
-    flow log is enough. Flow logs are read under every watcher, even one whose own GET failed.
-    No flow log found while some watcher's flow logs could not be read is not evaluated."""
+NIC_TYPE = "Microsoft.Network/networkInterfaces"
+
+
+def _flow_logs_by_target(inv: Inventory) -> dict[str, list[dict[str, Any]]]:
+    """Every flow log read under any watcher, by lower-cased ``targetResourceId`` (an NSG for an
+    NSG flow log; a virtual network, subnet or network interface for a VNet flow log)."""
     by_target: dict[str, list[dict[str, Any]]] = {}
     for payload in inv.children.get(FLOW_LOGS.key, {}).values():
         for flow_log in payload if isinstance(payload, list) else []:
             if isinstance(flow_log, dict):
                 target = str(props(flow_log).get("targetResourceId") or "").rstrip("/").lower()
                 by_target.setdefault(target, []).append(flow_log)
+    return by_target
+
+
+def _subnet_scopes(subnet_id: str) -> list[str]:
+    """``.../virtualNetworks/v/subnets/s`` -> [the subnet, its virtual network], lower-cased."""
+    subnet_id = subnet_id.rstrip("/").lower()
+    vnet_id, sep, _ = subnet_id.rpartition("/subnets/")
+    return [subnet_id, vnet_id] if sep else [subnet_id]
+
+
+def _nic_scopes(nic_id: str, nics: Mapping[str, Mapping[str, Any]]) -> tuple[list[str], bool]:
+    """[the NIC, its subnet, its virtual network] (most specific first) and whether the NIC's own
+    GET told us its subnet (False: only a flow log on the NIC itself can be attributed)."""
+    nic = nics.get(nic_id)
+    if nic is None:
+        return [nic_id], False
+    for ip_config in props(dict(nic)).get("ipConfigurations") or []:
+        subnet_id = as_dict(as_dict(as_dict(ip_config).get("properties")).get("subnet")).get("id")
+        if isinstance(subnet_id, str) and subnet_id:
+            return [nic_id, *_subnet_scopes(subnet_id)], True
+    return [nic_id], True
+
+
+def _attachment_name(scope_id: str) -> str:
+    parts = scope_id.rstrip("/").split("/")
+    kind = {"subnets": "subnet", "networkinterfaces": "network interface",
+            "virtualnetworks": "virtual network"}.get(parts[-2].lower(), "resource")
+    if kind == "subnet":
+        return f"subnet {parts[-3]}/{parts[-1]}"
+    return f"{kind} {parts[-1]}"
+
+
+def _vnet_flow_log_coverage(scopes: list[str], by_target: Mapping[str, list[dict[str, Any]]]
+                            ) -> tuple[bool | None, str]:
+    """Whether VNet flow logs cover one attachment of an NSG. The most specific scope that has a
+    flow log decides (a flow log on the NIC or subnet overrides the virtual network's); one good
+    flow log at that scope is enough. None: no flow log at any scope."""
+    for scope in scopes:
+        logs = by_target.get(scope)
+        if logs:
+            verdicts = [_flow_log_verdict(f) for f in logs]
+            good = [detail for ok, detail in verdicts if ok]
+            if good:
+                return True, f"{good[0]} (on {_attachment_name(scope)})"
+            return False, "; ".join(detail for _, detail in verdicts)
+    return None, ""
+
+
+@rule(
+    id="AZ-NET-010",
+    title="NSG traffic is not flow-logged for 90 days",
+    severity="MEDIUM",
+    category="network",
+    description=(
+        "Neither an NSG flow log on the network security group nor a virtual network flow log "
+        "on every subnet and network interface it filters (on the interface, the subnet or "
+        "their virtual network) is enabled and kept for 90 days or more, so the traffic the NSG "
+        "allowed or denied cannot be reconstructed when an intrusion is found weeks later. "
+        "Microsoft stopped new NSG flow logs on 2025-06-30 (retired 2027-09-30) in favour of "
+        "virtual network flow logs, which count here too; the most specific flow log (interface, "
+        "then subnet, then virtual network) decides for each attachment."
+    ),
+    remediation=(
+        "Portal: Network Watcher > Flow logs > Create, flow log type 'Virtual network', target "
+        "the virtual network (or subnet / network interface), a storage account and retention of "
+        "90 days or more (optionally Traffic Analytics); or `az network watcher flow-log create "
+        "-l <region> -n <name> --vnet <vnet id> --storage-account <id> --retention 90`."
+    ),
+    frameworks={"CIS": ["6.5", "5.1.6"], "NIST": ["DE.CM-1", "PR.PT-1"], "ISO27001": ["A.8.15", "A.8.16"]},
+    # network interfaces tell which subnet (and so which VNet flow log) covers an NSG attached to
+    # a NIC; AZ-CMP-006 reads them already, so a full scan pays nothing more
+    needs=Needs(resource_types=frozenset({NSG_TYPE, WATCHER_TYPE, NIC_TYPE}), children=(FLOW_LOGS,)),
+)
+def nsg_flow_logs(inv: Inventory) -> Iterable[Evaluation]:
+    """One verdict per NSG. It passes on one good NSG flow log targeting it, or when every subnet
+    and network interface it is attached to (``properties.subnets`` / ``networkInterfaces``, as
+    Azure reports them on the NSG) is covered by a good VNet flow log. Flow logs are read under
+    every watcher, even one whose own GET failed; an NSG that would fail while some watcher's flow
+    logs (or one of its NICs) could not be read is not evaluated."""
+    by_target = _flow_logs_by_target(inv)
     failed = sorted({r for k, r in inv.unreadable.items() if k.startswith(FLOW_LOGS.key + "|")})
+    nics = {str(nic.get("id", "")).rstrip("/").lower(): nic for nic in inv.of_type(NIC_TYPE)}
+    unreadable_nics = inv.unreadable_of_type(NIC_TYPE)
     for group in inv.of_type(NSG_TYPE):
-        logs = by_target.get(str(group.get("id", "")).rstrip("/").lower(), [])
-        if not logs:
-            if failed:
-                yield verdict(group, NSG_TYPE, None, f"flow logs could not be read: {failed[0]}", {})
-            else:
-                yield verdict(group, NSG_TYPE, False, "no flow log targets this NSG", {"flowLogs": []})
-            continue
-        verdicts = [_flow_log_verdict(f) for f in logs]
-        metadata = {
+        own_logs = by_target.get(str(group.get("id", "")).rstrip("/").lower(), [])
+        own = [_flow_log_verdict(f) for f in own_logs]
+        metadata: dict[str, Any] = {
             "flowLogs": [
                 {"name": resource_name(f), "enabled": flag(props(f).get("enabled")), "retentionDays": _flow_log_retention(f)}
-                for f in logs
+                for f in own_logs
             ]
         }
-        good = [detail for ok, detail in verdicts if ok]
+        good = [detail for ok, detail in own if ok]
         if good:
             yield verdict(group, NSG_TYPE, True, good[0], metadata)
+            continue
+        attachments: list[tuple[list[str], bool]] = []
+        for ref in props(group).get("subnets") or []:
+            if isinstance(as_dict(ref).get("id"), str):
+                attachments.append((_subnet_scopes(ref["id"]), True))
+        for ref in props(group).get("networkInterfaces") or []:
+            if isinstance(as_dict(ref).get("id"), str):
+                attachments.append(_nic_scopes(ref["id"].rstrip("/").lower(), nics))
+        covered: list[str] = []
+        problems: list[str] = []
+        unknown: list[str] = []
+        for scopes, known in attachments:
+            ok, detail = _vnet_flow_log_coverage(scopes, by_target)
+            name = _attachment_name(scopes[0])
+            if ok:
+                covered.append(f"{name}: {detail}")
+            elif ok is False:
+                problems.append(f"{name}: {detail}")
+            elif not known:
+                reason = unreadable_nics.get(scopes[0], "not collected")
+                unknown.append(f"{name} could not be read: {reason}")
+            else:
+                problems.append(f"{name}: no VNet flow log on it or its virtual network")
+        metadata["vnetFlowLogCoverage"] = {"covered": covered, "uncovered": problems, "unknown": unknown}
+        if attachments and not problems and not unknown:
+            yield verdict(group, NSG_TYPE, True, "covered by VNet flow logs: " + "; ".join(covered), metadata)
+            continue
+        if failed and not own:
+            yield verdict(group, NSG_TYPE, None, f"flow logs could not be read: {failed[0]}", metadata)
+        elif unknown and not problems and not own:
+            yield verdict(group, NSG_TYPE, None, unknown[0], metadata)
+        elif own:
+            yield verdict(group, NSG_TYPE, False, "; ".join([detail for _, detail in own] + problems), metadata)
+        elif problems:
+            yield verdict(group, NSG_TYPE, False, "; ".join(problems), metadata)
         else:
-            yield verdict(group, NSG_TYPE, False, "; ".join(detail for _, detail in verdicts), metadata)
+            yield verdict(group, NSG_TYPE, False, "no flow log targets this NSG", metadata)
     yield from unreadable(inv, NSG_TYPE, "network security group")

@@ -7,6 +7,8 @@ reading them report "not evaluated" when the child could not be read.
 
 from __future__ import annotations
 
+from typing import Any
+
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.support.base import rule
 from scanner.rules.support.databases import (
@@ -16,6 +18,7 @@ from scanner.rules.support.databases import (
     flexible_public_access,
     ip_range,
     secure_transport,
+    server_parameters,
 )
 from scanner.rules.support.end_of_support import judge_version
 from scanner.rules.support.helpers import Judgement, Resource, as_dict, child_of, judge_each_resource, unread_child
@@ -135,3 +138,101 @@ def postgres_broad_firewall(inv: Inventory, server: Resource) -> Judgement:
     if broad:
         return Judgement(False, "firewall rule " + ", ".join(broad) + " is too broad", metadata)
     return Judgement(True, "no firewall rule admits all Azure services or addresses", metadata)
+
+
+# Server parameters, read once per server as the ``configurations`` list (one paged request
+# instead of one GET per parameter)
+PG_CONFIGURATIONS = ChildSpec(POSTGRES_TYPE, "configurations", is_list=True)
+_PARAM_NEEDS = Needs(resource_types=frozenset({POSTGRES_TYPE}), children=(PG_CONFIGURATIONS,))
+_PARAM_REMEDIATION = (
+    "Portal: Azure Database for PostgreSQL flexible server > Settings > Server parameters > "
+    "{name} = {value}, or `az postgres flexible-server parameter set -g <rg> -s <server> -n "
+    "{name} --value {value}`."
+)
+
+
+def _parameter(inv: Inventory, server: Resource, name: str) -> tuple[Any, Judgement | None]:
+    """The parameter's value, or the "not evaluated" judgement when it cannot be known."""
+    params = server_parameters(child_of(inv, PG_CONFIGURATIONS, server))
+    if params is None:
+        return None, unread_child(inv, PG_CONFIGURATIONS, server, "server parameters")
+    if name not in params:
+        return None, Judgement(None, f"server parameter {name} not reported")
+    return params[name], None
+
+
+def _on_parameter(inv: Inventory, server: Resource, name: str) -> Judgement:
+    value, unknown = _parameter(inv, server, name)
+    if unknown:
+        return unknown
+    metadata = {name: value}
+    if str(value).strip().lower() in ("on", "true", "1"):
+        return Judgement(True, f"{name} is {value}", metadata)
+    return Judgement(False, f"{name} is {value}", metadata)
+
+
+def _parameter_rule(rule_id: str, name: str, cis: str, title: str, description: str) -> None:
+    @rule(
+        id=rule_id,
+        title=title,
+        severity="LOW",
+        category="database",
+        description=description,
+        remediation=_PARAM_REMEDIATION.format(name=name, value="on"),
+        frameworks={"CIS": [cis], "NIST": ["DE.CM-1", "PR.PT-1"], "ISO27001": ["A.8.15"]},
+        needs=_PARAM_NEEDS,
+    )
+    @each_server
+    def judge(inv: Inventory, server: Resource) -> Judgement:
+        return _on_parameter(inv, server, name)
+
+    judge.__name__ = f"parameter_{name.replace('.', '_')}"
+
+
+_parameter_rule(
+    "AZ-PG-005", "log_checkpoints", "4.3.2", "PostgreSQL flexible server does not log checkpoints",
+    "log_checkpoints is off, so checkpoints and restart points are missing from the server log; "
+    "they help tell a crash or I/O problem apart from an attack when an incident is investigated.")
+_parameter_rule(
+    "AZ-PG-006", "log_connections", "4.3.3", "PostgreSQL flexible server does not log connections",
+    "log_connections is off, so successful and attempted connections (who, from where) leave no "
+    "trace: brute-force attempts and unexpected clients go unnoticed.")
+_parameter_rule(
+    "AZ-PG-007", "log_disconnections", "4.3.4", "PostgreSQL flexible server does not log disconnections",
+    "log_disconnections is off, so session ends and durations are not logged and sessions cannot "
+    "be reconstructed after an incident.")
+_parameter_rule(
+    "AZ-PG-008", "connection_throttle.enable", "4.3.5",
+    "PostgreSQL flexible server does not throttle failed connections",
+    "connection_throttle.enable is off, so repeated failed logins from one address are not slowed "
+    "down and password guessing runs at full speed.")
+
+PG_MIN_LOG_RETENTION_DAYS = 4  # CIS: more than 3 days
+
+
+@rule(
+    id="AZ-PG-009",
+    title="PostgreSQL flexible server keeps its logs 3 days or less",
+    severity="LOW",
+    category="database",
+    description=(
+        "logfiles.retention_days is 3 or less, so the server's own logs are gone before an "
+        "incident found after a weekend can be investigated."
+    ),
+    remediation=_PARAM_REMEDIATION.format(name="logfiles.retention_days", value="7"),
+    frameworks={"CIS": ["4.3.6"], "NIST": ["PR.PT-1"], "ISO27001": ["A.8.15"]},
+    needs=_PARAM_NEEDS,
+)
+@each_server
+def log_retention(inv: Inventory, server: Resource) -> Judgement:
+    value, unknown = _parameter(inv, server, "logfiles.retention_days")
+    if unknown:
+        return unknown
+    metadata = {"logfiles.retention_days": value}
+    try:
+        days = int(str(value).strip())
+    except ValueError:
+        return Judgement(None, f"logfiles.retention_days is not a number ({value})", metadata)
+    if days >= PG_MIN_LOG_RETENTION_DAYS:
+        return Judgement(True, f"logs kept {days} days", metadata)
+    return Judgement(False, f"logs kept {days} day(s), want more than 3", metadata)

@@ -284,3 +284,69 @@ def sql_database_tde(inv: Inventory, database: Resource) -> Judgement | None:
         return Judgement(False, "transparent data encryption is Disabled", metadata)
     shown = "not reported" if state is None else f"unrecognised ({state!r})"
     return Judgement(None, f"transparent data encryption state {shown}", metadata)
+
+
+# TLS versions Azure SQL accepts as ``minimalTlsVersion``; "None" means no minimum (any version)
+_SQL_WEAK_TLS = frozenset({"1.0", "1.1", "none"})
+
+
+@rule(
+    id="AZ-SQL-008",
+    title="SQL server accepts TLS versions below 1.2",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "The server's minimal TLS version is 1.0 or 1.1 (or not enforced), so clients may "
+        "connect with deprecated protocols that a network attacker can downgrade and attack."
+    ),
+    remediation=(
+        "Portal: SQL server > Networking > Connectivity > Minimum TLS version = 1.2, or `az sql "
+        "server update -g <rg> -n <server> --minimal-tls-version 1.2` (check that no client "
+        "still needs an older version first)."
+    ),
+    frameworks={"NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE})),
+)
+@each_server
+def sql_minimal_tls(inv: Inventory, server: Resource) -> Judgement:
+    """Absent ``minimalTlsVersion`` fails: servers created before the property existed report
+    none and accept every version."""
+    raw = props(server).get("minimalTlsVersion")
+    metadata = {"minimalTlsVersion": raw}
+    if raw is None:
+        return Judgement(False, "minimalTlsVersion not set (no minimum enforced)", metadata)
+    if str(raw).strip().lower() in _SQL_WEAK_TLS:
+        return Judgement(False, f"minimalTlsVersion is {raw}", metadata)
+    return Judgement(True, f"minimalTlsVersion is {raw}", metadata)
+
+
+@rule(
+    id="AZ-SQL-009",
+    title="SQL server allows SQL authentication (not Microsoft Entra-only)",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "SQL logins with passwords are accepted next to Microsoft Entra identities. Their "
+        "passwords are not covered by MFA, Conditional Access or the tenant's lifecycle, and the "
+        "server admin login is a standing credential. Entra-only authentication switches them off."
+    ),
+    remediation=(
+        "Set a Microsoft Entra admin, move applications to managed identities, then portal: SQL "
+        "server > Microsoft Entra ID > 'Support only Microsoft Entra authentication', or `az sql "
+        "server ad-only-auth enable -g <rg> -n <server>`."
+    ),
+    frameworks={"NIST": ["PR.AC-1", "PR.AC-7"], "ISO27001": ["A.5.17", "A.8.5"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE})),
+)
+@each_server
+def sql_entra_only(inv: Inventory, server: Resource) -> Judgement:
+    """Read from ``administrators.azureADOnlyAuthentication`` of the server GET; a server without
+    an Entra administrator cannot be Entra-only."""
+    admins = as_dict(props(server).get("administrators"))
+    raw = admins.get("azureADOnlyAuthentication")
+    metadata = {"azureADOnlyAuthentication": raw, "administratorType": admins.get("administratorType")}
+    if raw is True:
+        return Judgement(True, "Microsoft Entra-only authentication is enabled", metadata)
+    if not admins:
+        return Judgement(False, "no Microsoft Entra administrator, so SQL authentication is the only way in", metadata)
+    return Judgement(False, "SQL authentication is allowed (azureADOnlyAuthentication is not true)", metadata)

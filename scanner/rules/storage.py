@@ -9,10 +9,13 @@ default, so each rule states what an absent value means (taken from the spec): a
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.support.base import rule
 from scanner.rules.support.helpers import (
     Judgement,
+    approved_private_endpoints,
     Resource,
     as_dict,
     child_of,
@@ -150,35 +153,49 @@ def network_default_action(inv: Inventory, account: Resource) -> Judgement:
     return Judgement(True, f"network default action is {raw}", metadata)
 
 
+_SOFT_DELETE_POLICIES = (("blob", "deleteRetentionPolicy"), ("container", "containerDeleteRetentionPolicy"))
+
+
 @rule(
     id="AZ-STOR-005",
-    title="Blob soft delete is disabled",
+    title="Blob or container soft delete is disabled",
     severity="MEDIUM",
     category="storage",
     description=(
-        "Deleted or overwritten blobs cannot be recovered. An application bug, a mistaken "
-        "script or an attacker with write access can destroy data permanently."
+        "Deleted or overwritten blobs (blob soft delete, ``deleteRetentionPolicy``) or deleted "
+        "containers (container soft delete, ``containerDeleteRetentionPolicy``) cannot be "
+        "recovered. An application bug, a mistaken script or an attacker with write access can "
+        "destroy data permanently; deleting a container takes every blob in it at once, which "
+        "blob soft delete alone does not undo. Both must be on; the finding says which is off."
     ),
     remediation=(
-        "Portal: Storage account > Data protection > 'Enable soft delete for blobs', or `az "
-        "storage account blob-service-properties update -g <rg> --account-name <account> "
-        "--enable-delete-retention true --delete-retention-days 14`."
+        "Portal: Storage account > Data protection > 'Enable soft delete for blobs' and 'Enable "
+        "soft delete for containers', or `az storage account blob-service-properties update -g "
+        "<rg> --account-name <account> --enable-delete-retention true --delete-retention-days 14 "
+        "--enable-container-delete-retention true --container-delete-retention-days 14`."
     ),
     frameworks={"CIS": ["3.11"], "NIST": ["PR.IP-4"], "ISO27001": ["A.8.13"]},
     needs=Needs(resource_types=frozenset({STORAGE_TYPE}), children=(BLOB_SERVICE,)),
 )
 @each_account
 def blob_soft_delete(inv: Inventory, account: Resource) -> Judgement:
+    """An absent policy is off (both default to disabled)."""
     service = child_of(inv, BLOB_SERVICE, account)
     if not isinstance(service, dict):
         return unread_child(inv, BLOB_SERVICE, account, "blob service properties")
-    policy = props(service).get("deleteRetentionPolicy")
-    policy = policy if isinstance(policy, dict) else {}
-    days = policy.get("days")
-    metadata = {"enabled": policy.get("enabled"), "days": days}
-    if flag(policy.get("enabled")) is True:
-        return Judgement(True, f"blob soft delete enabled ({days} days)", metadata)
-    return Judgement(False, "blob soft delete (deleteRetentionPolicy) is not enabled", metadata)
+    metadata: dict[str, dict[str, object]] = {}
+    on: list[str] = []
+    off: list[str] = []
+    for what, key in _SOFT_DELETE_POLICIES:
+        policy = as_dict(props(service).get(key))
+        metadata[what] = {"enabled": policy.get("enabled"), "days": policy.get("days")}
+        if flag(policy.get("enabled")) is True:
+            on.append(f"{what} soft delete enabled ({policy.get('days')} days)")
+        else:
+            off.append(f"{what} soft delete ({key})")
+    if off:
+        return Judgement(False, " and ".join(off) + (" is" if len(off) == 1 else " are") + " not enabled", metadata)
+    return Judgement(True, ", ".join(on), metadata)
 
 
 @rule(
@@ -305,3 +322,225 @@ def geo_redundancy(inv: Inventory, account: Resource) -> Judgement:
     if sku.strip().upper().endswith(_GEO_REDUNDANT):
         return Judgement(True, f"replication is {sku}", metadata)
     return Judgement(False, f"replication is {sku} (single region)", metadata)
+
+
+@rule(
+    id="AZ-STOR-010",
+    title="Storage account allows cross-tenant object replication",
+    severity="MEDIUM",
+    category="storage",
+    description=(
+        "Object replication policies may copy this account's blobs to storage accounts in other "
+        "Microsoft Entra tenants, so someone able to write a replication policy can move data out "
+        "of the organisation's tenant without any network path being involved."
+    ),
+    remediation=(
+        "Unless replication to another tenant is intended, portal: Storage account > Object "
+        "replication > Advanced settings > clear 'Allow cross-tenant replication', or `az storage "
+        "account update -g <rg> -n <account> --allow-cross-tenant-replication false`."
+    ),
+    frameworks={"NIST": ["PR.DS-5"], "ISO27001": ["A.8.12"]},
+    needs=_NEEDS,
+)
+@each_account
+def cross_tenant_replication(inv: Inventory, account: Resource) -> Judgement:
+    """Absent ``allowCrossTenantReplication`` passes: the REST reference documents the default
+    interpretation as false."""
+    raw = props(account).get("allowCrossTenantReplication")
+    metadata = {"allowCrossTenantReplication": raw}
+    if flag(raw) is True:
+        return Judgement(False, "allowCrossTenantReplication is true", metadata)
+    if raw is None:
+        return Judgement(True, "allowCrossTenantReplication not set (false by default)", metadata)
+    return Judgement(True, "cross-tenant replication is disallowed", metadata)
+
+
+@rule(
+    id="AZ-STOR-011",
+    title="Storage account has no private endpoint",
+    severity="LOW",
+    category="storage",
+    description=(
+        "No approved private endpoint connects the account to a virtual network, so every client "
+        "reaches it over its public endpoint and traffic cannot be kept on private addresses."
+    ),
+    remediation=(
+        "Portal: Storage account > Networking > Private endpoint connections > + Private endpoint "
+        "(one per sub-resource used: blob, file, ...), or `az network private-endpoint create ... "
+        "--private-connection-resource-id <account id> --group-id blob`."
+    ),
+    frameworks={"CIS": ["3.10"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=_NEEDS,
+)
+@each_account
+def storage_private_endpoint(inv: Inventory, account: Resource) -> Judgement:
+    endpoints = approved_private_endpoints(account)
+    metadata = {"privateEndpoints": endpoints}
+    if endpoints:
+        return Judgement(True, "approved private endpoint(s): " + ", ".join(endpoints), metadata)
+    return Judgement(False, "no approved private endpoint connection", metadata)
+
+
+KEY_MAX_AGE_DAYS = 90
+
+
+@rule(
+    id="AZ-STOR-012",
+    title="Storage account access keys not regenerated for 90 days",
+    severity="MEDIUM",
+    category="storage",
+    description=(
+        "An access key grants full control of the account's data. Keys that are never "
+        "regenerated stay valid in every script, config file and leaked copy that ever held them."
+    ),
+    remediation=(
+        "Regenerate each key after moving its users to the other one: portal: Storage account > "
+        "Access keys > Rotate key, or `az storage account keys renew -g <rg> -n <account> --key "
+        "primary` (then secondary); better, disallow shared keys (AZ-STOR-006)."
+    ),
+    frameworks={"CIS": ["3.4"], "NIST": ["PR.AC-1"], "ISO27001": ["A.5.17"]},
+    needs=_NEEDS,
+)
+@each_account
+def storage_key_age(inv: Inventory, account: Resource) -> Judgement:
+    """Judged on ``keyCreationTime.key1/key2`` against the collection time. Azure reports null for
+    keys not regenerated since before it recorded the time: not evaluated, as the age is unknown.
+    Accounts that disallow shared keys (``allowSharedKeyAccess`` false) pass: their keys open
+    nothing."""
+    if flag(props(account).get("allowSharedKeyAccess")) is False:
+        return Judgement(True, "shared key access is disallowed, so the keys authorize nothing")
+    times = as_dict(props(account).get("keyCreationTime"))
+    ages: dict[str, int] = {}
+    for key in ("key1", "key2"):
+        created = _parse_time(times.get(key))
+        if created is None:
+            return Judgement(None, f"keyCreationTime.{key} not reported", {"keyCreationTime": times})
+        ages[key] = (inv.collected_at - created).days
+    old = {k: d for k, d in ages.items() if d > KEY_MAX_AGE_DAYS}
+    metadata = {"keyAgeDays": ages}
+    if old:
+        return Judgement(False, ", ".join(f"{k} is {d} days old" for k, d in old.items()), metadata)
+    return Judgement(True, f"keys regenerated within {KEY_MAX_AGE_DAYS} days", metadata)
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@rule(
+    id="AZ-STOR-013",
+    title="Storage account has no key expiration policy (rotation reminders)",
+    severity="LOW",
+    category="storage",
+    description=(
+        "No key expiration policy is set, so Azure never flags access keys that are due for "
+        "rotation and old keys go unnoticed."
+    ),
+    remediation=(
+        "Portal: Storage account > Access keys > Set rotation reminder (e.g. 90 days), or `az "
+        "storage account update -g <rg> -n <account> --key-exp-days 90`."
+    ),
+    frameworks={"CIS": ["3.3"], "NIST": ["PR.AC-1"], "ISO27001": ["A.5.17"]},
+    needs=_NEEDS,
+)
+@each_account
+def storage_key_policy(inv: Inventory, account: Resource) -> Judgement:
+    days = as_dict(props(account).get("keyPolicy")).get("keyExpirationPeriodInDays")
+    metadata = {"keyExpirationPeriodInDays": days}
+    if isinstance(days, int) and not isinstance(days, bool) and days > 0:
+        return Judgement(True, f"keys flagged for rotation after {days} days", metadata)
+    return Judgement(False, "keyPolicy.keyExpirationPeriodInDays not set", metadata)
+
+
+@rule(
+    id="AZ-STOR-014",
+    title="Storage account has no SAS expiration policy",
+    severity="LOW",
+    category="storage",
+    description=(
+        "No SAS expiration policy bounds the validity of account and service SAS tokens, so a "
+        "token can be issued to stay valid for years and a leaked one keeps working."
+    ),
+    remediation=(
+        "Portal: Storage account > Configuration > 'Allow recommended upper limit for shared "
+        "access signature (SAS) expiry interval', or `az storage account update -g <rg> -n "
+        "<account> --sas-expiration-period 0.01:00:00 --sas-expiration-action Block`."
+    ),
+    frameworks={"NIST": ["PR.AC-1", "PR.AC-4"], "ISO27001": ["A.5.17"]},
+    needs=_NEEDS,
+)
+@each_account
+def storage_sas_policy(inv: Inventory, account: Resource) -> Judgement:
+    policy = as_dict(props(account).get("sasPolicy"))
+    period = policy.get("sasExpirationPeriod")
+    metadata = {"sasExpirationPeriod": period, "expirationAction": policy.get("expirationAction")}
+    if isinstance(period, str) and period.strip():
+        return Judgement(True, f"SAS expiration period {period} ({policy.get('expirationAction') or 'Log'})", metadata)
+    return Judgement(False, "sasPolicy.sasExpirationPeriod not set", metadata)
+
+
+@rule(
+    id="AZ-STOR-015",
+    title="Storage firewall does not let trusted Azure services through",
+    severity="LOW",
+    category="storage",
+    description=(
+        "With the firewall on, the 'Allow trusted Microsoft services' exception is off, so Azure "
+        "Backup, Defender for Cloud, Azure Monitor and other trusted services cannot reach the "
+        "account; teams then tend to open the firewall instead."
+    ),
+    remediation=(
+        "Portal: Storage account > Networking > Exceptions > 'Allow Azure services on the trusted "
+        "services list to access this storage account', or `az storage account update -g <rg> -n "
+        "<account> --bypass AzureServices`."
+    ),
+    frameworks={"CIS": ["3.9"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=_NEEDS,
+)
+@each_account
+def trusted_services_bypass(inv: Inventory, account: Resource) -> Judgement:
+    """Absent ``networkAcls`` or ``bypass`` passes: the default bypass is AzureServices."""
+    acls = as_dict(props(account).get("networkAcls"))
+    raw = acls.get("bypass")
+    metadata = {"bypass": raw}
+    if raw is None:
+        return Judgement(True, "bypass not set (AzureServices by default)", metadata)
+    entries = {part.strip().lower() for part in str(raw).split(",")}
+    if "azureservices" in entries:
+        return Judgement(True, f"bypass is {raw}", metadata)
+    return Judgement(False, f"bypass is {raw} (trusted Azure services blocked)", metadata)
+
+
+@rule(
+    id="AZ-STOR-016",
+    title="Storage account is not encrypted with a customer-managed key",
+    severity="LOW",
+    category="storage",
+    description=(
+        "Data is encrypted with Microsoft-managed keys only; the organisation cannot rotate, "
+        "audit or revoke the key that protects it. CIS asks for customer-managed keys for "
+        "critical data."
+    ),
+    remediation=(
+        "Portal: Storage account > Encryption > Customer-managed keys (a key in a Key Vault with "
+        "purge protection, accessed by the account's managed identity), or `az storage account "
+        "update -g <rg> -n <account> --encryption-key-source Microsoft.Keyvault "
+        "--encryption-key-vault <uri> --encryption-key-name <key>`."
+    ),
+    frameworks={"CIS": ["3.12"], "NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
+    needs=_NEEDS,
+)
+@each_account
+def storage_customer_managed_key(inv: Inventory, account: Resource) -> Judgement:
+    """Absent ``encryption.keySource`` is Microsoft.Storage (the default)."""
+    source = as_dict(props(account).get("encryption")).get("keySource")
+    metadata = {"keySource": source}
+    if str(source or "").lower() == "microsoft.keyvault":
+        return Judgement(True, "encrypted with a customer-managed key", metadata)
+    return Judgement(False, f"keySource is {source or 'Microsoft.Storage (default)'}", metadata)

@@ -60,8 +60,18 @@ GRAPH_ROUTES = {  # lower-cased collection path -> canonical collection name
     "directoryroles": "directoryRoles",
     "applications": "applications",
     "serviceprincipals": "servicePrincipals",
+    "identity/conditionalaccess/policies": "conditionalAccessPolicies",
+}
+# lower-cased singleton path -> the one-item collection that holds the object (Graph answers
+# ``GET /policies/authorizationPolicy`` with the object itself, ``$metadata#policies/...$entity``)
+GRAPH_SINGLETONS = {
+    "policies/authorizationpolicy": "authorizationPolicy",
+    "policies/identitysecuritydefaultsenforcementpolicy": "securityDefaults",
 }
 _GRAPH_CONTEXT = {
+    "conditionalAccessPolicies": "identity/conditionalAccess/policies",
+    "authorizationPolicy": "policies/authorizationPolicy",
+    "securityDefaults": "policies/identitySecurityDefaultsEnforcementPolicy",
     "users": "users",
     "userRegistrationDetails": "reports/authenticationMethods/userRegistrationDetails",
     "directoryRoles": "directoryRoles",
@@ -692,6 +702,8 @@ class App:
     def _classify_graph(self, req: Request) -> tuple[str, str, Callable[[Request], Response]]:
         segs = req.segs[1:]
         path = "/".join(segs)
+        if path in GRAPH_SINGLETONS:
+            return "graph", f"graph.{GRAPH_SINGLETONS[path]}", self._graph_singleton
         if path in GRAPH_ROUTES:
             coll = GRAPH_ROUTES[path]
             return "graph", f"graph.{coll}", self._graph_collection
@@ -1140,6 +1152,17 @@ class App:
             items = self.index.graph_items["applications+owners"]
             context = "applications(owners())"
         return self._graph_page(req, items, context)
+
+    def _graph_singleton(self, req: Request) -> Response:
+        coll = GRAPH_SINGLETONS["/".join(req.segs[1:])]
+        denied = self._forbidden(coll, req)
+        if denied:
+            return denied
+        items = self.index.graph_items[coll]
+        if not items:
+            return self._graph_not_found(req)
+        context = dumps(f"{req.base}/v1.0/$metadata#{_GRAPH_CONTEXT[coll]}/$entity")
+        return 200, GRAPH_JSON, [], b'{"@odata.context":' + context + b"," + items[0][1:]
 
     def _graph_item(self, req: Request) -> Response:
         coll = GRAPH_ROUTES["/".join(req.segs[1:-1])]

@@ -40,6 +40,9 @@ GRAPH_COLLECTIONS = (
     "directoryRoles",
     "applications",
     "servicePrincipals",
+    "authorizationPolicy",         # a singleton: one item
+    "securityDefaults",            # a singleton: one item
+    "conditionalAccessPolicies",
 )
 
 # Built-in role definition ids (the same in every tenant).
@@ -105,10 +108,14 @@ API_VERSIONS: dict[str, list[str]] = {
         "2023-04-01", "2023-06-01", "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01",
     ],
     "Microsoft.Insights/activityLogAlerts": ["2017-04-01", "2020-10-01", "2023-01-01-preview"],
+    "Microsoft.DocumentDB/databaseAccounts": ["2023-04-15", "2023-11-15", "2024-05-15", "2024-08-15", "2024-11-15"],
     # an extension resource: under a resource ({id}/providers/...) and at subscription scope
     "Microsoft.Insights/diagnosticSettings": ["2016-09-01", "2017-05-01-preview", "2020-01-01-preview",
                                               "2021-05-01-preview"],
     "Microsoft.Security/pricings": ["2018-06-01", "2022-03-01", "2023-01-01", "2024-01-01"],
+    "Microsoft.Security/securityContacts": ["2017-08-01-preview", "2020-01-01-preview", "2023-12-01-preview"],
+    "Microsoft.Security/autoProvisioningSettings": ["2017-08-01-preview"],
+    "Microsoft.Security/settings": ["2019-01-01", "2021-06-01", "2021-07-01", "2022-05-01"],
 }
 # Subscription-scope collections (``/subscriptions/{id}/providers/<type>``) the emulator serves
 # from ``children`` keyed by that path ({"value": []} when the tenant has none), by short name
@@ -116,6 +123,9 @@ API_VERSIONS: dict[str, list[str]] = {
 SUBSCRIPTION_READS = {
     "diagnosticSettings": "Microsoft.Insights/diagnosticSettings",
     "pricings": "Microsoft.Security/pricings",
+    "securityContacts": "Microsoft.Security/securityContacts",
+    "autoProvisioningSettings": "Microsoft.Security/autoProvisioningSettings",
+    "settings": "Microsoft.Security/settings",
 }
 # Provider api-version lists for the types no rule reads (per namespace).
 NAMESPACE_API_VERSIONS: dict[str, list[str]] = {
@@ -226,14 +236,31 @@ class _Arm:
         tls: Any = "TLS1_2",
         acl: Any = "Deny",
         soft_delete: bool | None = True,
+        container_soft_delete: bool | None = None,
         versioning: bool = True,
         shared_key: Any = False,
         infra_encryption: Any = True,
         sku_name: str = "Standard_RAGRS",
+        cross_tenant: Any = False,
+        private_endpoint: bool = False,
+        key_policy_days: Any = 90,
+        sas_period: Any = "0.01:00:00",
+        bypass: str = "AzureServices",
+        cmk: bool = False,
     ) -> dict[str, Any]:
+        aid = self.rid(rg, "Microsoft.Storage/storageAccounts", name)
         props: dict[str, Any] = {
             "keyCreationTime": {"key1": _FIXED_TIME, "key2": _FIXED_TIME},
-            "privateEndpointConnections": [],
+            "privateEndpointConnections": [{
+                "id": f"{aid}/privateEndpointConnections/pe-{name}-blob",
+                "name": f"pe-{name}-blob",
+                "type": "Microsoft.Storage/storageAccounts/privateEndpointConnections",
+                "properties": {
+                    "privateEndpoint": {"id": self.rid(rg, "Microsoft.Network/privateEndpoints", f"pe-{name}-blob")},
+                    "privateLinkServiceConnectionState": {"status": "Approved", "description": "", "actionRequired": "None"},
+                    "provisioningState": "Succeeded",
+                },
+            }] if private_endpoint else [],
             "provisioningState": "Succeeded",
             "creationTime": _FIXED_TIME,
             "primaryEndpoints": {
@@ -248,9 +275,17 @@ class _Arm:
                     "blob": {"keyType": "Account", "enabled": True},
                     "file": {"keyType": "Account", "enabled": True},
                 },
-                "keySource": "Microsoft.Storage",
+                "keySource": "Microsoft.Keyvault" if cmk else "Microsoft.Storage",
             },
         }
+        if cmk:
+            props["encryption"]["keyvaultproperties"] = {
+                "keyname": "key-storage-cmk", "keyvaulturi": "https://kv-secure-01.vault.azure.net/"}
+        _put(props, "allowCrossTenantReplication", cross_tenant)
+        if key_policy_days is not _ABSENT:
+            props["keyPolicy"] = {"keyExpirationPeriodInDays": key_policy_days}
+        if sas_period is not _ABSENT:
+            props["sasPolicy"] = {"sasExpirationPeriod": sas_period, "expirationAction": "Log"}
         _put(props["encryption"], "requireInfrastructureEncryption", infra_encryption)
         _put(props, "allowSharedKeyAccess", shared_key)
         _put(props, "allowBlobPublicAccess", public)
@@ -258,7 +293,7 @@ class _Arm:
         _put(props, "minimumTlsVersion", tls)
         if acl is not _ABSENT:
             props["networkAcls"] = {
-                "bypass": "AzureServices",
+                "bypass": bypass,
                 "virtualNetworkRules": [],
                 "ipRules": [] if acl == "Allow" else [{"value": "203.0.113.0/24", "action": "Allow"}],
                 "defaultAction": acl,
@@ -266,6 +301,8 @@ class _Arm:
         sku = {"name": sku_name, "tier": sku_name.split("_")[0]}
         res = self.add(rg, "Microsoft.Storage/storageAccounts", name, location, props,
                        sku=sku, kind="StorageV2")
+        # container soft delete follows blob soft delete unless the case sets it
+        container = soft_delete if container_soft_delete is None else container_soft_delete
         if soft_delete is not None:
             policy: dict[str, Any] = {"allowPermanentDelete": False, "enabled": soft_delete}
             if soft_delete:
@@ -278,7 +315,7 @@ class _Arm:
                 "properties": {
                     "cors": {"corsRules": []},
                     "deleteRetentionPolicy": policy,
-                    "containerDeleteRetentionPolicy": {"enabled": soft_delete, **({"days": 7} if soft_delete else {})},
+                    "containerDeleteRetentionPolicy": {"enabled": container, **({"days": 7} if container else {})},
                     "isVersioningEnabled": versioning,
                 },
             })
@@ -309,6 +346,26 @@ class _Arm:
             "defaultSecurityRules": defaults,
         }
         return self.add(rg, "Microsoft.Network/networkSecurityGroups", name, location, props)
+
+    def link_nsg_associations(self) -> None:
+        """Fill each NSG's read-only ``subnets`` and ``networkInterfaces`` (``[{"id": ...}]``), as
+        an NSG GET reports the subnets and NICs that reference it; call once every resource is
+        built."""
+        by_id = {r["id"].lower(): r for r in self.resources
+                 if r["type"] == "Microsoft.Network/networkSecurityGroups"}
+        for res in self.resources:
+            if res["type"] == "Microsoft.Network/virtualNetworks":
+                refs = [(s["id"], s.get("properties", {}).get("networkSecurityGroup")) for s in res["properties"]["subnets"]]
+                kind = "subnets"
+            elif res["type"] == "Microsoft.Network/networkInterfaces":
+                refs = [(res["id"], res["properties"].get("networkSecurityGroup"))]
+                kind = "networkInterfaces"
+            else:
+                continue
+            for ref_id, group in refs:
+                target = by_id.get(str((group or {}).get("id", "")).lower())
+                if target is not None:
+                    target["properties"].setdefault(kind, []).append({"id": ref_id})
 
     def vnet(self, rg: str, name: str, location: str, prefix: str, *,
              subnets: list[tuple[str, str | None]] | None = None, ddos: Any = False) -> dict[str, Any]:
@@ -417,8 +474,10 @@ class _Arm:
     def vm(self, rg: str, name: str, location: str, *, linux: bool = True,
            disable_password: Any = True, nic_id: str = "", os_disk_id: str = "",
            os_disk_name: str = "", managed: bool = True, patch_mode: Any = None,
-           extensions: Any = _ABSENT) -> dict[str, Any]:
-        """``patch_mode`` overrides the OS default (Linux ImageDefault, Windows AutomaticByOS);
+           extensions: Any = _ABSENT, trusted_launch: bool = True, host_encryption: bool = True) -> dict[str, Any]:
+        """``trusted_launch``: securityType TrustedLaunch with secure boot and vTPM (else no
+        securityProfile type, a Standard VM); ``host_encryption``: encryptionAtHost.
+        ``patch_mode`` overrides the OS default (Linux ImageDefault, Windows AutomaticByOS);
         ``extensions``: (publisher, type) pairs served as the extensions child, None for no child
         (404), default Defender for Endpoint deployed by Defender for Servers."""
         if extensions is _ABSENT:
@@ -441,8 +500,13 @@ class _Arm:
                                                   "patchSettings": {"patchMode": patch_mode or "AutomaticByOS"}}
             image = {"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer",
                      "sku": "2022-datacenter-azure-edition", "version": "latest"}
+        security: dict[str, Any] = {"encryptionAtHost": host_encryption}
+        if trusted_launch:
+            security.update({"securityType": "TrustedLaunch",
+                             "uefiSettings": {"secureBootEnabled": True, "vTpmEnabled": True}})
         props = {
             "vmId": guid("vm", name),
+            "securityProfile": security,
             "hardwareProfile": {"vmSize": "Standard_B2s"},
             "storageProfile": {
                 "imageReference": image,
@@ -524,8 +588,9 @@ class _Arm:
     def vault(self, rg: str, name: str, location: str, tenant_id: str, *,
               soft_delete: Any = True, purge_protection: Any = True, rbac: Any = True,
               network: str = "firewall", keys: Any = _ABSENT, secrets: Any = _ABSENT,
-              diagnostics: Any = _ABSENT) -> dict[str, Any]:
-        """``network``: "firewall" (public, default action Deny), "private" (public access
+              diagnostics: Any = _ABSENT, rotation: bool = True) -> dict[str, Any]:
+        """``rotation``: every key's rotation policy rotates it (else only the default notify
+        action). ``network``: "firewall" (public, default action Deny), "private" (public access
         Disabled + a private endpoint), "open" (public, Allow) or "unset" (properties omitted).
         ``keys``: (name, exp epoch or None, enabled) served as the keys list; default one enabled
         key expiring in 2099. Expiry dates are fixed (not relative to "now") so the demo's
@@ -581,6 +646,7 @@ class _Arm:
                                    "recoveryLevel": "Recoverable", "exportable": False,
                                    **({} if exp is None else {"exp": exp})},
                     "kty": "RSA",
+                    "rotationPolicy": _rotation_policy(rotation),
                     "keyUri": f"https://{name}.vault.azure.net/keys/{key_name}",
                     "keyUriWithVersion": f"https://{name}.vault.azure.net/keys/{key_name}/{guid('kv-key', key_name).replace('-', '')}",
                 },
@@ -617,8 +683,9 @@ class _Arm:
     # --- monitoring ----------------------------------------------------------------------------
     def network_watcher(self, rg: str, location: str,
                         flow_logs: list[tuple[str, str, Any, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
-        """The region's Network Watcher; ``flow_logs``: (name, target NSG id, enabled, retention
-        days or None for no retention policy) served as its ``flowLogs`` list."""
+        """The region's Network Watcher; ``flow_logs``: (name, target id, enabled, retention days
+        or None for no retention policy) served as its ``flowLogs`` list. The target is an NSG
+        (an NSG flow log) or a virtual network, subnet or network interface (a VNet flow log)."""
         name = f"NetworkWatcher_{location}"
         res = self.add(rg, "Microsoft.Network/networkWatchers", name, location,
                        {"provisioningState": "Succeeded"}, tags={})
@@ -631,7 +698,7 @@ class _Arm:
                 "location": location,
                 "properties": {
                     "targetResourceId": target,
-                    "targetResourceGuid": guid("nsg", target),
+                    "targetResourceGuid": guid("flow-log-target", target),
                     "storageId": storage,
                     "enabled": enabled,
                     "retentionPolicy": {"days": days or 0, "enabled": days is not None},
@@ -665,14 +732,13 @@ class _Arm:
     def sql_server(self, rg: str, name: str, location: str, *,
                    firewall: list[tuple[str, str, str]] | None, audit: str | None,
                    entra_admin: bool = True, public: str = "Enabled",
-                   retention: int = 90) -> dict[str, Any]:
+                   retention: int = 90, tls: Any = "1.2", entra_only: bool = False) -> dict[str, Any]:
         props: dict[str, Any] = {
             "administratorLogin": "sqladmin",
             "version": "12.0",
             "state": "Ready",
             "fullyQualifiedDomainName": f"{name}.database.windows.net",
             "privateEndpointConnections": [],
-            "minimalTlsVersion": "1.2",
             "publicNetworkAccess": public,
             "restrictOutboundNetworkAccess": "Disabled",
         }
@@ -683,8 +749,9 @@ class _Arm:
                 "login": "grp-sql-admins",
                 "sid": guid("group", "grp-sql-admins"),
                 "tenantId": TENANT_ID,
-                "azureADOnlyAuthentication": False,
+                "azureADOnlyAuthentication": entra_only,
             }
+        _put(props, "minimalTlsVersion", tls)
         res = self.add(rg, "Microsoft.Sql/servers", name, location, props, kind="v12.0")
         if firewall is not None:
             self.child(res, "firewallRules", [
@@ -803,7 +870,10 @@ class _Arm:
     def site(self, rg: str, name: str, location: str, plan_id: str, *, https_only: Any = True,
              min_tls: Any = "1.2", ftps: Any = "Disabled", remote_debugging: bool = False,
              config: bool = True, identity: str | None = "SystemAssigned",
-             runtime: str = "PYTHON|3.13") -> dict[str, Any]:
+             runtime: str = "PYTHON|3.13", kind: str = "app,linux", client_cert: str | None = "Required",
+             http2: bool = True, easy_auth: bool | None = True) -> dict[str, Any]:
+        """``client_cert``: clientCertMode with client certificates on (None: off); ``easy_auth``:
+        App Service Authentication on/off, None for no config/authsettingsV2 child."""
         props: dict[str, Any] = {
             "name": name,
             "state": "Running",
@@ -813,14 +883,29 @@ class _Arm:
             "serverFarmId": plan_id,
             "enabled": True,
             "reserved": True,
-            "clientCertEnabled": False,
+            "clientCertEnabled": client_cert is not None,
+            "clientCertMode": client_cert or "Required",
             "publicNetworkAccess": "Enabled",
             # a site GET reports siteConfig mostly as nulls: the real values live in config/web
             "siteConfig": {"numberOfWorkers": 1, "linuxFxVersion": runtime,
                            "minTlsVersion": None, "ftpsState": None, "http20Enabled": False},
         }
         _put(props, "httpsOnly", https_only)
-        res = self.add(rg, "Microsoft.Web/sites", name, location, props, kind="app,linux")
+        res = self.add(rg, "Microsoft.Web/sites", name, location, props, kind=kind)
+        if easy_auth is not None:
+            self.child(res, "config/authsettingsV2", {
+                "id": f"{res['id']}/config/authsettingsV2",
+                "name": "authsettingsV2",
+                "type": "Microsoft.Web/sites/config",
+                "location": location,
+                "properties": {
+                    "platform": {"enabled": easy_auth, "runtimeVersion": "~1"},
+                    "globalValidation": {"requireAuthentication": easy_auth,
+                                         "unauthenticatedClientAction": "RedirectToLoginPage" if easy_auth
+                                         else "AllowAnonymous"},
+                    "identityProviders": {"azureActiveDirectory": {"enabled": easy_auth}} if easy_auth else {},
+                },
+            })
         if identity is not None:
             res["identity"] = {"type": identity, "principalId": guid("siteIdentity", res["id"]),
                                "tenantId": TENANT_ID}
@@ -832,7 +917,7 @@ class _Arm:
                 "requestTracingEnabled": False,
                 "remoteDebuggingEnabled": remote_debugging,
                 "httpLoggingEnabled": False,
-                "http20Enabled": True,
+                "http20Enabled": http2,
                 "alwaysOn": False,
                 "scmMinTlsVersion": "1.2",
             }
@@ -846,6 +931,16 @@ class _Arm:
                 "properties": cprops,
             })
         return res
+
+
+def _rotation_policy(rotates: bool) -> dict[str, Any]:
+    """A key's ``properties.rotationPolicy``: rotate 90 days after creation, or the default
+    policy Key Vault gives every key (notify 30 days before expiry)."""
+    actions = [{"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "notify"}}]
+    if rotates:
+        actions.insert(0, {"trigger": {"timeAfterCreate": "P90D"}, "action": {"type": "rotate"}})
+    return {"attributes": {"created": KEY_CREATED, "updated": KEY_CREATED, "expiryTime": "P1Y"},
+            "lifetimeActions": actions}
 
 
 def diagnostic_setting(sid: str, name: str, logs: list[dict[str, Any]], *, workspace: str | None) -> dict[str, Any]:
@@ -903,21 +998,24 @@ STORAGE_CASES: list[tuple[str, dict[str, Any]]] = [
     ("sthttpallowed01", {"https": False}),                # STOR-002 violating
     ("sthttpsunset01", {"https": _ABSENT}),               # STOR-002 compliant (absent = true)
     ("sttls10legacy01", {"tls": "TLS1_0"}),               # STOR-003 violating
-    ("sttls11legacy01", {"tls": "TLS1_1"}),               # STOR-003 violating
+    ("sttls11legacy01", {"tls": "TLS1_1", "bypass": "None"}),  # STOR-003, STOR-015 violating
     ("sttlsunset01", {"tls": _ABSENT}),                   # STOR-003 violating (absent = TLS1_0)
     ("stnetopen01", {"acl": "Allow"}),                    # STOR-004 violating
     ("stnetaclunset01", {"acl": _ABSENT}),                # STOR-004 violating (absent = Allow)
     ("stnosoftdelete01", {"soft_delete": False}),         # STOR-005 violating
+    ("stnocontainersd01", {"container_soft_delete": False}),  # STOR-005 violating (container only)
     ("stblobsvcmissing01", {"soft_delete": None}),        # STOR-005 unreadable (child 404) -> None
     ("stsharedkeyon01", {"shared_key": True}),           # STOR-006 violating
     ("stsharedkeyunset01", {"shared_key": _ABSENT}),      # STOR-006 violating (absent = allowed)
     ("stnoversioning01", {"versioning": False}),          # STOR-007 violating
     ("stnoinfraenc01", {"infra_encryption": False}),      # STOR-008 violating
     ("stinfraencunset01", {"infra_encryption": _ABSENT}), # STOR-008 violating (absent = off)
-    ("stlrsonly01", {"sku_name": "Standard_LRS"}),        # STOR-009 violating
-    ("stzrsonly01", {"sku_name": "Standard_ZRS"}),        # STOR-009 violating
-    ("stsecure01", {}),                                   # compliant everywhere (RA-GRS)
-    ("stsecure02", {"sku_name": "Standard_GZRS"}),        # compliant everywhere
+    ("stlrsonly01", {"sku_name": "Standard_LRS", "cross_tenant": True}),  # STOR-009, STOR-010 violating
+    # STOR-009 violating; STOR-013 and STOR-014 violating (no key / SAS expiration policy)
+    ("stzrsonly01", {"sku_name": "Standard_ZRS", "key_policy_days": _ABSENT, "sas_period": _ABSENT}),
+    # compliant everywhere (RA-GRS; private endpoint, customer-managed key: STOR-011, STOR-016)
+    ("stsecure01", {"private_endpoint": True, "cmk": True}),
+    ("stsecure02", {"sku_name": "Standard_GZRS", "private_endpoint": True, "cmk": True}),
 ]
 
 # name -> rules; comments give the expected outcome for NET-001/002/003/004
@@ -971,7 +1069,9 @@ NSG_CASES: list[tuple[str, list[dict[str, Any]]]] = [
 _MONITOR_ONLY = [("Microsoft.Azure.Monitor", "AzureMonitorLinuxAgent")]
 VM_CASES: list[tuple[str, dict[str, Any]]] = [
     # CMP-001 violating, CMP-004 violating (monitoring agent only)
-    ("vm-linux-password-auth", {"disable_password": False, "extensions": _MONITOR_ONLY}),
+    # ... and CMP-007 (Standard security type), CMP-008 (no encryption at host) violating
+    ("vm-linux-password-auth", {"disable_password": False, "extensions": _MONITOR_ONLY, "trusted_launch": False,
+                                "host_encryption": False}),
     # CMP-001 violating (absent), CMP-004 not evaluated (extensions list 404)
     ("vm-linux-password-unset", {"disable_password": _ABSENT, "extensions": None}),
     # CMP-001 compliant, CMP-005 compliant
@@ -1004,8 +1104,9 @@ VAULT_CASES: list[tuple[str, dict[str, Any]]] = [
     ("kv-nopurgeprot-01", {"soft_delete": True, "purge_protection": _ABSENT}),    # KV-002 violating
     ("kv-purgeprot-false-01", {"soft_delete": True, "purge_protection": False}),  # KV-002 violating
     # KV-003 violating, KV-006 violating (an enabled key without exp; the disabled one is ignored)
+    # ... and KV-009 violating (keys without a rotate action)
     ("kv-accesspolicies-01", {"rbac": False, "keys": [("key-noexp", None, True), ("key-old-noexp", None, False),
-                                                      ("key-cmk", KEY_EXP_FAR, True)]}),
+                                                      ("key-cmk", KEY_EXP_FAR, True)], "rotation": False}),
     # KV-003 violating (absent), KV-007 violating (expired key still enabled)
     ("kv-rbac-unset-01", {"rbac": _ABSENT, "keys": [("key-expired", KEY_EXP_PAST, True),
                                                     ("key-expired-disabled", KEY_EXP_PAST, False)]}),
@@ -1048,7 +1149,7 @@ DEFENDER_TIERS: list[tuple[str, str, str | None]] = [
     ("SqlServerVirtualMachines", "Free", None), ("OpenSourceRelationalDatabases", "Free", None),
     ("StorageAccounts", "Standard", "DefenderForStorageV2"), ("Containers", "Free", None),
     ("CosmosDbs", "Free", None), ("KeyVaults", "Standard", "PerKeyVault"), ("Arm", "Standard", "PerSubscription"),
-    ("Dns", "Free", None), ("Api", "Free", None),
+    ("Dns", "Free", None), ("Api", "Free", None), ("CloudPosture", "Free", None),
 ]
 # NSG flow logs in large tenants, cycled over the NSGs of the region with a watcher (AZ-NET-010):
 # (enabled, retention days or None for no policy); None = no flow log at all
@@ -1091,12 +1192,14 @@ SQL_CASES: list[tuple[str, dict[str, Any]]] = [
     ("sql-fw-allowall-audit-on", {"firewall": [_ALLOW_ALL, ("ClientIp", "203.0.113.5", "203.0.113.5")],
                                   "audit": "Enabled"}),
     # SQL-001 compliant (Azure services rule is not "allow all"), SQL-002 violating
+    # ... and SQL-008 violating (TLS 1.0)
     ("sql-fw-azureonly-audit-off", {"firewall": [_AZURE_SERVICES, ("office", "198.51.100.0", "198.51.100.255")],
-                                    "audit": "Disabled"}),
+                                    "audit": "Disabled", "tls": "1.0"}),
     # SQL-001 violating only on the last page when --page-size is small
     ("sql-fw-manyrules-allowall", {"firewall": _MANY_RULES + [_ALLOW_ALL], "audit": "Enabled"}),
     # no firewall rules at all: compliant
-    ("sql-fw-none-audit-on", {"firewall": [], "audit": "Enabled"}),
+    # ... and SQL-009 compliant (Entra-only), SQL-008 violating (minimalTlsVersion unset)
+    ("sql-fw-none-audit-on", {"firewall": [], "audit": "Enabled", "entra_only": True, "tls": _ABSENT}),
     # SQL-003 violating (SQL login only), SQL-005 violating (30-day audit retention)
     ("sql-no-entra-admin-retention-30d", {"firewall": [], "audit": "Enabled", "entra_admin": False,
                                           "retention": 30}),
@@ -1263,6 +1366,12 @@ SITE_CASES: list[tuple[str, dict[str, Any]]] = [
     ("app-tls-unreported-01", {"min_tls": _ABSENT}),                                  # APP-002 -> None
     ("app-remote-debugging-on-01", {"remote_debugging": True}),                       # APP-004 violating
     ("app-no-managed-identity-01", {"identity": None}),                               # APP-005 violating
+    # APP-003 applies to function apps too: FTP allowed on one (violating)
+    ("func-ftp-allowed-01", {"kind": "functionapp,linux", "ftps": "AllAllowed"}),
+    # APP-007 (optional mode, off), APP-008 (HTTP/1.1), APP-009 (Easy Auth off) violating
+    ("app-client-cert-optional-01", {"client_cert": "Optional", "http2": False, "easy_auth": False}),
+    ("app-client-cert-off-01", {"client_cert": None}),
+    ("app-easyauth-unread-01", {"easy_auth": None}),                                  # APP-009 -> None
     ("app-user-identity-01", {"identity": "UserAssigned"}),                           # compliant
     ("app-python38-01", {"runtime": "PYTHON|3.8"}),                                   # APP-006 violating
     ("app-node14-01", {"runtime": "NODE|14-lts"}),                                    # APP-006 violating
@@ -1595,12 +1704,27 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
         ("fl-nsg-rdp-open", nsg_ids["nsg-rdp-open"], True, 30),
         ("fl-nsg-ssh-deny-shadows-allow", nsg_ids["nsg-ssh-deny-shadows-allow"], False, 365),
     ])
-    arm.network_watcher(prod, neu)
+    # VNet flow logs (AZ-NET-010): vnet-flowlogs is logged for 365 days, its 'batch' subnet by a
+    # subnet flow log of 30 days that overrides it, so nsg-vnet-flow-logged (on 'app') complies
+    # through the VNet flow log and nsg-vnet-flow-short (on 'batch') violates
+    logged = arm.nsg(data, "nsg-vnet-flow-logged", neu, [])["id"]
+    short = arm.nsg(data, "nsg-vnet-flow-short", neu, [])["id"]
+    vnet_logged = arm.vnet(data, "vnet-flowlogs", neu, "10.30.0.0/16", ddos=True,
+                           subnets=[("app", logged), ("batch", short)])
+    arm.network_watcher(prod, neu, flow_logs=[
+        ("fl-vnet-flowlogs", vnet_logged["id"], True, 365),
+        ("fl-vnet-flowlogs-batch", vnet_logged["properties"]["subnets"][1]["id"], True, 30),
+    ])
     for case in ALERT_CASES:
         _alert(arm, prod, case[0], case)
     _subscription_monitoring(arm)
+    from tests.fakeazure import breadth  # issue-17 families: their own module, merged here once
+    breadth.plant_demo(arm, now)
+    arm.link_nsg_associations()
 
     graph, assignments = _demo_identity(sub, now)
+    breadth.plant_graph(graph)
+    breadth.plant_assignments(assignments, sub, graph)
     tenant = _envelope("demo", now)
     tenant.update({
         "resources": arm.resources,
@@ -1739,8 +1863,9 @@ def large_tenant(n: int, now: datetime | None = None) -> dict[str, Any]:
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     sub = SUBSCRIPTION_ID
     arm = _Arm(sub)
+    from tests.fakeazure import breadth  # issue-17 types
     builders = (_large_storage, _large_nsg, _large_vm, _large_disk, _large_vault, _large_sql,
-                _large_pg, _large_site, _large_aks, _large_acr, _large_mysql)
+                _large_pg, _large_site, _large_aks, _large_acr, _large_mysql, *breadth.LARGE_BUILDERS)
     others = (_large_vnet, _large_pip, _large_nic, _large_plan, _large_appgw, _large_alert)
     plan_ids: list[str] = []
     rule_slot = other_slot = 0
@@ -1761,9 +1886,12 @@ def large_tenant(n: int, now: datetime | None = None) -> dict[str, Any]:
 
     if watchers:
         _large_flow_logs(arm, watchers[0])
+    breadth.plant_server_parameters(arm)
     _subscription_monitoring(arm)
+    arm.link_nsg_associations()
 
     graph, assignments = _large_identity(sub, n, now)
+    breadth.plant_graph(graph)
     tenant = _envelope(f"large:{n}", now)
     tenant.update({
         "resources": arm.resources,

@@ -203,3 +203,40 @@ def test_app006_config_unreadable() -> None:
     fail_child(inv, WEB_CONFIG, site, "HTTP 403 AuthorizationFailed")
     result = only("AZ-APP-006", inv)
     assert result.passed is None and "403" in result.detail
+
+
+# --- AZ-APP-007 (client certificates), 008 (HTTP/2), 009 (App Service Authentication) ----------
+from scanner.rules.appservice import AUTH_SETTINGS  # noqa: E402
+
+
+@pytest.mark.parametrize(("properties", "passed", "detail"), [
+    ({"clientCertEnabled": False}, False, "client certificates are off (clientCertEnabled is not true)"),
+    ({"clientCertEnabled": True, "clientCertMode": "Optional"}, False, "client certificate mode is Optional (not enforced)"),
+    ({"clientCertEnabled": True, "clientCertMode": "Required"}, True, "client certificates required"),
+    ({"clientCertEnabled": True}, True, "client certificates required"),
+])
+def test_app007_client_certificates(properties: dict[str, object], passed: bool, detail: str) -> None:
+    result = only("AZ-APP-007", inventory(site(**properties)))
+    assert (result.passed, result.detail) == (passed, detail)
+
+
+@pytest.mark.parametrize(("config", "passed"), [({"http20Enabled": False}, False), ({}, False),
+                                                 ({"http20Enabled": True}, True)])
+def test_app008_http2(config: dict[str, object], passed: bool) -> None:
+    assert only("AZ-APP-008", with_config(**config)).passed is passed
+
+
+@pytest.mark.parametrize(("platform", "passed"), [({"enabled": False}, False), ({}, False), ({"enabled": True}, True)])
+def test_app009_app_service_authentication(platform: dict[str, object], passed: bool) -> None:
+    inv = with_child(site(), AUTH_SETTINGS, {"properties": {"platform": platform}})
+    assert only("AZ-APP-009", inv).passed is passed
+
+
+def test_app007_009_not_evaluated_when_unreadable() -> None:
+    unreadable = only("AZ-APP-009", with_failed_child(site(), AUTH_SETTINGS, "HTTP 403"))
+    assert (unreadable.passed, unreadable.detail) == (None, "authentication settings could not be read: HTTP 403")
+    config_unread = only("AZ-APP-008", with_failed_child(site(), WEB_CONFIG, "HTTP 404"))
+    assert config_unread.passed is None
+    inv = inventory()
+    fail_resource(inv, SITE_TYPE, "app-locked", "HTTP 403")
+    assert only("AZ-APP-007", inv).detail == "site could not be read: HTTP 403"

@@ -309,3 +309,35 @@ def test_cmp006_unreadable_nic_or_subnet_is_not_evaluated() -> None:
     fail_resource(inv, NIC_TYPE, "hidden-nic", "HTTP 403 AuthorizationFailed")
     result = only("AZ-CMP-006", inv)
     assert result.passed is None and "403" in result.detail
+
+
+# --- AZ-CMP-007 (Trusted Launch), AZ-CMP-008 (encryption at host) -------------------------------
+
+
+_TL = {"securityType": "TrustedLaunch", "uefiSettings": {"secureBootEnabled": True, "vTpmEnabled": True}}
+
+
+@pytest.mark.parametrize(("security", "passed", "detail"), [
+    (None, False, "security type is Standard"),
+    ({"securityType": "TrustedLaunch", "uefiSettings": {"secureBootEnabled": False, "vTpmEnabled": True}}, False,
+     "TrustedLaunch without secure boot"),
+    (_TL, True, "TrustedLaunch with secure boot and vTPM"),
+])
+def test_cmp007_trusted_launch(security: dict[str, object] | None, passed: bool, detail: str) -> None:
+    properties = {} if security is None else {"securityProfile": security}
+    result = only("AZ-CMP-007", inventory(arm("Microsoft.Compute/virtualMachines", "vm1", properties)))
+    assert (result.passed, result.detail) == (passed, detail)
+
+
+@pytest.mark.parametrize(("security", "passed"), [({}, False), ({"encryptionAtHost": False}, False),
+                                                  ({"encryptionAtHost": True}, True)])
+def test_cmp008_encryption_at_host(security: dict[str, object], passed: bool) -> None:
+    vm = arm("Microsoft.Compute/virtualMachines", "vm1", {"securityProfile": security})
+    assert only("AZ-CMP-008", inventory(vm)).passed is passed
+
+
+@pytest.mark.parametrize("rule_id", ["AZ-CMP-007", "AZ-CMP-008"])
+def test_cmp007_008_unreadable_vm(rule_id: str) -> None:
+    inv = inventory()
+    fail_resource(inv, "Microsoft.Compute/virtualMachines", "vm-locked", "HTTP 403")
+    assert only(rule_id, inv).passed is None

@@ -71,6 +71,20 @@ def test_iam001_missing_flag_is_not_evaluated() -> None:
     assert result.resource_name == "u9"
 
 
+def test_iam001_disabled_accounts_are_left_out() -> None:
+    """The registration report lists disabled accounts too; they cannot sign in, so no finding."""
+    users = [{"id": "u1", "accountEnabled": False}, {"id": "u2", "accountEnabled": True}]
+    entries = [registration("u1", isMfaRegistered=False), registration("u2", isMfaRegistered=False),
+               registration("u3", isMfaRegistered=False)]  # u3: not among users (deleted since): judged
+    results = run("AZ-IAM-001", inventory(graph={"userRegistrationDetails": entries, "users": users}))
+    assert [(r.resource_id, r.passed) for r in results] == [("/graph/users/u2", False), ("/graph/users/u3", False)]
+
+
+def test_iam001_needs_users_so_it_skips_rather_than_flag_disabled_accounts() -> None:
+    from scanner.rules.support.base import REGISTRY
+    assert REGISTRY["AZ-IAM-001"].needs.graph == frozenset({"userRegistrationDetails", "users"})
+
+
 def test_iam001_empty_collection_yields_nothing() -> None:
     assert run("AZ-IAM-001", inventory()) == []
 

@@ -235,3 +235,50 @@ def test_kv005_unreadable_settings_and_vault_not_evaluated() -> None:
     results = sorted((r.resource_name, r.passed, r.detail) for r in run("AZ-KV-005", inv))
     assert results == [("kv1", None, "diagnostic settings could not be read: HTTP 403 AuthorizationFailed"),
                        ("locked", None, "key vault could not be read: HTTP 403")]
+
+
+# --- AZ-KV-009 (key rotation), 010 (private endpoint), 011 (public network access) -------------
+import pytest  # noqa: E402
+
+_ROTATE = {"lifetimeActions": [{"trigger": {"timeAfterCreate": "P90D"}, "action": {"type": "rotate"}}]}
+_NOTIFY = {"lifetimeActions": [{"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "notify"}}]}
+
+
+def rotating_key(name: str, policy: dict[str, Any] | None, enabled: bool = True) -> Resource:
+    properties: dict[str, Any] = {"attributes": {"enabled": enabled}}
+    if policy is not None:
+        properties["rotationPolicy"] = policy
+    return {"id": f"/x/keys/{name}", "name": name, "properties": properties}
+
+
+def test_kv009_keys_without_rotate_action_fail_and_are_named() -> None:
+    keys = [rotating_key("k-rotates", _ROTATE), rotating_key("k-notify", _NOTIFY), rotating_key("k-none", None),
+            rotating_key("k-disabled", None, enabled=False)]
+    result = only("AZ-KV-009", with_child(vault(), VAULT_KEYS, keys))
+    assert (result.passed, result.detail) == (False, "keys without automatic rotation: k-none, k-notify")
+
+
+def test_kv009_rotating_keys_pass_and_unread_keys_are_not_evaluated() -> None:
+    assert only("AZ-KV-009", with_child(vault(), VAULT_KEYS, [rotating_key("k", _ROTATE)])).passed is True
+    assert only("AZ-KV-009", with_child(vault(), VAULT_KEYS, [])).detail == "no enabled keys"
+    unread = only("AZ-KV-009", with_failed_child(vault(), VAULT_KEYS, "HTTP 403"))
+    assert (unread.passed, unread.detail) == (None, "keys could not be read: HTTP 403")
+
+
+_PE = {"name": "pe-kv", "properties": {"privateLinkServiceConnectionState": {"status": "Approved"}}}
+
+
+@pytest.mark.parametrize(("rule_id", "properties", "passed"), [
+    ("AZ-KV-010", {}, False), ("AZ-KV-010", {"privateEndpointConnections": [_PE]}, True),
+    ("AZ-KV-011", {}, False), ("AZ-KV-011", {"publicNetworkAccess": "Enabled"}, False),
+    ("AZ-KV-011", {"publicNetworkAccess": "Disabled"}, True),
+])
+def test_kv010_011_verdicts(rule_id: str, properties: dict[str, object], passed: bool) -> None:
+    assert only(rule_id, inventory(vault(**properties))).passed is passed
+
+
+@pytest.mark.parametrize("rule_id", ["AZ-KV-010", "AZ-KV-011"])
+def test_kv010_011_unreadable_vault(rule_id: str) -> None:
+    inv = inventory()
+    fail_resource(inv, VAULT_TYPE, "kv-locked", "HTTP 403")
+    assert only(rule_id, inv).detail == "key vault could not be read: HTTP 403"

@@ -3,6 +3,8 @@ Cloud plans)."""
 
 from __future__ import annotations
 
+import pytest
+
 from typing import Any
 
 from scanner.engine import evaluate_rule
@@ -154,7 +156,7 @@ def test_mon006_one_verdict_per_plan() -> None:
     inv.subscription_reads[DEFENDER_PRICINGS.key] = [
         pricing(name, "Standard" if name in ("VirtualMachines", "KeyVaults") else "Free")
         for name, _, _ in DEFENDER_PLANS if name != "CosmosDbs"
-    ] + [pricing("Dns", "Free")]  # plans outside the list are ignored
+    ] + [pricing("Dns", "Free"), pricing("FutureThing", "Free")]  # plans outside the list are ignored
     results = {r.resource_name: r for r in run("AZ-MON-006", inv)}
     assert set(results) == {name for name, _, _ in DEFENDER_PLANS}
     assert results["VirtualMachines"].passed is True and results["KeyVaults"].passed is True
@@ -163,7 +165,8 @@ def test_mon006_one_verdict_per_plan() -> None:
     assert results["StorageAccounts"].metadata["cis"] == "2.1.7"
     assert results["StorageAccounts"].resource_type == PRICING_TYPE
     assert results["CosmosDbs"].passed is None  # not reported
-    assert sum(r.passed is False for r in results.values()) == 7
+    assert sum(r.passed is False for r in results.values()) == 10  # 7 + Dns, Api, CloudPosture (CSPM)
+    assert "FutureThing" not in results and results["CloudPosture"].detail == "Defender for CSPM is off (tier Free)"
 
 def test_mon006_skipped_when_pricings_forbidden() -> None:
     inv = inventory()
@@ -190,7 +193,41 @@ def test_subscription_level_rules_tolerate_odd_rest_data() -> None:
     inv.subscription_reads = {ACTIVITY_LOG_SETTINGS.key: odd, DEFENDER_PRICINGS.key: odd}
     inv.locations = {"westeurope": 1}
     outcomes = {r: [e.passed for e in run(r, inv)] for r in
-                ("AZ-MON-001", "AZ-MON-002", "AZ-MON-003", "AZ-MON-006", "AZ-NET-009")}
+                ("AZ-MON-001", "AZ-MON-002", "AZ-MON-003", "AZ-MON-006", "AZ-MON-009", "AZ-NET-009")}
     assert outcomes["AZ-MON-001"] == [False] and outcomes["AZ-MON-002"] == [False]
-    assert outcomes["AZ-MON-003"] == [False] and outcomes["AZ-NET-009"] == [False]
-    assert outcomes["AZ-MON-006"].count(False) == 1 and outcomes["AZ-MON-006"].count(None) == 9
+    assert outcomes["AZ-MON-003"] == [False] and outcomes["AZ-NET-009"] == [False] == outcomes["AZ-MON-009"]
+    assert outcomes["AZ-MON-006"].count(False) == 1 and outcomes["AZ-MON-006"].count(None) == len(DEFENDER_PLANS) - 1
+
+
+# ------------------------------------------------------------------------- AZ-MON-007..009
+SQL_FW_WRITE, SQL_FW_DELETE = "Microsoft.Sql/servers/firewallRules/write", "Microsoft.Sql/servers/firewallRules/delete"
+PIP_WRITE, PIP_DELETE = "Microsoft.Network/publicIPAddresses/write", "Microsoft.Network/publicIPAddresses/delete"
+
+
+@pytest.mark.parametrize(("rule_id", "write", "delete"), [("AZ-MON-007", SQL_FW_WRITE, SQL_FW_DELETE),
+                                                           ("AZ-MON-008", PIP_WRITE, PIP_DELETE)])
+def test_mon007_008_need_both_operations_alerted(rule_id: str, write: str, delete: str) -> None:
+    partial = only(rule_id, alerts_inventory(alert("write-only", write)))
+    assert (partial.passed, partial.metadata["missing"]) == (False, [delete])
+    assert only(rule_id, alerts_inventory(alert("both", write, delete))).passed is True
+    unread = alerts_inventory()
+    fail_resource(unread, ALERT_TYPE, "locked", "HTTP 403")
+    assert only(rule_id, unread).passed is None
+
+
+def service_health(name: str, **kw: Any) -> Resource:
+    return alert(name, category=False, extra=[{"field": "category", "equals": "ServiceHealth"},
+                                              {"field": "properties.incidentType", "equals": "Incident"}], **kw)
+
+
+def test_mon009_service_health_alert() -> None:
+    assert only("AZ-MON-009", alerts_inventory(service_health("sh"))).passed is True
+    rg_only = service_health("sh-rg", scopes=[f"{SUB_SCOPE}/resourceGroups/rg-prod"])
+    failing = only("AZ-MON-009", alerts_inventory(service_health("sh-off", enabled=False), rg_only,
+                                                  alert("admin", NSG_WRITE)))
+    assert (failing.passed, failing.detail) == (
+        False, "no enabled subscription-wide activity log alert for ServiceHealth events")
+    unread = alerts_inventory()
+    fail_resource(unread, ALERT_TYPE, "locked", "HTTP 403")
+    assert only("AZ-MON-009", unread).passed is None
+    assert run("AZ-MON-009", inventory()) == []

@@ -95,3 +95,31 @@ def test_mysql003_unreadable() -> None:
     inv = inventory(collected_at=NOV_2026)
     fail_resource(inv, MYSQL_TYPE, "hidden", "HTTP 403")
     assert only("AZ-MYSQL-003", inv).passed is None
+
+
+# --- AZ-MYSQL-004..006: server parameters from the configurations list --------------------------
+from scanner.rules.mysql import MYSQL_CONFIGURATIONS  # noqa: E402
+from tests.rules.builders import with_child as _with_child, with_failed_child as _with_failed_child  # noqa: E402
+
+
+def mysql_params(**values: str) -> list[dict[str, object]]:
+    return [{"name": name, "properties": {"value": value}} for name, value in values.items()]
+
+
+_GOOD = {"tls_version": "TLSv1.2,TLSv1.3", "audit_log_enabled": "ON", "audit_log_events": "CONNECTION,DDL"}
+
+
+@pytest.mark.parametrize(("rule_id", "overrides", "detail"), [
+    ("AZ-MYSQL-004", {"tls_version": "TLSv1,TLSv1.1,TLSv1.2"}, "tls_version allows TLSv1, TLSv1.1"),
+    ("AZ-MYSQL-005", {"audit_log_enabled": "OFF"}, "audit_log_enabled is OFF"),
+    ("AZ-MYSQL-006", {"audit_log_events": "ADMIN,DDL"}, "audit_log_events is ADMIN,DDL (no CONNECTION)"),
+    ("AZ-MYSQL-006", {"audit_log_enabled": "OFF"}, "audit log is OFF, so no event is audited"),
+])
+def test_mysql_parameters(rule_id: str, overrides: dict[str, str], detail: str) -> None:
+    server = arm(MYSQL_TYPE, "mysql1", {"version": "8.0.21"})
+    assert only(rule_id, _with_child(server, MYSQL_CONFIGURATIONS, mysql_params(**_GOOD))).passed is True
+    failing = only(rule_id, _with_child(server, MYSQL_CONFIGURATIONS, mysql_params(**{**_GOOD, **overrides})))
+    assert (failing.passed, failing.detail) == (False, detail)
+    unread = only(rule_id, _with_failed_child(server, MYSQL_CONFIGURATIONS, "HTTP 403"))
+    assert (unread.passed, unread.detail) == (None, "server parameters could not be read: HTTP 403")
+    assert only(rule_id, _with_child(server, MYSQL_CONFIGURATIONS, [])).passed is None

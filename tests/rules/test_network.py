@@ -320,3 +320,83 @@ def test_net010_unreadable_flow_logs_and_nsgs_not_evaluated() -> None:
         "nsg-other": (None, "flow logs could not be read: HTTP 403 AuthorizationFailed"),
         "nsg-locked": (None, "network security group could not be read: HTTP 403"),
     }
+
+
+# VNet flow logs (Microsoft stopped new NSG flow logs on 2025-06-30): a flow log on the virtual
+# network, subnet or NIC an NSG filters covers it
+VNET_TYPE = "Microsoft.Network/virtualNetworks"
+NIC_TYPE = "Microsoft.Network/networkInterfaces"
+
+
+def vnet_id(name: str) -> str:
+    return str(arm(VNET_TYPE, name)["id"])
+
+
+def attached_nsg(name: str, *, subnets: tuple[str, ...] = (), nics: tuple[str, ...] = ()) -> Resource:
+    """An NSG with the read-only back-references Azure reports: the subnets and NICs it filters."""
+    group = nsg(name)
+    group["properties"]["subnets"] = [{"id": s} for s in subnets]
+    group["properties"]["networkInterfaces"] = [{"id": n} for n in nics]
+    return group
+
+
+def nic_in(name: str, subnet_id: str) -> Resource:
+    return arm(NIC_TYPE, name, {"ipConfigurations": [{"name": "ipconfig1", "properties": {"subnet": {"id": subnet_id}}}]})
+
+
+def target(resource_id: str) -> Resource:
+    return {"id": resource_id}
+
+
+def test_net010_vnet_flow_log_on_the_virtual_network_covers_a_subnet_nsg() -> None:
+    group = attached_nsg("nsg-app", subnets=(f"{vnet_id('vnet-a')}/subnets/app",))
+    nw = watcher("westeurope")
+    inv = inventory(nw, group)
+    set_child(inv, FLOW_LOGS, nw, [flow_log("fl-vnet-a", target(vnet_id("vnet-a")), retention={"enabled": True, "days": 90})])
+    result = only("AZ-NET-010", inv)
+    assert result.passed is True
+    assert result.detail == ("covered by VNet flow logs: subnet vnet-a/app: flow log fl-vnet-a enabled, kept 90 days "
+                             "(on virtual network vnet-a)")
+
+
+def test_net010_every_attachment_must_be_covered_and_the_finding_names_the_uncovered_one() -> None:
+    group = attached_nsg("nsg-two", subnets=(f"{vnet_id('vnet-a')}/subnets/app", f"{vnet_id('vnet-b')}/subnets/db"))
+    nw = watcher("westeurope")
+    inv = inventory(nw, group)
+    set_child(inv, FLOW_LOGS, nw, [flow_log("fl-vnet-a", target(vnet_id("vnet-a")), retention={"enabled": True, "days": 120})])
+    result = only("AZ-NET-010", inv)
+    assert result.passed is False
+    assert result.detail == "subnet vnet-b/db: no VNet flow log on it or its virtual network"
+
+
+def test_net010_vnet_flow_log_keeps_the_retention_rule_and_the_most_specific_scope_decides() -> None:
+    short = attached_nsg("nsg-short", subnets=(f"{vnet_id('vnet-a')}/subnets/app",))
+    overridden = attached_nsg("nsg-overridden", subnets=(f"{vnet_id('vnet-b')}/subnets/db",))
+    nw = watcher("westeurope")
+    inv = inventory(nw, short, overridden)
+    set_child(inv, FLOW_LOGS, nw, [
+        flow_log("fl-vnet-a", target(vnet_id("vnet-a")), retention={"enabled": True, "days": 30}),
+        flow_log("fl-vnet-b", target(vnet_id("vnet-b")), retention={"enabled": True, "days": 365}),
+        flow_log("fl-db-subnet", target(f"{vnet_id('vnet-b')}/subnets/db"), enabled=False),
+    ])
+    results = {r.resource_name: (r.passed, r.detail) for r in run("AZ-NET-010", inv)}
+    assert results == {
+        "nsg-short": (False, "subnet vnet-a/app: flow log fl-vnet-a keeps 30 day(s), less than 90"),
+        "nsg-overridden": (False, "subnet vnet-b/db: flow log fl-db-subnet is disabled"),
+    }
+
+
+def test_net010_nic_nsg_is_covered_through_the_nics_virtual_network_and_unknown_when_the_nic_is_unreadable() -> None:
+    subnet = f"{vnet_id('vnet-a')}/subnets/app"
+    nic = nic_in("nic-vm1", subnet)
+    locked_nic = str(arm(NIC_TYPE, "nic-locked")["id"])
+    on_nic = attached_nsg("nsg-nic", nics=(nic["id"],))
+    on_locked = attached_nsg("nsg-locked-nic", nics=(locked_nic,))
+    nw = watcher("westeurope")
+    inv = inventory(nw, nic, on_nic, on_locked)
+    fail_resource(inv, NIC_TYPE, "nic-locked", "HTTP 403")
+    set_child(inv, FLOW_LOGS, nw, [flow_log("fl-vnet-a", target(vnet_id("vnet-a")), retention={"enabled": False, "days": 0})])
+    results = {r.resource_name: (r.passed, r.detail) for r in run("AZ-NET-010", inv)}
+    assert results["nsg-nic"] == (True, "covered by VNet flow logs: network interface nic-vm1: flow log fl-vnet-a "
+                                        "enabled, kept indefinitely (on virtual network vnet-a)")
+    assert results["nsg-locked-nic"] == (None, "network interface nic-locked could not be read: HTTP 403")

@@ -133,3 +133,32 @@ def test_pg003_compliant_and_unreadable() -> None:
     fail_resource(inv, POSTGRES_TYPE, "pghidden", "HTTP 403")
     results = {r.resource_name: r.passed for r in run("AZ-PG-003", inv)}
     assert results == {"pg16": True, "pgnone": None, "pghidden": None}
+
+
+# --- AZ-PG-005..009: server parameters from the configurations list -----------------------------
+from scanner.rules.postgresql import PG_CONFIGURATIONS  # noqa: E402
+from tests.rules.builders import with_child as _with_child, with_failed_child as _with_failed_child  # noqa: E402
+
+
+def configurations(**values: str) -> list[dict[str, object]]:
+    return [{"name": name.replace("__", "."), "properties": {"value": value}} for name, value in values.items()]
+
+
+_GOOD = {"log_checkpoints": "on", "log_connections": "on", "log_disconnections": "on",
+         "connection_throttle__enable": "on", "logfiles__retention_days": "7"}
+
+
+@pytest.mark.parametrize(("rule_id", "name", "bad"), [
+    ("AZ-PG-005", "log_checkpoints", "off"), ("AZ-PG-006", "log_connections", "off"),
+    ("AZ-PG-007", "log_disconnections", "off"), ("AZ-PG-008", "connection_throttle__enable", "off"),
+    ("AZ-PG-009", "logfiles__retention_days", "3"),
+])
+def test_pg_parameters(rule_id: str, name: str, bad: str) -> None:
+    server = arm(POSTGRES_TYPE, "pg1", {"version": "16"})
+    assert only(rule_id, _with_child(server, PG_CONFIGURATIONS, configurations(**_GOOD))).passed is True
+    failing = only(rule_id, _with_child(server, PG_CONFIGURATIONS, configurations(**{**_GOOD, name: bad})))
+    assert failing.passed is False
+    missing = only(rule_id, _with_child(server, PG_CONFIGURATIONS, configurations()))
+    assert (missing.passed, missing.detail) == (None, f"server parameter {name.replace('__', '.')} not reported")
+    unread = only(rule_id, _with_failed_child(server, PG_CONFIGURATIONS, "HTTP 403"))
+    assert (unread.passed, unread.detail) == (None, "server parameters could not be read: HTTP 403")

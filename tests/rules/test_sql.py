@@ -275,3 +275,29 @@ def test_sql007_unreadable() -> None:
     results = {r.resource_name: r for r in run("AZ-SQL-007", inv)}
     assert results["hidden-tde"].passed is None and "403" in results["hidden-tde"].detail
     assert results["gone"].passed is None
+
+
+# --- AZ-SQL-008 (minimal TLS), AZ-SQL-009 (Entra-only authentication) -------------------------
+_ENTRA_ADMIN = {"administratorType": "ActiveDirectory", "login": "grp-sql-admins"}
+
+
+@pytest.mark.parametrize(("rule_id", "properties", "passed", "detail"), [
+    ("AZ-SQL-008", {"minimalTlsVersion": "1.0"}, False, "minimalTlsVersion is 1.0"),
+    ("AZ-SQL-008", {"minimalTlsVersion": "None"}, False, "minimalTlsVersion is None"),
+    ("AZ-SQL-008", {}, False, "minimalTlsVersion not set (no minimum enforced)"),
+    ("AZ-SQL-008", {"minimalTlsVersion": "1.2"}, True, "minimalTlsVersion is 1.2"),
+    ("AZ-SQL-009", {"administrators": {**_ENTRA_ADMIN, "azureADOnlyAuthentication": False}}, False,
+     "SQL authentication is allowed (azureADOnlyAuthentication is not true)"),
+    ("AZ-SQL-009", {}, False, "no Microsoft Entra administrator, so SQL authentication is the only way in"),
+    ("AZ-SQL-009", {"administrators": {**_ENTRA_ADMIN, "azureADOnlyAuthentication": True}}, True,
+     "Microsoft Entra-only authentication is enabled"),
+])
+def test_sql008_009_verdicts(rule_id: str, properties: dict[str, object], passed: bool, detail: str) -> None:
+    result = only(rule_id, inventory(arm(SQL_TYPE, "sql1", properties)))
+    assert (result.passed, result.detail) == (passed, detail)
+
+
+@pytest.mark.parametrize("rule_id", ["AZ-SQL-008", "AZ-SQL-009"])
+def test_sql008_009_unreadable_server_is_not_evaluated(rule_id: str) -> None:
+    result = only(rule_id, with_unreadable(SQL_TYPE, "sql-locked", "HTTP 403"))
+    assert (result.passed, result.detail) == (None, "server could not be read: HTTP 403")

@@ -79,29 +79,36 @@ def test_stor004_absent_network_acls_means_allow(acls: object) -> None:
     assert only("AZ-STOR-004", inventory(arm(STORAGE_TYPE, "stacct", props))).passed is False
 
 
+def soft_delete(blob: bool | None, container: bool | None) -> dict[str, object]:
+    """Blob service properties with each soft-delete policy on (14 days), off, or absent (None)."""
+    properties: dict[str, object] = {}
+    for key, enabled in (("deleteRetentionPolicy", blob), ("containerDeleteRetentionPolicy", container)):
+        if enabled is not None:
+            properties[key] = {"enabled": enabled, **({"days": 14} if enabled else {})}
+    return {"properties": properties}
+
+
 def test_stor005_soft_delete_disabled_fails() -> None:
-    acct = account()
-    inv = inventory(acct)
-    set_child(
-        inv, BLOB_SERVICE, acct, {"properties": {"deleteRetentionPolicy": {"enabled": False}}}
-    )
-    result = only("AZ-STOR-005", inv)
+    result = only("AZ-STOR-005", with_child(account(), BLOB_SERVICE, soft_delete(False, True)))
     assert result.passed is False
-    assert result.metadata["enabled"] is False
+    assert result.detail == "blob soft delete (deleteRetentionPolicy) is not enabled"
+    assert result.metadata["blob"]["enabled"] is False
+
+
+def test_stor005_container_soft_delete_off_fails_and_says_so() -> None:
+    """CIS 'soft delete for containers and blob storage': blob soft delete alone is not enough."""
+    result = only("AZ-STOR-005", with_child(account(), BLOB_SERVICE, soft_delete(True, False)))
+    assert result.passed is False
+    assert result.detail == "container soft delete (containerDeleteRetentionPolicy) is not enabled"
+    both = only("AZ-STOR-005", with_child(account(), BLOB_SERVICE, soft_delete(False, None)))
+    assert both.detail == ("blob soft delete (deleteRetentionPolicy) and container soft delete "
+                           "(containerDeleteRetentionPolicy) are not enabled")
 
 
 def test_stor005_soft_delete_enabled_passes() -> None:
-    acct = account()
-    inv = inventory(acct)
-    set_child(
-        inv,
-        BLOB_SERVICE,
-        acct,
-        {"properties": {"deleteRetentionPolicy": {"enabled": True, "days": 14}}},
-    )
-    result = only("AZ-STOR-005", inv)
+    result = only("AZ-STOR-005", with_child(account(), BLOB_SERVICE, soft_delete(True, True)))
     assert result.passed is True
-    assert "14 days" in result.detail
+    assert result.detail == "blob soft delete enabled (14 days), container soft delete enabled (14 days)"
 
 
 def test_stor005_policy_absent_fails() -> None:
@@ -124,7 +131,7 @@ def test_stor005_child_not_collected_is_not_evaluated() -> None:
 
 def test_child_lookup_ignores_id_case() -> None:
     acct = account()
-    inv = with_child(acct, BLOB_SERVICE, {"properties": {"deleteRetentionPolicy": {"enabled": True}}})
+    inv = with_child(acct, BLOB_SERVICE, soft_delete(True, True))
     acct["id"] = acct["id"].upper()
     assert only("AZ-STOR-005", inv).passed is True
 
@@ -261,3 +268,47 @@ def test_new_storage_rules_handle_bare_and_unreadable_accounts(rule_id: str) -> 
     results = {r.resource_name: r for r in run(rule_id, inv)}
     assert set(results) == {"bare", "locked"}
     assert (results["locked"].resource_id, results["locked"].passed) == (rid, None)
+
+
+# --- AZ-STOR-010..016: account properties -----------------------------------------------------
+_PE = {"name": "pe-blob", "properties": {"privateLinkServiceConnectionState": {"status": "Approved"}}}
+_PE_PENDING = {"name": "pe-x", "properties": {"privateLinkServiceConnectionState": {"status": "Pending"}}}
+# COLLECTED_AT is 2024-06-01
+_FRESH, _OLD = "2024-05-01T00:00:00Z", "2023-01-01T00:00:00.0000000Z"
+
+
+@pytest.mark.parametrize(("rule_id", "properties", "passed", "detail"), [
+    ("AZ-STOR-010", {"allowCrossTenantReplication": True}, False, "allowCrossTenantReplication is true"),
+    ("AZ-STOR-010", {}, True, "allowCrossTenantReplication not set (false by default)"),
+    ("AZ-STOR-010", {"allowCrossTenantReplication": False}, True, "cross-tenant replication is disallowed"),
+    ("AZ-STOR-011", {"privateEndpointConnections": [_PE_PENDING]}, False, "no approved private endpoint connection"),
+    ("AZ-STOR-011", {"privateEndpointConnections": [_PE, _PE_PENDING]}, True, "approved private endpoint(s): pe-blob"),
+    ("AZ-STOR-012", {"keyCreationTime": {"key1": _FRESH, "key2": _OLD}}, False, "key2 is 517 days old"),
+    ("AZ-STOR-012", {"keyCreationTime": {"key1": _FRESH, "key2": _FRESH}}, True, "keys regenerated within 90 days"),
+    ("AZ-STOR-012", {"keyCreationTime": {"key1": None, "key2": _FRESH}}, None, "keyCreationTime.key1 not reported"),
+    ("AZ-STOR-012", {"keyCreationTime": {"key1": _OLD}, "allowSharedKeyAccess": False}, True,
+     "shared key access is disallowed, so the keys authorize nothing"),
+    ("AZ-STOR-013", {}, False, "keyPolicy.keyExpirationPeriodInDays not set"),
+    ("AZ-STOR-013", {"keyPolicy": {"keyExpirationPeriodInDays": 90}}, True, "keys flagged for rotation after 90 days"),
+    ("AZ-STOR-014", {"sasPolicy": None}, False, "sasPolicy.sasExpirationPeriod not set"),
+    ("AZ-STOR-014", {"sasPolicy": {"sasExpirationPeriod": "0.01:00:00", "expirationAction": "Block"}}, True,
+     "SAS expiration period 0.01:00:00 (Block)"),
+    ("AZ-STOR-015", {"networkAcls": {"bypass": "None", "defaultAction": "Deny"}}, False,
+     "bypass is None (trusted Azure services blocked)"),
+    ("AZ-STOR-015", {"networkAcls": {"bypass": "Logging, AzureServices"}}, True, "bypass is Logging, AzureServices"),
+    ("AZ-STOR-015", {}, True, "bypass not set (AzureServices by default)"),
+    ("AZ-STOR-016", {"encryption": {"keySource": "Microsoft.Storage"}}, False, "keySource is Microsoft.Storage"),
+    ("AZ-STOR-016", {}, False, "keySource is Microsoft.Storage (default)"),
+    ("AZ-STOR-016", {"encryption": {"keySource": "Microsoft.Keyvault"}}, True, "encrypted with a customer-managed key"),
+])
+def test_stor010_016_verdicts(rule_id: str, properties: dict[str, object], passed: bool | None, detail: str) -> None:
+    result = only(rule_id, inventory(account(**properties)))
+    assert (result.passed, result.detail) == (passed, detail)
+
+
+@pytest.mark.parametrize("rule_id", [f"AZ-STOR-0{n}" for n in range(10, 17)])
+def test_stor010_016_unreadable_account_is_not_evaluated(rule_id: str) -> None:
+    inv = inventory()
+    fail_resource(inv, STORAGE_TYPE, "stlocked", "HTTP 403")
+    result = only(rule_id, inv)
+    assert (result.passed, result.detail) == (None, "storage account could not be read: HTTP 403")

@@ -58,3 +58,16 @@ def secure_transport(inv: Inventory, server: Resource, spec: ChildSpec, on: str,
         return Judgement(False, f"require_secure_transport is {off}", metadata)
     shown = "not reported" if raw is None else f"unrecognised ({raw!r})"
     return Judgement(None, f"require_secure_transport {shown}", metadata)
+
+
+def server_parameters(payload: Any) -> dict[str, Any] | None:
+    """A flexible server's ``configurations`` list as parameter name (lower-cased) -> value
+    (``properties.value``); None when the list was not read."""
+    if not isinstance(payload, list):
+        return None
+    params: dict[str, Any] = {}
+    for item in payload:
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            value = item.get("properties")
+            params[item["name"].lower()] = value.get("value") if isinstance(value, dict) else None
+    return params

@@ -12,6 +12,8 @@ MODULE_OF_FAMILY: dict[str, str] = {
     "AKS": "aks",
     "APP": "appservice",
     "CMP": "compute",
+    "COSMOS": "cosmosdb",
+    "DEF": "defender",
     "IAM": "identity",
     "KV": "keyvault",
     "MON": "monitoring",

@@ -42,6 +42,18 @@ def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def approved_private_endpoints(resource: Mapping[str, Any]) -> list[str]:
+    """Names of a resource's private endpoint connections (``properties.privateEndpointConnections``,
+    the shape storage, Key Vault, Cosmos DB and others share) whose state is Approved."""
+    names = []
+    for connection in as_dict(resource.get("properties")).get("privateEndpointConnections") or []:
+        connection = as_dict(connection)
+        state = as_dict(as_dict(connection.get("properties")).get("privateLinkServiceConnectionState"))
+        if str(state.get("status") or "").lower() == "approved":
+            names.append(str(connection.get("name") or connection.get("id") or "?").rsplit("/", 1)[-1])
+    return names
+
+
 def unreadable(inv: Inventory, resource_type: str, noun: str = "resource") -> Iterator[Evaluation]:
     """Resources that were listed but whose GET failed: not evaluated, never silently compliant."""
     for rid, reason in sorted(inv.unreadable_of_type(resource_type).items()):

@@ -1,0 +1,238 @@
+"""Microsoft Defender for Cloud settings of the subscription (the plans themselves are
+AZ-MON-006): who is told about alerts (security contacts), agent auto-provisioning, and the
+integrations with Defender for Cloud Apps (MCAS) and Defender for Endpoint (WDATP).
+
+Each rule reads one subscription-scope collection under ``providers/Microsoft.Security`` and
+gives one verdict on the subscription; when the collection could not be read the rule is
+skipped with the reason (the engine does that from ``Needs``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scanner.inventory import Inventory, Needs, SubscriptionRead, props
+from scanner.rules.support.base import rule
+from scanner.rules.support.helpers import Judgement, as_dict, flag, judge_subscription
+
+SECURITY_CONTACTS = SubscriptionRead("providers/Microsoft.Security/securityContacts",
+                                     "Microsoft Defender for Cloud security contacts")
+AUTO_PROVISIONING = SubscriptionRead("providers/Microsoft.Security/autoProvisioningSettings",
+                                     "Microsoft Defender for Cloud auto-provisioning settings")
+SECURITY_SETTINGS = SubscriptionRead("providers/Microsoft.Security/settings",
+                                     "Microsoft Defender for Cloud settings")
+_CONTACTS = Needs(subscription_reads=(SECURITY_CONTACTS,))
+_NIST_CONTACTS = ["RS.CO-2", "DE.DP-4"]
+_SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2}
+
+
+def _contacts(inv: Inventory) -> list[dict[str, Any]] | None:
+    payload = inv.subscription_read(SECURITY_CONTACTS)
+    if not isinstance(payload, list):
+        return None
+    return [c for c in payload if isinstance(c, dict)]
+
+
+@rule(
+    id="AZ-DEF-001",
+    title="Defender for Cloud has no security contact email",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "No security contact email is configured, so Microsoft's notifications about security "
+        "alerts and about a compromised subscription reach no one who will act on them."
+    ),
+    remediation=(
+        "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > Email "
+        "notifications > 'Additional email addresses', or `az security contact create -n default "
+        "--emails soc@example.com --alert-notifications on`."
+    ),
+    frameworks={"CIS": ["2.1.19"], "NIST": _NIST_CONTACTS, "ISO27001": ["A.5.24", "A.6.8"]},
+    needs=_CONTACTS,
+)
+@judge_subscription
+def contact_email(inv: Inventory) -> Judgement | None:
+    contacts = _contacts(inv)
+    if contacts is None:
+        return None
+    emails = sorted({e.strip() for c in contacts for e in str(props(c).get("emails") or "").split(";") if e.strip()})
+    if emails:
+        return Judgement(True, f"{len(emails)} security contact email(s) configured", {"emails": len(emails)})
+    return Judgement(False, "no security contact email configured", {"contacts": len(contacts)})
+
+
+@rule(
+    id="AZ-DEF-002",
+    title="Defender for Cloud has no security contact phone number",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "No phone number is set on the security contact, so Microsoft cannot call anyone when it "
+        "detects that the subscription has been compromised."
+    ),
+    remediation=(
+        "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > Email "
+        "notifications > phone number, or `az security contact create -n default --emails <email> "
+        "--phone <number>`."
+    ),
+    frameworks={"NIST": _NIST_CONTACTS, "ISO27001": ["A.5.24", "A.6.8"]},
+    needs=_CONTACTS,
+)
+@judge_subscription
+def contact_phone(inv: Inventory) -> Judgement | None:
+    contacts = _contacts(inv)
+    if contacts is None:
+        return None
+    if any(str(props(c).get("phone") or "").strip() for c in contacts):
+        return Judgement(True, "a security contact phone number is configured")
+    return Judgement(False, "no security contact phone number configured", {"contacts": len(contacts)})
+
+
+@rule(
+    id="AZ-DEF-003",
+    title="Defender for Cloud does not email alerts of high severity",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "Alert email notifications are off, or only sent for a severity above High, so the "
+        "security contact is not told when Defender for Cloud raises a high-severity alert."
+    ),
+    remediation=(
+        "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > Email "
+        "notifications > 'Notify about alerts with the following severity (or higher)' = High "
+        "(or lower), or `az security contact create -n default --emails <email> "
+        "--alert-notifications on`."
+    ),
+    frameworks={"CIS": ["2.1.20"], "NIST": _NIST_CONTACTS, "ISO27001": ["A.5.24"]},
+    needs=_CONTACTS,
+)
+@judge_subscription
+def alert_notifications(inv: Inventory) -> Judgement | None:
+    """``alertNotifications.state`` On with ``minimalSeverity`` High, Medium or Low (absent
+    severity: the API's default, High)."""
+    contacts = _contacts(inv)
+    if contacts is None:
+        return None
+    for contact in contacts:
+        notifications = as_dict(props(contact).get("alertNotifications"))
+        severity = str(notifications.get("minimalSeverity") or "High")
+        if str(notifications.get("state") or "").lower() == "on" and severity.lower() in _SEVERITY_ORDER:
+            return Judgement(True, f"alerts of severity {severity} or higher are emailed", {"minimalSeverity": severity})
+    return Judgement(False, "alert email notifications are off", {"contacts": len(contacts)})
+
+
+@rule(
+    id="AZ-DEF-004",
+    title="Defender for Cloud does not email subscription owners about alerts",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "Alert emails are not sent to the subscription's Owners, so the people accountable for "
+        "the subscription learn about attacks on it second-hand or not at all."
+    ),
+    remediation=(
+        "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > Email "
+        "notifications > 'All users with the following roles' = Owner."
+    ),
+    frameworks={"NIST": _NIST_CONTACTS, "ISO27001": ["A.5.24"]},
+    needs=_CONTACTS,
+)
+@judge_subscription
+def notify_owners(inv: Inventory) -> Judgement | None:
+    contacts = _contacts(inv)
+    if contacts is None:
+        return None
+    for contact in contacts:
+        by_role = as_dict(props(contact).get("notificationsByRole"))
+        roles = [str(r) for r in by_role.get("roles") or []]
+        if str(by_role.get("state") or "").lower() == "on" and "owner" in {r.lower() for r in roles}:
+            return Judgement(True, "alerts are emailed to: " + ", ".join(roles), {"roles": roles})
+    return Judgement(False, "alert emails are not sent to subscription Owners", {"contacts": len(contacts)})
+
+
+@rule(
+    id="AZ-DEF-005",
+    title="Defender for Cloud auto-provisioning is off",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "Automatic provisioning of the monitoring agent is off, so new virtual machines are not "
+        "enrolled in Defender for Cloud's data collection and their threats go unseen until "
+        "someone installs the agent by hand."
+    ),
+    remediation=(
+        "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > Settings "
+        "& monitoring, turn the agents On; or `az security auto-provisioning-setting update -n "
+        "default --auto-provision On`."
+    ),
+    frameworks={"NIST": ["DE.CM-4", "DE.CM-7"], "ISO27001": ["A.8.16"]},
+    needs=Needs(subscription_reads=(AUTO_PROVISIONING,)),
+)
+@judge_subscription
+def auto_provisioning(inv: Inventory) -> Judgement | None:
+    payload = inv.subscription_read(AUTO_PROVISIONING)
+    if not isinstance(payload, list):
+        return None
+    states = {str(s.get("name") or ""): props(s).get("autoProvision") for s in payload if isinstance(s, dict)}
+    if any(str(v or "").lower() == "on" for v in states.values()):
+        return Judgement(True, "auto-provisioning is On", {"settings": states})
+    return Judgement(False, "auto-provisioning is Off" if states else "no auto-provisioning setting", {"settings": states})
+
+
+def _integration(inv: Inventory, name: str, label: str) -> Judgement | None:
+    payload = inv.subscription_read(SECURITY_SETTINGS)
+    if not isinstance(payload, list):
+        return None
+    setting = next((s for s in payload if isinstance(s, dict) and str(s.get("name") or "").lower() == name.lower()), None)
+    if setting is None:
+        return Judgement(False, f"{label} integration ({name}) is not configured", {"setting": name})
+    enabled = flag(props(setting).get("enabled"))
+    metadata = {"setting": name, "enabled": enabled}
+    if enabled is True:
+        return Judgement(True, f"{label} integration ({name}) is enabled", metadata)
+    return Judgement(False, f"{label} integration ({name}) is disabled", metadata)
+
+
+_SETTINGS = Needs(subscription_reads=(SECURITY_SETTINGS,))
+
+
+@rule(
+    id="AZ-DEF-006",
+    title="Defender for Cloud Apps integration is off",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "Defender for Cloud does not share data with Microsoft Defender for Cloud Apps (MCAS), so "
+        "cloud-app activity and shadow IT are not correlated with the subscription's alerts."
+    ),
+    remediation=(
+        "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > "
+        "Integrations > 'Allow Microsoft Defender for Cloud Apps to access my data'."
+    ),
+    frameworks={"CIS": ["2.1.21"], "NIST": ["DE.CM-7", "DE.AE-3"], "ISO27001": ["A.8.16"]},
+    needs=_SETTINGS,
+)
+@judge_subscription
+def mcas_integration(inv: Inventory) -> Judgement | None:
+    return _integration(inv, "MCAS", "Defender for Cloud Apps")
+
+
+@rule(
+    id="AZ-DEF-007",
+    title="Defender for Endpoint integration is off",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "Defender for Cloud does not deploy Microsoft Defender for Endpoint (WDATP) to servers, "
+        "so machines get no endpoint detection and response from their Defender for Servers plan."
+    ),
+    remediation=(
+        "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > "
+        "Integrations > 'Allow Microsoft Defender for Endpoint to access my data'."
+    ),
+    frameworks={"CIS": ["2.1.22"], "NIST": ["DE.CM-4", "PR.PT-1"], "ISO27001": ["A.8.7"]},
+    needs=_SETTINGS,
+)
+@judge_subscription
+def wdatp_integration(inv: Inventory) -> Judgement | None:
+    return _integration(inv, "WDATP", "Defender for Endpoint")

@@ -1,0 +1,268 @@
+"""Demo-tenant data for the rule families of issue 17 (Cosmos DB, Defender for Cloud settings,
+Entra ID policies, ...), kept apart from ``tenants.py`` so that it merges easily: ``demo_tenant``
+calls :func:`plant_demo` once, after its own resources exist.
+
+Each builder plants a violating and a compliant case of each rule it serves (subscription-wide
+settings: the violating case; the compliant one is unit-tested until the demo has several
+subscriptions), in the REST shape and api-version Azure documents.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+COSMOS_TYPE = "Microsoft.DocumentDB/databaseAccounts"
+
+# name -> (public network access, IP rules, private endpoint, local auth disabled, CMK, backup type)
+COSMOS_CASES: list[tuple[str, dict[str, Any]]] = [
+    # COSMOS-001..005 violating: open to all networks, keys accepted, service-managed key, periodic backup
+    ("cosmos-open-01", {"public": "Enabled", "ip_rules": [], "private_endpoint": False, "local_auth_off": False,
+                        "cmk": False, "backup": "Periodic"}),
+    # COSMOS-001 compliant (firewalled; the Azure-datacenters entry does not count by itself), 002 violating
+    ("cosmos-firewalled-01", {"public": "Enabled", "ip_rules": ["0.0.0.0", "198.51.100.0/24"],
+                              "private_endpoint": False, "local_auth_off": True, "cmk": False, "backup": "Continuous"}),
+    # COSMOS-001 violating: only the Azure-datacenters entry
+    ("cosmos-azure-dc-only-01", {"public": "Enabled", "ip_rules": ["0.0.0.0"], "private_endpoint": False,
+                                 "local_auth_off": False, "cmk": False, "backup": "Periodic"}),
+    # compliant everywhere
+    ("cosmos-private-01", {"public": "Disabled", "ip_rules": [], "private_endpoint": True, "local_auth_off": True,
+                           "cmk": True, "backup": "Continuous"}),
+]
+
+
+def cosmos_account(arm: Any, rg: str, name: str, location: str, *, public: str, ip_rules: list[str],
+                   private_endpoint: bool, local_auth_off: bool, cmk: bool, backup: str) -> dict[str, Any]:
+    """A Cosmos DB (NoSQL) account as ``GET .../databaseAccounts/{name}?api-version=2024-08-15``
+    returns it."""
+    aid = arm.rid(rg, COSMOS_TYPE, name)
+    props: dict[str, Any] = {
+        "provisioningState": "Succeeded",
+        "documentEndpoint": f"https://{name}.documents.azure.com:443/",
+        "databaseAccountOfferType": "Standard",
+        "consistencyPolicy": {"defaultConsistencyLevel": "Session", "maxIntervalInSeconds": 5,
+                              "maxStalenessPrefix": 100},
+        "locations": [{"locationName": location, "failoverPriority": 0, "isZoneRedundant": False}],
+        "publicNetworkAccess": public,
+        "ipRules": [{"ipAddressOrRange": r} for r in ip_rules],
+        "isVirtualNetworkFilterEnabled": False,
+        "virtualNetworkRules": [],
+        "disableLocalAuth": local_auth_off,
+        "disableKeyBasedMetadataWriteAccess": local_auth_off,
+        "minimalTlsVersion": "Tls12",
+        "privateEndpointConnections": [{
+            "id": f"{aid}/privateEndpointConnections/pe-{name}",
+            "name": f"pe-{name}",
+            "properties": {
+                "privateEndpoint": {"id": arm.rid(rg, "Microsoft.Network/privateEndpoints", f"pe-{name}")},
+                "groupId": "Sql",
+                "privateLinkServiceConnectionState": {"status": "Approved", "actionsRequired": "None"},
+                "provisioningState": "Succeeded",
+            },
+        }] if private_endpoint else [],
+        "backupPolicy": ({"type": "Continuous", "continuousModeProperties": {"tier": "Continuous7Days"}}
+                         if backup == "Continuous" else
+                         {"type": "Periodic", "periodicModeProperties": {
+                             "backupIntervalInMinutes": 240, "backupRetentionIntervalInHours": 8,
+                             "backupStorageRedundancy": "Geo"}}),
+    }
+    if cmk:
+        props["keyVaultKeyUri"] = "https://kv-secure-01.vault.azure.net/keys/key-cmk"
+    return arm.add(rg, COSMOS_TYPE, name, location, props, kind="GlobalDocumentDB")
+
+
+SQL_FIREWALL_WRITE = "Microsoft.Sql/servers/firewallRules/write"
+PUBLIC_IP_WRITE = "Microsoft.Network/publicIPAddresses/write"
+_ADMINISTRATIVE = {"field": "category", "equals": "Administrative"}
+
+
+def plant_alerts(arm: Any) -> None:
+    """Activity log alerts for AZ-MON-007..009, each leaving its rule violated on the demo
+    subscription: SQL firewall rule writes but not deletes; public IP writes on one resource
+    group only; a service health alert that is disabled."""
+    arm.activity_log_alert("rg-prod", "alert-sql-firewall-write",
+                           [_ADMINISTRATIVE, {"field": "operationName", "equals": SQL_FIREWALL_WRITE}])
+    arm.activity_log_alert("rg-prod", "alert-public-ip-write-rg-prod", [
+        _ADMINISTRATIVE, {"field": "operationName", "equals": PUBLIC_IP_WRITE}], scope=arm.rg_id("rg-prod"))
+    arm.activity_log_alert("rg-prod", "alert-service-health-disabled", [
+        {"field": "category", "equals": "ServiceHealth"},
+        {"anyOf": [{"field": "properties.incidentType", "equals": "Incident"},
+                   {"field": "properties.incidentType", "equals": "Security"}]}], enabled=False)
+
+
+def plant_defender_settings(arm: Any) -> None:
+    """Defender for Cloud settings (AZ-DEF-001..007) as their subscription-scope collections
+    return them, each violating on the demo subscription: the contact has no email or phone,
+    emails alerts Off and not to Owners; auto-provisioning Off; MCAS disabled, WDATP absent."""
+    base = f"/subscriptions/{arm.sub}/providers/Microsoft.Security"
+    arm.subscription_read("Microsoft.Security/securityContacts", [{
+        "id": f"{base}/securityContacts/default", "name": "default",
+        "type": "Microsoft.Security/securityContacts",
+        "properties": {"emails": "", "phone": "",
+                       "alertNotifications": {"state": "Off", "minimalSeverity": "High"},
+                       "notificationsByRole": {"state": "On", "roles": ["AccountAdmin"]}},
+    }])
+    arm.subscription_read("Microsoft.Security/autoProvisioningSettings", [{
+        "id": f"{base}/autoProvisioningSettings/default", "name": "default",
+        "type": "Microsoft.Security/autoProvisioningSettings", "properties": {"autoProvision": "Off"},
+    }])
+    arm.subscription_read("Microsoft.Security/settings", [{
+        "id": f"{base}/settings/MCAS", "name": "MCAS", "type": "Microsoft.Security/settings",
+        "kind": "DataExportSettings", "properties": {"enabled": False},
+    }, {
+        "id": f"{base}/settings/Sentinel", "name": "Sentinel", "type": "Microsoft.Security/settings",
+        "kind": "AlertSyncSettings", "properties": {"enabled": True},
+    }])
+
+
+def plant_demo(arm: Any, now: datetime) -> None:
+    """Every issue-17 case of the demo tenant."""
+    for name, kw in COSMOS_CASES:
+        cosmos_account(arm, "rg-data", name, "northeurope", **kw)
+    plant_alerts(arm)
+    plant_defender_settings(arm)
+    plant_server_parameters(arm)
+
+
+def _large_cosmos(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    name, kw = COSMOS_CASES[v % len(COSMOS_CASES)]
+    cosmos_account(arm, rg, f"cosmos-{i:07d}", loc, **kw)
+
+
+# resource builders ``large:N`` cycles through with the rule types of tenants.py
+LARGE_BUILDERS = (_large_cosmos,)
+
+
+# Entra ID tenant-wide policies (AZ-IAM-013..020), as Graph v1.0 returns them
+AZURE_MANAGEMENT_APP = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+GLOBAL_ADMIN_TEMPLATE = "62e90394-69f5-4237-9190-012177145e10"
+
+
+def plant_graph(graph: dict[str, Any], *, extra_global_admins: int = 3) -> None:
+    """The demo tenant's policies, each leaving its rule violated (one tenant, one verdict; the
+    compliant shapes are unit-tested): users may consent to any app, register apps, create
+    groups and tenants, invite guests; guests see the directory like members; security defaults
+    off; Conditional Access requires MFA for admins only in report-only mode and protects Azure
+    management with a compliant device rather than MFA. ``extra_global_admins`` enabled members
+    join the Global Administrator role, above the four AZ-IAM-021 allows."""
+    admins = next((r for r in graph.get("directoryRoles", []) if r.get("roleTemplateId") == GLOBAL_ADMIN_TEMPLATE), None)
+    if admins is not None:
+        present = {m["id"] for m in admins["members"]}
+        extra = [u for u in graph.get("users", []) if u.get("userType") == "Member" and u.get("accountEnabled")
+                 and u["id"] not in present][:extra_global_admins]
+        admins["members"] += [{"@odata.type": "#microsoft.graph.user", "id": u["id"], "displayName": u["displayName"],
+                               "userPrincipalName": u["userPrincipalName"]} for u in extra]
+    graph["authorizationPolicy"] = [{
+        "id": "authorizationPolicy",
+        "displayName": "Authorization Policy",
+        "description": "Used to manage authorization related settings across the company.",
+        "allowInvitesFrom": "everyone",
+        "allowedToSignUpEmailBasedSubscriptions": True,
+        "allowedToUseSSPR": True,
+        "allowEmailVerifiedUsersToJoinOrganization": False,
+        "blockMsolPowerShell": False,
+        "guestUserRoleId": "a0b1b346-4d3e-4e8b-98f8-753987be4970",
+        "defaultUserRolePermissions": {
+            "allowedToCreateApps": True,
+            "allowedToCreateSecurityGroups": True,
+            "allowedToCreateTenants": True,
+            "allowedToReadBitlockerKeysForOwnedDevice": True,
+            "allowedToReadOtherUsers": True,
+            "permissionGrantPoliciesAssigned": ["ManagePermissionGrantsForSelf.microsoft-user-default-legacy"],
+        },
+    }]
+    graph["securityDefaults"] = [{
+        "id": "00000000-0000-0000-0000-000000000005",
+        "displayName": "Security Defaults",
+        "description": "Security defaults is a set of basic identity security mechanisms recommended by Microsoft.",
+        "isEnabled": False,
+    }]
+    graph["conditionalAccessPolicies"] = [
+        _ca_policy("ca-mfa-admins-report-only", "enabledForReportingButNotEnforced",
+                   {"includeRoles": [GLOBAL_ADMIN_TEMPLATE]}, ["All"], ["mfa"]),
+        _ca_policy("ca-azure-management-compliant-device", "enabled",
+                   {"includeUsers": ["All"]}, [AZURE_MANAGEMENT_APP], ["compliantDevice"]),
+    ]
+
+
+def _ca_policy(name: str, state: str, users: dict[str, list[str]], apps: list[str],
+               controls: list[str]) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"ca:{name}")),
+        "displayName": name,
+        "createdDateTime": "2023-03-01T09:00:00Z",
+        "modifiedDateTime": None,
+        "state": state,
+        "conditions": {
+            "clientAppTypes": ["all"],
+            "applications": {"includeApplications": apps, "excludeApplications": []},
+            "users": {"includeUsers": [], "excludeUsers": [], "includeGroups": [], "excludeGroups": [],
+                      "includeRoles": [], "excludeRoles": [], **users},
+        },
+        "grantControls": {"operator": "OR", "builtInControls": controls, "customAuthenticationFactors": [],
+                          "termsOfUse": [], "authenticationStrength": None},
+        "sessionControls": None,
+    }
+
+
+def plant_assignments(assignments: list[dict[str, Any]], sub: str, graph: dict[str, Any]) -> None:
+    """A User Access Administrator assignment limited to one resource group (AZ-IAM-022
+    compliant; the demo's subscription-wide one violates)."""
+    from tests.fakeazure import tenants as T
+
+    grace = next(u for u in graph["users"] if u["userPrincipalName"].startswith("grace.appadmin@"))
+    assignments.append(T._assignment(sub, "uaa-rg-dev", f"/subscriptions/{sub}/resourceGroups/rg-dev",
+                                     T.USER_ACCESS_ADMIN, grace["id"], "User"))
+
+
+# Server parameters of flexible servers, served as each server's ``configurations`` list (a
+# paged ARM collection, "Configurations - List By Server"); the defaults Azure reports, with the
+# demo's violating cases overriding some (AZ-PG-005..009, AZ-MYSQL-004..006)
+PG_TYPE = "Microsoft.DBforPostgreSQL/flexibleServers"
+MYSQL_TYPE = "Microsoft.DBforMySQL/flexibleServers"
+PG_DEFAULTS = {"log_checkpoints": "on", "log_connections": "on", "log_disconnections": "on",
+               "connection_throttle.enable": "on", "logfiles.retention_days": "7", "require_secure_transport": "on"}
+MYSQL_DEFAULTS = {"tls_version": "TLSv1.2,TLSv1.3", "audit_log_enabled": "ON",
+                  "audit_log_events": "CONNECTION,ADMIN,DDL", "require_secure_transport": "ON"}
+# server name (demo) or index modulo the list (large:N) -> overrides
+PG_PARAMETER_CASES: list[dict[str, str]] = [
+    {"log_checkpoints": "off", "log_connections": "off", "log_disconnections": "off",
+     "connection_throttle.enable": "off", "logfiles.retention_days": "3"},
+    {}, {}, {"logfiles.retention_days": "1"},
+]
+MYSQL_PARAMETER_CASES: list[dict[str, str]] = [
+    {"tls_version": "TLSv1,TLSv1.1,TLSv1.2", "audit_log_enabled": "OFF"},
+    {}, {"audit_log_events": "ADMIN,DDL"},
+]
+
+
+def _configurations(server: dict[str, Any], values: dict[str, str]) -> list[dict[str, Any]]:
+    ctype = f"{server['type']}/configurations"
+    return [{
+        "id": f"{server['id']}/configurations/{name}",
+        "name": name,
+        "type": ctype,
+        "properties": {"value": value, "defaultValue": value, "dataType": "String",
+                       "source": "system-default", "isReadOnly": False, "isConfigPendingRestart": False},
+    } for name, value in sorted(values.items())]
+
+
+def plant_server_parameters(arm: Any) -> None:
+    """Every PostgreSQL and MySQL flexible server gets its ``configurations`` list, cycling the
+    parameter cases (in build order). ``require_secure_transport`` follows the single-parameter
+    child the server already has, so both reads agree."""
+    counters = {PG_TYPE: 0, MYSQL_TYPE: 0}
+    for res in arm.resources:
+        if res["type"] not in counters:
+            continue
+        pg = res["type"] == PG_TYPE
+        cases = PG_PARAMETER_CASES if pg else MYSQL_PARAMETER_CASES
+        values = {**(PG_DEFAULTS if pg else MYSQL_DEFAULTS), **cases[counters[res["type"]] % len(cases)]}
+        counters[res["type"]] += 1
+        single = arm.children.get(f"{res['id']}/configurations/require_secure_transport")
+        if single is None:
+            values.pop("require_secure_transport")
+        else:
+            values["require_secure_transport"] = single["properties"]["value"]
+        arm.child(res, "configurations", _configurations(res, values))

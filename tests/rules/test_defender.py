@@ -1,0 +1,73 @@
+"""AZ-DEF-001..007: Defender for Cloud security contacts, auto-provisioning and integrations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scanner.engine import evaluate_rule
+from scanner.rules.defender import AUTO_PROVISIONING, SECURITY_CONTACTS, SECURITY_SETTINGS
+from scanner.rules.support.base import REGISTRY
+from tests.rules.builders import SUB, inventory, only, run
+
+SUBSCRIPTION = f"/subscriptions/{SUB}"
+
+
+def contact(**properties: Any) -> dict[str, Any]:
+    return {"id": f"{SUBSCRIPTION}/providers/Microsoft.Security/securityContacts/default", "name": "default",
+            "properties": properties}
+
+
+GOOD_CONTACT = contact(emails="soc@contoso.com;ciso@contoso.com", phone="+1-555-0100",
+                       alertNotifications={"state": "On", "minimalSeverity": "Medium"},
+                       notificationsByRole={"state": "On", "roles": ["Owner", "ServiceAdmin"]})
+BAD_CONTACT = contact(emails="", alertNotifications={"state": "Off"},
+                      notificationsByRole={"state": "On", "roles": ["AccountAdmin"]})
+
+
+def with_reads(**reads: list[Any]) -> Any:
+    inv = inventory()
+    keys = {"contacts": SECURITY_CONTACTS.key, "provisioning": AUTO_PROVISIONING.key, "settings": SECURITY_SETTINGS.key}
+    for name, payload in reads.items():
+        inv.subscription_reads[keys[name]] = payload
+    return inv
+
+
+@pytest.mark.parametrize(("rule_id", "good_detail", "bad_detail"), [
+    ("AZ-DEF-001", "2 security contact email(s) configured", "no security contact email configured"),
+    ("AZ-DEF-002", "a security contact phone number is configured", "no security contact phone number configured"),
+    ("AZ-DEF-003", "alerts of severity Medium or higher are emailed", "alert email notifications are off"),
+    ("AZ-DEF-004", "alerts are emailed to: Owner, ServiceAdmin", "alert emails are not sent to subscription Owners"),
+])
+def test_contact_rules(rule_id: str, good_detail: str, bad_detail: str) -> None:
+    good = only(rule_id, with_reads(contacts=[GOOD_CONTACT]))
+    assert (good.passed, good.detail, good.resource_id) == (True, good_detail, SUBSCRIPTION)
+    bad = only(rule_id, with_reads(contacts=[BAD_CONTACT]))
+    assert (bad.passed, bad.detail) == (False, bad_detail)
+    assert only(rule_id, with_reads(contacts=[])).passed is False  # no contact at all
+
+
+@pytest.mark.parametrize(("state", "passed"), [("On", True), ("Off", False)])
+def test_def005_auto_provisioning(state: str, passed: bool) -> None:
+    inv = with_reads(provisioning=[{"name": "default", "properties": {"autoProvision": state}}])
+    assert only("AZ-DEF-005", inv).passed is passed
+
+
+@pytest.mark.parametrize(("rule_id", "name"), [("AZ-DEF-006", "MCAS"), ("AZ-DEF-007", "WDATP")])
+def test_integrations(rule_id: str, name: str) -> None:
+    on = with_reads(settings=[{"name": name, "kind": "DataExportSettings", "properties": {"enabled": True}}])
+    off = with_reads(settings=[{"name": name, "kind": "DataExportSettings", "properties": {"enabled": False}}])
+    assert only(rule_id, on).passed is True
+    assert only(rule_id, off).passed is False
+    assert only(rule_id, with_reads(settings=[])).detail.endswith("is not configured")
+
+
+@pytest.mark.parametrize("rule_id", [f"AZ-DEF-00{n}" for n in range(1, 8)])
+def test_unreadable_settings_skip_the_rule_with_the_reason(rule_id: str) -> None:
+    inv = inventory()
+    for read in REGISTRY[rule_id].needs.subscription_reads:
+        inv.unavailable[read.key] = f"could not read {read.label} (HTTP 403)"
+    outcome, findings = evaluate_rule(REGISTRY[rule_id], inv)
+    assert outcome.status == "skipped" and "HTTP 403" in (outcome.reason or "") and findings == []
+    assert run(rule_id, inv) == []
