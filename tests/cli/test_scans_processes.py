@@ -77,7 +77,8 @@ def _terminal(rig: Cli, scan_id: str, timeout: float = 60):  # type: ignore[no-u
 
 
 def test_trigger_wait_completes_with_plain_progress_lines(rig: Cli, emulator: Emulator) -> None:
-    emulator.set_faults(latency_ms=150)  # long enough to be seen running
+    # long enough for --wait to see the collection: per-type lists make it a handful of requests
+    emulator.set_faults(latency_ms=1500)
     sub = str(uuid.uuid4())
     result = rig.run("scans", "trigger", "--subscription", sub, "--rules", "AZ-STOR-001,AZ-NET-001", "--wait",
                      timeout=90)

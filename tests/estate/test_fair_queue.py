@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 
-from store.runs import active_runs_on_host
+from store.runs import slots_taken
 from store.scans import ScanStore
 
 CAP = 2
@@ -18,7 +18,7 @@ def _take_queued(store: ScanStore, host: str, taken: list[tuple[str, str]]) -> N
     for run in store.queued():
         if store.reserve_launch(run.scan_id, host=host, cap=CAP):
             taken.append((host, run.scan_id))
-        elif active_runs_on_host(store.url, host) >= CAP:
+        elif slots_taken(store.url, host) >= CAP:
             return
 
 
