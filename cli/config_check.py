@@ -34,6 +34,7 @@ def problems(environ: Mapping[str, str] | None = None) -> list[str]:
             found.append(str(exc).strip().splitlines()[0])
 
     check(lambda: _jwt_secret(env))
+    check(lambda: _auth(env))
     for name in _POSITIVE_INTEGERS:
         check(lambda name=name: _positive_integer(env, name))  # type: ignore[misc]
     check(lambda: _settings(env))
@@ -54,6 +55,13 @@ def _jwt_secret(env: Mapping[str, str]) -> None:
         raise ValueError("JWT_SECRET is not set (for example: openssl rand -hex 32)")
     if len(secret.encode()) < MIN_SECRET_BYTES:
         raise ValueError(f"JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes")
+
+
+def _auth(env: Mapping[str, str]) -> None:
+    """Revocation, Entra ID and Easy Auth settings, read as the API reads them at start-up."""
+    from api.auth.config import AuthConfig
+
+    AuthConfig.from_env(env)
 
 
 def _settings(env: Mapping[str, str]) -> None:

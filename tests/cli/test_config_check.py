@@ -53,3 +53,11 @@ def test_the_command_prints_one_line_and_exits_1_without_creating_a_database(tmp
     ok = subprocess.run([sys.executable, "-m", "cli", "config", "check"], cwd=REPO, env={**env, "JWT_SECRET": SECRET,
                         "OPENSHIELD_MAX_CONCURRENT_SCANS": "2"}, capture_output=True, text=True, timeout=60)
     assert (ok.returncode, ok.stdout, ok.stderr) == (0, "configuration ok\n", "")
+
+
+def test_auth_settings_are_checked_as_the_api_reads_them() -> None:
+    found = problems({"JWT_SECRET": SECRET, "OPENSHIELD_TOKENS_NOT_BEFORE": "yesterday",
+                      "OPENSHIELD_ENTRA_TENANT_ID": "contoso.onmicrosoft.com"})
+    text = "\n".join(found)
+    assert "OPENSHIELD_TOKENS_NOT_BEFORE" in text, found
+    assert problems({"JWT_SECRET": SECRET, "OPENSHIELD_TOKENS_NOT_BEFORE": "2026-01-01T00:00:00+00:00"}) == []
