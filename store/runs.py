@@ -277,6 +277,15 @@ class RunStore(Generic[Row]):
                 select(self.model).where(self.model.host == host, self.model.status.in_(ACTIVE))
             ))
 
+    def maybe_alive_on_host(self, host: str) -> list[Row]:
+        """Runs of ``host`` that may have a live process: the active ones, and ended ones whose
+        launch slot is still held (their process may still be starting or exiting)."""
+        with read_scope(self.url) as session:
+            return list(session.scalars(
+                select(self.model).where(self.model.host == host,
+                                         or_(self.model.status.in_(ACTIVE), self.model.slot_released_at.is_(None)))
+            ))
+
     def active_elsewhere(self, host: str) -> list[Row]:
         with read_scope(self.url) as session:
             return list(session.scalars(

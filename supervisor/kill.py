@@ -22,7 +22,7 @@ from typing import Any
 from store.enrichment_runs import EnrichmentStore
 from store.scans import ScanStore
 from store.settings import Settings
-from store.status import ACTIVE, RunStatus
+from store.status import ACTIVE
 from supervisor.exit_codes import signal_name
 from supervisor.kinds import ENRICH, SCAN, RunKind
 from supervisor.processes import process_matches, signal_group
@@ -62,8 +62,10 @@ class KillResult:
 
 
 def _runs_of_host(url: str, host: str) -> list[tuple[RunKind, Any]]:
-    return [(SCAN, r) for r in ScanStore(url).active_on_host(host)] + \
-           [(ENRICH, r) for r in EnrichmentStore(url).active_on_host(host)]
+    """Runs of ``host`` that may have a process: active, or ended with their launch slot still
+    held (a run failed or cancelled while its process was starting or exiting is still one)."""
+    return [(SCAN, r) for r in ScanStore(url).maybe_alive_on_host(host)] + \
+           [(ENRICH, r) for r in EnrichmentStore(url).maybe_alive_on_host(host)]
 
 
 def live_runs(url: str, host: str) -> list[LiveRun]:
@@ -113,7 +115,8 @@ def kill_run(run: LiveRun, *, force: bool, grace_seconds: float = DEFAULT_GRACE_
 
 
 def starting_runs(settings: Settings) -> list[LiveRun]:
-    """Processes of runs this host launched that have not claimed their record yet.
+    """Processes of runs this host launched that have not claimed their record (yet, or ever: a
+    run failed as "did not start" while its process was still importing).
 
     Their pid is not in the database, but their monitor (whose pid is in the run directory)
     is their parent: its children are they.
@@ -122,8 +125,8 @@ def starting_runs(settings: Settings) -> list[LiveRun]:
 
     found = []
     for kind, run in _runs_of_host(settings.database_url, settings.host_id):
-        if run.status != RunStatus.PENDING:
-            continue
+        if run.pid is not None:
+            continue  # claimed: its process is the recorded pid (live_runs)
         run_dir = RunDir(settings.data_dir, run.scan_id, kind)
         monitor = run_dir.read_monitor_pid()
         if monitor is None or not run_dir.monitor_alive():
@@ -143,7 +146,8 @@ def starting_runs(settings: Settings) -> list[LiveRun]:
 def kill_all(settings: Settings, *, force: bool, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> list[KillResult]:
     """SIGTERM every live run of this host at once (claimed or still starting), then (``force``)
     SIGKILL what outlives the grace period."""
-    runs = live_runs(settings.database_url, settings.host_id) + starting_runs(settings)
+    found = live_runs(settings.database_url, settings.host_id) + starting_runs(settings)
+    runs = list({run.pid: run for run in found}.values())
     sent: dict[int, list[str]] = {run.pid: [] for run in runs}
     for run in runs:
         if signal_group(run.pid, signal.SIGTERM):

@@ -359,14 +359,16 @@ def test_a_token_that_stops_working_returns_to_sign_in_with_a_message(page: Page
 
 
 def test_scan_progress_says_what_collection_is_doing(page: Page, stack: LiveStack) -> None:
-    stack.emulator.set_faults(latency_ms=300)
+    # per-type lists make collection a few rounds of requests: 2 s each keeps it on screen
+    # across several of the page's 2 s polls
+    stack.emulator.set_faults(latency_ms=2000)
     try:
         scan_id = stack.post("/api/scans/trigger", {"subscription_id": str(uuid.uuid4())}).json()["scan_id"]
         sign_in(page, stack.token("reader"), f"/#/scans/{scan_id}")
         label = page.locator("#scan-summary .progress-label")
         # this API runs on the scan's host, so it also reports the reads from progress.json
         expect(label).to_have_text(re.compile(r"^collecting: [\d,]+ resources listed, [\d,]+/[\d,]+ reads · \d+%$"),
-                                   timeout=30_000)
+                                   timeout=60_000)
     finally:
         stack.emulator.set_faults(latency_ms=0)
     stack.wait_terminal(scan_id, 90)
