@@ -112,13 +112,14 @@ def test_sqlite_write_behind_a_frozen_holder_fails_within_the_bound_naming_it(
         print(f"write behind a frozen holder failed after {waited:.2f} s (bound {LOCK_TIMEOUT} s, "
               f"load {os.getloadavg()[0]:.2f})")
         assert caught.value.holder_pid == holder.pid
-        assert waited < LOCK_TIMEOUT + 2  # bounded: before the fix this call never returned
+        assert waited < LOCK_TIMEOUT + 10  # bounded (margin for a loaded machine): before the fix it never returned
         # reads never wait for the writer lock
         assert ScanStore(url).get(scan.scan_id) is not None
     finally:
         end(holder)
-    # the lock dies with its holder; the next write goes through (the failed one left no debris)
-    assert sqlite_writer_lock_holder(url) is None
+    # the lock dies with its holder (the kernel drops it as the process is torn down); the next
+    # write goes through (the failed one left no debris)
+    wait_for(lambda: sqlite_writer_lock_holder(url) is None, 30, what="the killed holder's lock to go")
     assert ScanStore(url).request_cancel(scan.scan_id)
 
 
