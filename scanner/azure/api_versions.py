@@ -47,9 +47,12 @@ AUTHORIZATION_API_VERSION = "2022-04-01"
 # Extension resources (``providers/Microsoft.Insights/...``) are children too.
 CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
     ("Microsoft.Storage/storageAccounts", "blobServices/default"): "2023-05-01",
+    ("Microsoft.Storage/storageAccounts", "fileServices/default"): "2023-05-01",
     ("Microsoft.Sql/servers", "firewallRules"): "2021-11-01",
     ("Microsoft.Sql/servers", "auditingSettings/default"): "2021-11-01",
     ("Microsoft.Sql/servers/databases", "transparentDataEncryption/current"): "2021-11-01",
+    ("Microsoft.Sql/servers", "vulnerabilityAssessments/default"): "2021-11-01",
+    ("Microsoft.Sql/servers", "encryptionProtector/current"): "2021-11-01",
     ("Microsoft.DBforPostgreSQL/flexibleServers", "configurations/require_secure_transport"): "2024-08-01",
     ("Microsoft.DBforPostgreSQL/flexibleServers", "firewallRules"): "2024-08-01",
     ("Microsoft.DBforPostgreSQL/flexibleServers", "configurations"): "2024-08-01",

@@ -123,6 +123,8 @@ def plant_demo(arm: Any, now: datetime) -> None:
     plant_alerts(arm)
     plant_defender_settings(arm)
     plant_server_parameters(arm)
+    plant_sql_security(arm)
+    plant_file_services(arm)
 
 
 def _large_cosmos(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
@@ -266,3 +268,69 @@ def plant_server_parameters(arm: Any) -> None:
         else:
             values["require_secure_transport"] = single["properties"]["value"]
         arm.child(res, "configurations", _configurations(res, values))
+
+
+# SQL server vulnerability assessment (classic, ``vulnerabilityAssessments/default``) and TDE
+# protector (``encryptionProtector/current``) per server, cycled in build order (AZ-SQL-010..014):
+# (storage container set, recurring scans, email admins, report recipients, customer-managed key)
+SQL_SECURITY_CASES: list[tuple[bool, bool, bool, list[str], bool]] = [
+    (False, False, True, [], False),                            # SQL-010, 014 violating
+    (True, True, True, ["secops@contoso.example"], True),       # all compliant
+    (True, False, False, [], False),                            # SQL-011, 012, 013, 014 violating
+]
+SQL_TYPE = "Microsoft.Sql/servers"
+
+
+def plant_sql_security(arm: Any) -> None:
+    """Every SQL server's VA settings and TDE protector, as Azure returns them. A server whose VA
+    was never configured still answers the GET, with no ``storageContainerPath``."""
+    index = 0
+    for res in arm.resources:
+        if res["type"] != SQL_TYPE:
+            continue
+        va, recurring, admins, emails, cmk = SQL_SECURITY_CASES[index % len(SQL_SECURITY_CASES)]
+        index += 1
+        va_props: dict[str, Any] = {"recurringScans": {"isEnabled": recurring, "emailSubscriptionAdmins": admins,
+                                                       "emails": emails}}
+        if va:
+            va_props["storageContainerPath"] = "https://stvulnassess01.blob.core.windows.net/vulnerability-assessment/"
+        arm.child(res, "vulnerabilityAssessments/default", {
+            "id": f"{res['id']}/vulnerabilityAssessments/default", "name": "default",
+            "type": "Microsoft.Sql/servers/vulnerabilityAssessments", "properties": va_props})
+        key_name = "kv-secure-01_key-sql-tde_0123456789abcdef0123456789abcdef" if cmk else "ServiceManaged"
+        protector: dict[str, Any] = {"serverKeyName": key_name,
+                                     "serverKeyType": "AzureKeyVault" if cmk else "ServiceManaged",
+                                     "autoRotationEnabled": cmk}
+        if cmk:
+            protector["uri"] = "https://kv-secure-01.vault.azure.net/keys/key-sql-tde/0123456789abcdef0123456789abcdef"
+        arm.child(res, "encryptionProtector/current", {
+            "id": f"{res['id']}/encryptionProtector/current", "name": "current",
+            "type": "Microsoft.Sql/servers/encryptionProtector",
+            "kind": "azurekeyvault" if cmk else "servicemanaged", "location": res["location"],
+            "properties": protector})
+
+
+# Azure Files service properties per StorageV2 account (AZ-STOR-017), cycled in build order:
+# share soft delete on (14 days), off, absent (off)
+FILE_SHARE_SOFT_DELETE_CASES: list[bool | None] = [True, False, None]
+STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
+
+
+def plant_file_services(arm: Any) -> None:
+    """``fileServices/default`` of every account that can hold file shares, as "File Services -
+    Get Service Properties" returns it; ``shareDeleteRetentionPolicy`` is left out in the
+    absent case, as Azure does for accounts that never set it."""
+    index = 0
+    for res in arm.resources:
+        if res["type"] != STORAGE_TYPE or str(res.get("kind", "")).lower() in ("blockblobstorage", "blobstorage"):
+            continue
+        case = FILE_SHARE_SOFT_DELETE_CASES[index % len(FILE_SHARE_SOFT_DELETE_CASES)]
+        index += 1
+        properties: dict[str, Any] = {"cors": {"corsRules": []},
+                                      "protocolSettings": {"smb": {"multichannel": {"enabled": False}}}}
+        if case is not None:
+            properties["shareDeleteRetentionPolicy"] = {"enabled": case, **({"days": 14} if case else {})}
+        arm.child(res, "fileServices/default", {
+            "id": f"{res['id']}/fileServices/default", "name": "default",
+            "type": "Microsoft.Storage/storageAccounts/fileServices", "sku": res.get("sku"),
+            "properties": properties})

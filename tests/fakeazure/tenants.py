@@ -140,8 +140,9 @@ NAMESPACE_API_VERSIONS: dict[str, list[str]] = {
 }
 # child types listed in provider answers, per parent type
 CHILD_TYPES = {
-    "Microsoft.Storage/storageAccounts": ["blobServices"],
-    "Microsoft.Sql/servers": ["firewallRules", "auditingSettings", "databases"],
+    "Microsoft.Storage/storageAccounts": ["blobServices", "fileServices"],
+    "Microsoft.Sql/servers": ["firewallRules", "auditingSettings", "databases", "vulnerabilityAssessments",
+                              "encryptionProtector"],
     "Microsoft.Web/sites": ["config"],
     "Microsoft.Network/networkSecurityGroups": ["securityRules"],
     "Microsoft.Network/virtualNetworks": ["subnets"],
@@ -1887,6 +1888,8 @@ def large_tenant(n: int, now: datetime | None = None) -> dict[str, Any]:
     if watchers:
         _large_flow_logs(arm, watchers[0])
     breadth.plant_server_parameters(arm)
+    breadth.plant_sql_security(arm)
+    breadth.plant_file_services(arm)
     _subscription_monitoring(arm)
     arm.link_nsg_associations()
 

@@ -18,12 +18,12 @@ from tests.rules.builders import SUB
 
 # family -> how many rules it holds (numbered 001..n with no gaps): one line to change per family
 RULES_PER_FAMILY = {
-    "STOR": 16,
+    "STOR": 17,
     "NET": 11,
     "CMP": 8,
     "KV": 11,
     "MON": 9,
-    "SQL": 9,
+    "SQL": 14,
     "PG": 9,
     "APP": 9,
     "IAM": 22,
@@ -88,10 +88,10 @@ def test_every_read_a_rule_declares_has_a_pinned_api_version() -> None:
 
 
 def test_an_unpinned_read_is_named() -> None:
-    unpinned = Needs(children=(ChildSpec("Microsoft.Storage/storageAccounts", "fileServices/default"),),
+    unpinned = Needs(children=(ChildSpec("Microsoft.Storage/storageAccounts", "queueServices/default"),),
                      subscription_reads=(SubscriptionRead("providers/Microsoft.Security/assessments", "assessments"),))
     assert unpinned_reads(unpinned) == [
-        "no api-version pinned for child fileServices/default of Microsoft.Storage/storageAccounts",
+        "no api-version pinned for child queueServices/default of Microsoft.Storage/storageAccounts",
         "no api-version pinned for subscription read providers/Microsoft.Security/assessments",
     ]
     with pytest.raises(UnpinnedRead):
