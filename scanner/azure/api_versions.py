@@ -37,6 +37,9 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.network/networkwatchers": "2024-05-01",
     "microsoft.insights/activitylogalerts": "2020-10-01",
     "microsoft.documentdb/databaseaccounts": "2024-08-15",
+    "microsoft.eventhub/namespaces": "2024-01-01",
+    "microsoft.servicebus/namespaces": "2022-10-01-preview",
+    "microsoft.cognitiveservices/accounts": "2024-10-01",
 }
 
 DIAGNOSTIC_SETTINGS_API_VERSION = "2021-05-01-preview"  # resource and subscription diagnostic settings

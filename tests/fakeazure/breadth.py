@@ -125,6 +125,7 @@ def plant_demo(arm: Any, now: datetime) -> None:
     plant_server_parameters(arm)
     plant_sql_security(arm)
     plant_file_services(arm)
+    plant_messaging_and_ai(arm)
 
 
 def _large_cosmos(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
@@ -334,3 +335,55 @@ def plant_file_services(arm: Any) -> None:
             "id": f"{res['id']}/fileServices/default", "name": "default",
             "type": "Microsoft.Storage/storageAccounts/fileServices", "sku": res.get("sku"),
             "properties": properties})
+
+
+EVENT_HUB_TYPE = "Microsoft.EventHub/namespaces"
+SERVICE_BUS_TYPE = "Microsoft.ServiceBus/namespaces"
+COGNITIVE_TYPE = "Microsoft.CognitiveServices/accounts"
+_CREATED = "2023-03-01T09:00:00Z"
+
+
+def messaging_namespace(arm: Any, rtype: str, rg: str, name: str, location: str, *, public: str,
+                        local_auth_off: bool) -> dict[str, Any]:
+    """An Event Hubs (2024-01-01) or Service Bus (2022-10-01-preview) namespace as its GET
+    returns it."""
+    props: dict[str, Any] = {
+        "minimumTlsVersion": "1.2", "publicNetworkAccess": public, "disableLocalAuth": local_auth_off,
+        "zoneRedundant": False, "provisioningState": "Succeeded", "status": "Active",
+        "createdAt": _CREATED, "updatedAt": _CREATED,
+        "serviceBusEndpoint": f"https://{name}.servicebus.windows.net:443/", "metricId": f"{arm.sub}:{name}",
+        "privateEndpointConnections": [],
+    }
+    if rtype == EVENT_HUB_TYPE:
+        props.update({"isAutoInflateEnabled": False, "maximumThroughputUnits": 0, "kafkaEnabled": True})
+    return arm.add(rg, rtype, name, location, props, sku={"name": "Standard", "tier": "Standard", "capacity": 1})
+
+
+def ai_account(arm: Any, rg: str, name: str, location: str, *, kind: str, public: str, default_action: str,
+               local_auth_off: bool, cmk: bool) -> dict[str, Any]:
+    """An AI services account as ``GET .../Microsoft.CognitiveServices/accounts/{name}``
+    (2024-10-01) returns it."""
+    props: dict[str, Any] = {
+        "endpoint": f"https://{name}.cognitiveservices.azure.com/", "customSubDomainName": name,
+        "provisioningState": "Succeeded", "publicNetworkAccess": public,
+        "networkAcls": {"defaultAction": default_action, "virtualNetworkRules": [],
+                        "ipRules": [] if default_action == "Allow" else [{"value": "203.0.113.0/24"}]},
+        "disableLocalAuth": local_auth_off, "privateEndpointConnections": [],
+        "encryption": ({"keySource": "Microsoft.KeyVault", "keyVaultProperties": {
+            "keyName": "key-ai-cmk", "keyVersion": "", "keyVaultUri": "https://kv-secure-01.vault.azure.net/"}}
+            if cmk else {"keySource": "Microsoft.CognitiveServices"}),
+    }
+    return arm.add(rg, COGNITIVE_TYPE, name, location, props, sku={"name": "S0"}, kind=kind)
+
+
+def plant_messaging_and_ai(arm: Any) -> None:
+    """AZ-MSG-001..004 and AZ-AI-001..003: a violating and a compliant resource of each type."""
+    for rtype, prefix in ((EVENT_HUB_TYPE, "evhns"), (SERVICE_BUS_TYPE, "sbns")):
+        messaging_namespace(arm, rtype, "rg-prod", f"{prefix}-public-keys-01", "westeurope",
+                            public="Enabled", local_auth_off=False)                      # violating
+        messaging_namespace(arm, rtype, "rg-prod", f"{prefix}-private-entra-01", "westeurope",
+                            public="Disabled", local_auth_off=True)                      # compliant
+    ai_account(arm, "rg-prod", "oai-open-keys-01", "westeurope", kind="OpenAI", public="Enabled",
+               default_action="Allow", local_auth_off=False, cmk=False)                  # AI-001..003 violating
+    ai_account(arm, "rg-prod", "ais-locked-cmk-01", "westeurope", kind="AIServices", public="Enabled",
+               default_action="Deny", local_auth_off=True, cmk=True)                     # AI-001..003 compliant

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 MODULE_OF_FAMILY: dict[str, str] = {
     "ACR": "acr",
+    "AI": "aiservices",
     "AKS": "aks",
     "APP": "appservice",
     "CMP": "compute",
@@ -17,6 +18,7 @@ MODULE_OF_FAMILY: dict[str, str] = {
     "IAM": "identity",
     "KV": "keyvault",
     "MON": "monitoring",
+    "MSG": "messaging",
     "MYSQL": "mysql",
     "NET": "network",
     "PG": "postgresql",
