@@ -38,6 +38,7 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.insights/activitylogalerts": "2020-10-01",
     "microsoft.documentdb/databaseaccounts": "2024-08-15",
     "microsoft.eventhub/namespaces": "2024-01-01",
+    "microsoft.network/bastionhosts": "2024-05-01",
     "microsoft.servicebus/namespaces": "2022-10-01-preview",
     "microsoft.cognitiveservices/accounts": "2024-10-01",
 }

@@ -126,6 +126,7 @@ def plant_demo(arm: Any, now: datetime) -> None:
     plant_sql_security(arm)
     plant_file_services(arm)
     plant_messaging_and_ai(arm)
+    plant_failed_bastion(arm)
 
 
 def _large_cosmos(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
@@ -387,3 +388,28 @@ def plant_messaging_and_ai(arm: Any) -> None:
                default_action="Allow", local_auth_off=False, cmk=False)                  # AI-001..003 violating
     ai_account(arm, "rg-prod", "ais-locked-cmk-01", "westeurope", kind="AIServices", public="Enabled",
                default_action="Deny", local_auth_off=True, cmk=True)                     # AI-001..003 compliant
+
+
+BASTION_TYPE = "Microsoft.Network/bastionHosts"
+
+
+def plant_failed_bastion(arm: Any) -> None:
+    """A Bastion host in vnet-data's ``AzureBastionSubnet`` whose deployment failed
+    (``provisioningState`` Failed), as "Bastion Hosts - Get" (2024-05-01) returns it: the
+    subscription has VMs and no working Bastion, so AZ-NET-012 is violated."""
+    rg, name = "rg-data", "bas-vnet-data-01"
+    bid = arm.rid(rg, BASTION_TYPE, name)
+    subnet = arm.rid(rg, "Microsoft.Network/virtualNetworks", "vnet-data") + "/subnets/AzureBastionSubnet"
+    arm.add(rg, BASTION_TYPE, name, "northeurope", {
+        "provisioningState": "Failed",
+        "dnsName": "bst-3f6c1d2e-5a7b-4c8d-9e0f-1a2b3c4d5e6f.bastion.azure.com",
+        "scaleUnits": 2, "disableCopyPaste": False, "enableFileCopy": False, "enableIpConnect": False,
+        "enableShareableLink": False, "enableTunneling": False, "enableKerberos": False,
+        "ipConfigurations": [{
+            "id": f"{bid}/bastionHostIpConfigurations/IpConf", "name": "IpConf",
+            "type": "Microsoft.Network/bastionHosts/bastionHostIpConfigurations",
+            "properties": {"provisioningState": "Failed", "privateIPAllocationMethod": "Dynamic",
+                           "publicIPAddress": {"id": arm.rid(rg, "Microsoft.Network/publicIPAddresses", f"pip-{name}")},
+                           "subnet": {"id": subnet}},
+        }],
+    }, sku={"name": "Basic"})
