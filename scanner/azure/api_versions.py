@@ -39,6 +39,8 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.documentdb/databaseaccounts": "2024-08-15",
     "microsoft.eventhub/namespaces": "2024-01-01",
     "microsoft.network/bastionhosts": "2024-05-01",
+    "microsoft.operationalinsights/workspaces": "2023-09-01",
+    "microsoft.insights/components": "2020-02-02",
     "microsoft.servicebus/namespaces": "2022-10-01-preview",
     "microsoft.cognitiveservices/accounts": "2024-10-01",
 }

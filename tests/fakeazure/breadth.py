@@ -127,6 +127,7 @@ def plant_demo(arm: Any, now: datetime) -> None:
     plant_file_services(arm)
     plant_messaging_and_ai(arm)
     plant_failed_bastion(arm)
+    plant_workspaces_and_components(arm)
 
 
 def _large_cosmos(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
@@ -413,3 +414,52 @@ def plant_failed_bastion(arm: Any) -> None:
                            "subnet": {"id": subnet}},
         }],
     }, sku={"name": "Basic"})
+
+
+WORKSPACE_TYPE = "Microsoft.OperationalInsights/workspaces"
+COMPONENT_TYPE = "Microsoft.Insights/components"
+
+
+def log_analytics_workspace(arm: Any, rg: str, name: str, location: str, *, public: str,
+                            local_auth_off: bool) -> dict[str, Any]:
+    """A workspace as ``GET .../Microsoft.OperationalInsights/workspaces/{name}`` (2023-09-01)."""
+    return arm.add(rg, WORKSPACE_TYPE, name, location, {
+        "customerId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"law:{name}")),
+        "provisioningState": "Succeeded", "sku": {"name": "PerGB2018", "lastSkuUpdate": _CREATED},
+        "retentionInDays": 90, "workspaceCapping": {"dailyQuotaGb": -1.0, "dataIngestionStatus": "RespectQuota"},
+        "publicNetworkAccessForIngestion": public, "publicNetworkAccessForQuery": public,
+        "features": {"legacy": 0, "searchVersion": 1, "enableLogAccessUsingOnlyResourcePermissions": True,
+                     "disableLocalAuth": local_auth_off},
+        "createdDate": _CREATED, "modifiedDate": _CREATED,
+    })
+
+
+def app_insights(arm: Any, rg: str, name: str, location: str, *, workspace_id: str, public: str,
+                 local_auth_off: bool) -> dict[str, Any]:
+    """A workspace-based component as ``GET .../Microsoft.Insights/components/{name}``
+    (2020-02-02); note the schema's ``DisableLocalAuth`` spelling."""
+    app_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"appi:{name}"))
+    key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ikey:{name}"))
+    return arm.add(rg, COMPONENT_TYPE, name, location, {
+        "ApplicationId": name, "AppId": app_id, "Application_Type": "web", "Flow_Type": "Bluefield",
+        "Request_Source": "rest", "InstrumentationKey": key,
+        "ConnectionString": f"InstrumentationKey={key};IngestionEndpoint=https://{location}-5.in.applicationinsights.azure.com/",
+        "CreationDate": _CREATED, "TenantId": arm.sub, "provisioningState": "Succeeded",
+        "WorkspaceResourceId": workspace_id, "IngestionMode": "LogAnalytics",
+        "publicNetworkAccessForIngestion": public, "publicNetworkAccessForQuery": public,
+        "DisableLocalAuth": local_auth_off,
+    }, kind="web")
+
+
+def plant_workspaces_and_components(arm: Any) -> None:
+    """AZ-MON-010..013: the ``law-security`` workspace that the demo's diagnostic settings and
+    flow logs already name, locked down (compliant), an open one (violating), and an
+    Application Insights component on each."""
+    secure = log_analytics_workspace(arm, "rg-prod", "law-security", "westeurope", public="Disabled",
+                                     local_auth_off=True)
+    open_ws = log_analytics_workspace(arm, "rg-prod", "law-open-01", "westeurope", public="Enabled",
+                                      local_auth_off=False)
+    app_insights(arm, "rg-prod", "appi-private-01", "westeurope", workspace_id=secure["id"], public="Disabled",
+                 local_auth_off=True)
+    app_insights(arm, "rg-prod", "appi-open-keys-01", "westeurope", workspace_id=open_ws["id"], public="Enabled",
+                 local_auth_off=False)

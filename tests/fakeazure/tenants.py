@@ -111,6 +111,8 @@ API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.DocumentDB/databaseAccounts": ["2023-04-15", "2023-11-15", "2024-05-15", "2024-08-15", "2024-11-15"],
     "Microsoft.EventHub/namespaces": ["2021-11-01", "2022-10-01-preview", "2024-01-01"],
     "Microsoft.Network/bastionHosts": ["2023-09-01", "2024-01-01", "2024-05-01"],
+    "Microsoft.OperationalInsights/workspaces": ["2022-10-01", "2023-09-01"],
+    "Microsoft.Insights/components": ["2015-05-01", "2020-02-02"],
     "Microsoft.ServiceBus/namespaces": ["2021-11-01", "2022-10-01-preview"],
     "Microsoft.CognitiveServices/accounts": ["2023-05-01", "2024-10-01"],
     # an extension resource: under a resource ({id}/providers/...) and at subscription scope

@@ -22,7 +22,7 @@ RULES_PER_FAMILY = {
     "NET": 13,
     "CMP": 8,
     "KV": 11,
-    "MON": 9,
+    "MON": 13,
     "SQL": 14,
     "PG": 9,
     "APP": 9,
