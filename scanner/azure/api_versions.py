@@ -41,6 +41,8 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.network/bastionhosts": "2024-05-01",
     "microsoft.operationalinsights/workspaces": "2023-09-01",
     "microsoft.insights/components": "2020-02-02",
+    "microsoft.recoveryservices/vaults": "2024-04-01",
+    "microsoft.app/containerapps": "2024-03-01",
     "microsoft.servicebus/namespaces": "2022-10-01-preview",
     "microsoft.cognitiveservices/accounts": "2024-10-01",
 }

@@ -128,6 +128,7 @@ def plant_demo(arm: Any, now: datetime) -> None:
     plant_messaging_and_ai(arm)
     plant_failed_bastion(arm)
     plant_workspaces_and_components(arm)
+    plant_vaults_and_container_apps(arm)
 
 
 def _large_cosmos(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
@@ -463,3 +464,61 @@ def plant_workspaces_and_components(arm: Any) -> None:
                  local_auth_off=True)
     app_insights(arm, "rg-prod", "appi-open-keys-01", "westeurope", workspace_id=open_ws["id"], public="Enabled",
                  local_auth_off=False)
+
+
+RSV_TYPE = "Microsoft.RecoveryServices/vaults"
+CONTAINER_APP_TYPE = "Microsoft.App/containerApps"
+
+
+def recovery_vault(arm: Any, rg: str, name: str, location: str, *, soft_delete: str, immutability: str,
+                   public: str) -> dict[str, Any]:
+    """A vault as ``GET .../Microsoft.RecoveryServices/vaults/{name}`` (2024-04-01) returns it."""
+    return arm.add(rg, RSV_TYPE, name, location, {
+        "provisioningState": "Succeeded", "privateEndpointStateForBackup": "None",
+        "privateEndpointStateForSiteRecovery": "None", "publicNetworkAccess": public,
+        "securitySettings": {
+            "immutabilitySettings": {"state": immutability},
+            "softDeleteSettings": {"softDeleteState": soft_delete, "softDeleteRetentionPeriodInDays": 14,
+                                   "enhancedSecurityState": "Enabled"},
+            "multiUserAuthorization": "Disabled",
+        },
+        "redundancySettings": {"standardTierStorageRedundancy": "GeoRedundant", "crossRegionRestore": "Disabled"},
+        "secureScore": "Minimum", "backupStorageVersion": "V2",
+    }, sku={"name": "RS0", "tier": "Standard"})
+
+
+def container_app(arm: Any, rg: str, name: str, location: str, *, insecure: bool,
+                  allowed: list[str]) -> dict[str, Any]:
+    """A container app with external ingress as ``GET .../Microsoft.App/containerApps/{name}``
+    (2024-03-01) returns it."""
+    env = arm.rid(rg, "Microsoft.App/managedEnvironments", "cae-prod-01")
+    return arm.add(rg, CONTAINER_APP_TYPE, name, location, {
+        "provisioningState": "Succeeded", "runningStatus": "Running",
+        "managedEnvironmentId": env, "environmentId": env, "workloadProfileName": "Consumption",
+        "latestRevisionName": f"{name}--r1", "latestReadyRevisionName": f"{name}--r1",
+        "configuration": {
+            "secrets": [], "activeRevisionsMode": "Single", "registries": [], "maxInactiveRevisions": 100,
+            "ingress": {
+                "fqdn": f"{name}.kindforest-12ab34cd.{location}.azurecontainerapps.io", "external": True,
+                "targetPort": 8080, "exposedPort": 0, "transport": "Auto",
+                "traffic": [{"weight": 100, "latestRevision": True}], "allowInsecure": insecure,
+                "ipSecurityRestrictions": [{"name": f"allow-{i}", "ipAddressRange": cidr, "action": "Allow"}
+                                           for i, cidr in enumerate(allowed)] or None,
+                "clientCertificateMode": "Ignore", "stickySessions": {"affinity": "none"},
+            },
+        },
+        "template": {"containers": [{"image": "mcr.microsoft.com/k8se/quickstart:latest", "name": name,
+                                     "resources": {"cpu": 0.5, "memory": "1Gi"}}],
+                     "scale": {"minReplicas": 0, "maxReplicas": 10}},
+    })
+
+
+def plant_vaults_and_container_apps(arm: Any) -> None:
+    """AZ-RSV-001..003 and AZ-CAPP-001..002: a violating and a compliant resource of each type."""
+    recovery_vault(arm, "rg-prod", "rsv-unprotected-01", "westeurope", soft_delete="Disabled",
+                   immutability="Disabled", public="Enabled")                             # violating
+    recovery_vault(arm, "rg-prod", "rsv-locked-01", "westeurope", soft_delete="AlwaysON",
+                   immutability="Locked", public="Disabled")                              # compliant
+    container_app(arm, "rg-prod", "ca-open-http-01", "westeurope", insecure=True, allowed=[])   # violating
+    container_app(arm, "rg-prod", "ca-restricted-01", "westeurope", insecure=False,
+                  allowed=["203.0.113.0/24"])                                             # compliant

@@ -33,6 +33,8 @@ RULES_PER_FAMILY = {
     "COSMOS": 5,
     "AI": 3,
     "MSG": 4,
+    "RSV": 3,
+    "CAPP": 2,
     "DEF": 7,
 }
 EXPECTED_IDS = {f"AZ-{fam}-{n:03d}" for fam, count in RULES_PER_FAMILY.items() for n in range(1, count + 1)}

@@ -12,6 +12,7 @@ MODULE_OF_FAMILY: dict[str, str] = {
     "AI": "aiservices",
     "AKS": "aks",
     "APP": "appservice",
+    "CAPP": "containerapps",
     "CMP": "compute",
     "COSMOS": "cosmosdb",
     "DEF": "defender",
@@ -22,6 +23,7 @@ MODULE_OF_FAMILY: dict[str, str] = {
     "MYSQL": "mysql",
     "NET": "network",
     "PG": "postgresql",
+    "RSV": "recoveryservices",
     "SQL": "sql",
     "STOR": "storage",
 }
