@@ -43,6 +43,7 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.insights/components": "2020-02-02",
     "microsoft.recoveryservices/vaults": "2024-04-01",
     "microsoft.app/containerapps": "2024-03-01",
+    "microsoft.databricks/workspaces": "2024-05-01",
     "microsoft.servicebus/namespaces": "2022-10-01-preview",
     "microsoft.cognitiveservices/accounts": "2024-10-01",
 }

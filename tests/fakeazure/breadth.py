@@ -129,6 +129,7 @@ def plant_demo(arm: Any, now: datetime) -> None:
     plant_failed_bastion(arm)
     plant_workspaces_and_components(arm)
     plant_vaults_and_container_apps(arm)
+    plant_databricks(arm)
 
 
 def _large_cosmos(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
@@ -522,3 +523,36 @@ def plant_vaults_and_container_apps(arm: Any) -> None:
     container_app(arm, "rg-prod", "ca-open-http-01", "westeurope", insecure=True, allowed=[])   # violating
     container_app(arm, "rg-prod", "ca-restricted-01", "westeurope", insecure=False,
                   allowed=["203.0.113.0/24"])                                             # compliant
+
+
+DATABRICKS_TYPE = "Microsoft.Databricks/workspaces"
+
+
+def databricks_workspace(arm: Any, rg: str, name: str, location: str, *, public: str, no_public_ip: bool,
+                         cmk: bool) -> dict[str, Any]:
+    """A workspace as ``GET .../Microsoft.Databricks/workspaces/{name}`` (2024-05-01) returns it."""
+    number = uuid.uuid5(uuid.NAMESPACE_URL, f"dbw:{name}").int % 10**16  # deterministic across processes
+    props: dict[str, Any] = {
+        "managedResourceGroupId": f"/subscriptions/{arm.sub}/resourceGroups/databricks-rg-{name}",
+        "parameters": {"enableNoPublicIp": {"type": "Bool", "value": no_public_ip},
+                       "prepareEncryption": {"type": "Bool", "value": False},
+                       "requireInfrastructureEncryption": {"type": "Bool", "value": False}},
+        "provisioningState": "Succeeded",
+        "workspaceId": str(number),
+        "workspaceUrl": f"adb-{number}.7.azuredatabricks.net",
+        "publicNetworkAccess": public,
+        "requiredNsgRules": "AllRules" if public == "Enabled" else "NoAzureDatabricksRules",
+        "createdDateTime": _CREATED,
+    }
+    if cmk:
+        props["encryption"] = {"entities": {"managedServices": {"keySource": "Microsoft.Keyvault", "keyVaultProperties": {
+            "keyName": "key-dbw-cmk", "keyVersion": "0123456789abcdef0123456789abcdef",
+            "keyVaultUri": "https://kv-secure-01.vault.azure.net/"}}}}
+    return arm.add(rg, DATABRICKS_TYPE, name, location, props, sku={"name": "premium"})
+
+
+def plant_databricks(arm: Any) -> None:
+    """AZ-DBW-001..003: an open workspace (violating) and a locked-down one (compliant)."""
+    databricks_workspace(arm, "rg-data", "dbw-open-01", "northeurope", public="Enabled", no_public_ip=False, cmk=False)
+    databricks_workspace(arm, "rg-data", "dbw-private-01", "northeurope", public="Disabled", no_public_ip=True,
+                         cmk=True)

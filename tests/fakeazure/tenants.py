@@ -115,6 +115,7 @@ API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.Insights/components": ["2015-05-01", "2020-02-02"],
     "Microsoft.RecoveryServices/vaults": ["2023-04-01", "2024-04-01"],
     "Microsoft.App/containerApps": ["2023-05-01", "2024-03-01"],
+    "Microsoft.Databricks/workspaces": ["2023-02-01", "2024-05-01"],
     "Microsoft.ServiceBus/namespaces": ["2021-11-01", "2022-10-01-preview"],
     "Microsoft.CognitiveServices/accounts": ["2023-05-01", "2024-10-01"],
     # an extension resource: under a resource ({id}/providers/...) and at subscription scope

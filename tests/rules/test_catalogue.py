@@ -35,6 +35,7 @@ RULES_PER_FAMILY = {
     "MSG": 4,
     "RSV": 3,
     "CAPP": 2,
+    "DBW": 3,
     "DEF": 7,
 }
 EXPECTED_IDS = {f"AZ-{fam}-{n:03d}" for fam, count in RULES_PER_FAMILY.items() for n in range(1, count + 1)}

@@ -15,6 +15,7 @@ MODULE_OF_FAMILY: dict[str, str] = {
     "CAPP": "containerapps",
     "CMP": "compute",
     "COSMOS": "cosmosdb",
+    "DBW": "databricks",
     "DEF": "defender",
     "IAM": "identity",
     "KV": "keyvault",
