@@ -80,3 +80,35 @@ def container_app_open_ingress(inv: Inventory, app: Resource) -> Judgement | Non
     if isinstance(restrictions, list) and restrictions:
         return Judgement(True, f"external ingress limited by {len(restrictions)} IP restriction(s)", metadata)
     return Judgement(False, "external ingress accepts every address", metadata)
+
+
+@rule(
+    id="AZ-CAPP-003",
+    title="Container app pulls images with a registry password",
+    severity="MEDIUM",
+    category="containers",
+    description=(
+        "A registry is configured with a username and a password secret (often the registry's "
+        "admin credentials) instead of a managed identity, so a long-lived credential with push "
+        "rights sits in the app's secrets and can be read by anyone with access to them."
+    ),
+    remediation=(
+        "Give the app a managed identity with AcrPull on the registry, then `az containerapp "
+        "registry set -g <rg> -n <app> --server <registry> --identity system` and remove the "
+        "password secret; disable the registry's admin user."
+    ),
+    frameworks={"NIST": ["PR.AC-1"], "ISO27001": ["A.5.17"]},
+    needs=_NEEDS,
+)
+@each_app
+def container_app_registry_password(inv: Inventory, app: Resource) -> Judgement | None:
+    """Apps with no private registry configured (public images) are not judged; a registry
+    entry with ``passwordSecretRef`` fails, one with ``identity`` passes."""
+    registries = [as_dict(r) for r in as_dict(props(app).get("configuration")).get("registries") or []]
+    if not registries:
+        return None
+    with_password = [str(r.get("server") or "") for r in registries if r.get("passwordSecretRef")]
+    metadata = {"registries": [str(r.get("server") or "") for r in registries], "withPassword": with_password}
+    if with_password:
+        return Judgement(False, f"registry {', '.join(with_password)} is accessed with a password secret", metadata)
+    return Judgement(True, "registries are accessed with a managed identity", metadata)

@@ -489,7 +489,7 @@ def recovery_vault(arm: Any, rg: str, name: str, location: str, *, soft_delete: 
 
 
 def container_app(arm: Any, rg: str, name: str, location: str, *, insecure: bool,
-                  allowed: list[str]) -> dict[str, Any]:
+                  allowed: list[str], registry_password: bool) -> dict[str, Any]:
     """A container app with external ingress as ``GET .../Microsoft.App/containerApps/{name}``
     (2024-03-01) returns it."""
     env = arm.rid(rg, "Microsoft.App/managedEnvironments", "cae-prod-01")
@@ -498,7 +498,11 @@ def container_app(arm: Any, rg: str, name: str, location: str, *, insecure: bool
         "managedEnvironmentId": env, "environmentId": env, "workloadProfileName": "Consumption",
         "latestRevisionName": f"{name}--r1", "latestReadyRevisionName": f"{name}--r1",
         "configuration": {
-            "secrets": [], "activeRevisionsMode": "Single", "registries": [], "maxInactiveRevisions": 100,
+            "secrets": [{"name": "acr-password"}] if registry_password else [],
+            "activeRevisionsMode": "Single", "maxInactiveRevisions": 100,
+            "registries": [{"server": "acrprod01.azurecr.io", "username": "acrprod01" if registry_password else "",
+                            "passwordSecretRef": "acr-password" if registry_password else "",
+                            "identity": "" if registry_password else "system"}],
             "ingress": {
                 "fqdn": f"{name}.kindforest-12ab34cd.{location}.azurecontainerapps.io", "external": True,
                 "targetPort": 8080, "exposedPort": 0, "transport": "Auto",
@@ -515,14 +519,15 @@ def container_app(arm: Any, rg: str, name: str, location: str, *, insecure: bool
 
 
 def plant_vaults_and_container_apps(arm: Any) -> None:
-    """AZ-RSV-001..003 and AZ-CAPP-001..002: a violating and a compliant resource of each type."""
+    """AZ-RSV-001..003 and AZ-CAPP-001..003: a violating and a compliant resource of each type."""
     recovery_vault(arm, "rg-prod", "rsv-unprotected-01", "westeurope", soft_delete="Disabled",
                    immutability="Disabled", public="Enabled")                             # violating
     recovery_vault(arm, "rg-prod", "rsv-locked-01", "westeurope", soft_delete="AlwaysON",
                    immutability="Locked", public="Disabled")                              # compliant
-    container_app(arm, "rg-prod", "ca-open-http-01", "westeurope", insecure=True, allowed=[])   # violating
+    container_app(arm, "rg-prod", "ca-open-http-01", "westeurope", insecure=True, allowed=[],
+                  registry_password=True)   # violating
     container_app(arm, "rg-prod", "ca-restricted-01", "westeurope", insecure=False,
-                  allowed=["203.0.113.0/24"])                                             # compliant
+                  allowed=["203.0.113.0/24"], registry_password=False)                                             # compliant
 
 
 DATABRICKS_TYPE = "Microsoft.Databricks/workspaces"

@@ -34,7 +34,7 @@ RULES_PER_FAMILY = {
     "AI": 3,
     "MSG": 4,
     "RSV": 3,
-    "CAPP": 2,
+    "CAPP": 3,
     "DBW": 3,
     "DEF": 7,
 }

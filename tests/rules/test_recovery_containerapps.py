@@ -72,3 +72,19 @@ def test_capp_without_ingress_or_internal_is_not_judged(rule_id: str) -> None:
 def test_unreadable_is_not_evaluated(rule_id: str, rtype: str) -> None:
     result = only(rule_id, with_unreadable(rtype, "x9", "HTTP 403 AuthorizationFailed"))
     assert result.passed is None and "403" in result.detail
+
+
+def _app_with_registries(registries: list[dict[str, Any]]) -> dict[str, Any]:
+    app = _app({"external": False})
+    app["properties"]["configuration"]["registries"] = registries
+    return app
+
+
+def test_capp003_password_registry_fails_identity_passes() -> None:
+    password = {"server": "acr1.azurecr.io", "username": "acr1", "passwordSecretRef": "acr-password", "identity": ""}
+    identity = {"server": "acr1.azurecr.io", "username": "", "passwordSecretRef": "", "identity": "system"}
+    result = only("AZ-CAPP-003", inventory(_app_with_registries([password])))
+    assert result.passed is False and "acr1.azurecr.io" in result.detail
+    assert only("AZ-CAPP-003", inventory(_app_with_registries([identity]))).passed is True
+    assert run("AZ-CAPP-003", inventory(_app_with_registries([]))) == []
+    assert only("AZ-CAPP-003", with_unreadable(CONTAINER_APP_TYPE, "x9", "HTTP 403")).passed is None
