@@ -171,8 +171,8 @@ def test_a_read_without_a_pinned_api_version_fails_before_any_request(emulator: 
     """A child read nobody pinned an api-version for stops the scan at once, naming the read,
     instead of sending a request per resource that ARM would refuse."""
     needs = Needs(resource_types=frozenset({"Microsoft.Storage/storageAccounts"}),
-                  children=(ChildSpec("Microsoft.Storage/storageAccounts", "fileServices/default"),))
+                  children=(ChildSpec("Microsoft.Storage/storageAccounts", "queueServices/default"),))
     collector = Collector(emulator.env["AZURE_SUBSCRIPTION_ID"], needs, endpoints=endpoints(emulator))
-    with pytest.raises(ValueError, match="no api-version pinned for child fileServices/default"):
+    with pytest.raises(ValueError, match="no api-version pinned for child queueServices/default"):
         collector.collect()
     assert emulator.stats()["total"] == 0

@@ -37,6 +37,15 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.network/networkwatchers": "2024-05-01",
     "microsoft.insights/activitylogalerts": "2020-10-01",
     "microsoft.documentdb/databaseaccounts": "2024-08-15",
+    "microsoft.eventhub/namespaces": "2024-01-01",
+    "microsoft.network/bastionhosts": "2024-05-01",
+    "microsoft.operationalinsights/workspaces": "2023-09-01",
+    "microsoft.insights/components": "2020-02-02",
+    "microsoft.recoveryservices/vaults": "2024-04-01",
+    "microsoft.app/containerapps": "2024-03-01",
+    "microsoft.databricks/workspaces": "2024-05-01",
+    "microsoft.servicebus/namespaces": "2022-10-01-preview",
+    "microsoft.cognitiveservices/accounts": "2024-10-01",
 }
 
 DIAGNOSTIC_SETTINGS_API_VERSION = "2021-05-01-preview"  # resource and subscription diagnostic settings
@@ -47,9 +56,12 @@ AUTHORIZATION_API_VERSION = "2022-04-01"
 # Extension resources (``providers/Microsoft.Insights/...``) are children too.
 CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
     ("Microsoft.Storage/storageAccounts", "blobServices/default"): "2023-05-01",
+    ("Microsoft.Storage/storageAccounts", "fileServices/default"): "2023-05-01",
     ("Microsoft.Sql/servers", "firewallRules"): "2021-11-01",
     ("Microsoft.Sql/servers", "auditingSettings/default"): "2021-11-01",
     ("Microsoft.Sql/servers/databases", "transparentDataEncryption/current"): "2021-11-01",
+    ("Microsoft.Sql/servers", "vulnerabilityAssessments/default"): "2021-11-01",
+    ("Microsoft.Sql/servers", "encryptionProtector/current"): "2021-11-01",
     ("Microsoft.DBforPostgreSQL/flexibleServers", "configurations/require_secure_transport"): "2024-08-01",
     ("Microsoft.DBforPostgreSQL/flexibleServers", "firewallRules"): "2024-08-01",
     ("Microsoft.DBforPostgreSQL/flexibleServers", "configurations"): "2024-08-01",

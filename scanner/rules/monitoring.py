@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 from scanner.inventory import Inventory, Needs, SubscriptionRead, props
 from scanner.rules.support.base import Evaluation, resource_name, rule
 from scanner.rules.support.diagnostic_settings import destinations, enabled_log_entries
-from scanner.rules.support.helpers import Judgement, as_dict, flag, judge_subscription
+from scanner.rules.support.helpers import Judgement, Resource, as_dict, flag, judge_each_resource, judge_subscription
 
 ALERT_TYPE = "Microsoft.Insights/activityLogAlerts"
 PRICING_TYPE = "Microsoft.Security/pricings"
@@ -438,3 +438,127 @@ def service_health_alerts(inv: Inventory) -> Judgement | None:
         return Judgement(None, f"no readable service health alert; {len(failed)} activity log alert(s) could not be "
                                f"read: {sorted(set(failed.values()))[0]}", metadata)
     return Judgement(False, "no enabled subscription-wide activity log alert for ServiceHealth events", metadata)
+
+
+# ---------------------------------------------------------------------------------------------
+# Log Analytics workspaces and Application Insights components (their own GETs only)
+# ---------------------------------------------------------------------------------------------
+
+WORKSPACE_TYPE = "Microsoft.OperationalInsights/workspaces"
+COMPONENT_TYPE = "Microsoft.Insights/components"
+
+
+def _public_network_access(resource: Mapping[str, Any], keys: tuple[str, ...]) -> Judgement:
+    """Failed when any of ``keys`` (``publicNetworkAccessForIngestion``/``ForQuery``) is Enabled
+    or absent (the Azure default is Enabled)."""
+    properties = props(dict(resource))
+    values = {key: properties.get(key) for key in keys}
+    open_paths = [key.removeprefix("publicNetworkAccessFor").lower() for key, value in values.items()
+                  if str(value or "Enabled").strip().lower() == "enabled"]
+    if open_paths:
+        return Judgement(False, f"public network access is enabled for {' and '.join(open_paths)}", values)
+    return Judgement(True, "public network access is disabled for " + " and ".join(
+        k.removeprefix("publicNetworkAccessFor").lower() for k in keys), values)
+
+
+@rule(
+    id="AZ-MON-010",
+    title="Log Analytics workspace accepts ingestion or queries from public networks",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "The workspace accepts log ingestion or queries over its public endpoint, so security "
+        "logs can be read (with a leaked credential) or polluted from anywhere instead of only "
+        "through an Azure Monitor Private Link Scope."
+    ),
+    remediation=(
+        "Connect the workspace to an Azure Monitor Private Link Scope, then portal: Log Analytics "
+        "workspace > Network isolation > 'Accept data ingestion from public networks' = No and "
+        "'Accept queries from public networks' = No, or `az monitor log-analytics workspace update "
+        "-g <rg> -n <ws> --ingestion-access Disabled --query-access Disabled`."
+    ),
+    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=Needs(resource_types=frozenset({WORKSPACE_TYPE})),
+)
+@judge_each_resource(WORKSPACE_TYPE, "Log Analytics workspace")
+def workspace_public_access(inv: Inventory, workspace: Resource) -> Judgement:
+    return _public_network_access(workspace, ("publicNetworkAccessForIngestion", "publicNetworkAccessForQuery"))
+
+
+@rule(
+    id="AZ-MON-011",
+    title="Log Analytics workspace accepts shared keys",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "Local authentication is on: agents and the Data Collector API can write with the "
+        "workspace's shared keys, which are not tied to an identity, cannot be scoped and are "
+        "never expired, so anyone holding one can forge or flood security logs."
+    ),
+    remediation=(
+        "Move data collection to the Azure Monitor Agent with managed identities, then set "
+        "`features.disableLocalAuth` true: `az monitor log-analytics workspace update -g <rg> -n "
+        "<ws> --set properties.features.disableLocalAuth=true`."
+    ),
+    frameworks={"NIST": ["PR.AC-1", "PR.AC-7"], "ISO27001": ["A.5.17", "A.8.5"]},
+    needs=Needs(resource_types=frozenset({WORKSPACE_TYPE})),
+)
+@judge_each_resource(WORKSPACE_TYPE, "Log Analytics workspace")
+def workspace_local_auth(inv: Inventory, workspace: Resource) -> Judgement:
+    """Absent ``features.disableLocalAuth`` is false (shared keys accepted)."""
+    disabled = as_dict(props(workspace).get("features")).get("disableLocalAuth")
+    metadata = {"disableLocalAuth": disabled}
+    if disabled is True:
+        return Judgement(True, "shared keys are disabled (Microsoft Entra ID only)", metadata)
+    return Judgement(False, "shared key (local) authentication is enabled", metadata)
+
+
+@rule(
+    id="AZ-MON-012",
+    title="Application Insights accepts telemetry without Microsoft Entra authentication",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "Local authentication is on, so anyone who finds the instrumentation key or connection "
+        "string (it ships in web pages and mobile apps) can send telemetry, forging or flooding "
+        "the application's logs and alerts."
+    ),
+    remediation=(
+        "Send telemetry with Microsoft Entra authentication (managed identity with Monitoring "
+        "Metrics Publisher), then set `DisableLocalAuth` true: `az resource update --ids "
+        "<component-id> --set properties.DisableLocalAuth=true`."
+    ),
+    frameworks={"NIST": ["PR.AC-1"], "ISO27001": ["A.8.5"]},
+    needs=Needs(resource_types=frozenset({COMPONENT_TYPE})),
+)
+@judge_each_resource(COMPONENT_TYPE, "Application Insights component")
+def component_local_auth(inv: Inventory, component: Resource) -> Judgement:
+    """The 2020-02-02 schema spells it ``DisableLocalAuth``; absent is false."""
+    disabled = props(component).get("DisableLocalAuth")
+    metadata = {"DisableLocalAuth": disabled}
+    if disabled is True:
+        return Judgement(True, "only Microsoft Entra-authenticated telemetry is accepted", metadata)
+    return Judgement(False, "telemetry is accepted with the instrumentation key alone (local auth on)", metadata)
+
+
+@rule(
+    id="AZ-MON-013",
+    title="Application Insights accepts ingestion or queries from public networks",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "The component accepts telemetry or queries over its public endpoint instead of only "
+        "through an Azure Monitor Private Link Scope, so application data can be read (with a "
+        "leaked credential) or polluted from anywhere."
+    ),
+    remediation=(
+        "Connect the component to an Azure Monitor Private Link Scope, then portal: Application "
+        "Insights > Network isolation > disable public ingestion and queries (properties "
+        "`publicNetworkAccessForIngestion`/`publicNetworkAccessForQuery` = Disabled)."
+    ),
+    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=Needs(resource_types=frozenset({COMPONENT_TYPE})),
+)
+@judge_each_resource(COMPONENT_TYPE, "Application Insights component")
+def component_public_access(inv: Inventory, component: Resource) -> Judgement:
+    return _public_network_access(component, ("publicNetworkAccessForIngestion", "publicNetworkAccessForQuery"))

@@ -21,6 +21,7 @@ from scanner.rules.support.helpers import (
     as_dict,
     flag,
     judge_each_resource,
+    judge_subscription,
     unreadable,
     verdict,
 )
@@ -620,3 +621,102 @@ def nsg_flow_logs(inv: Inventory) -> Iterable[Evaluation]:
         else:
             yield verdict(group, NSG_TYPE, False, "no flow log targets this NSG", metadata)
     yield from unreadable(inv, NSG_TYPE, "network security group")
+
+
+# ---------------------------------------------------------------------------------------------
+# Azure Bastion, and web ports open to the Internet
+# ---------------------------------------------------------------------------------------------
+
+BASTION_TYPE = "Microsoft.Network/bastionHosts"
+_VM_TYPE = "Microsoft.Compute/virtualMachines"
+
+
+@rule(
+    id="AZ-NET-012",
+    title="No Azure Bastion host while virtual machines exist",
+    severity="LOW",
+    category="network",
+    description=(
+        "The subscription runs virtual machines but has no Azure Bastion host, so RDP and SSH "
+        "administration needs public IPs, open management ports or a self-managed jump host. "
+        "Bastion brokers both over TLS from the portal without exposing the VMs."
+    ),
+    remediation=(
+        "Create an `AzureBastionSubnet` (/26 or larger) in the VMs' virtual network and a Bastion "
+        "host in it: `az network bastion create -g <rg> -n <name> --vnet-name <vnet> "
+        "--public-ip-address <pip> --location <region>`; then close RDP/SSH to the Internet."
+    ),
+    frameworks={"CIS": ["7.1"], "NIST": ["PR.AC-3", "PR.MA-2"], "ISO27001": ["A.8.20"]},
+    needs=Needs(resource_types=frozenset({BASTION_TYPE, _VM_TYPE})),
+)
+@judge_subscription
+def bastion_host_exists(inv: Inventory) -> Judgement | None:
+    """Judged only when the subscription has virtual machines (listed, readable or not): every
+    VM is administered over RDP or SSH. A Bastion host in a failed provisioning state does not
+    count; one whose GET failed leaves the question open."""
+    vm_count = len(inv.of_type(_VM_TYPE)) + len(inv.unreadable_of_type(_VM_TYPE))
+    if vm_count == 0:
+        return None
+    hosts = inv.of_type(BASTION_TYPE)
+    working = [h for h in hosts if str(props(h).get("provisioningState") or "Succeeded").lower() == "succeeded"]
+    metadata = {"virtualMachines": vm_count, "bastionHosts": sorted(resource_name(h) for h in hosts)}
+    if working:
+        return Judgement(True, f"Bastion host {resource_name(working[0])} serves {vm_count} VM(s)", metadata)
+    failed = inv.unreadable_of_type(BASTION_TYPE)
+    if failed:
+        reason = sorted(set(failed.values()))[0]
+        return Judgement(None, f"{len(failed)} Bastion host(s) could not be read: {reason}", metadata)
+    return Judgement(False, f"{vm_count} virtual machine(s) but no working Azure Bastion host", metadata)
+
+
+WEB_PORTS = (80, 443)
+
+
+def _gateway_subnets(inv: Inventory) -> set[str]:
+    """Lower-cased ids of the subnets that host an Application Gateway."""
+    subnets: set[str] = set()
+    for gateway in inv.of_type(APP_GATEWAY_TYPE):
+        for config in props(gateway).get("gatewayIPConfigurations") or []:
+            subnet_id = as_dict(as_dict(as_dict(config).get("properties")).get("subnet")).get("id")
+            if subnet_id:
+                subnets.add(str(subnet_id).lower())
+    return subnets
+
+
+@rule(
+    id="AZ-NET-013",
+    title="Network security group allows HTTP(S) from the Internet to workloads",
+    severity="LOW",
+    category="network",
+    description=(
+        "An inbound rule lets anyone on the Internet reach TCP 80 or 443 on the VMs or subnets "
+        "the NSG protects, so web servers are published directly instead of behind an "
+        "Application Gateway (WAF) or Front Door. Decision: an NSG that protects only subnets "
+        "hosting an Application Gateway passes, because the gateway must accept web traffic from "
+        "the Internet and fronts the workloads behind it (AZ-NET-007 checks its WAF); every other "
+        "NSG that opens 80/443 to the Internet fails, for a reviewer to confirm the exposure is "
+        "intended."
+    ),
+    remediation=(
+        "Publish web workloads through an Application Gateway with WAF or Azure Front Door and "
+        "restrict the NSG rule's source to the gateway subnet (or the `AzureFrontDoor.Backend` "
+        "service tag): `az network nsg rule update -g <rg> --nsg-name <nsg> -n <rule> "
+        "--source-address-prefixes <gateway-subnet-cidr>`."
+    ),
+    frameworks={"CIS": ["6.4"], "NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=Needs(resource_types=frozenset({NSG_TYPE, APP_GATEWAY_TYPE})),
+)
+@each_nsg
+def web_ports_open_to_internet(inv: Inventory, group: Resource) -> Judgement:
+    judgement = _exposed_ports(group, WEB_PORTS)
+    if judgement.passed is not False:
+        return judgement
+    subnets = {str(as_dict(s).get("id") or "").lower() for s in props(group).get("subnets") or []}
+    nics = props(group).get("networkInterfaces") or []
+    if subnets and not nics and subnets <= _gateway_subnets(inv):
+        return Judgement(True, "opens 80/443 only to Application Gateway subnet(s), which front the workloads",
+                         {"gatewaySubnets": sorted(subnets)})
+    if subnets and not nics and inv.unreadable_of_type(APP_GATEWAY_TYPE):
+        return Judgement(None, "opens 80/443 to subnets whose Application Gateways could not be read",
+                         {"subnets": sorted(subnets)})
+    return judgement

@@ -1,5 +1,6 @@
 """Azure SQL rules: network exposure (firewall rules, public access), Microsoft Entra
-administration, auditing and its retention, and transparent data encryption of databases.
+administration, auditing and its retention, transparent data encryption of databases and its
+protector key, and the server's (classic) vulnerability assessment settings.
 
 Firewall rules, auditing settings and TDE state are child resources, not part of the server
 GET, so rules reading them report "not evaluated" when the child could not be read.
@@ -27,6 +28,8 @@ SQL_DATABASE_TYPE = "Microsoft.Sql/servers/databases"
 SQL_FIREWALL_RULES = ChildSpec(SQL_TYPE, "firewallRules", is_list=True)
 SQL_AUDITING = ChildSpec(SQL_TYPE, "auditingSettings/default")
 SQL_TDE = ChildSpec(SQL_DATABASE_TYPE, "transparentDataEncryption/current")
+SQL_VULNERABILITY_ASSESSMENT = ChildSpec(SQL_TYPE, "vulnerabilityAssessments/default")
+SQL_ENCRYPTION_PROTECTOR = ChildSpec(SQL_TYPE, "encryptionProtector/current")
 
 each_server = judge_each_resource(SQL_TYPE, "server")
 
@@ -350,3 +353,191 @@ def sql_entra_only(inv: Inventory, server: Resource) -> Judgement:
     if not admins:
         return Judgement(False, "no Microsoft Entra administrator, so SQL authentication is the only way in", metadata)
     return Judgement(False, "SQL authentication is allowed (azureADOnlyAuthentication is not true)", metadata)
+
+
+def _vulnerability_assessment(inv: Inventory, server: Resource) -> dict[str, Any] | Judgement:
+    """The server's vulnerability assessment properties, or why they could not be read."""
+    settings = child_of(inv, SQL_VULNERABILITY_ASSESSMENT, server)
+    if not isinstance(settings, dict):
+        return unread_child(inv, SQL_VULNERABILITY_ASSESSMENT, server, "vulnerability assessment settings")
+    return props(settings)
+
+
+def _va_enabled_settings(inv: Inventory, server: Resource) -> dict[str, Any] | Judgement | None:
+    """The VA properties when VA is configured (a storage container is set), None when it is
+    not (that is AZ-SQL-010's finding, not a second one), or why they could not be read."""
+    settings = _vulnerability_assessment(inv, server)
+    if isinstance(settings, Judgement):
+        return settings
+    if not str(settings.get("storageContainerPath") or "").strip():
+        return None
+    return settings
+
+
+def _recurring_scans(settings: dict[str, Any]) -> dict[str, Any]:
+    return as_dict(settings.get("recurringScans"))
+
+
+_VA_NOTE = (
+    " Judged from the classic settings (`vulnerabilityAssessments/default`) that CIS v2.0.0 "
+    "describes; the newer express configuration (no storage account) is not read yet."
+)
+
+
+@rule(
+    id="AZ-SQL-010",
+    title="SQL server vulnerability assessment is not enabled",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "No storage account is set for the server's vulnerability assessment, so its databases "
+        "are never scanned for misconfigurations, excessive permissions and unprotected "
+        "sensitive data, and no baseline exists to spot drift." + _VA_NOTE
+    ),
+    remediation=(
+        "Portal: SQL server > Microsoft Defender for Cloud > Configure > Vulnerability assessment "
+        "settings > select a storage account, or `az sql server va-setting ...`/PowerShell "
+        "`Update-AzSqlServerVulnerabilityAssessmentSetting -StorageAccountName <account>`."
+    ),
+    frameworks={"CIS": ["4.2.2"], "NIST": ["ID.RA-1", "DE.CM-8"], "ISO27001": ["A.8.8"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_VULNERABILITY_ASSESSMENT,)),
+)
+@each_server
+def sql_va_enabled(inv: Inventory, server: Resource) -> Judgement:
+    """Azure answers the GET with empty settings (no ``storageContainerPath``) when VA was never
+    configured, so an absent or empty path fails."""
+    settings = _vulnerability_assessment(inv, server)
+    if isinstance(settings, Judgement):
+        return settings
+    path = str(settings.get("storageContainerPath") or "").strip()
+    metadata = {"storageContainerPath": path or None}
+    if path:
+        return Judgement(True, f"vulnerability assessment results go to {path}", metadata)
+    return Judgement(False, "vulnerability assessment has no storage account (not enabled)", metadata)
+
+
+@rule(
+    id="AZ-SQL-011",
+    title="SQL server vulnerability assessment recurring scans are off",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "Vulnerability assessment is configured but periodic recurring scans are off, so new "
+        "weaknesses introduced after the last manual scan go unnoticed." + _VA_NOTE
+    ),
+    remediation=(
+        "Portal: SQL server > Microsoft Defender for Cloud > Configure > 'Periodic recurring "
+        "scans' = On, or `Update-AzSqlServerVulnerabilityAssessmentSetting -RecurringScansInterval "
+        "Weekly`."
+    ),
+    frameworks={"CIS": ["4.2.3"], "NIST": ["DE.CM-8"], "ISO27001": ["A.8.8"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_VULNERABILITY_ASSESSMENT,)),
+)
+@each_server
+def sql_va_recurring_scans(inv: Inventory, server: Resource) -> Judgement | None:
+    """Only servers whose VA is configured are judged (AZ-SQL-010 reports the others)."""
+    settings = _va_enabled_settings(inv, server)
+    if settings is None or isinstance(settings, Judgement):
+        return settings
+    enabled = _recurring_scans(settings).get("isEnabled")
+    metadata = {"isEnabled": enabled}
+    if enabled is True:
+        return Judgement(True, "periodic recurring scans are on", metadata)
+    return Judgement(False, "periodic recurring scans are off", metadata)
+
+
+@rule(
+    id="AZ-SQL-012",
+    title="SQL server vulnerability assessment sends scan reports to nobody",
+    severity="LOW",
+    category="database",
+    description=(
+        "Recurring vulnerability scans have no e-mail recipients, so their findings wait in a "
+        "storage container until someone happens to look." + _VA_NOTE
+    ),
+    remediation=(
+        "Portal: SQL server > Microsoft Defender for Cloud > Configure > 'Send scan reports to' = "
+        "the security team's address, or `Update-AzSqlServerVulnerabilityAssessmentSetting "
+        "-NotificationEmail <address>`."
+    ),
+    frameworks={"CIS": ["4.2.4"], "NIST": ["RS.CO-2"], "ISO27001": ["A.8.8"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_VULNERABILITY_ASSESSMENT,)),
+)
+@each_server
+def sql_va_report_recipients(inv: Inventory, server: Resource) -> Judgement | None:
+    """Only servers whose VA is configured are judged; blank addresses do not count."""
+    settings = _va_enabled_settings(inv, server)
+    if settings is None or isinstance(settings, Judgement):
+        return settings
+    raw = _recurring_scans(settings).get("emails")
+    emails = [str(e).strip() for e in raw if str(e).strip()] if isinstance(raw, list) else []
+    metadata = {"emails": emails}
+    if emails:
+        return Judgement(True, f"scan reports go to {len(emails)} address(es)", metadata)
+    return Judgement(False, "no address receives scan reports", metadata)
+
+
+@rule(
+    id="AZ-SQL-013",
+    title="SQL server vulnerability assessment does not notify admins and subscription owners",
+    severity="LOW",
+    category="database",
+    description=(
+        "'Also send email notifications to admins and subscription owners' is off, so the people "
+        "accountable for the subscription do not learn about the server's vulnerabilities." + _VA_NOTE
+    ),
+    remediation=(
+        "Portal: SQL server > Microsoft Defender for Cloud > Configure > check 'Also send email "
+        "notification to admins and subscription owners', or "
+        "`Update-AzSqlServerVulnerabilityAssessmentSetting -EmailAdmins $true`."
+    ),
+    frameworks={"CIS": ["4.2.5"], "NIST": ["RS.CO-2"], "ISO27001": ["A.8.8"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_VULNERABILITY_ASSESSMENT,)),
+)
+@each_server
+def sql_va_email_admins(inv: Inventory, server: Resource) -> Judgement | None:
+    """Only servers whose VA is configured are judged."""
+    settings = _va_enabled_settings(inv, server)
+    if settings is None or isinstance(settings, Judgement):
+        return settings
+    notify = _recurring_scans(settings).get("emailSubscriptionAdmins")
+    metadata = {"emailSubscriptionAdmins": notify}
+    if notify is True:
+        return Judgement(True, "admins and subscription owners are notified", metadata)
+    return Judgement(False, "admins and subscription owners are not notified", metadata)
+
+
+@rule(
+    id="AZ-SQL-014",
+    title="SQL server TDE protector is not a customer-managed key",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "The key that protects the databases' encryption keys is managed by Microsoft, so the "
+        "organisation cannot rotate or revoke it, audit its use in its own key vault, or cut off "
+        "access to the data by disabling the key."
+    ),
+    remediation=(
+        "Create a key in a Key Vault with purge protection, grant the server's identity get/wrap/"
+        "unwrap, then portal: SQL server > Transparent data encryption > Customer-managed key, or "
+        "`az sql server tde-key set -g <rg> -s <server> --server-key-type AzureKeyVault --kid <key-id>`."
+    ),
+    frameworks={"CIS": ["4.1.3"], "NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_ENCRYPTION_PROTECTOR,)),
+)
+@each_server
+def sql_tde_customer_key(inv: Inventory, server: Resource) -> Judgement:
+    """``serverKeyType`` AzureKeyVault passes, ServiceManaged fails, anything else (absent,
+    unknown) is not evaluated."""
+    protector = child_of(inv, SQL_ENCRYPTION_PROTECTOR, server)
+    if not isinstance(protector, dict):
+        return unread_child(inv, SQL_ENCRYPTION_PROTECTOR, server, "TDE protector")
+    key_type = props(protector).get("serverKeyType")
+    metadata = {"serverKeyType": key_type, "serverKeyName": props(protector).get("serverKeyName")}
+    value = str(key_type or "").strip().lower()
+    if value == "azurekeyvault":
+        return Judgement(True, "TDE protector is a customer-managed Key Vault key", metadata)
+    if value == "servicemanaged":
+        return Judgement(False, "TDE protector is service-managed", metadata)
+    shown = "not reported" if key_type is None else f"unrecognised ({key_type!r})"
+    return Judgement(None, f"TDE protector serverKeyType {shown}", metadata)

@@ -26,6 +26,7 @@ from scanner.rules.support.helpers import (
 
 STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
 BLOB_SERVICE = ChildSpec(STORAGE_TYPE, "blobServices/default")
+FILE_SERVICE = ChildSpec(STORAGE_TYPE, "fileServices/default")
 
 _NEEDS = Needs(resource_types=frozenset({STORAGE_TYPE}))
 each_account = judge_each_resource(STORAGE_TYPE, "storage account")
@@ -544,3 +545,42 @@ def storage_customer_managed_key(inv: Inventory, account: Resource) -> Judgement
     if str(source or "").lower() == "microsoft.keyvault":
         return Judgement(True, "encrypted with a customer-managed key", metadata)
     return Judgement(False, f"keySource is {source or 'Microsoft.Storage (default)'}", metadata)
+
+
+# account kinds without Azure Files (premium block blob and legacy blob-only accounts)
+_NO_FILE_SERVICE_KINDS = frozenset({"blockblobstorage", "blobstorage"})
+
+
+@rule(
+    id="AZ-STOR-017",
+    title="File share soft delete is disabled",
+    severity="MEDIUM",
+    category="storage",
+    description=(
+        "Deleted Azure file shares (``shareDeleteRetentionPolicy``) cannot be recovered: a "
+        "mistaken script, a compromised key or ransomware that deletes a share destroys every "
+        "file and snapshot in it at once. Accounts that cannot hold file shares (BlockBlobStorage, "
+        "BlobStorage) are not judged."
+    ),
+    remediation=(
+        "Portal: Storage account > Data protection (File shares) > 'Enable soft delete for file "
+        "shares', or `az storage account file-service-properties update -g <rg> --account-name "
+        "<account> --enable-delete-retention true --delete-retention-days 14`."
+    ),
+    frameworks={"NIST": ["PR.IP-4"], "ISO27001": ["A.8.13"]},
+    needs=Needs(resource_types=frozenset({STORAGE_TYPE}), children=(FILE_SERVICE,)),
+)
+@each_account
+def file_share_soft_delete(inv: Inventory, account: Resource) -> Judgement | None:
+    """An absent policy is off (Azure's default for accounts created before 2020 and by the
+    REST API; the portal turns it on for new accounts)."""
+    if str(account.get("kind") or "").strip().lower() in _NO_FILE_SERVICE_KINDS:
+        return None
+    service = child_of(inv, FILE_SERVICE, account)
+    if not isinstance(service, dict):
+        return unread_child(inv, FILE_SERVICE, account, "file service properties")
+    policy = as_dict(props(service).get("shareDeleteRetentionPolicy"))
+    metadata = {"enabled": policy.get("enabled"), "days": policy.get("days")}
+    if flag(policy.get("enabled")) is True:
+        return Judgement(True, f"file share soft delete enabled ({policy.get('days')} days)", metadata)
+    return Judgement(False, "file share soft delete (shareDeleteRetentionPolicy) is not enabled", metadata)

@@ -123,6 +123,13 @@ def plant_demo(arm: Any, now: datetime) -> None:
     plant_alerts(arm)
     plant_defender_settings(arm)
     plant_server_parameters(arm)
+    plant_sql_security(arm)
+    plant_file_services(arm)
+    plant_messaging_and_ai(arm)
+    plant_failed_bastion(arm)
+    plant_workspaces_and_components(arm)
+    plant_vaults_and_container_apps(arm)
+    plant_databricks(arm)
 
 
 def _large_cosmos(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
@@ -266,3 +273,291 @@ def plant_server_parameters(arm: Any) -> None:
         else:
             values["require_secure_transport"] = single["properties"]["value"]
         arm.child(res, "configurations", _configurations(res, values))
+
+
+# SQL server vulnerability assessment (classic, ``vulnerabilityAssessments/default``) and TDE
+# protector (``encryptionProtector/current``) per server, cycled in build order (AZ-SQL-010..014):
+# (storage container set, recurring scans, email admins, report recipients, customer-managed key)
+SQL_SECURITY_CASES: list[tuple[bool, bool, bool, list[str], bool]] = [
+    (False, False, True, [], False),                            # SQL-010, 014 violating
+    (True, True, True, ["secops@contoso.example"], True),       # all compliant
+    (True, False, False, [], False),                            # SQL-011, 012, 013, 014 violating
+]
+SQL_TYPE = "Microsoft.Sql/servers"
+
+
+def plant_sql_security(arm: Any) -> None:
+    """Every SQL server's VA settings and TDE protector, as Azure returns them. A server whose VA
+    was never configured still answers the GET, with no ``storageContainerPath``."""
+    index = 0
+    for res in arm.resources:
+        if res["type"] != SQL_TYPE:
+            continue
+        va, recurring, admins, emails, cmk = SQL_SECURITY_CASES[index % len(SQL_SECURITY_CASES)]
+        index += 1
+        va_props: dict[str, Any] = {"recurringScans": {"isEnabled": recurring, "emailSubscriptionAdmins": admins,
+                                                       "emails": emails}}
+        if va:
+            va_props["storageContainerPath"] = "https://stvulnassess01.blob.core.windows.net/vulnerability-assessment/"
+        arm.child(res, "vulnerabilityAssessments/default", {
+            "id": f"{res['id']}/vulnerabilityAssessments/default", "name": "default",
+            "type": "Microsoft.Sql/servers/vulnerabilityAssessments", "properties": va_props})
+        key_name = "kv-secure-01_key-sql-tde_0123456789abcdef0123456789abcdef" if cmk else "ServiceManaged"
+        protector: dict[str, Any] = {"serverKeyName": key_name,
+                                     "serverKeyType": "AzureKeyVault" if cmk else "ServiceManaged",
+                                     "autoRotationEnabled": cmk}
+        if cmk:
+            protector["uri"] = "https://kv-secure-01.vault.azure.net/keys/key-sql-tde/0123456789abcdef0123456789abcdef"
+        arm.child(res, "encryptionProtector/current", {
+            "id": f"{res['id']}/encryptionProtector/current", "name": "current",
+            "type": "Microsoft.Sql/servers/encryptionProtector",
+            "kind": "azurekeyvault" if cmk else "servicemanaged", "location": res["location"],
+            "properties": protector})
+
+
+# Azure Files service properties per StorageV2 account (AZ-STOR-017), cycled in build order:
+# share soft delete on (14 days), off, absent (off)
+FILE_SHARE_SOFT_DELETE_CASES: list[bool | None] = [True, False, None]
+STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
+
+
+def plant_file_services(arm: Any) -> None:
+    """``fileServices/default`` of every account that can hold file shares, as "File Services -
+    Get Service Properties" returns it; ``shareDeleteRetentionPolicy`` is left out in the
+    absent case, as Azure does for accounts that never set it."""
+    index = 0
+    for res in arm.resources:
+        if res["type"] != STORAGE_TYPE or str(res.get("kind", "")).lower() in ("blockblobstorage", "blobstorage"):
+            continue
+        case = FILE_SHARE_SOFT_DELETE_CASES[index % len(FILE_SHARE_SOFT_DELETE_CASES)]
+        index += 1
+        properties: dict[str, Any] = {"cors": {"corsRules": []},
+                                      "protocolSettings": {"smb": {"multichannel": {"enabled": False}}}}
+        if case is not None:
+            properties["shareDeleteRetentionPolicy"] = {"enabled": case, **({"days": 14} if case else {})}
+        arm.child(res, "fileServices/default", {
+            "id": f"{res['id']}/fileServices/default", "name": "default",
+            "type": "Microsoft.Storage/storageAccounts/fileServices", "sku": res.get("sku"),
+            "properties": properties})
+
+
+EVENT_HUB_TYPE = "Microsoft.EventHub/namespaces"
+SERVICE_BUS_TYPE = "Microsoft.ServiceBus/namespaces"
+COGNITIVE_TYPE = "Microsoft.CognitiveServices/accounts"
+_CREATED = "2023-03-01T09:00:00Z"
+
+
+def messaging_namespace(arm: Any, rtype: str, rg: str, name: str, location: str, *, public: str,
+                        local_auth_off: bool) -> dict[str, Any]:
+    """An Event Hubs (2024-01-01) or Service Bus (2022-10-01-preview) namespace as its GET
+    returns it."""
+    props: dict[str, Any] = {
+        "minimumTlsVersion": "1.2", "publicNetworkAccess": public, "disableLocalAuth": local_auth_off,
+        "zoneRedundant": False, "provisioningState": "Succeeded", "status": "Active",
+        "createdAt": _CREATED, "updatedAt": _CREATED,
+        "serviceBusEndpoint": f"https://{name}.servicebus.windows.net:443/", "metricId": f"{arm.sub}:{name}",
+        "privateEndpointConnections": [],
+    }
+    if rtype == EVENT_HUB_TYPE:
+        props.update({"isAutoInflateEnabled": False, "maximumThroughputUnits": 0, "kafkaEnabled": True})
+    return arm.add(rg, rtype, name, location, props, sku={"name": "Standard", "tier": "Standard", "capacity": 1})
+
+
+def ai_account(arm: Any, rg: str, name: str, location: str, *, kind: str, public: str, default_action: str,
+               local_auth_off: bool, cmk: bool) -> dict[str, Any]:
+    """An AI services account as ``GET .../Microsoft.CognitiveServices/accounts/{name}``
+    (2024-10-01) returns it."""
+    props: dict[str, Any] = {
+        "endpoint": f"https://{name}.cognitiveservices.azure.com/", "customSubDomainName": name,
+        "provisioningState": "Succeeded", "publicNetworkAccess": public,
+        "networkAcls": {"defaultAction": default_action, "virtualNetworkRules": [],
+                        "ipRules": [] if default_action == "Allow" else [{"value": "203.0.113.0/24"}]},
+        "disableLocalAuth": local_auth_off, "privateEndpointConnections": [],
+        "encryption": ({"keySource": "Microsoft.KeyVault", "keyVaultProperties": {
+            "keyName": "key-ai-cmk", "keyVersion": "", "keyVaultUri": "https://kv-secure-01.vault.azure.net/"}}
+            if cmk else {"keySource": "Microsoft.CognitiveServices"}),
+    }
+    return arm.add(rg, COGNITIVE_TYPE, name, location, props, sku={"name": "S0"}, kind=kind)
+
+
+def plant_messaging_and_ai(arm: Any) -> None:
+    """AZ-MSG-001..004 and AZ-AI-001..003: a violating and a compliant resource of each type."""
+    for rtype, prefix in ((EVENT_HUB_TYPE, "evhns"), (SERVICE_BUS_TYPE, "sbns")):
+        messaging_namespace(arm, rtype, "rg-prod", f"{prefix}-public-keys-01", "westeurope",
+                            public="Enabled", local_auth_off=False)                      # violating
+        messaging_namespace(arm, rtype, "rg-prod", f"{prefix}-private-entra-01", "westeurope",
+                            public="Disabled", local_auth_off=True)                      # compliant
+    ai_account(arm, "rg-prod", "oai-open-keys-01", "westeurope", kind="OpenAI", public="Enabled",
+               default_action="Allow", local_auth_off=False, cmk=False)                  # AI-001..003 violating
+    ai_account(arm, "rg-prod", "ais-locked-cmk-01", "westeurope", kind="AIServices", public="Enabled",
+               default_action="Deny", local_auth_off=True, cmk=True)                     # AI-001..003 compliant
+
+
+BASTION_TYPE = "Microsoft.Network/bastionHosts"
+
+
+def plant_failed_bastion(arm: Any) -> None:
+    """A Bastion host in vnet-data's ``AzureBastionSubnet`` whose deployment failed
+    (``provisioningState`` Failed), as "Bastion Hosts - Get" (2024-05-01) returns it: the
+    subscription has VMs and no working Bastion, so AZ-NET-012 is violated."""
+    rg, name = "rg-data", "bas-vnet-data-01"
+    bid = arm.rid(rg, BASTION_TYPE, name)
+    subnet = arm.rid(rg, "Microsoft.Network/virtualNetworks", "vnet-data") + "/subnets/AzureBastionSubnet"
+    arm.add(rg, BASTION_TYPE, name, "northeurope", {
+        "provisioningState": "Failed",
+        "dnsName": "bst-3f6c1d2e-5a7b-4c8d-9e0f-1a2b3c4d5e6f.bastion.azure.com",
+        "scaleUnits": 2, "disableCopyPaste": False, "enableFileCopy": False, "enableIpConnect": False,
+        "enableShareableLink": False, "enableTunneling": False, "enableKerberos": False,
+        "ipConfigurations": [{
+            "id": f"{bid}/bastionHostIpConfigurations/IpConf", "name": "IpConf",
+            "type": "Microsoft.Network/bastionHosts/bastionHostIpConfigurations",
+            "properties": {"provisioningState": "Failed", "privateIPAllocationMethod": "Dynamic",
+                           "publicIPAddress": {"id": arm.rid(rg, "Microsoft.Network/publicIPAddresses", f"pip-{name}")},
+                           "subnet": {"id": subnet}},
+        }],
+    }, sku={"name": "Basic"})
+
+
+WORKSPACE_TYPE = "Microsoft.OperationalInsights/workspaces"
+COMPONENT_TYPE = "Microsoft.Insights/components"
+
+
+def log_analytics_workspace(arm: Any, rg: str, name: str, location: str, *, public: str,
+                            local_auth_off: bool) -> dict[str, Any]:
+    """A workspace as ``GET .../Microsoft.OperationalInsights/workspaces/{name}`` (2023-09-01)."""
+    return arm.add(rg, WORKSPACE_TYPE, name, location, {
+        "customerId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"law:{name}")),
+        "provisioningState": "Succeeded", "sku": {"name": "PerGB2018", "lastSkuUpdate": _CREATED},
+        "retentionInDays": 90, "workspaceCapping": {"dailyQuotaGb": -1.0, "dataIngestionStatus": "RespectQuota"},
+        "publicNetworkAccessForIngestion": public, "publicNetworkAccessForQuery": public,
+        "features": {"legacy": 0, "searchVersion": 1, "enableLogAccessUsingOnlyResourcePermissions": True,
+                     "disableLocalAuth": local_auth_off},
+        "createdDate": _CREATED, "modifiedDate": _CREATED,
+    })
+
+
+def app_insights(arm: Any, rg: str, name: str, location: str, *, workspace_id: str, public: str,
+                 local_auth_off: bool) -> dict[str, Any]:
+    """A workspace-based component as ``GET .../Microsoft.Insights/components/{name}``
+    (2020-02-02); note the schema's ``DisableLocalAuth`` spelling."""
+    app_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"appi:{name}"))
+    key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ikey:{name}"))
+    return arm.add(rg, COMPONENT_TYPE, name, location, {
+        "ApplicationId": name, "AppId": app_id, "Application_Type": "web", "Flow_Type": "Bluefield",
+        "Request_Source": "rest", "InstrumentationKey": key,
+        "ConnectionString": f"InstrumentationKey={key};IngestionEndpoint=https://{location}-5.in.applicationinsights.azure.com/",
+        "CreationDate": _CREATED, "TenantId": arm.sub, "provisioningState": "Succeeded",
+        "WorkspaceResourceId": workspace_id, "IngestionMode": "LogAnalytics",
+        "publicNetworkAccessForIngestion": public, "publicNetworkAccessForQuery": public,
+        "DisableLocalAuth": local_auth_off,
+    }, kind="web")
+
+
+def plant_workspaces_and_components(arm: Any) -> None:
+    """AZ-MON-010..013: the ``law-security`` workspace that the demo's diagnostic settings and
+    flow logs already name, locked down (compliant), an open one (violating), and an
+    Application Insights component on each."""
+    secure = log_analytics_workspace(arm, "rg-prod", "law-security", "westeurope", public="Disabled",
+                                     local_auth_off=True)
+    open_ws = log_analytics_workspace(arm, "rg-prod", "law-open-01", "westeurope", public="Enabled",
+                                      local_auth_off=False)
+    app_insights(arm, "rg-prod", "appi-private-01", "westeurope", workspace_id=secure["id"], public="Disabled",
+                 local_auth_off=True)
+    app_insights(arm, "rg-prod", "appi-open-keys-01", "westeurope", workspace_id=open_ws["id"], public="Enabled",
+                 local_auth_off=False)
+
+
+RSV_TYPE = "Microsoft.RecoveryServices/vaults"
+CONTAINER_APP_TYPE = "Microsoft.App/containerApps"
+
+
+def recovery_vault(arm: Any, rg: str, name: str, location: str, *, soft_delete: str, immutability: str,
+                   public: str) -> dict[str, Any]:
+    """A vault as ``GET .../Microsoft.RecoveryServices/vaults/{name}`` (2024-04-01) returns it."""
+    return arm.add(rg, RSV_TYPE, name, location, {
+        "provisioningState": "Succeeded", "privateEndpointStateForBackup": "None",
+        "privateEndpointStateForSiteRecovery": "None", "publicNetworkAccess": public,
+        "securitySettings": {
+            "immutabilitySettings": {"state": immutability},
+            "softDeleteSettings": {"softDeleteState": soft_delete, "softDeleteRetentionPeriodInDays": 14,
+                                   "enhancedSecurityState": "Enabled"},
+            "multiUserAuthorization": "Disabled",
+        },
+        "redundancySettings": {"standardTierStorageRedundancy": "GeoRedundant", "crossRegionRestore": "Disabled"},
+        "secureScore": "Minimum", "backupStorageVersion": "V2",
+    }, sku={"name": "RS0", "tier": "Standard"})
+
+
+def container_app(arm: Any, rg: str, name: str, location: str, *, insecure: bool,
+                  allowed: list[str], registry_password: bool) -> dict[str, Any]:
+    """A container app with external ingress as ``GET .../Microsoft.App/containerApps/{name}``
+    (2024-03-01) returns it."""
+    env = arm.rid(rg, "Microsoft.App/managedEnvironments", "cae-prod-01")
+    return arm.add(rg, CONTAINER_APP_TYPE, name, location, {
+        "provisioningState": "Succeeded", "runningStatus": "Running",
+        "managedEnvironmentId": env, "environmentId": env, "workloadProfileName": "Consumption",
+        "latestRevisionName": f"{name}--r1", "latestReadyRevisionName": f"{name}--r1",
+        "configuration": {
+            "secrets": [{"name": "acr-password"}] if registry_password else [],
+            "activeRevisionsMode": "Single", "maxInactiveRevisions": 100,
+            "registries": [{"server": "acrprod01.azurecr.io", "username": "acrprod01" if registry_password else "",
+                            "passwordSecretRef": "acr-password" if registry_password else "",
+                            "identity": "" if registry_password else "system"}],
+            "ingress": {
+                "fqdn": f"{name}.kindforest-12ab34cd.{location}.azurecontainerapps.io", "external": True,
+                "targetPort": 8080, "exposedPort": 0, "transport": "Auto",
+                "traffic": [{"weight": 100, "latestRevision": True}], "allowInsecure": insecure,
+                "ipSecurityRestrictions": [{"name": f"allow-{i}", "ipAddressRange": cidr, "action": "Allow"}
+                                           for i, cidr in enumerate(allowed)] or None,
+                "clientCertificateMode": "Ignore", "stickySessions": {"affinity": "none"},
+            },
+        },
+        "template": {"containers": [{"image": "mcr.microsoft.com/k8se/quickstart:latest", "name": name,
+                                     "resources": {"cpu": 0.5, "memory": "1Gi"}}],
+                     "scale": {"minReplicas": 0, "maxReplicas": 10}},
+    })
+
+
+def plant_vaults_and_container_apps(arm: Any) -> None:
+    """AZ-RSV-001..003 and AZ-CAPP-001..003: a violating and a compliant resource of each type."""
+    recovery_vault(arm, "rg-prod", "rsv-unprotected-01", "westeurope", soft_delete="Disabled",
+                   immutability="Disabled", public="Enabled")                             # violating
+    recovery_vault(arm, "rg-prod", "rsv-locked-01", "westeurope", soft_delete="AlwaysON",
+                   immutability="Locked", public="Disabled")                              # compliant
+    container_app(arm, "rg-prod", "ca-open-http-01", "westeurope", insecure=True, allowed=[],
+                  registry_password=True)   # violating
+    container_app(arm, "rg-prod", "ca-restricted-01", "westeurope", insecure=False,
+                  allowed=["203.0.113.0/24"], registry_password=False)                                             # compliant
+
+
+DATABRICKS_TYPE = "Microsoft.Databricks/workspaces"
+
+
+def databricks_workspace(arm: Any, rg: str, name: str, location: str, *, public: str, no_public_ip: bool,
+                         cmk: bool) -> dict[str, Any]:
+    """A workspace as ``GET .../Microsoft.Databricks/workspaces/{name}`` (2024-05-01) returns it."""
+    number = uuid.uuid5(uuid.NAMESPACE_URL, f"dbw:{name}").int % 10**16  # deterministic across processes
+    props: dict[str, Any] = {
+        "managedResourceGroupId": f"/subscriptions/{arm.sub}/resourceGroups/databricks-rg-{name}",
+        "parameters": {"enableNoPublicIp": {"type": "Bool", "value": no_public_ip},
+                       "prepareEncryption": {"type": "Bool", "value": False},
+                       "requireInfrastructureEncryption": {"type": "Bool", "value": False}},
+        "provisioningState": "Succeeded",
+        "workspaceId": str(number),
+        "workspaceUrl": f"adb-{number}.7.azuredatabricks.net",
+        "publicNetworkAccess": public,
+        "requiredNsgRules": "AllRules" if public == "Enabled" else "NoAzureDatabricksRules",
+        "createdDateTime": _CREATED,
+    }
+    if cmk:
+        props["encryption"] = {"entities": {"managedServices": {"keySource": "Microsoft.Keyvault", "keyVaultProperties": {
+            "keyName": "key-dbw-cmk", "keyVersion": "0123456789abcdef0123456789abcdef",
+            "keyVaultUri": "https://kv-secure-01.vault.azure.net/"}}}}
+    return arm.add(rg, DATABRICKS_TYPE, name, location, props, sku={"name": "premium"})
+
+
+def plant_databricks(arm: Any) -> None:
+    """AZ-DBW-001..003: an open workspace (violating) and a locked-down one (compliant)."""
+    databricks_workspace(arm, "rg-data", "dbw-open-01", "northeurope", public="Enabled", no_public_ip=False, cmk=False)
+    databricks_workspace(arm, "rg-data", "dbw-private-01", "northeurope", public="Disabled", no_public_ip=True,
+                         cmk=True)

@@ -109,6 +109,15 @@ API_VERSIONS: dict[str, list[str]] = {
     ],
     "Microsoft.Insights/activityLogAlerts": ["2017-04-01", "2020-10-01", "2023-01-01-preview"],
     "Microsoft.DocumentDB/databaseAccounts": ["2023-04-15", "2023-11-15", "2024-05-15", "2024-08-15", "2024-11-15"],
+    "Microsoft.EventHub/namespaces": ["2021-11-01", "2022-10-01-preview", "2024-01-01"],
+    "Microsoft.Network/bastionHosts": ["2023-09-01", "2024-01-01", "2024-05-01"],
+    "Microsoft.OperationalInsights/workspaces": ["2022-10-01", "2023-09-01"],
+    "Microsoft.Insights/components": ["2015-05-01", "2020-02-02"],
+    "Microsoft.RecoveryServices/vaults": ["2023-04-01", "2024-04-01"],
+    "Microsoft.App/containerApps": ["2023-05-01", "2024-03-01"],
+    "Microsoft.Databricks/workspaces": ["2023-02-01", "2024-05-01"],
+    "Microsoft.ServiceBus/namespaces": ["2021-11-01", "2022-10-01-preview"],
+    "Microsoft.CognitiveServices/accounts": ["2023-05-01", "2024-10-01"],
     # an extension resource: under a resource ({id}/providers/...) and at subscription scope
     "Microsoft.Insights/diagnosticSettings": ["2016-09-01", "2017-05-01-preview", "2020-01-01-preview",
                                               "2021-05-01-preview"],
@@ -140,8 +149,9 @@ NAMESPACE_API_VERSIONS: dict[str, list[str]] = {
 }
 # child types listed in provider answers, per parent type
 CHILD_TYPES = {
-    "Microsoft.Storage/storageAccounts": ["blobServices"],
-    "Microsoft.Sql/servers": ["firewallRules", "auditingSettings", "databases"],
+    "Microsoft.Storage/storageAccounts": ["blobServices", "fileServices"],
+    "Microsoft.Sql/servers": ["firewallRules", "auditingSettings", "databases", "vulnerabilityAssessments",
+                              "encryptionProtector"],
     "Microsoft.Web/sites": ["config"],
     "Microsoft.Network/networkSecurityGroups": ["securityRules"],
     "Microsoft.Network/virtualNetworks": ["subnets"],
@@ -1887,6 +1897,8 @@ def large_tenant(n: int, now: datetime | None = None) -> dict[str, Any]:
     if watchers:
         _large_flow_logs(arm, watchers[0])
     breadth.plant_server_parameters(arm)
+    breadth.plant_sql_security(arm)
+    breadth.plant_file_services(arm)
     _subscription_monitoring(arm)
     arm.link_nsg_associations()
 

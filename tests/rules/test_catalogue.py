@@ -18,12 +18,12 @@ from tests.rules.builders import SUB
 
 # family -> how many rules it holds (numbered 001..n with no gaps): one line to change per family
 RULES_PER_FAMILY = {
-    "STOR": 16,
-    "NET": 11,
+    "STOR": 17,
+    "NET": 13,
     "CMP": 8,
     "KV": 11,
-    "MON": 9,
-    "SQL": 9,
+    "MON": 13,
+    "SQL": 14,
     "PG": 9,
     "APP": 9,
     "IAM": 22,
@@ -31,6 +31,11 @@ RULES_PER_FAMILY = {
     "ACR": 3,
     "MYSQL": 6,
     "COSMOS": 5,
+    "AI": 3,
+    "MSG": 4,
+    "RSV": 3,
+    "CAPP": 3,
+    "DBW": 3,
     "DEF": 7,
 }
 EXPECTED_IDS = {f"AZ-{fam}-{n:03d}" for fam, count in RULES_PER_FAMILY.items() for n in range(1, count + 1)}
@@ -88,10 +93,10 @@ def test_every_read_a_rule_declares_has_a_pinned_api_version() -> None:
 
 
 def test_an_unpinned_read_is_named() -> None:
-    unpinned = Needs(children=(ChildSpec("Microsoft.Storage/storageAccounts", "fileServices/default"),),
+    unpinned = Needs(children=(ChildSpec("Microsoft.Storage/storageAccounts", "queueServices/default"),),
                      subscription_reads=(SubscriptionRead("providers/Microsoft.Security/assessments", "assessments"),))
     assert unpinned_reads(unpinned) == [
-        "no api-version pinned for child fileServices/default of Microsoft.Storage/storageAccounts",
+        "no api-version pinned for child queueServices/default of Microsoft.Storage/storageAccounts",
         "no api-version pinned for subscription read providers/Microsoft.Security/assessments",
     ]
     with pytest.raises(UnpinnedRead):

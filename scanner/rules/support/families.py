@@ -9,17 +9,22 @@ from __future__ import annotations
 
 MODULE_OF_FAMILY: dict[str, str] = {
     "ACR": "acr",
+    "AI": "aiservices",
     "AKS": "aks",
     "APP": "appservice",
+    "CAPP": "containerapps",
     "CMP": "compute",
     "COSMOS": "cosmosdb",
+    "DBW": "databricks",
     "DEF": "defender",
     "IAM": "identity",
     "KV": "keyvault",
     "MON": "monitoring",
+    "MSG": "messaging",
     "MYSQL": "mysql",
     "NET": "network",
     "PG": "postgresql",
+    "RSV": "recoveryservices",
     "SQL": "sql",
     "STOR": "storage",
 }

@@ -1,0 +1,102 @@
+"""Azure Databricks workspace rules: public network access, secure cluster connectivity (no
+public IPs on cluster nodes) and customer-managed keys for managed services.
+
+Every rule reads the workspace's own GET (``Microsoft.Databricks/workspaces``), so no child read
+is needed.
+"""
+
+from __future__ import annotations
+
+from scanner.inventory import Inventory, Needs, props
+from scanner.rules.support.base import rule
+from scanner.rules.support.helpers import Judgement, Resource, as_dict, judge_each_resource
+
+DATABRICKS_TYPE = "Microsoft.Databricks/workspaces"
+_NEEDS = Needs(resource_types=frozenset({DATABRICKS_TYPE}))
+each_workspace = judge_each_resource(DATABRICKS_TYPE, "Databricks workspace")
+
+
+@rule(
+    id="AZ-DBW-001",
+    title="Databricks workspace allows public network access",
+    severity="MEDIUM",
+    category="analytics",
+    description=(
+        "The workspace's web application and REST API answer on the Internet, so a stolen "
+        "personal access token or session works from anywhere; with Private Link and public "
+        "access disabled only the organisation's networks reach it."
+    ),
+    remediation=(
+        "Deploy the workspace with VNet injection and Private Link (front-end private endpoint), "
+        "then `az databricks workspace update -g <rg> -n <ws> --public-network-access Disabled`."
+    ),
+    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=_NEEDS,
+)
+@each_workspace
+def databricks_public_access(inv: Inventory, workspace: Resource) -> Judgement:
+    """Absent ``publicNetworkAccess`` is Enabled (the default)."""
+    access = props(workspace).get("publicNetworkAccess")
+    metadata = {"publicNetworkAccess": access}
+    if str(access or "Enabled").strip().lower() == "enabled":
+        return Judgement(False, f"public network access is {access or 'Enabled (default)'}", metadata)
+    return Judgement(True, f"public network access is {access}", metadata)
+
+
+@rule(
+    id="AZ-DBW-002",
+    title="Databricks clusters get public IP addresses (no secure cluster connectivity)",
+    severity="MEDIUM",
+    category="analytics",
+    description=(
+        "Secure cluster connectivity is off (`enableNoPublicIp` false): every cluster node gets a "
+        "public IP and the control plane reaches it through open inbound ports, instead of the "
+        "nodes connecting out through a relay with no inbound exposure."
+    ),
+    remediation=(
+        "Enable secure cluster connectivity: `az databricks workspace update -g <rg> -n <ws> "
+        "--enable-no-public-ip true` (VNet-injected workspaces need a NAT gateway or firewall for "
+        "egress)."
+    ),
+    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=_NEEDS,
+)
+@each_workspace
+def databricks_no_public_ip(inv: Inventory, workspace: Resource) -> Judgement:
+    """Read from ``parameters.enableNoPublicIp.value``; absent is not evaluated (its default
+    changed across api-versions)."""
+    value = as_dict(as_dict(props(workspace).get("parameters")).get("enableNoPublicIp")).get("value")
+    metadata = {"enableNoPublicIp": value}
+    if value is True:
+        return Judgement(True, "secure cluster connectivity is enabled (no public IPs)", metadata)
+    if value is False:
+        return Judgement(False, "cluster nodes get public IPs (enableNoPublicIp is false)", metadata)
+    return Judgement(None, "enableNoPublicIp not reported", metadata)
+
+
+@rule(
+    id="AZ-DBW-003",
+    title="Databricks managed services are not encrypted with a customer-managed key",
+    severity="LOW",
+    category="analytics",
+    description=(
+        "Notebooks, secrets and query results kept in the control plane are encrypted with "
+        "Microsoft-managed keys only; the organisation cannot rotate, audit or revoke the key."
+    ),
+    remediation=(
+        "Premium tier: `az databricks workspace update -g <rg> -n <ws> --key-source "
+        "Microsoft.Keyvault --key-name <key> --key-vault <uri> --key-version <version>` for "
+        "managed services (encryption.entities.managedServices)."
+    ),
+    frameworks={"NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
+    needs=_NEEDS,
+)
+@each_workspace
+def databricks_cmk(inv: Inventory, workspace: Resource) -> Judgement:
+    """``encryption.entities.managedServices.keySource`` Microsoft.Keyvault passes; absent fails."""
+    entities = as_dict(as_dict(props(workspace).get("encryption")).get("entities"))
+    source = as_dict(entities.get("managedServices")).get("keySource")
+    metadata = {"managedServicesKeySource": source}
+    if str(source or "").strip().lower() == "microsoft.keyvault":
+        return Judgement(True, "managed services use a customer-managed key", metadata)
+    return Judgement(False, "managed services use Microsoft-managed keys", metadata)

@@ -1,0 +1,47 @@
+"""AZ-DBW-001..003: Azure Databricks workspaces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scanner.rules.databricks import DATABRICKS_TYPE
+from tests.rules.builders import arm, inventory, only, with_unreadable
+
+
+def _ws(**properties: Any) -> dict[str, Any]:
+    return arm(DATABRICKS_TYPE, "dbw1", {"provisioningState": "Succeeded", **properties})
+
+
+@pytest.mark.parametrize(("properties", "passed"), [({"publicNetworkAccess": "Disabled"}, True),
+                                                    ({"publicNetworkAccess": "Enabled"}, False), ({}, False)])
+def test_dbw001_public_access(properties: dict[str, Any], passed: bool) -> None:
+    assert only("AZ-DBW-001", inventory(_ws(**properties))).passed is passed
+
+
+@pytest.mark.parametrize(("value", "passed"), [(True, True), (False, False)])
+def test_dbw002_no_public_ip(value: bool, passed: bool) -> None:
+    ws = _ws(parameters={"enableNoPublicIp": {"type": "Bool", "value": value}})
+    assert only("AZ-DBW-002", inventory(ws)).passed is passed
+
+
+def test_dbw002_absent_is_not_evaluated() -> None:
+    assert only("AZ-DBW-002", inventory(_ws(parameters={}))).passed is None
+
+
+@pytest.mark.parametrize(("encryption", "passed"), [
+    ({"entities": {"managedServices": {"keySource": "Microsoft.Keyvault",
+                                       "keyVaultProperties": {"keyName": "k", "keyVersion": "1",
+                                                              "keyVaultUri": "https://kv.vault.azure.net/"}}}}, True),
+    (None, False),
+])
+def test_dbw003_cmk(encryption: Any, passed: bool) -> None:
+    ws = _ws(**({"encryption": encryption} if encryption else {}))
+    assert only("AZ-DBW-003", inventory(ws)).passed is passed
+
+
+@pytest.mark.parametrize("rule_id", ["AZ-DBW-001", "AZ-DBW-002", "AZ-DBW-003"])
+def test_unreadable_is_not_evaluated(rule_id: str) -> None:
+    result = only(rule_id, with_unreadable(DATABRICKS_TYPE, "dbw9", "HTTP 403 AuthorizationFailed"))
+    assert result.passed is None and "403" in result.detail
