@@ -134,12 +134,23 @@ def test_overview_is_the_landing_page_with_posture_subscriptions_and_top_rules(p
     for severity in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"):
         total = sum(s["findings_by_severity"][severity] for s in score["subscriptions"])
         expect(page.locator(f'a.sev-count[data-severity="{severity}"] .sev-count-n')).to_have_text(str(total))
+    listed = stack.get("/api/subscriptions").json()["subscriptions"]
     rows = page.locator("#subscriptions-table tbody tr")
-    expect(rows).to_have_count(4)
-    expect(page.locator(f'tr[data-subscription-id="{SUB_B}"] td').nth(4)).to_have_text("0")  # 0 findings
+    expect(rows).to_have_count(4 + len(listed))  # the seeded ones (not listed by Azure) and the listed ones
+    for sub in listed:  # Azure's name and state, and which schedules would scan it
+        listed_row = page.locator(f'tr[data-subscription-id="{sub["subscription_id"]}"]')
+        expect(listed_row.locator("td").nth(0)).to_contain_text(sub["display_name"])
+        expect(listed_row.locator("td").nth(1)).to_have_text(sub["state"])
+    expect(page.locator(f'tr[data-subscription-id="{SUB_A}"] td').nth(1)).to_have_text("not listed")
+    expect(page.locator(f'tr[data-subscription-id="{SUB_B}"] td').nth(6)).to_have_text("0")  # 0 findings
     never = page.locator(f'tr[data-subscription-id="{SUB_C}"]')
-    expect(never.locator("td").nth(2)).to_have_text("never")
+    expect(never.locator("td").nth(3)).to_have_text("never")
     expect(never.locator(".badge")).to_have_text("failed")
+    expect(never.locator("svg.sparkline")).to_have_count(0)  # no completed scan: no trend
+    # A's trend is drawn from the score history; its one scan is its first: nothing to compare
+    a_row = page.locator(f'tr[data-subscription-id="{SUB_A}"]')
+    expect(a_row.locator("svg.sparkline")).to_have_attribute("aria-label", re.compile(r"one scan, 61\.5"))
+    expect(a_row.locator("td.diff-counts")).to_have_text("first scan")
     top = stack.get("/api/findings/groups", params={"sort": "count", "limit": 10}).json()["groups"]
     expect(page.locator("#top-rules-table tbody tr").first).to_have_attribute("data-rule-id", top[0]["rule_id"])
     doc_screenshot(page, "overview", "#top-rules-table")
@@ -150,6 +161,11 @@ def test_overview_is_the_landing_page_with_posture_subscriptions_and_top_rules(p
     scans = stack.get("/api/scans", params={"subscription_id": SUB_B}).json()["scans"]
     assert scans[0]["status"] in ("pending", "running", "completed")
     stack.wait_terminal(scans[0]["scan_id"], 60)
+    # once it completed, B has two points in its trend and a new/resolved count against its first scan
+    b_row = page.locator(f'tr[data-subscription-id="{SUB_B}"]')
+    expect(b_row.locator("svg.sparkline")).to_have_attribute("aria-label", re.compile(r"2 scans, from 100"), timeout=30_000)
+    diff = stack.get(f"/api/scans/{scans[0]['scan_id']}/diff").json()
+    expect(b_row.locator("td.diff-counts")).to_have_text(f"+{len(diff['new'])} / −{len(diff['resolved'])}")
 
     # a severity count opens the explorer filtered by it
     page.locator('a.sev-count[data-severity="HIGH"]').click()
@@ -161,19 +177,21 @@ def test_scan_all_and_polling_keep_focus(page: Page, stack: LiveStack) -> None:
     stack.emulator.set_faults(latency_ms=2000)  # scans stay active: the overview polls every 2 s
     try:
         sign_in(page, stack.token("operator"))
+        listed = [s["subscription_id"] for s in stack.get("/api/subscriptions").json()["subscriptions"] if s["scannable"]]
         scan_all = page.locator("#scan-all")
-        expect(scan_all).to_have_text("Scan all (4)")
-        scan_all.click()
-        expect(page.locator("#overview-message")).to_have_text("4 scans accepted.")
-        expect(page.locator("#subscriptions-table .progress")).to_have_count(4)
-        expect(scan_all).to_be_hidden()  # nothing left to start
+        scan_all.click()  # one request, {"all": true}: every subscription Azure lists
+        expect(page.locator("#overview-message")).to_have_text(f"{len(listed)} scans accepted.")
+        expect(page.locator("#subscriptions-table .progress")).to_have_count(len(listed))
+        scan_all.click()  # again while they run: the API answers "active" for each
+        expect(page.locator("#overview-message")).to_have_text(f"0 scans accepted; {len(listed)} already scanning.")
         # keyboard focus on a link in the table survives the polls that update the progress bars
-        link = page.locator(f'tr[data-subscription-id="{SUB_A}"] a').first
+        first = listed[0]
+        link = page.locator(f'tr[data-subscription-id="{first}"] a').first
         link.focus()
-        bar = page.locator(f'tr[data-subscription-id="{SUB_A}"] .progress')
+        bar = page.locator(f'tr[data-subscription-id="{first}"] .progress')
         before = bar.get_attribute("aria-valuetext")
         expect(bar).not_to_have_attribute("aria-valuetext", before or "", timeout=40_000)  # a poll changed the row
-        assert page.evaluate("document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.subscriptionId") == SUB_A
+        assert page.evaluate("document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.subscriptionId") == first
         print(f"\nprogress while focused: {before!r} -> {bar.get_attribute('aria-valuetext')!r}")
     finally:
         for scan in stack.get("/api/scans", params={"limit": 50}).json()["scans"]:
@@ -417,3 +435,34 @@ def test_view_helpers_label_progress_filter_logs_and_read_urls(page: Page, stack
     assert result["flatSort"] == "resource"
     assert result["hash"] == "#/findings?q=a+b%26c&page=2"
     assert result["parsed"] == {"q": "a b&c", "page": "2"}
+
+
+def test_overview_helpers_draw_trends_and_word_estate_answers(page: Page, stack: LiveStack) -> None:
+    page.goto("/")
+    result = page.evaluate(
+        """async () => {
+          const s = await import('/dashboard/js/sparkline.js');
+          const o = await import('/dashboard/js/overview-view.js');
+          const chart = s.sparkline([40, null, 100], { width: 104, height: 54, label: 'Score of X' });
+          return {
+            points: s.sparklinePoints([0, 50, 100], 104, 54),
+            single: s.sparklinePoints([75], 104, 54),
+            none: s.sparkline([null], {}),
+            label: chart.getAttribute('aria-label'),
+            polyline: chart.querySelector('polyline').getAttribute('points'),
+            message: o.scanAllMessage({ scans: [{ result: 'created' }, { result: 'active' }, { result: 'skipped' }, { result: 'active' }] }),
+            schedules: o.scheduleText([{ name: 'nightly', enabled: false, target: 'all' }]),
+            noSchedule: o.scheduleText([]),
+            trends: [...o.trendsBySubscription([{ subscription_id: 'a', score: 1 }, { subscription_id: 'b', score: 2 }, { subscription_id: 'a', score: 3 }])],
+          };
+        }"""
+    )
+    assert result["points"] == [[2, 52], [52, 27], [102, 2]]  # 0 at the bottom, 100 at the top
+    assert result["single"] == [[52, 14.5]]
+    assert result["none"] is None
+    assert result["label"] == "Score of X: 2 scans, from 40 to 100"
+    assert result["polyline"] == "2,32 102,2"
+    assert result["message"] == "1 scan accepted; 2 already scanning, 1 not scannable."
+    assert result["schedules"] == "nightly (paused, every subscription)"
+    assert result["noSchedule"] == "—"
+    assert result["trends"] == [["a", [1, 3]], ["b", [2]]]
