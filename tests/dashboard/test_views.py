@@ -466,3 +466,45 @@ def test_overview_helpers_draw_trends_and_word_estate_answers(page: Page, stack:
     assert result["schedules"] == "nightly (paused, every subscription)"
     assert result["noSchedule"] == "—"
     assert result["trends"] == [["a", [1, 3]], ["b", [2]]]
+
+
+SUB_E = "eeeeeeee-0000-4000-8000-00000000000e"
+
+
+def test_scan_detail_compares_with_the_previous_scan_and_exports(page: Page, stack: LiveStack) -> None:
+    store = ScanStore(stack.database_url)
+    rule = RULES[0]
+    _complete(store, SUB_E, [_finding(SUB_E, rule, f"e-{i}") for i in range(5)], 50.0)
+    # the second scan: e-0 and e-1 were fixed, e-5 and a resource named with markup now fail
+    names = [f"e-{i}" for i in range(2, 6)] + [MARKUP]
+    second = _complete(store, SUB_E, [_finding(SUB_E, rule, n) for n in names], 45.0)
+    diff = stack.get(f"/api/scans/{second}/diff").json()
+    assert (len(diff["new"]), len(diff["resolved"]), diff["still_failing"]) == (2, 2, 3)
+
+    sign_in(page, stack.token("reader"), f"/#/scans/{second}")
+    expect(page.locator("#diff-summary")).to_have_text(
+        f"2 new failures · 2 resolved failures · 3 still failing — compared with scan {diff['against'][:8]}.")
+    expect(page.locator("#diff-new-table tbody tr")).to_have_count(2)
+    expect(page.locator("#diff-new-table")).to_contain_text(MARKUP)  # shown as text, never interpreted
+    assert page.title() != "pwned"
+    expect(page.locator("#diff-resolved-table tbody tr td:nth-child(3)")).to_have_text(["e-0", "e-1"])
+    doc_screenshot(page, "scan-diff", "#diff-resolved-table")
+    page.locator("#diff-against").click()  # the compared scan: its first, so nothing to compare
+    expect(page.locator("#diff-summary")).to_contain_text("first completed scan")
+
+    # exports: fetched with the reader's token, saved under the server's file name
+    page.goto(f"/#/scans/{second}")
+    for fmt, suffix in (("csv", "csv"), ("ocsf", "ocsf.json"), ("html", "html")):
+        with page.expect_download() as info:
+            page.locator(f"#export-{fmt}").click()
+        download = info.value
+        assert download.suggested_filename == f"openshield-{second}.{suffix}"
+        content = open(download.path(), encoding="utf-8").read()
+        expect(page.locator("#export-status")).to_have_text(f"Downloaded openshield-{second}.{suffix}.")
+        if fmt == "csv":
+            assert content.startswith("scan_id,subscription_id,status,")
+            assert sum(1 for line in content.splitlines() if ",FAIL," in line) == len(names)
+        elif fmt == "ocsf":
+            assert '"class_uid": 2004' in content or '"class_uid":2004' in content
+        else:
+            assert "<html" in content.lower()
