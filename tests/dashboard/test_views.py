@@ -51,7 +51,7 @@ def _finding(sub: str, rule: Any, name: str) -> dict[str, Any]:
 
 
 def _complete(store: ScanStore, sub: str, findings: list[dict[str, Any]], score: float | None) -> str:
-    scan = store.create(sub)
+    scan = store.create(sub, launched_by="seed")  # launch taken: a running supervisor leaves it to us
     assert store.claim(scan.scan_id, pid=1, host="seed", process_create_time=None)
     failed: dict[str, int] = {}
     for f in findings:
@@ -508,3 +508,76 @@ def test_scan_detail_compares_with_the_previous_scan_and_exports(page: Page, sta
             assert '"class_uid": 2004' in content or '"class_uid":2004' in content
         else:
             assert "<html" in content.lower()
+
+
+SUB_F = "ffffffff-0000-4000-8000-00000000000f"
+
+
+def test_explorer_filters_by_result_and_muting_and_operators_mute_and_unmute(page: Page, stack: LiveStack) -> None:
+    rule = RULES[1]
+    muted = _finding(SUB_F, rule, "f-muted")
+    mute = stack.post("/api/mutes", {"rule_id": rule.id, "resource": muted["resource_id"], "subscription_id": SUB_F,
+                                     "justification": "seeded: accepted for the test"}).json()
+    muted.update(muted=True, mute_id=mute["id"])
+    passed = {"rule_id": rule.id, "status": "PASS", "resource_id": f"/subscriptions/{SUB_F}/x/f-pass",
+              "resource_name": "f-pass", "resource_type": "Microsoft.Storage/storageAccounts", "location": "westeurope",
+              "detail": None}
+    store = ScanStore(stack.database_url)
+    scan = store.create(SUB_F, launched_by="seed")
+    assert store.claim(scan.scan_id, pid=1, host="seed", process_create_time=None)
+    findings = [dict(_finding(SUB_F, rule, "f-open"), scan_id=scan.scan_id), dict(muted, scan_id=scan.scan_id)]
+    assert store.complete_with_results(scan.scan_id, findings=findings, outcomes=[], score=50.0, results=[passed])
+
+    sign_in(page, stack.token("operator"), f"/#/findings?view=flat&subscription_id={SUB_F}")
+    rows = page.locator("#explorer-table tbody tr:not(.finding-details)")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#explorer-table .badge-new")).to_have_count(2)  # the subscription's first scan
+
+    # only muted: its details say which mute; Unmute deletes that mute
+    page.locator("#explorer-muted").select_option("true")
+    expect(page).to_have_url(re.compile(r"muted=true"))
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator(".badge-muted")).to_have_text("muted")
+    page.get_by_role("button", name="Details of").first.click()
+    expect(page.locator(".finding-details:not([hidden])")).to_contain_text(f"yes, by mute {mute['id']}")
+    page.get_by_role("button", name=re.compile(r"^Unmute ")).click()
+    expect(page.locator(".mute-status")).to_have_text(f"Mute {mute['id']} deleted: the next scan reports this failure again.")
+    assert all(m["id"] != mute["id"] for m in stack.get("/api/mutes").json()["mutes"])
+
+    # only open ones: first seen is shown; muting needs a justification
+    page.locator("#explorer-muted").select_option("false")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("f-open")
+    page.get_by_role("button", name="Details of").first.click()
+    details = page.locator(".finding-details:not([hidden])")
+    expect(details).to_contain_text("First seen")
+    mute_button = page.get_by_role("button", name=f"Mute {rule.id} on f-open")
+    page.locator(".mute-form textarea").fill("   ")
+    mute_button.click()
+    expect(details.locator(".mute-status")).to_have_text("Say why this risk is accepted before muting it.")
+    page.locator(".mute-form textarea").fill("owned by the <b>platform</b> team, review in Q1")
+    mute_button.click()
+    expect(details.locator(".mute-status")).to_contain_text("Muted (mute ")
+    created = [m for m in stack.get("/api/mutes").json()["mutes"] if m["resource"] == findings[0]["resource_id"]]
+    assert [m["justification"] for m in created] == ["owned by the <b>platform</b> team, review in Q1"]
+
+    # passed results: a flat list (groups count failures), the muted filter does not apply
+    page.locator("#explorer-result").select_option("PASS")
+    expect(page).to_have_url(re.compile(r"status=PASS"))
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-status", "PASS")
+    expect(page.locator("#explorer-status")).to_contain_text("1 passed result")
+    expect(page.locator("#explorer-view-grouped")).to_be_disabled()
+    expect(page.locator("#explorer-muted")).to_be_disabled()
+    page.get_by_role("button", name="Details of").first.click()
+    expect(page.locator(".finding-details:not([hidden])")).to_contain_text("PASS: the rule judged this resource compliant")
+    expect(page.get_by_role("button", name=re.compile(r"^(Mute|Unmute)"))).to_have_count(0)  # nothing to mute on a pass
+
+    # a reader sees the same failures and details, without mute controls
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, stack.token("reader"), f"/#/findings?view=flat&subscription_id={SUB_F}")
+    expect(rows).to_have_count(2)
+    for toggle in page.get_by_role("button", name="Details of").all():
+        toggle.click()
+    expect(page.locator(".finding-details:not([hidden])")).to_have_count(2)
+    expect(page.locator(".mute-controls")).to_have_count(0)
