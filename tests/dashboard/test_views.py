@@ -581,3 +581,62 @@ def test_explorer_filters_by_result_and_muting_and_operators_mute_and_unmute(pag
         toggle.click()
     expect(page.locator(".finding-details:not([hidden])")).to_have_count(2)
     expect(page.locator(".mute-controls")).to_have_count(0)
+
+
+def test_schedules_and_mutes_pages_operator_edits_reader_views(page: Page, stack: LiveStack) -> None:
+    sign_in(page, stack.token("operator"), "/#/schedules")
+    expect(page.locator('a[data-nav="schedules"]')).to_have_attribute("aria-current", "page")
+    # a bad cron is refused with the API's own words
+    page.locator("#schedule-name").fill("bad")
+    page.locator("#schedule-cron").fill("61 * * * *")
+    page.get_by_role("button", name="Add schedule").click()
+    expect(page.locator("#schedules-message")).to_contain_text("Could not add the schedule: invalid cron expression")
+    page.locator("#schedule-name").fill("<i>nightly</i>")
+    page.locator("#schedule-subscription").fill(SUB_A)
+    page.locator("#schedule-cron").fill("0 2 * * *")
+    page.locator("#schedule-timezone").fill("Europe/Berlin")
+    page.get_by_role("button", name="Add schedule").click()
+    expect(page.locator("#schedules-message")).to_contain_text("Schedule <i>nightly</i> added; next run")
+    made = [s for s in stack.get("/api/schedules").json()["schedules"] if s["name"] == "<i>nightly</i>"]
+    assert len(made) == 1 and made[0]["cron"] == "0 2 * * *" and made[0]["timezone"] == "Europe/Berlin"
+    row = page.locator(f'#schedules-table tr[data-schedule-id="{made[0]["id"]}"]')
+    expect(row.locator("td").nth(0)).to_have_text("<i>nightly</i>")  # text, not markup
+    expect(row.locator("td").nth(2)).to_have_text("cron 0 2 * * * (Europe/Berlin)")
+    page.get_by_role("button", name="Pause schedule <i>nightly</i>").click()
+    expect(row.locator("td").nth(3)).to_have_text("paused")
+    assert stack.get(f"/api/schedules/{made[0]['id']}").json()["enabled"] is False
+    page.get_by_role("button", name="Resume schedule <i>nightly</i>").click()
+    expect(row.locator("td").nth(3)).to_have_text("active")
+
+    page.goto("/#/mutes")
+    page.locator("#mute-rule").fill(RULES[2].id)
+    page.locator("#mute-resource").fill("*/res-0?")
+    page.locator("#mute-subscription").fill(SUB_A)
+    page.locator("#mute-justification").fill("test data, <b>not</b> production")
+    page.get_by_role("button", name="Add mute").click()
+    expect(page.locator("#mutes-message")).to_contain_text("added: it applies from the next scan.")
+    mute = [m for m in stack.get("/api/mutes").json()["mutes"] if m["resource"] == "*/res-0?"][0]
+    mute_row = page.locator(f'#mutes-table tr[data-mute-id="{mute["id"]}"]')
+    expect(mute_row.locator("td").nth(4)).to_have_text("test data, <b>not</b> production")
+    doc_screenshot(page, "mutes", "#mutes-table")
+
+    # a reader sees both tables and no control that changes anything
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, stack.token("reader"), "/#/mutes")
+    expect(mute_row).to_be_visible()
+    expect(page.locator("#mute-form")).to_have_count(0)
+    page.goto("/#/schedules")
+    expect(page.locator(f'#schedules-table tr[data-schedule-id="{made[0]["id"]}"]')).to_be_visible()
+    expect(page.locator("#schedule-form")).to_have_count(0)
+    expect(page.get_by_role("button", name=re.compile(r"^(Add|Pause|Resume|Delete)"))).to_have_count(0)
+
+    # the operator deletes both
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, stack.token("operator"), "/#/schedules")
+    page.get_by_role("button", name="Delete schedule <i>nightly</i>").click()  # the page fixture accepts the confirm
+    expect(page.locator("#schedules-message")).to_have_text("Schedule <i>nightly</i> deleted.")
+    assert stack.get(f"/api/schedules/{made[0]['id']}").status_code == 404
+    page.goto("/#/mutes")
+    page.get_by_role("button", name=f"Delete mute {mute['id']}").click()
+    expect(page.locator("#mutes-message")).to_have_text(f"Mute {mute['id']} deleted: from the next scan its failures count again.")
+    assert all(m["id"] != mute["id"] for m in stack.get("/api/mutes").json()["mutes"])
