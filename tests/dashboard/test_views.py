@@ -166,6 +166,19 @@ def test_overview_is_the_landing_page_with_posture_subscriptions_and_top_rules(p
     expect(b_row.locator("svg.sparkline")).to_have_attribute("aria-label", re.compile(r"2 scans, from 100"), timeout=30_000)
     diff = stack.get(f"/api/scans/{scans[0]['scan_id']}/diff").json()
     expect(b_row.locator("td.diff-counts")).to_have_text(f"+{len(diff['new'])} / −{len(diff['resolved'])}")
+    # the severity counts say how they changed since each subscription's previous scan
+    change = {sev: 0 for sev in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")}
+    for sub in stack.get("/api/score").json()["subscriptions"]:
+        d = stack.get(f"/api/scans/{sub['scan_id']}/diff").json()
+        if d["against"] is None:
+            continue  # a first scan: no change to speak of
+        for f in d["new"]:
+            change[f["severity"]] += 1
+        for f in d["resolved"]:
+            change[f["severity"]] -= 1
+    for severity, n in change.items():
+        text = f"+{n}" if n > 0 else f"−{-n}" if n < 0 else "±0"
+        expect(page.locator(f'a.sev-count[data-severity="{severity}"] .sev-count-change')).to_have_text(text)
 
     # a severity count opens the explorer filtered by it
     page.locator('a.sev-count[data-severity="HIGH"]').click()

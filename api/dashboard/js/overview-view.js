@@ -122,7 +122,8 @@ export class OverviewView {
     await Promise.all(wanted.map(async (p) => {
       try {
         const diff = await this.api.get(`/api/scans/${p.scan_id}/diff`);
-        this.diffs.set(p.scan_id, { new: diff.new.length, resolved: diff.resolved.length, first: diff.against === null });
+        this.diffs.set(p.scan_id, { new: diff.new.length, resolved: diff.resolved.length, first: diff.against === null,
+          bySeverity: severityChange(diff) });
       } catch (err) {
         if (err instanceof Unreachable || (err instanceof ApiError && err.status === 401)) throw err;
         this.diffs.set(p.scan_id, { error: err.message });
@@ -153,9 +154,20 @@ export class OverviewView {
     const p = this.parts;
     setText(p.score, score.overall_score === null ? "—" : String(score.overall_score));
     setText(p.scoreNote, score.overall_score === null ? "no completed scan" : `mean of ${plural(score.subscriptions.length, "subscription")}, out of 100`);
+    // change since each subscription's previous scan, summed (first scans count as no change:
+    // every failure of a first scan is "new", which says nothing about a trend)
+    const change = Object.fromEntries(SEVERITIES.map((sev) => [sev, 0]));
+    let compared = 0;
+    for (const s of score.subscriptions) {
+      const d = this.diffs.get(s.scan_id);
+      if (!d || d.error || d.first) continue;
+      compared += 1;
+      for (const sev of SEVERITIES) change[sev] += d.bySeverity[sev];
+    }
     for (const s of SEVERITIES) {
       setText(p.sevCounts[s].n, String(totals[s]));
-      p.sevCounts[s].link.setAttribute("aria-label", `${plural(totals[s], `${s.toLowerCase()} finding`)}: explore them`);
+      setText(p.sevCounts[s].change, compared ? signed(change[s]) : "");
+      p.sevCounts[s].link.setAttribute("aria-label", `${plural(totals[s], `${s.toLowerCase()} finding`)}${compared ? ` (${signed(change[s])} since the previous scans)` : ""}: explore them`);
     }
     // rows keyed by subscription and rebuilt only when their data changed, so polling every
     // 2 s keeps keyboard focus (on a Scan button, say) and the screen-reader position
@@ -211,8 +223,9 @@ export class OverviewView {
     p.scoreNote = h("span", { class: "card-note" });
     const sevItems = SEVERITIES.map((s) => {
       const n = h("span", { class: "sev-count-n" });
-      const link = h("a", { class: `sev-count sev-${s.toLowerCase()}`, href: hashFor("/findings", { severity: s }), dataset: { severity: s } }, n, h("span", {}, s));
-      p.sevCounts[s] = { n, link };
+      const change = h("span", { class: "sev-count-change", title: "change since each subscription's previous scan" });
+      const link = h("a", { class: `sev-count sev-${s.toLowerCase()}`, href: hashFor("/findings", { severity: s }), dataset: { severity: s } }, n, h("span", {}, s), change);
+      p.sevCounts[s] = { n, link, change };
       return h("li", {}, link);
     });
     const cards = h("div", { class: "cards" },
@@ -313,4 +326,19 @@ export function scanAllMessage(answer) {
   const label = { active: "already scanning", skipped: "not scannable", error: "not visible" };
   const rest = [...counts].map(([result, n]) => `${n} ${label[result] || result}`);
   return `${plural(created, "scan")} accepted${rest.length ? `; ${rest.join(", ")}` : ""}.`;
+}
+
+/** Per severity: failures new in the scan minus those resolved since the compared one. */
+export function severityChange(diff) {
+  const change = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
+  for (const f of diff.new) if (f.severity in change) change[f.severity] += 1;
+  for (const f of diff.resolved) if (f.severity in change) change[f.severity] -= 1;
+  return change;
+}
+
+/** "+2", "−1", "±0": a change, signed. */
+export function signed(n) {
+  if (n > 0) return `+${n}`;
+  if (n < 0) return `−${-n}`;
+  return "±0";
 }
