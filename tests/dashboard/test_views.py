@@ -353,6 +353,11 @@ def test_compliance_lists_controls_and_drills_into_a_control(page: Page, stack: 
     row = page.locator(f'#controls-table tr[data-control="{failed["control"]}"]')
     expect(row.locator("td").nth(3)).to_have_text(str(failed["failed"]))
     doc_screenshot(page, "compliance", "#controls-table")
+    with page.expect_download() as info:  # the controls as CSV, fetched with the reader's token
+        page.locator("#compliance-export-csv").click()
+    assert info.value.suggested_filename == "openshield-compliance-cis.csv"
+    lines = open(info.value.path(), encoding="utf-8").read().splitlines()
+    assert lines[0].startswith("control,") and len(lines) == 1 + len(data["controls"])
     row.get_by_role("button", name=f"Results of control {failed['control']}").click()
     # the whole control in the explorer: its failed resources, over its rules only
     page.locator("a.control-findings").click()
