@@ -510,6 +510,14 @@ def test_scan_detail_compares_with_the_previous_scan_and_exports(page: Page, sta
     page.locator("#diff-against").click()  # the compared scan: its first, so nothing to compare
     expect(page.locator("#diff-summary")).to_contain_text("first completed scan")
 
+    # the explorer's "new only" filter gives the same two failures, filtered by the server
+    page.goto(f"/#/findings?view=flat&scan_id={second}")
+    flat = page.locator("#explorer-table tbody tr:not(.finding-details)")
+    expect(flat).to_have_count(len(names))
+    page.locator("#explorer-new").select_option("true")
+    expect(flat).to_have_count(2)
+    expect(page.locator("#explorer-status")).to_have_text("2 findings match; showing 1–2.")
+
     # exports: fetched with the reader's token, saved under the server's file name
     page.goto(f"/#/scans/{second}")
     for fmt, suffix in (("csv", "csv"), ("ocsf", "ocsf.json"), ("html", "html")):
@@ -550,6 +558,16 @@ def test_explorer_filters_by_result_and_muting_and_operators_mute_and_unmute(pag
     rows = page.locator("#explorer-table tbody tr:not(.finding-details)")
     expect(rows).to_have_count(2)
     expect(page.locator("#explorer-table .badge-new")).to_have_count(2)  # the subscription's first scan
+
+    # new only: the server filters (both are new in a first scan; the older scan of E has none new)
+    page.locator("#explorer-new").select_option("true")
+    expect(page).to_have_url(re.compile(r"new=true"))
+    expect(rows).to_have_count(2)
+    page.goto(f"/#/findings?view=flat&new=true&subscription_id={SUB_F}&status=PASS")  # not for passes
+    expect(page.locator("#explorer-new")).to_be_disabled()
+    expect(page.locator("#explorer-new")).to_have_value("")
+    page.goto(f"/#/findings?view=flat&subscription_id={SUB_F}")
+    expect(rows).to_have_count(2)
 
     # only muted: its details say which mute; Unmute deletes that mute
     page.locator("#explorer-muted").select_option("true")

@@ -21,8 +21,10 @@ const SEARCH_DELAY_MS = 250;
 // muted: "" both, "true" only muted failures, "false" only open ones
 const STATUSES = [["FAIL", "Failed"], ["PASS", "Passed"], ["NOT_EVALUATED", "Not evaluated"]];
 const MUTED = [["false", "Open only"], ["true", "Muted only"]];
-const DEFAULTS = { view: "grouped", status: "FAIL", muted: "", scan_id: "", q: "", severity: "", category: "", rule_id: "", subscription_id: "", framework: "", control: "", sort: "severity", size: "25", page: "1" };
-const FILTERS = ["status", "muted", "scan_id", "q", "severity", "category", "rule_id", "subscription_id", "framework", "control"];
+// new: "true" only failures new since each subscription's previous completed scan
+const NEW = [["true", "New since the previous scan"]];
+const DEFAULTS = { view: "grouped", status: "FAIL", muted: "", new: "", scan_id: "", q: "", severity: "", category: "", rule_id: "", subscription_id: "", framework: "", control: "", sort: "severity", size: "25", page: "1" };
+const FILTERS = ["status", "muted", "new", "scan_id", "q", "severity", "category", "rule_id", "subscription_id", "framework", "control"];
 const FRAMEWORKS = [["cis", "CIS", "CIS"], ["nist", "NIST CSF", "NIST"], ["iso27001", "ISO 27001", "ISO27001"]];
 
 /** Control ids of a framework (by catalogue key) in natural order: 1.2 before 1.10. */
@@ -44,9 +46,11 @@ export function stateFromParams(params) {
   state.status = String(state.status).toUpperCase();
   if (!STATUSES.some(([v]) => v === state.status)) state.status = "FAIL";
   if (!MUTED.some(([v]) => v === state.muted)) state.muted = "";
+  if (!NEW.some(([v]) => v === state.new)) state.new = "";
   if (state.status !== "FAIL") {
     state.view = "flat";
     state.muted = "";
+    state.new = "";
   }
   const sorts = (state.view === "grouped" ? GROUP_SORTS : FLAT_SORTS).map(([v]) => v);
   if (!sorts.includes(state.sort)) state.sort = "severity";
@@ -122,6 +126,7 @@ export class ExplorerView {
     this.controls = {
       status: this.select("explorer-result", "Result", null, STATUSES),
       muted: this.select("explorer-muted", "Muted", "Open and muted", MUTED),
+      new: this.select("explorer-new", "New", "New and older", NEW),
       severity: this.select("explorer-severity", "Severity", "All severities", SEVERITIES.map((s) => [s, s])),
       category: this.select("explorer-category", "Category", "All categories", categories.map((c) => [c, c])),
       rule_id: this.select("explorer-rule", "Rule", "All rules", this.catalogue.map((r) => [r.rule_id, `${r.rule_id} — ${r.title}`])),
@@ -151,7 +156,7 @@ export class ExplorerView {
     h("button", { type: "submit", class: "button-quiet" }, "Go"));
     const clear = h("button", { type: "button", class: "button-quiet", onclick: () => {
       this.search.value = "";
-      this.change({ status: "FAIL", muted: "", q: "", severity: "", category: "", rule_id: "", subscription_id: "", framework: "", control: "" }); // keeps scan_id
+      this.change({ status: "FAIL", muted: "", new: "", q: "", severity: "", category: "", rule_id: "", subscription_id: "", framework: "", control: "" }); // keeps scan_id
     } }, "Clear filters");
     replaceChildren(this.root,
       h("div", { class: "view-head" }, h("h1", { id: "findings-view-title", tabindex: "-1" }, "Findings"), this.scope),
@@ -170,7 +175,7 @@ export class ExplorerView {
   }
 
   select(id, label, allText, options) {
-    const key = { "explorer-result": "status", "explorer-muted": "muted", "explorer-severity": "severity", "explorer-category": "category", "explorer-rule": "rule_id",
+    const key = { "explorer-result": "status", "explorer-muted": "muted", "explorer-new": "new", "explorer-severity": "severity", "explorer-category": "category", "explorer-rule": "rule_id",
       "explorer-subscription": "subscription_id", "explorer-framework": "framework", "explorer-control": "control" }[id];
     // a new framework means its own controls: the control chosen for another one is dropped
     const patch = (value) => (key === "framework" ? { framework: value, control: "" } : { [key]: value });
@@ -192,6 +197,7 @@ export class ExplorerView {
     controlSelect.disabled = !framework;
     // PASS / NOT_EVALUATED: flat only, and muting is a property of failures
     this.controls.muted.select.disabled = s.status !== "FAIL";
+    this.controls.new.select.disabled = s.status !== "FAIL";
     this.viewGrouped.disabled = s.status !== "FAIL";
     if (s.scan_id) {
       replaceChildren(this.scope, `Findings of scan ${s.scan_id.slice(0, 8)} (`,
