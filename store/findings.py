@@ -91,6 +91,8 @@ class FindingFilter:
     status: str = ResultStatus.FAIL
     # FAIL only: muted (True) or not (False); None both
     muted: bool | None = None
+    # FAIL only: new since the subscription's previous completed scan (True) or not; None both
+    new: bool | None = None
 
 
 # How ``sort=`` orders findings: a named key first, then enough columns to make pages stable.
@@ -133,6 +135,8 @@ def _conditions(where: FindingFilter) -> list[Any]:
         conditions.append(_FINDINGS.c.rule_id.in_(list(where.rule_ids)))
     if where.muted is not None:
         conditions.append(_FINDINGS.c.muted.is_(where.muted))
+    if where.new is not None:
+        conditions.append(_FINDINGS.c.is_new.is_(where.new))
     if where.q:
         # icontains is ILIKE on PostgreSQL and lower() LIKE lower() on SQLite; autoescape makes
         # % and _ in the search text literal characters

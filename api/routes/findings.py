@@ -36,8 +36,8 @@ FILTER_PARAMS = (
     "severity", "category", "rule_id", "scan_id", "subscription_id", "limit", "offset", "q", "sort", "framework", "control",
 )
 # status= selects PASS / NOT_EVALUATED results; groups count failures only (muted= narrows them)
-FINDINGS_PARAMS = FILTER_PARAMS + ("status", "muted")
-GROUPS_PARAMS = FILTER_PARAMS + ("muted",)
+FINDINGS_PARAMS = FILTER_PARAMS + ("status", "muted", "new")
+GROUPS_PARAMS = FILTER_PARAMS + ("muted", "new")
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 # A search longer than any resource id Azure allows is a mistake, not a query.
 MAX_QUERY_LENGTH = 200
@@ -73,6 +73,9 @@ def parse_filter(params: dict[str, str]) -> FindingFilter:
     muted = parse_muted(params)
     if muted is not None and status != ResultStatus.FAIL:
         raise ApiError(400, "muted applies to FAIL results only")
+    new = parse_true_false(params, "new")
+    if new is not None and status != ResultStatus.FAIL:
+        raise ApiError(400, "new applies to FAIL results only")
     rule_ids = parse_control(params)
     if status != ResultStatus.FAIL and (severity is not None or category is not None):
         # PASS / NOT_EVALUATED rows store no rule metadata: filter on the rules that have it
@@ -83,6 +86,7 @@ def parse_filter(params: dict[str, str]) -> FindingFilter:
         rule_ids=rule_ids,
         status=status,
         muted=muted,
+        new=new,
         severity=severity,
         category=category,
         rule_id=rule_id,
@@ -151,11 +155,16 @@ def parse_result_status(params: dict[str, str]) -> ResultStatus:
 
 
 def parse_muted(params: dict[str, str]) -> bool | None:
-    raw = params.get("muted")
+    return parse_true_false(params, "muted")
+
+
+def parse_true_false(params: dict[str, str], name: str) -> bool | None:
+    """A ``true`` / ``false`` filter (any case); None when absent."""
+    raw = params.get(name)
     if raw is None:
         return None
     if raw.lower() not in ("true", "false"):
-        raise ApiError(400, "muted must be true or false")
+        raise ApiError(400, f"{name} must be true or false")
     return raw.lower() == "true"
 
 

@@ -94,6 +94,21 @@ def test_bad_status_and_muted_filters_are_refused(client: FlaskClient, store: Sc
     assert status == 400 and "FAIL" in body["error"]
     status, body = get(client, "/api/findings?muted=perhaps")
     assert status == 400
+    status, body = get(client, "/api/findings?status=PASS&new=true")
+    assert status == 400 and body["error"] == "new applies to FAIL results only"
+    status, body = get(client, "/api/findings/groups?new=yes")
+    assert status == 400 and body["error"] == "new must be true or false"
+
+
+def test_new_selects_failures_new_since_the_previous_scan(client: FlaskClient, store: ScanStore) -> None:
+    completed_scan(store, [fail(HIGH_RULE.id, "old")])
+    second = completed_scan(store, [fail(HIGH_RULE.id, "old"), fail(HIGH_RULE.id, "fresh"), fail(LOW_RULE.id, "fresh2")])
+    _, body = get(client, f"/api/findings?scan_id={second}&new=true&sort=resource")
+    assert [f["resource_name"] for f in body["findings"]] == ["fresh", "fresh2"] and body["count"] == 2
+    _, body = get(client, f"/api/findings?scan_id={second}&new=FALSE")
+    assert [f["resource_name"] for f in body["findings"]] == ["old"]
+    _, body = get(client, f"/api/findings/groups?scan_id={second}&new=true")
+    assert {g["rule_id"]: g["failed"] for g in body["groups"]} == {HIGH_RULE.id: 1, LOW_RULE.id: 1}
 
 
 def test_first_seen_and_new_follow_the_key_across_scans(client: FlaskClient, store: ScanStore) -> None:

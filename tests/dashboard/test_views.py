@@ -51,7 +51,7 @@ def _finding(sub: str, rule: Any, name: str) -> dict[str, Any]:
 
 
 def _complete(store: ScanStore, sub: str, findings: list[dict[str, Any]], score: float | None) -> str:
-    scan = store.create(sub)
+    scan = store.create(sub, launched_by="seed")  # launch taken: a running supervisor leaves it to us
     assert store.claim(scan.scan_id, pid=1, host="seed", process_create_time=None)
     failed: dict[str, int] = {}
     for f in findings:
@@ -134,12 +134,23 @@ def test_overview_is_the_landing_page_with_posture_subscriptions_and_top_rules(p
     for severity in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"):
         total = sum(s["findings_by_severity"][severity] for s in score["subscriptions"])
         expect(page.locator(f'a.sev-count[data-severity="{severity}"] .sev-count-n')).to_have_text(str(total))
+    listed = stack.get("/api/subscriptions").json()["subscriptions"]
     rows = page.locator("#subscriptions-table tbody tr")
-    expect(rows).to_have_count(4)
-    expect(page.locator(f'tr[data-subscription-id="{SUB_B}"] td').nth(4)).to_have_text("0")  # 0 findings
+    expect(rows).to_have_count(4 + len(listed))  # the seeded ones (not listed by Azure) and the listed ones
+    for sub in listed:  # Azure's name and state, and which schedules would scan it
+        listed_row = page.locator(f'tr[data-subscription-id="{sub["subscription_id"]}"]')
+        expect(listed_row.locator("td").nth(0)).to_contain_text(sub["display_name"])
+        expect(listed_row.locator("td").nth(1)).to_have_text(sub["state"])
+    expect(page.locator(f'tr[data-subscription-id="{SUB_A}"] td').nth(1)).to_have_text("not listed")
+    expect(page.locator(f'tr[data-subscription-id="{SUB_B}"] td').nth(6)).to_have_text("0")  # 0 findings
     never = page.locator(f'tr[data-subscription-id="{SUB_C}"]')
-    expect(never.locator("td").nth(2)).to_have_text("never")
+    expect(never.locator("td").nth(3)).to_have_text("never")
     expect(never.locator(".badge")).to_have_text("failed")
+    expect(never.locator("svg.sparkline")).to_have_count(0)  # no completed scan: no trend
+    # A's trend is drawn from the score history; its one scan is its first: nothing to compare
+    a_row = page.locator(f'tr[data-subscription-id="{SUB_A}"]')
+    expect(a_row.locator("svg.sparkline")).to_have_attribute("aria-label", re.compile(r"one scan, 61\.5"))
+    expect(a_row.locator("td.diff-counts")).to_have_text("first scan")
     top = stack.get("/api/findings/groups", params={"sort": "count", "limit": 10}).json()["groups"]
     expect(page.locator("#top-rules-table tbody tr").first).to_have_attribute("data-rule-id", top[0]["rule_id"])
     doc_screenshot(page, "overview", "#top-rules-table")
@@ -150,6 +161,24 @@ def test_overview_is_the_landing_page_with_posture_subscriptions_and_top_rules(p
     scans = stack.get("/api/scans", params={"subscription_id": SUB_B}).json()["scans"]
     assert scans[0]["status"] in ("pending", "running", "completed")
     stack.wait_terminal(scans[0]["scan_id"], 60)
+    # once it completed, B has two points in its trend and a new/resolved count against its first scan
+    b_row = page.locator(f'tr[data-subscription-id="{SUB_B}"]')
+    expect(b_row.locator("svg.sparkline")).to_have_attribute("aria-label", re.compile(r"2 scans, from 100"), timeout=30_000)
+    diff = stack.get(f"/api/scans/{scans[0]['scan_id']}/diff").json()
+    expect(b_row.locator("td.diff-counts")).to_have_text(f"+{len(diff['new'])} / −{len(diff['resolved'])}")
+    # the severity counts say how they changed since each subscription's previous scan
+    change = {sev: 0 for sev in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")}
+    for sub in stack.get("/api/score").json()["subscriptions"]:
+        d = stack.get(f"/api/scans/{sub['scan_id']}/diff").json()
+        if d["against"] is None:
+            continue  # a first scan: no change to speak of
+        for f in d["new"]:
+            change[f["severity"]] += 1
+        for f in d["resolved"]:
+            change[f["severity"]] -= 1
+    for severity, n in change.items():
+        text = f"+{n}" if n > 0 else f"−{-n}" if n < 0 else "±0"
+        expect(page.locator(f'a.sev-count[data-severity="{severity}"] .sev-count-change')).to_have_text(text)
 
     # a severity count opens the explorer filtered by it
     page.locator('a.sev-count[data-severity="HIGH"]').click()
@@ -161,19 +190,21 @@ def test_scan_all_and_polling_keep_focus(page: Page, stack: LiveStack) -> None:
     stack.emulator.set_faults(latency_ms=2000)  # scans stay active: the overview polls every 2 s
     try:
         sign_in(page, stack.token("operator"))
+        listed = [s["subscription_id"] for s in stack.get("/api/subscriptions").json()["subscriptions"] if s["scannable"]]
         scan_all = page.locator("#scan-all")
-        expect(scan_all).to_have_text("Scan all (4)")
-        scan_all.click()
-        expect(page.locator("#overview-message")).to_have_text("4 scans accepted.")
-        expect(page.locator("#subscriptions-table .progress")).to_have_count(4)
-        expect(scan_all).to_be_hidden()  # nothing left to start
+        scan_all.click()  # one request, {"all": true}: every subscription Azure lists
+        expect(page.locator("#overview-message")).to_have_text(f"{len(listed)} scans accepted.")
+        expect(page.locator("#subscriptions-table .progress")).to_have_count(len(listed))
+        scan_all.click()  # again while they run: the API answers "active" for each
+        expect(page.locator("#overview-message")).to_have_text(f"0 scans accepted; {len(listed)} already scanning.")
         # keyboard focus on a link in the table survives the polls that update the progress bars
-        link = page.locator(f'tr[data-subscription-id="{SUB_A}"] a').first
+        first = listed[0]
+        link = page.locator(f'tr[data-subscription-id="{first}"] a').first
         link.focus()
-        bar = page.locator(f'tr[data-subscription-id="{SUB_A}"] .progress')
+        bar = page.locator(f'tr[data-subscription-id="{first}"] .progress')
         before = bar.get_attribute("aria-valuetext")
         expect(bar).not_to_have_attribute("aria-valuetext", before or "", timeout=40_000)  # a poll changed the row
-        assert page.evaluate("document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.subscriptionId") == SUB_A
+        assert page.evaluate("document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.subscriptionId") == first
         print(f"\nprogress while focused: {before!r} -> {bar.get_attribute('aria-valuetext')!r}")
     finally:
         for scan in stack.get("/api/scans", params={"limit": 50}).json()["scans"]:
@@ -322,6 +353,11 @@ def test_compliance_lists_controls_and_drills_into_a_control(page: Page, stack: 
     row = page.locator(f'#controls-table tr[data-control="{failed["control"]}"]')
     expect(row.locator("td").nth(3)).to_have_text(str(failed["failed"]))
     doc_screenshot(page, "compliance", "#controls-table")
+    with page.expect_download() as info:  # the controls as CSV, fetched with the reader's token
+        page.locator("#compliance-export-csv").click()
+    assert info.value.suggested_filename == "openshield-compliance-cis.csv"
+    lines = open(info.value.path(), encoding="utf-8").read().splitlines()
+    assert lines[0].startswith("control,") and len(lines) == 1 + len(data["controls"])
     row.get_by_role("button", name=f"Results of control {failed['control']}").click()
     # the whole control in the explorer: its failed resources, over its rules only
     page.locator("a.control-findings").click()
@@ -419,3 +455,226 @@ def test_view_helpers_label_progress_filter_logs_and_read_urls(page: Page, stack
     assert result["flatSort"] == "resource"
     assert result["hash"] == "#/findings?q=a+b%26c&page=2"
     assert result["parsed"] == {"q": "a b&c", "page": "2"}
+
+
+def test_overview_helpers_draw_trends_and_word_estate_answers(page: Page, stack: LiveStack) -> None:
+    page.goto("/")
+    result = page.evaluate(
+        """async () => {
+          const s = await import('/dashboard/js/sparkline.js');
+          const o = await import('/dashboard/js/overview-view.js');
+          const chart = s.sparkline([40, null, 100], { width: 104, height: 54, label: 'Score of X' });
+          return {
+            points: s.sparklinePoints([0, 50, 100], 104, 54),
+            single: s.sparklinePoints([75], 104, 54),
+            none: s.sparkline([null], {}),
+            label: chart.getAttribute('aria-label'),
+            polyline: chart.querySelector('polyline').getAttribute('points'),
+            message: o.scanAllMessage({ scans: [{ result: 'created' }, { result: 'active' }, { result: 'skipped' }, { result: 'active' }] }),
+            schedules: o.scheduleText([{ name: 'nightly', enabled: false, target: 'all' }]),
+            noSchedule: o.scheduleText([]),
+            trends: [...o.trendsBySubscription([{ subscription_id: 'a', score: 1 }, { subscription_id: 'b', score: 2 }, { subscription_id: 'a', score: 3 }])],
+          };
+        }"""
+    )
+    assert result["points"] == [[2, 52], [52, 27], [102, 2]]  # 0 at the bottom, 100 at the top
+    assert result["single"] == [[52, 14.5]]
+    assert result["none"] is None
+    assert result["label"] == "Score of X: 2 scans, from 40 to 100"
+    assert result["polyline"] == "2,32 102,2"
+    assert result["message"] == "1 scan accepted; 2 already scanning, 1 not scannable."
+    assert result["schedules"] == "nightly (paused, every subscription)"
+    assert result["noSchedule"] == "—"
+    assert result["trends"] == [["a", [1, 3]], ["b", [2]]]
+
+
+SUB_E = "eeeeeeee-0000-4000-8000-00000000000e"
+
+
+def test_scan_detail_compares_with_the_previous_scan_and_exports(page: Page, stack: LiveStack) -> None:
+    store = ScanStore(stack.database_url)
+    rule = RULES[0]
+    _complete(store, SUB_E, [_finding(SUB_E, rule, f"e-{i}") for i in range(5)], 50.0)
+    # the second scan: e-0 and e-1 were fixed, e-5 and a resource named with markup now fail
+    names = [f"e-{i}" for i in range(2, 6)] + [MARKUP]
+    second = _complete(store, SUB_E, [_finding(SUB_E, rule, n) for n in names], 45.0)
+    diff = stack.get(f"/api/scans/{second}/diff").json()
+    assert (len(diff["new"]), len(diff["resolved"]), diff["still_failing"]) == (2, 2, 3)
+
+    sign_in(page, stack.token("reader"), f"/#/scans/{second}")
+    expect(page.locator("#diff-summary")).to_have_text(
+        f"2 new failures · 2 resolved failures · 3 still failing — compared with scan {diff['against'][:8]}.")
+    expect(page.locator("#diff-new-table tbody tr")).to_have_count(2)
+    expect(page.locator("#diff-new-table")).to_contain_text(MARKUP)  # shown as text, never interpreted
+    assert page.title() != "pwned"
+    expect(page.locator("#diff-resolved-table tbody tr td:nth-child(3)")).to_have_text(["e-0", "e-1"])
+    doc_screenshot(page, "scan-diff", "#diff-resolved-table")
+    page.locator("#diff-against").click()  # the compared scan: its first, so nothing to compare
+    expect(page.locator("#diff-summary")).to_contain_text("first completed scan")
+
+    # the explorer's "new only" filter gives the same two failures, filtered by the server
+    page.goto(f"/#/findings?view=flat&scan_id={second}")
+    flat = page.locator("#explorer-table tbody tr:not(.finding-details)")
+    expect(flat).to_have_count(len(names))
+    page.locator("#explorer-new").select_option("true")
+    expect(flat).to_have_count(2)
+    expect(page.locator("#explorer-status")).to_have_text("2 findings match; showing 1–2.")
+
+    # exports: fetched with the reader's token, saved under the server's file name
+    page.goto(f"/#/scans/{second}")
+    for fmt, suffix in (("csv", "csv"), ("ocsf", "ocsf.json"), ("html", "html")):
+        with page.expect_download() as info:
+            page.locator(f"#export-{fmt}").click()
+        download = info.value
+        assert download.suggested_filename == f"openshield-{second}.{suffix}"
+        content = open(download.path(), encoding="utf-8").read()
+        expect(page.locator("#export-status")).to_have_text(f"Downloaded openshield-{second}.{suffix}.")
+        if fmt == "csv":
+            assert content.startswith("scan_id,subscription_id,status,")
+            assert sum(1 for line in content.splitlines() if ",FAIL," in line) == len(names)
+        elif fmt == "ocsf":
+            assert '"class_uid": 2004' in content or '"class_uid":2004' in content
+        else:
+            assert "<html" in content.lower()
+
+
+SUB_F = "ffffffff-0000-4000-8000-00000000000f"
+
+
+def test_explorer_filters_by_result_and_muting_and_operators_mute_and_unmute(page: Page, stack: LiveStack) -> None:
+    rule = RULES[1]
+    muted = _finding(SUB_F, rule, "f-muted")
+    mute = stack.post("/api/mutes", {"rule_id": rule.id, "resource": muted["resource_id"], "subscription_id": SUB_F,
+                                     "justification": "seeded: accepted for the test"}).json()
+    muted.update(muted=True, mute_id=mute["id"])
+    passed = {"rule_id": rule.id, "status": "PASS", "resource_id": f"/subscriptions/{SUB_F}/x/f-pass",
+              "resource_name": "f-pass", "resource_type": "Microsoft.Storage/storageAccounts", "location": "westeurope",
+              "detail": None}
+    store = ScanStore(stack.database_url)
+    scan = store.create(SUB_F, launched_by="seed")
+    assert store.claim(scan.scan_id, pid=1, host="seed", process_create_time=None)
+    findings = [dict(_finding(SUB_F, rule, "f-open"), scan_id=scan.scan_id), dict(muted, scan_id=scan.scan_id)]
+    assert store.complete_with_results(scan.scan_id, findings=findings, outcomes=[], score=50.0, results=[passed])
+
+    sign_in(page, stack.token("operator"), f"/#/findings?view=flat&subscription_id={SUB_F}")
+    rows = page.locator("#explorer-table tbody tr:not(.finding-details)")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#explorer-table .badge-new")).to_have_count(2)  # the subscription's first scan
+
+    # new only: the server filters (both are new in a first scan; the older scan of E has none new)
+    page.locator("#explorer-new").select_option("true")
+    expect(page).to_have_url(re.compile(r"new=true"))
+    expect(rows).to_have_count(2)
+    page.goto(f"/#/findings?view=flat&new=true&subscription_id={SUB_F}&status=PASS")  # not for passes
+    expect(page.locator("#explorer-new")).to_be_disabled()
+    expect(page.locator("#explorer-new")).to_have_value("")
+    page.goto(f"/#/findings?view=flat&subscription_id={SUB_F}")
+    expect(rows).to_have_count(2)
+
+    # only muted: its details say which mute; Unmute deletes that mute
+    page.locator("#explorer-muted").select_option("true")
+    expect(page).to_have_url(re.compile(r"muted=true"))
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator(".badge-muted")).to_have_text("muted")
+    page.get_by_role("button", name="Details of").first.click()
+    expect(page.locator(".finding-details:not([hidden])")).to_contain_text(f"yes, by mute {mute['id']}")
+    page.get_by_role("button", name=re.compile(r"^Unmute ")).click()
+    expect(page.locator(".mute-status")).to_have_text(f"Mute {mute['id']} deleted: the next scan reports this failure again.")
+    assert all(m["id"] != mute["id"] for m in stack.get("/api/mutes").json()["mutes"])
+
+    # only open ones: first seen is shown; muting needs a justification
+    page.locator("#explorer-muted").select_option("false")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("f-open")
+    page.get_by_role("button", name="Details of").first.click()
+    details = page.locator(".finding-details:not([hidden])")
+    expect(details).to_contain_text("First seen")
+    mute_button = page.get_by_role("button", name=f"Mute {rule.id} on f-open")
+    page.locator(".mute-form textarea").fill("   ")
+    mute_button.click()
+    expect(details.locator(".mute-status")).to_have_text("Say why this risk is accepted before muting it.")
+    page.locator(".mute-form textarea").fill("owned by the <b>platform</b> team, review in Q1")
+    mute_button.click()
+    expect(details.locator(".mute-status")).to_contain_text("Muted (mute ")
+    created = [m for m in stack.get("/api/mutes").json()["mutes"] if m["resource"] == findings[0]["resource_id"]]
+    assert [m["justification"] for m in created] == ["owned by the <b>platform</b> team, review in Q1"]
+
+    # passed results: a flat list (groups count failures), the muted filter does not apply
+    page.locator("#explorer-result").select_option("PASS")
+    expect(page).to_have_url(re.compile(r"status=PASS"))
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-status", "PASS")
+    expect(page.locator("#explorer-status")).to_contain_text("1 passed result")
+    expect(page.locator("#explorer-view-grouped")).to_be_disabled()
+    expect(page.locator("#explorer-muted")).to_be_disabled()
+    page.get_by_role("button", name="Details of").first.click()
+    expect(page.locator(".finding-details:not([hidden])")).to_contain_text("PASS: the rule judged this resource compliant")
+    expect(page.get_by_role("button", name=re.compile(r"^(Mute|Unmute)"))).to_have_count(0)  # nothing to mute on a pass
+
+    # a reader sees the same failures and details, without mute controls
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, stack.token("reader"), f"/#/findings?view=flat&subscription_id={SUB_F}")
+    expect(rows).to_have_count(2)
+    for toggle in page.get_by_role("button", name="Details of").all():
+        toggle.click()
+    expect(page.locator(".finding-details:not([hidden])")).to_have_count(2)
+    expect(page.locator(".mute-controls")).to_have_count(0)
+
+
+def test_schedules_and_mutes_pages_operator_edits_reader_views(page: Page, stack: LiveStack) -> None:
+    sign_in(page, stack.token("operator"), "/#/schedules")
+    expect(page.locator('a[data-nav="schedules"]')).to_have_attribute("aria-current", "page")
+    # a bad cron is refused with the API's own words
+    page.locator("#schedule-name").fill("bad")
+    page.locator("#schedule-cron").fill("61 * * * *")
+    page.get_by_role("button", name="Add schedule").click()
+    expect(page.locator("#schedules-message")).to_contain_text("Could not add the schedule: invalid cron expression")
+    page.locator("#schedule-name").fill("<i>nightly</i>")
+    page.locator("#schedule-subscription").fill(SUB_A)
+    page.locator("#schedule-cron").fill("0 2 * * *")
+    page.locator("#schedule-timezone").fill("Europe/Berlin")
+    page.get_by_role("button", name="Add schedule").click()
+    expect(page.locator("#schedules-message")).to_contain_text("Schedule <i>nightly</i> added; next run")
+    made = [s for s in stack.get("/api/schedules").json()["schedules"] if s["name"] == "<i>nightly</i>"]
+    assert len(made) == 1 and made[0]["cron"] == "0 2 * * *" and made[0]["timezone"] == "Europe/Berlin"
+    row = page.locator(f'#schedules-table tr[data-schedule-id="{made[0]["id"]}"]')
+    expect(row.locator("td").nth(0)).to_have_text("<i>nightly</i>")  # text, not markup
+    expect(row.locator("td").nth(2)).to_have_text("cron 0 2 * * * (Europe/Berlin)")
+    page.get_by_role("button", name="Pause schedule <i>nightly</i>").click()
+    expect(row.locator("td").nth(3)).to_have_text("paused")
+    assert stack.get(f"/api/schedules/{made[0]['id']}").json()["enabled"] is False
+    page.get_by_role("button", name="Resume schedule <i>nightly</i>").click()
+    expect(row.locator("td").nth(3)).to_have_text("active")
+
+    page.goto("/#/mutes")
+    page.locator("#mute-rule").fill(RULES[2].id)
+    page.locator("#mute-resource").fill("*/res-0?")
+    page.locator("#mute-subscription").fill(SUB_A)
+    page.locator("#mute-justification").fill("test data, <b>not</b> production")
+    page.get_by_role("button", name="Add mute").click()
+    expect(page.locator("#mutes-message")).to_contain_text("added: it applies from the next scan.")
+    mute = [m for m in stack.get("/api/mutes").json()["mutes"] if m["resource"] == "*/res-0?"][0]
+    mute_row = page.locator(f'#mutes-table tr[data-mute-id="{mute["id"]}"]')
+    expect(mute_row.locator("td").nth(4)).to_have_text("test data, <b>not</b> production")
+    doc_screenshot(page, "mutes", "#mutes-table")
+
+    # a reader sees both tables and no control that changes anything
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, stack.token("reader"), "/#/mutes")
+    expect(mute_row).to_be_visible()
+    expect(page.locator("#mute-form")).to_have_count(0)
+    page.goto("/#/schedules")
+    expect(page.locator(f'#schedules-table tr[data-schedule-id="{made[0]["id"]}"]')).to_be_visible()
+    expect(page.locator("#schedule-form")).to_have_count(0)
+    expect(page.get_by_role("button", name=re.compile(r"^(Add|Pause|Resume|Delete)"))).to_have_count(0)
+
+    # the operator deletes both
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, stack.token("operator"), "/#/schedules")
+    page.get_by_role("button", name="Delete schedule <i>nightly</i>").click()  # the page fixture accepts the confirm
+    expect(page.locator("#schedules-message")).to_have_text("Schedule <i>nightly</i> deleted.")
+    assert stack.get(f"/api/schedules/{made[0]['id']}").status_code == 404
+    page.goto("/#/mutes")
+    page.get_by_role("button", name=f"Delete mute {mute['id']}").click()
+    expect(page.locator("#mutes-message")).to_have_text(f"Mute {mute['id']} deleted: from the next scan its failures count again.")
+    assert all(m["id"] != mute["id"] for m in stack.get("/api/mutes").json()["mutes"])

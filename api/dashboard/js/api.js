@@ -78,4 +78,45 @@ export class Api {
   post(path, body) {
     return this.request("POST", path, body);
   }
+
+  patch(path, body) {
+    return this.request("PATCH", path, body);
+  }
+
+  delete(path) {
+    return this.request("DELETE", path);
+  }
+
+  /**
+   * A file the API streams (an export): fetched with the bearer token, since a plain link
+   * cannot carry it, and handed back as a Blob with the server's file name. Errors as request().
+   */
+  async download(path, params) {
+    const query = params ? new URLSearchParams(params).toString() : "";
+    const headers = { "X-Requested-With": "openshield-dashboard" };
+    const token = this.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let response;
+    try {
+      response = await fetch(query ? `${path}?${query}` : path, { headers, cache: "no-store", credentials: "same-origin" });
+    } catch {
+      throw new Unreachable("the API cannot be reached");
+    }
+    if (!response.ok) {
+      let data = null;
+      try {
+        data = await response.json();
+      } catch {
+        throw new Unreachable(`the API answered HTTP ${response.status}`);
+      }
+      this.onReachable();
+      const error = new ApiError(response.status, data && typeof data.error === "string" ? data.error : `HTTP ${response.status}`, data);
+      if (response.status === 401) this.onUnauthorized(error);
+      throw error;
+    }
+    this.onReachable();
+    const disposition = response.headers.get("Content-Disposition") || "";
+    const named = /filename="?([^";]+)"?/.exec(disposition);
+    return { blob: await response.blob(), filename: named ? named[1] : "openshield-export" };
+  }
 }

@@ -1,6 +1,7 @@
 // Compliance per framework (#/compliance/<cis|nist|iso27001>): each control's status and its
 // passed / failed / not evaluated resource counts from GET /api/compliance/<framework>, and a
 // drill-down into the control's rules with their failing resources in the findings explorer.
+import { exportButton } from "./downloads.js";
 import { ApiError, Unreachable } from "./api.js";
 import { $, h, replaceChildren, setText } from "./dom.js";
 import { plural } from "./format.js";
@@ -26,11 +27,15 @@ export class ComplianceView {
     document.title = "Compliance · OpenShield";
     this.status = h("p", { id: "compliance-status", class: "muted", role: "status", "aria-live": "polite" }, "Loading…");
     this.body = h("div", { id: "compliance-body" });
+    const exportStatus = h("span", { id: "compliance-export-status", class: "muted", role: "status", "aria-live": "polite" });
+    const exports = h("p", { class: "export-buttons", id: "compliance-exports" },
+      exportButton({ api: this.api, label: "Export CSV", path: `/api/compliance/${framework}`, params: { format: "csv" },
+        status: exportStatus, id: "compliance-export-csv", describe: "the controls as CSV" }), " ", exportStatus);
     replaceChildren(this.root,
       h("div", { class: "view-head" }, h("h1", { id: "compliance-title", tabindex: "-1" }, "Compliance"),
         h("nav", { class: "tabs", "aria-label": "Frameworks" }, FRAMEWORKS.map(([slug, name]) =>
           h("a", { href: `#/compliance/${slug}`, "aria-current": slug === framework ? "page" : null }, name)))),
-      this.status, this.body);
+      this.status, exports, this.body);
     const seq = ++this.seq;
     let data;
     let catalogue;

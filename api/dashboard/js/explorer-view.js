@@ -6,8 +6,9 @@ import { ApiError, Unreachable } from "./api.js";
 import { $, h, replaceChildren, setText } from "./dom.js";
 import { plural } from "./format.js";
 import { SEVERITIES, severityBadge } from "./components.js";
-import { FindingGroups } from "./finding-groups.js";
+import { FindingGroups, resultBadges } from "./finding-groups.js";
 import { findingDetails } from "./findings-table.js";
+import { muteControls } from "./mute-controls.js";
 import { hashFor, replaceHash } from "./router.js";
 
 const SIZES = ["25", "50", "100"];
@@ -16,8 +17,14 @@ const FLAT_SORTS = [["severity", "Severity"], ["rule", "Rule id"], ["resource", 
 const SEARCH_DELAY_MS = 250;
 // the parameters the fragment carries, with their defaults
 // scan_id: one scan's findings instead of the current posture (a link from a scan's page)
-const DEFAULTS = { view: "grouped", scan_id: "", q: "", severity: "", category: "", rule_id: "", subscription_id: "", framework: "", control: "", sort: "severity", size: "25", page: "1" };
-const FILTERS = ["scan_id", "q", "severity", "category", "rule_id", "subscription_id", "framework", "control"];
+// status: FAIL (failures, grouped or flat), PASS or NOT_EVALUATED (flat only: groups count failures)
+// muted: "" both, "true" only muted failures, "false" only open ones
+const STATUSES = [["FAIL", "Failed"], ["PASS", "Passed"], ["NOT_EVALUATED", "Not evaluated"]];
+const MUTED = [["false", "Open only"], ["true", "Muted only"]];
+// new: "true" only failures new since each subscription's previous completed scan
+const NEW = [["true", "New since the previous scan"]];
+const DEFAULTS = { view: "grouped", status: "FAIL", muted: "", new: "", scan_id: "", q: "", severity: "", category: "", rule_id: "", subscription_id: "", framework: "", control: "", sort: "severity", size: "25", page: "1" };
+const FILTERS = ["status", "muted", "new", "scan_id", "q", "severity", "category", "rule_id", "subscription_id", "framework", "control"];
 const FRAMEWORKS = [["cis", "CIS", "CIS"], ["nist", "NIST CSF", "NIST"], ["iso27001", "ISO 27001", "ISO27001"]];
 
 /** Control ids of a framework (by catalogue key) in natural order: 1.2 before 1.10. */
@@ -36,6 +43,15 @@ export function stateFromParams(params) {
     if (value !== null) state[key] = value;
   }
   if (!["grouped", "flat"].includes(state.view)) state.view = "grouped";
+  state.status = String(state.status).toUpperCase();
+  if (!STATUSES.some(([v]) => v === state.status)) state.status = "FAIL";
+  if (!MUTED.some(([v]) => v === state.muted)) state.muted = "";
+  if (!NEW.some(([v]) => v === state.new)) state.new = "";
+  if (state.status !== "FAIL") {
+    state.view = "flat";
+    state.muted = "";
+    state.new = "";
+  }
   const sorts = (state.view === "grouped" ? GROUP_SORTS : FLAT_SORTS).map(([v]) => v);
   if (!sorts.includes(state.sort)) state.sort = "severity";
   if (!SIZES.includes(state.size)) state.size = DEFAULTS.size;
@@ -59,7 +75,8 @@ export class ExplorerView {
     this.built = false;
     this.loadSeq = 0;
     this.searchTimer = null;
-    this.groups = new FindingGroups({ api, filterParams: () => this.filterParams() });
+    this.groups = new FindingGroups({ api, filterParams: () => this.filterParams(),
+      actions: (finding) => muteControls({ api, session, finding }) });
   }
 
   async show(_match, params) {
@@ -107,6 +124,9 @@ export class ExplorerView {
       }
     });
     this.controls = {
+      status: this.select("explorer-result", "Result", null, STATUSES),
+      muted: this.select("explorer-muted", "Muted", "Open and muted", MUTED),
+      new: this.select("explorer-new", "New", "New and older", NEW),
       severity: this.select("explorer-severity", "Severity", "All severities", SEVERITIES.map((s) => [s, s])),
       category: this.select("explorer-category", "Category", "All categories", categories.map((c) => [c, c])),
       rule_id: this.select("explorer-rule", "Rule", "All rules", this.catalogue.map((r) => [r.rule_id, `${r.rule_id} — ${r.title}`])),
@@ -136,7 +156,7 @@ export class ExplorerView {
     h("button", { type: "submit", class: "button-quiet" }, "Go"));
     const clear = h("button", { type: "button", class: "button-quiet", onclick: () => {
       this.search.value = "";
-      this.change({ q: "", severity: "", category: "", rule_id: "", subscription_id: "", framework: "", control: "" }); // keeps scan_id
+      this.change({ status: "FAIL", muted: "", new: "", q: "", severity: "", category: "", rule_id: "", subscription_id: "", framework: "", control: "" }); // keeps scan_id
     } }, "Clear filters");
     replaceChildren(this.root,
       h("div", { class: "view-head" }, h("h1", { id: "findings-view-title", tabindex: "-1" }, "Findings"), this.scope),
@@ -155,12 +175,12 @@ export class ExplorerView {
   }
 
   select(id, label, allText, options) {
-    const key = { "explorer-severity": "severity", "explorer-category": "category", "explorer-rule": "rule_id",
+    const key = { "explorer-result": "status", "explorer-muted": "muted", "explorer-new": "new", "explorer-severity": "severity", "explorer-category": "category", "explorer-rule": "rule_id",
       "explorer-subscription": "subscription_id", "explorer-framework": "framework", "explorer-control": "control" }[id];
     // a new framework means its own controls: the control chosen for another one is dropped
     const patch = (value) => (key === "framework" ? { framework: value, control: "" } : { [key]: value });
     const select = h("select", { id, name: key, onchange: () => this.change(patch(select.value)) },
-      h("option", { value: "" }, allText), options.map(([value, text]) => h("option", { value }, text)));
+      allText === null ? null : h("option", { value: "" }, allText), options.map(([value, text]) => h("option", { value }, text)));
     return { select, field: h("div", { class: "field" }, h("label", { for: id }, label), select) };
   }
 
@@ -175,6 +195,10 @@ export class ExplorerView {
         framework ? controlsOf(this.catalogue, framework[2]).map((c) => h("option", { value: c }, c)) : []);
     }
     controlSelect.disabled = !framework;
+    // PASS / NOT_EVALUATED: flat only, and muting is a property of failures
+    this.controls.muted.select.disabled = s.status !== "FAIL";
+    this.controls.new.select.disabled = s.status !== "FAIL";
+    this.viewGrouped.disabled = s.status !== "FAIL";
     if (s.scan_id) {
       replaceChildren(this.scope, `Findings of scan ${s.scan_id.slice(0, 8)} (`,
         h("a", { href: `#/scans/${s.scan_id}` }, "the scan"), "; ",
@@ -219,7 +243,8 @@ export class ExplorerView {
   }
 
   filterParams() {
-    return Object.fromEntries(FILTERS.map((k) => [k, this.state[k]]).filter(([, v]) => v));
+    // status=FAIL is the API's default: left out so the groups route (which has no status) accepts it
+    return Object.fromEntries(FILTERS.map((k) => [k, this.state[k]]).filter(([k, v]) => v && !(k === "status" && v === "FAIL")));
   }
 
   async load() {
@@ -261,7 +286,14 @@ export class ExplorerView {
   }
 
   filtered() {
-    return FILTERS.some((k) => k !== "scan_id" && this.state[k]);
+    return FILTERS.some((k) => k !== "scan_id" && this.state[k] && !(k === "status" && this.state[k] === "FAIL"));
+  }
+
+  /** "findings", "passed results", "not-evaluated results": what the counts count. */
+  noun(n) {
+    if (this.state.status === "PASS") return plural(n, "passed result");
+    if (this.state.status === "NOT_EVALUATED") return plural(n, "not-evaluated result");
+    return plural(n, "finding");
   }
 
   renderGroups(data) {
@@ -283,11 +315,13 @@ export class ExplorerView {
       return;
     }
     const last = data.offset + data.findings.length;
-    setText(this.status, `${plural(data.count, "finding")}${this.filtered() ? " match" : ""}; showing ${data.offset + 1}–${last}.`);
+    setText(this.status, `${this.noun(data.count)}${this.filtered() ? " match" : ""}; showing ${data.offset + 1}–${last}.`);
     const tbody = h("tbody");
-    for (const f of data.findings) {
-      const detailsId = `explorer-finding-${f.id}`;
-      const details = h("tr", { class: "finding-details", id: detailsId, hidden: true }, h("td", { colspan: "6" }, findingDetails(f)));
+    for (const [i, f] of data.findings.entries()) {
+      // PASS / NOT_EVALUATED results have no id: the row's place makes the element id unique
+      const detailsId = `explorer-finding-${f.id ?? `r${data.offset + i}`}`;
+      const details = h("tr", { class: "finding-details", id: detailsId, hidden: true },
+        h("td", { colspan: "6" }, findingDetails(f, muteControls({ api: this.api, session: this.session, finding: f }))));
       const toggle = h("button", { type: "button", class: "button-quiet", "aria-expanded": "false", "aria-controls": detailsId,
         "aria-label": `Details of ${f.rule_id} on ${f.resource_name}` }, "Details");
       toggle.addEventListener("click", () => {
@@ -295,8 +329,8 @@ export class ExplorerView {
         details.hidden = !open;
         toggle.setAttribute("aria-expanded", String(open));
       });
-      tbody.append(h("tr", { dataset: { findingId: String(f.id), severity: f.severity } },
-        h("td", {}, severityBadge(f.severity)),
+      tbody.append(h("tr", { dataset: { findingId: String(f.id), severity: f.severity, status: f.status || "FAIL" } },
+        h("td", {}, severityBadge(f.severity), " ", resultBadges(f)),
         h("td", {}, h("span", { class: "mono" }, f.rule_id), h("br"), h("span", { class: "muted" }, f.rule_name)),
         h("td", { class: "truncate-wide" }, f.resource_name, h("br"), h("span", { class: "muted small" }, f.resource_type)),
         h("td", { class: "mono small" }, f.subscription_id),

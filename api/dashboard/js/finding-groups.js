@@ -16,8 +16,10 @@ export class FindingGroups {
    * @param {object} api the API client
    * @param {() => object} filterParams the filter the groups were counted with (applied to resources)
    */
-  constructor({ api, filterParams, idPrefix = "" }) {
+  constructor({ api, filterParams, idPrefix = "", actions = null }) {
     this.api = api;
+    // (finding) => a node of controls for its details (mute / unmute), or null
+    this.actions = actions;
     this.filterParams = filterParams;
     // ids must be unique in the page: the explorer and a scan's page both hold groups
     this.prefix = idPrefix ? `${idPrefix}-` : "";
@@ -77,7 +79,7 @@ export class FindingGroups {
       list = h("ul", { class: "resources plain", "aria-label": `Resources failing ${group.rule_id}` });
       holder.appendChild(list);
     }
-    for (const f of data.findings) list.appendChild(resourceItem(f, this.prefix));
+    for (const f of data.findings) list.appendChild(resourceItem(f, this.prefix, this.actions));
     const shown = offset + data.findings.length;
     if (shown < data.count) {
       const more = h("button", { type: "button", class: "button-quiet", onclick: () => {
@@ -90,9 +92,9 @@ export class FindingGroups {
 }
 
 /** One failing resource: its name (as text), subscription and a details toggle. */
-function resourceItem(f, prefix) {
+function resourceItem(f, prefix, actions) {
   const detailsId = `${prefix}group-finding-${f.id}`;
-  const details = h("div", { id: detailsId, class: "resource-details", hidden: true }, findingDetails(f));
+  const details = h("div", { id: detailsId, class: "resource-details", hidden: true }, findingDetails(f, actions ? actions(f) : null));
   const toggle = h("button", { type: "button", class: "button-quiet", "aria-expanded": "false", "aria-controls": detailsId,
     "aria-label": `Details of ${f.rule_id} on ${f.resource_name}` }, "Details");
   toggle.addEventListener("click", () => {
@@ -101,6 +103,15 @@ function resourceItem(f, prefix) {
     toggle.setAttribute("aria-expanded", String(open));
   });
   return h("li", { dataset: { findingId: String(f.id) } },
-    h("span", { class: "resource-name" }, f.resource_name), " ",
+    h("span", { class: "resource-name" }, f.resource_name), " ", resultBadges(f),
     h("span", { class: "muted small mono" }, f.subscription_id), " ", toggle, details);
+}
+
+/** "new" and "muted" badges of a failure (nothing for others). */
+export function resultBadges(f) {
+  return [
+    f.new ? h("span", { class: "badge badge-new", title: "not failing in the previous scan" }, "new") : null,
+    f.muted ? h("span", { class: "badge badge-muted", title: f.mute_id ? `mute ${f.mute_id}` : "muted" }, "muted") : null,
+    f.new || f.muted ? " " : null,
+  ];
 }

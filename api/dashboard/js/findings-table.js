@@ -3,7 +3,7 @@
 // shown when a finding on the page carries some, and the column is absent otherwise.
 import { ApiError, Unreachable } from "./api.js";
 import { h, replaceChildren, setText } from "./dom.js";
-import { plural } from "./format.js";
+import { formatFullTime, plural } from "./format.js";
 import { SEVERITIES, severityBadge } from "./components.js";
 import { FindingGroups } from "./finding-groups.js";
 
@@ -187,7 +187,7 @@ export class FindingsTable {
 }
 
 /** A finding's description, remediation, resource id, frameworks, CVEs and metadata. */
-export function findingDetails(f) {
+export function findingDetails(f, actions = null) {
   const frameworks = Object.entries(f.frameworks || {})
     .filter(([, ids]) => ids && ids.length)
     .map(([name, ids]) => `${name} ${ids.join(", ")}`).join(" · ");
@@ -197,6 +197,9 @@ export function findingDetails(f) {
     ["Resource id", h("span", { class: "mono break" }, f.resource_id)],
     ["Frameworks", frameworks || "—"],
   ];
+  if (f.status && f.status !== "FAIL") items.unshift(["Result", f.status === "PASS" ? "PASS: the rule judged this resource compliant" : "NOT EVALUATED: the rule could not read what decides it"]);
+  if (f.first_seen_at) items.push(["First seen", `${formatFullTime(f.first_seen_at)}${f.new ? " (new in this scan)" : ""}`]);
+  if (f.muted) items.push(["Muted", f.mute_id !== null && f.mute_id !== undefined ? `yes, by mute ${f.mute_id}` : "yes"]);
   const refs = Array.isArray(f.cve_references) ? f.cve_references : [];
   if (refs.length) {
     items.push(["CVE references", h("ul", { class: "plain" }, refs.map((r) => h("li", {},
@@ -208,5 +211,6 @@ export function findingDetails(f) {
   if (f.metadata && Object.keys(f.metadata).length) {
     items.push(["Details", h("pre", { class: "metadata" }, JSON.stringify(f.metadata, null, 2))]);
   }
-  return h("dl", { class: "kv" }, items.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+  const list = h("dl", { class: "kv" }, items.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+  return actions ? h("div", {}, list, actions) : list;
 }

@@ -5,7 +5,9 @@ import { ComplianceView } from "./compliance-view.js";
 import { Connection } from "./connection.js";
 import { $, setText } from "./dom.js";
 import { ExplorerView } from "./explorer-view.js";
+import { MutesView } from "./mutes-view.js";
 import { OverviewView } from "./overview-view.js";
+import { SchedulesView } from "./schedules-view.js";
 import { Router } from "./router.js";
 import { ScanView } from "./scan-view.js";
 import { ScansView } from "./scans-view.js";
@@ -34,6 +36,8 @@ const router = new Router()
   .add("scans", /^\/scans$/, () => scansView, "scans")
   .add("findings", /^\/findings$/, () => new ExplorerView(context), "findings")
   .add("compliance", /^\/compliance(?:\/([a-z0-9]+))?$/, () => new ComplianceView(context), "compliance")
+  .add("schedules", /^\/schedules$/, () => new SchedulesView(context), "schedules")
+  .add("mutes", /^\/mutes$/, () => new MutesView(context), "mutes")
   .add("overview", /^\/?$/, () => new OverviewView(context), "overview");
 
 const signinView = $("#signin-view");

@@ -1,17 +1,45 @@
 // The overview (#/, the landing page): the estate's score, findings per severity, each
-// subscription's latest scan (state, score, active progress, a Scan button for operators) and
-// the rules failing on the most resources. Built from today's API (/api/score, /api/scans,
-// /api/findings/groups); the subscriptions table is keyed by subscription id so estate data
-// (names, schedules, score history) can fill more columns later.
+// subscription (name and state from /api/subscriptions, latest scan, score and its trend from
+// /api/score/history, new/resolved since the previous scan from /api/scans/<id>/diff, active
+// progress, schedules, a Scan button for operators; "Scan all" asks the API to scan every
+// visible subscription) and the rules failing on the most resources.
 import { ApiError, Unreachable } from "./api.js";
 import { $, h, replaceChildren, setText } from "./dom.js";
 import { formatFullTime, formatTime, plural, shortId } from "./format.js";
 import { SEVERITIES, isActive, progressBar, severityBadge, statusBadge } from "./components.js";
 import { Poller } from "./poller.js";
 import { hashFor } from "./router.js";
+import { sparkline } from "./sparkline.js";
 
 const SCANS_LOOKED_AT = 200;
 const TOP_RULES = 10;
+const HISTORY_DAYS = 30;
+// Diffs are asked for at most this many subscriptions per refresh (each is cached by scan id:
+// a completed scan's diff never changes), so a large estate does not flood the API.
+const DIFFS_PER_REFRESH = 20;
+const COLUMNS = ["Subscription", "State", "Latest scan", "Last completed", "Score", "Trend (30 days)", "Findings",
+  "New / resolved", "Progress", "Schedule"];
+
+/** The score history's points grouped by subscription, oldest first: id -> [score, …]. */
+export function trendsBySubscription(points) {
+  const trends = new Map();
+  for (const p of points) {
+    if (!trends.has(p.subscription_id)) trends.set(p.subscription_id, []);
+    trends.get(p.subscription_id).push(p.score);
+  }
+  return trends;
+}
+
+/** "nightly (next 02:00)", "paused", … for a subscription's schedules; "—" when none. */
+export function scheduleText(schedules) {
+  if (!schedules || !schedules.length) return "—";
+  return schedules.map((s) => {
+    const name = s.name || "schedule";
+    const scope = s.target === "all" ? ", every subscription" : "";
+    if (!s.enabled) return `${name} (paused${scope})`;
+    return `${name} (next ${s.next_run_at ? formatTime(s.next_run_at) : "—"}${scope})`;
+  }).join("; ");
+}
 
 /** The newest scan of each subscription (the API lists scans newest first). */
 export function latestPerSubscription(scans) {
@@ -60,22 +88,60 @@ export class OverviewView {
   }
 
   async refresh() {
-    const [score, scans, top] = await Promise.all([
+    const [score, scans, top, listed, history] = await Promise.all([
       this.api.get("/api/score"),
       this.api.get("/api/scans", { limit: SCANS_LOOKED_AT }),
       this.api.get("/api/findings/groups", { sort: "count", limit: TOP_RULES }),
+      this.optional(this.api.get("/api/subscriptions")),
+      this.optional(this.api.get("/api/score/history", { days: HISTORY_DAYS })),
     ]);
     const latest = latestPerSubscription(scans.scans);
     const active = [...latest.values()].some(isActive);
-    this.render(score, latest, top);
+    await this.loadDiffs(score.subscriptions);
+    this.render(score, latest, top, listed, history);
     return active;
   }
 
-  render(score, latest, top) {
+  /**
+   * The estate's extras: a 502 (ARM cannot be listed) or an older API leaves a column empty
+   * and says so, instead of failing the whole page. An unreachable API or a 401 still does.
+   */
+  async optional(request) {
+    try {
+      return await request;
+    } catch (err) {
+      if (err instanceof Unreachable || (err instanceof ApiError && err.status === 401)) throw err;
+      return { error: err.message };
+    }
+  }
+
+  /** New/resolved counts of each subscription's latest completed scan, cached by scan id. */
+  async loadDiffs(postures) {
+    this.diffs = this.diffs || new Map();
+    const wanted = postures.filter((p) => p.scan_id && !this.diffs.has(p.scan_id)).slice(0, DIFFS_PER_REFRESH);
+    await Promise.all(wanted.map(async (p) => {
+      try {
+        const diff = await this.api.get(`/api/scans/${p.scan_id}/diff`);
+        this.diffs.set(p.scan_id, { new: diff.new.length, resolved: diff.resolved.length, first: diff.against === null,
+          bySeverity: severityChange(diff) });
+      } catch (err) {
+        if (err instanceof Unreachable || (err instanceof ApiError && err.status === 401)) throw err;
+        this.diffs.set(p.scan_id, { error: err.message });
+      }
+    }));
+  }
+
+  render(score, latest, top, listed = {}, history = {}) {
     const posture = new Map(score.subscriptions.map((s) => [s.subscription_id, s]));
     const totals = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
     for (const s of score.subscriptions) for (const sev of SEVERITIES) totals[sev] += s.findings_by_severity[sev] || 0;
-    const subscriptions = [...new Set([...posture.keys(), ...latest.keys()])].sort();
+    const known = new Map((listed.subscriptions || []).map((s) => [s.subscription_id, s]));
+    const trends = trendsBySubscription(history.points || []);
+    const subscriptions = [...new Set([...known.keys(), ...posture.keys(), ...latest.keys()])].sort((a, b) => {
+      const na = known.get(a)?.display_name || "~";
+      const nb = known.get(b)?.display_name || "~";
+      return na === nb ? a.localeCompare(b) : na.localeCompare(nb);
+    });
     if (!subscriptions.length) {
       this.parts = null;
       replaceChildren(this.body, h("p", { class: "empty", id: "overview-empty" },
@@ -88,9 +154,20 @@ export class OverviewView {
     const p = this.parts;
     setText(p.score, score.overall_score === null ? "—" : String(score.overall_score));
     setText(p.scoreNote, score.overall_score === null ? "no completed scan" : `mean of ${plural(score.subscriptions.length, "subscription")}, out of 100`);
+    // change since each subscription's previous scan, summed (first scans count as no change:
+    // every failure of a first scan is "new", which says nothing about a trend)
+    const change = Object.fromEntries(SEVERITIES.map((sev) => [sev, 0]));
+    let compared = 0;
+    for (const s of score.subscriptions) {
+      const d = this.diffs.get(s.scan_id);
+      if (!d || d.error || d.first) continue;
+      compared += 1;
+      for (const sev of SEVERITIES) change[sev] += d.bySeverity[sev];
+    }
     for (const s of SEVERITIES) {
       setText(p.sevCounts[s].n, String(totals[s]));
-      p.sevCounts[s].link.setAttribute("aria-label", `${plural(totals[s], `${s.toLowerCase()} finding`)}: explore them`);
+      setText(p.sevCounts[s].change, compared ? signed(change[s]) : "");
+      p.sevCounts[s].link.setAttribute("aria-label", `${plural(totals[s], `${s.toLowerCase()} finding`)}${compared ? ` (${signed(change[s])} since the previous scans)` : ""}: explore them`);
     }
     // rows keyed by subscription and rebuilt only when their data changed, so polling every
     // 2 s keeps keyboard focus (on a Scan button, say) and the screen-reader position
@@ -99,10 +176,13 @@ export class OverviewView {
     let previous = null;
     for (const id of subscriptions) {
       const scan = latest.get(id);
-      const signature = JSON.stringify([posture.get(id) || null, scan ? [scan.scan_id, scan.status, scan.progress, scan.phase, scan.rules_completed, scan.resources_collected] : null, this.session.isOperator]);
+      const info = known.get(id) || null;
+      const diff = posture.get(id) ? this.diffs.get(posture.get(id).scan_id) || null : null;
+      const trend = trends.get(id) || [];
+      const signature = JSON.stringify([posture.get(id) || null, info, diff, trend, scan ? [scan.scan_id, scan.status, scan.progress, scan.phase, scan.rules_completed, scan.resources_collected, scan.collection] : null, this.session.isOperator]);
       let entry = p.rows.get(id);
       if (!entry || entry.signature !== signature) {
-        const row = this.subscriptionRow(id, posture.get(id), scan);
+        const row = this.subscriptionRow(id, posture.get(id), scan, { info, diff, trend });
         const hadFocus = entry && entry.row.contains(document.activeElement);
         if (entry) entry.row.replaceWith(row);
         entry = { row, signature };
@@ -115,12 +195,10 @@ export class OverviewView {
       }
       previous = entry.row;
     }
-    const idle = subscriptions.filter((id) => !(latest.get(id) && isActive(latest.get(id))));
-    if (p.scanAll) {
-      p.scanAll.hidden = idle.length === 0;
-      setText(p.scanAll, `Scan all (${idle.length})`);
-      p.idle = idle;
-    }
+    setText(p.listNote, listed.error
+      ? `The subscriptions Azure lists could not be read (${listed.error}); showing the scanned ones.`
+      : "");
+    p.listNote.hidden = !listed.error;
     const topSignature = JSON.stringify(top.groups);
     if (topSignature !== p.topSignature) {
       p.topSignature = topSignature;
@@ -139,13 +217,15 @@ export class OverviewView {
 
   /** The page's fixed parts, built once; render() then changes only what changed. */
   buildParts() {
-    const p = { rows: new Map(), sevCounts: {}, topSignature: null, idle: [] };
+    const p = { rows: new Map(), sevCounts: {}, topSignature: null };
+    p.listNote = h("p", { class: "alert", id: "subscriptions-note", hidden: true });
     p.score = h("span", { class: "card-value", id: "overview-score" });
     p.scoreNote = h("span", { class: "card-note" });
     const sevItems = SEVERITIES.map((s) => {
       const n = h("span", { class: "sev-count-n" });
-      const link = h("a", { class: `sev-count sev-${s.toLowerCase()}`, href: hashFor("/findings", { severity: s }), dataset: { severity: s } }, n, h("span", {}, s));
-      p.sevCounts[s] = { n, link };
+      const change = h("span", { class: "sev-count-change", title: "change since each subscription's previous scan" });
+      const link = h("a", { class: `sev-count sev-${s.toLowerCase()}`, href: hashFor("/findings", { severity: s }), dataset: { severity: s } }, n, h("span", {}, s), change);
+      p.sevCounts[s] = { n, link, change };
       return h("li", {}, link);
     });
     const cards = h("div", { class: "cards" },
@@ -155,51 +235,64 @@ export class OverviewView {
     p.tbody = h("tbody");
     const table = h("div", { class: "table-wrap" }, h("table", { class: "data", id: "subscriptions-table" },
       h("caption", { class: "visually-hidden" }, "Subscriptions"),
-      h("thead", {}, h("tr", {}, ["Subscription", "Latest scan", "Last completed", "Score", "Findings", "Progress"].map((c) => h("th", { scope: "col" }, c)),
+      h("thead", {}, h("tr", {}, COLUMNS.map((c) => h("th", { scope: "col" }, c)),
         h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
       p.tbody));
     p.scanAll = this.session.isOperator
-      ? h("button", { type: "button", class: "button-primary", id: "scan-all", onclick: () => this.scanAll() }, "Scan all")
+      ? h("button", { type: "button", class: "button-primary", id: "scan-all", "aria-describedby": "scan-all-help",
+        onclick: () => this.scanAll() }, "Scan all")
       : null;
     p.top = h("div", { id: "top-rules" });
     this.parts = p;
     replaceChildren(this.body, cards,
       h("section", { "aria-labelledby": "subs-title" },
-        h("div", { class: "view-head" }, h("h2", { id: "subs-title" }, "Subscriptions"), p.scanAll ? h("div", { class: "head-actions" }, p.scanAll) : null),
-        table),
+        h("div", { class: "view-head" }, h("h2", { id: "subs-title" }, "Subscriptions"), p.scanAll ? h("div", { class: "head-actions" }, p.scanAll,
+          h("span", { id: "scan-all-help", class: "help" }, "every subscription Azure lists that has no active scan")) : null),
+        p.listNote, table),
       h("section", { "aria-labelledby": "top-rules-title" }, h("h2", { id: "top-rules-title" }, "Top failing rules"), p.top));
   }
 
-  /** One trigger per subscription without an active scan (the estate API will do it in one call). */
+  /** One request: the API queues a scan of every visible subscription without an active one. */
   async scanAll() {
-    const ids = [...(this.parts?.idle || [])];
-    if (!ids.length) return;
-    this.parts.scanAll.disabled = true;
-    let accepted = 0;
-    const refused = [];
-    for (const id of ids) {
-      try {
-        await this.api.post("/api/scans/trigger", { subscription_id: id });
-        accepted += 1;
-      } catch (err) {
-        refused.push(`${shortId(id)}: ${err.message}`);
-      }
+    const button = this.parts?.scanAll;
+    if (!button) return;
+    button.disabled = true;
+    try {
+      const answer = await this.api.post("/api/scans/trigger", { all: true });
+      setText(this.notice, scanAllMessage(answer));
+    } catch (err) {
+      if (err instanceof ApiError && err.body && Array.isArray(err.body.scans)) setText(this.notice, `Could not start any scan: ${scanAllMessage(err.body)}`);
+      else setText(this.notice, `Could not start the scans: ${err.message}`);
     }
-    setText(this.notice, `${plural(accepted, "scan")} accepted${refused.length ? `; refused: ${refused.join("; ")}` : ""}.`);
-    this.parts.scanAll.disabled = false;
+    button.disabled = false;
     this.poller.now();
   }
 
-  subscriptionRow(id, posture, scan) {
+  subscriptionRow(id, posture, scan, { info = null, diff = null, trend = [] } = {}) {
     const active = scan && isActive(scan);
+    const scannable = !info || info.scannable !== false;
+    const name = info && info.display_name ? info.display_name : null;
     return h("tr", { dataset: { subscriptionId: id } },
-      h("td", { class: "mono" }, id),
+      h("td", {}, name ? [h("span", { class: "sub-name" }, name), h("br"), h("span", { class: "mono muted" }, id)] : h("span", { class: "mono" }, id)),
+      h("td", {}, info ? info.state : h("span", { class: "muted", title: "not listed by Azure for this identity" }, "not listed")),
       h("td", {}, scan ? [statusBadge(scan.status), " ", h("a", { href: `#/scans/${scan.scan_id}` }, `scan ${shortId(scan.scan_id)}`)] : "—"),
       h("td", { title: posture ? formatFullTime(posture.completed_at) : "" }, posture ? formatTime(posture.completed_at) : "never"),
       h("td", { class: "num" }, posture && posture.score !== null ? String(posture.score) : "—"),
+      h("td", { class: "trend" }, sparkline(trend, { label: `Score of ${name || shortId(id)}` }) || h("span", { class: "muted" }, "—")),
       h("td", { class: "num" }, posture ? h("a", { href: hashFor("/findings", { subscription_id: id }) }, String(posture.total_findings)) : "—"),
+      h("td", { class: "num diff-counts" }, this.diffCell(posture, diff)),
       h("td", {}, active ? progressBar(scan) : ""),
-      h("td", { class: "actions" }, this.session.isOperator && !active ? this.scanButton(id, "Scan") : ""));
+      h("td", { class: "schedule" }, info ? scheduleText(info.schedules) : "—"),
+      h("td", { class: "actions" }, this.session.isOperator && !active && scannable ? this.scanButton(id, "Scan") : ""));
+  }
+
+  /** "+3 / −1" linking to the scan's diff; "first scan" when there is nothing to compare. */
+  diffCell(posture, diff) {
+    if (!posture || !diff) return "—";
+    if (diff.error) return h("span", { class: "muted", title: diff.error }, "?");
+    if (diff.first) return h("span", { class: "muted" }, "first scan");
+    return h("a", { href: `#/scans/${posture.scan_id}`, "aria-label": `${plural(diff.new, "new finding")}, ${plural(diff.resolved, "resolved finding")} since the previous scan` },
+      h("span", { class: "diff-new" }, `+${diff.new}`), " / ", h("span", { class: "diff-resolved" }, `−${diff.resolved}`));
   }
 
   reset() {
@@ -221,4 +314,31 @@ export class OverviewView {
     });
     return button;
   }
+}
+
+/** What a multi-subscription trigger did, in one sentence. */
+export function scanAllMessage(answer) {
+  const entries = answer.scans || [];
+  const created = entries.filter((e) => e.result === "created").length;
+  const others = entries.filter((e) => e.result !== "created");
+  const counts = new Map();
+  for (const e of others) counts.set(e.result, (counts.get(e.result) || 0) + 1);
+  const label = { active: "already scanning", skipped: "not scannable", error: "not visible" };
+  const rest = [...counts].map(([result, n]) => `${n} ${label[result] || result}`);
+  return `${plural(created, "scan")} accepted${rest.length ? `; ${rest.join(", ")}` : ""}.`;
+}
+
+/** Per severity: failures new in the scan minus those resolved since the compared one. */
+export function severityChange(diff) {
+  const change = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
+  for (const f of diff.new) if (f.severity in change) change[f.severity] += 1;
+  for (const f of diff.resolved) if (f.severity in change) change[f.severity] -= 1;
+  return change;
+}
+
+/** "+2", "−1", "±0": a change, signed. */
+export function signed(n) {
+  if (n > 0) return `+${n}`;
+  if (n < 0) return `−${-n}`;
+  return "±0";
 }

@@ -4,10 +4,15 @@
 import { ApiError, Unreachable } from "./api.js";
 import { $, h, replaceChildren, setText } from "./dom.js";
 import { formatDuration, formatFullTime, plural, shortId } from "./format.js";
-import { SEVERITIES, isActive, outcomeBadge, outcomeLabel, progressBar, statusBadge, updateProgressBar, updateStatusBadge } from "./components.js";
+import { SEVERITIES, isActive, outcomeBadge, outcomeLabel, progressBar, severityBadge, statusBadge, updateProgressBar, updateStatusBadge } from "./components.js";
 import { FINDINGS_PAGE, FindingsTable } from "./findings-table.js";
 import { Poller } from "./poller.js";
 import { elapsedSeconds } from "./scans-view.js";
+import { exportButton } from "./downloads.js";
+
+// How many new / resolved failures the diff lists before "and N more" (the explorer has them all).
+const DIFF_ROWS = 50;
+const EXPORTS = [["csv", "CSV"], ["ocsf", "JSON (OCSF)"], ["html", "HTML report"]];
 
 const LOG_LINES = 200;
 // Lines that say where the scan is: phase changes, progress lines, the final line, warnings and
@@ -64,12 +69,18 @@ export class ScanView {
     this.actions = h("div", { class: "head-actions" });
     this.summary = h("div", { class: "summary", id: "scan-summary" }, h("p", { class: "muted" }, "Loading…"));
     this.outcomes = h("div", { id: "rule-outcomes" });
+    this.exports = h("div", { id: "scan-exports", hidden: true });
+    this.changes = h("div", { id: "scan-diff" });
+    this.changesSection = h("section", { "aria-labelledby": "diff-title", hidden: true },
+      h("h2", { id: "diff-title" }, "Changes since the previous scan"), this.changes);
     this.findingsHost = h("div", { id: "findings" });
     this.log = h("div", { id: "scan-log" });
     replaceChildren(this.root,
       h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/scans" }, "All scans"), " / ", `Scan ${short}`),
       h("div", { class: "view-head" }, h("h1", { id: "scan-title", tabindex: "-1" }, `Scan ${short} `, this.badge), this.actions),
       this.summary,
+      this.exports,
+      this.changesSection,
       h("section", { "aria-labelledby": "findings-title" }, h("h2", { id: "findings-title" }, "Findings"), this.findingsHost),
       h("section", { "aria-labelledby": "outcomes-title" }, h("h2", { id: "outcomes-title" }, "Rule outcomes"), this.outcomes),
       h("section", { "aria-labelledby": "log-title" }, h("h2", { id: "log-title" }, "Scan log"), this.log));
@@ -88,7 +99,11 @@ export class ScanView {
     if (first || isActive(scan) || wasActive) {
       await this.renderSummary(scan);
       this.renderOutcomes(scan);
-      if (scan.status === "completed" && !this.findings) this.renderFindings();
+      if (scan.status === "completed" && !this.findings) {
+        this.renderExports();
+        this.renderFindings();
+        await this.renderDiff(scan);
+      }
       else if (scan.status !== "completed" && !this.findings) {
         replaceChildren(this.findingsHost, h("p", { class: "muted" }, isActive(scan)
           ? "Findings appear when the scan completes."
@@ -213,6 +228,58 @@ export class ScanView {
         h("thead", {}, h("tr", {}, ["Rule", "Title", "Outcome", "Evaluated", "Failed", "Not evaluated", "Reason"]
           .map((c) => h("th", { scope: "col" }, c)))),
         tbody)));
+  }
+
+  /** CSV / JSON-OCSF / HTML of the whole scan, fetched with the token and saved as a file. */
+  renderExports() {
+    const status = h("span", { id: "export-status", class: "muted", role: "status", "aria-live": "polite" });
+    replaceChildren(this.exports, h("span", { class: "card-label", id: "export-label" }, "Export this scan: "),
+      h("span", { class: "export-buttons", role: "group", "aria-labelledby": "export-label" },
+        EXPORTS.map(([format, label]) => exportButton({ api: this.api, label, path: `/api/scans/${this.scanId}/export`,
+          params: { format }, status, id: `export-${format}`, describe: `the scan as ${label}` }))),
+      " ", status);
+    this.exports.hidden = false;
+  }
+
+  /** New and resolved failures against the subscription's previous completed scan. */
+  async renderDiff(scan) {
+    let diff;
+    try {
+      diff = await this.api.get(`/api/scans/${scan.scan_id}/diff`);
+    } catch (err) {
+      if (err instanceof Unreachable) throw err;
+      replaceChildren(this.changes, h("p", { class: "form-error" }, `Could not compare with the previous scan: ${err.message}`));
+      this.changesSection.hidden = false;
+      return;
+    }
+    if (scan.scan_id !== this.scanId) return;
+    this.changesSection.hidden = false;
+    if (diff.against === null) {
+      replaceChildren(this.changes, h("p", { class: "muted", id: "diff-summary" },
+        "This is the subscription's first completed scan: there is nothing to compare with, so every failure is new."));
+      return;
+    }
+    replaceChildren(this.changes,
+      h("p", { id: "diff-summary" }, `${plural(diff.new.length, "new failure")} · ${plural(diff.resolved.length, "resolved failure")} · ${diff.still_failing} still failing`,
+        diff.muted ? ` · ${diff.muted} muted` : "", " — compared with ",
+        h("a", { href: `#/scans/${diff.against}`, id: "diff-against" }, `scan ${shortId(diff.against)}`), "."),
+      this.diffTable("diff-new", "New since that scan", diff.new, "Nothing new fails."),
+      this.diffTable("diff-resolved", "Resolved since that scan", diff.resolved, "Nothing was resolved."));
+  }
+
+  diffTable(id, title, findings, empty) {
+    const shown = findings.slice(0, DIFF_ROWS);
+    return h("div", { class: "diff-part" }, h("h3", { id: `${id}-title` }, `${title} (${findings.length})`),
+      shown.length
+        ? h("div", { class: "table-wrap" }, h("table", { class: "data", id: `${id}-table`, "aria-labelledby": `${id}-title` },
+          h("thead", {}, h("tr", {}, ["Severity", "Rule", "Resource", "Muted"].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", {}, shown.map((f) => h("tr", { dataset: { findingKey: f.finding_key || "" } },
+            h("td", {}, severityBadge(f.severity)),
+            h("td", {}, h("span", { class: "mono" }, f.rule_id), " ", f.rule_name),
+            h("td", { title: f.resource_id }, f.resource_name),
+            h("td", {}, f.muted ? h("span", { class: "badge", title: `mute ${f.mute_id}` }, "muted") : ""))))))
+        : h("p", { class: "muted" }, empty),
+      findings.length > DIFF_ROWS ? h("p", { class: "muted" }, `and ${findings.length - DIFF_ROWS} more (every one is in the CSV export).`) : null);
   }
 
   renderFindings() {
