@@ -55,7 +55,8 @@ def test_enrichment_survives_a_web_restart_and_shows_on_findings(stack: LiveStac
 
     stack.kill_gunicorn()  # the web server goes away while NVD is being asked
     stack.start_gunicorn()
-    scan = wait_for(lambda: enrichment_done(stack, scan_id), 30, interval=0.2, what="enrichment to end")
+    # NVD without a key allows 5 requests per 30 s: a deadline, not a speed target
+    scan = wait_for(lambda: enrichment_done(stack, scan_id), 120, interval=0.2, what="enrichment to end")
     assert scan["status"] == "completed"
     assert (scan["cve_enrichment_status"], scan["cve_enrichment_error"]) == ("COMPLETED", None)
     listed = stack.get(f"/api/findings?scan_id={scan_id}", role="reader").json()["findings"]
