@@ -1,54 +1,27 @@
 // Mutes (#/mutes): the accepted risks (GET /api/mutes) with who accepted them and why; operators
 // can add one (POST /api/mutes) and delete one (DELETE /api/mutes/<id>). Mutes apply when a scan
 // is saved, which the page says, so nobody expects stored findings to change at once.
-import { ApiError, Unreachable } from "./api.js";
-import { $, h, replaceChildren, setText } from "./dom.js";
+import { ListPage } from "./list-page.js";
+import { h, replaceChildren, setText } from "./dom.js";
 import { formatFullTime, formatTime, shortId } from "./format.js";
 
-export class MutesView {
-  constructor({ api, session, connection }) {
-    this.api = api;
-    this.session = session;
-    this.connection = connection;
-    this.root = $("#mutes-view");
-  }
-
-  show() {
-    this.root.hidden = false;
-    document.title = "Mutes · OpenShield";
-    this.notice = h("p", { id: "mutes-message", role: "status", "aria-live": "polite", class: "trigger-message" });
-    this.body = h("div", { id: "mutes-body" }, h("p", { class: "muted" }, "Loading…"));
-    replaceChildren(this.root,
-      h("div", { class: "view-head" }, h("h1", { id: "mutes-title", tabindex: "-1" }, "Mutes"),
-        h("p", { class: "muted" }, "Accepted risks: matching failures stay listed as muted and are left out of the score, from the next scan on.")),
-      this.notice, this.session.isOperator ? this.form() : null, this.body);
-    return this.load();
-  }
-
-  hide() {
-    this.root.hidden = true;
+export class MutesView extends ListPage {
+  constructor(deps) {
+    super(deps, {
+      name: "mutes", title: "Mutes", path: "/api/mutes", key: "mutes", empty: "No mute: every failure counts.",
+      intro: "Accepted risks: matching failures stay listed as muted and are left out of the score, from the next scan on.",
+    });
   }
 
   async load() {
-    let data;
-    try {
-      data = await this.api.get("/api/mutes");
-    } catch (err) {
-      if (err instanceof Unreachable) this.connection.down(err.message);
-      if (err instanceof ApiError && err.status === 401) return;
-      replaceChildren(this.body, h("p", { class: "form-error", role: "alert" }, `Could not load the mutes: ${err.message}`));
-      return;
-    }
-    if (!data.mutes.length) {
-      replaceChildren(this.body, h("p", { class: "empty", id: "mutes-empty" }, "No mute: every failure counts."));
-      return;
-    }
+    const items = await this.fetchItems();
+    if (items === null) return;
     const operator = this.session.isOperator;
     replaceChildren(this.body, h("div", { class: "table-wrap" }, h("table", { class: "data", id: "mutes-table" },
       h("caption", { class: "visually-hidden" }, "Mutes"),
       h("thead", {}, h("tr", {}, ["Mute", "Rule", "Resources", "Subscription", "Justification", "By", "Created", "Expires"].map((c) => h("th", { scope: "col" }, c)),
         operator ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")) : null)),
-      h("tbody", {}, data.mutes.map((m) => h("tr", { dataset: { muteId: String(m.id) } },
+      h("tbody", {}, items.map((m) => h("tr", { dataset: { muteId: String(m.id) } },
         h("td", { class: "num" }, String(m.id)),
         h("td", { class: "mono" }, m.rule_id),
         h("td", { class: "mono break" }, m.resource, m.tags && Object.keys(m.tags).length

@@ -1,8 +1,8 @@
 // Schedules (#/schedules): every schedule with its timing, target and last run; operators can
 // add one, pause / resume it and delete it (GET/POST /api/schedules, PATCH/DELETE
 // /api/schedules/<id>). Readers see the same table without the controls.
-import { ApiError, Unreachable } from "./api.js";
-import { $, h, replaceChildren, setText } from "./dom.js";
+import { ListPage } from "./list-page.js";
+import { h, replaceChildren, setText } from "./dom.js";
 import { formatDuration, formatFullTime, formatTime, shortId } from "./format.js";
 
 /** "every 1 h 00 min", "cron 0 2 * * * (Europe/Berlin)". */
@@ -11,50 +11,24 @@ export function timingText(s) {
   return `every ${formatDuration(s.interval_seconds)}`;
 }
 
-export class SchedulesView {
-  constructor({ api, session, connection }) {
-    this.api = api;
-    this.session = session;
-    this.connection = connection;
-    this.root = $("#schedules-view");
-  }
-
-  show() {
-    this.root.hidden = false;
-    document.title = "Schedules · OpenShield";
-    this.notice = h("p", { id: "schedules-message", role: "status", "aria-live": "polite", class: "trigger-message" });
-    this.body = h("div", { id: "schedules-body" }, h("p", { class: "muted" }, "Loading…"));
-    replaceChildren(this.root,
-      h("div", { class: "view-head" }, h("h1", { id: "schedules-title", tabindex: "-1" }, "Schedules"),
-        h("p", { class: "muted" }, "Scans started on an interval or a cron expression, for one subscription or all.")),
-      this.notice, this.session.isOperator ? this.form() : null, this.body);
-    return this.load();
-  }
-
-  hide() {
-    this.root.hidden = true;
+export class SchedulesView extends ListPage {
+  constructor(deps) {
+    super(deps, {
+      name: "schedules", title: "Schedules", path: "/api/schedules", key: "schedules",
+      empty: "No schedule: scans start only when someone triggers them.",
+      intro: "Scans started on an interval or a cron expression, for one subscription or all.",
+    });
   }
 
   async load() {
-    let data;
-    try {
-      data = await this.api.get("/api/schedules");
-    } catch (err) {
-      if (err instanceof Unreachable) this.connection.down(err.message);
-      if (err instanceof ApiError && err.status === 401) return;
-      replaceChildren(this.body, h("p", { class: "form-error", role: "alert" }, `Could not load the schedules: ${err.message}`));
-      return;
-    }
-    if (!data.schedules.length) {
-      replaceChildren(this.body, h("p", { class: "empty", id: "schedules-empty" }, "No schedule: scans start only when someone triggers them."));
-      return;
-    }
+    const items = await this.fetchItems();
+    if (items === null) return;
     const operator = this.session.isOperator;
     replaceChildren(this.body, h("div", { class: "table-wrap" }, h("table", { class: "data", id: "schedules-table" },
       h("caption", { class: "visually-hidden" }, "Schedules"),
       h("thead", {}, h("tr", {}, ["Name", "Scans", "When", "State", "Next run", "Last run", "Last problem"].map((c) => h("th", { scope: "col" }, c)),
         operator ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")) : null)),
-      h("tbody", {}, data.schedules.map((s) => h("tr", { dataset: { scheduleId: s.id } },
+      h("tbody", {}, items.map((s) => h("tr", { dataset: { scheduleId: s.id } },
         h("td", {}, s.name || shortId(s.id)),
         h("td", {}, s.target === "all" ? "every subscription" : h("span", { class: "mono" }, s.subscription_id)),
         h("td", {}, timingText(s)),
