@@ -169,3 +169,13 @@ def test_control_values_are_checked(client: FlaskClient) -> None:
     assert status == 400 and body["error"].startswith("framework must be one of")
     status, body = get(client, "/api/findings/groups?framework=cis&control=99.99")
     assert status == 400 and body["error"] == "unknown control '99.99' of cis"
+
+
+def test_a_cis_v6_control_filters_findings_by_its_v6_number(client: FlaskClient, store: ScanStore) -> None:
+    """7.1 is RDP in v6.0.0 (AZ-NET-002); in v2.0.0 7.1 is the Bastion host (AZ-NET-012)."""
+    seed(store, SUB, [finding("AZ-NET-002", "HIGH", "nsg-rdp"), finding("AZ-NET-012", "MEDIUM", "no-bastion")])
+    body = get(client, "/api/findings?framework=cis-v6&control=7.1")[1]
+    assert [f["rule_id"] for f in body["findings"]] == ["AZ-NET-002"]
+    body = get(client, "/api/findings?framework=cis&control=7.1")[1]
+    assert [f["rule_id"] for f in body["findings"]] == ["AZ-NET-012"]
+    assert get(client, "/api/findings?framework=cis-v6&control=1.1")[1]["error"] == "unknown control '1.1' of cis-v6"

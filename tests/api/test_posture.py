@@ -163,7 +163,7 @@ def expected_controls(framework_key: str, *contributions: dict[str, tuple[int, i
     return expected
 
 
-@pytest.mark.parametrize(("path", "key"), [("cis", "CIS"), ("NIST", "NIST"), ("Iso27001", "ISO27001")])
+@pytest.mark.parametrize(("path", "key"), [("cis", "CIS"), ("CIS-v6", "CIS6"), ("NIST", "NIST"), ("Iso27001", "ISO27001")])
 def test_compliance_aggregates_the_latest_scans_of_every_subscription(
     client: FlaskClient, store: ScanStore, path: str, key: str
 ) -> None:
@@ -173,7 +173,7 @@ def test_compliance_aggregates_the_latest_scans_of_every_subscription(
 
     status, body = get(client, f"/api/compliance/{path}")
     assert status == 200
-    assert body["framework"] == key.lower() and body["framework_name"]
+    assert body["framework"] == path.lower() and body["framework_name"]
     assert body["scans"] == sorted([scan_1, scan_2])
     expected = expected_controls(key, counts_1, counts_2)
     assert [c["control"] for c in body["controls"]] == sorted(expected, key=natural_key)
@@ -186,6 +186,28 @@ def test_compliance_aggregates_the_latest_scans_of_every_subscription(
     for query, scan, counts in ((f"subscription_id={SUB2}", scan_2, counts_2), (f"scan_id={scan_1}", scan_1, counts_1)):
         _, one = get(client, f"/api/compliance/{path}?{query}")
         assert one["scans"] == [scan] and {c["control"]: c for c in one["controls"]} == expected_controls(key, counts)
+
+
+def test_cis_v6_is_its_own_framework_beside_v2(client: FlaskClient, store: ScanStore) -> None:
+    """The v6.0.0 numbering comes from the mapping table; the v2.0.0 answer keeps its numbers."""
+    from scanner.rules.support.cis_v6 import RULE_CONTROLS
+
+    rdp = "AZ-NET-002"  # CIS v2.0.0 6.1, v6.0.0 7.1
+    seed(store, SUB, outcomes=[outcome(rdp, evaluated=3, failed=1)])
+    status, v6 = get(client, "/api/compliance/cis-v6")
+    assert status == 200
+    assert (v6["framework"], v6["framework_name"]) == ("cis-v6", "CIS Microsoft Azure Foundations Benchmark v6.0.0")
+    assert {c["control"] for c in v6["controls"]} == {c for cs in RULE_CONTROLS.values() for c in cs}
+    by_control = {c["control"]: c for c in v6["controls"]}
+    assert by_control["7.1"] == {"control": "7.1", "rules": [rdp], "passed": 2, "failed": 1, "not_evaluated": 0,
+                                 "status": "failed"}
+    assert "6.1" not in by_control  # v2.0.0's number for the same recommendation
+    _, v2 = get(client, "/api/compliance/cis")
+    assert v2["framework_name"].endswith("v2.0.0") and {c["control"]: c["status"] for c in v2["controls"]}["6.1"] == "failed"
+    assert rdp not in {r for c in v2["controls"] if c["control"] == "7.1" for r in c["rules"]}
+    csv = client.get("/api/compliance/cis-v6?format=csv", headers=auth("reader"))
+    assert csv.status_code == 200 and 'filename="openshield-compliance-cis-v6.csv"' in csv.headers["Content-Disposition"]
+    assert f"\r\n7.1,{rdp},2,1,0,failed\r\n" in csv.get_data(as_text=True)
 
 
 def test_compliance_without_scans_reports_every_control_not_evaluated(client: FlaskClient) -> None:
@@ -237,12 +259,15 @@ def test_rules_catalogue_and_filters(offline_client: FlaskClient) -> None:
     assert ids(get(offline_client, "/api/rules?framework=CIS")[1]) == cis
     both = [r.id for r in RULES if r.severity == "HIGH" and r.frameworks.get("CIS")]
     assert ids(get(offline_client, "/api/rules?framework=cis&severity=HIGH")[1]) == both
+    v6 = [r.id for r in RULES if r.frameworks.get("CIS6")]
+    assert v6 and v6 != cis
+    assert ids(get(offline_client, "/api/rules?framework=cis-v6")[1]) == v6
 
 
 @pytest.mark.parametrize(
     ("query", "message"),
     [("severity=bad", "severity must be one of"), ("category=bad", "category must be one of"),
-     ("framework=pci", "framework must be one of cis, nist, iso27001"), ("rule_id=AZ-STOR-001", "unknown query"),
+     ("framework=pci", "framework must be one of cis, cis-v6, nist, iso27001"), ("rule_id=AZ-STOR-001", "unknown query"),
      ("severity=LOW&severity=LOW", "query parameter(s) given more than once")],
 )
 def test_rules_bad_query_is_400(offline_client: FlaskClient, query: str, message: str) -> None:

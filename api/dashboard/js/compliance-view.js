@@ -1,4 +1,4 @@
-// Compliance per framework (#/compliance/<cis|nist|iso27001>): each control's status and its
+// Compliance per framework (#/compliance/<cis|cis-v6|nist|iso27001>): each control's status and its
 // passed / failed / not evaluated resource counts from GET /api/compliance/<framework>, and a
 // drill-down into the control's rules with their failing resources in the findings explorer.
 import { exportButton } from "./downloads.js";
@@ -8,7 +8,7 @@ import { plural } from "./format.js";
 import { severityBadge } from "./components.js";
 import { hashFor } from "./router.js";
 
-const FRAMEWORKS = [["cis", "CIS"], ["nist", "NIST CSF"], ["iso27001", "ISO 27001"]];
+const FRAMEWORKS = [["cis", "CIS v2"], ["cis-v6", "CIS v6"], ["nist", "NIST CSF"], ["iso27001", "ISO 27001"]];
 const STATUS_TEXT = { passed: "passed", failed: "failed", not_evaluated: "not evaluated" };
 
 export class ComplianceView {

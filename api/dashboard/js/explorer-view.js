@@ -25,7 +25,7 @@ const MUTED = [["false", "Open only"], ["true", "Muted only"]];
 const NEW = [["true", "New since the previous scan"]];
 const DEFAULTS = { view: "grouped", status: "FAIL", muted: "", new: "", scan_id: "", q: "", severity: "", category: "", rule_id: "", subscription_id: "", framework: "", control: "", sort: "severity", size: "25", page: "1" };
 const FILTERS = ["status", "muted", "new", "scan_id", "q", "severity", "category", "rule_id", "subscription_id", "framework", "control"];
-const FRAMEWORKS = [["cis", "CIS", "CIS"], ["nist", "NIST CSF", "NIST"], ["iso27001", "ISO 27001", "ISO27001"]];
+const FRAMEWORKS = [["cis", "CIS v2", "CIS"], ["cis-v6", "CIS v6", "CIS6"], ["nist", "NIST CSF", "NIST"], ["iso27001", "ISO 27001", "ISO27001"]];
 
 /** Control ids of a framework (by catalogue key) in natural order: 1.2 before 1.10. */
 export function controlsOf(catalogue, key) {

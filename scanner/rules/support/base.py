@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from scanner.inventory import Inventory, Needs
+from scanner.rules.support.cis_v6 import with_v6
 from scanner.rules.support.frameworks import FRAMEWORK_KEYS as FRAMEWORKS
 from store.result_keys import finding_key
 from store.status import SEVERITIES, ResultStatus
@@ -95,7 +96,10 @@ def rule(
     frameworks: Mapping[str, Iterable[str]],
     needs: Needs,
 ) -> Callable[[Evaluator], Evaluator]:
-    """Register the decorated evaluator as a rule; the function itself is returned unchanged."""
+    """Register the decorated evaluator as a rule; the function itself is returned unchanged.
+
+    The rule's CIS v6.0.0 controls come from :mod:`scanner.rules.support.cis_v6` and are merged
+    into ``frameworks`` here, so every reader of ``Rule.frameworks`` sees them."""
 
     def register(func: Evaluator) -> Evaluator:
         if id in REGISTRY:
@@ -107,7 +111,7 @@ def rule(
             category=category,
             description=description,
             remediation=remediation,
-            frameworks={k: tuple(v) for k, v in frameworks.items()},
+            frameworks=with_v6(id, frameworks),
             needs=needs,
             evaluate=func,
         )

@@ -29,14 +29,14 @@ def render() -> str:
         + "; ".join(f"**{f.key}** = {f.name}" for f in FRAMEWORKS)
         + ".",
         "",
-        "| id | severity | category | title | CIS | NIST | ISO 27001 |",
-        "|---|---|---|---|---|---|---|",
+        "| id | severity | category | title | CIS | CIS v6 | NIST | ISO 27001 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rules:
         fw = {k: ", ".join(v) for k, v in r.frameworks.items()}
         out.append(
             f"| [{r.id}](#{r.id.lower()}) | {r.severity} | {r.category} | {_cell(r.title)} | "
-            f"{fw.get('CIS', '—')} | {fw.get('NIST', '—')} | {fw.get('ISO27001', '—')} |"
+            f"{fw.get('CIS', '—')} | {fw.get('CIS6', '—')} | {fw.get('NIST', '—')} | {fw.get('ISO27001', '—')} |"
         )
     for r in rules:
         needs = r.needs
