@@ -377,6 +377,14 @@ def test_compliance_lists_controls_and_drills_into_a_control(page: Page, stack: 
     page.locator('nav[aria-label="Views"] a', has_text="Compliance").click()
     page.get_by_role("link", name="NIST CSF").click()
     expect(page.locator("#compliance-status")).to_contain_text("NIST")
+    # CIS v6.0.0 sits beside v2.0.0 with its own numbering
+    page.get_by_role("link", name="CIS v6").click()
+    expect(page).to_have_url(re.compile(r"#/compliance/cis-v6$"))
+    expect(page.locator("#compliance-status")).to_contain_text("v6.0.0")
+    v6 = stack.get("/api/compliance/cis-v6").json()
+    expect(page.locator("#controls-table tbody tr[data-control]")).to_have_count(len(v6["controls"]))
+    expect(page.locator('#controls-table tr[data-control="7.1"] td').nth(1)).to_have_text(
+        next(c for c in v6["controls"] if c["control"] == "7.1")["status"].replace("_", " "))
 
 
 def test_a_token_that_stops_working_returns_to_sign_in_with_a_message(page: Page, stack: LiveStack) -> None:

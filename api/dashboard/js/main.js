@@ -35,7 +35,7 @@ const router = new Router()
   }), "scans")
   .add("scans", /^\/scans$/, () => scansView, "scans")
   .add("findings", /^\/findings$/, () => new ExplorerView(context), "findings")
-  .add("compliance", /^\/compliance(?:\/([a-z0-9]+))?$/, () => new ComplianceView(context), "compliance")
+  .add("compliance", /^\/compliance(?:\/([a-z0-9-]+))?$/, () => new ComplianceView(context), "compliance")
   .add("schedules", /^\/schedules$/, () => new SchedulesView(context), "schedules")
   .add("mutes", /^\/mutes$/, () => new MutesView(context), "mutes")
   .add("overview", /^\/?$/, () => new OverviewView(context), "overview");
