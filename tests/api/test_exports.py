@@ -88,6 +88,9 @@ def test_html_report_is_self_contained_and_escapes_markup(client: FlaskClient, s
     assert "formula" in new_section or "HYPERLINK" in new_section
     assert ">old<" not in new_section  # failed in the previous scan too
     assert HIGH_RULE.id in page.split("Open failures by rule")[1]
+    # the compliance summary lists both CIS versions, each under its own name
+    assert "CIS Microsoft Azure Foundations Benchmark v2.0.0" in page
+    assert "CIS Microsoft Azure Foundations Benchmark v6.0.0" in page
 
 
 def test_export_bad_input(client: FlaskClient, store: ScanStore) -> None:
