@@ -10,7 +10,7 @@ other framework.
 
 Adding a mapping is one line in :data:`RULE_CONTROLS`; ``docs/compliance-coverage-v6.md`` must
 then name the rule on the control's row (``tests/rules/test_compliance_coverage_v6.py`` holds
-the two equal). Claim a control only when the rule's verdict answers what the recommendation
+the two equal, and fails when a rule module names ``CIS6`` itself: this table is the one place). Claim a control only when the rule's verdict answers what the recommendation
 asks, not a neighbouring or looser question.
 """
 
