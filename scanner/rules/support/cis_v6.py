@@ -47,7 +47,6 @@ RULE_CONTROLS: dict[str, tuple[str, ...]] = {
     "AZ-DBW-002": ("2.1.9",),
     # 5 Identity services
     "AZ-IAM-001": ("5.1.3",),
-    "AZ-IAM-005": ("5.3.2",),
     "AZ-IAM-022": ("5.3.3",),
     "AZ-IAM-010": ("5.4",),
     # 6 Management and governance: logging and monitoring
