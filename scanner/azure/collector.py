@@ -4,7 +4,10 @@ On real Azure the number of reads sets a scan's time (ARM refills a subscription
 at 25 per second), so resources of a needed type come from that type's list (full properties,
 1,000 per page) and nested types from their parent's collection; only children that no list
 returns are read per parent, bounded by a semaphore and paced on ARM's remaining-reads header
-(``scanner/azure/pacing.py``). A list that is refused (403) or fails falls back to one GET per
+(``scanner/azure/pacing.py``) — except children Azure Resource Graph indexes (VM extensions, App
+Service ``config/web``), which a few ARG queries read for every parent at once
+(``scanner/azure/resourcegraph.py``; ``OPENSHIELD_COLLECT_ARG=0`` turns that off, and a denied or
+failed query falls back to the per-parent reads). A list that is refused (403) or fails falls back to one GET per
 resource of that type, and the scan log says so. ``strategy=PER_RESOURCE`` keeps the older
 shape (the subscription listing, then one GET per resource) for the differential test.
 Microsoft Graph collections, role assignments and subscription-scope reads (activity-log
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +35,7 @@ from scanner.azure.credential import build_credential
 from scanner.azure.endpoints import AzureEndpoints
 from scanner.azure.errors import CollectionError, auth_failure_message, http_error_summary
 from scanner.azure.graph import COLLECTIONS, GraphReader, graph_error_summary
+from scanner.azure import resourcegraph as ARG
 from scanner.inventory import (
     ROLE_ASSIGNMENTS_KEY,
     ROLE_DEFINITIONS_KEY,
@@ -79,10 +84,15 @@ class Collector:
         on_progress: ProgressCallback | None = None,
         stop: threading.Event | None = None,
         strategy: str = LISTS,
+        resource_graph: bool | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown collection strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
         self.strategy = strategy
+        # read the children ARG indexes from ARG (lists strategy only); None: OPENSHIELD_COLLECT_ARG
+        self.resource_graph = resource_graph_enabled() if resource_graph is None else resource_graph
+        self._arg_specs: list[ChildSpec] = []
+        self._arg_task: asyncio.Task[dict[str, dict[str, Any]]] | None = None
         self.subscription_id = subscription_id
         self.needs = needs
         self.endpoints = endpoints or AzureEndpoints.from_env()
@@ -209,6 +219,9 @@ class Collector:
         self._slots = asyncio.Semaphore(self.concurrency)
         self._collection_slots = asyncio.Semaphore(self.concurrency)
         self._tasks = set()
+        self._arg_specs = [s for s in self.needs.children if ARG.arg_source(s) is not None] \
+            if self.strategy == LISTS and self.resource_graph else []
+        self._arg_task = None
         try:
             try:
                 if self.strategy == PER_RESOURCE:
@@ -219,15 +232,15 @@ class Collector:
                 raise CollectionError(auth_failure_message(exc)) from None
             except HttpResponseError as exc:
                 raise CollectionError(self._listing_failure(exc)) from None
-            while self._tasks:
-                self._check_stop()
-                done, _ = await asyncio.wait(set(self._tasks), timeout=PROGRESS_INTERVAL)
-                for task in done:
-                    task.result()  # fetch functions record their own errors; anything else is a bug
-                self._emit(inventory, True)
+            await self._drain(inventory)
+            if self._arg_task is not None:
+                await self._place_arg_children(arm, inventory)
+                await self._drain(inventory)
         except BaseException:
             for task in self._tasks:
                 task.cancel()
+            if self._arg_task is not None:
+                self._arg_task.cancel()
             raise
         self._emit(inventory, True, force=True)
         pacer = arm.pacer
@@ -235,6 +248,51 @@ class Collector:
             log.info("ARM reads paced on the remaining-reads header: %d waits, %d answered 429 (retried)",
                      pacer.waits, pacer.throttled)
         self._mark_wholly_unreadable(inventory, wanted, children)
+
+    async def _drain(self, inventory: Inventory) -> None:
+        """Wait for every submitted fetch, emitting progress."""
+        while self._tasks:
+            self._check_stop()
+            done, _ = await asyncio.wait(set(self._tasks), timeout=PROGRESS_INTERVAL)
+            for task in done:
+                task.result()  # fetch functions record their own errors; anything else is a bug
+            self._emit(inventory, True)
+
+    async def _read_arg_children(self, arm: ArmReader) -> dict[str, dict[str, Any]]:
+        """The ARG-indexed children of every parent: one query per table, paged."""
+        tables = ARG.queries(self._arg_specs)
+        rows = await asyncio.gather(*(ARG.read_table(arm, self.subscription_id, q) for q in tables.values()))
+        return ARG.group_rows(self._arg_specs, dict(zip(tables, rows)))
+
+    async def _place_arg_children(self, arm: ArmReader, inventory: Inventory) -> None:
+        """Put ARG's rows where the per-parent reads would: under each collected parent, ``[]``
+        or ``{}`` for a parent without rows. If ARG failed, read those children per parent."""
+        assert self._arg_task is not None
+        labels = ", ".join(f"{s.parent_type}/{s.path}" for s in self._arg_specs)
+        try:
+            found = await self._arg_task
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any ARG failure falls back to ARM
+            summary = http_error_summary(exc) if isinstance(exc, (HttpResponseError, ClientAuthenticationError)) \
+                else f"{type(exc).__name__}: {exc}"
+            hint = " (grant the identity read access to Resource Graph, or set OPENSHIELD_COLLECT_ARG=0)" \
+                if getattr(exc, "status_code", None) == 403 else ""
+            log.warning("Resource Graph query failed (%s)%s: reading %s per parent instead", summary, hint, labels)
+            for spec in self._arg_specs:
+                for parent in inventory.resources.get(spec.parent_type.lower(), []):
+                    await self._submit(self._fetch_child, arm, parent["id"], spec, inventory)
+            return
+        placed = 0
+        for spec in self._arg_specs:
+            rows = found.get(spec.key, {})
+            target = inventory.children[spec.key]
+            for parent in inventory.resources.get(spec.parent_type.lower(), []):
+                pid = parent["id"].lower()
+                target[pid] = rows.get(pid, [] if spec.is_list else {})
+                placed += 1
+        log.info("read %s from Resource Graph for %d parents (eventually consistent: seconds to minutes "
+                 "behind ARM; OPENSHIELD_COLLECT_ARG=0 reads them per parent)", labels, placed)
 
     async def _submit(self, fetch: Callable[..., Awaitable[None]], *args: Any) -> None:
         """Start one fetch once a slot is free: memory stays flat and a listing does not outrun
@@ -302,6 +360,8 @@ class Collector:
                 return
             await self._take_listed(arm, inventory, rtype, items, children)
 
+        if self._arg_specs:
+            self._arg_task = asyncio.create_task(self._read_arg_children(arm))
         readers = [asyncio.create_task(listing())] + [asyncio.create_task(type_list(t)) for t in top]
         try:
             await asyncio.gather(*readers)
@@ -332,14 +392,16 @@ class Collector:
         for item in items:
             self._check_stop()
             for spec in children.get(rtype, []):
-                await self._submit(self._fetch_child, arm, item["id"], spec, inventory)
+                if spec not in self._arg_specs:
+                    await self._submit(self._fetch_child, arm, item["id"], spec, inventory)
 
     async def _fetch_one_by_one(self, arm: ArmReader, inventory: Inventory, rtype: str, listed: dict[str, Any],
                                 children: dict[str, list[ChildSpec]]) -> None:
         self._check_stop()
         await self._submit(self._fetch_resource, arm, listed, rtype, inventory)
         for spec in children.get(rtype, []):
-            await self._submit(self._fetch_child, arm, listed["id"], spec, inventory)
+            if spec not in self._arg_specs:
+                await self._submit(self._fetch_child, arm, listed["id"], spec, inventory)
 
     async def _fetch_nested(self, arm: ArmReader, inventory: Inventory, rtype: str, path: str,
                             members: list[dict[str, Any]], children: dict[str, list[ChildSpec]]) -> None:
@@ -419,3 +481,10 @@ class Collector:
                     inventory.unavailable[spec.key] = (
                         f"could not read any {spec.path} of {spec.parent_type}: {'; '.join(reasons[:3])}"
                     )
+
+
+def resource_graph_enabled() -> bool:
+    """``OPENSHIELD_COLLECT_ARG`` (default on): ``0`` / ``false`` / ``no`` / ``off`` read every
+    child per parent from ARM instead of from Resource Graph."""
+    value = os.environ.get(ARG.SETTING, "").strip().lower()
+    return value not in ("0", "false", "no", "off")
