@@ -8,6 +8,7 @@ from typing import Any
 
 from scanner.azure.collector import LISTS, Collector
 from scanner.azure.endpoints import AzureEndpoints
+from scanner.azure.resourcegraph import arg_source
 from scanner.engine import evaluate_rule
 from scanner.inventory import Inventory, Needs
 from scanner.rules import all_rules
@@ -41,6 +42,18 @@ def inventory_form(inv: Inventory) -> dict[str, Any]:
         "count": inv.resource_count,
         "locations": dict(inv.locations),
     }
+
+
+def resource_graph_view(inv: Inventory) -> Inventory:
+    """``inv`` (read per parent) as the Resource Graph path sees it: a list child that ARG
+    indexes and whose ARM read a tenant plants as failing (404) is, for ARG, a parent without
+    rows (``[]``); ARG indexes what exists. Nothing else differs."""
+    specs = {s.key: s for s in Needs.union(r.needs for r in all_rules()).children if arg_source(s) is not None}
+    for key in [k for k in inv.unreadable if k.split("|", 1)[0] in specs]:
+        spec_key, parent = key.split("|", 1)
+        assert specs[spec_key].is_list and inv.unreadable.pop(key).startswith("HTTP 404")
+        inv.children[spec_key][parent] = []
+    return inv
 
 
 def _ordered(payload: Any) -> Any:

@@ -16,7 +16,7 @@ from scanner.azure.errors import CollectionError
 from scanner.engine import evaluate_rule
 from scanner.inventory import ChildSpec, Inventory, Needs
 from scanner.rules import all_rules
-from tests.collect_helpers import collect, endpoints, inventory_form, verdicts
+from tests.collect_helpers import collect, endpoints, inventory_form, resource_graph_view, verdicts
 from tests.fakeazure.harness import Emulator, start_emulator
 
 ENV_KEYS = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
@@ -67,13 +67,6 @@ def planted_unreadable(inv: Inventory) -> str:
     return keys[0].split("|", 1)[1]
 
 
-def without_planted_failure(inv: Inventory, vm: str) -> Inventory:
-    """``inv`` as Resource Graph sees the planted VM: it exists and has no extension rows."""
-    inv.unreadable.pop(f"{EXTENSIONS.key}|{vm}")
-    inv.children[EXTENSIONS.key][vm] = []
-    return inv
-
-
 def test_demo_collection_is_complete_and_paged(emulator: Emulator) -> None:
     inv = collect(emulator, resource_graph=False)
     assert inv.unavailable == {}
@@ -109,7 +102,7 @@ def test_list_path_and_per_resource_path_agree(emulator: Emulator) -> None:
     by_arg = collect(emulator)
     assert by_arg.unreadable == {}
     assert by_arg.children[EXTENSIONS.key][planted_unreadable(by_resource)] == []
-    patched = without_planted_failure(by_resource, planted_unreadable(by_resource))
+    patched = resource_graph_view(by_resource)
     assert inventory_form(by_arg) == inventory_form(patched)
     assert verdicts(by_arg) == verdicts(patched)
 
@@ -126,7 +119,7 @@ def test_resource_graph_replaces_the_per_parent_reads(emulator: Emulator, caplog
     # one query per table (demo: under 1,000 rows each) instead of one read per VM and per site
     assert stats["by_route"]["arg.resources"] == 2
     assert stats["by_group"]["arm"] == arm_reads - vms - sites
-    assert inventory_form(inv) == inventory_form(without_planted_failure(per_parent, planted_unreadable(per_parent)))
+    assert inventory_form(inv) == inventory_form(resource_graph_view(per_parent))
     # every parent has its payload: a list of extensions, the config object
     assert set(inv.children[EXTENSIONS.key]) == {v["id"].lower() for v in inv.of_type("microsoft.compute/virtualmachines")}
     assert set(inv.children[SITE_CONFIG.key]) == {s["id"].lower() for s in inv.of_type("microsoft.web/sites")}
