@@ -63,11 +63,15 @@ def test_list_path_equals_per_resource_path(tmp_path: Path, trust, spec: str) ->
     assert verdicts(by_lists) == verdicts(by_resource)
     assert "arm.resource.get" not in list_stats and resource_stats["arm.resource.get"] > 0
     assert sum(list_stats.values()) < sum(resource_stats.values())
-    # the Resource Graph path: the same data, two queries instead of a read per VM and per site
+    # the Resource Graph path: the same data, two queries instead of a read per VM, per site and
+    # per SQL server with databases
     seen_by_arg = resource_graph_view(by_resource)
     assert inventory_form(by_arg) == inventory_form(seen_by_arg)
     assert verdicts(by_arg) == verdicts(seen_by_arg)
-    parents = len(by_arg.of_type("microsoft.compute/virtualmachines")) + len(by_arg.of_type("microsoft.web/sites"))
+    db_servers = {d["id"].lower().rsplit("/databases/", 1)[0] for d in by_arg.of_type("microsoft.sql/servers/databases")}
+    parents = len(by_arg.of_type("microsoft.compute/virtualmachines")) + len(by_arg.of_type("microsoft.web/sites")) \
+        + len(db_servers)
+    assert db_servers
     assert arg_stats["arg.resources"] == 2 and "arg.resources" not in list_stats
     assert sum(v for k, v in arg_stats.items() if k.startswith("arm.")) == \
         sum(v for k, v in list_stats.items() if k.startswith("arm.")) - parents

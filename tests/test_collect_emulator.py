@@ -116,9 +116,11 @@ def test_resource_graph_replaces_the_per_parent_reads(emulator: Emulator, caplog
     stats = emulator.stats()
     vms, sites = len(inv.of_type("microsoft.compute/virtualmachines")), len(inv.of_type("microsoft.web/sites"))
     assert vms and sites
-    # one query per table (demo: under 1,000 rows each) instead of one read per VM and per site
+    # one query per table (demo: under 1,000 rows each) instead of one read per VM, per site and
+    # per SQL server with databases (its databases collection)
     assert stats["by_route"]["arg.resources"] == 2
-    assert stats["by_group"]["arm"] == arm_reads - vms - sites
+    db_servers = {d["id"].lower().rsplit("/databases/", 1)[0] for d in inv.of_type("microsoft.sql/servers/databases")}
+    assert db_servers and stats["by_group"]["arm"] == arm_reads - vms - sites - len(db_servers)
     assert inventory_form(inv) == inventory_form(resource_graph_view(per_parent))
     # every parent has its payload: a list of extensions, the config object
     assert set(inv.children[EXTENSIONS.key]) == {v["id"].lower() for v in inv.of_type("microsoft.compute/virtualmachines")}

@@ -92,7 +92,8 @@ class Collector:
         # read the children ARG indexes from ARG (lists strategy only); None: OPENSHIELD_COLLECT_ARG
         self.resource_graph = resource_graph_enabled() if resource_graph is None else resource_graph
         self._arg_specs: list[ChildSpec] = []
-        self._arg_task: asyncio.Task[dict[str, dict[str, Any]]] | None = None
+        self._arg_nested: frozenset[str] = frozenset()
+        self._arg_task: asyncio.Task[dict[str, list[dict[str, Any]]]] | None = None
         self.subscription_id = subscription_id
         self.needs = needs
         self.endpoints = endpoints or AzureEndpoints.from_env()
@@ -221,6 +222,7 @@ class Collector:
         self._tasks = set()
         self._arg_specs = [s for s in self.needs.children if ARG.arg_source(s) is not None] \
             if self.strategy == LISTS and self.resource_graph else []
+        self._arg_nested = ARG.ARG_NESTED & wanted if self.strategy == LISTS and self.resource_graph else frozenset()
         self._arg_task = None
         try:
             try:
@@ -258,19 +260,30 @@ class Collector:
                 task.result()  # fetch functions record their own errors; anything else is a bug
             self._emit(inventory, True)
 
-    async def _read_arg_children(self, arm: ArmReader) -> dict[str, dict[str, Any]]:
-        """The ARG-indexed children of every parent: one query per table, paged."""
-        tables = ARG.queries(self._arg_specs)
+    async def _read_arg(self, arm: ArmReader) -> dict[str, list[dict[str, Any]]]:
+        """Every row the scan takes from ARG (ARG-indexed children, nested types): one query per
+        table, paged; ``table -> rows``."""
+        tables = ARG.queries(self._arg_specs, self._arg_nested)
         rows = await asyncio.gather(*(ARG.read_table(arm, self.subscription_id, q) for q in tables.values()))
-        return ARG.group_rows(self._arg_specs, dict(zip(tables, rows)))
+        return dict(zip(tables, rows))
+
+    async def _arg_rows(self) -> dict[str, list[dict[str, Any]]] | None:
+        """ARG's rows, or None if the queries failed (``_place_arg_children`` says why)."""
+        assert self._arg_task is not None
+        try:
+            return await asyncio.shield(self._arg_task)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except Exception:  # noqa: BLE001 - reported once, where the children fall back
+            return None
 
     async def _place_arg_children(self, arm: ArmReader, inventory: Inventory) -> None:
         """Put ARG's rows where the per-parent reads would: under each collected parent, ``[]``
         or ``{}`` for a parent without rows. If ARG failed, read those children per parent."""
         assert self._arg_task is not None
-        labels = ", ".join(f"{s.parent_type}/{s.path}" for s in self._arg_specs)
+        labels = ", ".join([f"{s.parent_type}/{s.path}" for s in self._arg_specs] + sorted(self._arg_nested))
         try:
-            found = await self._arg_task
+            found = ARG.group_rows(self._arg_specs, await self._arg_task)
         except (asyncio.CancelledError, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - any ARG failure falls back to ARM
@@ -360,8 +373,8 @@ class Collector:
                 return
             await self._take_listed(arm, inventory, rtype, items, children)
 
-        if self._arg_specs:
-            self._arg_task = asyncio.create_task(self._read_arg_children(arm))
+        if self._arg_specs or self._arg_nested:
+            self._arg_task = asyncio.create_task(self._read_arg(arm))
         readers = [asyncio.create_task(listing())] + [asyncio.create_task(type_list(t)) for t in top]
         try:
             await asyncio.gather(*readers)
@@ -376,6 +389,8 @@ class Collector:
             collections: dict[str, list[dict[str, Any]]] = {}
             for listed in listed_of[rtype]:
                 collections.setdefault(listed["id"].rsplit("/", 1)[0], []).append(listed)
+            if rtype in self._arg_nested:
+                collections = await self._take_nested_from_arg(arm, inventory, rtype, collections, children)
             for path, members in collections.items():
                 self._check_stop()
                 # a collection read submits its members' child reads, so it must not hold one of
@@ -385,6 +400,29 @@ class Collector:
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 task.add_done_callback(lambda _: self._collection_slots.release())
+
+    async def _take_nested_from_arg(self, arm: ArmReader, inventory: Inventory, rtype: str,
+                                     collections: dict[str, list[dict[str, Any]]],
+                                     children: dict[str, list[ChildSpec]]) -> dict[str, list[dict[str, Any]]]:
+        """Members of a nested type from ARG's rows, for every parent whose members the ARM
+        listing names and ARG holds; the collections left (ARG failed, or is behind ARM for that
+        parent) are returned to be read per parent. ARM's listing decides what exists."""
+        rows = await self._arg_rows()
+        if rows is None:
+            return collections
+        by_id = {str(r.get("id", "")).lower(): r for r in rows.get("resources", [])
+                 if str(r.get("type", "")).lower() == rtype}
+        taken: list[dict[str, Any]] = []
+        left: dict[str, list[dict[str, Any]]] = {}
+        for path, members in collections.items():
+            if all(m["id"].lower() in by_id for m in members):
+                taken += [ARG.resource_body(by_id[m["id"].lower()], m) for m in members]
+            else:
+                left[path] = members
+        if left:
+            log.info("Resource Graph is behind ARM for %d %s collections: reading them per parent", len(left), rtype)
+        await self._take_listed(arm, inventory, rtype, taken, children)
+        return left
 
     async def _take_listed(self, arm: ArmReader, inventory: Inventory, rtype: str, items: list[dict[str, Any]],
                            children: dict[str, list[ChildSpec]]) -> None:

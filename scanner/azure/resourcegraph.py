@@ -73,20 +73,38 @@ ARG_CHILDREN: dict[tuple[str, str], ArgChild] = {
 }
 
 
+# nested resource types ARM lists only per parent, read from ARG's ``resources`` table instead
+# (``microsoft.sql/servers/databases``: "List By Server" is one request per server)
+ARG_NESTED = frozenset({"microsoft.sql/servers/databases"})
+# columns of a resource row; a body keeps those the ARM listing shows for it (plus properties)
+RESOURCE_COLUMNS = ("id", "name", "type", "kind", "location", "managedBy", "sku", "identity", "plan",
+                    "tags", "extendedLocation", "properties")
+
+
 def arg_source(spec: ChildSpec) -> ArgChild | None:
     return ARG_CHILDREN.get((spec.parent_type.lower(), spec.path.lower()))
 
 
-def queries(specs: list[ChildSpec]) -> dict[str, str]:
-    """One query per table for the given children (rows of every type the table holds for them)."""
+def queries(specs: list[ChildSpec], nested: frozenset[str] = frozenset()) -> dict[str, str]:
+    """One query per table for the given children and nested resource types."""
     types: dict[str, set[str]] = {}
     for spec in specs:
         source = arg_source(spec)
         if source is not None:
             types.setdefault(source.table, set()).add(source.arg_type)
+    if nested:
+        types.setdefault("resources", set()).update(nested)
     return {table: f"{table} | where type in~ ({', '.join(repr(t) for t in sorted(wanted))}) "
-                   f"| project {', '.join(COLUMNS)}"
+                   f"| project {', '.join(RESOURCE_COLUMNS if table == 'resources' and nested else COLUMNS)}"
             for table, wanted in sorted(types.items())}
+
+
+def resource_body(row: dict[str, Any], listed: dict[str, Any]) -> dict[str, Any]:
+    """A nested resource's ARM body from its ARG row: the top-level keys the ARM listing shows
+    for it (ARG fills absent ones with ``""``, ``{}`` or null), ``type`` in the listing's casing."""
+    body = {c: row.get(c) for c in RESOURCE_COLUMNS if c in listed or c == "properties"}
+    body["id"], body["type"] = listed["id"], listed["type"]
+    return body
 
 
 def parent_of(spec: ChildSpec, row_id: str) -> str | None:
