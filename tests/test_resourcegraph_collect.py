@@ -93,3 +93,12 @@ def test_collection_within_a_tiny_arg_quota_loses_nothing(tmp_path: Path, monkey
         stats = emu.stats()
     assert inventory_form(inv) == baseline
     assert stats["by_route"]["arg.resources"] >= 3 and stats["throttled_429"] >= 1  # 2 accepted + at least one 429
+
+
+def test_the_setting_turns_resource_graph_on_and_off() -> None:
+    from store.settings import collect_arg
+
+    assert collect_arg({}) is True and collect_arg({"OPENSHIELD_COLLECT_ARG": "1"}) is True
+    assert collect_arg({"OPENSHIELD_COLLECT_ARG": "0"}) is False and collect_arg({"OPENSHIELD_COLLECT_ARG": "off"}) is False
+    with pytest.raises(ValueError, match="OPENSHIELD_COLLECT_ARG must be 1 or 0"):
+        collect_arg({"OPENSHIELD_COLLECT_ARG": "maybe"})

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -34,8 +33,8 @@ from scanner.azure.arm import ArmReader
 from scanner.azure.credential import build_credential
 from scanner.azure.endpoints import AzureEndpoints
 from scanner.azure.errors import CollectionError, auth_failure_message, http_error_summary
-from scanner.azure.graph import COLLECTIONS, GraphReader, graph_error_summary
 from scanner.azure import resourcegraph as ARG
+from scanner.azure.graph import COLLECTIONS, GraphReader, graph_error_summary
 from scanner.inventory import (
     ROLE_ASSIGNMENTS_KEY,
     ROLE_DEFINITIONS_KEY,
@@ -46,6 +45,7 @@ from scanner.inventory import (
     graph_key,
     normalise_location,
 )
+from store.settings import collect_arg
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class Collector:
             raise ValueError(f"unknown collection strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
         self.strategy = strategy
         # read the children ARG indexes from ARG (lists strategy only); None: OPENSHIELD_COLLECT_ARG
-        self.resource_graph = resource_graph_enabled() if resource_graph is None else resource_graph
+        self.resource_graph = collect_arg() if resource_graph is None else resource_graph
         self._arg_specs: list[ChildSpec] = []
         self._arg_nested: frozenset[str] = frozenset()
         self._arg_task: asyncio.Task[dict[str, list[dict[str, Any]]]] | None = None
@@ -520,9 +520,3 @@ class Collector:
                         f"could not read any {spec.path} of {spec.parent_type}: {'; '.join(reasons[:3])}"
                     )
 
-
-def resource_graph_enabled() -> bool:
-    """``OPENSHIELD_COLLECT_ARG`` (default on): ``0`` / ``false`` / ``no`` / ``off`` read every
-    child per parent from ARM instead of from Resource Graph."""
-    value = os.environ.get(ARG.SETTING, "").strip().lower()
-    return value not in ("0", "false", "no", "off")

@@ -52,7 +52,6 @@ PAGE_ROWS = 1000  # ARG's largest $top
 COLUMNS = ("id", "name", "type", "location", "properties")
 QUOTA_REMAINING = "x-ms-user-quota-remaining"
 QUOTA_RESETS_AFTER = "x-ms-user-quota-resets-after"
-SETTING = "OPENSHIELD_COLLECT_ARG"
 
 
 @dataclass(frozen=True)
