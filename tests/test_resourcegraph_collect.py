@@ -102,3 +102,20 @@ def test_the_setting_turns_resource_graph_on_and_off() -> None:
     assert collect_arg({"OPENSHIELD_COLLECT_ARG": "0"}) is False and collect_arg({"OPENSHIELD_COLLECT_ARG": "off"}) is False
     with pytest.raises(ValueError, match="OPENSHIELD_COLLECT_ARG must be 1 or 0"):
         collect_arg({"OPENSHIELD_COLLECT_ARG": "maybe"})
+
+
+def test_a_singleton_inside_a_list_read_anyway_is_taken_from_it() -> None:
+    """``configurations/require_secure_transport`` is an item of ``configurations``: when a rule
+    reads the list, the parameter comes from it instead of one more read per server."""
+    from scanner.azure.collector import derived_children, list_member
+
+    pg = "Microsoft.DBforPostgreSQL/flexibleServers"
+    listed = ChildSpec(pg, "configurations", is_list=True)
+    single = ChildSpec(pg, "configurations/require_secure_transport")
+    other = ChildSpec("Microsoft.DBforMySQL/flexibleServers", "configurations/require_secure_transport")
+    assert derived_children((listed, single, other, WEB)) == {listed.key: [single]}
+    assert derived_children((single,)) == {}  # no list read: it stays a read of its own
+    server = "/subscriptions/s/resourceGroups/g/providers/Microsoft.DBforPostgreSQL/flexibleServers/p1"
+    item = {"id": f"{server}/configurations/require_secure_transport", "properties": {"value": "on"}}
+    assert list_member([{"id": f"{server}/configurations/x"}, item], f"{server.upper()}/configurations/require_secure_transport") == item
+    assert list_member([], f"{server}/configurations/require_secure_transport") == {}  # as a 404 reads

@@ -94,6 +94,9 @@ class Collector:
         self._arg_specs: list[ChildSpec] = []
         self._arg_nested: frozenset[str] = frozenset()
         self._arg_task: asyncio.Task[dict[str, list[dict[str, Any]]]] | None = None
+        # list child key -> singleton children that are members of that list (taken from it)
+        self._derived: dict[str, list[ChildSpec]] = {}
+        self._not_per_parent: set[ChildSpec] = set()  # children the lists path does not read per parent
         self.subscription_id = subscription_id
         self.needs = needs
         self.endpoints = endpoints or AzureEndpoints.from_env()
@@ -223,6 +226,8 @@ class Collector:
         self._arg_specs = [s for s in self.needs.children if ARG.arg_source(s) is not None] \
             if self.strategy == LISTS and self.resource_graph else []
         self._arg_nested = ARG.ARG_NESTED & wanted if self.strategy == LISTS and self.resource_graph else frozenset()
+        self._derived = derived_children(self.needs.children) if self.strategy == LISTS else {}
+        self._not_per_parent = set(self._arg_specs) | {d for ds in self._derived.values() for d in ds}
         self._arg_task = None
         try:
             try:
@@ -430,7 +435,7 @@ class Collector:
         for item in items:
             self._check_stop()
             for spec in children.get(rtype, []):
-                if spec not in self._arg_specs:
+                if spec not in self._not_per_parent:
                     await self._submit(self._fetch_child, arm, item["id"], spec, inventory)
 
     async def _fetch_one_by_one(self, arm: ArmReader, inventory: Inventory, rtype: str, listed: dict[str, Any],
@@ -438,7 +443,7 @@ class Collector:
         self._check_stop()
         await self._submit(self._fetch_resource, arm, listed, rtype, inventory)
         for spec in children.get(rtype, []):
-            if spec not in self._arg_specs:
+            if spec not in self._not_per_parent:
                 await self._submit(self._fetch_child, arm, listed["id"], spec, inventory)
 
     async def _fetch_nested(self, arm: ArmReader, inventory: Inventory, rtype: str, path: str,
@@ -486,6 +491,7 @@ class Collector:
 
     async def _fetch_child(self, arm: ArmReader, parent_id: str, spec: ChildSpec, inventory: Inventory) -> None:
         path = f"{parent_id}/{spec.path}"
+        derived = self._derived.get(spec.key, [])
         try:
             payload: Any = await arm.get_child(parent_id, spec)
         except HttpResponseError as exc:
@@ -493,15 +499,19 @@ class Collector:
                 # a singleton child that does not exist reads as unset, which rules judge
                 payload = {}
             else:
-                inventory.unreadable[f"{spec.key}|{parent_id.lower()}"] = http_error_summary(exc)
+                for failed in [spec, *derived]:
+                    inventory.unreadable[f"{failed.key}|{parent_id.lower()}"] = http_error_summary(exc)
                 return
         except (asyncio.CancelledError, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001
             log.warning("GET %s failed", path, exc_info=True)
-            inventory.unreadable[f"{spec.key}|{parent_id.lower()}"] = http_error_summary(exc)
+            for failed in [spec, *derived]:
+                inventory.unreadable[f"{failed.key}|{parent_id.lower()}"] = http_error_summary(exc)
             return
         inventory.children[spec.key][parent_id.lower()] = payload
+        for member in derived:
+            inventory.children[member.key][parent_id.lower()] = list_member(payload, f"{parent_id}/{member.path}")
 
     @staticmethod
     def _mark_wholly_unreadable(inventory: Inventory, wanted: set[str], children: dict[str, list[ChildSpec]]) -> None:
@@ -520,3 +530,25 @@ class Collector:
                         f"could not read any {spec.path} of {spec.parent_type}: {'; '.join(reasons[:3])}"
                     )
 
+
+def derived_children(specs: tuple[ChildSpec, ...]) -> dict[str, list[ChildSpec]]:
+    """Singleton children that are members of a list child the scan reads anyway
+    (``configurations/require_secure_transport`` of ``configurations``): taken from that list
+    (each item is the object its own GET answers) instead of one more read per parent."""
+    lists = {(s.parent_type.lower(), s.path.lower()): s for s in specs if s.is_list}
+    derived: dict[str, list[ChildSpec]] = {}
+    for spec in specs:
+        collection, _, name = spec.path.rpartition("/")
+        owner = lists.get((spec.parent_type.lower(), collection.lower()))
+        if not spec.is_list and name and owner is not None and ARG.arg_source(owner) is None:
+            derived.setdefault(owner.key, []).append(spec)
+    return derived
+
+
+def list_member(items: Any, member_id: str) -> dict[str, Any]:
+    """The item of a list child whose id is ``member_id`` (``{}`` when absent: as a GET's 404)."""
+    wanted = member_id.lower()
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and str(item.get("id", "")).lower() == wanted:
+            return item
+    return {}
