@@ -4,11 +4,13 @@ On real Azure the number of reads sets a scan's time (ARM refills a subscription
 at 25 per second), so resources of a needed type come from that type's list (full properties,
 1,000 per page) and nested types from their parent's collection; only children that no list
 returns are read per parent, bounded by a semaphore and paced on ARM's remaining-reads header
-(``scanner/azure/pacing.py``) — except children Azure Resource Graph indexes (VM extensions, App
-Service ``config/web``), which a few ARG queries read for every parent at once
+(``scanner/azure/pacing.py``). Children Azure Resource Graph indexes (VM extensions, App Service
+``config/web``) and SQL databases come from a few ARG queries for every parent at once
 (``scanner/azure/resourcegraph.py``; ``OPENSHIELD_COLLECT_ARG=0`` turns that off, and a denied or
-failed query falls back to the per-parent reads). A list that is refused (403) or fails falls back to one GET per
-resource of that type, and the scan log says so. ``strategy=PER_RESOURCE`` keeps the older
+failed query falls back to the per-parent reads); a singleton child that is an item of a list
+child read anyway (``configurations/require_secure_transport``) is taken from that list. A list
+that is refused (403) or fails falls back to one GET per resource of that type, and the scan log
+says so. ``strategy=PER_RESOURCE`` keeps the older
 shape (the subscription listing, then one GET per resource) for the differential test.
 Microsoft Graph collections, role assignments and subscription-scope reads (activity-log
 diagnostic settings, Defender pricings) are fetched concurrently on the same event loop.
@@ -28,12 +30,12 @@ from typing import Any, Awaitable, Callable
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
+from scanner.azure import resourcegraph as ARG
 from scanner.azure.api_versions import unpinned_reads
 from scanner.azure.arm import ArmReader
 from scanner.azure.credential import build_credential
 from scanner.azure.endpoints import AzureEndpoints
 from scanner.azure.errors import CollectionError, auth_failure_message, http_error_summary
-from scanner.azure import resourcegraph as ARG
 from scanner.azure.graph import COLLECTIONS, GraphReader, graph_error_summary
 from scanner.inventory import (
     ROLE_ASSIGNMENTS_KEY,

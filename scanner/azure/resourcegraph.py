@@ -66,7 +66,8 @@ class ArgChild:
 # (parent type, child path), lower case -> its ARG source
 ARG_CHILDREN: dict[tuple[str, str], ArgChild] = {
     ("microsoft.compute/virtualmachines", "extensions"):
-        ArgChild("resources", "microsoft.compute/virtualmachines/extensions", "Microsoft.Compute/virtualMachines/extensions"),
+        ArgChild("resources", "microsoft.compute/virtualmachines/extensions",
+                 "Microsoft.Compute/virtualMachines/extensions"),
     ("microsoft.web/sites", "config/web"):
         ArgChild("appserviceresources", "microsoft.web/sites/config", "Microsoft.Web/sites/config"),
 }
