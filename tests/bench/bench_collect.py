@@ -7,7 +7,7 @@ For each mode it starts the emulator with per-request latency (throttled: also
 ``--arm-throttle 250/25 --arg-throttle 15/5``, Azure's documented limits), runs
 ``python -m scanner.run --subscription`` as a real process and prints, with the load average
 beside each figure: ARM requests by kind (subscription-wide lists, per-parent reads, per-resource
-GETs, Resource Graph queries), requests per resource, 429s received, wall time, scan CPU seconds
+GETs, Resource Graph queries), requests per resource (ARM + ARG), 429s received, wall time, scan CPU seconds
 per request, peak RSS of the scan process; throttled, also the throttle floor
 ``(reads - 250) / 25`` seconds and the ratio of wall time to it. Targets (issue 14): requests per
 resource <= 0.67 (must <= 1.0), throttled wall <= 1.15 x floor with no read given up,
