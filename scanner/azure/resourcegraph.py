@@ -6,7 +6,11 @@ ARM offers no subscription-wide list of a VM's extensions or of an App Service s
 reference", https://learn.microsoft.com/azure/governance/resource-graph/reference/supported-tables-resources:
 ``microsoft.compute/virtualmachines/extensions`` in the ``resources`` table,
 ``microsoft.web/sites/config`` in ``appserviceresources``) and answers up to 1,000 rows per query
-page, so a few queries replace those reads.
+page, so a few queries replace those reads. SQL databases, which ARM lists only per server
+("Databases - List By Server"), come from the same ``resources`` query
+(``microsoft.sql/servers/databases``): only those the ARM subscription listing names are taken,
+with the top-level keys that listing shows, and a server whose databases ARG has not indexed
+yet is read per server, so ARM still decides what exists.
 
 Why the REST call and not ``azure-mgmt-resourcegraph``: the query is one POST
 (``/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01``, "Resources -
