@@ -47,6 +47,23 @@ def scan_nice(environ: dict[str, str] | None = None) -> int:
     return value
 
 
+COLLECT_ARG_VARIABLE = "OPENSHIELD_COLLECT_ARG"
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def collect_arg(environ: dict[str, str] | None = None) -> bool:
+    """``OPENSHIELD_COLLECT_ARG`` (default on): scans read the children Azure Resource Graph
+    indexes (VM extensions, App Service ``config/web``, SQL databases) with a few ARG queries;
+    ``0`` reads each per parent from ARM instead (ARG lags ARM by seconds to minutes; see
+    :mod:`scanner.azure.resourcegraph`)."""
+    raw = ((os.environ if environ is None else environ).get(COLLECT_ARG_VARIABLE) or "").strip().lower()
+    if not raw or raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(f"{COLLECT_ARG_VARIABLE} must be 1 or 0, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path

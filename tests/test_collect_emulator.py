@@ -16,7 +16,7 @@ from scanner.azure.errors import CollectionError
 from scanner.engine import evaluate_rule
 from scanner.inventory import ChildSpec, Inventory, Needs
 from scanner.rules import all_rules
-from tests.collect_helpers import collect, endpoints, inventory_form, verdicts
+from tests.collect_helpers import collect, endpoints, inventory_form, resource_graph_view, verdicts
 from tests.fakeazure.harness import Emulator, start_emulator
 
 ENV_KEYS = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
@@ -39,7 +39,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 @pytest.fixture(autouse=True)
 def clean_faults(emulator: Emulator) -> Iterator[None]:
     emulator.set_faults(latency_ms=0, throttle_every=0, fail_every=0, forbid_graph=[], forbid_arm=[], forbid_lists=[],
-                        retry_after=1)
+                        retry_after=1, arg_status=0)
     emulator.reset_stats()
     yield
 
@@ -56,11 +56,22 @@ def summary(inv: Inventory) -> dict[str, object]:
     }
 
 
+EXTENSIONS = ChildSpec("Microsoft.Compute/virtualMachines", "extensions", is_list=True)
+SITE_CONFIG = ChildSpec("Microsoft.Web/sites", "config/web")
+
+
+def planted_unreadable(inv: Inventory) -> str:
+    """The VM whose extensions list the demo plants as failing (its ARM read answers 404)."""
+    keys = [k for k in inv.unreadable if k.startswith(EXTENSIONS.key + "|")]
+    assert len(inv.unreadable) == len(keys) == 1, inv.unreadable
+    return keys[0].split("|", 1)[1]
+
+
 def test_demo_collection_is_complete_and_paged(emulator: Emulator) -> None:
-    inv = collect(emulator)
+    inv = collect(emulator, resource_graph=False)
     assert inv.unavailable == {}
     # the demo plants exactly one unreadable child (a VM whose extensions list answers 404)
-    assert [k.split("|")[0] for k in inv.unreadable] == ["child:microsoft.compute/virtualmachines/extensions"]
+    planted_unreadable(inv)
     tenant = emulator.tenant_summary()
     assert inv.resource_count == tenant["resources"]
     for rtype in (r.lower() for rule in all_rules() for r in rule.needs.resource_types):
@@ -82,10 +93,65 @@ def test_demo_collection_is_complete_and_paged(emulator: Emulator) -> None:
 
 
 def test_list_path_and_per_resource_path_agree(emulator: Emulator) -> None:
-    by_lists = collect(emulator)
+    by_lists = collect(emulator, resource_graph=False)
     by_resource = collect(emulator, strategy=PER_RESOURCE)
     assert inventory_form(by_lists) == inventory_form(by_resource)
     assert verdicts(by_lists) == verdicts(by_resource)
+    # with Resource Graph: the same, except the VM whose ARM extensions read is planted to fail
+    # (ARG has no rows for it, so it reads as a VM without extensions)
+    by_arg = collect(emulator)
+    assert by_arg.unreadable == {}
+    assert by_arg.children[EXTENSIONS.key][planted_unreadable(by_resource)] == []
+    patched = resource_graph_view(by_resource)
+    assert inventory_form(by_arg) == inventory_form(patched)
+    assert verdicts(by_arg) == verdicts(patched)
+
+
+def test_resource_graph_replaces_the_per_parent_reads(emulator: Emulator, caplog) -> None:
+    per_parent = collect(emulator, resource_graph=False)
+    arm_reads = emulator.stats()["by_group"]["arm"]
+    emulator.reset_stats()
+    with caplog.at_level("INFO", logger="scanner.azure.collector"):
+        inv = collect(emulator)
+    stats = emulator.stats()
+    vms, sites = len(inv.of_type("microsoft.compute/virtualmachines")), len(inv.of_type("microsoft.web/sites"))
+    assert vms and sites
+    # one query per table (demo: under 1,000 rows each) instead of one read per VM, per site and
+    # per SQL server with databases (its databases collection)
+    assert stats["by_route"]["arg.resources"] == 2
+    db_servers = {d["id"].lower().rsplit("/databases/", 1)[0] for d in inv.of_type("microsoft.sql/servers/databases")}
+    assert db_servers and stats["by_group"]["arm"] == arm_reads - vms - sites - len(db_servers)
+    assert inventory_form(inv) == inventory_form(resource_graph_view(per_parent))
+    # every parent has its payload: a list of extensions, the config object
+    assert set(inv.children[EXTENSIONS.key]) == {v["id"].lower() for v in inv.of_type("microsoft.compute/virtualmachines")}
+    assert set(inv.children[SITE_CONFIG.key]) == {s["id"].lower() for s in inv.of_type("microsoft.web/sites")}
+    ext = next(v for v in inv.children[EXTENSIONS.key].values() if v)
+    assert ext[0]["type"] == "Microsoft.Compute/virtualMachines/extensions"  # ARM's casing, not ARG's
+    assert any("from Resource Graph" in r.message and "eventually consistent" in r.message for r in caplog.records)
+
+
+@pytest.mark.parametrize("status,code", [(403, "AuthorizationFailed"), (400, "BadRequest")])
+def test_a_denied_or_refused_resource_graph_falls_back_to_per_parent_reads(
+        emulator: Emulator, caplog, status: int, code: str) -> None:
+    baseline = inventory_form(collect(emulator, resource_graph=False))
+    emulator.set_faults(arg_status=status)
+    emulator.reset_stats()
+    with caplog.at_level("WARNING", logger="scanner.azure.collector"):
+        inv = collect(emulator)
+    assert inventory_form(inv) == baseline  # nothing lost, the planted 404 included
+    assert emulator.stats()["by_route"]["arg.resources"] >= 1
+    warnings = [r.message for r in caplog.records if "Resource Graph query failed" in r.message]
+    assert len(warnings) == 1 and f"HTTP {status} {code}" in warnings[0]
+    assert "Microsoft.Compute/virtualMachines/extensions" in warnings[0] and "per parent instead" in warnings[0]
+
+
+def test_resource_graph_can_be_turned_off(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENSHIELD_COLLECT_ARG", "0")
+    collect(emulator, resource_graph=None)
+    assert "arg.resources" not in emulator.stats()["by_route"]
+    monkeypatch.setenv("OPENSHIELD_COLLECT_ARG", "1")
+    collect(emulator, resource_graph=None)
+    assert emulator.stats()["by_route"]["arg.resources"] == 2
 
 
 def test_a_refused_type_list_falls_back_to_one_get_per_resource(emulator: Emulator, caplog) -> None:
@@ -107,7 +173,7 @@ def test_throttling_and_transient_errors_are_retried(emulator: Emulator) -> None
     emulator.set_faults(throttle_every=4, retry_after=0, fail_every=9)
     emulator.reset_stats()
     inv = collect(emulator)
-    assert inv.unavailable == {} and len(inv.unreadable) == 1  # the planted one only
+    assert inv.unavailable == {} and inv.unreadable == {}  # the planted 404 is an ARM read; ARG read that VM
     assert summary(inv) == baseline
     statuses = emulator.stats()["by_status"]
     assert statuses.get("429", 0) > 0 and statuses.get("503", 0) > 0
@@ -176,3 +242,27 @@ def test_a_read_without_a_pinned_api_version_fails_before_any_request(emulator: 
     with pytest.raises(ValueError, match="no api-version pinned for child queueServices/default"):
         collector.collect()
     assert emulator.stats()["total"] == 0
+
+
+def test_databases_resource_graph_lacks_are_read_from_their_server(
+        emulator: Emulator, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    """ARG lags ARM: a database the ARM listing names but ARG has not indexed yet is read with
+    its server's collection, so nothing ARM shows is missed."""
+    from scanner.azure import resourcegraph as ARG
+
+    baseline = inventory_form(collect(emulator))
+    real = ARG.read_table
+
+    async def behind(arm, subscription_id, query):  # type: ignore[no-untyped-def]
+        rows = await real(arm, subscription_id, query)
+        databases = [r for r in rows if r.get("type") == "microsoft.sql/servers/databases"]
+        return [r for r in rows if not databases or r is not databases[0]]
+
+    monkeypatch.setattr(ARG, "read_table", behind)
+    emulator.reset_stats()
+    with caplog.at_level("INFO", logger="scanner.azure.collector"):
+        inv = collect(emulator)
+    assert inventory_form(inv) == baseline
+    assert emulator.stats()["by_route"]["arm.list.children"] == 1  # that one server's databases
+    assert any("Resource Graph is behind ARM for 1 microsoft.sql/servers/databases" in r.message
+               for r in caplog.records)

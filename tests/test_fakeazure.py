@@ -1187,7 +1187,7 @@ def test_dump_tenant_round_trip_and_cli_faults(tmp_path):
                         graph_max_page_size=3, client_secret="s3cret") as emu:
         assert emu.env["AZURE_CLIENT_SECRET"] == "s3cret"
         assert emu.faults() == {"latency_ms": 5, "throttle_every": 7, "retry_after": 3, "fail_every": 11,
-                                "forbid_graph": ["applications"], "forbid_arm": [], "forbid_lists": []}
+                                "forbid_graph": ["applications"], "forbid_arm": [], "forbid_lists": [], "arg_status": 0}
         assert emu.tenant_summary()["resources"] == len(data["resources"])
         c = Client(emu)
         emu.set_faults(throttle_every=0, fail_every=0)

@@ -181,6 +181,74 @@ def test_resource_graph_refuses_queries_it_does_not_understand(index: TenantInde
     assert body["error"]["details"][0]["code"] == "InvalidQuery"
 
 
+def _all_rows(app: App, auth: dict[str, str], query: str, top: int = 1000) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    token = None
+    while True:
+        options: dict[str, Any] = {"$top": top, **({"$skipToken": token} if token else {})}
+        status, _, body = arg(app, auth, {"query": query, "options": options})
+        assert status == 200, body
+        rows += body["data"]
+        token = body.get("$skipToken")
+        if not token:
+            return rows
+
+
+def test_resource_graph_serves_vm_extensions_from_the_tenant_children(index: TenantIndex) -> None:
+    """``microsoft.compute/virtualmachines/extensions`` is a type of the ``resources`` table: its
+    rows are the extensions the per-VM list answers, and a VM whose list is planted to fail has
+    none."""
+    app, auth = make_app(index)
+    rows = _all_rows(app, auth, "resources | where type in~ ('microsoft.compute/virtualmachines/extensions') "
+                                "| project id, name, type, location, properties", top=3)
+    children = index.tenant["children"]
+    want = [item for key, payload in children.items() if key.lower().endswith("/extensions") and payload
+            for item in payload]
+    assert want and sorted(r["id"] for r in rows) == sorted(i["id"] for i in want)
+    by_id = {i["id"]: i for i in want}
+    for row in rows:
+        item = by_id[row["id"]]
+        assert row["type"] == "microsoft.compute/virtualmachines/extensions"
+        assert (row["name"], row["location"], row["properties"]) == (item["name"], item["location"], item["properties"])
+        # the same object the per-parent route answers (ARG only lower-cases the type)
+        vm = row["id"].rsplit("/extensions/", 1)[0]
+        status, _, body = get(app, auth, f"{vm}/extensions", "2024-07-01")
+        assert status == 200 and item in body["value"]
+    failing = [k for k, v in children.items() if k.lower().endswith("/extensions") and v is None]
+    assert failing and not [r for r in rows if r["id"].lower().startswith(failing[0].lower() + "/")]
+    # the extensions are children, not listed resources: the resources table's other types are unchanged
+    assert not [r for r in index.resource_graph.tables["resources"] if r["type"] == "microsoft.web/sites/config"]
+
+
+def test_resource_graph_serves_site_config_in_appserviceresources(index: TenantIndex) -> None:
+    app, auth = make_app(index)
+    rows = _all_rows(app, auth, "appserviceresources | where type =~ 'microsoft.web/sites/config' "
+                                "| project id, name, type, location, properties")
+    configs = {k.lower(): v for k, v in index.tenant["children"].items()
+               if "/microsoft.web/sites/" in k.lower() and "/config/" in k.lower() and v}
+    assert {r["id"].lower() for r in rows} == {v["id"].lower() for v in configs.values()}
+    web = [r for r in rows if r["id"].lower().endswith("/config/web")]
+    assert web and all(r["properties"] == configs[r["id"].lower()]["properties"] for r in web)
+    assert all(set(r) == {"id", "name", "type", "location", "properties"} for r in rows)
+    # the table holds only App Service types; the resources table does not hold them
+    assert _all_rows(app, auth, "appserviceresources | where type in~ ('microsoft.storage/storageaccounts') "
+                                "| project id") == []
+    assert _all_rows(app, auth, "resources | where type =~ 'microsoft.web/sites/config' | project id") == []
+
+
+@pytest.mark.parametrize("status", [403, 400])
+def test_resource_graph_faults_deny_or_refuse_every_query(index: TenantIndex, status: int) -> None:
+    app, auth = make_app(index)
+    app.faults.update({"arg_status": status})
+    code, _, body = arg(app, auth, {"query": "resources | where type =~ 'microsoft.compute/virtualmachines'"})
+    assert code == status
+    assert body["error"]["code"] == ("AuthorizationFailed" if status == 403 else "BadRequest")
+    app.faults.update({"arg_status": 0})
+    assert arg(app, auth, {"query": "resources | where type =~ 'microsoft.compute/virtualmachines'"})[0] == 200
+    with pytest.raises(ValueError):
+        app.faults.update({"arg_status": 418})
+
+
 def test_resource_graph_needs_a_token(index: TenantIndex) -> None:
     app, _ = make_app(index)
     assert arg(app, {}, {"query": "resources | where type =~ 'x'"})[0] == 401

@@ -43,6 +43,9 @@ for _name in ("azure.core.pipeline.policies.http_logging_policy", "azure.identit
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
+# methods azure-core may retry on a 429 / 5xx: its defaults plus POST, for Resource Graph queries
+_RETRIED_METHODS = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE", "POST"})
+
 _PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
 
@@ -176,6 +179,18 @@ class ArmReader:
         if response.status_code >= 400:
             raise HttpResponseError(response=response, error_format=ARMErrorFormat)
         return json.loads(body) if body else {}
+
+    async def post_json(self, path: str, api_version: str, payload: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """POST a read-only query (Resource Graph) through the same pipeline; returns the JSON
+        body and the answer's headers. The retry policy is told to retry this POST on 429 and
+        5xx like a GET (azure-core retries POSTs only on 500/503/504 by default): it only reads."""
+        request = HttpRequest("POST", self._base + path, params={"api-version": api_version}, json=payload)
+        pipeline = self._c._client  # noqa: SLF001 - azure-mgmt's AsyncARMPipelineClient
+        response = await pipeline.send_request(request, stream=True, retry_on_methods=_RETRIED_METHODS)
+        body = await response.read()
+        if response.status_code >= 400:
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        return (json.loads(body) if body else {}), response.headers
 
     async def get_collection(self, path: str, api_version: str) -> list[dict[str, Any]]:
         """An ARM collection (``{"value": [...]}``), following ``nextLink``."""

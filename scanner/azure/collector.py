@@ -4,8 +4,13 @@ On real Azure the number of reads sets a scan's time (ARM refills a subscription
 at 25 per second), so resources of a needed type come from that type's list (full properties,
 1,000 per page) and nested types from their parent's collection; only children that no list
 returns are read per parent, bounded by a semaphore and paced on ARM's remaining-reads header
-(``scanner/azure/pacing.py``). A list that is refused (403) or fails falls back to one GET per
-resource of that type, and the scan log says so. ``strategy=PER_RESOURCE`` keeps the older
+(``scanner/azure/pacing.py``). Children Azure Resource Graph indexes (VM extensions, App Service
+``config/web``) and SQL databases come from a few ARG queries for every parent at once
+(``scanner/azure/resourcegraph.py``; ``OPENSHIELD_COLLECT_ARG=0`` turns that off, and a denied or
+failed query falls back to the per-parent reads); a singleton child that is an item of a list
+child read anyway (``configurations/require_secure_transport``) is taken from that list. A list
+that is refused (403) or fails falls back to one GET per resource of that type, and the scan log
+says so. ``strategy=PER_RESOURCE`` keeps the older
 shape (the subscription listing, then one GET per resource) for the differential test.
 Microsoft Graph collections, role assignments and subscription-scope reads (activity-log
 diagnostic settings, Defender pricings) are fetched concurrently on the same event loop.
@@ -25,6 +30,7 @@ from typing import Any, Awaitable, Callable
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
+from scanner.azure import resourcegraph as ARG
 from scanner.azure.api_versions import unpinned_reads
 from scanner.azure.arm import ArmReader
 from scanner.azure.credential import build_credential
@@ -41,6 +47,7 @@ from scanner.inventory import (
     graph_key,
     normalise_location,
 )
+from store.settings import collect_arg
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +86,19 @@ class Collector:
         on_progress: ProgressCallback | None = None,
         stop: threading.Event | None = None,
         strategy: str = LISTS,
+        resource_graph: bool | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown collection strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
         self.strategy = strategy
+        # read the children ARG indexes from ARG (lists strategy only); None: OPENSHIELD_COLLECT_ARG
+        self.resource_graph = collect_arg() if resource_graph is None else resource_graph
+        self._arg_specs: list[ChildSpec] = []
+        self._arg_nested: frozenset[str] = frozenset()
+        self._arg_task: asyncio.Task[dict[str, list[dict[str, Any]]]] | None = None
+        # list child key -> singleton children that are members of that list (taken from it)
+        self._derived: dict[str, list[ChildSpec]] = {}
+        self._not_per_parent: set[ChildSpec] = set()  # children the lists path does not read per parent
         self.subscription_id = subscription_id
         self.needs = needs
         self.endpoints = endpoints or AzureEndpoints.from_env()
@@ -209,6 +225,12 @@ class Collector:
         self._slots = asyncio.Semaphore(self.concurrency)
         self._collection_slots = asyncio.Semaphore(self.concurrency)
         self._tasks = set()
+        self._arg_specs = [s for s in self.needs.children if ARG.arg_source(s) is not None] \
+            if self.strategy == LISTS and self.resource_graph else []
+        self._arg_nested = ARG.ARG_NESTED & wanted if self.strategy == LISTS and self.resource_graph else frozenset()
+        self._derived = derived_children(self.needs.children) if self.strategy == LISTS else {}
+        self._not_per_parent = set(self._arg_specs) | {d for ds in self._derived.values() for d in ds}
+        self._arg_task = None
         try:
             try:
                 if self.strategy == PER_RESOURCE:
@@ -219,15 +241,15 @@ class Collector:
                 raise CollectionError(auth_failure_message(exc)) from None
             except HttpResponseError as exc:
                 raise CollectionError(self._listing_failure(exc)) from None
-            while self._tasks:
-                self._check_stop()
-                done, _ = await asyncio.wait(set(self._tasks), timeout=PROGRESS_INTERVAL)
-                for task in done:
-                    task.result()  # fetch functions record their own errors; anything else is a bug
-                self._emit(inventory, True)
+            await self._drain(inventory)
+            if self._arg_task is not None:
+                await self._place_arg_children(arm, inventory)
+                await self._drain(inventory)
         except BaseException:
             for task in self._tasks:
                 task.cancel()
+            if self._arg_task is not None:
+                self._arg_task.cancel()
             raise
         self._emit(inventory, True, force=True)
         pacer = arm.pacer
@@ -235,6 +257,62 @@ class Collector:
             log.info("ARM reads paced on the remaining-reads header: %d waits, %d answered 429 (retried)",
                      pacer.waits, pacer.throttled)
         self._mark_wholly_unreadable(inventory, wanted, children)
+
+    async def _drain(self, inventory: Inventory) -> None:
+        """Wait for every submitted fetch, emitting progress."""
+        while self._tasks:
+            self._check_stop()
+            done, _ = await asyncio.wait(set(self._tasks), timeout=PROGRESS_INTERVAL)
+            for task in done:
+                task.result()  # fetch functions record their own errors; anything else is a bug
+            self._emit(inventory, True)
+
+    async def _read_arg(self, arm: ArmReader) -> dict[str, list[dict[str, Any]]]:
+        """Every row the scan takes from ARG (ARG-indexed children, nested types): one query per
+        table, paged; ``table -> rows``."""
+        tables = ARG.queries(self._arg_specs, self._arg_nested)
+        rows = await asyncio.gather(*(ARG.read_table(arm, self.subscription_id, q) for q in tables.values()))
+        return dict(zip(tables, rows))
+
+    async def _arg_rows(self) -> dict[str, list[dict[str, Any]]] | None:
+        """ARG's rows, or None if the queries failed (``_place_arg_children`` says why)."""
+        assert self._arg_task is not None
+        try:
+            return await asyncio.shield(self._arg_task)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except Exception:  # noqa: BLE001 - reported once, where the children fall back
+            return None
+
+    async def _place_arg_children(self, arm: ArmReader, inventory: Inventory) -> None:
+        """Put ARG's rows where the per-parent reads would: under each collected parent, ``[]``
+        or ``{}`` for a parent without rows. If ARG failed, read those children per parent."""
+        assert self._arg_task is not None
+        labels = ", ".join([f"{s.parent_type}/{s.path}" for s in self._arg_specs] + sorted(self._arg_nested))
+        try:
+            found = ARG.group_rows(self._arg_specs, await self._arg_task)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any ARG failure falls back to ARM
+            summary = http_error_summary(exc) if isinstance(exc, (HttpResponseError, ClientAuthenticationError)) \
+                else f"{type(exc).__name__}: {exc}"
+            hint = " (grant the identity read access to Resource Graph, or set OPENSHIELD_COLLECT_ARG=0)" \
+                if getattr(exc, "status_code", None) == 403 else ""
+            log.warning("Resource Graph query failed (%s)%s: reading %s per parent instead", summary, hint, labels)
+            for spec in self._arg_specs:
+                for parent in inventory.resources.get(spec.parent_type.lower(), []):
+                    await self._submit(self._fetch_child, arm, parent["id"], spec, inventory)
+            return
+        placed = 0
+        for spec in self._arg_specs:
+            rows = found.get(spec.key, {})
+            target = inventory.children[spec.key]
+            for parent in inventory.resources.get(spec.parent_type.lower(), []):
+                pid = parent["id"].lower()
+                target[pid] = rows.get(pid, [] if spec.is_list else {})
+                placed += 1
+        log.info("read %s from Resource Graph for %d parents (eventually consistent: seconds to minutes "
+                 "behind ARM; OPENSHIELD_COLLECT_ARG=0 reads them per parent)", labels, placed)
 
     async def _submit(self, fetch: Callable[..., Awaitable[None]], *args: Any) -> None:
         """Start one fetch once a slot is free: memory stays flat and a listing does not outrun
@@ -302,6 +380,8 @@ class Collector:
                 return
             await self._take_listed(arm, inventory, rtype, items, children)
 
+        if self._arg_specs or self._arg_nested:
+            self._arg_task = asyncio.create_task(self._read_arg(arm))
         readers = [asyncio.create_task(listing())] + [asyncio.create_task(type_list(t)) for t in top]
         try:
             await asyncio.gather(*readers)
@@ -316,6 +396,8 @@ class Collector:
             collections: dict[str, list[dict[str, Any]]] = {}
             for listed in listed_of[rtype]:
                 collections.setdefault(listed["id"].rsplit("/", 1)[0], []).append(listed)
+            if rtype in self._arg_nested:
+                collections = await self._take_nested_from_arg(arm, inventory, rtype, collections, children)
             for path, members in collections.items():
                 self._check_stop()
                 # a collection read submits its members' child reads, so it must not hold one of
@@ -326,20 +408,45 @@ class Collector:
                 task.add_done_callback(self._tasks.discard)
                 task.add_done_callback(lambda _: self._collection_slots.release())
 
+    async def _take_nested_from_arg(self, arm: ArmReader, inventory: Inventory, rtype: str,
+                                     collections: dict[str, list[dict[str, Any]]],
+                                     children: dict[str, list[ChildSpec]]) -> dict[str, list[dict[str, Any]]]:
+        """Members of a nested type from ARG's rows, for every parent whose members the ARM
+        listing names and ARG holds; the collections left (ARG failed, or is behind ARM for that
+        parent) are returned to be read per parent. ARM's listing decides what exists."""
+        rows = await self._arg_rows()
+        if rows is None:
+            return collections
+        by_id = {str(r.get("id", "")).lower(): r for r in rows.get("resources", [])
+                 if str(r.get("type", "")).lower() == rtype}
+        taken: list[dict[str, Any]] = []
+        left: dict[str, list[dict[str, Any]]] = {}
+        for path, members in collections.items():
+            if all(m["id"].lower() in by_id for m in members):
+                taken += [ARG.resource_body(by_id[m["id"].lower()], m) for m in members]
+            else:
+                left[path] = members
+        if left:
+            log.info("Resource Graph is behind ARM for %d %s collections: reading them per parent", len(left), rtype)
+        await self._take_listed(arm, inventory, rtype, taken, children)
+        return left
+
     async def _take_listed(self, arm: ArmReader, inventory: Inventory, rtype: str, items: list[dict[str, Any]],
                            children: dict[str, list[ChildSpec]]) -> None:
         inventory.resources[rtype].extend(items)
         for item in items:
             self._check_stop()
             for spec in children.get(rtype, []):
-                await self._submit(self._fetch_child, arm, item["id"], spec, inventory)
+                if spec not in self._not_per_parent:
+                    await self._submit(self._fetch_child, arm, item["id"], spec, inventory)
 
     async def _fetch_one_by_one(self, arm: ArmReader, inventory: Inventory, rtype: str, listed: dict[str, Any],
                                 children: dict[str, list[ChildSpec]]) -> None:
         self._check_stop()
         await self._submit(self._fetch_resource, arm, listed, rtype, inventory)
         for spec in children.get(rtype, []):
-            await self._submit(self._fetch_child, arm, listed["id"], spec, inventory)
+            if spec not in self._not_per_parent:
+                await self._submit(self._fetch_child, arm, listed["id"], spec, inventory)
 
     async def _fetch_nested(self, arm: ArmReader, inventory: Inventory, rtype: str, path: str,
                             members: list[dict[str, Any]], children: dict[str, list[ChildSpec]]) -> None:
@@ -386,6 +493,7 @@ class Collector:
 
     async def _fetch_child(self, arm: ArmReader, parent_id: str, spec: ChildSpec, inventory: Inventory) -> None:
         path = f"{parent_id}/{spec.path}"
+        derived = self._derived.get(spec.key, [])
         try:
             payload: Any = await arm.get_child(parent_id, spec)
         except HttpResponseError as exc:
@@ -393,15 +501,19 @@ class Collector:
                 # a singleton child that does not exist reads as unset, which rules judge
                 payload = {}
             else:
-                inventory.unreadable[f"{spec.key}|{parent_id.lower()}"] = http_error_summary(exc)
+                for failed in [spec, *derived]:
+                    inventory.unreadable[f"{failed.key}|{parent_id.lower()}"] = http_error_summary(exc)
                 return
         except (asyncio.CancelledError, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001
             log.warning("GET %s failed", path, exc_info=True)
-            inventory.unreadable[f"{spec.key}|{parent_id.lower()}"] = http_error_summary(exc)
+            for failed in [spec, *derived]:
+                inventory.unreadable[f"{failed.key}|{parent_id.lower()}"] = http_error_summary(exc)
             return
         inventory.children[spec.key][parent_id.lower()] = payload
+        for member in derived:
+            inventory.children[member.key][parent_id.lower()] = list_member(payload, f"{parent_id}/{member.path}")
 
     @staticmethod
     def _mark_wholly_unreadable(inventory: Inventory, wanted: set[str], children: dict[str, list[ChildSpec]]) -> None:
@@ -419,3 +531,26 @@ class Collector:
                     inventory.unavailable[spec.key] = (
                         f"could not read any {spec.path} of {spec.parent_type}: {'; '.join(reasons[:3])}"
                     )
+
+
+def derived_children(specs: tuple[ChildSpec, ...]) -> dict[str, list[ChildSpec]]:
+    """Singleton children that are members of a list child the scan reads anyway
+    (``configurations/require_secure_transport`` of ``configurations``): taken from that list
+    (each item is the object its own GET answers) instead of one more read per parent."""
+    lists = {(s.parent_type.lower(), s.path.lower()): s for s in specs if s.is_list}
+    derived: dict[str, list[ChildSpec]] = {}
+    for spec in specs:
+        collection, _, name = spec.path.rpartition("/")
+        owner = lists.get((spec.parent_type.lower(), collection.lower()))
+        if not spec.is_list and name and owner is not None and ARG.arg_source(owner) is None:
+            derived.setdefault(owner.key, []).append(spec)
+    return derived
+
+
+def list_member(items: Any, member_id: str) -> dict[str, Any]:
+    """The item of a list child whose id is ``member_id`` (``{}`` when absent: as a GET's 404)."""
+    wanted = member_id.lower()
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and str(item.get("id", "")).lower() == wanted:
+            return item
+    return {}

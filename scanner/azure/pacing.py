@@ -124,9 +124,13 @@ class PacingPolicy(AsyncHTTPPolicy):  # type: ignore[type-arg]
         self.pacer = pacer
 
     async def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
-        if request.http_request.method in ("GET", "HEAD"):
+        # only ARM reads draw from the read bucket: a Resource Graph query (POST) has a quota of
+        # its own, and its 429 must not hold the ARM reads
+        metered = request.http_request.method in ("GET", "HEAD")
+        if metered:
             await self.pacer.acquire()
         response = await self.next.send(request)
-        http = response.http_response
-        self.pacer.observe(http.status_code, http.headers)
+        if metered:
+            http = response.http_response
+            self.pacer.observe(http.status_code, http.headers)
         return response

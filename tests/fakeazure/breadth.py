@@ -257,8 +257,9 @@ def _configurations(server: dict[str, Any], values: dict[str, str]) -> list[dict
 
 def plant_server_parameters(arm: Any) -> None:
     """Every PostgreSQL and MySQL flexible server gets its ``configurations`` list, cycling the
-    parameter cases (in build order). ``require_secure_transport`` follows the single-parameter
-    child the server already has, so both reads agree."""
+    parameter cases (in build order). ``require_secure_transport`` is the very object the
+    single-parameter child already is (Azure's list holds each parameter as its GET answers it:
+    "Configurations - List By Server"), so both reads agree; absent there, absent here."""
     counters = {PG_TYPE: 0, MYSQL_TYPE: 0}
     for res in arm.resources:
         if res["type"] not in counters:
@@ -268,11 +269,11 @@ def plant_server_parameters(arm: Any) -> None:
         values = {**(PG_DEFAULTS if pg else MYSQL_DEFAULTS), **cases[counters[res["type"]] % len(cases)]}
         counters[res["type"]] += 1
         single = arm.children.get(f"{res['id']}/configurations/require_secure_transport")
-        if single is None:
-            values.pop("require_secure_transport")
-        else:
-            values["require_secure_transport"] = single["properties"]["value"]
-        arm.child(res, "configurations", _configurations(res, values))
+        values.pop("require_secure_transport", None)
+        items = _configurations(res, values)
+        if single is not None:
+            items = sorted([*items, single], key=lambda item: item["name"])
+        arm.child(res, "configurations", items)
 
 
 # SQL server vulnerability assessment (classic, ``vulnerabilityAssessments/default``) and TDE

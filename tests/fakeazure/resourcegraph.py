@@ -10,9 +10,18 @@ sets", https://learn.microsoft.com/azure/governance/resource-graph/concepts/work
 paging with ``$skipToken`` needs ``id`` among the projected columns, otherwise a longer answer is
 cut at the page with ``resultTruncated: "true"``.
 
+Tables ("Azure Resource Graph table and resource type reference",
+https://learn.microsoft.com/azure/governance/resource-graph/reference/supported-tables-resources):
+``resources`` holds the tenant's resources plus the child types that page lists under it and the
+tenant keeps as children (``microsoft.compute/virtualmachines/extensions``);
+``appserviceresources`` holds ``microsoft.web/sites/config`` (each site's ``config/*`` children,
+``config/web`` among them). Child rows come from the same tenant children the per-parent routes
+answer from, so ARG and ARM can never disagree; a child the tenant plants as failing (``null``:
+its per-parent read answers 404) has no row, as ARG indexes only what exists.
+
 Understood (KQL, case-insensitive operators as in Kusto):
 
-    resources
+    resources | appserviceresources
     | where type in~ ('microsoft.storage/storageaccounts', ...)   (or: type =~ '...')
     | where subscriptionId == '...'                               (optional)
     | project id, name, type, properties, ...                     (optional)
@@ -40,6 +49,12 @@ _SUB_EQ = re.compile(r"^where\s+subscriptionId\s*(?:==|=~)\s*('[^']*'|\"[^\"]*\"
 _PROJECT = re.compile(r"^project\s+(.+)$", re.IGNORECASE | re.DOTALL)
 _ORDER = re.compile(r"^(?:order|sort)\s+by\s+id(?:\s+(asc|desc))?$", re.IGNORECASE)
 _STRING = re.compile(r"\s*('[^']*'|\"[^\"]*\")\s*(,|$)")
+TABLES = ("resources", "appserviceresources")
+# child types served as rows (lower case) -> the table that holds them
+CHILD_TABLES = {
+    "microsoft.compute/virtualmachines/extensions": "resources",
+    "microsoft.web/sites/config": "appserviceresources",
+}
 
 
 class QueryError(ValueError):
@@ -48,6 +63,7 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class Query:
+    table: str
     types: frozenset[str]
     subscription: str | None
     columns: tuple[str, ...]
@@ -70,8 +86,8 @@ def _strings(text: str) -> list[str]:
 
 def parse(text: str) -> Query:
     stages = [s.strip() for s in text.strip().split("|")]
-    if not stages or stages[0].lower() != "resources":
-        raise QueryError("only the 'resources' table is served")
+    if not stages or stages[0].lower() not in TABLES:
+        raise QueryError(f"only the tables {', '.join(TABLES)} are served")
     types: set[str] | None = None
     subscription = None
     columns: tuple[str, ...] = COLUMNS
@@ -95,7 +111,7 @@ def parse(text: str) -> Query:
             raise QueryError(f"unsupported query operator: {stage[:60]!r}")
     if types is None:
         raise QueryError("a 'where type in~ (...)' filter is required")
-    return Query(frozenset(types), subscription, columns, descending)
+    return Query(stages[0].lower(), frozenset(types), subscription, columns, descending)
 
 
 def arg_row(resource: dict[str, Any], tenant_id: str) -> dict[str, Any]:
@@ -113,8 +129,14 @@ def arg_row(resource: dict[str, Any], tenant_id: str) -> dict[str, Any]:
 class ResourceGraph:
     """Answers ARG queries over the tenant's resources."""
 
-    def __init__(self, resources: list[dict[str, Any]], tenant_id: str) -> None:
-        self.rows = sorted((arg_row(r, tenant_id) for r in resources), key=lambda r: r["id"].lower())
+    def __init__(self, resources: list[dict[str, Any]], tenant_id: str,
+                 children: dict[str, Any] | None = None) -> None:
+        tables: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
+        tables["resources"] = [arg_row(r, tenant_id) for r in resources]
+        for item in child_items(children or {}):
+            tables[CHILD_TABLES[item["type"].lower()]].append(arg_row(item, tenant_id))
+        self.tables = {t: sorted(rows, key=lambda r: r["id"].lower()) for t, rows in tables.items()}
+        self.rows = self.tables["resources"]
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
@@ -129,7 +151,7 @@ class ResourceGraph:
         token = options.get("$skipToken")
         if token:
             skip = _decode(token)
-        rows = [r for r in self.rows if r["type"] in query.types
+        rows = [r for r in self.tables[query.table] if r["type"] in query.types
                 and (not subscriptions or r["subscriptionId"].lower() in subscriptions)
                 and (query.subscription is None or r["subscriptionId"].lower() == query.subscription)]
         if query.descending:
@@ -146,6 +168,17 @@ class ResourceGraph:
         if more and "id" in query.columns:
             answer["$skipToken"] = _encode(skip + top)
         return answer
+
+
+def child_items(children: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tenant's child objects (and members of child collections) of a type ARG indexes."""
+    items: list[dict[str, Any]] = []
+    for payload in children.values():
+        for item in payload if isinstance(payload, list) else [payload]:
+            if isinstance(item, dict) and isinstance(item.get("id"), str) \
+                    and str(item.get("type", "")).lower() in CHILD_TABLES:
+                items.append(item)
+    return items
 
 
 def _int_option(options: dict[str, Any], key: str, default: int) -> int:

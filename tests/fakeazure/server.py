@@ -123,7 +123,8 @@ class Faults:
     """Runtime-changeable fault injection settings (shared by all handler threads)."""
 
     KEYS = ("latency_ms", "throttle_every", "retry_after", "fail_every", "forbid_graph", "forbid_arm",
-            "forbid_lists")
+            "forbid_lists", "arg_status")
+    ARG_STATUSES = (0, 400, 403, 500)
 
     def __init__(self, latency_ms: float = 0, throttle_every: int = 0, retry_after: float = 1,
                  fail_every: int = 0, forbid_graph: list[str] | tuple[str, ...] = (),
@@ -136,6 +137,7 @@ class Faults:
         self.forbid_graph: frozenset[str] = frozenset()
         self.forbid_arm: frozenset[str] = frozenset()  # subscription-read short names, lower-cased
         self.forbid_lists: frozenset[str] = frozenset()  # ARM types whose per-type list answers 403
+        self.arg_status = 0  # non-zero: every Resource Graph query answers this error (403 denied, 400 refused)
         self._seq = 0
         self.update({"latency_ms": latency_ms, "throttle_every": throttle_every, "retry_after": retry_after,
                      "fail_every": fail_every, "forbid_graph": list(forbid_graph), "forbid_arm": list(forbid_arm)})
@@ -175,6 +177,11 @@ class Faults:
                 if unknown_colls:
                     raise ValueError(f"unknown Graph collections: {', '.join(sorted(unknown_colls))}")
                 parsed[key] = names
+                continue
+            if key == "arg_status":
+                if isinstance(value, bool) or value not in self.ARG_STATUSES:
+                    raise ValueError(f"arg_status must be one of {', '.join(map(str, self.ARG_STATUSES))}")
+                parsed[key] = int(value)
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"{key} must be a number >= 0")
@@ -222,6 +229,7 @@ class Faults:
             "forbid_graph": sorted(graph_names.get(c, c) for c in self.forbid_graph),
             "forbid_arm": sorted(read_names.get(c, c) for c in self.forbid_arm),
             "forbid_lists": sorted(self.forbid_lists),
+            "arg_status": self.arg_status,
         }
 
 
@@ -418,7 +426,8 @@ class TenantIndex:
         """Resource Graph's rows, built on first use (most runs never query ARG)."""
         with self._resource_graph_lock:
             if self._resource_graph is None:
-                self._resource_graph = ARG.ResourceGraph(self.tenant["resources"], self.tenant_id)
+                self._resource_graph = ARG.ResourceGraph(self.tenant["resources"], self.tenant_id,
+                                                         self.tenant["children"])
             return self._resource_graph
 
     def filtered_resources(self, flt: str) -> list[bytes] | None:
@@ -1075,6 +1084,16 @@ class App:
         bad = self._api_version(req)
         if bad:
             return bad
+        injected = self.faults.arg_status
+        if injected == 403:
+            return self._error("arm", 403, "AuthorizationFailed",
+                               f"The client '{self.index.client_id}' with object id '{self.index.client_id}' does not "
+                               "have authorization to perform action 'Microsoft.ResourceGraph/resources/read' over "
+                               "scope '/providers/Microsoft.ResourceGraph' or the scope is invalid.")
+        if injected == 400:
+            return 400, JSON, [], dumps(ARG.error_body("the query was refused (fault injected)", str(uuid.uuid4())))
+        if injected:
+            return self._error("arm", injected, "InternalServerError", "Encountered an internal server error.")
         try:
             body = json.loads(req.body or b"{}")
             return 200, JSON, [], dumps(self.index.resource_graph.answer(body))
