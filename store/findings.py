@@ -156,6 +156,45 @@ def _conditions(where: FindingFilter) -> list[Any]:
     return conditions
 
 
+def _results_from(where: FindingFilter) -> tuple[Any, list[Any]]:
+    """(the results joined with their scans, the WHERE clause) of a PASS / NOT_EVALUATED filter."""
+    conditions: list[Any] = [_RESULTS.c.status == where.status]
+    if where.scan_id is not None:
+        conditions.append(_RESULTS.c.scan_id == where.scan_id)
+    else:
+        conditions.append(_RESULTS.c.scan_id.in_(latest_completed_scan_ids(where.subscription_id)))
+    if where.subscription_id is not None:
+        conditions.append(_SCANS.c.subscription_id == where.subscription_id)
+    if where.rule_id is not None:
+        conditions.append(_RESULTS.c.rule_id == where.rule_id)
+    if where.rule_ids is not None:
+        conditions.append(_RESULTS.c.rule_id.in_(list(where.rule_ids)))
+    if where.q:
+        conditions.append(or_(*(column.icontains(where.q, autoescape=True) for column in (
+            _RESULTS.c.resource_name, _RESULTS.c.resource_id, _RESULTS.c.rule_id))))
+    return _RESULTS.join(_SCANS, _SCANS.c.scan_id == _RESULTS.c.scan_id), conditions
+
+
+def _results_select(where: FindingFilter) -> Select[Any]:
+    """PASS / NOT_EVALUATED rows of a filter with their scan's subscription and completion time,
+    in ``rule_id``, ``resource_id``, ``id`` order (they have no severity of their own)."""
+    joined, conditions = _results_from(where)
+    return (
+        select(_RESULTS, _SCANS.c.subscription_id, _SCANS.c.completed_at.label("detected_at"))
+        .select_from(joined)
+        .where(*conditions)
+        .order_by(_RESULTS.c.rule_id, _RESULTS.c.resource_id, _RESULTS.c.id)
+    )
+
+
+def _count_select(where: FindingFilter) -> Select[Any]:
+    """``SELECT count(*)`` of the rows a filter matches (failures or the results it asks for)."""
+    if where.status == ResultStatus.FAIL:
+        return select(func.count()).select_from(_FINDINGS).where(*_conditions(where))
+    joined, conditions = _results_from(where)
+    return select(func.count()).select_from(joined).where(*conditions)
+
+
 class FindingsQuery:
     """The findings, score and compliance reads against one database URL."""
 
@@ -174,10 +213,9 @@ class FindingsQuery:
         """
         if where.status != ResultStatus.FAIL:
             return self._list_results(where, limit=limit, offset=offset)
-        conditions = _conditions(where)
-        page = select(_FINDINGS).where(*conditions).order_by(*FINDING_SORTS[sort]).limit(limit).offset(offset)
+        page = select(_FINDINGS).where(*_conditions(where)).order_by(*FINDING_SORTS[sort]).limit(limit).offset(offset)
         with read_scope_engine(self.url).connect() as conn:
-            total = int(conn.execute(select(func.count()).select_from(_FINDINGS).where(*conditions)).scalar() or 0)
+            total = int(conn.execute(_count_select(where)).scalar() or 0)
             rows = list(conn.execute(page).mappings()) if total > offset else []
         return total, [dict(r) for r in rows]
 
@@ -238,33 +276,34 @@ class FindingsQuery:
     def _list_results(self, where: FindingFilter, *, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
         """PASS or NOT_EVALUATED rows, with their scan's subscription and completion time, in
         ``rule_id``, ``resource_id``, ``id`` order (they have no severity of their own)."""
-        conditions: list[Any] = [_RESULTS.c.status == where.status]
-        if where.scan_id is not None:
-            conditions.append(_RESULTS.c.scan_id == where.scan_id)
-        else:
-            conditions.append(_RESULTS.c.scan_id.in_(latest_completed_scan_ids(where.subscription_id)))
-        if where.subscription_id is not None:
-            conditions.append(_SCANS.c.subscription_id == where.subscription_id)
-        if where.rule_id is not None:
-            conditions.append(_RESULTS.c.rule_id == where.rule_id)
-        if where.rule_ids is not None:
-            conditions.append(_RESULTS.c.rule_id.in_(list(where.rule_ids)))
-        if where.q:
-            conditions.append(or_(*(column.icontains(where.q, autoescape=True) for column in (
-                _RESULTS.c.resource_name, _RESULTS.c.resource_id, _RESULTS.c.rule_id))))
-        joined = _RESULTS.join(_SCANS, _SCANS.c.scan_id == _RESULTS.c.scan_id)
-        page = (
-            select(_RESULTS, _SCANS.c.subscription_id, _SCANS.c.completed_at.label("detected_at"))
-            .select_from(joined)
-            .where(*conditions)
-            .order_by(_RESULTS.c.rule_id, _RESULTS.c.resource_id, _RESULTS.c.id)
-            .limit(limit)
-            .offset(offset)
-        )
+        page = _results_select(where).limit(limit).offset(offset)
         with read_scope_engine(self.url).connect() as conn:
-            total = int(conn.execute(select(func.count()).select_from(joined).where(*conditions)).scalar() or 0)
+            total = int(conn.execute(_count_select(where)).scalar() or 0)
             rows = list(conn.execute(page).mappings()) if total > offset else []
         return total, [dict(r) for r in rows]
+
+    def count_matching(self, where: FindingFilter) -> int:
+        """How many rows ``list_findings`` would page through for this filter (failures, or the
+        PASS / NOT_EVALUATED results that ``where.status`` asks for)."""
+        with read_scope_engine(self.url).connect() as conn:
+            return int(conn.execute(_count_select(where)).scalar() or 0)
+
+    def iter_matching(self, where: FindingFilter, *, sort: str = "severity", limit: int | None = None,
+                      batch: int = 500) -> Iterator[dict[str, Any]]:
+        """Every row of the filter in ``list_findings`` order, streamed in batches (an export of
+        the explorer's current view): never the whole answer in memory. At most ``limit`` rows.
+        Failures carry ``status`` FAIL; PASS / NOT_EVALUATED rows their scan's subscription and
+        ``detected_at`` (no rule metadata: the caller adds it)."""
+        if where.status == ResultStatus.FAIL:
+            statement = select(_FINDINGS).where(*_conditions(where)).order_by(*FINDING_SORTS[sort])
+        else:
+            statement = _results_select(where)
+        if limit is not None:
+            statement = statement.limit(limit)
+        with read_scope_engine(self.url).connect() as conn:
+            streaming = conn.execution_options(stream_results=True, yield_per=batch)
+            for row in streaming.execute(statement).mappings():
+                yield {**row, "status": ResultStatus.FAIL} if where.status == ResultStatus.FAIL else dict(row)
 
     def unmuted_failures_at_or_above(self, scan_id: str, severity: str) -> dict[str, int]:
         """Non-muted failures of a scan per severity, for severities at or above ``severity``
