@@ -154,7 +154,7 @@ def test_overview_is_the_landing_page_with_posture_subscriptions_and_top_rules(p
     expect(a_row.locator("td.diff-counts")).to_have_text("first scan")
     top = stack.get("/api/findings/groups", params={"sort": "count", "limit": 10}).json()["groups"]
     expect(page.locator("#top-rules-table tbody tr").first).to_have_attribute("data-rule-id", top[0]["rule_id"])
-    doc_screenshot(page, "overview", "#top-rules-table")
+    screenshot(page, "overview-seeded", "#top-rules-table")
 
     # an operator's Scan button starts a scan of that subscription
     page.get_by_role("button", name=f"Scan {SUB_B}").click()
@@ -231,7 +231,7 @@ def test_explorer_groups_searches_filters_and_keeps_its_state_in_the_url(page: P
     groups = stack.get("/api/findings/groups", params={"limit": 25}).json()
     expect(page.locator("#explorer-status")).to_contain_text(f"{groups['total_findings']} findings in {groups['count']} rules")
     expect(page.locator("#groups-table tbody tr[data-rule-id]")).to_have_count(len(groups["groups"]))
-    doc_screenshot(page, "findings-explorer", "#explorer-results")
+    screenshot(page, "findings-explorer-seeded", "#explorer-results")
 
     # search: the markup resource, shown as text in its rule's expanded resources
     page.locator("#explorer-q").fill("onerror")
@@ -353,7 +353,7 @@ def test_compliance_lists_controls_and_drills_into_a_control(page: Page, stack: 
     failed = next(c for c in data["controls"] if c["status"] == "failed")
     row = page.locator(f'#controls-table tr[data-control="{failed["control"]}"]')
     expect(row.locator("td").nth(3)).to_have_text(str(failed["failed"]))
-    doc_screenshot(page, "compliance", "#controls-table")
+    screenshot(page, "compliance-seeded", "#controls-table")
     with page.expect_download() as info:  # the controls as CSV, fetched with the reader's token
         page.locator("#compliance-export-csv").click()
     assert info.value.suggested_filename == "openshield-compliance-cis.csv"
