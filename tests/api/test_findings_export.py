@@ -145,3 +145,14 @@ def test_a_filter_over_the_maximum_is_refused_with_its_count(
     refused = export(client, "format=csv")
     assert refused.status_code == 400
     assert refused.get_json()["error"] == f"the filter matches {MANY + 3:,} rows; an export holds at most 2: narrow the filter"
+
+
+def test_passed_results_of_a_scan_and_another_subscription_are_none(client: FlaskClient, store: ScanStore) -> None:
+    first, _ = estate(store)
+    for sub, expected in ((SUB, ["good"]), (SUB2, [])):
+        query = f"status=PASS&scan_id={first}&subscription_id={sub}"
+        listed = client.get(f"/api/findings?{query}", headers=auth("reader")).get_json()
+        assert [f["resource_name"] for f in listed["findings"]] == expected and listed["count"] == len(expected)
+        assert [r["resource_name"] for r in csv_rows(export(client, f"format=csv&{query}"))] == expected
+    past_the_end = client.get("/api/findings?status=PASS&offset=5", headers=auth("reader")).get_json()
+    assert past_the_end["count"] == 1 and past_the_end["findings"] == []
