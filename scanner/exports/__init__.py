@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 FORMATS = ("csv", "ocsf", "html")
 # what --output-dir writes when --output-formats is not given
@@ -55,6 +55,24 @@ def exporter(fmt: str) -> Callable[[str, str], Iterator[str]]:
 
         return scan_html
     raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+
+
+# what an export of a findings filter (GET /api/findings/export) can be: the HTML report is a
+# scan's report (score, outcomes, diff), which a filter across subscriptions does not have
+FILTER_FORMATS = ("csv", "ocsf")
+
+
+def filter_exporter(fmt: str) -> Callable[[Iterable[dict[str, Any]]], Iterator[str]]:
+    """The chunk generator of one format over result records (:func:`records.filter_records`)."""
+    if fmt == "csv":
+        from scanner.exports.csv_format import records_csv
+
+        return records_csv
+    if fmt == "ocsf":
+        from scanner.exports.ocsf_format import records_ocsf
+
+        return records_ocsf
+    raise ValueError(f"format must be one of {', '.join(FILTER_FORMATS)}")
 
 
 def check_exportable(url: str, scan_id: str) -> None:

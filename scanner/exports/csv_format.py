@@ -53,8 +53,13 @@ def rows_csv(header: Iterable[str], rows: Iterable[Iterable[Any]], batch: int = 
     yield buffer.getvalue()
 
 
-def scan_csv(url: str, scan_id: str) -> Iterator[str]:
+def records_csv(records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The CSV of result records (:mod:`scanner.exports.records`): a scan's or a filter's."""
     def values(record: dict[str, Any]) -> list[Any]:
         return [record.get("is_new") if column == "new" else record.get(column) for column in COLUMNS]
 
-    return rows_csv(COLUMNS, (values(r) for r in scan_records(url, scan_id)))
+    return rows_csv(COLUMNS, (values(r) for r in records))
+
+
+def scan_csv(url: str, scan_id: str) -> Iterator[str]:
+    return records_csv(scan_records(url, scan_id))

@@ -13,7 +13,7 @@ no field for (frameworks, mute id, new).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from py_ocsf_models.events.findings.activity_id import ActivityID
 from py_ocsf_models.events.findings.detection_finding import DetectionFinding
@@ -95,9 +95,14 @@ def detection_finding(record: dict[str, Any]) -> DetectionFinding:
 
 def scan_ocsf(url: str, scan_id: str) -> Iterator[str]:
     """A JSON array of Detection Finding events, one chunk per event."""
+    return records_ocsf(scan_records(url, scan_id))
+
+
+def records_ocsf(records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A JSON array of the records' Detection Finding events (a scan's or a filter's), streamed."""
     yield "["
     separator = "\n"
-    for record in scan_records(url, scan_id):
+    for record in records:
         yield separator + detection_finding(record).model_dump_json(exclude_none=True)
         separator = ",\n"
     yield "\n]\n"

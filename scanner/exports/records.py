@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from scanner.rules import all_rules
-from store.findings import FindingsQuery
+from store.findings import FindingFilter, FindingsQuery
 from store.result_keys import finding_key, resource_group_of
 
 
@@ -20,6 +20,17 @@ def scan_records(url: str, scan_id: str, *, failures_only: bool = False) -> Iter
     rules = _catalogue()
     scan = FindingsQuery(url).scan_row(scan_id) or {}
     for row in FindingsQuery(url).iter_scan_results(scan_id, failures_only=failures_only):
+        yield complete(row, rules, scan)
+
+
+def filter_records(url: str, where: FindingFilter, *, sort: str = "severity",
+                   limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """The rows of a findings filter (the explorer's current view, across subscriptions),
+    streamed, as the same records as a scan's: each PASS / NOT_EVALUATED row is completed from
+    its own scan (subscription, completion time)."""
+    rules = _catalogue()
+    for row in FindingsQuery(url).iter_matching(where, sort=sort, limit=limit):
+        scan = {"subscription_id": row.get("subscription_id"), "completed_at": row.get("detected_at")}
         yield complete(row, rules, scan)
 
 

@@ -9,6 +9,7 @@ with thousands of findings is used to print (never assert) how long grouping and
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
@@ -153,7 +154,7 @@ def test_overview_is_the_landing_page_with_posture_subscriptions_and_top_rules(p
     expect(a_row.locator("td.diff-counts")).to_have_text("first scan")
     top = stack.get("/api/findings/groups", params={"sort": "count", "limit": 10}).json()["groups"]
     expect(page.locator("#top-rules-table tbody tr").first).to_have_attribute("data-rule-id", top[0]["rule_id"])
-    doc_screenshot(page, "overview", "#top-rules-table")
+    screenshot(page, "overview-seeded", "#top-rules-table")
 
     # an operator's Scan button starts a scan of that subscription
     page.get_by_role("button", name=f"Scan {SUB_B}").click()
@@ -230,7 +231,7 @@ def test_explorer_groups_searches_filters_and_keeps_its_state_in_the_url(page: P
     groups = stack.get("/api/findings/groups", params={"limit": 25}).json()
     expect(page.locator("#explorer-status")).to_contain_text(f"{groups['total_findings']} findings in {groups['count']} rules")
     expect(page.locator("#groups-table tbody tr[data-rule-id]")).to_have_count(len(groups["groups"]))
-    doc_screenshot(page, "findings-explorer", "#explorer-results")
+    screenshot(page, "findings-explorer-seeded", "#explorer-results")
 
     # search: the markup resource, shown as text in its rule's expanded resources
     page.locator("#explorer-q").fill("onerror")
@@ -352,7 +353,7 @@ def test_compliance_lists_controls_and_drills_into_a_control(page: Page, stack: 
     failed = next(c for c in data["controls"] if c["status"] == "failed")
     row = page.locator(f'#controls-table tr[data-control="{failed["control"]}"]')
     expect(row.locator("td").nth(3)).to_have_text(str(failed["failed"]))
-    doc_screenshot(page, "compliance", "#controls-table")
+    screenshot(page, "compliance-seeded", "#controls-table")
     with page.expect_download() as info:  # the controls as CSV, fetched with the reader's token
         page.locator("#compliance-export-csv").click()
     assert info.value.suggested_filename == "openshield-compliance-cis.csv"
@@ -686,3 +687,55 @@ def test_schedules_and_mutes_pages_operator_edits_reader_views(page: Page, stack
     page.get_by_role("button", name=f"Delete mute {mute['id']}").click()
     expect(page.locator("#mutes-message")).to_have_text(f"Mute {mute['id']} deleted: from the next scan its failures count again.")
     assert all(m["id"] != mute["id"] for m in stack.get("/api/mutes").json()["mutes"])
+
+
+def _every_page(stack: LiveStack, params: dict[str, str]) -> list[dict[str, Any]]:
+    """What paging through GET /api/findings with these filters lists, in order."""
+    listed: list[dict[str, Any]] = []
+    while True:
+        body = stack.get("/api/findings", params={**params, "limit": 1000, "offset": len(listed)}).json()
+        listed += body["findings"]
+        if len(listed) >= body["count"]:
+            return listed
+
+
+def _download_csv(page: Page, button: str) -> tuple[str, list[dict[str, str]]]:
+    with page.expect_download() as info:
+        page.locator(button).click()
+    download = info.value
+    with open(download.path(), encoding="utf-8", newline="") as handle:
+        return download.suggested_filename, list(csv.DictReader(handle))
+
+
+def test_explorer_downloads_the_current_filter_as_csv(page: Page, stack: LiveStack) -> None:
+    # a filter of the large subscription: many pages of the explorer, more than one of the API
+    severity = RULES[0].severity
+    sign_in(page, stack.token("reader"), f"/#/findings?subscription_id={SUB_L}&severity={severity}")
+    expected = _every_page(stack, {"subscription_id": SUB_L, "severity": severity})
+    expect(page.locator("#explorer-status")).to_contain_text(f"{len(expected)} findings in")
+    name, rows = _download_csv(page, "#explorer-export-csv")
+    assert re.fullmatch(r"openshield-findings-\d{8}T\d{6}Z\.csv", name)
+    expect(page.locator("#explorer-export-status")).to_have_text(f"Downloaded {name}.")
+    assert len(rows) == len(expected) > 25  # every page, not the one on screen
+    assert [r["resource_id"] for r in rows] == [f["resource_id"] for f in expected]
+    assert {(r["subscription_id"], r["severity"], r["status"]) for r in rows} == {(SUB_L, severity, "FAIL")}
+
+    # the filter changed in the page (search, flat list sorted by resource): the file follows the URL
+    page.get_by_role("button", name="Clear filters").click()
+    page.locator("#explorer-subscription").select_option(SUB_A)
+    page.locator("#explorer-q").fill("res-1")
+    page.locator("#explorer-q").press("Enter")
+    page.get_by_label("Every finding").check()
+    page.get_by_label("Sort by").select_option("resource")
+    expect(page).to_have_url(re.compile(r"q=res-1.*view=flat|view=flat.*q=res-1"))
+    expect(page.locator("#explorer-status")).to_have_text("10 findings match; showing 1–10.")
+    _, rows = _download_csv(page, "#explorer-export-csv")
+    assert [r["resource_name"] for r in rows] == [f"res-{i}" for i in range(10, 20)]
+    assert {r["subscription_id"] for r in rows} == {SUB_A}
+
+    # a search that matches nothing: a header-only file, not an error
+    page.locator("#explorer-q").fill("nothing-like-this")
+    page.locator("#explorer-q").press("Enter")
+    expect(page.locator("#explorer-status")).to_have_text("No findings match this search and these filters.")
+    _, rows = _download_csv(page, "#explorer-export-csv")
+    assert rows == []

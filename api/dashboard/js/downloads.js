@@ -17,15 +17,17 @@ export function saveBlob(blob, filename) {
 
 /**
  * A button that downloads `path?params`; `status` (a live region) says what happened.
- * @param {{api: object, label: string, path: string, params?: object, status: HTMLElement, id?: string}} o
+ * `params` may be a function, read at each click (the findings explorer's current filter).
+ * @param {{api: object, label: string, path: string, params?: object|function, status: HTMLElement, id?: string}} o
  */
 export function exportButton({ api, label, path, params, status, id, describe = label }) {
-  const button = h("button", { type: "button", class: "button-quiet", id, dataset: { export: params?.format || "" } }, label);
+  const paramsNow = () => (typeof params === "function" ? params() : params);
+  const button = h("button", { type: "button", class: "button-quiet", id, dataset: { export: paramsNow()?.format || "" } }, label);
   button.addEventListener("click", async () => {
     button.disabled = true;
     setText(status, `Preparing ${describe}…`);
     try {
-      const { blob, filename } = await api.download(path, params);
+      const { blob, filename } = await api.download(path, paramsNow());
       saveBlob(blob, filename);
       setText(status, `Downloaded ${filename}.`);
     } catch (err) {

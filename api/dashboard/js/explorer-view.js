@@ -8,6 +8,7 @@ import { plural } from "./format.js";
 import { SEVERITIES, severityBadge } from "./components.js";
 import { FindingGroups, resultBadges } from "./finding-groups.js";
 import { findingDetails } from "./findings-table.js";
+import { exportButton } from "./downloads.js";
 import { muteControls } from "./mute-controls.js";
 import { hashFor, replaceHash } from "./router.js";
 
@@ -158,6 +159,13 @@ export class ExplorerView {
       this.search.value = "";
       this.change({ status: "FAIL", muted: "", new: "", q: "", severity: "", category: "", rule_id: "", subscription_id: "", framework: "", control: "" }); // keeps scan_id
     } }, "Clear filters");
+    // every page of the current filter, as the server filters it (GET /api/findings/export)
+    const exportStatus = h("span", { id: "explorer-export-status", class: "muted", role: "status", "aria-live": "polite" });
+    const exports = h("p", { class: "export-buttons", id: "explorer-exports" },
+      exportButton({ api: this.api, label: "Download CSV", path: "/api/findings/export", params: () => this.exportParams("csv"),
+        status: exportStatus, id: "explorer-export-csv", describe: "these findings as CSV" }), " ",
+      exportButton({ api: this.api, label: "Download JSON (OCSF)", path: "/api/findings/export", params: () => this.exportParams("ocsf"),
+        status: exportStatus, id: "explorer-export-ocsf", describe: "these findings as JSON (OCSF)" }), " ", exportStatus);
     replaceChildren(this.root,
       h("div", { class: "view-head" }, h("h1", { id: "findings-view-title", tabindex: "-1" }, "Findings"), this.scope),
       h("form", { class: "filters explorer-filters", role: "search", "aria-label": "Search and filter findings", onsubmit: (e) => e.preventDefault() },
@@ -170,6 +178,7 @@ export class ExplorerView {
         h("div", { class: "field field-inline" }, h("label", { for: "explorer-sort" }, "Sort by"), this.sort),
         h("div", { class: "field field-inline" }, h("label", { for: "explorer-size" }, "Per page"), this.size)),
       this.status,
+      exports,
       this.results,
       h("div", { class: "pager" }, this.prev, jump, this.next));
   }
@@ -245,6 +254,13 @@ export class ExplorerView {
   filterParams() {
     // status=FAIL is the API's default: left out so the groups route (which has no status) accepts it
     return Object.fromEntries(FILTERS.map((k) => [k, this.state[k]]).filter(([k, v]) => v && !(k === "status" && v === "FAIL")));
+  }
+
+  /** The export's query: the filter from the URL state, and the flat list's order (every
+   * matching row, not one page; a grouped view exports its findings in severity order). */
+  exportParams(format) {
+    const sort = FLAT_SORTS.some(([v]) => v === this.state.sort) ? this.state.sort : "severity";
+    return { format, ...this.filterParams(), ...(sort === "severity" ? {} : { sort }) };
   }
 
   async load() {
