@@ -1,6 +1,7 @@
 """Azure SQL rules: network exposure (firewall rules, public access), Microsoft Entra
 administration, auditing and its retention, transparent data encryption of databases and its
-protector key, and the server's (classic) vulnerability assessment settings.
+protector key, the server's (classic) vulnerability assessment settings, and Microsoft Defender
+for SQL on each server (its security alert policy, or the subscription's SqlServers plan).
 
 Firewall rules, auditing settings and TDE state are child resources, not part of the server
 GET, so rules reading them report "not evaluated" when the child could not be read.
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
+from scanner.rules.monitoring import DEFENDER_PRICINGS
 from scanner.rules.support.base import rule
 from scanner.rules.support.databases import ALL_END, ALL_START, firewall_entries, ip_range
 from scanner.rules.support.helpers import (
@@ -30,6 +32,7 @@ SQL_AUDITING = ChildSpec(SQL_TYPE, "auditingSettings/default")
 SQL_TDE = ChildSpec(SQL_DATABASE_TYPE, "transparentDataEncryption/current")
 SQL_VULNERABILITY_ASSESSMENT = ChildSpec(SQL_TYPE, "vulnerabilityAssessments/default")
 SQL_ENCRYPTION_PROTECTOR = ChildSpec(SQL_TYPE, "encryptionProtector/current")
+SQL_SECURITY_ALERT_POLICY = ChildSpec(SQL_TYPE, "securityAlertPolicies/Default")
 
 each_server = judge_each_resource(SQL_TYPE, "server")
 
@@ -541,3 +544,54 @@ def sql_tde_customer_key(inv: Inventory, server: Resource) -> Judgement:
         return Judgement(False, "TDE protector is service-managed", metadata)
     shown = "not reported" if key_type is None else f"unrecognised ({key_type!r})"
     return Judgement(None, f"TDE protector serverKeyType {shown}", metadata)
+
+
+def _sql_plan_tier(inv: Inventory) -> str | None:
+    """The subscription's Defender ``SqlServers`` plan tier, None when not reported."""
+    payload = inv.subscription_read(DEFENDER_PRICINGS)
+    for pricing in payload if isinstance(payload, list) else []:
+        if isinstance(pricing, dict) and str(pricing.get("name", "")).lower() == "sqlservers":
+            return str(props(pricing).get("pricingTier") or "") or None
+    return None
+
+
+@rule(
+    id="AZ-SQL-015",
+    title="Microsoft Defender for SQL is off for the SQL server",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "Neither the server's Microsoft Defender for SQL setting (its security alert policy) nor "
+        "the subscription's Defender for Azure SQL Databases plan is on, so SQL injection, "
+        "brute-force logins and unusual data access on this server raise no alert."
+    ),
+    remediation=(
+        "Portal: SQL server > Microsoft Defender for Cloud > Enable Microsoft Defender for SQL "
+        "(or turn the Azure SQL Databases plan on for the whole subscription), or `az sql server "
+        "threat-policy update -g <rg> -n <server> --state Enabled`."
+    ),
+    frameworks={"CIS": ["4.2.1"], "NIST": ["DE.CM-4", "DE.CM-7"], "ISO27001": ["A.8.16"]},
+    # one GET per server (securityAlertPolicies/Default): neither the server GET nor any list
+    # carries the setting; the pricings read is shared with AZ-MON-006
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_SECURITY_ALERT_POLICY,),
+                subscription_reads=(DEFENDER_PRICINGS,)),
+)
+@each_server
+def sql_defender(inv: Inventory, server: Resource) -> Judgement:
+    """Server policy ``state`` Enabled passes, as does the subscription plan ``SqlServers`` on
+    Standard (it protects every server whatever the server setting says). Otherwise the
+    server's policy decides: Disabled, or absent (a server never configured), fails; an
+    unreadable policy is not evaluated."""
+    tier = _sql_plan_tier(inv)
+    if str(tier or "").lower() == "standard":
+        return Judgement(True, "Defender for SQL on for the subscription (SqlServers plan Standard)",
+                         {"subscriptionPlan": tier})
+    policy = child_of(inv, SQL_SECURITY_ALERT_POLICY, server)
+    if not isinstance(policy, dict):
+        return unread_child(inv, SQL_SECURITY_ALERT_POLICY, server, "security alert policy")
+    state = props(policy).get("state")
+    metadata = {"state": state, "subscriptionPlan": tier}
+    if str(state or "").lower() == "enabled":
+        return Judgement(True, "Defender for SQL enabled on the server", metadata)
+    return Judgement(False, f"Defender for SQL is {state or 'not configured'} on the server and the subscription "
+                            f"plan is {tier or 'not reported'}", metadata)
