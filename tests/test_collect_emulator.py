@@ -176,3 +176,19 @@ def test_a_read_without_a_pinned_api_version_fails_before_any_request(emulator: 
     with pytest.raises(ValueError, match="no api-version pinned for child queueServices/default"):
         collector.collect()
     assert emulator.stats()["total"] == 0
+
+
+def test_vault_protected_items_are_listed_filtered_to_azure_vms(emulator: Emulator) -> None:
+    """AZ-CMP-009 reads each vault's backupProtectedItems with $filter=backupManagementType eq
+    'AzureIaasVM': the file share the demo's first vault also protects is not returned."""
+    from scanner.rules.recoveryservices import VAULT_PROTECTED_VMS
+    from scanner.rules.support.base import REGISTRY
+    from tests.fakeazure.tenants import demo_tenant
+
+    inv = collect(emulator)
+    listed = [item for items in inv.children[VAULT_PROTECTED_VMS.key].values() for item in items]
+    assert listed and {i["properties"]["backupManagementType"] for i in listed} == {"AzureIaasVM"}
+    planted = [i for k, v in demo_tenant()["children"].items() if k.endswith("/backupProtectedItems") for i in v]
+    assert {i["properties"]["backupManagementType"] for i in planted} == {"AzureIaasVM", "AzureStorage"}
+    failing = {e.resource_name for e in REGISTRY["AZ-CMP-009"].evaluate(inv) if e.passed is False}
+    assert failing == {"vm-linux-password-unset", "vm-linux-sshkey-only", "vm-unmanaged-vhd-01"}
