@@ -916,6 +916,9 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     out["AZ-SQL-015"] = set() if sql_plan_on else {
         s["name"] for s in of("Microsoft.Sql/servers")
         if (child(s, "securityAlertPolicies/Default") or {}).get("properties", {}).get("state") != "Enabled"}
+    out["AZ-SQL-010"] = {s["name"] for s in of("Microsoft.Sql/servers")
+                         if child(s, "sqlVulnerabilityAssessments/default")["properties"]["state"] != "Enabled"
+                         and not child(s, "vulnerabilityAssessments/default")["properties"].get("storageContainerPath")}
     out["AZ-APP-010"] = {s["name"] for s in of("Microsoft.Web/sites") if "functionapp" not in s["kind"] and not any(
         any(d["properties"].get(k) for k in dest_keys) and any(
             log["enabled"] and (log.get("category") == "AppServiceHTTPLogs" or log.get("categoryGroup") == "allLogs")
@@ -1120,6 +1123,8 @@ def test_demo_tenant_plants_every_rule():
         "AZ-NET-009": {"eastus"},
         # no backup (password-unset, unmanaged-vhd) or backup stopped (sshkey-only)
         "AZ-CMP-009": {"vm-linux-password-unset", "vm-linux-sshkey-only", "vm-unmanaged-vhd-01"},
+        # the other server without classic VA settings is on the express configuration
+        "AZ-SQL-010": {"sql-fw-allowall-audit-on"},
         "AZ-SQL-015": {"sql-fw-allowall-audit-on", "sql-fw-manyrules-allowall", "sql-no-entra-admin-retention-30d"},
         # no setting, or the audit group only; function apps are not judged
         "AZ-APP-010": {"app-http-allowed-01", "app-tls10-ftp-allowed", "app-secure-01", "app-tls-unreported-01",

@@ -63,6 +63,7 @@ CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
     ("Microsoft.Sql/servers", "vulnerabilityAssessments/default"): "2021-11-01",
     ("Microsoft.Sql/servers", "encryptionProtector/current"): "2021-11-01",
     ("Microsoft.Sql/servers", "securityAlertPolicies/Default"): "2021-11-01",
+    ("Microsoft.Sql/servers", "sqlVulnerabilityAssessments/default"): "2023-08-01",  # first GA version
     ("Microsoft.DBforPostgreSQL/flexibleServers", "configurations/require_secure_transport"): "2024-08-01",
     ("Microsoft.DBforPostgreSQL/flexibleServers", "firewallRules"): "2024-08-01",
     ("Microsoft.DBforPostgreSQL/flexibleServers", "configurations"): "2024-08-01",

@@ -1,6 +1,6 @@
 """Azure SQL rules: network exposure (firewall rules, public access), Microsoft Entra
 administration, auditing and its retention, transparent data encryption of databases and its
-protector key, the server's (classic) vulnerability assessment settings, and Microsoft Defender
+protector key, the server's vulnerability assessment (express or classic), and Microsoft Defender
 for SQL on each server (its security alert policy, or the subscription's SqlServers plan).
 
 Firewall rules, auditing settings and TDE state are child resources, not part of the server
@@ -33,6 +33,9 @@ SQL_TDE = ChildSpec(SQL_DATABASE_TYPE, "transparentDataEncryption/current")
 SQL_VULNERABILITY_ASSESSMENT = ChildSpec(SQL_TYPE, "vulnerabilityAssessments/default")
 SQL_ENCRYPTION_PROTECTOR = ChildSpec(SQL_TYPE, "encryptionProtector/current")
 SQL_SECURITY_ALERT_POLICY = ChildSpec(SQL_TYPE, "securityAlertPolicies/Default")
+# the express configuration of vulnerability assessment (no storage account; Azure's default for
+# new servers), a proxy resource next to the classic ``vulnerabilityAssessments/default``
+SQL_VA_EXPRESS = ChildSpec(SQL_TYPE, "sqlVulnerabilityAssessments/default")
 
 each_server = judge_each_resource(SQL_TYPE, "server")
 
@@ -382,8 +385,9 @@ def _recurring_scans(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 _VA_NOTE = (
-    " Judged from the classic settings (`vulnerabilityAssessments/default`) that CIS v2.0.0 "
-    "describes; the newer express configuration (no storage account) is not read yet."
+    " The classic settings (`vulnerabilityAssessments/default`) decide the recurring-scan and "
+    "report rules; a server on the express configuration (no storage account) has no such "
+    "settings and is judged by AZ-SQL-010 only."
 )
 
 
@@ -393,9 +397,10 @@ _VA_NOTE = (
     severity="MEDIUM",
     category="database",
     description=(
-        "No storage account is set for the server's vulnerability assessment, so its databases "
-        "are never scanned for misconfigurations, excessive permissions and unprotected "
-        "sensitive data, and no baseline exists to spot drift." + _VA_NOTE
+        "Vulnerability assessment is off: neither its express configuration is enabled nor a "
+        "storage account set for the classic one, so the server's databases are never scanned "
+        "for misconfigurations, excessive permissions and unprotected sensitive data, and no "
+        "baseline exists to spot drift." + _VA_NOTE
     ),
     remediation=(
         "Portal: SQL server > Microsoft Defender for Cloud > Configure > Vulnerability assessment "
@@ -403,20 +408,31 @@ _VA_NOTE = (
         "`Update-AzSqlServerVulnerabilityAssessmentSetting -StorageAccountName <account>`."
     ),
     frameworks={"CIS": ["4.2.2"], "NIST": ["ID.RA-1", "DE.CM-8"], "ISO27001": ["A.8.8"]},
-    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_VULNERABILITY_ASSESSMENT,)),
+    # one more GET per server (sqlVulnerabilityAssessments/default): the express configuration
+    # is a separate proxy resource, and without it every express server would be a false finding
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_VULNERABILITY_ASSESSMENT, SQL_VA_EXPRESS)),
 )
 @each_server
 def sql_va_enabled(inv: Inventory, server: Resource) -> Judgement:
-    """Azure answers the GET with empty settings (no ``storageContainerPath``) when VA was never
-    configured, so an absent or empty path fails."""
+    """The express configuration's ``state`` Enabled passes, as does a classic storage
+    container. Azure answers the classic GET with empty settings (no ``storageContainerPath``)
+    when it was never configured and the express one with Disabled, so both off fails; when
+    the classic path is empty and the express state could not be read, it is not evaluated."""
+    express = child_of(inv, SQL_VA_EXPRESS, server)
+    express_state = props(express).get("state") if isinstance(express, dict) else None
+    if str(express_state or "").lower() == "enabled":
+        return Judgement(True, "vulnerability assessment express configuration enabled", {"expressState": express_state})
     settings = _vulnerability_assessment(inv, server)
     if isinstance(settings, Judgement):
         return settings
     path = str(settings.get("storageContainerPath") or "").strip()
-    metadata = {"storageContainerPath": path or None}
+    metadata = {"storageContainerPath": path or None, "expressState": express_state}
     if path:
         return Judgement(True, f"vulnerability assessment results go to {path}", metadata)
-    return Judgement(False, "vulnerability assessment has no storage account (not enabled)", metadata)
+    if not isinstance(express, dict):
+        return unread_child(inv, SQL_VA_EXPRESS, server, "vulnerability assessment express configuration")
+    return Judgement(False, "vulnerability assessment not enabled (express configuration "
+                            f"{express_state or 'not set'}, no storage account for the classic one)", metadata)
 
 
 @rule(

@@ -1,12 +1,14 @@
 """Per-resource reads of the issue-17 resource rules, planted over a tenant's existing resources:
 which VMs a Recovery Services vault backs up (AZ-CMP-009), each SQL server's Defender for SQL
-setting (AZ-SQL-015) and each web app's diagnostic settings (AZ-APP-010).
+setting (AZ-SQL-015) and vulnerability assessment express configuration (AZ-SQL-010), and each
+web app's diagnostic settings (AZ-APP-010).
 
 Kept out of ``tenants.py`` so it merges easily: ``demo_tenant`` and ``large_tenant`` call
 :func:`plant` once, after their resources exist; ``large_tenant`` also cycles through
 :data:`LARGE_BUILDERS`. Shapes and api-versions are those Microsoft Learn documents:
 "Backup Protected Items - List" (2024-04-01), "Server Security Alert Policies - Get"
-(2021-11-01), "Diagnostic Settings - List" (2021-05-01-preview).
+(2021-11-01), "Sql Vulnerability Assessments Settings - Get" (2023-08-01), "Diagnostic
+Settings - List" (2021-05-01-preview).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ SITE_TYPE = "Microsoft.Web/sites"
 BACKUP_CASES: list[str | None] = ["Protected", None, "ProtectionStopped", "Protected", None, "IRPending"]
 # Defender for SQL per server (securityAlertPolicies/Default state), cycled in build order
 SQL_ALERT_STATES = ["Disabled", "Enabled"]
+# VA express configuration per server, cycled in build order: the fourth server (in the demo
+# one without classic VA settings) is on express, so AZ-SQL-010 passes it
+SQL_VA_EXPRESS_STATES = ["Disabled", "Disabled", "Disabled", "Enabled"]
 # Web apps' diagnostic settings, cycled over the non-function sites in build order:
 # (setting name, its logs) or None for no setting at all
 SITE_DIAGNOSTICS: list[tuple[str, list[dict[str, Any]]] | None] = [
@@ -96,8 +101,8 @@ def file_share_item(vault: dict[str, Any], account: dict[str, Any], share: str) 
 
 
 def plant_sql_alert_policies(arm: Any) -> None:
-    """``securityAlertPolicies/Default`` of every SQL server (Azure answers it for every server;
-    Disabled for one never configured)."""
+    """``securityAlertPolicies/Default`` and ``sqlVulnerabilityAssessments/default`` of every SQL
+    server (Azure answers both for every server; Disabled for one never configured)."""
     for n, server in enumerate(_of(arm, SQL_TYPE)):
         state = SQL_ALERT_STATES[n % len(SQL_ALERT_STATES)]
         arm.child(server, "securityAlertPolicies/Default", {
@@ -106,6 +111,10 @@ def plant_sql_alert_policies(arm: Any) -> None:
             "properties": {"state": state, "disabledAlerts": [""], "emailAddresses": [""],
                            "emailAccountAdmins": False, "storageEndpoint": "", "retentionDays": 0,
                            "creationTime": "2023-03-01T09:00:00Z"}})
+        arm.child(server, "sqlVulnerabilityAssessments/default", {
+            "id": f"{server['id']}/sqlVulnerabilityAssessments/default", "name": "default",
+            "type": "Microsoft.Sql/servers/sqlVulnerabilityAssessments",
+            "properties": {"state": SQL_VA_EXPRESS_STATES[n % len(SQL_VA_EXPRESS_STATES)]}})
 
 
 def plant_site_diagnostics(arm: Any) -> None:

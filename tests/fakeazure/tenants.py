@@ -91,7 +91,7 @@ API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.KeyVault/vaults": ["2022-07-01", "2022-11-01", "2023-02-01", "2023-07-01"],
     "Microsoft.Sql/servers": [
         "2021-02-01-preview", "2021-05-01-preview", "2021-08-01-preview", "2021-11-01",
-        "2022-05-01-preview", "2023-05-01-preview", "2023-08-01-preview",
+        "2022-05-01-preview", "2023-05-01-preview", "2023-08-01", "2023-08-01-preview",
     ],
     "Microsoft.DBforPostgreSQL/flexibleServers": [
         "2021-06-01", "2022-12-01", "2023-03-01-preview", "2023-06-01-preview", "2024-08-01",
@@ -151,7 +151,7 @@ NAMESPACE_API_VERSIONS: dict[str, list[str]] = {
 CHILD_TYPES = {
     "Microsoft.Storage/storageAccounts": ["blobServices", "fileServices"],
     "Microsoft.Sql/servers": ["firewallRules", "auditingSettings", "databases", "vulnerabilityAssessments",
-                              "encryptionProtector", "securityAlertPolicies"],
+                              "encryptionProtector", "securityAlertPolicies", "sqlVulnerabilityAssessments"],
     "Microsoft.RecoveryServices/vaults": ["backupProtectedItems"],
     "Microsoft.Web/sites": ["config"],
     "Microsoft.Network/networkSecurityGroups": ["securityRules"],
