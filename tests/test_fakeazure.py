@@ -919,11 +919,17 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     out["AZ-SQL-010"] = {s["name"] for s in of("Microsoft.Sql/servers")
                          if child(s, "sqlVulnerabilityAssessments/default")["properties"]["state"] != "Enabled"
                          and not child(s, "vulnerabilityAssessments/default")["properties"].get("storageContainerPath")}
-    out["AZ-APP-010"] = {s["name"] for s in of("Microsoft.Web/sites") if "functionapp" not in s["kind"] and not any(
-        any(d["properties"].get(k) for k in dest_keys) and any(
-            log["enabled"] and (log.get("category") == "AppServiceHTTPLogs" or log.get("categoryGroup") == "allLogs")
-            for log in d["properties"]["logs"])
-        for d in child(s, "providers/Microsoft.Insights/diagnosticSettings") or [])}
+    def exports(r: dict[str, Any], categories: set[str], groups: set[str]) -> bool:
+        return any(any(d["properties"].get(k) for k in dest_keys) and any(
+            log["enabled"] and (log.get("category") in categories or log.get("categoryGroup") in groups)
+            for log in d["properties"]["logs"]) for d in child(r, "providers/Microsoft.Insights/diagnosticSettings") or [])
+
+    out["AZ-AKS-008"] = {c["name"] for c in of("Microsoft.ContainerService/managedClusters")
+                         if not exports(c, {"kube-audit", "kube-audit-admin"}, {"audit", "allLogs"})}
+    out["AZ-NET-014"] = {g["name"] for g in of("Microsoft.Network/applicationGateways")
+                         if not exports(g, {"ApplicationGatewayAccessLog"}, {"allLogs"})}
+    out["AZ-APP-010"] = {s["name"] for s in of("Microsoft.Web/sites")
+                         if "functionapp" not in s["kind"] and not exports(s, {"AppServiceHTTPLogs"}, {"allLogs"})}
     def params(server: dict[str, Any]) -> dict[str, str]:
         return {c["name"]: c["properties"]["value"] for c in child(server, "configurations")}
 
@@ -1125,6 +1131,8 @@ def test_demo_tenant_plants_every_rule():
         "AZ-CMP-009": {"vm-linux-password-unset", "vm-linux-sshkey-only", "vm-unmanaged-vhd-01"},
         # the other server without classic VA settings is on the express configuration
         "AZ-SQL-010": {"sql-fw-allowall-audit-on"},
+        "AZ-AKS-008": {"aks-insecure-01", "aks-authorized-ranges-01"},
+        "AZ-NET-014": {"appgw-standard-01"},
         "AZ-SQL-015": {"sql-fw-allowall-audit-on", "sql-fw-manyrules-allowall", "sql-no-entra-admin-retention-30d"},
         # no setting, or the audit group only; function apps are not judged
         "AZ-APP-010": {"app-http-allowed-01", "app-tls10-ftp-allowed", "app-secure-01", "app-tls-unreported-01",

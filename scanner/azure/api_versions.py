@@ -77,6 +77,10 @@ CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
     ("Microsoft.KeyVault/vaults", "providers/Microsoft.Insights/diagnosticSettings"): DIAGNOSTIC_SETTINGS_API_VERSION,
     ("Microsoft.Network/networkWatchers", "flowLogs"): "2024-05-01",
     ("Microsoft.Web/sites", "providers/Microsoft.Insights/diagnosticSettings"): DIAGNOSTIC_SETTINGS_API_VERSION,
+    ("Microsoft.ContainerService/managedClusters", "providers/Microsoft.Insights/diagnosticSettings"):
+        DIAGNOSTIC_SETTINGS_API_VERSION,
+    ("Microsoft.Network/applicationGateways", "providers/Microsoft.Insights/diagnosticSettings"):
+        DIAGNOSTIC_SETTINGS_API_VERSION,
     ("Microsoft.RecoveryServices/vaults",
      "backupProtectedItems?$filter=backupManagementType%20eq%20%27AzureIaasVM%27"): "2024-04-01",
 }

@@ -1,7 +1,8 @@
 """Per-resource reads of the issue-17 resource rules, planted over a tenant's existing resources:
 which VMs a Recovery Services vault backs up (AZ-CMP-009), each SQL server's Defender for SQL
-setting (AZ-SQL-015) and vulnerability assessment express configuration (AZ-SQL-010), and each
-web app's diagnostic settings (AZ-APP-010).
+setting (AZ-SQL-015) and vulnerability assessment express configuration (AZ-SQL-010), and the
+diagnostic settings of web apps, AKS clusters and application gateways (AZ-APP-010, AZ-AKS-008,
+AZ-NET-014).
 
 Kept out of ``tenants.py`` so it merges easily: ``demo_tenant`` and ``large_tenant`` call
 :func:`plant` once, after their resources exist; ``large_tenant`` also cycles through
@@ -126,18 +127,49 @@ def plant_site_diagnostics(arm: Any) -> None:
         case = SITE_DIAGNOSTICS[n % len(SITE_DIAGNOSTICS)]
         if case is None:
             continue
-        name, logs = case
-        arm.child(site, "providers/Microsoft.Insights/diagnosticSettings", [{
-            "id": f"{site['id']}/providers/microsoft.insights/diagnosticSettings/{name}", "name": name,
+        arm.child(site, "providers/Microsoft.Insights/diagnosticSettings",
+                  [_diagnostic_setting(site, case[0], case[1], workspace)])
+
+
+# Other types' resource logs (AZ-AKS-008, AZ-NET-014), cycled per type in build order:
+# (setting name, its logs) or None for no setting
+RESOURCE_LOGS: dict[str, list[tuple[str, list[dict[str, Any]]] | None]] = {
+    "Microsoft.ContainerService/managedClusters": [
+        None,                                                                            # violating
+        ("audit-to-law", [{"categoryGroup": "audit", "enabled": True}]),                # compliant
+        ("apiserver-only", [{"category": "kube-apiserver", "enabled": True}]),          # violating
+        ("kube-audit-admin", [{"category": "kube-audit-admin", "enabled": True}]),      # compliant
+    ],
+    "Microsoft.Network/applicationGateways": [
+        ("all-logs", [{"categoryGroup": "allLogs", "enabled": True}]),                  # compliant
+        None,                                                                            # violating
+    ],
+}
+
+
+def _diagnostic_setting(resource: dict[str, Any], name: str, logs: list[dict[str, Any]],
+                        workspace: str) -> dict[str, Any]:
+    return {"id": f"{resource['id']}/providers/microsoft.insights/diagnosticSettings/{name}", "name": name,
             "type": "Microsoft.Insights/diagnosticSettings",
             "properties": {"logs": logs, "metrics": [], "logAnalyticsDestinationType": None,
-                           "workspaceId": workspace}}])
+                           "workspaceId": workspace}}
+
+
+def plant_resource_logs(arm: Any) -> None:
+    workspace = arm.rid("rg-prod", "Microsoft.OperationalInsights/workspaces", "law-security")
+    for rtype, cases in RESOURCE_LOGS.items():
+        for n, res in enumerate(_of(arm, rtype)):
+            case = cases[n % len(cases)]
+            if case is not None:
+                arm.child(res, "providers/Microsoft.Insights/diagnosticSettings",
+                          [_diagnostic_setting(res, case[0], case[1], workspace)])
 
 
 def plant(arm: Any) -> None:
     plant_backups(arm)
     plant_sql_alert_policies(arm)
     plant_site_diagnostics(arm)
+    plant_resource_logs(arm)
 
 
 def _large_recovery_vault(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:

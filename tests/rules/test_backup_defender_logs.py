@@ -1,5 +1,6 @@
 """AZ-CMP-009 (VM backed up by a Recovery Services vault), AZ-SQL-015 (Defender for SQL per
-server) and AZ-APP-010 (web app HTTP logs exported): each with a violating, a compliant and a
+server), and the resource-log rules AZ-APP-010 (web app HTTP logs), AZ-AKS-008 (Kubernetes audit
+log) and AZ-NET-014 (application gateway access log): each with a violating, a compliant and a
 could-not-read case."""
 
 from __future__ import annotations
@@ -8,10 +9,12 @@ from typing import Any
 
 import pytest
 
-from scanner.inventory import Inventory
+from scanner.inventory import ChildSpec, Inventory
+from scanner.rules.aks import AKS_DIAGNOSTIC_SETTINGS, AKS_TYPE
 from scanner.rules.appservice import SITE_DIAGNOSTIC_SETTINGS, SITE_TYPE
 from scanner.rules.compute import VM_TYPE
 from scanner.rules.monitoring import DEFENDER_PRICINGS
+from scanner.rules.network import APP_GATEWAY_DIAGNOSTIC_SETTINGS, APP_GATEWAY_TYPE
 from scanner.rules.recoveryservices import VAULT_PROTECTED_VMS, VAULT_TYPE
 from scanner.rules.sql import SQL_SECURITY_ALERT_POLICY, SQL_TYPE
 from tests.rules.builders import (
@@ -173,3 +176,37 @@ def test_app010_function_apps_out_of_scope_unreadable_not_evaluated() -> None:
     results = sorted((r.resource_name, r.passed, r.detail) for r in run("AZ-APP-010", inv))
     assert results == [("app", None, "diagnostic settings could not be read: HTTP 403 AuthorizationFailed"),
                        ("locked", None, "site could not be read: HTTP 403")]
+
+
+# --- AZ-AKS-008, AZ-NET-014: the same judgement over other types' diagnostic settings -------------
+LOG_RULES = [
+    # rule, type, spec, noun, (compliant log entries...), a category that does not count
+    ("AZ-AKS-008", AKS_TYPE, AKS_DIAGNOSTIC_SETTINGS, "cluster",
+     [{"category": "kube-audit", "enabled": True}, {"category": "kube-audit-admin", "enabled": True},
+      {"categoryGroup": "audit", "enabled": True}, {"categoryGroup": "allLogs", "enabled": True}],
+     {"category": "kube-apiserver", "enabled": True}),
+    ("AZ-NET-014", APP_GATEWAY_TYPE, APP_GATEWAY_DIAGNOSTIC_SETTINGS, "application gateway",
+     [{"category": "ApplicationGatewayAccessLog", "enabled": True}, {"categoryGroup": "allLogs", "enabled": True}],
+     {"category": "ApplicationGatewayPerformanceLog", "enabled": True}),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "rtype", "spec", "noun", "good", "other"), LOG_RULES)
+def test_resource_log_rules(rule_id: str, rtype: str, spec: ChildSpec, noun: str,
+                            good: list[dict[str, Any]], other: dict[str, Any]) -> None:
+    for entry in good:
+        res = arm(rtype, "ok")
+        result = only(rule_id, with_child(res, spec, [_setting("logs", [entry])]))
+        assert result.passed is True, entry
+    bare, wrong, nowhere, locked = (arm(rtype, n) for n in ("bare", "wrong", "nowhere", "locked"))
+    inv = inventory(bare, wrong, nowhere, locked)
+    set_child(inv, spec, bare, [])
+    set_child(inv, spec, wrong, [_setting("other", [other])])
+    set_child(inv, spec, nowhere, [_setting("nowhere", [good[0]], workspace="")])
+    fail_child(inv, spec, locked, "HTTP 403 AuthorizationFailed")
+    fail_resource(inv, rtype, "gone", "HTTP 500")
+    results = {r.resource_name: (r.passed, r.detail) for r in run(rule_id, inv)}
+    assert results["bare"] == (False, "no diagnostic setting")
+    assert results["wrong"][0] is False and results["nowhere"][0] is False
+    assert results["locked"] == (None, "diagnostic settings could not be read: HTTP 403 AuthorizationFailed")
+    assert results["gone"] == (None, f"{noun} could not be read: HTTP 500")
