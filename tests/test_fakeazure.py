@@ -1198,7 +1198,11 @@ def test_large_tenant_10000_is_exact():
                   "Microsoft.ContainerService/managedClusters", "Microsoft.ContainerRegistry/registries",
                   "Microsoft.DBforMySQL/flexibleServers", "Microsoft.Sql/servers/databases",
                   "Microsoft.Network/networkWatchers", "Microsoft.Insights/activityLogAlerts",
-                  "Microsoft.DocumentDB/databaseAccounts", "Microsoft.RecoveryServices/vaults"}
+                  "Microsoft.DocumentDB/databaseAccounts", "Microsoft.RecoveryServices/vaults",
+                  "Microsoft.EventHub/namespaces", "Microsoft.ServiceBus/namespaces",
+                  "Microsoft.CognitiveServices/accounts", "Microsoft.OperationalInsights/workspaces",
+                  "Microsoft.Insights/components", "Microsoft.App/containerApps", "Microsoft.Databricks/workspaces",
+                  "Microsoft.Network/bastionHosts"}
     assert rule_types <= set(types)
     assert types["Microsoft.Network/networkWatchers"] == 2  # one per region, none in eastus (AZ-NET-009)
     other = sum(n for t, n in types.items() if t not in rule_types)

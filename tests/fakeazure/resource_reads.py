@@ -182,5 +182,68 @@ def _large_recovery_vault(arm: Any, rg: str, loc: str, i: int, v: int, plans: li
                    public=("Enabled", "Disabled")[v % 2])
 
 
-# resource builders ``large:N`` cycles through with the rule types of tenants.py
-LARGE_BUILDERS = (_large_recovery_vault,)
+def _large_messaging(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    from tests.fakeazure.breadth import EVENT_HUB_TYPE, SERVICE_BUS_TYPE, messaging_namespace
+
+    rtype, prefix = ((EVENT_HUB_TYPE, "evhns"), (SERVICE_BUS_TYPE, "sbns"))[v % 2]
+    messaging_namespace(arm, rtype, rg, f"{prefix}-{i:07d}", loc, public=("Enabled", "Disabled")[v // 2 % 2],
+                        local_auth_off=v % 3 == 0)
+
+
+def _large_ai(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    from tests.fakeazure.breadth import ai_account
+
+    ai_account(arm, rg, f"ais-{i:07d}", loc, kind=("OpenAI", "AIServices")[v % 2],
+               public=("Enabled", "Disabled")[v // 2 % 2], default_action=("Allow", "Deny")[v % 3 == 0],
+               local_auth_off=v % 3 == 0, cmk=v % 4 == 0)
+
+
+def _large_monitoring(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    """A Log Analytics workspace and, every other slot, an Application Insights component on it."""
+    from tests.fakeazure.breadth import app_insights, log_analytics_workspace
+
+    if v % 2 == 0 or "law" not in arm.latest:
+        arm.latest["law"] = log_analytics_workspace(arm, rg, f"law-{i:07d}", loc,
+                                                    public=("Enabled", "Disabled")[v // 2 % 2],
+                                                    local_auth_off=v % 3 == 0)
+        return
+    app_insights(arm, rg, f"appi-{i:07d}", loc, workspace_id=arm.latest["law"]["id"],
+                 public=("Enabled", "Disabled")[v // 2 % 2], local_auth_off=v % 3 == 1)
+
+
+def _large_apps(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    """Container apps and Databricks workspaces, alternately."""
+    from tests.fakeazure.breadth import container_app, databricks_workspace
+
+    if v % 2 == 0:
+        container_app(arm, rg, f"ca-{i:07d}", loc, insecure=v % 4 == 0,
+                      allowed=[] if v % 3 == 0 else ["203.0.113.0/24"], registry_password=v % 4 == 2)
+    else:
+        databricks_workspace(arm, rg, f"dbw-{i:07d}", loc, public=("Enabled", "Disabled")[v // 2 % 2],
+                             no_public_ip=v % 3 != 0, cmk=v % 4 == 1)
+
+
+def _large_bastion(arm: Any, rg: str, loc: str, i: int, v: int, plans: list[str]) -> None:
+    """A Bastion host in the shared VNet's ``AzureBastionSubnet`` (2024-05-01 shape)."""
+    from tests.fakeazure.breadth import BASTION_TYPE
+
+    name = f"bas-{i:07d}"
+    bid = arm.rid(rg, BASTION_TYPE, name)
+    state = ("Succeeded", "Failed")[v % 4 == 3]
+    arm.add(rg, BASTION_TYPE, name, loc, {
+        "provisioningState": state, "dnsName": f"bst-{i:07d}.bastion.azure.com", "scaleUnits": 2,
+        "ipConfigurations": [{
+            "id": f"{bid}/bastionHostIpConfigurations/IpConf", "name": "IpConf",
+            "type": "Microsoft.Network/bastionHosts/bastionHostIpConfigurations",
+            "properties": {"provisioningState": state, "privateIPAllocationMethod": "Dynamic",
+                           "publicIPAddress": {"id": arm.rid(rg, "Microsoft.Network/publicIPAddresses", f"pip-{name}")},
+                           "subnet": {"id": arm.rid(rg, "Microsoft.Network/virtualNetworks", "vnet-shared")
+                                      + "/subnets/AzureBastionSubnet"}},
+        }],
+    }, sku={"name": "Standard"})
+
+
+# resource builders ``large:N`` cycles through with the rule types of tenants.py: Recovery
+# Services vaults, and the other issue-17 types no builder covered (Event Hubs / Service Bus,
+# AI services, Log Analytics / Application Insights, Container Apps / Databricks, Bastion)
+LARGE_BUILDERS = (_large_recovery_vault, _large_messaging, _large_ai, _large_monitoring, _large_apps, _large_bastion)
