@@ -192,3 +192,16 @@ def test_vault_protected_items_are_listed_filtered_to_azure_vms(emulator: Emulat
     assert {i["properties"]["backupManagementType"] for i in planted} == {"AzureIaasVM", "AzureStorage"}
     failing = {e.resource_name for e in REGISTRY["AZ-CMP-009"].evaluate(inv) if e.passed is False}
     assert failing == {"vm-linux-password-unset", "vm-linux-sshkey-only", "vm-unmanaged-vhd-01"}
+
+
+
+def test_a_child_read_refused_everywhere_is_named_without_its_query() -> None:
+    """A filtered child list (vaults' protected items) that no vault answered makes its rules'
+    data unavailable, named by its path without the URL-encoded filter."""
+    from scanner.rules.recoveryservices import VAULT_PROTECTED_VMS
+
+    inv = Inventory(subscription_id="s")
+    inv.unreadable[f"{VAULT_PROTECTED_VMS.key}|/subscriptions/s/v1"] = "HTTP 403 AuthorizationFailed"
+    Collector._mark_wholly_unreadable(inv, set(), {"microsoft.recoveryservices/vaults": [VAULT_PROTECTED_VMS]})
+    assert inv.unavailable[VAULT_PROTECTED_VMS.key] == (
+        "could not read any backupProtectedItems of Microsoft.RecoveryServices/vaults: HTTP 403 AuthorizationFailed")
