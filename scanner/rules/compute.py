@@ -450,7 +450,8 @@ def vm_backup(inv: Inventory) -> Iterable[Evaluation]:
     list fails, unless some vault's list could not be read: then it may be protected there and
     is not evaluated."""
     index = protected_vms(inv)
-    unread = "; ".join(f"{name}: {why}" for name, why in sorted(index.unread_vaults.items()))
+    unread_list = [f"{name}: {why}" for name, why in sorted(index.unread_vaults.items())]
+    unread = "; ".join(unread_list[:3]) + (f"; and {len(unread_list) - 3} more vaults" if len(unread_list) > 3 else "")
     for vm in inv.of_type(VM_TYPE):
         found = index.items.get(str(vm.get("id", "")).lower())
         if found is not None:

@@ -210,3 +210,13 @@ def test_resource_log_rules(rule_id: str, rtype: str, spec: ChildSpec, noun: str
     assert results["wrong"][0] is False and results["nowhere"][0] is False
     assert results["locked"] == (None, "diagnostic settings could not be read: HTTP 403 AuthorizationFailed")
     assert results["gone"] == (None, f"{noun} could not be read: HTTP 500")
+
+
+def test_cmp009_many_unreadable_vaults_are_summarised() -> None:
+    vm = _vm("vm1")
+    inv = inventory(vm, *(_vault(f"rsv{n}") for n in range(5)))
+    for n in range(5):
+        fail_child(inv, VAULT_PROTECTED_VMS, _vault(f"rsv{n}"), "HTTP 403")
+    result = only("AZ-CMP-009", inv)
+    assert result.passed is None and result.detail.endswith("rsv2: HTTP 403; and 2 more vaults)")
+    assert result.metadata["unreadVaults"] == [f"rsv{n}" for n in range(5)]
