@@ -132,12 +132,14 @@ def protected_vms(inv: Inventory) -> ProtectedVms:
     ``Protected`` state seen."""
     items: dict[str, tuple[str, str]] = {}
     unread: dict[str, str] = {}
-    for rid, reason in inv.unreadable_of_type(VAULT_TYPE).items():
-        unread[rid.rsplit("/", 1)[-1]] = f"vault could not be read: {reason}"
-    for vault in inv.of_type(VAULT_TYPE):
-        payload = inv.child(VAULT_PROTECTED_VMS, str(vault.get("id", "")))
+    # a vault whose own GET failed may still have answered its list (the list is what counts)
+    vaults = [(str(v.get("id", "")), resource_name(v), "") for v in inv.of_type(VAULT_TYPE)]
+    vaults += [(rid, rid.rsplit("/", 1)[-1], f"vault could not be read: {reason}")
+               for rid, reason in inv.unreadable_of_type(VAULT_TYPE).items()]
+    for vault_id, name, vault_error in vaults:
+        payload = inv.child(VAULT_PROTECTED_VMS, vault_id)
         if not isinstance(payload, list):
-            unread[resource_name(vault)] = inv.child_error(VAULT_PROTECTED_VMS, str(vault.get("id", ""))) or \
+            unread[name] = inv.child_error(VAULT_PROTECTED_VMS, vault_id) or vault_error or \
                 "protected items not collected"
             continue
         for item in payload:
@@ -147,5 +149,5 @@ def protected_vms(inv: Inventory) -> ProtectedVms:
                 continue
             state = str(p.get("protectionState") or "not reported")
             if source not in items or state.lower() == "protected":
-                items[source] = (state, resource_name(vault))
+                items[source] = (state, name)
     return ProtectedVms(items, unread)

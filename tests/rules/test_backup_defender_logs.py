@@ -220,3 +220,11 @@ def test_cmp009_many_unreadable_vaults_are_summarised() -> None:
     result = only("AZ-CMP-009", inv)
     assert result.passed is None and result.detail.endswith("rsv2: HTTP 403; and 2 more vaults)")
     assert result.metadata["unreadVaults"] == [f"rsv{n}" for n in range(5)]
+
+
+def test_cmp009_a_vault_whose_get_failed_still_counts_by_its_list() -> None:
+    vm, rsv = _vm("vm1"), _vault("rsv-locked")
+    inv = inventory(vm)
+    inv.unreadable[rsv["id"].lower()] = "HTTP 403"  # the vault's GET failed, its list did not
+    set_child(inv, VAULT_PROTECTED_VMS, rsv, [_protected(rsv, vm)])
+    assert only("AZ-CMP-009", inv).passed is True
