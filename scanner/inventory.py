@@ -42,8 +42,10 @@ class ChildSpec:
     """A child or extension resource read under each resource of ``parent_type``.
 
     ``path`` is appended to the parent id (``{parent_id}/{path}``); ``is_list`` says the answer
-    is an ARM collection (``{"value": [...]}``, possibly paged) rather than one object. Which
-    api-version reads it is the collector's business (``scanner/azure/api_versions.py``).
+    is an ARM collection (``{"value": [...]}``, possibly paged) rather than one object. A path
+    may carry a query string, already URL-encoded (``backupProtectedItems?$filter=...``); the
+    api-version is added to it. Which api-version reads it is the collector's business
+    (``scanner/azure/api_versions.py``).
     """
 
     parent_type: str
@@ -53,6 +55,12 @@ class ChildSpec:
     @property
     def key(self) -> str:
         return f"child:{self.parent_type.lower()}/{self.path}"
+
+    @property
+    def name(self) -> str:
+        """The path without its query string (``backupProtectedItems?$filter=...`` reads as
+        ``backupProtectedItems``), for messages."""
+        return self.path.split("?", 1)[0]
 
 
 @dataclass(frozen=True)

@@ -266,3 +266,31 @@ def test_databases_resource_graph_lacks_are_read_from_their_server(
     assert emulator.stats()["by_route"]["arm.list.children"] == 1  # that one server's databases
     assert any("Resource Graph is behind ARM for 1 microsoft.sql/servers/databases" in r.message
                for r in caplog.records)
+
+
+def test_vault_protected_items_are_listed_filtered_to_azure_vms(emulator: Emulator) -> None:
+    """AZ-CMP-009 reads each vault's backupProtectedItems with $filter=backupManagementType eq
+    'AzureIaasVM': the file share the demo's first vault also protects is not returned."""
+    from scanner.rules.recoveryservices import VAULT_PROTECTED_VMS
+    from scanner.rules.support.base import REGISTRY
+    from tests.fakeazure.tenants import demo_tenant
+
+    inv = collect(emulator)
+    listed = [item for items in inv.children[VAULT_PROTECTED_VMS.key].values() for item in items]
+    assert listed and {i["properties"]["backupManagementType"] for i in listed} == {"AzureIaasVM"}
+    planted = [i for k, v in demo_tenant()["children"].items() if k.endswith("/backupProtectedItems") for i in v]
+    assert {i["properties"]["backupManagementType"] for i in planted} == {"AzureIaasVM", "AzureStorage"}
+    failing = {e.resource_name for e in REGISTRY["AZ-CMP-009"].evaluate(inv) if e.passed is False}
+    assert failing == {"vm-linux-password-unset", "vm-linux-sshkey-only", "vm-unmanaged-vhd-01"}
+
+
+def test_a_child_read_refused_everywhere_is_named_without_its_query() -> None:
+    """A filtered child list (vaults' protected items) that no vault answered makes its rules'
+    data unavailable, named by its path without the URL-encoded filter."""
+    from scanner.rules.recoveryservices import VAULT_PROTECTED_VMS
+
+    inv = Inventory(subscription_id="s")
+    inv.unreadable[f"{VAULT_PROTECTED_VMS.key}|/subscriptions/s/v1"] = "HTTP 403 AuthorizationFailed"
+    Collector._mark_wholly_unreadable(inv, set(), {"microsoft.recoveryservices/vaults": [VAULT_PROTECTED_VMS]})
+    assert inv.unavailable[VAULT_PROTECTED_VMS.key] == (
+        "could not read any backupProtectedItems of Microsoft.RecoveryServices/vaults: HTTP 403 AuthorizationFailed")

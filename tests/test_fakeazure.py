@@ -253,6 +253,23 @@ def test_resource_and_child_gets(client):
     assert web["properties"]["minTlsVersion"] == "1.0" and web["properties"]["ftpsState"] == "AllAllowed"
 
 
+def test_backup_protected_items_honour_the_management_type_filter(client):
+    rsv = f"{client.sub}/resourceGroups/rg-prod/providers/Microsoft.RecoveryServices/vaults/rsv-unprotected-01"
+    everything = client.get(f"{rsv}/backupProtectedItems?api-version=2024-04-01").json()["value"]
+    assert {i["properties"]["backupManagementType"] for i in everything} == {"AzureIaasVM", "AzureStorage"}
+    vms = client.get(f"{rsv}/backupProtectedItems?api-version=2024-04-01"
+                     "&$filter=backupManagementType%20eq%20%27AzureIaasVM%27").json()["value"]
+    assert vms and {i["properties"]["backupManagementType"] for i in vms} == {"AzureIaasVM"}
+    refused = client.get(f"{rsv}/backupProtectedItems?api-version=2024-04-01&$filter=policyName%20eq%20%27x%27")
+    assert refused.status_code == 400
+    # a vault protecting nothing answers an empty list, as Azure does; a server's Defender policy is served
+    assert client.get(f"{rsv.replace('rsv-unprotected-01', 'rsv-locked-01')}/backupProtectedItems"
+                      "?api-version=2024-04-01&$filter=backupManagementType eq 'AzureIaasVM'").status_code == 200
+    sql = f"{client.sub}/resourceGroups/rg-data/providers/Microsoft.Sql/servers/sql-fw-none-audit-on"
+    policy = client.get(f"{sql}/securityAlertPolicies/Default?api-version=2021-11-01").json()
+    assert policy["properties"]["state"] in ("Enabled", "Disabled")
+
+
 def test_extension_resources_are_versioned_by_their_own_provider(client):
     vault = f"{client.sub}/resourceGroups/rg-data/providers/Microsoft.KeyVault/vaults/kv-secure-01"
     path = f"{vault}/providers/Microsoft.Insights/diagnosticSettings"
@@ -890,6 +907,29 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
         return bool(scopes) and all(vnet_flow_ok(s) for s in scopes)
 
     out["AZ-NET-010"] = {n["name"] for n in nsgs if not covered(n)}
+    backed_up = {i["properties"]["sourceResourceId"].lower(): i["properties"]["protectionState"]
+                 for v in of("Microsoft.RecoveryServices/vaults") for i in child(v, "backupProtectedItems") or []}
+    out["AZ-CMP-009"] = {v["name"] for v in of("Microsoft.Compute/virtualMachines")
+                         if backed_up.get(v["id"].lower()) not in ("Protected", "IRPending")}
+    sql_plan_on = any(p["name"] == "SqlServers" and p["properties"]["pricingTier"] == "Standard"
+                      for p in tenant["children"].get(f"{sub_children}/Microsoft.Security/pricings", []))
+    out["AZ-SQL-015"] = set() if sql_plan_on else {
+        s["name"] for s in of("Microsoft.Sql/servers")
+        if (child(s, "securityAlertPolicies/Default") or {}).get("properties", {}).get("state") != "Enabled"}
+    out["AZ-SQL-010"] = {s["name"] for s in of("Microsoft.Sql/servers")
+                         if child(s, "sqlVulnerabilityAssessments/default")["properties"]["state"] != "Enabled"
+                         and not child(s, "vulnerabilityAssessments/default")["properties"].get("storageContainerPath")}
+    def exports(r: dict[str, Any], categories: set[str], groups: set[str]) -> bool:
+        return any(any(d["properties"].get(k) for k in dest_keys) and any(
+            log["enabled"] and (log.get("category") in categories or log.get("categoryGroup") in groups)
+            for log in d["properties"]["logs"]) for d in child(r, "providers/Microsoft.Insights/diagnosticSettings") or [])
+
+    out["AZ-AKS-008"] = {c["name"] for c in of("Microsoft.ContainerService/managedClusters")
+                         if not exports(c, {"kube-audit", "kube-audit-admin"}, {"audit", "allLogs"})}
+    out["AZ-NET-014"] = {g["name"] for g in of("Microsoft.Network/applicationGateways")
+                         if not exports(g, {"ApplicationGatewayAccessLog"}, {"allLogs"})}
+    out["AZ-APP-010"] = {s["name"] for s in of("Microsoft.Web/sites")
+                         if "functionapp" not in s["kind"] and not exports(s, {"AppServiceHTTPLogs"}, {"allLogs"})}
     def params(server: dict[str, Any]) -> dict[str, str]:
         return {c["name"]: c["properties"]["value"] for c in child(server, "configurations")}
 
@@ -1080,13 +1120,24 @@ def test_demo_tenant_plants_every_rule():
         "AZ-MON-003": {"Microsoft.Authorization/policyAssignments/delete"},
         "AZ-MON-004": {"Microsoft.Network/networkSecurityGroups/write", "Microsoft.Network/networkSecurityGroups/delete"},
         "AZ-MON-005": {"Microsoft.Security/securitySolutions/delete"},
-        "AZ-MON-006": {"AppServices", "SqlServerVirtualMachines", "OpenSourceRelationalDatabases", "Containers",
+        "AZ-MON-006": {"AppServices", "SqlServers", "SqlServerVirtualMachines", "OpenSourceRelationalDatabases", "Containers",
                        "CosmosDbs", "Dns", "Api", "CloudPosture"},
         "AZ-MON-007": {"Microsoft.Sql/servers/firewallRules/delete"},
         "AZ-MON-008": {"Microsoft.Network/publicIPAddresses/write", "Microsoft.Network/publicIPAddresses/delete"},
         "AZ-MON-009": {T.SUBSCRIPTION_ID},
         **{f"AZ-DEF-00{n}": {T.SUBSCRIPTION_ID} for n in range(1, 8)},
         "AZ-NET-009": {"eastus"},
+        # no backup (password-unset, unmanaged-vhd) or backup stopped (sshkey-only)
+        "AZ-CMP-009": {"vm-linux-password-unset", "vm-linux-sshkey-only", "vm-unmanaged-vhd-01"},
+        # the other server without classic VA settings is on the express configuration
+        "AZ-SQL-010": {"sql-fw-allowall-audit-on"},
+        "AZ-AKS-008": {"aks-insecure-01", "aks-authorized-ranges-01"},
+        "AZ-NET-014": {"appgw-standard-01"},
+        "AZ-SQL-015": {"sql-fw-allowall-audit-on", "sql-fw-manyrules-allowall", "sql-no-entra-admin-retention-30d"},
+        # no setting, or the audit group only; function apps are not judged
+        "AZ-APP-010": {"app-http-allowed-01", "app-tls10-ftp-allowed", "app-secure-01", "app-tls-unreported-01",
+                       "app-no-managed-identity-01", "app-client-cert-off-01", "app-user-identity-01",
+                       "app-node14-01"},
         # every NSG but the two whose flow logs are enabled and kept long enough
         # (and the one a VNet flow log covers); the one whose subnet flow log keeps 30 days fails
         "AZ-NET-010": ({name for name, _ in T.NSG_CASES} - {"nsg-web-only", "nsg-ssh-private-only"})
@@ -1147,7 +1198,11 @@ def test_large_tenant_10000_is_exact():
                   "Microsoft.ContainerService/managedClusters", "Microsoft.ContainerRegistry/registries",
                   "Microsoft.DBforMySQL/flexibleServers", "Microsoft.Sql/servers/databases",
                   "Microsoft.Network/networkWatchers", "Microsoft.Insights/activityLogAlerts",
-                  "Microsoft.DocumentDB/databaseAccounts"}
+                  "Microsoft.DocumentDB/databaseAccounts", "Microsoft.RecoveryServices/vaults",
+                  "Microsoft.EventHub/namespaces", "Microsoft.ServiceBus/namespaces",
+                  "Microsoft.CognitiveServices/accounts", "Microsoft.OperationalInsights/workspaces",
+                  "Microsoft.Insights/components", "Microsoft.App/containerApps", "Microsoft.Databricks/workspaces",
+                  "Microsoft.Network/bastionHosts"}
     assert rule_types <= set(types)
     assert types["Microsoft.Network/networkWatchers"] == 2  # one per region, none in eastus (AZ-NET-009)
     other = sum(n for t, n in types.items() if t not in rule_types)
@@ -1156,7 +1211,8 @@ def test_large_tenant_10000_is_exact():
     for suffix in ("/blobservices/default", "/firewallrules", "/auditingsettings/default", "/config/web",
                    "/configurations/require_secure_transport", "/extensions",
                    "/keys", "/secrets", "/transparentdataencryption/current", "/flowlogs",
-                   "/providers/microsoft.insights/diagnosticsettings"):
+                   "/providers/microsoft.insights/diagnosticsettings", "/backupprotecteditems",
+                   "/securityalertpolicies/default"):
         assert any(k.endswith(suffix) for k in children), suffix
     assert len(tenant["graph"]["users"]) == 500 and len(tenant["graph"]["applications"]) == 100
     assert len(tenant["roleAssignments"]) == 200 + 5  # + managed identities (AZ-IAM-012)

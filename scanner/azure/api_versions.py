@@ -62,6 +62,8 @@ CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
     ("Microsoft.Sql/servers/databases", "transparentDataEncryption/current"): "2021-11-01",
     ("Microsoft.Sql/servers", "vulnerabilityAssessments/default"): "2021-11-01",
     ("Microsoft.Sql/servers", "encryptionProtector/current"): "2021-11-01",
+    ("Microsoft.Sql/servers", "securityAlertPolicies/Default"): "2021-11-01",
+    ("Microsoft.Sql/servers", "sqlVulnerabilityAssessments/default"): "2023-08-01",  # first GA version
     ("Microsoft.DBforPostgreSQL/flexibleServers", "configurations/require_secure_transport"): "2024-08-01",
     ("Microsoft.DBforPostgreSQL/flexibleServers", "firewallRules"): "2024-08-01",
     ("Microsoft.DBforPostgreSQL/flexibleServers", "configurations"): "2024-08-01",
@@ -74,6 +76,13 @@ CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
     ("Microsoft.KeyVault/vaults", "secrets"): "2023-07-01",
     ("Microsoft.KeyVault/vaults", "providers/Microsoft.Insights/diagnosticSettings"): DIAGNOSTIC_SETTINGS_API_VERSION,
     ("Microsoft.Network/networkWatchers", "flowLogs"): "2024-05-01",
+    ("Microsoft.Web/sites", "providers/Microsoft.Insights/diagnosticSettings"): DIAGNOSTIC_SETTINGS_API_VERSION,
+    ("Microsoft.ContainerService/managedClusters", "providers/Microsoft.Insights/diagnosticSettings"):
+        DIAGNOSTIC_SETTINGS_API_VERSION,
+    ("Microsoft.Network/applicationGateways", "providers/Microsoft.Insights/diagnosticSettings"):
+        DIAGNOSTIC_SETTINGS_API_VERSION,
+    ("Microsoft.RecoveryServices/vaults",
+     "backupProtectedItems?$filter=backupManagementType%20eq%20%27AzureIaasVM%27"): "2024-04-01",
 }
 
 # subscription-scope path (relative to ``/subscriptions/{id}/``) -> api-version

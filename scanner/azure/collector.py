@@ -529,7 +529,7 @@ class Collector:
                 if failures and not inventory.children.get(spec.key):
                     reasons = sorted(set(failures))
                     inventory.unavailable[spec.key] = (
-                        f"could not read any {spec.path} of {spec.parent_type}: {'; '.join(reasons[:3])}"
+                        f"could not read any {spec.name} of {spec.parent_type}: {'; '.join(reasons[:3])}"
                     )
 
 

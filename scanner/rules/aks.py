@@ -1,5 +1,6 @@
 """AKS managed cluster rules: API server exposure, authentication, authorization, pod network
-isolation, policy enforcement, patching and Kubernetes versions past end of support.
+isolation, policy enforcement, patching, Kubernetes versions past end of support, and whether
+the control plane's audit log is exported (the cluster's diagnostic settings, AZ-AKS-008).
 
 Fields are read in the REST shape of the pinned api-version (2024-09-01). Where Azure documents
 a default for an omitted property the rule judges the default; where an omission is ambiguous
@@ -11,8 +12,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from scanner.inventory import Inventory, Needs, props
+from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.support.base import rule
+from scanner.rules.support.diagnostic_settings import judge_log_export
 from scanner.rules.support.end_of_support import judge_version
 from scanner.rules.support.helpers import Judgement, Resource, as_dict, flag, judge_each_resource
 
@@ -236,3 +238,36 @@ def aks_version_out_of_support(inv: Inventory, cluster: Resource) -> Judgement:
     if str(cluster_props.get("supportPlan") or "").lower() == "akslongtermsupport":
         return judge_version("kubernetes", raw, inv.collected_at.date(), _AKS_LTS_EXTENSION, "AKS Long Term Support")
     return judge_version("kubernetes", raw, inv.collected_at.date())
+
+
+AKS_DIAGNOSTIC_SETTINGS = ChildSpec(AKS_TYPE, "providers/Microsoft.Insights/diagnosticSettings", is_list=True)
+
+
+@rule(
+    id="AZ-AKS-008",
+    title="AKS control plane audit log is not sent anywhere",
+    severity="MEDIUM",
+    category="containers",
+    description=(
+        "No diagnostic setting of the cluster sends the Kubernetes audit log (kube-audit or "
+        "kube-audit-admin: every call to the API server, who made it and what changed) to a "
+        "workspace, storage account or event hub. The control plane is managed by Azure, so "
+        "without this export a compromised credential's actions in the cluster leave no trace."
+    ),
+    remediation=(
+        "Portal: Kubernetes service > Diagnostic settings > Add diagnostic setting, category "
+        "group 'audit' (or categories kube-audit / kube-audit-admin) to a Log Analytics "
+        "workspace; or `az monitor diagnostic-settings create -n audit --resource <cluster id> "
+        "--workspace <workspace id> --logs '[{\"categoryGroup\":\"audit\",\"enabled\":true}]'`."
+    ),
+    frameworks={"NIST": ["PR.PT-1", "DE.AE-3"], "ISO27001": ["A.8.15"]},
+    # one list per cluster (an extension resource); clusters are few next to the reads they save
+    needs=Needs(resource_types=frozenset({AKS_TYPE}), children=(AKS_DIAGNOSTIC_SETTINGS,)),
+)
+@each_cluster
+def control_plane_audit_log(inv: Inventory, cluster: Resource) -> Judgement:
+    """Passes when a setting with a destination enables kube-audit, kube-audit-admin, or the
+    ``audit`` / ``allLogs`` category group (both contain them)."""
+    return judge_log_export(inv, AKS_DIAGNOSTIC_SETTINGS, cluster, log="the Kubernetes audit log",
+                            categories={"kube-audit", "kube-audit-admin"}, groups={"audit", "alllogs"},
+                            metadata_key="auditLogTo")

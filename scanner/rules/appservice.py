@@ -1,5 +1,6 @@
 """App Service rules: HTTPS-only, minimum TLS version, FTP deployment, remote debugging,
-managed identity and language runtimes past end of support.
+managed identity, language runtimes past end of support, and whether the HTTP log is exported
+(the site's diagnostic settings, judged as for Key Vault's audit log).
 
 The TLS and FTP settings live in the site's ``config/web`` child resource, not in the site GET,
 so those rules report "not evaluated" when that child could not be read rather than guessing.
@@ -12,6 +13,7 @@ from typing import Any
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.support import lifecycle
 from scanner.rules.support.base import rule
+from scanner.rules.support.diagnostic_settings import judge_log_export
 from scanner.rules.support.end_of_support import judge_version
 from scanner.rules.support.helpers import (
     Judgement,
@@ -378,3 +380,38 @@ def app_service_authentication(inv: Inventory, site: Resource) -> Judgement:
     if flag(raw) is True:
         return Judgement(True, "App Service Authentication enabled", metadata)
     return Judgement(False, "App Service Authentication is off (platform.enabled is not true)", metadata)
+
+
+SITE_DIAGNOSTIC_SETTINGS = ChildSpec(SITE_TYPE, "providers/Microsoft.Insights/diagnosticSettings", is_list=True)
+
+
+@rule(
+    id="AZ-APP-010",
+    title="Web app HTTP logs are not sent anywhere",
+    severity="LOW",
+    category="appservice",
+    description=(
+        "No diagnostic setting of the web app sends its AppServiceHTTPLogs category (every "
+        "request: client IP, path, status, user agent) to a workspace, storage account or event "
+        "hub, so scanning, brute force and exploitation attempts against the app leave no trace "
+        "to investigate. Function apps (whose request log is FunctionAppLogs) are not judged."
+    ),
+    remediation=(
+        "Portal: App Service > Diagnostic settings > Add diagnostic setting, category 'HTTP logs' "
+        "(AppServiceHTTPLogs) to a Log Analytics workspace; or `az monitor diagnostic-settings "
+        "create -n http --resource <site id> --workspace <workspace id> --logs "
+        "'[{\"category\":\"AppServiceHTTPLogs\",\"enabled\":true}]'`."
+    ),
+    frameworks={"CIS": ["5.1.7"], "NIST": ["PR.PT-1", "DE.CM-1"], "ISO27001": ["A.8.15"]},
+    # one list per site (its diagnostic settings, an extension resource): no list or site GET
+    # reports them
+    needs=Needs(resource_types=frozenset({SITE_TYPE}), children=(SITE_DIAGNOSTIC_SETTINGS,)),
+)
+@each_site
+def http_logs(inv: Inventory, site: Resource) -> Judgement | None:
+    """Passes when a setting with a destination enables AppServiceHTTPLogs or the ``allLogs``
+    group (the ``audit`` group holds only AppServiceAuditLogs, not the HTTP log)."""
+    if "functionapp" in str(site.get("kind") or "").lower():
+        return None
+    return judge_log_export(inv, SITE_DIAGNOSTIC_SETTINGS, site, log="AppServiceHTTPLogs",
+                            categories={"appservicehttplogs"}, groups={"alllogs"}, metadata_key="httpLogsTo")

@@ -1,6 +1,7 @@
 """Virtual machine and managed disk rules: SSH password logins, unmanaged (VHD) disks,
-customer-managed encryption, endpoint protection agents, automatic OS patching, and VMs with a
-public IP address that no network security group filters."""
+customer-managed encryption, endpoint protection agents, automatic OS patching, VMs with a
+public IP address that no network security group filters, and VMs no Recovery Services vault
+backs up."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, Iterable
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.network import VNET_TYPE
+from scanner.rules.recoveryservices import VAULT_PROTECTED_VMS, VAULT_TYPE, protected_vms
 from scanner.rules.support.base import Evaluation, rule
 from scanner.rules.support.helpers import (
     Judgement,
@@ -416,3 +418,52 @@ def encryption_at_host(inv: Inventory, vm: Resource) -> Judgement:
     if flag(raw) is True:
         return Judgement(True, "encryption at host enabled", metadata)
     return Judgement(False, "encryptionAtHost is not true", metadata)
+
+
+# Backup states that still take new recovery points (IRPending: the first backup is scheduled).
+_BACKED_UP_STATES = {"protected", "irpending"}
+
+
+@rule(
+    id="AZ-CMP-009",
+    title="Virtual machine is not backed up by a Recovery Services vault",
+    severity="MEDIUM",
+    category="compute",
+    description=(
+        "No Recovery Services vault in the subscription protects the VM, or its protection is "
+        "stopped, paused or failing, so a deleted or encrypted (ransomware) VM has no recovery "
+        "point to restore. Backups kept outside Azure Backup (other tools, other subscriptions' "
+        "vaults) are not seen and show as findings to confirm."
+    ),
+    remediation=(
+        "Portal: Virtual machine > Backup > select a Recovery Services vault and a policy > "
+        "Enable backup, or `az backup protection enable-for-vm -g <vault rg> -v <vault> "
+        "--vm <vm id> --policy-name DefaultPolicy`."
+    ),
+    frameworks={"NIST": ["PR.IP-4"], "ISO27001": ["A.8.13"]},
+    # one paged list per vault (backupProtectedItems, AzureIaasVM items only); nothing per VM
+    needs=Needs(resource_types=frozenset({VM_TYPE, VAULT_TYPE}), children=(VAULT_PROTECTED_VMS,)),
+)
+def vm_backup(inv: Inventory) -> Iterable[Evaluation]:
+    """A VM listed in a vault's protected items passes while its ``protectionState`` is
+    Protected or IRPending, and fails when stopped, paused, suspended or in error. A VM in no
+    list fails, unless some vault's list could not be read: then it may be protected there and
+    is not evaluated."""
+    index = protected_vms(inv)
+    unread_list = [f"{name}: {why}" for name, why in sorted(index.unread_vaults.items())]
+    unread = "; ".join(unread_list[:3]) + (f"; and {len(unread_list) - 3} more vaults" if len(unread_list) > 3 else "")
+    for vm in inv.of_type(VM_TYPE):
+        found = index.items.get(str(vm.get("id", "")).lower())
+        if found is not None:
+            state, vault = found
+            metadata = {"vault": vault, "protectionState": state}
+            passed = state.lower() in _BACKED_UP_STATES
+            detail = f"backed up by vault {vault} ({state})" if passed else \
+                f"backup in vault {vault} is {state}, no new recovery points"
+            yield verdict(vm, VM_TYPE, passed, detail, metadata)
+        elif unread:
+            yield verdict(vm, VM_TYPE, None, f"not in any readable vault; protected items could not be read ({unread})",
+                          {"unreadVaults": sorted(index.unread_vaults)})
+        else:
+            yield verdict(vm, VM_TYPE, False, "no Recovery Services vault protects this VM", {"vault": None})
+    yield from unreadable(inv, VM_TYPE, "virtual machine")

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.support.base import resource_name, rule
-from scanner.rules.support.diagnostic_settings import destinations, enabled_log_entries
+from scanner.rules.support.diagnostic_settings import judge_log_export
 from scanner.rules.support.helpers import (
     Judgement,
     Resource,
@@ -327,13 +327,6 @@ _AUDIT_CATEGORIES = {"auditevent"}
 _AUDIT_GROUPS = {"audit", "alllogs"}
 
 
-def _sends_audit_events(setting: Any) -> bool:
-    if not destinations(setting):
-        return False
-    categories, groups = enabled_log_entries(setting)
-    return bool(categories & _AUDIT_CATEGORIES or groups & _AUDIT_GROUPS)
-
-
 @rule(
     id="AZ-KV-005",
     title="Key vault audit logging is not sent anywhere",
@@ -357,18 +350,8 @@ def _sends_audit_events(setting: Any) -> bool:
 def audit_logging(inv: Inventory, vault: Resource) -> Judgement:
     """Passes when one setting has a destination and enables the AuditEvent category or the
     ``audit`` / ``allLogs`` category group (both contain AuditEvent)."""
-    settings = _child_list(inv, VAULT_DIAGNOSTIC_SETTINGS, vault)
-    if isinstance(settings, Judgement):
-        return settings
-    names = sorted(resource_name(s) for s in settings if isinstance(s, dict))
-    sending = sorted(resource_name(s) for s in settings if isinstance(s, dict) and _sends_audit_events(s))
-    metadata = {"diagnosticSettings": names, "auditLogTo": sending}
-    if sending:
-        return Judgement(True, f"AuditEvent sent by {', '.join(sending)}", metadata)
-    if settings:
-        return Judgement(False, f"diagnostic setting(s) {', '.join(names)} do not send AuditEvent to a destination",
-                         metadata)
-    return Judgement(False, "no diagnostic setting", metadata)
+    return judge_log_export(inv, VAULT_DIAGNOSTIC_SETTINGS, vault, log="AuditEvent", categories=_AUDIT_CATEGORIES,
+                            groups=_AUDIT_GROUPS, metadata_key="auditLogTo")
 
 
 def _rotates(key: dict[str, Any]) -> bool:

@@ -1,7 +1,7 @@
 """Network rules: NSGs exposing management and database ports to the Internet, subnets without
 NSGs, idle public IPs, Application Gateways without a WAF, VNets without DDoS protection, and
 whether network traffic can be investigated (Network Watcher in every region in use, NSG or
-virtual network flow logs kept long enough).
+virtual network flow logs kept long enough, Application Gateway access logs exported).
 
 The four NSG rules (AZ-NET-001..004) judge each NSG with the priority-ordered evaluation in :mod:`scanner.rules.support.nsg`,
 so a port that an Allow opens but an earlier any-source Deny closes is reported as closed, and
@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 from scanner.inventory import ChildSpec, Inventory, Needs, normalise_location, props
 from scanner.rules.support import nsg
 from scanner.rules.support.base import Evaluation, resource_name, rule
+from scanner.rules.support.diagnostic_settings import judge_log_export
 from scanner.rules.support.helpers import (
     Judgement,
     Resource,
@@ -720,3 +721,38 @@ def web_ports_open_to_internet(inv: Inventory, group: Resource) -> Judgement:
         return Judgement(None, "opens 80/443 to subnets whose Application Gateways could not be read",
                          {"subnets": sorted(subnets)})
     return judgement
+
+
+APP_GATEWAY_DIAGNOSTIC_SETTINGS = ChildSpec(APP_GATEWAY_TYPE, "providers/Microsoft.Insights/diagnosticSettings",
+                                            is_list=True)
+
+
+@rule(
+    id="AZ-NET-014",
+    title="Application gateway access log is not sent anywhere",
+    severity="LOW",
+    category="network",
+    description=(
+        "No diagnostic setting of the application gateway sends its access log "
+        "(ApplicationGatewayAccessLog: every request with client IP, URI, status and backend) "
+        "to a workspace, storage account or event hub, so attacks on the applications behind "
+        "the Internet-facing gateway cannot be traced back. WAF gateways should send "
+        "ApplicationGatewayFirewallLog as well; the allLogs group covers both."
+    ),
+    remediation=(
+        "Portal: Application gateway > Diagnostic settings > Add diagnostic setting, category "
+        "group 'allLogs' (or ApplicationGatewayAccessLog and ApplicationGatewayFirewallLog) to a "
+        "Log Analytics workspace; or `az monitor diagnostic-settings create -n logs --resource "
+        "<gateway id> --workspace <workspace id> --logs '[{\"categoryGroup\":\"allLogs\",\"enabled\":true}]'`."
+    ),
+    frameworks={"NIST": ["PR.PT-1", "DE.CM-1"], "ISO27001": ["A.8.15"]},
+    # one list per gateway (an extension resource); gateways are few
+    needs=Needs(resource_types=frozenset({APP_GATEWAY_TYPE}), children=(APP_GATEWAY_DIAGNOSTIC_SETTINGS,)),
+)
+@judge_each_resource(APP_GATEWAY_TYPE, "application gateway")
+def app_gateway_access_log(inv: Inventory, gateway: Resource) -> Judgement:
+    """Passes when a setting with a destination enables ApplicationGatewayAccessLog or the
+    ``allLogs`` group."""
+    return judge_log_export(inv, APP_GATEWAY_DIAGNOSTIC_SETTINGS, gateway, log="ApplicationGatewayAccessLog",
+                            categories={"applicationgatewayaccesslog"}, groups={"alllogs"},
+                            metadata_key="accessLogTo")

@@ -1,17 +1,25 @@
 """Recovery Services vault rules: the backups themselves must survive an attacker (soft delete,
 immutability) and the vault must not face the Internet.
 
-Every rule reads the vault's own GET (``Microsoft.RecoveryServices/vaults``,
-``properties.securitySettings`` and ``publicNetworkAccess``), so no child read is needed.
+Every vault rule reads the vault's own GET (``Microsoft.RecoveryServices/vaults``,
+``properties.securitySettings`` and ``publicNetworkAccess``). The vault's list of protected
+Azure VMs (:data:`VAULT_PROTECTED_VMS`, one paged list per vault) is read for the VM backup rule
+(AZ-CMP-009, a VM rule, so it lives in ``compute.py``); :func:`protected_vms` indexes it.
 """
 
 from __future__ import annotations
 
-from scanner.inventory import Inventory, Needs, props
-from scanner.rules.support.base import rule
+from typing import NamedTuple
+
+from scanner.inventory import ChildSpec, Inventory, Needs, props
+from scanner.rules.support.base import resource_name, rule
 from scanner.rules.support.helpers import Judgement, Resource, as_dict, judge_each_resource
 
 VAULT_TYPE = "Microsoft.RecoveryServices/vaults"
+# The vault's backed-up Azure VMs (``Backup Protected Items - List``, filtered server-side to the
+# AzureIaasVM backup management type so SQL-in-VM, file share and SAP items are not paged through).
+VAULT_PROTECTED_VMS = ChildSpec(
+    VAULT_TYPE, "backupProtectedItems?$filter=backupManagementType%20eq%20%27AzureIaasVM%27", is_list=True)
 _NEEDS = Needs(resource_types=frozenset({VAULT_TYPE}))
 each_vault = judge_each_resource(VAULT_TYPE, "Recovery Services vault")
 
@@ -107,3 +115,39 @@ def vault_public_access(inv: Inventory, vault: Resource) -> Judgement:
     if str(access or "Enabled").strip().lower() == "enabled":
         return Judgement(False, f"public network access is {access or 'Enabled (default)'}", metadata)
     return Judgement(True, f"public network access is {access}", metadata)
+
+
+class ProtectedVms(NamedTuple):
+    """Every vault's protected Azure VMs, joined once per evaluation: lower-cased VM id ->
+    (protectionState, vault name), and vault name -> why its list could not be read."""
+
+    items: dict[str, tuple[str, str]]
+    unread_vaults: dict[str, str]
+
+
+def protected_vms(inv: Inventory) -> ProtectedVms:
+    """Index the protected-items lists of all vaults by the VM they protect
+    (``properties.sourceResourceId``, else ``virtualMachineId``), case-insensitively: Azure
+    Backup reports ids in its own casing. A VM protected in two vaults keeps the first
+    ``Protected`` state seen."""
+    items: dict[str, tuple[str, str]] = {}
+    unread: dict[str, str] = {}
+    # a vault whose own GET failed may still have answered its list (the list is what counts)
+    vaults = [(str(v.get("id", "")), resource_name(v), "") for v in inv.of_type(VAULT_TYPE)]
+    vaults += [(rid, rid.rsplit("/", 1)[-1], f"vault could not be read: {reason}")
+               for rid, reason in inv.unreadable_of_type(VAULT_TYPE).items()]
+    for vault_id, name, vault_error in vaults:
+        payload = inv.child(VAULT_PROTECTED_VMS, vault_id)
+        if not isinstance(payload, list):
+            unread[name] = inv.child_error(VAULT_PROTECTED_VMS, vault_id) or vault_error or \
+                "protected items not collected"
+            continue
+        for item in payload:
+            p = props(as_dict(item))
+            source = str(p.get("sourceResourceId") or p.get("virtualMachineId") or "").lower()
+            if not source:
+                continue
+            state = str(p.get("protectionState") or "not reported")
+            if source not in items or state.lower() == "protected":
+                items[source] = (state, name)
+    return ProtectedVms(items, unread)

@@ -1,6 +1,7 @@
 """Azure SQL rules: network exposure (firewall rules, public access), Microsoft Entra
 administration, auditing and its retention, transparent data encryption of databases and its
-protector key, and the server's (classic) vulnerability assessment settings.
+protector key, the server's vulnerability assessment (express or classic), and Microsoft Defender
+for SQL on each server (its security alert policy, or the subscription's SqlServers plan).
 
 Firewall rules, auditing settings and TDE state are child resources, not part of the server
 GET, so rules reading them report "not evaluated" when the child could not be read.
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
+from scanner.rules.monitoring import DEFENDER_PRICINGS
 from scanner.rules.support.base import rule
 from scanner.rules.support.databases import ALL_END, ALL_START, firewall_entries, ip_range
 from scanner.rules.support.helpers import (
@@ -30,6 +32,10 @@ SQL_AUDITING = ChildSpec(SQL_TYPE, "auditingSettings/default")
 SQL_TDE = ChildSpec(SQL_DATABASE_TYPE, "transparentDataEncryption/current")
 SQL_VULNERABILITY_ASSESSMENT = ChildSpec(SQL_TYPE, "vulnerabilityAssessments/default")
 SQL_ENCRYPTION_PROTECTOR = ChildSpec(SQL_TYPE, "encryptionProtector/current")
+SQL_SECURITY_ALERT_POLICY = ChildSpec(SQL_TYPE, "securityAlertPolicies/Default")
+# the express configuration of vulnerability assessment (no storage account; Azure's default for
+# new servers), a proxy resource next to the classic ``vulnerabilityAssessments/default``
+SQL_VA_EXPRESS = ChildSpec(SQL_TYPE, "sqlVulnerabilityAssessments/default")
 
 each_server = judge_each_resource(SQL_TYPE, "server")
 
@@ -379,8 +385,9 @@ def _recurring_scans(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 _VA_NOTE = (
-    " Judged from the classic settings (`vulnerabilityAssessments/default`) that CIS v2.0.0 "
-    "describes; the newer express configuration (no storage account) is not read yet."
+    " The classic settings (`vulnerabilityAssessments/default`) decide the recurring-scan and "
+    "report rules; a server on the express configuration (no storage account) has no such "
+    "settings and is judged by AZ-SQL-010 only."
 )
 
 
@@ -390,9 +397,10 @@ _VA_NOTE = (
     severity="MEDIUM",
     category="database",
     description=(
-        "No storage account is set for the server's vulnerability assessment, so its databases "
-        "are never scanned for misconfigurations, excessive permissions and unprotected "
-        "sensitive data, and no baseline exists to spot drift." + _VA_NOTE
+        "Vulnerability assessment is off: neither its express configuration is enabled nor a "
+        "storage account set for the classic one, so the server's databases are never scanned "
+        "for misconfigurations, excessive permissions and unprotected sensitive data, and no "
+        "baseline exists to spot drift." + _VA_NOTE
     ),
     remediation=(
         "Portal: SQL server > Microsoft Defender for Cloud > Configure > Vulnerability assessment "
@@ -400,20 +408,31 @@ _VA_NOTE = (
         "`Update-AzSqlServerVulnerabilityAssessmentSetting -StorageAccountName <account>`."
     ),
     frameworks={"CIS": ["4.2.2"], "NIST": ["ID.RA-1", "DE.CM-8"], "ISO27001": ["A.8.8"]},
-    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_VULNERABILITY_ASSESSMENT,)),
+    # one more GET per server (sqlVulnerabilityAssessments/default): the express configuration
+    # is a separate proxy resource, and without it every express server would be a false finding
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_VULNERABILITY_ASSESSMENT, SQL_VA_EXPRESS)),
 )
 @each_server
 def sql_va_enabled(inv: Inventory, server: Resource) -> Judgement:
-    """Azure answers the GET with empty settings (no ``storageContainerPath``) when VA was never
-    configured, so an absent or empty path fails."""
+    """The express configuration's ``state`` Enabled passes, as does a classic storage
+    container. Azure answers the classic GET with empty settings (no ``storageContainerPath``)
+    when it was never configured and the express one with Disabled, so both off fails; when
+    the classic path is empty and the express state could not be read, it is not evaluated."""
+    express = child_of(inv, SQL_VA_EXPRESS, server)
+    express_state = props(express).get("state") if isinstance(express, dict) else None
+    if str(express_state or "").lower() == "enabled":
+        return Judgement(True, "vulnerability assessment express configuration enabled", {"expressState": express_state})
     settings = _vulnerability_assessment(inv, server)
     if isinstance(settings, Judgement):
         return settings
     path = str(settings.get("storageContainerPath") or "").strip()
-    metadata = {"storageContainerPath": path or None}
+    metadata = {"storageContainerPath": path or None, "expressState": express_state}
     if path:
         return Judgement(True, f"vulnerability assessment results go to {path}", metadata)
-    return Judgement(False, "vulnerability assessment has no storage account (not enabled)", metadata)
+    if not isinstance(express, dict):
+        return unread_child(inv, SQL_VA_EXPRESS, server, "vulnerability assessment express configuration")
+    return Judgement(False, "vulnerability assessment not enabled (express configuration "
+                            f"{express_state or 'not set'}, no storage account for the classic one)", metadata)
 
 
 @rule(
@@ -541,3 +560,54 @@ def sql_tde_customer_key(inv: Inventory, server: Resource) -> Judgement:
         return Judgement(False, "TDE protector is service-managed", metadata)
     shown = "not reported" if key_type is None else f"unrecognised ({key_type!r})"
     return Judgement(None, f"TDE protector serverKeyType {shown}", metadata)
+
+
+def _sql_plan_tier(inv: Inventory) -> str | None:
+    """The subscription's Defender ``SqlServers`` plan tier, None when not reported."""
+    payload = inv.subscription_read(DEFENDER_PRICINGS)
+    for pricing in payload if isinstance(payload, list) else []:
+        if isinstance(pricing, dict) and str(pricing.get("name", "")).lower() == "sqlservers":
+            return str(props(pricing).get("pricingTier") or "") or None
+    return None
+
+
+@rule(
+    id="AZ-SQL-015",
+    title="Microsoft Defender for SQL is off for the SQL server",
+    severity="MEDIUM",
+    category="database",
+    description=(
+        "Neither the server's Microsoft Defender for SQL setting (its security alert policy) nor "
+        "the subscription's Defender for Azure SQL Databases plan is on, so SQL injection, "
+        "brute-force logins and unusual data access on this server raise no alert."
+    ),
+    remediation=(
+        "Portal: SQL server > Microsoft Defender for Cloud > Enable Microsoft Defender for SQL "
+        "(or turn the Azure SQL Databases plan on for the whole subscription), or `az sql server "
+        "threat-policy update -g <rg> -n <server> --state Enabled`."
+    ),
+    frameworks={"CIS": ["4.2.1"], "NIST": ["DE.CM-4", "DE.CM-7"], "ISO27001": ["A.8.16"]},
+    # one GET per server (securityAlertPolicies/Default): neither the server GET nor any list
+    # carries the setting; the pricings read is shared with AZ-MON-006
+    needs=Needs(resource_types=frozenset({SQL_TYPE}), children=(SQL_SECURITY_ALERT_POLICY,),
+                subscription_reads=(DEFENDER_PRICINGS,)),
+)
+@each_server
+def sql_defender(inv: Inventory, server: Resource) -> Judgement:
+    """Server policy ``state`` Enabled passes, as does the subscription plan ``SqlServers`` on
+    Standard (it protects every server whatever the server setting says). Otherwise the
+    server's policy decides: Disabled, or absent (a server never configured), fails; an
+    unreadable policy is not evaluated."""
+    tier = _sql_plan_tier(inv)
+    if str(tier or "").lower() == "standard":
+        return Judgement(True, "Defender for SQL on for the subscription (SqlServers plan Standard)",
+                         {"subscriptionPlan": tier})
+    policy = child_of(inv, SQL_SECURITY_ALERT_POLICY, server)
+    if not isinstance(policy, dict):
+        return unread_child(inv, SQL_SECURITY_ALERT_POLICY, server, "security alert policy")
+    state = props(policy).get("state")
+    metadata = {"state": state, "subscriptionPlan": tier}
+    if str(state or "").lower() == "enabled":
+        return Judgement(True, "Defender for SQL enabled on the server", metadata)
+    return Judgement(False, f"Defender for SQL is {state or 'not configured'} on the server and the subscription "
+                            f"plan is {tier or 'not reported'}", metadata)

@@ -45,6 +45,8 @@ IDLE_TIMEOUT = 300.0
 GRAPH_MAX_TOP = 999
 
 _API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-[a-z]+)?$", re.IGNORECASE)
+# ``Backup Protected Items - List`` $filter: the one OData clause the emulator understands
+_BACKUP_FILTER_RE = re.compile(r"^\s*backupManagementType\s+eq\s+'([^']*)'\s*$", re.IGNORECASE)
 _FILTER_CLAUSE_RE = re.compile(r"^\s*(resourceType|resourceGroup|name)\s+eq\s+'([^']*)'\s*$", re.IGNORECASE)
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 # "ns/type" (lower-cased) of subscription-scope collections -> short name (T.SUBSCRIPTION_READS)
@@ -1004,11 +1006,27 @@ class App:
             return 200, JSON, [], found
         items = idx.child_lists.get(key)
         if items is not None:
-            return self._arm_page(req, items, self.page_size)
+            return self._filtered_page(req, items)
         segs = req.path.strip("/").split("/")
         return self._error("arm", 404, "ResourceNotFound",
                            f"The Resource '{'/'.join(segs[5:])}' under resource group '{segs[3] if len(segs) > 3 else ''}' "
                            "was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+
+    def _filtered_page(self, req: Request, items: list[bytes]) -> Response:
+        """A child collection's page; a vault's ``backupProtectedItems`` honours ``$filter=
+        backupManagementType eq '<type>'`` (Backup Protected Items - List), any other filter
+        there is refused rather than ignored."""
+        raw = req.query.get("$filter")
+        if raw is None or req.segs[-1] != "backupprotecteditems":
+            return self._arm_page(req, items, self.page_size)
+        match = _BACKUP_FILTER_RE.match(raw)
+        if not match:
+            return self._error("arm", 400, "BMSUserErrorInvalidInput",
+                               f"Invalid filter '{raw}': the emulator supports backupManagementType eq '<type>'.")
+        wanted = match.group(1).lower()
+        kept = [item for item in items
+                if str(json.loads(item).get("properties", {}).get("backupManagementType", "")).lower() == wanted]
+        return self._arm_page(req, kept, self.page_size)
 
     def _arm_subscription_read(self, req: Request) -> Response:
         """``/subscriptions/{id}/providers/<ns>/<type>[/<name>]``: a subscription-scope collection
@@ -1073,7 +1091,7 @@ class App:
             parent = "/" + "/".join(segs[:k])
             if parent in self.index.resource_bytes:
                 items = self.index.lists.child_collection(self.index.resource_type[parent], parent, segs[k:])
-                return self._arm_page(req, items or [], self.page_size)
+                return self._filtered_page(req, items or [])
         return self._arm_not_found(req)
 
     def _arg_resources(self, req: Request) -> Response:

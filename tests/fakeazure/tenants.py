@@ -91,7 +91,7 @@ API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.KeyVault/vaults": ["2022-07-01", "2022-11-01", "2023-02-01", "2023-07-01"],
     "Microsoft.Sql/servers": [
         "2021-02-01-preview", "2021-05-01-preview", "2021-08-01-preview", "2021-11-01",
-        "2022-05-01-preview", "2023-05-01-preview", "2023-08-01-preview",
+        "2022-05-01-preview", "2023-05-01-preview", "2023-08-01", "2023-08-01-preview",
     ],
     "Microsoft.DBforPostgreSQL/flexibleServers": [
         "2021-06-01", "2022-12-01", "2023-03-01-preview", "2023-06-01-preview", "2024-08-01",
@@ -151,7 +151,8 @@ NAMESPACE_API_VERSIONS: dict[str, list[str]] = {
 CHILD_TYPES = {
     "Microsoft.Storage/storageAccounts": ["blobServices", "fileServices"],
     "Microsoft.Sql/servers": ["firewallRules", "auditingSettings", "databases", "vulnerabilityAssessments",
-                              "encryptionProtector"],
+                              "encryptionProtector", "securityAlertPolicies", "sqlVulnerabilityAssessments"],
+    "Microsoft.RecoveryServices/vaults": ["backupProtectedItems"],
     "Microsoft.Web/sites": ["config"],
     "Microsoft.Network/networkSecurityGroups": ["securityRules"],
     "Microsoft.Network/virtualNetworks": ["subnets"],
@@ -1153,9 +1154,10 @@ ALERT_CASES: list[tuple[str, list[dict[str, Any]], bool, bool]] = [
     ("alert-security-solution-write", [_ADMINISTRATIVE, {"field": "operationName",
                                                          "equals": SECURITY_SOLUTION_WRITE}], True, False),
 ]
-# Defender for Cloud plans (AZ-MON-006): (name, tier, sub-plan); Dns and Api are not judged
+# Defender for Cloud plans (AZ-MON-006): (name, tier, sub-plan); Dns and Api are not judged;
+# SqlServers off, so AZ-SQL-015 judges each server's own Defender for SQL setting
 DEFENDER_TIERS: list[tuple[str, str, str | None]] = [
-    ("VirtualMachines", "Standard", "P2"), ("AppServices", "Free", None), ("SqlServers", "Standard", None),
+    ("VirtualMachines", "Standard", "P2"), ("AppServices", "Free", None), ("SqlServers", "Free", None),
     ("SqlServerVirtualMachines", "Free", None), ("OpenSourceRelationalDatabases", "Free", None),
     ("StorageAccounts", "Standard", "DefenderForStorageV2"), ("Containers", "Free", None),
     ("CosmosDbs", "Free", None), ("KeyVaults", "Standard", "PerKeyVault"), ("Arm", "Standard", "PerSubscription"),
@@ -1728,8 +1730,9 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
     for case in ALERT_CASES:
         _alert(arm, prod, case[0], case)
     _subscription_monitoring(arm)
-    from tests.fakeazure import breadth  # issue-17 families: their own module, merged here once
+    from tests.fakeazure import breadth, resource_reads  # issue-17 families: own modules, merged here once
     breadth.plant_demo(arm, now)
+    resource_reads.plant(arm)
     arm.link_nsg_associations()
 
     graph, assignments = _demo_identity(sub, now)
@@ -1873,9 +1876,10 @@ def large_tenant(n: int, now: datetime | None = None) -> dict[str, Any]:
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     sub = SUBSCRIPTION_ID
     arm = _Arm(sub)
-    from tests.fakeazure import breadth  # issue-17 types
+    from tests.fakeazure import breadth, resource_reads  # issue-17 types
     builders = (_large_storage, _large_nsg, _large_vm, _large_disk, _large_vault, _large_sql,
-                _large_pg, _large_site, _large_aks, _large_acr, _large_mysql, *breadth.LARGE_BUILDERS)
+                _large_pg, _large_site, _large_aks, _large_acr, _large_mysql, *breadth.LARGE_BUILDERS,
+                *resource_reads.LARGE_BUILDERS)
     others = (_large_vnet, _large_pip, _large_nic, _large_plan, _large_appgw, _large_alert)
     plan_ids: list[str] = []
     rule_slot = other_slot = 0
@@ -1899,6 +1903,7 @@ def large_tenant(n: int, now: datetime | None = None) -> dict[str, Any]:
     breadth.plant_server_parameters(arm)
     breadth.plant_sql_security(arm)
     breadth.plant_file_services(arm)
+    resource_reads.plant(arm)
     _subscription_monitoring(arm)
     arm.link_nsg_associations()
 

@@ -6,8 +6,18 @@ from typing import Any
 
 import pytest
 
-from scanner.rules.sql import SQL_ENCRYPTION_PROTECTOR, SQL_TYPE, SQL_VULNERABILITY_ASSESSMENT
-from tests.rules.builders import Resource, arm, only, run, with_child, with_failed_child, with_unreadable
+from scanner.rules.sql import SQL_ENCRYPTION_PROTECTOR, SQL_TYPE, SQL_VA_EXPRESS, SQL_VULNERABILITY_ASSESSMENT
+from tests.rules.builders import (
+    Resource,
+    arm,
+    fail_child,
+    only,
+    run,
+    set_child,
+    with_child,
+    with_failed_child,
+    with_unreadable,
+)
 
 VA_RULES = ["AZ-SQL-010", "AZ-SQL-011", "AZ-SQL-012", "AZ-SQL-013"]
 
@@ -28,11 +38,40 @@ def _va(server: Resource, *, path: str | None = "https://stva.blob.core.windows.
             "type": "Microsoft.Sql/servers/vulnerabilityAssessments", "properties": properties}
 
 
-def test_sql010_no_storage_container_fails() -> None:
+def _express(server: Resource, state: str) -> dict[str, Any]:
+    """``GET .../servers/{name}/sqlVulnerabilityAssessments/default`` (api-version 2023-08-01)."""
+    return {"id": f"{server['id']}/sqlVulnerabilityAssessments/default", "name": "default",
+            "type": "Microsoft.Sql/servers/sqlVulnerabilityAssessments", "properties": {"state": state}}
+
+
+def test_sql010_no_storage_container_and_express_off_fails() -> None:
     server = _server()
-    result = only("AZ-SQL-010", with_child(server, SQL_VULNERABILITY_ASSESSMENT, _va(server, path=None)))
+    inv = with_child(server, SQL_VULNERABILITY_ASSESSMENT, _va(server, path=None))
+    set_child(inv, SQL_VA_EXPRESS, server, _express(server, "Disabled"))
+    result = only("AZ-SQL-010", inv)
     assert result.passed is False
-    assert "not enabled" in result.detail
+    assert "not enabled" in result.detail and "Disabled" in result.detail
+
+
+def test_sql010_express_configuration_passes_and_leaves_classic_details_unjudged() -> None:
+    server = _server()
+    inv = with_child(server, SQL_VULNERABILITY_ASSESSMENT, _va(server, path=None))
+    set_child(inv, SQL_VA_EXPRESS, server, _express(server, "Enabled"))
+    result = only("AZ-SQL-010", inv)
+    assert result.passed is True and result.metadata == {"expressState": "Enabled"}
+    assert all(run(r, inv) == [] for r in VA_RULES[1:])
+
+
+def test_sql010_express_unreadable_without_classic_is_not_evaluated() -> None:
+    server = _server()
+    inv = with_child(server, SQL_VULNERABILITY_ASSESSMENT, _va(server, path=None))
+    fail_child(inv, SQL_VA_EXPRESS, server, "HTTP 403 AuthorizationFailed")
+    result = only("AZ-SQL-010", inv)
+    assert (result.passed, result.detail) == (
+        None, "vulnerability assessment express configuration could not be read: HTTP 403 AuthorizationFailed")
+    # a classic storage container decides without it
+    set_child(inv, SQL_VULNERABILITY_ASSESSMENT, server, _va(server))
+    assert only("AZ-SQL-010", inv).passed is True
 
 
 def test_sql010_storage_container_passes() -> None:
