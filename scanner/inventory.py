@@ -72,6 +72,23 @@ class SubscriptionRead:
 
 
 @dataclass(frozen=True)
+class DestinationRead:
+    """A child read only under the resources that a subscription-scope read points at: the
+    ``field`` property (e.g. ``storageAccountId``) of each item ``source`` returned names a
+    parent, and ``child`` is read under each such parent in this subscription, never under every
+    resource of the type. CIS 5.1.3 asks about the containers of the activity log's storage
+    account only; reading the containers of every account would cost one request per account."""
+
+    source: SubscriptionRead
+    field: str
+    child: ChildSpec
+
+    @property
+    def key(self) -> str:
+        return f"{self.child.key}<{self.source.key}.{self.field}"
+
+
+@dataclass(frozen=True)
 class Needs:
     """The data a rule reads; the collector fetches the union of all selected rules' needs once.
 
@@ -88,6 +105,9 @@ class Needs:
     role_assignments: bool = False
     role_definitions: bool = False
     subscription_reads: tuple[SubscriptionRead, ...] = ()
+    # children read only under the parents a subscription read names (their source read is
+    # required; a parent whose child read failed is recorded per parent, like any child)
+    destination_reads: tuple[DestinationRead, ...] = ()
 
     def required_keys(self) -> list[str]:
         """Data keys whose absence makes the rule impossible to evaluate."""
@@ -99,6 +119,7 @@ class Needs:
         if self.role_definitions:
             keys.append(ROLE_DEFINITIONS_KEY)
         keys += [r.key for r in self.subscription_reads]
+        keys += [d.source.key for d in self.destination_reads if d.source not in self.subscription_reads]
         return keys
 
     @staticmethod
@@ -109,6 +130,7 @@ class Needs:
         optional: set[str] = set()
         assignments = definitions = False
         reads: dict[str, SubscriptionRead] = {}
+        linked: dict[str, DestinationRead] = {}
         for need in needs:
             types |= {t.lower() for t in need.resource_types}
             for child in need.children:
@@ -119,6 +141,9 @@ class Needs:
             definitions = definitions or need.role_definitions
             for read in need.subscription_reads:
                 reads.setdefault(read.key, read)
+            for dest in need.destination_reads:
+                linked.setdefault(dest.key, dest)
+                reads.setdefault(dest.source.key, dest.source)
         return Needs(
             resource_types=frozenset(types),
             children=tuple(children[k] for k in sorted(children)),
@@ -127,6 +152,7 @@ class Needs:
             role_assignments=assignments,
             role_definitions=definitions,
             subscription_reads=tuple(reads[k] for k in sorted(reads)),
+            destination_reads=tuple(linked[k] for k in sorted(linked)),
         )
 
 

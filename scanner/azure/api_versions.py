@@ -57,6 +57,8 @@ AUTHORIZATION_API_VERSION = "2022-04-01"
 CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
     ("Microsoft.Storage/storageAccounts", "blobServices/default"): "2023-05-01",
     ("Microsoft.Storage/storageAccounts", "fileServices/default"): "2023-05-01",
+    # read only under the activity log's destination accounts (DestinationRead)
+    ("Microsoft.Storage/storageAccounts", "blobServices/default/containers"): "2023-05-01",
     ("Microsoft.Sql/servers", "firewallRules"): "2021-11-01",
     ("Microsoft.Sql/servers", "auditingSettings/default"): "2021-11-01",
     ("Microsoft.Sql/servers/databases", "transparentDataEncryption/current"): "2021-11-01",
@@ -115,7 +117,7 @@ def unpinned_reads(needs: Needs | Iterable[Needs]) -> list[str]:
     loudly instead of as a 400 per resource."""
     reasons: list[str] = []
     for need in [needs] if isinstance(needs, Needs) else list(needs):
-        for spec in need.children:
+        for spec in list(need.children) + [d.child for d in need.destination_reads]:
             try:
                 child_api_version(spec)
             except UnpinnedRead as exc:

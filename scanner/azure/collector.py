@@ -182,6 +182,23 @@ class Collector:
                 raise value
             else:
                 inventory.subscription_reads[read.key] = value
+        await self._destination_reads(arm, inventory)
+
+    async def _destination_reads(self, arm: ArmReader, inventory: Inventory) -> None:
+        """Children read only under the parents a subscription read named (the activity log's
+        storage accounts), in this subscription; a failure is recorded per parent."""
+        jobs = []
+        own = f"/subscriptions/{self.subscription_id}/".lower()
+        for dest in self.needs.destination_reads:
+            items = inventory.subscription_reads.get(dest.source.key)
+            if not isinstance(items, list):
+                continue
+            inventory.children.setdefault(dest.child.key, {})
+            parents = {str((item.get("properties") or {}).get(dest.field) or "").rstrip("/")
+                       for item in items if isinstance(item, dict)}
+            by_key = {p.lower(): p for p in sorted(parents) if p.lower().startswith(own)}
+            jobs += [self._fetch_child(arm, parent, dest.child, inventory) for parent in by_key.values()]
+        await asyncio.gather(*jobs)
 
     def _graph_reason(self, name: str, exc: BaseException) -> str:
         summary = graph_error_summary(exc)

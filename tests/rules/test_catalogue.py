@@ -22,7 +22,7 @@ RULES_PER_FAMILY = {
     "NET": 13,
     "CMP": 8,
     "KV": 11,
-    "MON": 13,
+    "MON": 16,
     "SQL": 14,
     "PG": 9,
     "APP": 9,
