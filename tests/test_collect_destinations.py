@@ -1,0 +1,53 @@
+"""Reads that follow another read (``DestinationRead``) through the real SDKs against the
+emulator's demo estate: the activity log's storage account containers are read only under the
+accounts a subscription diagnostic setting names (AZ-MON-015), and the destination rules give
+the planted verdicts in the bad and the nearly clean subscription."""
+
+from __future__ import annotations
+
+from scanner.azure.collector import Collector
+from scanner.engine import evaluate_rule_results
+from scanner.inventory import Needs
+from scanner.rules.monitoring import CONTAINERS
+from scanner.rules.support.base import REGISTRY
+from tests.collect_helpers import endpoints
+from tests.fakeazure import estate as E
+from tests.fakeazure.harness import Emulator
+from tests.test_collect_emulator import clean_faults, emulator  # noqa: F401 (module-scoped emulator)
+
+RULES = ("AZ-MON-014", "AZ-MON-015", "AZ-MON-016")
+
+
+def verdicts_of(emu: Emulator, subscription: str) -> dict[str, list[tuple[bool | None, str]]]:
+    needs = Needs.union(REGISTRY[r].needs for r in RULES)
+    inv = Collector(subscription, needs, endpoints=endpoints(emu), concurrency=4).collect()
+    out = {}
+    for rule_id in RULES:
+        outcome, failed, others = evaluate_rule_results(REGISTRY[rule_id], inv)
+        assert outcome.status == "ok", (rule_id, outcome)
+        out[rule_id] = sorted((f.evaluation.passed, f.evaluation.resource_name) for f in failed + others)
+    out["containers"] = sorted(p.rsplit("/", 1)[-1] for p in inv.children[CONTAINERS.key])
+    return out
+
+
+def test_bad_subscription_exports_to_a_public_container_without_cmk(emulator: Emulator) -> None:
+    got = verdicts_of(emulator, E.DEMO_BAD_ID)
+    assert got["AZ-MON-014"] == [(False, "stsandboxpublic")]
+    assert got["AZ-MON-015"] == [(False, "stsandboxpublic")]
+    assert got["AZ-MON-016"] == [(False, E.DEMO_BAD_ID)]
+    assert got["containers"] == ["stsandboxpublic"]
+
+
+def test_clean_subscription_passes_and_reads_only_the_destination_containers(emulator: Emulator) -> None:
+    got = verdicts_of(emulator, E.DEMO_CLEAN_ID)
+    assert got["AZ-MON-014"] == [(True, "stsharedlogs01")]
+    assert got["AZ-MON-015"] == [(True, "stsharedlogs01")]
+    assert got["AZ-MON-016"] == [(True, E.DEMO_CLEAN_ID)]
+    # two storage accounts, one destination: one containers read
+    assert got["containers"] == ["stsharedlogs01"]
+
+
+def test_primary_demo_exports_to_no_storage_account(emulator: Emulator) -> None:
+    got = verdicts_of(emulator, emulator.env["AZURE_SUBSCRIPTION_ID"])
+    assert got["AZ-MON-014"] == got["AZ-MON-015"] == [] and got["containers"] == []
+    assert got["AZ-MON-016"] == [(True, emulator.env["AZURE_SUBSCRIPTION_ID"])]
