@@ -47,7 +47,8 @@ def test_clean_subscription_passes_and_reads_only_the_destination_containers(emu
     assert got["containers"] == ["stsharedlogs01"]
 
 
-def test_primary_demo_exports_to_no_storage_account(emulator: Emulator) -> None:
+def test_primary_demo_has_a_violating_and_a_compliant_destination(emulator: Emulator) -> None:
     got = verdicts_of(emulator, emulator.env["AZURE_SUBSCRIPTION_ID"])
-    assert got["AZ-MON-014"] == got["AZ-MON-015"] == [] and got["containers"] == []
+    assert got["AZ-MON-014"] == got["AZ-MON-015"] == [(False, "stpublicblob01"), (True, "stsecure01")]
+    assert got["containers"] == ["stpublicblob01", "stsecure01"]  # of the demo's 22 accounts
     assert got["AZ-MON-016"] == [(True, emulator.env["AZURE_SUBSCRIPTION_ID"])]

@@ -50,7 +50,10 @@ def test_standalone_demo_scan_completes_with_findings_from_every_rule(
         outcomes = {o.rule_id: o for o in session.scalars(select(RuleOutcome).where(RuleOutcome.scan_id == scan_id))}
     assert scan.total_findings == len(findings)
     fired = {f.rule_id for f in findings}
-    missing = sorted({r.id for r in all_rules()} - fired)
+    # AZ-MON-016 (no Application Insights) is one verdict on the subscription and the primary demo
+    # needs components for AZ-MON-012/013: it fails in the demo's bad subscription instead
+    # (tests/test_collect_destinations.py)
+    missing = sorted({r.id for r in all_rules()} - fired - {"AZ-MON-016"})
     assert not missing, f"rules without a finding on the demo tenant: {missing}"
     assert all(o.status == "ok" for o in outcomes.values()), {k: o.reason for k, o in outcomes.items() if o.status != "ok"}
     # every rule also saw at least one compliant resource, except subscription-level rules: their

@@ -99,20 +99,6 @@ def _owner_assignments(sub: str, count: int) -> list[dict[str, Any]]:
             for i in range(count)]
 
 
-def _activity_log_to_storage(arm: T._Arm, setting: dict[str, Any], account: dict[str, Any], access: str) -> None:
-    """Send the activity log (diagnostic ``setting``) to ``account`` too, whose
-    ``insights-activity-logs`` container has ``publicAccess`` ``access`` (AZ-MON-014/015; item
-    shape of "Blob Containers - List", 2023-05-01)."""
-    setting["properties"]["storageAccountId"] = account["id"]
-    arm.child(account, "blobServices/default/containers", [{
-        "id": f"{account['id']}/blobServices/default/containers/insights-activity-logs",
-        "name": "insights-activity-logs", "type": "Microsoft.Storage/storageAccounts/blobServices/containers",
-        "etag": '"0x8DB1A2B3C4D5E6F"',
-        "properties": {"publicAccess": access, "leaseStatus": "Unlocked", "leaseState": "Available",
-                       "lastModifiedTime": "2023-03-01T09:00:00.0000000Z", "hasImmutabilityPolicy": False,
-                       "hasLegalHold": False, "deleted": False, "remainingRetentionDays": 0}}])
-
-
 def _nearly_clean(sub: str) -> dict[str, Any]:
     arm = T._Arm(sub)
     rg, loc = "rg-shared", "westeurope"
@@ -125,7 +111,7 @@ def _nearly_clean(sub: str) -> dict[str, Any]:
     setting = T.diagnostic_setting(f"{base}/activity-log-to-law", "activity-log-to-law",
                                    [{"category": c, "enabled": True} for c in T._ACTIVITY_CATEGORIES],
                                    workspace=workspace)
-    _activity_log_to_storage(arm, setting, logs, "None")
+    T.activity_log_to_storage(arm, setting, logs, "None")
     arm.subscription_read("Microsoft.Insights/diagnosticSettings", [setting])
     app_insights(arm, rg, "appi-shared-portal", loc, workspace_id=workspace, public="Disabled",
                  local_auth_off=True)  # AZ-MON-016 compliant (the bad subscription has none)
@@ -148,7 +134,7 @@ def _small_and_bad(sub: str) -> dict[str, Any]:
     setting = T.diagnostic_setting(f"/subscriptions/{sub}/providers/microsoft.insights/diagnosticSettings/"
                                    "activity-log-legacy", "activity-log-legacy",
                                    [{"category": "Administrative", "enabled": True}], workspace=None)
-    _activity_log_to_storage(arm, setting, public, "Container")
+    T.activity_log_to_storage(arm, setting, public, "Container")
     arm.subscription_read("Microsoft.Insights/diagnosticSettings", [setting])
     arm.nsg(rg, "nsg-sandbox-open", loc, [T.rule("allow-rdp-any", 100, ports="3389"),
                                           T.rule("allow-ssh-any", 110, ports="22")])

@@ -1189,6 +1189,34 @@ def _subscription_monitoring(arm: _Arm) -> None:
     ])
 
 
+def activity_log_to_storage(arm: _Arm, setting: dict[str, Any], account: dict[str, Any], access: str) -> None:
+    """Send the activity log (diagnostic ``setting``) to ``account`` too, whose
+    ``insights-activity-logs`` container has ``publicAccess`` ``access`` (AZ-MON-014/015; item
+    shape of "Blob Containers - List", 2023-05-01)."""
+    setting["properties"]["storageAccountId"] = account["id"]
+    arm.child(account, "blobServices/default/containers", [{
+        "id": f"{account['id']}/blobServices/default/containers/insights-activity-logs",
+        "name": "insights-activity-logs", "type": "Microsoft.Storage/storageAccounts/blobServices/containers",
+        "etag": '"0x8DB1A2B3C4D5E6F"',
+        "properties": {"publicAccess": access, "leaseStatus": "Unlocked", "leaseState": "Available",
+                       "lastModifiedTime": "2023-03-01T09:00:00.0000000Z", "hasImmutabilityPolicy": False,
+                       "hasLegalHold": False, "deleted": False, "remainingRetentionDays": 0}}])
+
+
+def _activity_log_destinations(arm: _Arm) -> None:
+    """AZ-MON-014/015 on the demo: the all-disabled setting also names stpublicblob01 (Microsoft-
+    managed key, public container: violating), a third setting archives to stsecure01
+    (customer-managed key, anonymous access off: compliant). Every category stays off, so
+    AZ-MON-001/002 stay violated."""
+    settings = arm.children[f"/subscriptions/{arm.sub}/providers/Microsoft.Insights/diagnosticSettings"]
+    accounts = {r["name"]: r for r in arm.resources if r["type"] == "Microsoft.Storage/storageAccounts"}
+    activity_log_to_storage(arm, settings[1], accounts["stpublicblob01"], "Blob")
+    archive = diagnostic_setting(settings[1]["id"].rsplit("/", 1)[0] + "/activity-log-archive", "activity-log-archive",
+                                 [{"category": c, "enabled": False} for c in _ACTIVITY_CATEGORIES], workspace=None)
+    activity_log_to_storage(arm, archive, accounts["stsecure01"], "None")
+    settings.append(archive)
+
+
 def _alert(arm: _Arm, rg: str, name: str, case: tuple[str, list[dict[str, Any]], bool, bool]) -> None:
     _, clauses, enabled, rg_only = case
     arm.activity_log_alert(rg, name, clauses, enabled=enabled, scope=arm.rg_id("rg-prod") if rg_only else None)
@@ -1728,6 +1756,7 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
     for case in ALERT_CASES:
         _alert(arm, prod, case[0], case)
     _subscription_monitoring(arm)
+    _activity_log_destinations(arm)
     from tests.fakeazure import breadth  # issue-17 families: their own module, merged here once
     breadth.plant_demo(arm, now)
     arm.link_nsg_associations()
