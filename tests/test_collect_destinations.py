@@ -1,4 +1,4 @@
-"""Reads that follow another read (``DestinationRead``) through the real SDKs against the
+"""Issue-17 monitoring and tenant reads through the real SDKs against the emulator. Reads that follow another read (``DestinationRead``) through the real SDKs against the
 emulator's demo estate: the activity log's storage account containers are read only under the
 accounts a subscription diagnostic setting names (AZ-MON-015), and the destination rules give
 the planted verdicts in the bad and the nearly clean subscription."""
@@ -52,3 +52,21 @@ def test_primary_demo_has_a_violating_and_a_compliant_destination(emulator: Emul
     assert got["AZ-MON-014"] == got["AZ-MON-015"] == [(False, "stpublicblob01"), (True, "stsecure01")]
     assert got["containers"] == ["stpublicblob01", "stsecure01"]  # of the demo's 22 accounts
     assert got["AZ-MON-016"] == [(True, emulator.env["AZURE_SUBSCRIPTION_ID"])]
+
+
+def test_denied_group_settings_skip_only_az_iam_023_naming_the_permission(emulator: Emulator) -> None:
+    emulator.set_faults(forbid_graph=["groupSettings"])
+    inv = Collector(emulator.env["AZURE_SUBSCRIPTION_ID"], REGISTRY["AZ-IAM-023"].needs,
+                    endpoints=endpoints(emulator)).collect()
+    outcome, _, _ = evaluate_rule_results(REGISTRY["AZ-IAM-023"], inv)
+    assert outcome.status == "skipped"
+    assert outcome.reason == ("Microsoft Graph denied groupSettings (HTTP 403 Authorization_RequestDenied): "
+                              "grant GroupSettings.Read.All")
+
+
+def test_demo_tenant_lets_users_create_m365_groups(emulator: Emulator) -> None:
+    inv = Collector(emulator.env["AZURE_SUBSCRIPTION_ID"], REGISTRY["AZ-IAM-023"].needs,
+                    endpoints=endpoints(emulator)).collect()
+    outcome, failed, _ = evaluate_rule_results(REGISTRY["AZ-IAM-023"], inv)
+    assert (outcome.status, [f.evaluation.detail for f in failed]) == (
+        "ok", ["users can create Microsoft 365 groups (EnableGroupCreation true)"])

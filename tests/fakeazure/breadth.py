@@ -152,7 +152,8 @@ def plant_graph(graph: dict[str, Any], *, extra_global_admins: int = 3) -> None:
     groups and tenants, invite guests; guests see the directory like members; security defaults
     off; Conditional Access requires MFA for admins only in report-only mode and protects Azure
     management with a compliant device rather than MFA. ``extra_global_admins`` enabled members
-    join the Global Administrator role, above the four AZ-IAM-021 allows."""
+    join the Global Administrator role, above the four AZ-IAM-021 allows. Users may create
+    Microsoft 365 groups (AZ-IAM-023)."""
     admins = next((r for r in graph.get("directoryRoles", []) if r.get("roleTemplateId") == GLOBAL_ADMIN_TEMPLATE), None)
     if admins is not None:
         present = {m["id"] for m in admins["members"]}
@@ -191,6 +192,19 @@ def plant_graph(graph: dict[str, Any], *, extra_global_admins: int = 3) -> None:
         _ca_policy("ca-azure-management-compliant-device", "enabled",
                    {"includeUsers": ["All"]}, [AZURE_MANAGEMENT_APP], ["compliantDevice"]),
     ]
+    # AZ-IAM-023: a Group.Unified object exists (for a usage guideline) but leaves M365 group
+    # creation on ("List settings", GET /groupSettings, v1.0; values are strings)
+    graph["groupSettings"] = [{
+        "id": "1d7a1a3e-5b0c-4b7e-9a5e-2c8f0b6d4e11", "displayName": "Group.Unified",
+        "templateId": "62375ab9-6b52-47ed-826b-58e47e0e304b",
+        "values": [{"name": n, "value": v} for n, v in (
+            ("EnableMIPLabels", "false"), ("CustomBlockedWordsList", ""), ("EnableMSStandardBlockedWords", "false"),
+            ("ClassificationDescriptions", ""), ("DefaultClassification", ""), ("PrefixSuffixNamingRequirement", ""),
+            ("AllowGuestsToBeGroupOwner", "false"), ("AllowGuestsToAccessGroups", "true"),
+            ("GuestUsageGuidelinesUrl", ""), ("GroupCreationAllowedGroupId", ""), ("AllowToAddGuests", "true"),
+            ("UsageGuidelinesUrl", "https://contoso.example/groups-policy"), ("ClassificationList", ""),
+            ("EnableGroupCreation", "true"))],
+    }]
 
 
 def _ca_policy(name: str, state: str, users: dict[str, list[str]], apps: list[str],

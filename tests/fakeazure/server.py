@@ -61,6 +61,7 @@ GRAPH_ROUTES = {  # lower-cased collection path -> canonical collection name
     "applications": "applications",
     "serviceprincipals": "servicePrincipals",
     "identity/conditionalaccess/policies": "conditionalAccessPolicies",
+    "groupsettings": "groupSettings",
 }
 # lower-cased singleton path -> the one-item collection that holds the object (Graph answers
 # ``GET /policies/authorizationPolicy`` with the object itself, ``$metadata#policies/...$entity``)
@@ -77,6 +78,7 @@ _GRAPH_CONTEXT = {
     "directoryRoles": "directoryRoles",
     "applications": "applications",
     "servicePrincipals": "servicePrincipals",
+    "groupSettings": "groupSettings",
 }
 
 

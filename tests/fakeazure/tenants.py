@@ -43,6 +43,7 @@ GRAPH_COLLECTIONS = (
     "authorizationPolicy",         # a singleton: one item
     "securityDefaults",            # a singleton: one item
     "conditionalAccessPolicies",
+    "groupSettings",               # tenant-wide group settings (Group.Unified)
 )
 
 # Built-in role definition ids (the same in every tenant).
