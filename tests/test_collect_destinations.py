@@ -70,3 +70,26 @@ def test_demo_tenant_lets_users_create_m365_groups(emulator: Emulator) -> None:
     outcome, failed, _ = evaluate_rule_results(REGISTRY["AZ-IAM-023"], inv)
     assert (outcome.status, [f.evaluation.detail for f in failed]) == (
         "ok", ["users can create Microsoft 365 groups (EnableGroupCreation true)"])
+
+
+def test_default_policy_initiative_across_the_demo_estate(emulator: Emulator) -> None:
+    rule = REGISTRY["AZ-DEF-008"]
+    got = {}
+    for sub in (emulator.env["AZURE_SUBSCRIPTION_ID"], E.DEMO_CLEAN_ID, E.DEMO_BAD_ID):
+        inv = Collector(sub, rule.needs, endpoints=endpoints(emulator)).collect()
+        outcome, failed, others = evaluate_rule_results(rule, inv)
+        got[sub] = [(f.evaluation.passed, f.evaluation.detail) for f in failed + others]
+    assert got[emulator.env["AZURE_SUBSCRIPTION_ID"]] == [(False, "2 policies set to Disabled: "
+                                                           "endpointProtectionMonitoringEffect, systemUpdatesMonitoringEffect")]
+    assert got[E.DEMO_CLEAN_ID] == [(True, "SecurityCenterBuiltIn is assigned and enforced with no policy disabled")]
+    assert got[E.DEMO_BAD_ID] == [(False, "Defender for Cloud's default initiative (SecurityCenterBuiltIn) is not assigned")]
+
+
+def test_forbidden_policy_assignments_skip_az_def_008(emulator: Emulator) -> None:
+    emulator.set_faults(forbid_arm=["policyAssignments"])
+    rule = REGISTRY["AZ-DEF-008"]
+    inv = Collector(emulator.env["AZURE_SUBSCRIPTION_ID"], rule.needs, endpoints=endpoints(emulator)).collect()
+    outcome, _, _ = evaluate_rule_results(rule, inv)
+    assert outcome.status == "skipped" and outcome.reason == (
+        "could not read Azure Policy assignments of the subscription (HTTP 403 AuthorizationFailed): "
+        "grant the identity Reader on the subscription")

@@ -85,6 +85,7 @@ SUBSCRIPTION_READ_API_VERSIONS: dict[str, str] = {
     "providers/Microsoft.Security/securityContacts": "2020-01-01-preview",
     "providers/Microsoft.Security/autoProvisioningSettings": "2017-08-01-preview",
     "providers/Microsoft.Security/settings": "2022-05-01",
+    "providers/Microsoft.Authorization/policyAssignments": "2022-06-01",
 }
 
 _CHILDREN = {(parent.lower(), path.lower()): version for (parent, path), version in CHILD_API_VERSIONS.items()}

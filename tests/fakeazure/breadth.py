@@ -116,12 +116,37 @@ def plant_defender_settings(arm: Any) -> None:
     }])
 
 
+MCSB_INITIATIVE_ID = "/providers/Microsoft.Authorization/policySetDefinitions/1f3afdf9-d0c9-4c3d-847f-89da613e70a8"
+
+
+def default_policy_assignment(arm: Any, parameters: dict[str, str], mode: str = "Default") -> None:
+    """Defender for Cloud's ``SecurityCenterBuiltIn`` assignment of the Microsoft cloud security
+    benchmark initiative (AZ-DEF-008) as ``GET /subscriptions/{id}/providers/
+    Microsoft.Authorization/policyAssignments`` (2022-06-01) lists it; ``parameters`` only the
+    ones changed from the initiative's defaults, as Azure stores them."""
+    scope = f"/subscriptions/{arm.sub}"
+    arm.subscription_read("Microsoft.Authorization/policyAssignments", [{
+        "id": f"{scope}/providers/Microsoft.Authorization/policyAssignments/SecurityCenterBuiltIn",
+        "type": "Microsoft.Authorization/policyAssignments", "name": "SecurityCenterBuiltIn",
+        "properties": {
+            "displayName": f"ASC Default (subscription: {arm.sub})", "policyDefinitionId": MCSB_INITIATIVE_ID,
+            "scope": scope, "notScopes": [], "enforcementMode": mode,
+            "parameters": {name: {"value": value} for name, value in parameters.items()},
+            "metadata": {"assignedBy": "Security Center", "createdOn": "2023-03-01T09:00:00.0000000Z"},
+        },
+    }])
+
+
 def plant_demo(arm: Any, now: datetime) -> None:
     """Every issue-17 case of the demo tenant."""
     for name, kw in COSMOS_CASES:
         cosmos_account(arm, "rg-data", name, "northeurope", **kw)
     plant_alerts(arm)
     plant_defender_settings(arm)
+    # AZ-DEF-008 violating: two effects turned off (the nearly clean subscription complies)
+    default_policy_assignment(arm, {"systemUpdatesMonitoringEffect": "Disabled",
+                                    "endpointProtectionMonitoringEffect": "Disabled",
+                                    "diskEncryptionMonitoringEffect": "AuditIfNotExists"})
     plant_server_parameters(arm)
     plant_sql_security(arm)
     plant_file_services(arm)

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from . import tenants as T
-from .breadth import app_insights
+from .breadth import app_insights, default_policy_assignment
 from .server import JSON, App, Request, Response, TenantIndex, dumps
 
 STATES = ("Enabled", "Disabled", "Warned", "PastDue", "Deleted")
@@ -115,6 +115,7 @@ def _nearly_clean(sub: str) -> dict[str, Any]:
     arm.subscription_read("Microsoft.Insights/diagnosticSettings", [setting])
     app_insights(arm, rg, "appi-shared-portal", loc, workspace_id=workspace, public="Disabled",
                  local_auth_off=True)  # AZ-MON-016 compliant (the bad subscription has none)
+    default_policy_assignment(arm, {"diskEncryptionMonitoringEffect": "AuditIfNotExists"})  # AZ-DEF-008 compliant
     arm.subscription_read("Microsoft.Security/pricings", [
         {"id": f"/subscriptions/{sub}/providers/Microsoft.Security/pricings/{name}", "name": name,
          "type": "Microsoft.Security/pricings", "properties": {"pricingTier": "Standard", "freeTrialRemainingTime": "PT0S"}}

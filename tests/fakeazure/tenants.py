@@ -126,6 +126,7 @@ API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.Security/securityContacts": ["2017-08-01-preview", "2020-01-01-preview", "2023-12-01-preview"],
     "Microsoft.Security/autoProvisioningSettings": ["2017-08-01-preview"],
     "Microsoft.Security/settings": ["2019-01-01", "2021-06-01", "2021-07-01", "2022-05-01"],
+    "Microsoft.Authorization/policyAssignments": ["2021-06-01", "2022-06-01", "2023-04-01", "2024-04-01"],
 }
 # Subscription-scope collections (``/subscriptions/{id}/providers/<type>``) the emulator serves
 # from ``children`` keyed by that path ({"value": []} when the tenant has none), by short name
@@ -136,6 +137,7 @@ SUBSCRIPTION_READS = {
     "securityContacts": "Microsoft.Security/securityContacts",
     "autoProvisioningSettings": "Microsoft.Security/autoProvisioningSettings",
     "settings": "Microsoft.Security/settings",
+    "policyAssignments": "Microsoft.Authorization/policyAssignments",
 }
 # Provider api-version lists for the types no rule reads (per namespace).
 NAMESPACE_API_VERSIONS: dict[str, list[str]] = {
