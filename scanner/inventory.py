@@ -72,6 +72,22 @@ class SubscriptionRead:
 
 
 @dataclass(frozen=True)
+class TenantRead:
+    """A GET of one tenant-scope ARM object (``path`` from the ARM root, e.g.
+    ``/providers/Microsoft.Subscription/policies/default``), not a collection. ``label`` names
+    it in skip reasons and ``action`` is the RBAC action that reads it (named when ARM answers
+    403: the object lies outside the subscription the identity is Reader on)."""
+
+    path: str
+    label: str
+    action: str
+
+    @property
+    def key(self) -> str:
+        return f"tenant:{self.path.lower()}"
+
+
+@dataclass(frozen=True)
 class DestinationRead:
     """A child read only under the resources that a subscription-scope read points at: the
     ``field`` property (e.g. ``storageAccountId``) of each item ``source`` returned names a
@@ -108,6 +124,7 @@ class Needs:
     # children read only under the parents a subscription read names (their source read is
     # required; a parent whose child read failed is recorded per parent, like any child)
     destination_reads: tuple[DestinationRead, ...] = ()
+    tenant_reads: tuple[TenantRead, ...] = ()
 
     def required_keys(self) -> list[str]:
         """Data keys whose absence makes the rule impossible to evaluate."""
@@ -120,6 +137,7 @@ class Needs:
             keys.append(ROLE_DEFINITIONS_KEY)
         keys += [r.key for r in self.subscription_reads]
         keys += [d.source.key for d in self.destination_reads if d.source not in self.subscription_reads]
+        keys += [t.key for t in self.tenant_reads]
         return keys
 
     @staticmethod
@@ -131,6 +149,7 @@ class Needs:
         assignments = definitions = False
         reads: dict[str, SubscriptionRead] = {}
         linked: dict[str, DestinationRead] = {}
+        tenant: dict[str, TenantRead] = {}
         for need in needs:
             types |= {t.lower() for t in need.resource_types}
             for child in need.children:
@@ -144,6 +163,8 @@ class Needs:
             for dest in need.destination_reads:
                 linked.setdefault(dest.key, dest)
                 reads.setdefault(dest.source.key, dest.source)
+            for read in need.tenant_reads:
+                tenant.setdefault(read.key, read)
         return Needs(
             resource_types=frozenset(types),
             children=tuple(children[k] for k in sorted(children)),
@@ -153,6 +174,7 @@ class Needs:
             role_definitions=definitions,
             subscription_reads=tuple(reads[k] for k in sorted(reads)),
             destination_reads=tuple(linked[k] for k in sorted(linked)),
+            tenant_reads=tuple(tenant[k] for k in sorted(tenant)),
         )
 
 
@@ -185,6 +207,8 @@ class Inventory:
     role_definitions: list[dict[str, Any]] = field(default_factory=list)
     # SubscriptionRead.key -> the collection read (list of REST objects)
     subscription_reads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # TenantRead.key -> the object read
+    tenant_reads: dict[str, dict[str, Any]] = field(default_factory=dict)
     # data key -> why it could not be read at all (403, throttled out, ...)
     unavailable: dict[str, str] = field(default_factory=dict)
     # lower-cased resource id (or "<child key>|<parent id>") -> why that one could not be read
@@ -221,6 +245,10 @@ class Inventory:
         """The collection a :class:`SubscriptionRead` returned, or :data:`MISSING` if it was not
         read (not collected, or unavailable: then ``unavailable[read.key]`` says why)."""
         return self.subscription_reads.get(read.key, MISSING)
+
+    def tenant_read(self, read: TenantRead) -> Any:
+        """The object a :class:`TenantRead` returned, or :data:`MISSING` if it was not read."""
+        return self.tenant_reads.get(read.key, MISSING)
 
     def graph_objects(self, collection: str) -> list[dict[str, Any]]:
         return self.graph.get(collection, [])

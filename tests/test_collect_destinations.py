@@ -93,3 +93,22 @@ def test_forbidden_policy_assignments_skip_az_def_008(emulator: Emulator) -> Non
     assert outcome.status == "skipped" and outcome.reason == (
         "could not read Azure Policy assignments of the subscription (HTTP 403 AuthorizationFailed): "
         "grant the identity Reader on the subscription")
+
+
+def test_subscription_policy_is_read_at_tenant_scope(emulator: Emulator) -> None:
+    rule = REGISTRY["AZ-IAM-024"]
+    inv = Collector(E.DEMO_CLEAN_ID, rule.needs, endpoints=endpoints(emulator)).collect()
+    outcome, failed, _ = evaluate_rule_results(rule, inv)
+    assert (outcome.status, [(f.evaluation.resource_id, f.evaluation.detail) for f in failed]) == (
+        "ok", [("/providers/Microsoft.Subscription/policies/default", "subscriptions may enter the tenant")])
+    assert emulator.stats()["by_route"]["arm.tenant.subscriptionPolicy"] == 1
+
+
+def test_forbidden_subscription_policy_skips_naming_the_action(emulator: Emulator) -> None:
+    emulator.set_faults(forbid_arm=["subscriptionPolicy"])
+    rule = REGISTRY["AZ-IAM-024"]
+    inv = Collector(emulator.env["AZURE_SUBSCRIPTION_ID"], rule.needs, endpoints=endpoints(emulator)).collect()
+    outcome, _, _ = evaluate_rule_results(rule, inv)
+    assert (outcome.status, outcome.reason) == (
+        "skipped", "could not read the tenant's subscription policy (HTTP 403 AuthorizationFailed): grant the "
+                   "identity Microsoft.Subscription/policies/read at the tenant root scope (/)")

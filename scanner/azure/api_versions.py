@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from scanner.inventory import ChildSpec, Needs, SubscriptionRead
+from scanner.inventory import ChildSpec, Needs, SubscriptionRead, TenantRead
 
 RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.storage/storageaccounts": "2023-05-01",
@@ -88,8 +88,16 @@ SUBSCRIPTION_READ_API_VERSIONS: dict[str, str] = {
     "providers/Microsoft.Authorization/policyAssignments": "2022-06-01",
 }
 
+# tenant-scope object (ARM path from the root) -> api-version
+TENANT_READ_API_VERSIONS: dict[str, str] = {
+    "/providers/Microsoft.Subscription/policies/default": "2021-10-01",
+}
+
 _CHILDREN = {(parent.lower(), path.lower()): version for (parent, path), version in CHILD_API_VERSIONS.items()}
 _SUBSCRIPTION_READS = {path.lower(): version for path, version in SUBSCRIPTION_READ_API_VERSIONS.items()}
+
+
+_TENANT_READS = {path.lower(): version for path, version in TENANT_READ_API_VERSIONS.items()}
 
 
 class UnpinnedRead(LookupError):
@@ -112,6 +120,14 @@ def subscription_read_api_version(read: SubscriptionRead) -> str:
         raise UnpinnedRead(f"no api-version pinned for subscription read {read.path}") from None
 
 
+def tenant_read_api_version(read: TenantRead) -> str:
+    """The pinned api-version of a tenant-scope read; :class:`UnpinnedRead` if none."""
+    try:
+        return _TENANT_READS[read.path.lower()]
+    except KeyError:
+        raise UnpinnedRead(f"no api-version pinned for tenant read {read.path}") from None
+
+
 def unpinned_reads(needs: Needs | Iterable[Needs]) -> list[str]:
     """Why each child and subscription-scope read of ``needs`` has no pinned api-version (empty
     when all are pinned): collected before any request, so a missing entry fails the scan
@@ -126,6 +142,11 @@ def unpinned_reads(needs: Needs | Iterable[Needs]) -> list[str]:
         for read in need.subscription_reads:
             try:
                 subscription_read_api_version(read)
+            except UnpinnedRead as exc:
+                reasons.append(str(exc))
+        for tenant_read in need.tenant_reads:
+            try:
+                tenant_read_api_version(tenant_read)
             except UnpinnedRead as exc:
                 reasons.append(str(exc))
     return sorted(set(reasons))

@@ -25,7 +25,7 @@ from typing import Any, Awaitable, Callable
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
-from scanner.azure.api_versions import unpinned_reads
+from scanner.azure.api_versions import tenant_read_api_version, unpinned_reads
 from scanner.azure.arm import ArmReader
 from scanner.azure.credential import build_credential
 from scanner.azure.endpoints import AzureEndpoints
@@ -118,7 +118,7 @@ class Collector:
             async with ArmReader(credential, self.endpoints, self.subscription_id,
                                  max_connections=self.concurrency) as arm:
                 side = asyncio.gather(self._graph(credential, inventory), self._roles(arm, inventory),
-                                      self._subscription_reads(arm, inventory))
+                                      self._subscription_reads(arm, inventory), self._tenant_reads(arm, inventory))
                 try:
                     await self._collect_arm(arm, inventory)
                     await side
@@ -183,6 +183,24 @@ class Collector:
             else:
                 inventory.subscription_reads[read.key] = value
         await self._destination_reads(arm, inventory)
+
+    async def _tenant_reads(self, arm: ArmReader, inventory: Inventory) -> None:
+        """Tenant-scope objects (the subscription policy). They lie outside the subscription, so
+        a 403 names the action to grant at the root scope rather than "Reader"."""
+        reads = self.needs.tenant_reads
+        results = await asyncio.gather(
+            *(arm.get_json(r.path, tenant_read_api_version(r)) for r in reads), return_exceptions=True)
+        for read, value in zip(reads, results):
+            if isinstance(value, (HttpResponseError, ClientAuthenticationError)):
+                summary = http_error_summary(value)
+                log.info("tenant read %s failed: %s", read.path, summary)
+                hint = (f": grant the identity {read.action} at the tenant root scope (/)"
+                        if getattr(value, "status_code", None) == 403 else "")
+                inventory.unavailable[read.key] = f"could not read {read.label} ({summary}){hint}"
+            elif isinstance(value, BaseException):
+                raise value
+            else:
+                inventory.tenant_reads[read.key] = value
 
     async def _destination_reads(self, arm: ArmReader, inventory: Inventory) -> None:
         """Children read only under the parents a subscription read named (the activity log's

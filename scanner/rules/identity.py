@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 from urllib.parse import urlsplit
 
-from scanner.inventory import Inventory, Needs, props
+from scanner.inventory import Inventory, Needs, TenantRead, props
 from scanner.rules.support.base import Evaluation, rule
 from scanner.rules.support.helpers import Judgement, judge_subscription
 
@@ -1289,3 +1289,50 @@ def m365_group_creation(inv: Inventory) -> Iterator[Evaluation]:
     setting_id = _text((setting or {}).get("id")) or "Group.Unified"
     yield Evaluation(f"/graph/groupSettings/{setting_id}", "Microsoft 365 group settings", "Microsoft.Graph/groupSettings",
                      *judgement)
+
+
+# Subscription policy of the tenant (ARM, tenant scope): may subscriptions leave or enter it?
+SUBSCRIPTION_POLICY = TenantRead("/providers/Microsoft.Subscription/policies/default",
+                                 "the tenant's subscription policy", "Microsoft.Subscription/policies/read")
+
+
+@rule(
+    id="AZ-IAM-024",
+    title="Subscriptions may be moved out of or into the tenant",
+    severity="MEDIUM",
+    category="identity",
+    description=(
+        "The tenant's subscription policy does not block subscriptions leaving the Microsoft "
+        "Entra tenant, entering it, or both (the default allows everyone). A subscription owner "
+        "can then move a subscription, with its data, to a tenant they control, out of reach of "
+        "this tenant's identities, Conditional Access and logging, or bring in one that others "
+        "already administer."
+    ),
+    remediation=(
+        "Azure portal > Subscriptions > Manage policies: 'Subscription leaving Microsoft Entra ID "
+        "directory' and 'Subscription entering Microsoft Entra ID directory' = Permit no one "
+        "(Global Administrator; exempt named users if needed), i.e. `PUT /providers/"
+        "Microsoft.Subscription/policies/default` with blockSubscriptionsLeavingTenant and "
+        "blockSubscriptionsIntoTenant true."
+    ),
+    frameworks={"CIS": ["1.25"], "NIST": ["PR.AC-4", "PR.DS-5"], "ISO27001": ["A.5.15", "A.8.2"]},
+    needs=Needs(tenant_reads=(SUBSCRIPTION_POLICY,)),
+)
+def subscription_tenant_moves(inv: Inventory) -> Iterator[Evaluation]:
+    """Both ``blockSubscriptionsLeavingTenant`` and ``blockSubscriptionsIntoTenant`` must be
+    true; absent is false (the default). Exempted principals are reported, not judged."""
+    policy = inv.tenant_read(SUBSCRIPTION_POLICY)
+    if not isinstance(policy, dict):
+        return
+    p = props(policy)
+    flags = {key: p.get(key) for key in ("blockSubscriptionsLeavingTenant", "blockSubscriptionsIntoTenant")}
+    exempted = [str(x) for x in _list(p.get("exemptedPrincipals"))]
+    metadata = {**flags, "exemptedPrincipals": exempted}
+    open_ways = [way for key, way in (("blockSubscriptionsLeavingTenant", "leave"),
+                                      ("blockSubscriptionsIntoTenant", "enter")) if flags[key] is not True]
+    if open_ways:
+        judgement = Judgement(False, f"subscriptions may {' and '.join(open_ways)} the tenant", metadata)
+    else:
+        judgement = Judgement(True, "subscriptions can neither leave nor enter the tenant" + (
+            f" ({len(exempted)} exempted principal(s))" if exempted else ""), metadata)
+    yield Evaluation(SUBSCRIPTION_POLICY.path, "Subscription policy", "Microsoft.Subscription/policies", *judgement)

@@ -127,6 +127,8 @@ API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.Security/autoProvisioningSettings": ["2017-08-01-preview"],
     "Microsoft.Security/settings": ["2019-01-01", "2021-06-01", "2021-07-01", "2022-05-01"],
     "Microsoft.Authorization/policyAssignments": ["2021-06-01", "2022-06-01", "2023-04-01", "2024-04-01"],
+    # tenant scope only: GET /providers/Microsoft.Subscription/policies/default
+    "Microsoft.Subscription/policies": ["2021-01-01-privatepreview", "2021-10-01"],
 }
 # Subscription-scope collections (``/subscriptions/{id}/providers/<type>``) the emulator serves
 # from ``children`` keyed by that path ({"value": []} when the tenant has none), by short name
@@ -139,6 +141,10 @@ SUBSCRIPTION_READS = {
     "settings": "Microsoft.Security/settings",
     "policyAssignments": "Microsoft.Authorization/policyAssignments",
 }
+# Tenant-scope ARM objects (``/providers/...``) by short name (``--forbid-arm`` takes these too),
+# served from the tenant's optional key of the same name (the object's ``properties``).
+TENANT_READS = {"subscriptionPolicy": "Microsoft.Subscription/policies"}
+FORBIDDABLE_ARM_READS = {**SUBSCRIPTION_READS, **TENANT_READS}
 # Provider api-version lists for the types no rule reads (per namespace).
 NAMESPACE_API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.Network": ["2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01"],
@@ -1774,6 +1780,9 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
         "roleAssignments": assignments,
         "roleDefinitions": _role_definitions(sub),
         "graph": graph,
+        # AZ-IAM-024 violating: leaving is blocked, entering is not (one tenant, one verdict)
+        "subscriptionPolicy": {"blockSubscriptionsLeavingTenant": True, "blockSubscriptionsIntoTenant": False,
+                               "exemptedPrincipals": []},
     })
     return tenant
 

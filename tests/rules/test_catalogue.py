@@ -26,7 +26,7 @@ RULES_PER_FAMILY = {
     "SQL": 14,
     "PG": 9,
     "APP": 9,
-    "IAM": 23,
+    "IAM": 24,
     "AKS": 7,
     "ACR": 3,
     "MYSQL": 6,
