@@ -148,3 +148,16 @@ def test_mon015_reads_containers_only_under_the_destination_accounts() -> None:
     assert CONTAINERS not in needs.children  # never one read per storage account
     assert [d.child for d in needs.destination_reads] == [CONTAINERS]
     assert ACTIVITY_LOG_SETTINGS.key in needs.required_keys()
+
+
+def test_union_keeps_destination_and_tenant_reads_once_and_adds_their_source() -> None:
+    from scanner.inventory import Needs
+    from scanner.rules.identity import SUBSCRIPTION_POLICY
+
+    union = Needs.union([REGISTRY["AZ-MON-015"].needs, REGISTRY["AZ-MON-015"].needs,
+                         Needs(destination_reads=REGISTRY["AZ-MON-015"].needs.destination_reads),
+                         REGISTRY["AZ-IAM-024"].needs])
+    assert [d.child for d in union.destination_reads] == [CONTAINERS]
+    assert union.subscription_reads == (ACTIVITY_LOG_SETTINGS,)
+    assert union.tenant_reads == (SUBSCRIPTION_POLICY,)
+    assert SUBSCRIPTION_POLICY.key in union.required_keys()
