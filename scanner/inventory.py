@@ -80,6 +80,39 @@ class SubscriptionRead:
 
 
 @dataclass(frozen=True)
+class TenantRead:
+    """A GET of one tenant-scope ARM object (``path`` from the ARM root, e.g.
+    ``/providers/Microsoft.Subscription/policies/default``), not a collection. ``label`` names
+    it in skip reasons and ``action`` is the RBAC action that reads it (named when ARM answers
+    403: the object lies outside the subscription the identity is Reader on)."""
+
+    path: str
+    label: str
+    action: str
+
+    @property
+    def key(self) -> str:
+        return f"tenant:{self.path.lower()}"
+
+
+@dataclass(frozen=True)
+class DestinationRead:
+    """A child read only under the resources that a subscription-scope read points at: the
+    ``field`` property (e.g. ``storageAccountId``) of each item ``source`` returned names a
+    parent, and ``child`` is read under each such parent in this subscription, never under every
+    resource of the type. CIS 5.1.3 asks about the containers of the activity log's storage
+    account only; reading the containers of every account would cost one request per account."""
+
+    source: SubscriptionRead
+    field: str
+    child: ChildSpec
+
+    @property
+    def key(self) -> str:
+        return f"{self.child.key}<{self.source.key}.{self.field}"
+
+
+@dataclass(frozen=True)
 class Needs:
     """The data a rule reads; the collector fetches the union of all selected rules' needs once.
 
@@ -96,6 +129,10 @@ class Needs:
     role_assignments: bool = False
     role_definitions: bool = False
     subscription_reads: tuple[SubscriptionRead, ...] = ()
+    # children read only under the parents a subscription read names (their source read is
+    # required; a parent whose child read failed is recorded per parent, like any child)
+    destination_reads: tuple[DestinationRead, ...] = ()
+    tenant_reads: tuple[TenantRead, ...] = ()
 
     def required_keys(self) -> list[str]:
         """Data keys whose absence makes the rule impossible to evaluate."""
@@ -107,6 +144,8 @@ class Needs:
         if self.role_definitions:
             keys.append(ROLE_DEFINITIONS_KEY)
         keys += [r.key for r in self.subscription_reads]
+        keys += [d.source.key for d in self.destination_reads if d.source not in self.subscription_reads]
+        keys += [t.key for t in self.tenant_reads]
         return keys
 
     @staticmethod
@@ -117,6 +156,8 @@ class Needs:
         optional: set[str] = set()
         assignments = definitions = False
         reads: dict[str, SubscriptionRead] = {}
+        linked: dict[str, DestinationRead] = {}
+        tenant: dict[str, TenantRead] = {}
         for need in needs:
             types |= {t.lower() for t in need.resource_types}
             for child in need.children:
@@ -127,6 +168,11 @@ class Needs:
             definitions = definitions or need.role_definitions
             for read in need.subscription_reads:
                 reads.setdefault(read.key, read)
+            for dest in need.destination_reads:
+                linked.setdefault(dest.key, dest)
+                reads.setdefault(dest.source.key, dest.source)
+            for read in need.tenant_reads:
+                tenant.setdefault(read.key, read)
         return Needs(
             resource_types=frozenset(types),
             children=tuple(children[k] for k in sorted(children)),
@@ -135,6 +181,8 @@ class Needs:
             role_assignments=assignments,
             role_definitions=definitions,
             subscription_reads=tuple(reads[k] for k in sorted(reads)),
+            destination_reads=tuple(linked[k] for k in sorted(linked)),
+            tenant_reads=tuple(tenant[k] for k in sorted(tenant)),
         )
 
 
@@ -167,6 +215,8 @@ class Inventory:
     role_definitions: list[dict[str, Any]] = field(default_factory=list)
     # SubscriptionRead.key -> the collection read (list of REST objects)
     subscription_reads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # TenantRead.key -> the object read
+    tenant_reads: dict[str, dict[str, Any]] = field(default_factory=dict)
     # data key -> why it could not be read at all (403, throttled out, ...)
     unavailable: dict[str, str] = field(default_factory=dict)
     # lower-cased resource id (or "<child key>|<parent id>") -> why that one could not be read
@@ -203,6 +253,10 @@ class Inventory:
         """The collection a :class:`SubscriptionRead` returned, or :data:`MISSING` if it was not
         read (not collected, or unavailable: then ``unavailable[read.key]`` says why)."""
         return self.subscription_reads.get(read.key, MISSING)
+
+    def tenant_read(self, read: TenantRead) -> Any:
+        """The object a :class:`TenantRead` returned, or :data:`MISSING` if it was not read."""
+        return self.tenant_reads.get(read.key, MISSING)
 
     def graph_objects(self, collection: str) -> list[dict[str, Any]]:
         return self.graph.get(collection, [])

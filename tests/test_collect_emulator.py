@@ -197,7 +197,7 @@ def test_subscription_reads_and_locations_are_collected(emulator: Emulator) -> N
     from scanner.rules.monitoring import ACTIVITY_LOG_SETTINGS, DEFENDER_PRICINGS
 
     assert [s["name"] for s in inv.subscription_read(ACTIVITY_LOG_SETTINGS)] == [
-        "activity-log-to-nowhere", "activity-log-all-disabled"]
+        "activity-log-to-nowhere", "activity-log-all-disabled", "activity-log-archive"]
     assert len(inv.subscription_read(DEFENDER_PRICINGS)) == 13  # + CloudPosture (Defender CSPM, AZ-MON-006)
     # every listed resource counted in its (normalised) region, needed by a rule or not
     assert sum(inv.locations.values()) == inv.resource_count

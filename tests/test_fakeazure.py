@@ -288,7 +288,7 @@ def test_extension_resources_are_versioned_by_their_own_provider(client):
 def test_subscription_scope_reads(client, emu):
     diag = f"{client.sub}/providers/Microsoft.Insights/diagnosticSettings"
     names = [d["name"] for d in client.get(f"{diag}?api-version=2021-05-01-preview").json()["value"]]
-    assert names == ["activity-log-to-nowhere", "activity-log-all-disabled"]
+    assert names == ["activity-log-to-nowhere", "activity-log-all-disabled", "activity-log-archive"]
     pricings = f"{client.sub}/providers/Microsoft.Security/pricings"
     plans = client.get(f"{pricings}?api-version=2024-01-01").json()["value"]
     assert {p["name"]: p["properties"]["pricingTier"] for p in plans}["VirtualMachines"] == "Standard"

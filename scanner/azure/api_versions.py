@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from scanner.inventory import ChildSpec, Needs, SubscriptionRead
+from scanner.inventory import ChildSpec, Needs, SubscriptionRead, TenantRead
 
 RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.storage/storageaccounts": "2023-05-01",
@@ -57,6 +57,8 @@ AUTHORIZATION_API_VERSION = "2022-04-01"
 CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
     ("Microsoft.Storage/storageAccounts", "blobServices/default"): "2023-05-01",
     ("Microsoft.Storage/storageAccounts", "fileServices/default"): "2023-05-01",
+    # read only under the activity log's destination accounts (DestinationRead)
+    ("Microsoft.Storage/storageAccounts", "blobServices/default/containers"): "2023-05-01",
     ("Microsoft.Sql/servers", "firewallRules"): "2021-11-01",
     ("Microsoft.Sql/servers", "auditingSettings/default"): "2021-11-01",
     ("Microsoft.Sql/servers/databases", "transparentDataEncryption/current"): "2021-11-01",
@@ -92,10 +94,19 @@ SUBSCRIPTION_READ_API_VERSIONS: dict[str, str] = {
     "providers/Microsoft.Security/securityContacts": "2020-01-01-preview",
     "providers/Microsoft.Security/autoProvisioningSettings": "2017-08-01-preview",
     "providers/Microsoft.Security/settings": "2022-05-01",
+    "providers/Microsoft.Authorization/policyAssignments": "2022-06-01",
+}
+
+# tenant-scope object (ARM path from the root) -> api-version
+TENANT_READ_API_VERSIONS: dict[str, str] = {
+    "/providers/Microsoft.Subscription/policies/default": "2021-10-01",
 }
 
 _CHILDREN = {(parent.lower(), path.lower()): version for (parent, path), version in CHILD_API_VERSIONS.items()}
 _SUBSCRIPTION_READS = {path.lower(): version for path, version in SUBSCRIPTION_READ_API_VERSIONS.items()}
+
+
+_TENANT_READS = {path.lower(): version for path, version in TENANT_READ_API_VERSIONS.items()}
 
 
 class UnpinnedRead(LookupError):
@@ -118,13 +129,21 @@ def subscription_read_api_version(read: SubscriptionRead) -> str:
         raise UnpinnedRead(f"no api-version pinned for subscription read {read.path}") from None
 
 
+def tenant_read_api_version(read: TenantRead) -> str:
+    """The pinned api-version of a tenant-scope read; :class:`UnpinnedRead` if none."""
+    try:
+        return _TENANT_READS[read.path.lower()]
+    except KeyError:
+        raise UnpinnedRead(f"no api-version pinned for tenant read {read.path}") from None
+
+
 def unpinned_reads(needs: Needs | Iterable[Needs]) -> list[str]:
     """Why each child and subscription-scope read of ``needs`` has no pinned api-version (empty
     when all are pinned): collected before any request, so a missing entry fails the scan
     loudly instead of as a 400 per resource."""
     reasons: list[str] = []
     for need in [needs] if isinstance(needs, Needs) else list(needs):
-        for spec in need.children:
+        for spec in list(need.children) + [d.child for d in need.destination_reads]:
             try:
                 child_api_version(spec)
             except UnpinnedRead as exc:
@@ -132,6 +151,11 @@ def unpinned_reads(needs: Needs | Iterable[Needs]) -> list[str]:
         for read in need.subscription_reads:
             try:
                 subscription_read_api_version(read)
+            except UnpinnedRead as exc:
+                reasons.append(str(exc))
+        for tenant_read in need.tenant_reads:
+            try:
+                tenant_read_api_version(tenant_read)
             except UnpinnedRead as exc:
                 reasons.append(str(exc))
     return sorted(set(reasons))

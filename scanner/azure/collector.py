@@ -31,7 +31,7 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
 from scanner.azure import resourcegraph as ARG
-from scanner.azure.api_versions import unpinned_reads
+from scanner.azure.api_versions import tenant_read_api_version, unpinned_reads
 from scanner.azure.arm import ArmReader
 from scanner.azure.credential import build_credential
 from scanner.azure.endpoints import AzureEndpoints
@@ -134,7 +134,7 @@ class Collector:
             async with ArmReader(credential, self.endpoints, self.subscription_id,
                                  max_connections=self.concurrency) as arm:
                 side = asyncio.gather(self._graph(credential, inventory), self._roles(arm, inventory),
-                                      self._subscription_reads(arm, inventory))
+                                      self._subscription_reads(arm, inventory), self._tenant_reads(arm, inventory))
                 try:
                     await self._collect_arm(arm, inventory)
                     await side
@@ -198,6 +198,41 @@ class Collector:
                 raise value
             else:
                 inventory.subscription_reads[read.key] = value
+        await self._destination_reads(arm, inventory)
+
+    async def _tenant_reads(self, arm: ArmReader, inventory: Inventory) -> None:
+        """Tenant-scope objects (the subscription policy). They lie outside the subscription, so
+        a 403 names the action to grant at the root scope rather than "Reader"."""
+        reads = self.needs.tenant_reads
+        results = await asyncio.gather(
+            *(arm.get_json(r.path, tenant_read_api_version(r)) for r in reads), return_exceptions=True)
+        for read, value in zip(reads, results):
+            if isinstance(value, (HttpResponseError, ClientAuthenticationError)):
+                summary = http_error_summary(value)
+                log.info("tenant read %s failed: %s", read.path, summary)
+                hint = (f": grant the identity {read.action} at the tenant root scope (/)"
+                        if getattr(value, "status_code", None) == 403 else "")
+                inventory.unavailable[read.key] = f"could not read {read.label} ({summary}){hint}"
+            elif isinstance(value, BaseException):
+                raise value
+            else:
+                inventory.tenant_reads[read.key] = value
+
+    async def _destination_reads(self, arm: ArmReader, inventory: Inventory) -> None:
+        """Children read only under the parents a subscription read named (the activity log's
+        storage accounts), in this subscription; a failure is recorded per parent."""
+        jobs = []
+        own = f"/subscriptions/{self.subscription_id}/".lower()
+        for dest in self.needs.destination_reads:
+            items = inventory.subscription_reads.get(dest.source.key)
+            if not isinstance(items, list):
+                continue
+            inventory.children.setdefault(dest.child.key, {})
+            parents = {str((item.get("properties") or {}).get(dest.field) or "").rstrip("/")
+                       for item in items if isinstance(item, dict)}
+            by_key = {p.lower(): p for p in sorted(parents) if p.lower().startswith(own)}
+            jobs += [self._fetch_child(arm, parent, dest.child, inventory) for parent in by_key.values()]
+        await asyncio.gather(*jobs)
 
     def _graph_reason(self, name: str, exc: BaseException) -> str:
         summary = graph_error_summary(exc)

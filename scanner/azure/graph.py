@@ -68,6 +68,9 @@ COLLECTIONS: dict[str, GraphCollection] = {
     "securityDefaults": GraphCollection("policies/identitySecurityDefaultsEnforcementPolicy", {}, "Policy.Read.All",
                                         single=True),
     "conditionalAccessPolicies": GraphCollection("identity/conditionalAccess/policies", {}, "Policy.Read.All"),
+    # tenant-wide group settings (Group.Unified: EnableGroupCreation, AZ-IAM-023); not paged in
+    # practice (one object per template) but read as a collection
+    "groupSettings": GraphCollection("groupSettings", {}, "GroupSettings.Read.All"),
 }
 
 # kiota's ceiling (10): Graph throttles a busy tenant for minutes at a time, and a page given up

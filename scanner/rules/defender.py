@@ -236,3 +236,74 @@ def mcas_integration(inv: Inventory) -> Judgement | None:
 @judge_subscription
 def wdatp_integration(inv: Inventory) -> Judgement | None:
     return _integration(inv, "WDATP", "Defender for Endpoint")
+
+
+# ------------------------------------------------- Defender for Cloud default initiative (2.1.14)
+POLICY_ASSIGNMENTS = SubscriptionRead("providers/Microsoft.Authorization/policyAssignments",
+                                      "Azure Policy assignments of the subscription")
+DEFAULT_ASSIGNMENT = "SecurityCenterBuiltIn"  # the name Defender for Cloud gives its assignment
+# the Microsoft cloud security benchmark initiative (formerly Azure Security Benchmark / "ASC Default")
+MCSB_INITIATIVE = "1f3afdf9-d0c9-4c3d-847f-89da613e70a8"
+
+
+def _default_assignment(assignments: list[Any]) -> dict[str, Any] | None:
+    """Defender for Cloud's default assignment: by its name, else any assignment of the MCSB
+    initiative (one assigned at a management group applies too; the list includes those)."""
+    items = [a for a in assignments if isinstance(a, dict)]
+    for item in items:
+        if str(item.get("name", "")).lower() == DEFAULT_ASSIGNMENT.lower():
+            return item
+    for item in items:
+        if str(props(item).get("policyDefinitionId") or "").rstrip("/").lower().endswith(f"/{MCSB_INITIATIVE}"):
+            return item
+    return None
+
+
+@rule(
+    id="AZ-DEF-008",
+    title="Defender for Cloud default policy initiative is missing, not enforced or has policies disabled",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "Defender for Cloud's default assignment (SecurityCenterBuiltIn, the Microsoft cloud "
+        "security benchmark initiative) is missing, set to DoNotEnforce, or sets some of its "
+        "policies' effect to Disabled, so the recommendations those policies produce (missing "
+        "updates, open management ports, unencrypted data, ...) are never raised. Parameters left "
+        "at the initiative's defaults are not judged: the assignment does not carry them."
+    ),
+    remediation=(
+        "Microsoft Defender for Cloud > Environment settings > <subscription> > Security policies: "
+        "make sure the Microsoft cloud security benchmark is assigned and enforced; in the "
+        "assignment's Parameters set every effect that reads Disabled to AuditIfNotExists or Audit "
+        "(`az policy assignment show -n SecurityCenterBuiltIn --scope /subscriptions/<id>`)."
+    ),
+    frameworks={"CIS": ["2.1.14"], "NIST": ["ID.GV-1", "DE.CM-8"], "ISO27001": ["A.5.36", "A.8.8"]},
+    needs=Needs(subscription_reads=(POLICY_ASSIGNMENTS,)),
+)
+@judge_subscription
+def default_initiative(inv: Inventory) -> Judgement | None:
+    """Fails when the assignment is absent, its ``enforcementMode`` is DoNotEnforce, or any
+    parameter's ``value`` is the string "Disabled" (the effect parameters' off value)."""
+    payload = inv.subscription_read(POLICY_ASSIGNMENTS)
+    if not isinstance(payload, list):
+        return None
+    assignment = _default_assignment(payload)
+    if assignment is None:
+        return Judgement(False, "Defender for Cloud's default initiative (SecurityCenterBuiltIn) is not assigned",
+                         {"assignments": len(payload)})
+    p = props(assignment)
+    parameters = as_dict(p.get("parameters"))
+    disabled = sorted(name for name, param in parameters.items()
+                      if str(as_dict(param).get("value") or "").strip().lower() == "disabled")
+    mode = p.get("enforcementMode") or "Default"
+    metadata = {"assignment": assignment.get("name"), "enforcementMode": mode, "disabledParameters": disabled,
+                "scope": p.get("scope")}
+    problems = []
+    if str(mode).lower() == "donotenforce":
+        problems.append("enforcement is DoNotEnforce")
+    if disabled:
+        problems.append(f"{len(disabled)} polic{'y' if len(disabled) == 1 else 'ies'} set to Disabled: "
+                        + ", ".join(disabled[:5]) + (" ..." if len(disabled) > 5 else ""))
+    if problems:
+        return Judgement(False, "; ".join(problems), metadata)
+    return Judgement(True, f"{assignment.get('name')} is assigned and enforced with no policy disabled", metadata)

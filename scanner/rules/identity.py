@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 from urllib.parse import urlsplit
 
-from scanner.inventory import Inventory, Needs, props
+from scanner.inventory import Inventory, Needs, TenantRead, props
 from scanner.rules.support.base import Evaluation, rule
 from scanner.rules.support.helpers import Judgement, judge_subscription
 
@@ -1232,3 +1232,107 @@ def user_access_administrator_scope(inv: Inventory) -> Iterable[Evaluation]:
         else:
             detail = f"User Access Administrator limited to {scope}"
         yield _assignment_verdict(assignment, principal, not broad, detail, metadata)
+
+
+# Microsoft 365 group settings (Graph ``groupSettings``): the tenant-wide "Group.Unified" object
+GROUP_UNIFIED_TEMPLATE = "62375ab9-6b52-47ed-826b-58e47e0e304b"
+
+
+def _group_unified(inv: Inventory) -> dict[str, Any] | None:
+    """The tenant's Group.Unified settings object (by template id or display name), if created."""
+    for setting in _objects(inv.graph_objects("groupSettings")):
+        if _text(setting.get("templateId")).lower() == GROUP_UNIFIED_TEMPLATE or \
+                _text(setting.get("displayName")).lower() == "group.unified":
+            return setting
+    return None
+
+
+@rule(
+    id="AZ-IAM-023",
+    title="Users can create Microsoft 365 groups",
+    severity="LOW",
+    category="identity",
+    description=(
+        "Any user can create Microsoft 365 groups (with a mailbox, SharePoint site and Team). "
+        "Groups then multiply without owners, naming or review, can be shared with guests and "
+        "can be granted access by mistake. A tenant that never created the Group.Unified "
+        "settings object has the default, which allows it."
+    ),
+    remediation=(
+        "Entra admin center > Groups > General > 'Users can create Microsoft 365 groups in "
+        "Azure portals, API or PowerShell' = No; or create/update the Group.Unified setting "
+        "(`POST /groupSettings` from template 62375ab9-6b52-47ed-826b-58e47e0e304b) with "
+        "EnableGroupCreation = false, optionally GroupCreationAllowedGroupId for a group of creators."
+    ),
+    frameworks={"NIST": ["PR.AC-4"], "ISO27001": ["A.5.15"]},
+    needs=Needs(graph=frozenset({"groupSettings"})),
+)
+def m365_group_creation(inv: Inventory) -> Iterator[Evaluation]:
+    """``EnableGroupCreation`` "false" passes (a GroupCreationAllowedGroupId may still name the
+    creators); "true", an absent value or no Group.Unified object (Graph's default) fails.
+    Nothing when the collection was not read."""
+    if "groupSettings" not in inv.graph:
+        return
+    setting = _group_unified(inv)
+    values = {_text(v.get("name")): v.get("value") for v in _objects((setting or {}).get("values"))}
+    raw = values.get("EnableGroupCreation")
+    metadata = {"EnableGroupCreation": raw, "GroupCreationAllowedGroupId": values.get("GroupCreationAllowedGroupId") or None}
+    if _text(raw).strip().lower() == "false":
+        judgement = Judgement(True, "only administrators" + (" and the allowed group" if metadata[
+            "GroupCreationAllowedGroupId"] else "") + " can create Microsoft 365 groups", metadata)
+    elif setting is None:
+        judgement = Judgement(False, "users can create Microsoft 365 groups (no Group.Unified setting: the "
+                                     "default allows it)", metadata)
+    else:
+        judgement = Judgement(False, f"users can create Microsoft 365 groups (EnableGroupCreation {raw or 'not set'})",
+                              metadata)
+    setting_id = _text((setting or {}).get("id")) or "Group.Unified"
+    yield Evaluation(f"/graph/groupSettings/{setting_id}", "Microsoft 365 group settings", "Microsoft.Graph/groupSettings",
+                     *judgement)
+
+
+# Subscription policy of the tenant (ARM, tenant scope): may subscriptions leave or enter it?
+SUBSCRIPTION_POLICY = TenantRead("/providers/Microsoft.Subscription/policies/default",
+                                 "the tenant's subscription policy", "Microsoft.Subscription/policies/read")
+
+
+@rule(
+    id="AZ-IAM-024",
+    title="Subscriptions may be moved out of or into the tenant",
+    severity="MEDIUM",
+    category="identity",
+    description=(
+        "The tenant's subscription policy does not block subscriptions leaving the Microsoft "
+        "Entra tenant, entering it, or both (the default allows everyone). A subscription owner "
+        "can then move a subscription, with its data, to a tenant they control, out of reach of "
+        "this tenant's identities, Conditional Access and logging, or bring in one that others "
+        "already administer."
+    ),
+    remediation=(
+        "Azure portal > Subscriptions > Manage policies: 'Subscription leaving Microsoft Entra ID "
+        "directory' and 'Subscription entering Microsoft Entra ID directory' = Permit no one "
+        "(Global Administrator; exempt named users if needed), i.e. `PUT /providers/"
+        "Microsoft.Subscription/policies/default` with blockSubscriptionsLeavingTenant and "
+        "blockSubscriptionsIntoTenant true."
+    ),
+    frameworks={"CIS": ["1.25"], "NIST": ["PR.AC-4", "PR.DS-5"], "ISO27001": ["A.5.15", "A.8.2"]},
+    needs=Needs(tenant_reads=(SUBSCRIPTION_POLICY,)),
+)
+def subscription_tenant_moves(inv: Inventory) -> Iterator[Evaluation]:
+    """Both ``blockSubscriptionsLeavingTenant`` and ``blockSubscriptionsIntoTenant`` must be
+    true; absent is false (the default). Exempted principals are reported, not judged."""
+    policy = inv.tenant_read(SUBSCRIPTION_POLICY)
+    if not isinstance(policy, dict):
+        return
+    p = props(policy)
+    flags = {key: p.get(key) for key in ("blockSubscriptionsLeavingTenant", "blockSubscriptionsIntoTenant")}
+    exempted = [str(x) for x in _list(p.get("exemptedPrincipals"))]
+    metadata = {**flags, "exemptedPrincipals": exempted}
+    open_ways = [way for key, way in (("blockSubscriptionsLeavingTenant", "leave"),
+                                      ("blockSubscriptionsIntoTenant", "enter")) if flags[key] is not True]
+    if open_ways:
+        judgement = Judgement(False, f"subscriptions may {' and '.join(open_ways)} the tenant", metadata)
+    else:
+        judgement = Judgement(True, "subscriptions can neither leave nor enter the tenant" + (
+            f" ({len(exempted)} exempted principal(s))" if exempted else ""), metadata)
+    yield Evaluation(SUBSCRIPTION_POLICY.path, "Subscription policy", "Microsoft.Subscription/policies", *judgement)

@@ -11,12 +11,21 @@ resources (activity-log alerts). A rule yields nothing when its data was not col
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from scanner.inventory import Inventory, Needs, SubscriptionRead, props
+from scanner.inventory import ChildSpec, DestinationRead, Inventory, Needs, SubscriptionRead, props
 from scanner.rules.support.base import Evaluation, resource_name, rule
 from scanner.rules.support.diagnostic_settings import destinations, enabled_log_entries
-from scanner.rules.support.helpers import Judgement, Resource, as_dict, flag, judge_each_resource, judge_subscription
+from scanner.rules.support.helpers import (
+    Judgement,
+    Resource,
+    as_dict,
+    flag,
+    judge_each_resource,
+    judge_subscription,
+    unread_child,
+    verdict,
+)
 
 ALERT_TYPE = "Microsoft.Insights/activityLogAlerts"
 PRICING_TYPE = "Microsoft.Security/pricings"
@@ -562,3 +571,161 @@ def component_local_auth(inv: Inventory, component: Resource) -> Judgement:
 @judge_each_resource(COMPONENT_TYPE, "Application Insights component")
 def component_public_access(inv: Inventory, component: Resource) -> Judgement:
     return _public_network_access(component, ("publicNetworkAccessForIngestion", "publicNetworkAccessForQuery"))
+
+
+
+# ---------------------------------------------------------------------------------------------
+# The storage account(s) the activity log is exported to (CIS 5.1.3, 5.1.4) and Application
+# Insights presence (CIS 5.3.1)
+# ---------------------------------------------------------------------------------------------
+
+STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
+AccountJudge = Callable[[Inventory, Resource], Judgement]
+
+
+def _destination_accounts(settings: list[dict[str, Any]]) -> dict[str, tuple[str, list[str]]]:
+    """lower-cased ``storageAccountId`` -> (id as written, names of the settings sending there)."""
+    accounts: dict[str, tuple[str, list[str]]] = {}
+    for setting in settings:
+        account_id = str(props(setting).get("storageAccountId") or "").strip().rstrip("/")
+        if account_id:
+            accounts.setdefault(account_id.lower(), (account_id, []))[1].append(resource_name(setting))
+    return accounts
+
+
+def judge_activity_log_accounts(judge: AccountJudge) -> Callable[[Inventory], Iterator[Evaluation]]:
+    """Make a rule of a decision on each storage account an activity-log diagnostic setting
+    sends to (its ``storageAccountId``), joined with that account's GET. An account the
+    inventory does not hold (another subscription, deleted, or its GET failed) is not
+    evaluated, with the reason; no verdict at all when no setting sends to storage."""
+
+    def evaluate(inv: Inventory) -> Iterator[Evaluation]:
+        settings = _activity_log_settings(inv)
+        if settings is None:
+            return
+        by_id = {str(a.get("id", "")).lower(): a for a in inv.of_type(STORAGE_TYPE)}
+        failed = inv.unreadable_of_type(STORAGE_TYPE)
+        for key, (account_id, names) in sorted(_destination_accounts(settings).items()):
+            metadata = {"diagnosticSettings": sorted(names)}
+            account = by_id.get(key)
+            if account is None:
+                reason = failed.get(key)
+                detail = (f"activity-log storage account could not be read: {reason}" if reason else
+                          "activity-log storage account is not in this subscription's inventory (another "
+                          "subscription or deleted), so its settings could not be read")
+                yield Evaluation(account_id, account_id.rsplit("/", 1)[-1], STORAGE_TYPE, None, detail, metadata)
+                continue
+            passed, detail, extra = judge(inv, account)
+            yield verdict(account, STORAGE_TYPE, passed, detail, {**metadata, **extra})
+
+    evaluate.__name__ = judge.__name__
+    evaluate.__doc__ = judge.__doc__
+    return evaluate
+
+
+@rule(
+    id="AZ-MON-014",
+    title="Activity-log storage account is not encrypted with a customer-managed key",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "The storage account that receives the subscription's activity log is encrypted with a "
+        "Microsoft-managed key. With a customer-managed key in Key Vault the organisation controls "
+        "(and can revoke or rotate) access to the audit trail of every control-plane change."
+    ),
+    remediation=(
+        "Portal: storage account > Encryption > 'Customer-managed keys', select a Key Vault key; "
+        "or `az storage account update -g <rg> -n <account> --encryption-key-source Microsoft.Keyvault "
+        "--encryption-key-vault <vault uri> --encryption-key-name <key>` (the account's identity "
+        "needs get/wrapKey/unwrapKey on the key)."
+    ),
+    frameworks={"CIS": ["5.1.4"], "NIST": ["PR.DS-1"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({STORAGE_TYPE}), subscription_reads=(ACTIVITY_LOG_SETTINGS,)),
+)
+@judge_activity_log_accounts
+def activity_log_account_cmk(inv: Inventory, account: Resource) -> Judgement:
+    """``encryption.keySource`` Microsoft.Keyvault passes; Microsoft.Storage or absent (the
+    platform-managed default) fails."""
+    key_source = as_dict(props(account).get("encryption")).get("keySource")
+    metadata = {"keySource": key_source}
+    if str(key_source or "").lower() == "microsoft.keyvault":
+        return Judgement(True, "encrypted with a customer-managed key (Microsoft.Keyvault)", metadata)
+    return Judgement(False, f"encrypted with a Microsoft-managed key (keySource {key_source or 'not set'})", metadata)
+
+
+ACTIVITY_LOG_CONTAINER = "insights-activity-logs"  # the container Azure Monitor writes the activity log to
+CONTAINERS = ChildSpec(STORAGE_TYPE, "blobServices/default/containers", is_list=True)
+ACTIVITY_LOG_CONTAINERS = DestinationRead(ACTIVITY_LOG_SETTINGS, "storageAccountId", CONTAINERS)
+
+
+@rule(
+    id="AZ-MON-015",
+    title="Activity-log storage container allows anonymous public access",
+    severity="HIGH",
+    category="monitoring",
+    description=(
+        "The `insights-activity-logs` container of the storage account that receives the "
+        "activity log allows anonymous read access, so anyone who guesses the account name can "
+        "read the subscription's audit trail: who changed what, from which IP address."
+    ),
+    remediation=(
+        "Disallow anonymous access on the account (`az storage account update -g <rg> -n <account> "
+        "--allow-blob-public-access false`), or at least set the container's access level to "
+        "Private: `az storage container set-permission -n insights-activity-logs --account-name "
+        "<account> --public-access off --auth-mode login`."
+    ),
+    frameworks={"CIS": ["5.1.3"], "NIST": ["PR.AC-3", "PR.DS-5"], "ISO27001": ["A.8.3", "A.8.15"]},
+    needs=Needs(resource_types=frozenset({STORAGE_TYPE}), subscription_reads=(ACTIVITY_LOG_SETTINGS,),
+                destination_reads=(ACTIVITY_LOG_CONTAINERS,)),
+)
+@judge_activity_log_accounts
+def activity_log_container_private(inv: Inventory, account: Resource) -> Judgement:
+    """``allowBlobPublicAccess`` false passes whatever the container says (the account-level
+    switch overrides container ACLs). Otherwise the container's ``publicAccess`` decides: Blob
+    or Container fails, None (or absent) passes; no such container yet passes (nothing to read)."""
+    allow = props(account).get("allowBlobPublicAccess")
+    if flag(allow) is False:
+        return Judgement(True, "anonymous access is disallowed on the account", {"allowBlobPublicAccess": allow})
+    containers = inv.child(CONTAINERS, str(account.get("id", "")))
+    if not isinstance(containers, list):
+        return unread_child(inv, CONTAINERS, account, "the account's blob containers")
+    found = [c for c in containers if isinstance(c, dict) and str(c.get("name", "")).lower() == ACTIVITY_LOG_CONTAINER]
+    metadata = {"allowBlobPublicAccess": allow, "container": ACTIVITY_LOG_CONTAINER}
+    if not found:
+        return Judgement(True, f"no {ACTIVITY_LOG_CONTAINER} container in the account", metadata)
+    access = as_dict(found[0].get("properties")).get("publicAccess")
+    metadata["publicAccess"] = access
+    if str(access or "None").lower() in ("blob", "container"):
+        return Judgement(False, f"{ACTIVITY_LOG_CONTAINER} allows anonymous read access (publicAccess {access})", metadata)
+    return Judgement(True, f"{ACTIVITY_LOG_CONTAINER} is private", metadata)
+
+
+@rule(
+    id="AZ-MON-016",
+    title="No Application Insights component in the subscription",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "The subscription has no Application Insights component, so no application in it sends "
+        "performance, failure or usage telemetry: attacks and faults that show only in the "
+        "application's behaviour (error spikes, unusual requests) go unseen."
+    ),
+    remediation=(
+        "Create an Application Insights resource (workspace-based) for each application and send "
+        "its telemetry there: portal > Application Insights > Create, or `az monitor app-insights "
+        "component create --app <name> -g <rg> -l <region> --workspace <workspace id>`."
+    ),
+    frameworks={"CIS": ["5.3.1"], "NIST": ["DE.CM-1", "DE.AE-3"], "ISO27001": ["A.8.16"]},
+    needs=Needs(resource_types=frozenset({COMPONENT_TYPE})),
+)
+@judge_subscription
+def application_insights_configured(inv: Inventory) -> Judgement | None:
+    """A component whose GET failed still exists (the listing named it), so it counts."""
+    if COMPONENT_TYPE.lower() not in inv.resources:
+        return None
+    names = sorted(resource_name(c) for c in inv.of_type(COMPONENT_TYPE))
+    names += sorted(rid.rsplit("/", 1)[-1] for rid in inv.unreadable_of_type(COMPONENT_TYPE))
+    if names:
+        return Judgement(True, f"{len(names)} Application Insights component(s): {', '.join(names[:5])}",
+                         {"components": names})
+    return Judgement(False, "no Application Insights component in the subscription", {"components": []})

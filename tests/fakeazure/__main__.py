@@ -58,14 +58,14 @@ def _graph_collections(value: str) -> list[str]:
 
 
 def _subscription_reads(value: str) -> list[str]:
-    known = {c.lower(): c for c in T.SUBSCRIPTION_READS}
+    known = {c.lower(): c for c in T.FORBIDDABLE_ARM_READS}
     out = []
     for name in (v.strip() for v in value.split(",")):
         if not name:
             continue
         if name.lower() not in known:
             raise argparse.ArgumentTypeError(
-                f"unknown subscription read {name!r} (known: {', '.join(T.SUBSCRIPTION_READS)})")
+                f"unknown subscription read {name!r} (known: {', '.join(T.FORBIDDABLE_ARM_READS)})")
         out.append(known[name.lower()])
     return out
 

@@ -116,12 +116,37 @@ def plant_defender_settings(arm: Any) -> None:
     }])
 
 
+MCSB_INITIATIVE_ID = "/providers/Microsoft.Authorization/policySetDefinitions/1f3afdf9-d0c9-4c3d-847f-89da613e70a8"
+
+
+def default_policy_assignment(arm: Any, parameters: dict[str, str], mode: str = "Default") -> None:
+    """Defender for Cloud's ``SecurityCenterBuiltIn`` assignment of the Microsoft cloud security
+    benchmark initiative (AZ-DEF-008) as ``GET /subscriptions/{id}/providers/
+    Microsoft.Authorization/policyAssignments`` (2022-06-01) lists it; ``parameters`` only the
+    ones changed from the initiative's defaults, as Azure stores them."""
+    scope = f"/subscriptions/{arm.sub}"
+    arm.subscription_read("Microsoft.Authorization/policyAssignments", [{
+        "id": f"{scope}/providers/Microsoft.Authorization/policyAssignments/SecurityCenterBuiltIn",
+        "type": "Microsoft.Authorization/policyAssignments", "name": "SecurityCenterBuiltIn",
+        "properties": {
+            "displayName": f"ASC Default (subscription: {arm.sub})", "policyDefinitionId": MCSB_INITIATIVE_ID,
+            "scope": scope, "notScopes": [], "enforcementMode": mode,
+            "parameters": {name: {"value": value} for name, value in parameters.items()},
+            "metadata": {"assignedBy": "Security Center", "createdOn": "2023-03-01T09:00:00.0000000Z"},
+        },
+    }])
+
+
 def plant_demo(arm: Any, now: datetime) -> None:
     """Every issue-17 case of the demo tenant."""
     for name, kw in COSMOS_CASES:
         cosmos_account(arm, "rg-data", name, "northeurope", **kw)
     plant_alerts(arm)
     plant_defender_settings(arm)
+    # AZ-DEF-008 violating: two effects turned off (the nearly clean subscription complies)
+    default_policy_assignment(arm, {"systemUpdatesMonitoringEffect": "Disabled",
+                                    "endpointProtectionMonitoringEffect": "Disabled",
+                                    "diskEncryptionMonitoringEffect": "AuditIfNotExists"})
     plant_server_parameters(arm)
     plant_sql_security(arm)
     plant_file_services(arm)
@@ -152,7 +177,8 @@ def plant_graph(graph: dict[str, Any], *, extra_global_admins: int = 3) -> None:
     groups and tenants, invite guests; guests see the directory like members; security defaults
     off; Conditional Access requires MFA for admins only in report-only mode and protects Azure
     management with a compliant device rather than MFA. ``extra_global_admins`` enabled members
-    join the Global Administrator role, above the four AZ-IAM-021 allows."""
+    join the Global Administrator role, above the four AZ-IAM-021 allows. Users may create
+    Microsoft 365 groups (AZ-IAM-023)."""
     admins = next((r for r in graph.get("directoryRoles", []) if r.get("roleTemplateId") == GLOBAL_ADMIN_TEMPLATE), None)
     if admins is not None:
         present = {m["id"] for m in admins["members"]}
@@ -191,6 +217,19 @@ def plant_graph(graph: dict[str, Any], *, extra_global_admins: int = 3) -> None:
         _ca_policy("ca-azure-management-compliant-device", "enabled",
                    {"includeUsers": ["All"]}, [AZURE_MANAGEMENT_APP], ["compliantDevice"]),
     ]
+    # AZ-IAM-023: a Group.Unified object exists (for a usage guideline) but leaves M365 group
+    # creation on ("List settings", GET /groupSettings, v1.0; values are strings)
+    graph["groupSettings"] = [{
+        "id": "1d7a1a3e-5b0c-4b7e-9a5e-2c8f0b6d4e11", "displayName": "Group.Unified",
+        "templateId": "62375ab9-6b52-47ed-826b-58e47e0e304b",
+        "values": [{"name": n, "value": v} for n, v in (
+            ("EnableMIPLabels", "false"), ("CustomBlockedWordsList", ""), ("EnableMSStandardBlockedWords", "false"),
+            ("ClassificationDescriptions", ""), ("DefaultClassification", ""), ("PrefixSuffixNamingRequirement", ""),
+            ("AllowGuestsToBeGroupOwner", "false"), ("AllowGuestsToAccessGroups", "true"),
+            ("GuestUsageGuidelinesUrl", ""), ("GroupCreationAllowedGroupId", ""), ("AllowToAddGuests", "true"),
+            ("UsageGuidelinesUrl", "https://contoso.example/groups-policy"), ("ClassificationList", ""),
+            ("EnableGroupCreation", "true"))],
+    }]
 
 
 def _ca_policy(name: str, state: str, users: dict[str, list[str]], apps: list[str],

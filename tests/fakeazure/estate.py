@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from . import tenants as T
+from .breadth import app_insights, default_policy_assignment
 from .server import JSON, App, Request, Response, TenantIndex, dumps
 
 STATES = ("Enabled", "Disabled", "Warned", "PastDue", "Deleted")
@@ -101,16 +102,20 @@ def _owner_assignments(sub: str, count: int) -> list[dict[str, Any]]:
 def _nearly_clean(sub: str) -> dict[str, Any]:
     arm = T._Arm(sub)
     rg, loc = "rg-shared", "westeurope"
-    arm.storage(rg, "stsharedlogs01", loc)
+    logs = arm.storage(rg, "stsharedlogs01", loc, cmk=True)  # AZ-MON-014/015 compliant
     arm.storage(rg, "stsharedartifacts", loc)
     arm.nsg(rg, "nsg-shared-bastion", loc, [T.rule("allow-https-vnet", 100, src="VirtualNetwork", ports="443")])
     arm.vault(rg, "kv-shared-platform", loc, T.TENANT_ID)
     workspace = arm.rid(rg, "Microsoft.OperationalInsights/workspaces", "law-shared")
     base = f"/subscriptions/{sub}/providers/microsoft.insights/diagnosticSettings"
-    arm.subscription_read("Microsoft.Insights/diagnosticSettings", [
-        T.diagnostic_setting(f"{base}/activity-log-to-law", "activity-log-to-law",
-                             [{"category": c, "enabled": True} for c in T._ACTIVITY_CATEGORIES],
-                             workspace=workspace)])
+    setting = T.diagnostic_setting(f"{base}/activity-log-to-law", "activity-log-to-law",
+                                   [{"category": c, "enabled": True} for c in T._ACTIVITY_CATEGORIES],
+                                   workspace=workspace)
+    T.activity_log_to_storage(arm, setting, logs, "None")
+    arm.subscription_read("Microsoft.Insights/diagnosticSettings", [setting])
+    app_insights(arm, rg, "appi-shared-portal", loc, workspace_id=workspace, public="Disabled",
+                 local_auth_off=True)  # AZ-MON-016 compliant (the bad subscription has none)
+    default_policy_assignment(arm, {"diskEncryptionMonitoringEffect": "AuditIfNotExists"})  # AZ-DEF-008 compliant
     arm.subscription_read("Microsoft.Security/pricings", [
         {"id": f"/subscriptions/{sub}/providers/Microsoft.Security/pricings/{name}", "name": name,
          "type": "Microsoft.Security/pricings", "properties": {"pricingTier": "Standard", "freeTrialRemainingTime": "PT0S"}}
@@ -123,8 +128,15 @@ def _nearly_clean(sub: str) -> dict[str, Any]:
 def _small_and_bad(sub: str) -> dict[str, Any]:
     arm = T._Arm(sub)
     rg, loc = "rg-sandbox", "eastus"
-    arm.storage(rg, "stsandboxpublic", loc, public=True, https=False, tls="TLS1_0", acl="Allow",
-                soft_delete=False, versioning=False, shared_key=True, infra_encryption=False)
+    public = arm.storage(rg, "stsandboxpublic", loc, public=True, https=False, tls="TLS1_0", acl="Allow",
+                         soft_delete=False, versioning=False, shared_key=True, infra_encryption=False)
+    # the activity log (Administrative only) lands in the public account, in a public container,
+    # under a Microsoft-managed key: AZ-MON-014 and 015 violated
+    setting = T.diagnostic_setting(f"/subscriptions/{sub}/providers/microsoft.insights/diagnosticSettings/"
+                                   "activity-log-legacy", "activity-log-legacy",
+                                   [{"category": "Administrative", "enabled": True}], workspace=None)
+    T.activity_log_to_storage(arm, setting, public, "Container")
+    arm.subscription_read("Microsoft.Insights/diagnosticSettings", [setting])
     arm.nsg(rg, "nsg-sandbox-open", loc, [T.rule("allow-rdp-any", 100, ports="3389"),
                                           T.rule("allow-ssh-any", 110, ports="22")])
     arm.vault(rg, "kv-sandbox-legacy", loc, T.TENANT_ID, soft_delete=False, purge_protection=False,

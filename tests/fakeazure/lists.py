@@ -21,6 +21,11 @@ from . import tenants as T
 
 # Extension collections any resource may have (read under ``{resource id}/providers/...``).
 EXTENSION_COLLECTIONS = frozenset({"microsoft.insights/diagnosticsettings"})
+# Collections under a parent's singleton service (parent type -> path), e.g. a storage account's
+# blob containers ("Blob Containers - List", GET {account}/blobServices/default/containers,
+# https://learn.microsoft.com/en-us/rest/api/storagerp/blob-containers/list): empty when the
+# tenant plants none.
+SERVICE_COLLECTIONS = {"microsoft.storage/storageaccounts": frozenset({"blobservices/default/containers"})}
 
 
 class TypeLists:
@@ -69,5 +74,7 @@ class TypeLists:
         if len(rest) == 1 and rest[0] in self.collections.get(parent_type, ()):
             return self.by_parent.get(f"{parent_id}/{rest[0]}", [])
         if len(rest) == 3 and rest[0] == "providers" and f"{rest[1]}/{rest[2]}" in EXTENSION_COLLECTIONS:
+            return []
+        if "/".join(rest) in SERVICE_COLLECTIONS.get(parent_type, ()):
             return []
         return None

@@ -63,6 +63,7 @@ GRAPH_ROUTES = {  # lower-cased collection path -> canonical collection name
     "applications": "applications",
     "serviceprincipals": "servicePrincipals",
     "identity/conditionalaccess/policies": "conditionalAccessPolicies",
+    "groupsettings": "groupSettings",
 }
 # lower-cased singleton path -> the one-item collection that holds the object (Graph answers
 # ``GET /policies/authorizationPolicy`` with the object itself, ``$metadata#policies/...$entity``)
@@ -79,6 +80,7 @@ _GRAPH_CONTEXT = {
     "directoryRoles": "directoryRoles",
     "applications": "applications",
     "servicePrincipals": "servicePrincipals",
+    "groupSettings": "groupSettings",
 }
 
 
@@ -156,10 +158,10 @@ class Faults:
                 if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
                     raise ValueError("forbid_arm must be a list of subscription read names")
                 names = frozenset(v.strip().lower() for v in value if v.strip())
-                unknown_reads = names - {r.lower() for r in T.SUBSCRIPTION_READS}
+                unknown_reads = names - {r.lower() for r in T.FORBIDDABLE_ARM_READS}
                 if unknown_reads:
                     raise ValueError(f"unknown subscription reads: {', '.join(sorted(unknown_reads))} "
-                                     f"(known: {', '.join(T.SUBSCRIPTION_READS)})")
+                                     f"(known: {', '.join(T.FORBIDDABLE_ARM_READS)})")
                 parsed[key] = names
                 continue
             if key == "forbid_lists":
@@ -222,7 +224,7 @@ class Faults:
 
     def as_dict(self) -> dict[str, Any]:
         graph_names = {c.lower(): c for c in T.GRAPH_COLLECTIONS}
-        read_names = {r.lower(): r for r in T.SUBSCRIPTION_READS}
+        read_names = {r.lower(): r for r in T.FORBIDDABLE_ARM_READS}
         return {
             "latency_ms": self.latency_ms,
             "throttle_every": self.throttle_every,
@@ -669,6 +671,8 @@ class App:
                 return "arg", "arg.resources", self._arg_resources
             if n >= 3 and segs[1] == "microsoft.authorization" and segs[2] == "roledefinitions":
                 return "arm", "arm.roleDefinitions", self._arm_role_definitions
+            if segs[1:] == ["microsoft.subscription", "policies", "default"]:
+                return "arm", "arm.tenant.subscriptionPolicy", self._arm_subscription_policy
             return "arm", "arm.other", self._arm_not_found
         if n == 1:
             return "arm", "arm.subscriptions", self._arm_subscriptions
@@ -1049,6 +1053,24 @@ class App:
                 return self._error("arm", 404, "ResourceNotFound", f"The resource '{req.path}' was not found.")
             return 200, JSON, [], found
         return self._arm_page(req, self.index.child_lists.get(req.lpath, []), self.page_size)
+
+    def _arm_subscription_policy(self, req: Request) -> Response:
+        """``GET /providers/Microsoft.Subscription/policies/default`` ("Subscription Policy - Get
+        Policy For Tenant"): the tenant's ``subscriptionPolicy`` properties (both blocks false
+        when the tenant sets none, Azure's default); 403 at the root scope when forbidden."""
+        bad = self._api_version(req, "microsoft.subscription/policies")
+        if bad:
+            return bad
+        if "subscriptionpolicy" in self.faults.forbid_arm:
+            return self._error("arm", 403, "AuthorizationFailed",
+                               f"The client '{self.index.client_id}' with object id '{self.index.client_id}' does not "
+                               "have authorization to perform action 'Microsoft.Subscription/policies/read' over "
+                               "scope '/' or the scope is invalid.")
+        properties = {"policyId": T.guid("subscription-policy", self.index.tenant_id),
+                      "blockSubscriptionsLeavingTenant": False, "blockSubscriptionsIntoTenant": False,
+                      "exemptedPrincipals": [], **(self.index.tenant.get("subscriptionPolicy") or {})}
+        return 200, JSON, [], dumps({"id": "/providers/Microsoft.Subscription/policies/default", "name": "default",
+                                     "type": "Microsoft.Subscription/policies", "properties": properties})
 
     def _arm_type_list(self, req: Request) -> Response:
         """``/subscriptions/{s}[/resourceGroups/{rg}]/providers/{ns}/{type}``: every resource of a

@@ -43,6 +43,7 @@ GRAPH_COLLECTIONS = (
     "authorizationPolicy",         # a singleton: one item
     "securityDefaults",            # a singleton: one item
     "conditionalAccessPolicies",
+    "groupSettings",               # tenant-wide group settings (Group.Unified)
 )
 
 # Built-in role definition ids (the same in every tenant).
@@ -125,6 +126,9 @@ API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.Security/securityContacts": ["2017-08-01-preview", "2020-01-01-preview", "2023-12-01-preview"],
     "Microsoft.Security/autoProvisioningSettings": ["2017-08-01-preview"],
     "Microsoft.Security/settings": ["2019-01-01", "2021-06-01", "2021-07-01", "2022-05-01"],
+    "Microsoft.Authorization/policyAssignments": ["2021-06-01", "2022-06-01", "2023-04-01", "2024-04-01"],
+    # tenant scope only: GET /providers/Microsoft.Subscription/policies/default
+    "Microsoft.Subscription/policies": ["2021-01-01-privatepreview", "2021-10-01"],
 }
 # Subscription-scope collections (``/subscriptions/{id}/providers/<type>``) the emulator serves
 # from ``children`` keyed by that path ({"value": []} when the tenant has none), by short name
@@ -135,7 +139,12 @@ SUBSCRIPTION_READS = {
     "securityContacts": "Microsoft.Security/securityContacts",
     "autoProvisioningSettings": "Microsoft.Security/autoProvisioningSettings",
     "settings": "Microsoft.Security/settings",
+    "policyAssignments": "Microsoft.Authorization/policyAssignments",
 }
+# Tenant-scope ARM objects (``/providers/...``) by short name (``--forbid-arm`` takes these too),
+# served from the tenant's optional key of the same name (the object's ``properties``).
+TENANT_READS = {"subscriptionPolicy": "Microsoft.Subscription/policies"}
+FORBIDDABLE_ARM_READS = {**SUBSCRIPTION_READS, **TENANT_READS}
 # Provider api-version lists for the types no rule reads (per namespace).
 NAMESPACE_API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.Network": ["2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01"],
@@ -1191,6 +1200,34 @@ def _subscription_monitoring(arm: _Arm) -> None:
     ])
 
 
+def activity_log_to_storage(arm: _Arm, setting: dict[str, Any], account: dict[str, Any], access: str) -> None:
+    """Send the activity log (diagnostic ``setting``) to ``account`` too, whose
+    ``insights-activity-logs`` container has ``publicAccess`` ``access`` (AZ-MON-014/015; item
+    shape of "Blob Containers - List", 2023-05-01)."""
+    setting["properties"]["storageAccountId"] = account["id"]
+    arm.child(account, "blobServices/default/containers", [{
+        "id": f"{account['id']}/blobServices/default/containers/insights-activity-logs",
+        "name": "insights-activity-logs", "type": "Microsoft.Storage/storageAccounts/blobServices/containers",
+        "etag": '"0x8DB1A2B3C4D5E6F"',
+        "properties": {"publicAccess": access, "leaseStatus": "Unlocked", "leaseState": "Available",
+                       "lastModifiedTime": "2023-03-01T09:00:00.0000000Z", "hasImmutabilityPolicy": False,
+                       "hasLegalHold": False, "deleted": False, "remainingRetentionDays": 0}}])
+
+
+def _activity_log_destinations(arm: _Arm) -> None:
+    """AZ-MON-014/015 on the demo: the all-disabled setting also names stpublicblob01 (Microsoft-
+    managed key, public container: violating), a third setting archives to stsecure01
+    (customer-managed key, anonymous access off: compliant). Every category stays off, so
+    AZ-MON-001/002 stay violated."""
+    settings = arm.children[f"/subscriptions/{arm.sub}/providers/Microsoft.Insights/diagnosticSettings"]
+    accounts = {r["name"]: r for r in arm.resources if r["type"] == "Microsoft.Storage/storageAccounts"}
+    activity_log_to_storage(arm, settings[1], accounts["stpublicblob01"], "Blob")
+    archive = diagnostic_setting(settings[1]["id"].rsplit("/", 1)[0] + "/activity-log-archive", "activity-log-archive",
+                                 [{"category": c, "enabled": False} for c in _ACTIVITY_CATEGORIES], workspace=None)
+    activity_log_to_storage(arm, archive, accounts["stsecure01"], "None")
+    settings.append(archive)
+
+
 def _alert(arm: _Arm, rg: str, name: str, case: tuple[str, list[dict[str, Any]], bool, bool]) -> None:
     _, clauses, enabled, rg_only = case
     arm.activity_log_alert(rg, name, clauses, enabled=enabled, scope=arm.rg_id("rg-prod") if rg_only else None)
@@ -1730,6 +1767,7 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
     for case in ALERT_CASES:
         _alert(arm, prod, case[0], case)
     _subscription_monitoring(arm)
+    _activity_log_destinations(arm)
     from tests.fakeazure import breadth, resource_reads  # issue-17 families: own modules, merged here once
     breadth.plant_demo(arm, now)
     resource_reads.plant(arm)
@@ -1745,6 +1783,9 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
         "roleAssignments": assignments,
         "roleDefinitions": _role_definitions(sub),
         "graph": graph,
+        # AZ-IAM-024 violating: leaving is blocked, entering is not (one tenant, one verdict)
+        "subscriptionPolicy": {"blockSubscriptionsLeavingTenant": True, "blockSubscriptionsIntoTenant": False,
+                               "exemptedPrincipals": []},
     })
     return tenant
 

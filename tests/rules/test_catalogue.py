@@ -22,11 +22,11 @@ RULES_PER_FAMILY = {
     "NET": 14,
     "CMP": 9,
     "KV": 11,
-    "MON": 13,
+    "MON": 16,
     "SQL": 15,
     "PG": 9,
     "APP": 10,
-    "IAM": 22,
+    "IAM": 24,
     "AKS": 8,
     "ACR": 3,
     "MYSQL": 6,
@@ -36,7 +36,7 @@ RULES_PER_FAMILY = {
     "RSV": 3,
     "CAPP": 3,
     "DBW": 3,
-    "DEF": 7,
+    "DEF": 8,
 }
 EXPECTED_IDS = {f"AZ-{fam}-{n:03d}" for fam, count in RULES_PER_FAMILY.items() for n in range(1, count + 1)}
 

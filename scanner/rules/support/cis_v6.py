@@ -49,9 +49,11 @@ RULE_CONTROLS: dict[str, tuple[str, ...]] = {
     "AZ-IAM-001": ("5.1.3",),
     "AZ-IAM-022": ("5.3.3",),
     "AZ-IAM-010": ("5.4",),
+    "AZ-IAM-024": ("5.6",),
     # 6 Management and governance: logging and monitoring
     "AZ-MON-001": ("6.1.1.1",),
     "AZ-MON-002": ("6.1.1.2",),
+    "AZ-MON-014": ("6.1.1.3",),
     "AZ-KV-005": ("6.1.1.4",),
     "AZ-MON-003": ("6.1.2.1", "6.1.2.2"),
     "AZ-MON-004": ("6.1.2.3", "6.1.2.4"),
@@ -59,6 +61,7 @@ RULE_CONTROLS: dict[str, tuple[str, ...]] = {
     "AZ-MON-007": ("6.1.2.7", "6.1.2.8"),
     "AZ-MON-008": ("6.1.2.9", "6.1.2.10"),
     "AZ-MON-009": ("6.1.2.11",),
+    "AZ-MON-016": ("6.1.3.1",),
     # 7 Networking services
     "AZ-NET-002": ("7.1",),
     "AZ-NET-001": ("7.2",),
@@ -71,6 +74,7 @@ RULE_CONTROLS: dict[str, tuple[str, ...]] = {
     # 8 Security services: Defender for Cloud, Key Vault, Bastion, DDoS
     "AZ-MON-006": ("8.1.1.1", "8.1.2.1", "8.1.3.1", "8.1.4.1", "8.1.5.1", "8.1.6.1", "8.1.7.1", "8.1.7.2",
                    "8.1.7.3", "8.1.7.4", "8.1.8.1", "8.1.9.1"),
+    "AZ-DEF-008": ("8.1.11",),
     "AZ-DEF-004": ("8.1.12",),
     "AZ-DEF-001": ("8.1.13",),
     "AZ-DEF-003": ("8.1.14",),
