@@ -46,6 +46,7 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.databricks/workspaces": "2024-05-01",
     "microsoft.servicebus/namespaces": "2022-10-01-preview",
     "microsoft.cognitiveservices/accounts": "2024-10-01",
+    "microsoft.network/applicationgatewaywebapplicationfirewallpolicies": "2024-05-01",
 }
 
 DIAGNOSTIC_SETTINGS_API_VERSION = "2021-05-01-preview"  # resource and subscription diagnostic settings
@@ -83,6 +84,7 @@ SUBSCRIPTION_READ_API_VERSIONS: dict[str, str] = {
     "providers/Microsoft.Security/securityContacts": "2020-01-01-preview",
     "providers/Microsoft.Security/autoProvisioningSettings": "2017-08-01-preview",
     "providers/Microsoft.Security/settings": "2022-05-01",
+    "providers/Microsoft.Authorization/locks": "2020-05-01",  # management locks, every scope
 }
 
 _CHILDREN = {(parent.lower(), path.lower()): version for (parent, path), version in CHILD_API_VERSIONS.items()}

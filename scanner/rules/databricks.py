@@ -1,5 +1,6 @@
 """Azure Databricks workspace rules: public network access, secure cluster connectivity (no
-public IPs on cluster nodes) and customer-managed keys for managed services.
+public IPs on cluster nodes), customer-managed keys for managed services, VNet injection and
+private endpoints.
 
 Every rule reads the workspace's own GET (``Microsoft.Databricks/workspaces``), so no child read
 is needed.
@@ -9,7 +10,13 @@ from __future__ import annotations
 
 from scanner.inventory import Inventory, Needs, props
 from scanner.rules.support.base import rule
-from scanner.rules.support.helpers import Judgement, Resource, as_dict, judge_each_resource
+from scanner.rules.support.helpers import (
+    Judgement,
+    Resource,
+    approved_private_endpoints,
+    as_dict,
+    judge_each_resource,
+)
 
 DATABRICKS_TYPE = "Microsoft.Databricks/workspaces"
 _NEEDS = Needs(resource_types=frozenset({DATABRICKS_TYPE}))
@@ -100,3 +107,65 @@ def databricks_cmk(inv: Inventory, workspace: Resource) -> Judgement:
     if str(source or "").strip().lower() == "microsoft.keyvault":
         return Judgement(True, "managed services use a customer-managed key", metadata)
     return Judgement(False, "managed services use Microsoft-managed keys", metadata)
+
+
+@rule(
+    id="AZ-DBW-004",
+    title="Databricks workspace is not deployed in a customer-managed virtual network",
+    severity="MEDIUM",
+    category="analytics",
+    description=(
+        "The workspace's clusters run in a virtual network Azure Databricks manages "
+        "(no `parameters.customVirtualNetworkId`), so the organisation cannot apply its own NSG "
+        "rules, route egress through its firewall, peer to on-premises networks or add private "
+        "endpoints to the data plane. VNet injection is chosen at creation."
+    ),
+    remediation=(
+        "Re-create the workspace with VNet injection: `az databricks workspace create -g <rg> -n "
+        "<ws> --vnet <vnet id> --public-subnet <name> --private-subnet <name> ...` (portal: "
+        "Networking > 'Deploy Azure Databricks workspace in your own Virtual Network'), then "
+        "migrate notebooks and jobs."
+    ),
+    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20", "A.8.22"]},
+    needs=_NEEDS,
+)
+@each_workspace
+def databricks_vnet_injection(inv: Inventory, workspace: Resource) -> Judgement:
+    """``parameters.customVirtualNetworkId.value``: a virtual network id passes; absent fails
+    (Azure reports the parameter only for injected workspaces)."""
+    parameters = props(workspace).get("parameters")
+    if not isinstance(parameters, dict):
+        return Judgement(None, "parameters not reported")
+    vnet = as_dict(parameters.get("customVirtualNetworkId")).get("value")
+    metadata = {"customVirtualNetworkId": vnet}
+    if isinstance(vnet, str) and vnet.strip():
+        return Judgement(True, f"deployed in virtual network {vnet.rstrip('/').rsplit('/', 1)[-1]}", metadata)
+    return Judgement(False, "not deployed in a customer-managed virtual network", metadata)
+
+
+@rule(
+    id="AZ-DBW-005",
+    title="Databricks workspace has no private endpoint",
+    severity="LOW",
+    category="analytics",
+    description=(
+        "No approved private endpoint connection (`privateEndpointConnections`) links the "
+        "workspace to a virtual network, so users and clusters reach its web application and "
+        "REST API over the public endpoint instead of private addresses."
+    ),
+    remediation=(
+        "Premium tier, VNet-injected workspace: portal: Workspace > Networking > Private endpoint "
+        "connections > + Private endpoint (sub-resource databricks_ui_api), or `az network "
+        "private-endpoint create ... --private-connection-resource-id <workspace id> --group-id "
+        "databricks_ui_api`."
+    ),
+    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=_NEEDS,
+)
+@each_workspace
+def databricks_private_endpoint(inv: Inventory, workspace: Resource) -> Judgement:
+    endpoints = approved_private_endpoints(workspace)
+    metadata = {"privateEndpoints": endpoints}
+    if endpoints:
+        return Judgement(True, "approved private endpoint(s): " + ", ".join(endpoints), metadata)
+    return Judgement(False, "no approved private endpoint connection", metadata)

@@ -45,3 +45,38 @@ def test_dbw003_cmk(encryption: Any, passed: bool) -> None:
 def test_unreadable_is_not_evaluated(rule_id: str) -> None:
     result = only(rule_id, with_unreadable(DATABRICKS_TYPE, "dbw9", "HTTP 403 AuthorizationFailed"))
     assert result.passed is None and "403" in result.detail
+
+
+# ------------------------------------------------------------------ AZ-DBW-004/005 (CIS v6 2.1.1, 2.1.11)
+VNET = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet-dbw"
+
+
+@pytest.mark.parametrize(("parameters", "passed"), [
+    ({"customVirtualNetworkId": {"type": "String", "value": VNET}}, True),
+    ({"enableNoPublicIp": {"type": "Bool", "value": True}}, False),
+    (None, None),
+])
+def test_dbw004_vnet_injection(parameters: dict[str, Any] | None, passed: bool | None) -> None:
+    ws = _ws(**({"parameters": parameters} if parameters is not None else {}))
+    result = only("AZ-DBW-004", inventory(ws))
+    assert result.passed is passed
+    if passed:
+        assert result.detail == "deployed in virtual network vnet-dbw"
+
+
+def _connection(status: str) -> dict[str, Any]:
+    return {"id": "/x/privateEndpointConnections/pe1", "name": "pe1",
+            "properties": {"privateEndpoint": {"id": "/x/pe1"}, "groupIds": ["databricks_ui_api"],
+                           "privateLinkServiceConnectionState": {"status": status}}}
+
+
+@pytest.mark.parametrize(("connections", "passed"), [([_connection("Approved")], True),
+                                                     ([_connection("Pending")], False), ([], False)])
+def test_dbw005_private_endpoint(connections: list[dict[str, Any]], passed: bool) -> None:
+    assert only("AZ-DBW-005", inventory(_ws(privateEndpointConnections=connections))).passed is passed
+
+
+@pytest.mark.parametrize("rule_id", ["AZ-DBW-004", "AZ-DBW-005"])
+def test_dbw004_005_unreadable(rule_id: str) -> None:
+    result = only(rule_id, with_unreadable(DATABRICKS_TYPE, "dbw9", "HTTP 403 AuthorizationFailed"))
+    assert result.passed is None and "403" in result.detail
