@@ -514,7 +514,7 @@ def _nic_scopes(nic_id: str, nics: Mapping[str, Mapping[str, Any]]) -> tuple[lis
 def _attachment_name(scope_id: str) -> str:
     parts = scope_id.rstrip("/").split("/")
     kind = {"subnets": "subnet", "networkinterfaces": "network interface",
-            "virtualnetworks": "virtual network"}.get(parts[-2].lower(), "resource")
+            "virtualnetworks": "virtual network"}.get(parts[-2].lower() if len(parts) > 1 else "", "resource")
     if kind == "subnet":
         return f"subnet {parts[-3]}/{parts[-1]}"
     return f"{kind} {parts[-1]}"

@@ -18,8 +18,8 @@ from tests.rules.builders import SUB
 
 # family -> how many rules it holds (numbered 001..n with no gaps): one line to change per family
 RULES_PER_FAMILY = {
-    "STOR": 17,
-    "NET": 13,
+    "STOR": 22,
+    "NET": 23,
     "CMP": 8,
     "KV": 11,
     "MON": 13,
@@ -35,10 +35,13 @@ RULES_PER_FAMILY = {
     "MSG": 4,
     "RSV": 3,
     "CAPP": 3,
-    "DBW": 3,
+    "DBW": 5,
     "DEF": 7,
 }
-EXPECTED_IDS = {f"AZ-{fam}-{n:03d}" for fam, count in RULES_PER_FAMILY.items() for n in range(1, count + 1)}
+# numbers a parallel branch (`res`) adds; remove this line when both are merged
+RESERVED_ELSEWHERE = {"AZ-NET-014", "AZ-NET-015", "AZ-NET-016"}
+EXPECTED_IDS = {f"AZ-{fam}-{n:03d}" for fam, count in RULES_PER_FAMILY.items()
+                for n in range(1, count + 1)} - RESERVED_ELSEWHERE
 
 
 def test_every_spec_rule_is_registered() -> None:
