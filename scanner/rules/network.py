@@ -620,7 +620,7 @@ def _nsg_flow_log_verdicts(inv: Inventory, judge: FlowLogJudge) -> Iterable[Eval
         "90 days or more (optionally Traffic Analytics); or `az network watcher flow-log create "
         "-l <region> -n <name> --vnet <vnet id> --storage-account <id> --retention 90`."
     ),
-    frameworks={"CIS": ["6.5", "5.1.6"], "NIST": ["DE.CM-1", "PR.PT-1"], "ISO27001": ["A.8.15", "A.8.16"]},
+    frameworks={"CIS": ["6.5"], "NIST": ["DE.CM-1", "PR.PT-1"], "ISO27001": ["A.8.15", "A.8.16"]},
     # network interfaces tell which subnet (and so which VNet flow log) covers an NSG attached to
     # a NIC; AZ-CMP-006 reads them already, so a full scan pays nothing more
     needs=Needs(resource_types=frozenset({NSG_TYPE, WATCHER_TYPE, NIC_TYPE}), children=(FLOW_LOGS,)),
@@ -923,7 +923,8 @@ _FLOW_NEEDS = Needs(resource_types=frozenset({NSG_TYPE, WATCHER_TYPE, NIC_TYPE})
         "Log Analytics workspace, or `az network watcher flow-log update -l <region> -n <name> "
         "--traffic-analytics true --workspace <workspace id>`."
     ),
-    frameworks={"NIST": ["DE.CM-1", "DE.AE-3"], "ISO27001": ["A.8.15", "A.8.16"]},
+    # CIS v2.0.0 5.1.6 asks for flow logs *sent to Log Analytics*: this rule, not AZ-NET-010
+    frameworks={"CIS": ["5.1.6"], "NIST": ["DE.CM-1", "DE.AE-3"], "ISO27001": ["A.8.15", "A.8.16"]},
     needs=_FLOW_NEEDS,
 )
 def nsg_flow_logs_to_log_analytics(inv: Inventory) -> Iterable[Evaluation]:
