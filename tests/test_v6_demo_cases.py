@@ -1,5 +1,5 @@
 """The demo tenant plants a violating and a compliant case of every CIS v6 network, storage and
-Databricks rule (AZ-NET-017..023, AZ-STOR-018..022, AZ-DBW-004/005), evaluated over the inventory
+Databricks rule (AZ-NET-017..023, AZ-STOR-018..022, AZ-DBW-004..006), evaluated over the inventory
 a scan would collect from it (no HTTP: tests/test_scan_run.py runs the real scan)."""
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ EXPECTED: dict[str, tuple[set[str], set[str] | None]] = {
     "AZ-NET-022": ({"vnet-flowlogs-ta"}, {"vnet-data", "vnet-flowlogs", "vnet-prod"}),
     "AZ-NET-023": ({"vnet-flowlogs-ta"}, {"vnet-data", "vnet-flowlogs", "vnet-prod"}),
     **{f"AZ-STOR-0{n}": ({"stsecure01", "stsecure02"}, None) for n in range(18, 23)},
-    "AZ-DBW-004": ({"dbw-private-01"}, {"dbw-open-01"}),
-    "AZ-DBW-005": ({"dbw-private-01"}, {"dbw-open-01"}),
+    "AZ-DBW-004": ({"dbw-private-01", "dbw-injected-01"}, {"dbw-open-01"}),
+    "AZ-DBW-005": ({"dbw-private-01"}, {"dbw-open-01", "dbw-injected-01"}),
+    "AZ-DBW-006": ({"dbw-private-01"}, {"dbw-injected-01"}),  # dbw-open-01 is not injected
 }
 
 

@@ -1,9 +1,9 @@
 """Azure Databricks workspace rules: public network access, secure cluster connectivity (no
 public IPs on cluster nodes), customer-managed keys for managed services, VNet injection and
-private endpoints.
+private endpoints, and NSGs on the injected subnets.
 
 Every rule reads the workspace's own GET (``Microsoft.Databricks/workspaces``), so no child read
-is needed.
+is needed; AZ-DBW-006 joins it with the virtual networks already read for the network rules.
 """
 
 from __future__ import annotations
@@ -169,3 +169,55 @@ def databricks_private_endpoint(inv: Inventory, workspace: Resource) -> Judgemen
     if endpoints:
         return Judgement(True, "approved private endpoint(s): " + ", ".join(endpoints), metadata)
     return Judgement(False, "no approved private endpoint connection", metadata)
+
+
+VNET_TYPE = "Microsoft.Network/virtualNetworks"
+
+
+def _parameter(workspace: Resource, name: str) -> str:
+    value = as_dict(as_dict(props(workspace).get("parameters")).get(name)).get("value")
+    return value.strip() if isinstance(value, str) else ""
+
+
+@rule(
+    id="AZ-DBW-006",
+    title="Databricks workspace subnets have no network security group",
+    severity="MEDIUM",
+    category="analytics",
+    description=(
+        "A subnet the VNet-injected workspace runs its clusters in (`customPublicSubnetName`, "
+        "`customPrivateSubnetName` of `customVirtualNetworkId`) has no network security group, "
+        "so cluster traffic is not filtered and the rules Databricks needs cannot be enforced "
+        "alongside the organisation's own. Workspaces without VNet injection are not judged "
+        "(AZ-DBW-004 flags them); a virtual network outside the scanned subscription is not "
+        "evaluated."
+    ),
+    remediation=(
+        "Associate an NSG with both Databricks subnets: `az network vnet subnet update -g <rg> "
+        "--vnet-name <vnet> -n <subnet> --network-security-group <nsg>` (portal: Virtual network "
+        "> Subnets > <subnet> > Network security group)."
+    ),
+    frameworks={"NIST": ["PR.AC-5", "PR.PT-4"], "ISO27001": ["A.8.20", "A.8.22"]},
+    needs=Needs(resource_types=frozenset({DATABRICKS_TYPE, VNET_TYPE})),
+)
+@each_workspace
+def databricks_subnet_nsgs(inv: Inventory, workspace: Resource) -> Judgement | None:
+    vnet_id = _parameter(workspace, "customVirtualNetworkId").rstrip("/").lower()
+    if not vnet_id:
+        return None
+    names = [n for n in (_parameter(workspace, "customPublicSubnetName"),
+                         _parameter(workspace, "customPrivateSubnetName")) if n]
+    vnet = next((v for v in inv.of_type(VNET_TYPE) if str(v.get("id", "")).rstrip("/").lower() == vnet_id), None)
+    metadata = {"virtualNetwork": vnet_id, "subnets": names}
+    if vnet is None:
+        reason = inv.unreadable_of_type(VNET_TYPE).get(vnet_id, "not in the scanned subscription")
+        return Judgement(None, f"virtual network {vnet_id.rsplit('/', 1)[-1]} could not be read: {reason}", metadata)
+    subnets = {str(as_dict(s).get("name") or "").lower(): as_dict(s) for s in props(vnet).get("subnets") or []}
+    missing = [n for n in names if n.lower() not in subnets]
+    bare = [n for n in names if n.lower() in subnets
+            and not as_dict(as_dict(subnets[n.lower()].get("properties")).get("networkSecurityGroup")).get("id")]
+    if bare:
+        return Judgement(False, "subnets without an NSG: " + ", ".join(bare), metadata)
+    if missing or not names:
+        return Judgement(None, "injected subnets not found: " + (", ".join(missing) or "names not reported"), metadata)
+    return Judgement(True, "both Databricks subnets have an NSG", metadata)

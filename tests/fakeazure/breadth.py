@@ -534,7 +534,8 @@ DATABRICKS_TYPE = "Microsoft.Databricks/workspaces"
 
 
 def databricks_workspace(arm: Any, rg: str, name: str, location: str, *, public: str, no_public_ip: bool,
-                         cmk: bool, vnet_id: str = "", private_endpoint: bool = False) -> dict[str, Any]:
+                         cmk: bool, vnet_id: str = "", subnets: tuple[str, str] = ("dbw-host", "dbw-container"),
+                         private_endpoint: bool = False) -> dict[str, Any]:
     """A workspace as ``GET .../Microsoft.Databricks/workspaces/{name}`` (2024-05-01) returns it;
     ``vnet_id``: VNet injection (``customVirtualNetworkId`` and the two subnet names);
     ``private_endpoint``: one approved front-end private endpoint connection."""
@@ -553,8 +554,8 @@ def databricks_workspace(arm: Any, rg: str, name: str, location: str, *, public:
     }
     if vnet_id:
         props["parameters"].update({"customVirtualNetworkId": {"type": "String", "value": vnet_id},
-                                    "customPublicSubnetName": {"type": "String", "value": "dbw-host"},
-                                    "customPrivateSubnetName": {"type": "String", "value": "dbw-container"}})
+                                    "customPublicSubnetName": {"type": "String", "value": subnets[0]},
+                                    "customPrivateSubnetName": {"type": "String", "value": subnets[1]}})
     wid = arm.rid(rg, DATABRICKS_TYPE, name)
     props["privateEndpointConnections"] = [{
         "id": f"{wid}/privateEndpointConnections/pe-{name}-ui", "name": f"pe-{name}-ui",
@@ -572,9 +573,13 @@ def databricks_workspace(arm: Any, rg: str, name: str, location: str, *, public:
 
 
 def plant_databricks(arm: Any) -> None:
-    """AZ-DBW-001..005: an open workspace (violating) and a locked-down one (compliant: VNet
-    injection into vnet-data, a private endpoint)."""
+    """AZ-DBW-001..006: an open workspace (violating) and a locked-down one (compliant: VNet
+    injection into vnet-data's NSG-protected subnets, a private endpoint); dbw-injected-01 is
+    injected into vnet-prod's subnets without NSG (AZ-DBW-006 violating)."""
     databricks_workspace(arm, "rg-data", "dbw-open-01", "northeurope", public="Enabled", no_public_ip=False, cmk=False)
+    databricks_workspace(arm, "rg-prod", "dbw-injected-01", "westeurope", public="Disabled", no_public_ip=True,
+                         cmk=False, vnet_id=arm.rid("rg-prod", "Microsoft.Network/virtualNetworks", "vnet-prod"),
+                         subnets=("dbw-public", "dbw-private"))
     databricks_workspace(arm, "rg-data", "dbw-private-01", "northeurope", public="Disabled", no_public_ip=True,
                          cmk=True, vnet_id=arm.rid("rg-data", "Microsoft.Network/virtualNetworks", "vnet-data"),
                          private_endpoint=True)

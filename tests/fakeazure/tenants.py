@@ -1657,10 +1657,12 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
     # network: NET-005 (subnet NSGs), NET-006 (idle public IPs), NET-007 (WAF), NET-008 (DDoS)
     # vnet-prod: 'default' subnet without NSG (NET-005 violating), no DDoS plan (NET-008 violating)
     vnet_prod = arm.vnet(prod, "vnet-prod", weu, "10.10.0.0/16",
-                         subnets=[("default", None), ("appgw", web_nsg), ("GatewaySubnet", None)])
+                         subnets=[("default", None), ("appgw", web_nsg), ("GatewaySubnet", None),
+                                  ("dbw-public", None), ("dbw-private", None)])  # + DBW-006 violating
     # vnet-data: every subnet protected or exempt (NET-005 compliant), DDoS plan (NET-008 compliant)
     arm.vnet(data, "vnet-data", neu, "10.20.0.0/16", ddos=True,
-             subnets=[("default", web_nsg), ("postgres", web_nsg), ("AzureBastionSubnet", None)])
+             subnets=[("default", web_nsg), ("postgres", web_nsg), ("AzureBastionSubnet", None),
+                      ("dbw-host", web_nsg), ("dbw-container", web_nsg)])  # + DBW-006 compliant
     nic_win = arm.rid(prod, "Microsoft.Network/networkInterfaces", "nic-vm-windows-01")
     pip_win = arm.public_ip(prod, "pip-vm-windows-01", weu, "203.0.113.10",
                             ip_config_id=f"{nic_win}/ipConfigurations/ipconfig1")     # NET-006 compliant

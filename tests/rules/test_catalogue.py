@@ -35,7 +35,7 @@ RULES_PER_FAMILY = {
     "MSG": 4,
     "RSV": 3,
     "CAPP": 3,
-    "DBW": 5,
+    "DBW": 6,
     "DEF": 7,
 }
 # numbers a parallel branch (`res`) adds; remove this line when both are merged

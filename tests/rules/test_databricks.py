@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from scanner.rules.databricks import DATABRICKS_TYPE
-from tests.rules.builders import arm, inventory, only, with_unreadable
+from tests.rules.builders import arm, fail_resource, inventory, only, run, with_unreadable
 
 
 def _ws(**properties: Any) -> dict[str, Any]:
@@ -80,3 +80,42 @@ def test_dbw005_private_endpoint(connections: list[dict[str, Any]], passed: bool
 def test_dbw004_005_unreadable(rule_id: str) -> None:
     result = only(rule_id, with_unreadable(DATABRICKS_TYPE, "dbw9", "HTTP 403 AuthorizationFailed"))
     assert result.passed is None and "403" in result.detail
+
+
+# ------------------------------------------------------------------ AZ-DBW-006 (CIS v6 2.1.2)
+VNET_TYPE = "Microsoft.Network/virtualNetworks"
+
+
+def _injected(vnet_name: str = "vnet-dbw") -> dict[str, Any]:
+    vnet_id = str(arm(VNET_TYPE, vnet_name)["id"])
+    return _ws(parameters={"customVirtualNetworkId": {"type": "String", "value": vnet_id},
+                           "customPublicSubnetName": {"type": "String", "value": "host"},
+                           "customPrivateSubnetName": {"type": "String", "value": "container"}})
+
+
+def _vnet(nsgs: dict[str, bool]) -> dict[str, Any]:
+    vnet = arm(VNET_TYPE, "vnet-dbw")
+    vnet["properties"] = {"subnets": [
+        {"name": n, "id": f"{vnet['id']}/subnets/{n}",
+         "properties": {"networkSecurityGroup": {"id": "/x/nsg-dbw"}} if has else {}}
+        for n, has in nsgs.items()]}
+    return vnet
+
+
+@pytest.mark.parametrize(("nsgs", "passed"), [({"host": True, "container": True}, True),
+                                              ({"host": True, "container": False}, False),
+                                              ({"host": True}, None)])
+def test_dbw006_injected_subnets_need_nsgs(nsgs: dict[str, bool], passed: bool | None) -> None:
+    result = only("AZ-DBW-006", inventory(_injected(), _vnet(nsgs)))
+    assert result.passed is passed
+    if passed is False:
+        assert result.detail == "subnets without an NSG: container"
+
+
+def test_dbw006_not_injected_is_out_of_scope_and_unread_vnet_is_open() -> None:
+    assert run("AZ-DBW-006", inventory(_ws(parameters={}))) == []
+    inv = inventory(_injected())
+    fail_resource(inv, VNET_TYPE, "vnet-dbw", "HTTP 403 AuthorizationFailed")
+    result = only("AZ-DBW-006", inv)
+    assert result.passed is None and result.detail == "virtual network vnet-dbw could not be read: HTTP 403 AuthorizationFailed"
+    assert only("AZ-DBW-006", with_unreadable(DATABRICKS_TYPE, "dbw9", "HTTP 403")).passed is None

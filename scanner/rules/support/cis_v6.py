@@ -46,6 +46,7 @@ RULE_CONTROLS: dict[str, tuple[str, ...]] = {
     "AZ-DBW-001": ("2.1.10",),
     "AZ-DBW-002": ("2.1.9",),
     "AZ-DBW-004": ("2.1.1",),
+    "AZ-DBW-006": ("2.1.2",),
     "AZ-DBW-005": ("2.1.11",),
     # 5 Identity services
     "AZ-IAM-001": ("5.1.3",),
