@@ -46,6 +46,7 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.databricks/workspaces": "2024-05-01",
     "microsoft.servicebus/namespaces": "2022-10-01-preview",
     "microsoft.cognitiveservices/accounts": "2024-10-01",
+    "microsoft.network/applicationgatewaywebapplicationfirewallpolicies": "2024-05-01",
 }
 
 DIAGNOSTIC_SETTINGS_API_VERSION = "2021-05-01-preview"  # resource and subscription diagnostic settings
@@ -95,6 +96,7 @@ SUBSCRIPTION_READ_API_VERSIONS: dict[str, str] = {
     "providers/Microsoft.Security/autoProvisioningSettings": "2017-08-01-preview",
     "providers/Microsoft.Security/settings": "2022-05-01",
     "providers/Microsoft.Authorization/policyAssignments": "2022-06-01",
+    "providers/Microsoft.Authorization/locks": "2020-05-01",  # management locks, every scope
 }
 
 # tenant-scope object (ARM path from the root) -> api-version

@@ -1,15 +1,22 @@
 """Azure Databricks workspace rules: public network access, secure cluster connectivity (no
-public IPs on cluster nodes) and customer-managed keys for managed services.
+public IPs on cluster nodes), customer-managed keys for managed services, VNet injection and
+private endpoints, and NSGs on the injected subnets.
 
 Every rule reads the workspace's own GET (``Microsoft.Databricks/workspaces``), so no child read
-is needed.
+is needed; AZ-DBW-006 joins it with the virtual networks already read for the network rules.
 """
 
 from __future__ import annotations
 
 from scanner.inventory import Inventory, Needs, props
 from scanner.rules.support.base import rule
-from scanner.rules.support.helpers import Judgement, Resource, as_dict, judge_each_resource
+from scanner.rules.support.helpers import (
+    Judgement,
+    Resource,
+    approved_private_endpoints,
+    as_dict,
+    judge_each_resource,
+)
 
 DATABRICKS_TYPE = "Microsoft.Databricks/workspaces"
 _NEEDS = Needs(resource_types=frozenset({DATABRICKS_TYPE}))
@@ -100,3 +107,117 @@ def databricks_cmk(inv: Inventory, workspace: Resource) -> Judgement:
     if str(source or "").strip().lower() == "microsoft.keyvault":
         return Judgement(True, "managed services use a customer-managed key", metadata)
     return Judgement(False, "managed services use Microsoft-managed keys", metadata)
+
+
+@rule(
+    id="AZ-DBW-004",
+    title="Databricks workspace is not deployed in a customer-managed virtual network",
+    severity="MEDIUM",
+    category="analytics",
+    description=(
+        "The workspace's clusters run in a virtual network Azure Databricks manages "
+        "(no `parameters.customVirtualNetworkId`), so the organisation cannot apply its own NSG "
+        "rules, route egress through its firewall, peer to on-premises networks or add private "
+        "endpoints to the data plane. VNet injection is chosen at creation."
+    ),
+    remediation=(
+        "Re-create the workspace with VNet injection: `az databricks workspace create -g <rg> -n "
+        "<ws> --vnet <vnet id> --public-subnet <name> --private-subnet <name> ...` (portal: "
+        "Networking > 'Deploy Azure Databricks workspace in your own Virtual Network'), then "
+        "migrate notebooks and jobs."
+    ),
+    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20", "A.8.22"]},
+    needs=_NEEDS,
+)
+@each_workspace
+def databricks_vnet_injection(inv: Inventory, workspace: Resource) -> Judgement:
+    """``parameters.customVirtualNetworkId.value``: a virtual network id passes; absent fails
+    (Azure reports the parameter only for injected workspaces)."""
+    parameters = props(workspace).get("parameters")
+    if not isinstance(parameters, dict):
+        return Judgement(None, "parameters not reported")
+    vnet = as_dict(parameters.get("customVirtualNetworkId")).get("value")
+    metadata = {"customVirtualNetworkId": vnet}
+    if isinstance(vnet, str) and vnet.strip():
+        return Judgement(True, f"deployed in virtual network {vnet.rstrip('/').rsplit('/', 1)[-1]}", metadata)
+    return Judgement(False, "not deployed in a customer-managed virtual network", metadata)
+
+
+@rule(
+    id="AZ-DBW-005",
+    title="Databricks workspace has no private endpoint",
+    severity="LOW",
+    category="analytics",
+    description=(
+        "No approved private endpoint connection (`privateEndpointConnections`) links the "
+        "workspace to a virtual network, so users and clusters reach its web application and "
+        "REST API over the public endpoint instead of private addresses."
+    ),
+    remediation=(
+        "Premium tier, VNet-injected workspace: portal: Workspace > Networking > Private endpoint "
+        "connections > + Private endpoint (sub-resource databricks_ui_api), or `az network "
+        "private-endpoint create ... --private-connection-resource-id <workspace id> --group-id "
+        "databricks_ui_api`."
+    ),
+    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=_NEEDS,
+)
+@each_workspace
+def databricks_private_endpoint(inv: Inventory, workspace: Resource) -> Judgement:
+    endpoints = approved_private_endpoints(workspace)
+    metadata = {"privateEndpoints": endpoints}
+    if endpoints:
+        return Judgement(True, "approved private endpoint(s): " + ", ".join(endpoints), metadata)
+    return Judgement(False, "no approved private endpoint connection", metadata)
+
+
+VNET_TYPE = "Microsoft.Network/virtualNetworks"
+
+
+def _parameter(workspace: Resource, name: str) -> str:
+    value = as_dict(as_dict(props(workspace).get("parameters")).get(name)).get("value")
+    return value.strip() if isinstance(value, str) else ""
+
+
+@rule(
+    id="AZ-DBW-006",
+    title="Databricks workspace subnets have no network security group",
+    severity="MEDIUM",
+    category="analytics",
+    description=(
+        "A subnet the VNet-injected workspace runs its clusters in (`customPublicSubnetName`, "
+        "`customPrivateSubnetName` of `customVirtualNetworkId`) has no network security group, "
+        "so cluster traffic is not filtered and the rules Databricks needs cannot be enforced "
+        "alongside the organisation's own. Workspaces without VNet injection are not judged "
+        "(AZ-DBW-004 flags them); a virtual network outside the scanned subscription is not "
+        "evaluated."
+    ),
+    remediation=(
+        "Associate an NSG with both Databricks subnets: `az network vnet subnet update -g <rg> "
+        "--vnet-name <vnet> -n <subnet> --network-security-group <nsg>` (portal: Virtual network "
+        "> Subnets > <subnet> > Network security group)."
+    ),
+    frameworks={"NIST": ["PR.AC-5", "PR.PT-4"], "ISO27001": ["A.8.20", "A.8.22"]},
+    needs=Needs(resource_types=frozenset({DATABRICKS_TYPE, VNET_TYPE})),
+)
+@each_workspace
+def databricks_subnet_nsgs(inv: Inventory, workspace: Resource) -> Judgement | None:
+    vnet_id = _parameter(workspace, "customVirtualNetworkId").rstrip("/").lower()
+    if not vnet_id:
+        return None
+    names = [n for n in (_parameter(workspace, "customPublicSubnetName"),
+                         _parameter(workspace, "customPrivateSubnetName")) if n]
+    vnet = next((v for v in inv.of_type(VNET_TYPE) if str(v.get("id", "")).rstrip("/").lower() == vnet_id), None)
+    metadata = {"virtualNetwork": vnet_id, "subnets": names}
+    if vnet is None:
+        reason = inv.unreadable_of_type(VNET_TYPE).get(vnet_id, "not in the scanned subscription")
+        return Judgement(None, f"virtual network {vnet_id.rsplit('/', 1)[-1]} could not be read: {reason}", metadata)
+    subnets = {str(as_dict(s).get("name") or "").lower(): as_dict(s) for s in props(vnet).get("subnets") or []}
+    missing = [n for n in names if n.lower() not in subnets]
+    bare = [n for n in names if n.lower() in subnets
+            and not as_dict(as_dict(subnets[n.lower()].get("properties")).get("networkSecurityGroup")).get("id")]
+    if bare:
+        return Judgement(False, "subnets without an NSG: " + ", ".join(bare), metadata)
+    if missing or not names:
+        return Judgement(None, "injected subnets not found: " + (", ".join(missing) or "names not reported"), metadata)
+    return Judgement(True, "both Databricks subnets have an NSG", metadata)

@@ -10,7 +10,7 @@ rules restricted to a specific source are ignored (they do not expose the port t
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from scanner.inventory import ChildSpec, Inventory, Needs, normalise_location, props
 from scanner.rules.support import nsg
@@ -515,21 +515,25 @@ def _nic_scopes(nic_id: str, nics: Mapping[str, Mapping[str, Any]]) -> tuple[lis
 def _attachment_name(scope_id: str) -> str:
     parts = scope_id.rstrip("/").split("/")
     kind = {"subnets": "subnet", "networkinterfaces": "network interface",
-            "virtualnetworks": "virtual network"}.get(parts[-2].lower(), "resource")
+            "virtualnetworks": "virtual network"}.get(parts[-2].lower() if len(parts) > 1 else "", "resource")
     if kind == "subnet":
         return f"subnet {parts[-3]}/{parts[-1]}"
     return f"{kind} {parts[-1]}"
 
 
-def _vnet_flow_log_coverage(scopes: list[str], by_target: Mapping[str, list[dict[str, Any]]]
-                            ) -> tuple[bool | None, str]:
-    """Whether VNet flow logs cover one attachment of an NSG. The most specific scope that has a
-    flow log decides (a flow log on the NIC or subnet overrides the virtual network's); one good
-    flow log at that scope is enough. None: no flow log at any scope."""
+FlowLogJudge = Callable[[Mapping[str, Any]], tuple[bool, str]]
+
+
+def _vnet_flow_log_coverage(scopes: list[str], by_target: Mapping[str, list[dict[str, Any]]],
+                            judge: FlowLogJudge = _flow_log_verdict) -> tuple[bool | None, str]:
+    """Whether VNet flow logs cover one attachment of an NSG (or one subnet). The most specific
+    scope that has a flow log decides (a flow log on the NIC or subnet overrides the virtual
+    network's); one flow log at that scope that ``judge`` accepts is enough. None: no flow log at
+    any scope."""
     for scope in scopes:
         logs = by_target.get(scope)
         if logs:
-            verdicts = [_flow_log_verdict(f) for f in logs]
+            verdicts = [judge(f) for f in logs]
             good = [detail for ok, detail in verdicts if ok]
             if good:
                 return True, f"{good[0]} (on {_attachment_name(scope)})"
@@ -537,44 +541,17 @@ def _vnet_flow_log_coverage(scopes: list[str], by_target: Mapping[str, list[dict
     return None, ""
 
 
-@rule(
-    id="AZ-NET-010",
-    title="NSG traffic is not flow-logged for 90 days",
-    severity="MEDIUM",
-    category="network",
-    description=(
-        "Neither an NSG flow log on the network security group nor a virtual network flow log "
-        "on every subnet and network interface it filters (on the interface, the subnet or "
-        "their virtual network) is enabled and kept for 90 days or more, so the traffic the NSG "
-        "allowed or denied cannot be reconstructed when an intrusion is found weeks later. "
-        "Microsoft stopped new NSG flow logs on 2025-06-30 (retired 2027-09-30) in favour of "
-        "virtual network flow logs, which count here too; the most specific flow log (interface, "
-        "then subnet, then virtual network) decides for each attachment."
-    ),
-    remediation=(
-        "Portal: Network Watcher > Flow logs > Create, flow log type 'Virtual network', target "
-        "the virtual network (or subnet / network interface), a storage account and retention of "
-        "90 days or more (optionally Traffic Analytics); or `az network watcher flow-log create "
-        "-l <region> -n <name> --vnet <vnet id> --storage-account <id> --retention 90`."
-    ),
-    frameworks={"CIS": ["6.5", "5.1.6"], "NIST": ["DE.CM-1", "PR.PT-1"], "ISO27001": ["A.8.15", "A.8.16"]},
-    # network interfaces tell which subnet (and so which VNet flow log) covers an NSG attached to
-    # a NIC; AZ-CMP-006 reads them already, so a full scan pays nothing more
-    needs=Needs(resource_types=frozenset({NSG_TYPE, WATCHER_TYPE, NIC_TYPE}), children=(FLOW_LOGS,)),
-)
-def nsg_flow_logs(inv: Inventory) -> Iterable[Evaluation]:
-    """One verdict per NSG. It passes on one good NSG flow log targeting it, or when every subnet
-    and network interface it is attached to (``properties.subnets`` / ``networkInterfaces``, as
-    Azure reports them on the NSG) is covered by a good VNet flow log. Flow logs are read under
-    every watcher, even one whose own GET failed; an NSG that would fail while some watcher's flow
-    logs (or one of its NICs) could not be read is not evaluated."""
+def _nsg_flow_log_verdicts(inv: Inventory, judge: FlowLogJudge) -> Iterable[Evaluation]:
+    """One verdict per NSG: its own NSG flow logs, else the VNet flow logs on every subnet and
+    network interface it filters, each accepted or refused by ``judge`` (AZ-NET-010: retention,
+    AZ-NET-019: traffic analytics)."""
     by_target = _flow_logs_by_target(inv)
     failed = sorted({r for k, r in inv.unreadable.items() if k.startswith(FLOW_LOGS.key + "|")})
     nics = {str(nic.get("id", "")).rstrip("/").lower(): nic for nic in inv.of_type(NIC_TYPE)}
     unreadable_nics = inv.unreadable_of_type(NIC_TYPE)
     for group in inv.of_type(NSG_TYPE):
         own_logs = by_target.get(str(group.get("id", "")).rstrip("/").lower(), [])
-        own = [_flow_log_verdict(f) for f in own_logs]
+        own = [judge(f) for f in own_logs]
         metadata: dict[str, Any] = {
             "flowLogs": [
                 {"name": resource_name(f), "enabled": flag(props(f).get("enabled")), "retentionDays": _flow_log_retention(f)}
@@ -596,7 +573,7 @@ def nsg_flow_logs(inv: Inventory) -> Iterable[Evaluation]:
         problems: list[str] = []
         unknown: list[str] = []
         for scopes, known in attachments:
-            ok, detail = _vnet_flow_log_coverage(scopes, by_target)
+            ok, detail = _vnet_flow_log_coverage(scopes, by_target, judge)
             name = _attachment_name(scopes[0])
             if ok:
                 covered.append(f"{name}: {detail}")
@@ -622,6 +599,40 @@ def nsg_flow_logs(inv: Inventory) -> Iterable[Evaluation]:
         else:
             yield verdict(group, NSG_TYPE, False, "no flow log targets this NSG", metadata)
     yield from unreadable(inv, NSG_TYPE, "network security group")
+
+
+@rule(
+    id="AZ-NET-010",
+    title="NSG traffic is not flow-logged for 90 days",
+    severity="MEDIUM",
+    category="network",
+    description=(
+        "Neither an NSG flow log on the network security group nor a virtual network flow log "
+        "on every subnet and network interface it filters (on the interface, the subnet or "
+        "their virtual network) is enabled and kept for 90 days or more, so the traffic the NSG "
+        "allowed or denied cannot be reconstructed when an intrusion is found weeks later. "
+        "Microsoft stopped new NSG flow logs on 2025-06-30 (retired 2027-09-30) in favour of "
+        "virtual network flow logs, which count here too; the most specific flow log (interface, "
+        "then subnet, then virtual network) decides for each attachment."
+    ),
+    remediation=(
+        "Portal: Network Watcher > Flow logs > Create, flow log type 'Virtual network', target "
+        "the virtual network (or subnet / network interface), a storage account and retention of "
+        "90 days or more (optionally Traffic Analytics); or `az network watcher flow-log create "
+        "-l <region> -n <name> --vnet <vnet id> --storage-account <id> --retention 90`."
+    ),
+    frameworks={"CIS": ["6.5"], "NIST": ["DE.CM-1", "PR.PT-1"], "ISO27001": ["A.8.15", "A.8.16"]},
+    # network interfaces tell which subnet (and so which VNet flow log) covers an NSG attached to
+    # a NIC; AZ-CMP-006 reads them already, so a full scan pays nothing more
+    needs=Needs(resource_types=frozenset({NSG_TYPE, WATCHER_TYPE, NIC_TYPE}), children=(FLOW_LOGS,)),
+)
+def nsg_flow_logs(inv: Inventory) -> Iterable[Evaluation]:
+    """One verdict per NSG. It passes on one good NSG flow log targeting it, or when every subnet
+    and network interface it is attached to (``properties.subnets`` / ``networkInterfaces``, as
+    Azure reports them on the NSG) is covered by a good VNet flow log. Flow logs are read under
+    every watcher, even one whose own GET failed; an NSG that would fail while some watcher's flow
+    logs (or one of its NICs) could not be read is not evaluated."""
+    yield from _nsg_flow_log_verdicts(inv, _flow_log_verdict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -756,3 +767,278 @@ def app_gateway_access_log(inv: Inventory, gateway: Resource) -> Judgement:
     return judge_log_export(inv, APP_GATEWAY_DIAGNOSTIC_SETTINGS, gateway, log="ApplicationGatewayAccessLog",
                             categories={"applicationgatewayaccesslog"}, groups={"alllogs"},
                             metadata_key="accessLogTo")
+
+
+# ---------------------------------------------------------------------------------------------
+# CIS v6: Application Gateway TLS and HTTP/2, WAF policy settings, flow logs per virtual network
+# and to Log Analytics
+# ---------------------------------------------------------------------------------------------
+
+# Minimum TLS version of each predefined policy (Microsoft Learn, "Application Gateway TLS policy
+# overview": 20150501 TLS 1.0, 20170401 TLS 1.1, the others TLS 1.2).
+PREDEFINED_TLS_MINIMUM = {
+    "appgwsslpolicy20150501": "TLSv1_0",
+    "appgwsslpolicy20170401": "TLSv1_1",
+    "appgwsslpolicy20170401s": "TLSv1_2",
+    "appgwsslpolicy20220101": "TLSv1_2",
+    "appgwsslpolicy20220101s": "TLSv1_2",
+}
+_TLS_OK = frozenset({"tlsv1_2", "tlsv1_3"})
+
+
+@rule(
+    id="AZ-NET-015",
+    title="Application Gateway accepts TLS older than 1.2",
+    severity="MEDIUM",
+    category="network",
+    description=(
+        "The gateway's SSL policy lets clients negotiate TLS 1.0 or 1.1, whose weaknesses allow "
+        "downgrade and decryption attacks. Predefined policies AppGwSslPolicy20150501 (TLS 1.0) "
+        "and AppGwSslPolicy20170401 (TLS 1.1) fail; AppGwSslPolicy20170401S, 20220101 and "
+        "20220101S (TLS 1.2) pass; a Custom or CustomV2 policy is judged by its "
+        "`minProtocolVersion`. A gateway with no `sslPolicy` fails: its default depends on the "
+        "api-version that created it (TLS 1.0 before 2023-02-01)."
+    ),
+    remediation=(
+        "Portal: Application Gateway > Listeners > SSL settings > choose AppGwSslPolicy20220101S "
+        "(or a custom policy with minimum TLS 1.2), or `az network application-gateway ssl-policy "
+        "set -g <rg> --gateway-name <agw> --policy-type Predefined --name AppGwSslPolicy20220101S`."
+    ),
+    frameworks={"NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
+    needs=Needs(resource_types=frozenset({APP_GATEWAY_TYPE})),
+)
+@judge_each_resource(APP_GATEWAY_TYPE, "application gateway")
+def app_gateway_min_tls(inv: Inventory, gateway: Resource) -> Judgement:
+    policy = as_dict(props(gateway).get("sslPolicy"))
+    kind = str(policy.get("policyType") or "")
+    name = str(policy.get("policyName") or "")
+    minimum = policy.get("minProtocolVersion")
+    metadata = {"policyType": kind or None, "policyName": name or None, "minProtocolVersion": minimum}
+    if not policy:
+        return Judgement(False, "no SSL policy set (the default of older gateways accepts TLS 1.0)", metadata)
+    if kind.lower() == "predefined" or (name and not minimum):
+        minimum = PREDEFINED_TLS_MINIMUM.get(name.lower())
+        if minimum is None:
+            return Judgement(None, f"predefined SSL policy '{name or '?'}' is not known", metadata)
+        what = f"predefined policy {name}"
+    elif minimum:
+        what = f"{kind or 'custom'} policy"
+    else:
+        return Judgement(None, f"{kind or 'SSL'} policy without minProtocolVersion", metadata)
+    if str(minimum).lower() in _TLS_OK:
+        return Judgement(True, f"{what}: minimum {minimum}", metadata)
+    return Judgement(False, f"{what} accepts {minimum}", metadata)
+
+
+@rule(
+    id="AZ-NET-016",
+    title="Application Gateway does not use HTTP/2",
+    severity="LOW",
+    category="network",
+    description=(
+        "HTTP/2 is off (`enableHttp2` false or not set, its default), so clients fall back to "
+        "HTTP/1.1: no header compression, no multiplexing over one TLS connection, and more "
+        "connections held open per client."
+    ),
+    remediation=(
+        "Portal: Application Gateway > Configuration > HTTP2 = Enabled, or `az network "
+        "application-gateway update -g <rg> -n <agw> --http2 Enabled`."
+    ),
+    frameworks={"NIST": ["PR.PT-4"], "ISO27001": ["A.8.20"]},
+    needs=Needs(resource_types=frozenset({APP_GATEWAY_TYPE})),
+)
+@judge_each_resource(APP_GATEWAY_TYPE, "application gateway")
+def app_gateway_http2(inv: Inventory, gateway: Resource) -> Judgement:
+    raw = props(gateway).get("enableHttp2")
+    metadata = {"enableHttp2": raw}
+    if flag(raw) is True:
+        return Judgement(True, "HTTP/2 enabled", metadata)
+    return Judgement(False, "HTTP/2 disabled" if raw is not None else "enableHttp2 not set (off)", metadata)
+
+
+WAF_POLICY_TYPE = "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies"
+each_waf_policy = judge_each_resource(WAF_POLICY_TYPE, "WAF policy")
+BOT_RULE_SET = "microsoft_botmanagerruleset"
+
+
+@rule(
+    id="AZ-NET-017",
+    title="WAF policy does not inspect request bodies",
+    severity="MEDIUM",
+    category="network",
+    description=(
+        "The Application Gateway WAF policy's request body inspection "
+        "(`policySettings.requestBodyCheck`) is off, so SQL injection, cross-site scripting and "
+        "other payloads in POST and PUT bodies pass the firewall unexamined."
+    ),
+    remediation=(
+        "Portal: Web Application Firewall policy > Policy settings > Request body inspection = "
+        "On, or `az network application-gateway waf-policy policy-setting update -g <rg> "
+        "--policy-name <policy> --request-body-check true`."
+    ),
+    frameworks={"NIST": ["PR.PT-4", "DE.CM-1"], "ISO27001": ["A.8.20", "A.8.26"]},
+    needs=Needs(resource_types=frozenset({WAF_POLICY_TYPE})),
+)
+@each_waf_policy
+def waf_request_body_check(inv: Inventory, policy: Resource) -> Judgement:
+    settings = props(policy).get("policySettings")
+    if not isinstance(settings, dict):
+        return Judgement(None, "policySettings not reported")
+    raw = settings.get("requestBodyCheck")
+    metadata = {"requestBodyCheck": raw, "state": settings.get("state"), "mode": settings.get("mode")}
+    value = flag(raw)
+    if value is None:
+        return Judgement(None, "requestBodyCheck not reported", metadata)
+    return Judgement(value, "request body inspection " + ("on" if value else "off"), metadata)
+
+
+@rule(
+    id="AZ-NET-018",
+    title="WAF policy has no bot protection",
+    severity="LOW",
+    category="network",
+    description=(
+        "The Application Gateway WAF policy does not include the managed bot protection rule "
+        "set (`Microsoft_BotManagerRuleSet`), so traffic from known malicious bots (scanners, "
+        "scrapers, credential stuffers) reaches the applications unfiltered."
+    ),
+    remediation=(
+        "Portal: Web Application Firewall policy > Managed rules > Assign > Bot Protection "
+        "(Microsoft_BotManagerRuleSet), or `az network application-gateway waf-policy "
+        "managed-rule rule-set add -g <rg> --policy-name <policy> --type "
+        "Microsoft_BotManagerRuleSet --version 1.0`."
+    ),
+    frameworks={"NIST": ["DE.CM-1"], "ISO27001": ["A.8.20", "A.8.26"]},
+    needs=Needs(resource_types=frozenset({WAF_POLICY_TYPE})),
+)
+@each_waf_policy
+def waf_bot_protection(inv: Inventory, policy: Resource) -> Judgement:
+    managed = props(policy).get("managedRules")
+    sets = as_dict(managed).get("managedRuleSets")
+    if not isinstance(sets, list):
+        return Judgement(None, "managedRules.managedRuleSets not reported")
+    names = [f"{as_dict(s).get('ruleSetType')} {as_dict(s).get('ruleSetVersion')}" for s in sets]
+    metadata = {"managedRuleSets": names}
+    bot = [n for n, s in zip(names, sets) if str(as_dict(s).get("ruleSetType") or "").lower() == BOT_RULE_SET]
+    if bot:
+        return Judgement(True, f"bot protection rule set {bot[0]}", metadata)
+    return Judgement(False, "no Microsoft_BotManagerRuleSet among the managed rule sets", metadata)
+
+
+def _traffic_analytics_verdict(flow_log: Mapping[str, Any]) -> tuple[bool, str]:
+    """Whether a flow log sends its records to a Log Analytics workspace (traffic analytics)."""
+    name = resource_name(flow_log)
+    if flag(props(dict(flow_log)).get("enabled")) is not True:
+        return False, f"flow log {name} is disabled"
+    config = as_dict(as_dict(props(dict(flow_log)).get("flowAnalyticsConfiguration"))
+                     .get("networkWatcherFlowAnalyticsConfiguration"))
+    workspace = config.get("workspaceResourceId") or config.get("workspaceId")
+    if flag(config.get("enabled")) is not True:
+        return False, f"flow log {name} has traffic analytics off (not sent to Log Analytics)"
+    if not workspace:
+        return False, f"flow log {name} has traffic analytics on but no workspace"
+    return True, f"flow log {name} sends to workspace {str(workspace).rsplit('/', 1)[-1]}"
+
+
+_FLOW_NEEDS = Needs(resource_types=frozenset({NSG_TYPE, WATCHER_TYPE, NIC_TYPE}), children=(FLOW_LOGS,))
+
+
+@rule(
+    id="AZ-NET-019",
+    title="NSG flow logs are not sent to Log Analytics",
+    severity="LOW",
+    category="network",
+    description=(
+        "Neither the network security group's own flow log nor the virtual network flow logs "
+        "covering every subnet and network interface it filters send their records to a Log "
+        "Analytics workspace (traffic analytics), so the traffic can be kept but not queried, "
+        "correlated or alerted on. Coverage is decided as in AZ-NET-010."
+    ),
+    remediation=(
+        "Portal: Network Watcher > Flow logs > <flow log> > Traffic analytics = Enabled with a "
+        "Log Analytics workspace, or `az network watcher flow-log update -l <region> -n <name> "
+        "--traffic-analytics true --workspace <workspace id>`."
+    ),
+    # CIS v2.0.0 5.1.6 asks for flow logs *sent to Log Analytics*: this rule, not AZ-NET-010
+    frameworks={"CIS": ["5.1.6"], "NIST": ["DE.CM-1", "DE.AE-3"], "ISO27001": ["A.8.15", "A.8.16"]},
+    needs=_FLOW_NEEDS,
+)
+def nsg_flow_logs_to_log_analytics(inv: Inventory) -> Iterable[Evaluation]:
+    yield from _nsg_flow_log_verdicts(inv, _traffic_analytics_verdict)
+
+
+def _vnet_flow_log_verdicts(inv: Inventory, judge: FlowLogJudge) -> Iterable[Evaluation]:
+    """One verdict per virtual network: every subnet (or the network itself when it has none)
+    covered by a flow log ``judge`` accepts, on the subnet or the virtual network."""
+    by_target = _flow_logs_by_target(inv)
+    failed = sorted({r for k, r in inv.unreadable.items() if k.startswith(FLOW_LOGS.key + "|")})
+    for vnet in inv.of_type(VNET_TYPE):
+        vnet_id = str(vnet.get("id", "")).rstrip("/").lower()
+        subnets = [str(as_dict(s).get("id") or "") for s in props(vnet).get("subnets") or []]
+        scopes = [_subnet_scopes(s) for s in subnets if s] or [[vnet_id]]
+        covered: list[str] = []
+        problems: list[str] = []
+        for chain in scopes:
+            ok, detail = _vnet_flow_log_coverage(chain, by_target, judge)
+            name = _attachment_name(chain[0])
+            if ok:
+                covered.append(f"{name}: {detail}")
+            else:
+                problems.append(f"{name}: {detail or 'no flow log on it or its virtual network'}")
+        metadata = {"covered": covered, "uncovered": problems}
+        if not problems:
+            yield verdict(vnet, VNET_TYPE, True, "; ".join(covered), metadata)
+        elif failed:
+            yield verdict(vnet, VNET_TYPE, None, f"flow logs could not be read: {failed[0]}", metadata)
+        else:
+            yield verdict(vnet, VNET_TYPE, False, "; ".join(problems), metadata)
+    yield from unreadable(inv, VNET_TYPE, "virtual network")
+
+
+_VNET_FLOW_NEEDS = Needs(resource_types=frozenset({VNET_TYPE, WATCHER_TYPE}), children=(FLOW_LOGS,))
+
+
+@rule(
+    id="AZ-NET-020",
+    title="Virtual network is not flow-logged for 90 days",
+    severity="MEDIUM",
+    category="network",
+    description=(
+        "Not every subnet of the virtual network is covered by an enabled virtual network flow "
+        "log (on the subnet or on the network) kept 90 days or more, so traffic inside and into "
+        "the network cannot be reconstructed weeks after an intrusion. Judged per virtual "
+        "network, whether or not its subnets have NSGs (AZ-NET-010 judges per NSG); a subnet's "
+        "own flow log overrides the network's."
+    ),
+    remediation=(
+        "`az network watcher flow-log create -l <region> -n <name> --vnet <vnet id> "
+        "--storage-account <id> --retention 90` (portal: Network Watcher > Flow logs > Create, "
+        "type 'Virtual network')."
+    ),
+    frameworks={"NIST": ["DE.CM-1", "PR.PT-1"], "ISO27001": ["A.8.15", "A.8.16"]},
+    needs=_VNET_FLOW_NEEDS,
+)
+def vnet_flow_log_retention(inv: Inventory) -> Iterable[Evaluation]:
+    yield from _vnet_flow_log_verdicts(inv, _flow_log_verdict)
+
+
+@rule(
+    id="AZ-NET-021",
+    title="Virtual network flow logs are not sent to Log Analytics",
+    severity="LOW",
+    category="network",
+    description=(
+        "Not every subnet of the virtual network is covered by an enabled virtual network flow "
+        "log with traffic analytics sending to a Log Analytics workspace, so its traffic cannot "
+        "be queried or alerted on. A subnet's own flow log overrides the network's."
+    ),
+    remediation=(
+        "Portal: Network Watcher > Flow logs > <flow log> > Traffic analytics = Enabled with a "
+        "workspace, or `az network watcher flow-log update -l <region> -n <name> "
+        "--traffic-analytics true --workspace <workspace id>`."
+    ),
+    frameworks={"NIST": ["DE.CM-1", "DE.AE-3"], "ISO27001": ["A.8.15", "A.8.16"]},
+    needs=_VNET_FLOW_NEEDS,
+)
+def vnet_flow_logs_to_log_analytics(inv: Inventory) -> Iterable[Evaluation]:
+    yield from _vnet_flow_log_verdicts(inv, _traffic_analytics_verdict)

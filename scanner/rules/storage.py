@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from scanner.inventory import ChildSpec, Inventory, Needs, props
+from scanner.inventory import ChildSpec, Inventory, Needs, SubscriptionRead, props
 from scanner.rules.support.base import rule
 from scanner.rules.support.helpers import (
     Judgement,
@@ -584,3 +584,207 @@ def file_share_soft_delete(inv: Inventory, account: Resource) -> Judgement | Non
     if flag(policy.get("enabled")) is True:
         return Judgement(True, f"file share soft delete enabled ({policy.get('days')} days)", metadata)
     return Judgement(False, "file share soft delete (shareDeleteRetentionPolicy) is not enabled", metadata)
+
+
+# ---------------------------------------------------------------------------------------------
+# CIS v6: SMB settings of the file service, public network access, Entra authorization in the
+# portal, delete locks
+# ---------------------------------------------------------------------------------------------
+
+
+def _smb_setting(inv: Inventory, account: Resource, key: str) -> tuple[list[str] | None, Judgement | None]:
+    """The ``;``-separated values of ``protocolSettings.smb.<key>`` of the account's file service
+    (read once, with AZ-STOR-017), or the Judgement to return instead: None (out of scope) for
+    accounts without Azure Files, not evaluated when the file service could not be read. An
+    absent value is Azure's default: every version / algorithm allowed (empty list)."""
+    if str(account.get("kind") or "").strip().lower() in _NO_FILE_SERVICE_KINDS:
+        return None, None
+    service = child_of(inv, FILE_SERVICE, account)
+    if not isinstance(service, dict):
+        return None, unread_child(inv, FILE_SERVICE, account, "file service properties")
+    smb = as_dict(as_dict(props(service).get("protocolSettings")).get("smb"))
+    raw = smb.get(key)
+    values = [v.strip() for v in str(raw or "").split(";") if v.strip()]
+    return values, None
+
+
+_SMB_FILE_NEEDS = Needs(resource_types=frozenset({STORAGE_TYPE}), children=(FILE_SERVICE,))
+
+
+@rule(
+    id="AZ-STOR-018",
+    title="File service accepts SMB versions older than 3.1.1",
+    severity="MEDIUM",
+    category="storage",
+    description=(
+        "The account's Azure Files SMB settings (`protocolSettings.smb.versions`) allow SMB 2.1 "
+        "or 3.0 (all versions are allowed when the setting is empty, the default), which lack "
+        "SMB 3.1.1's pre-authentication integrity and AES-GCM encryption and can be downgraded. "
+        "Accounts that cannot hold file shares are not judged."
+    ),
+    remediation=(
+        "Portal: Storage account > File shares > Security: profile 'Maximum security' or a custom "
+        "profile with only SMB 3.1.1, or `az storage account file-service-properties update -g "
+        "<rg> --account-name <account> --versions SMB3.1.1`."
+    ),
+    frameworks={"NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
+    needs=_SMB_FILE_NEEDS,
+)
+@each_account
+def smb_versions(inv: Inventory, account: Resource) -> Judgement | None:
+    versions, other = _smb_setting(inv, account, "versions")
+    if versions is None:
+        return other
+    metadata = {"versions": versions}
+    older = [v for v in versions if v.upper() != "SMB3.1.1"]
+    if not versions:
+        return Judgement(False, "SMB versions not restricted (every version allowed)", metadata)
+    if older:
+        return Judgement(False, "SMB versions older than 3.1.1 allowed: " + ", ".join(older), metadata)
+    return Judgement(True, "only SMB 3.1.1 allowed", metadata)
+
+
+@rule(
+    id="AZ-STOR-019",
+    title="File service allows SMB channel encryption weaker than AES-256-GCM",
+    severity="MEDIUM",
+    category="storage",
+    description=(
+        "The account's Azure Files SMB settings (`protocolSettings.smb.channelEncryption`) allow "
+        "AES-128-CCM or AES-128-GCM (all are allowed when the setting is empty, the default), so "
+        "a client can negotiate weaker encryption of file traffic than AES-256-GCM. Accounts that "
+        "cannot hold file shares are not judged."
+    ),
+    remediation=(
+        "Portal: Storage account > File shares > Security: SMB channel encryption AES-256-GCM "
+        "only, or `az storage account file-service-properties update -g <rg> --account-name "
+        "<account> --channel-encryption AES-256-GCM`."
+    ),
+    frameworks={"NIST": ["PR.DS-2"], "ISO27001": ["A.8.24"]},
+    needs=_SMB_FILE_NEEDS,
+)
+@each_account
+def smb_channel_encryption(inv: Inventory, account: Resource) -> Judgement | None:
+    algorithms, other = _smb_setting(inv, account, "channelEncryption")
+    if algorithms is None:
+        return other
+    metadata = {"channelEncryption": algorithms}
+    weaker = [a for a in algorithms if a.upper() != "AES-256-GCM"]
+    if not algorithms:
+        return Judgement(False, "SMB channel encryption not restricted (AES-128 allowed)", metadata)
+    if weaker:
+        return Judgement(False, "weaker SMB channel encryption allowed: " + ", ".join(weaker), metadata)
+    return Judgement(True, "only AES-256-GCM SMB channel encryption allowed", metadata)
+
+
+@rule(
+    id="AZ-STOR-020",
+    title="Storage account public network access is not disabled",
+    severity="MEDIUM",
+    category="storage",
+    description=(
+        "`publicNetworkAccess` is not Disabled, so the account's public endpoint is reachable "
+        "(its firewall may still filter it, which AZ-STOR-004 judges); with public access "
+        "disabled only private endpoints reach the data. Absent means Enabled."
+    ),
+    remediation=(
+        "After creating private endpoints for the clients: portal: Storage account > Networking "
+        "> Public network access = Disabled, or `az storage account update -g <rg> -n <account> "
+        "--public-network-access Disabled`."
+    ),
+    frameworks={"NIST": ["PR.AC-5"], "ISO27001": ["A.8.20"]},
+    needs=_NEEDS,
+)
+@each_account
+def storage_public_network_access(inv: Inventory, account: Resource) -> Judgement:
+    raw = props(account).get("publicNetworkAccess")
+    metadata = {"publicNetworkAccess": raw}
+    if str(raw or "").strip().lower() == "disabled":
+        return Judgement(True, "public network access is disabled", metadata)
+    return Judgement(False, f"public network access is {raw or 'Enabled (not set)'}", metadata)
+
+
+@rule(
+    id="AZ-STOR-021",
+    title="Portal does not default to Microsoft Entra authorization",
+    severity="LOW",
+    category="storage",
+    description=(
+        "`defaultToOAuthAuthentication` is off (absent is off), so the Azure portal reads blobs, "
+        "files and queues with the account key by default, instead of the user's Entra identity "
+        "and RBAC roles; every portal user with key access bypasses data-plane role checks and "
+        "leaves no per-user audit trail."
+    ),
+    remediation=(
+        "Portal: Storage account > Configuration > 'Default to Microsoft Entra authorization in "
+        "the Azure portal' = Enabled, or `az storage account update -g <rg> -n <account> "
+        "--set defaultToOAuthAuthentication=true`."
+    ),
+    frameworks={"NIST": ["PR.AC-4"], "ISO27001": ["A.5.15", "A.8.5"]},
+    needs=_NEEDS,
+)
+@each_account
+def default_to_entra_authorization(inv: Inventory, account: Resource) -> Judgement:
+    raw = props(account).get("defaultToOAuthAuthentication")
+    metadata = {"defaultToOAuthAuthentication": raw}
+    if flag(raw) is True:
+        return Judgement(True, "portal defaults to Microsoft Entra authorization", metadata)
+    return Judgement(False, "defaultToOAuthAuthentication is " + ("false" if raw is not None else "not set (off)"),
+                     metadata)
+
+
+MANAGEMENT_LOCKS = SubscriptionRead("providers/Microsoft.Authorization/locks",
+                                    "management locks (Microsoft.Authorization/locks)")
+_LOCK_MARKER = "/providers/microsoft.authorization/locks/"
+_DELETE_LOCK_LEVELS = frozenset({"cannotdelete", "readonly"})
+
+
+def _delete_locks_by_scope(locks: list[object]) -> dict[str, list[str]]:
+    """Lower-cased lock scope (the id before ``/providers/Microsoft.Authorization/locks/``) ->
+    names of its CanNotDelete / ReadOnly locks."""
+    by_scope: dict[str, list[str]] = {}
+    for lock in locks:
+        lock = as_dict(lock)
+        lock_id = str(lock.get("id") or "").lower()
+        scope, sep, _ = lock_id.rpartition(_LOCK_MARKER)
+        level = str(props(lock).get("level") or "").lower()
+        if sep and level in _DELETE_LOCK_LEVELS:
+            by_scope.setdefault(scope.rstrip("/"), []).append(f"{lock.get('name')} ({props(lock).get('level')})")
+    return by_scope
+
+
+@rule(
+    id="AZ-STOR-022",
+    title="Storage account has no delete lock",
+    severity="LOW",
+    category="storage",
+    description=(
+        "No CanNotDelete or ReadOnly management lock on the account, its resource group or the "
+        "subscription, so one mistaken or malicious delete by anyone with write access removes "
+        "the account and every blob, file, queue and table in it at once (soft delete does not "
+        "bring back a deleted account's data reliably)."
+    ),
+    remediation=(
+        "Portal: Storage account > Locks > Add, lock type Delete, or `az lock create -n "
+        "<name> -t CanNotDelete -g <rg> --resource <account> --resource-type "
+        "Microsoft.Storage/storageAccounts`."
+    ),
+    frameworks={"NIST": ["PR.IP-4", "PR.PT-3"], "ISO27001": ["A.8.13"]},
+    needs=Needs(resource_types=frozenset({STORAGE_TYPE}), subscription_reads=(MANAGEMENT_LOCKS,)),
+)
+@each_account
+def storage_delete_lock(inv: Inventory, account: Resource) -> Judgement:
+    """One subscription-scope list returns every lock in the subscription (on the subscription,
+    its resource groups and resources); a lock on the account, its group or the subscription
+    covers it."""
+    payload = inv.subscription_read(MANAGEMENT_LOCKS)
+    if not isinstance(payload, list):
+        return Judgement(None, "management locks could not be read")
+    by_scope = _delete_locks_by_scope(payload)
+    account_id = str(account.get("id") or "").rstrip("/").lower()
+    group = account_id.split("/providers/", 1)[0]
+    for scope, what in ((account_id, "account"), (group, "resource group"),
+                        (f"/subscriptions/{inv.subscription_id}".lower(), "subscription")):
+        if by_scope.get(scope):
+            return Judgement(True, f"{what} lock {by_scope[scope][0]}", {"locks": by_scope[scope], "scope": what})
+    return Judgement(False, "no CanNotDelete or ReadOnly lock on the account, its resource group or the subscription")

@@ -237,7 +237,9 @@ def test_cancel_of_a_running_scan_is_carried_out_by_the_supervisor(
     result = rig.run("scans", "cancel", scan_id, "--json")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert answer["cancel_requested"] is True and answer["status"] == "running"
+    # the answer is the row as the CLI re-read it: usually still running, but the supervisor (or
+    # the scan's heartbeat) may carry the cancel out between the request and that read
+    assert answer["cancel_requested"] is True and answer["status"] in ("running", "cancelled")
     scan = _terminal(rig, scan_id, 60)
     # the supervisor's SIGTERM, or the scan's own heartbeat noticing the flag first
     assert scan.status == "cancelled" and scan.error_message in ("cancelled on request (SIGTERM)",

@@ -574,8 +574,11 @@ DATABRICKS_TYPE = "Microsoft.Databricks/workspaces"
 
 
 def databricks_workspace(arm: Any, rg: str, name: str, location: str, *, public: str, no_public_ip: bool,
-                         cmk: bool) -> dict[str, Any]:
-    """A workspace as ``GET .../Microsoft.Databricks/workspaces/{name}`` (2024-05-01) returns it."""
+                         cmk: bool, vnet_id: str = "", subnets: tuple[str, str] = ("dbw-host", "dbw-container"),
+                         private_endpoint: bool = False) -> dict[str, Any]:
+    """A workspace as ``GET .../Microsoft.Databricks/workspaces/{name}`` (2024-05-01) returns it;
+    ``vnet_id``: VNet injection (``customVirtualNetworkId`` and the two subnet names);
+    ``private_endpoint``: one approved front-end private endpoint connection."""
     number = uuid.uuid5(uuid.NAMESPACE_URL, f"dbw:{name}").int % 10**16  # deterministic across processes
     props: dict[str, Any] = {
         "managedResourceGroupId": f"/subscriptions/{arm.sub}/resourceGroups/databricks-rg-{name}",
@@ -589,6 +592,19 @@ def databricks_workspace(arm: Any, rg: str, name: str, location: str, *, public:
         "requiredNsgRules": "AllRules" if public == "Enabled" else "NoAzureDatabricksRules",
         "createdDateTime": _CREATED,
     }
+    if vnet_id:
+        props["parameters"].update({"customVirtualNetworkId": {"type": "String", "value": vnet_id},
+                                    "customPublicSubnetName": {"type": "String", "value": subnets[0]},
+                                    "customPrivateSubnetName": {"type": "String", "value": subnets[1]}})
+    wid = arm.rid(rg, DATABRICKS_TYPE, name)
+    props["privateEndpointConnections"] = [{
+        "id": f"{wid}/privateEndpointConnections/pe-{name}-ui", "name": f"pe-{name}-ui",
+        "type": "Microsoft.Databricks/workspaces/privateEndpointConnections",
+        "properties": {"privateEndpoint": {"id": arm.rid(rg, "Microsoft.Network/privateEndpoints", f"pe-{name}-ui")},
+                       "groupIds": ["databricks_ui_api"], "provisioningState": "Succeeded",
+                       "privateLinkServiceConnectionState": {"status": "Approved", "description": "",
+                                                             "actionsRequired": "None"}},
+    }] if private_endpoint else []
     if cmk:
         props["encryption"] = {"entities": {"managedServices": {"keySource": "Microsoft.Keyvault", "keyVaultProperties": {
             "keyName": "key-dbw-cmk", "keyVersion": "0123456789abcdef0123456789abcdef",
@@ -597,7 +613,13 @@ def databricks_workspace(arm: Any, rg: str, name: str, location: str, *, public:
 
 
 def plant_databricks(arm: Any) -> None:
-    """AZ-DBW-001..003: an open workspace (violating) and a locked-down one (compliant)."""
+    """AZ-DBW-001..006: an open workspace (violating) and a locked-down one (compliant: VNet
+    injection into vnet-data's NSG-protected subnets, a private endpoint); dbw-injected-01 is
+    injected into vnet-prod's subnets without NSG (AZ-DBW-006 violating)."""
     databricks_workspace(arm, "rg-data", "dbw-open-01", "northeurope", public="Enabled", no_public_ip=False, cmk=False)
+    databricks_workspace(arm, "rg-prod", "dbw-injected-01", "westeurope", public="Disabled", no_public_ip=True,
+                         cmk=False, vnet_id=arm.rid("rg-prod", "Microsoft.Network/virtualNetworks", "vnet-prod"),
+                         subnets=("dbw-public", "dbw-private"))
     databricks_workspace(arm, "rg-data", "dbw-private-01", "northeurope", public="Disabled", no_public_ip=True,
-                         cmk=True)
+                         cmk=True, vnet_id=arm.rid("rg-data", "Microsoft.Network/virtualNetworks", "vnet-data"),
+                         private_endpoint=True)

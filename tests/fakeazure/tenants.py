@@ -119,6 +119,9 @@ API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.Databricks/workspaces": ["2023-02-01", "2024-05-01"],
     "Microsoft.ServiceBus/namespaces": ["2021-11-01", "2022-10-01-preview"],
     "Microsoft.CognitiveServices/accounts": ["2023-05-01", "2024-10-01"],
+    "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies": ["2023-09-01", "2024-01-01", "2024-05-01"],
+    # management locks: at subscription scope the list holds every lock in the subscription
+    "Microsoft.Authorization/locks": ["2016-09-01", "2020-05-01"],
     # an extension resource: under a resource ({id}/providers/...) and at subscription scope
     "Microsoft.Insights/diagnosticSettings": ["2016-09-01", "2017-05-01-preview", "2020-01-01-preview",
                                               "2021-05-01-preview"],
@@ -140,6 +143,7 @@ SUBSCRIPTION_READS = {
     "autoProvisioningSettings": "Microsoft.Security/autoProvisioningSettings",
     "settings": "Microsoft.Security/settings",
     "policyAssignments": "Microsoft.Authorization/policyAssignments",
+    "locks": "Microsoft.Authorization/locks",
 }
 # Tenant-scope ARM objects (``/providers/...``) by short name (``--forbid-arm`` takes these too),
 # served from the tenant's optional key of the same name (the object's ``properties``).
@@ -189,6 +193,28 @@ def _iso(dt: datetime) -> str:
 def _put(props: dict[str, Any], key: str, value: Any) -> None:
     if value is not _ABSENT:
         props[key] = value
+
+
+def flow_log_body(watcher: dict[str, Any], storage: str, name: str, target: str, enabled: Any, days: Any,
+                  workspace: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A flow log as ``GET {watcher}/flowLogs`` lists it (Network Watcher 2024-05-01); with
+    ``workspace`` (a Log Analytics workspace resource) traffic analytics sends it there."""
+    props: dict[str, Any] = {
+        "targetResourceId": target,
+        "targetResourceGuid": guid("flow-log-target", target),
+        "storageId": storage,
+        "enabled": enabled,
+        "retentionPolicy": {"days": days or 0, "enabled": days is not None},
+        "format": {"type": "JSON", "version": 2},
+        "provisioningState": "Succeeded",
+    }
+    if workspace is not None:
+        props["flowAnalyticsConfiguration"] = {"networkWatcherFlowAnalyticsConfiguration": {
+            "enabled": True, "workspaceId": workspace["properties"].get("customerId") or guid("workspace", workspace["id"]),
+            "workspaceRegion": workspace["location"], "workspaceResourceId": workspace["id"],
+            "trafficAnalyticsInterval": 60}}
+    return {"id": f"{watcher['id']}/flowLogs/{name}", "name": name,
+            "type": "Microsoft.Network/networkWatchers/flowLogs", "location": watcher["location"], "properties": props}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,8 +487,10 @@ class _Arm:
         return self.add(rg, "Microsoft.Network/networkInterfaces", name, location, props)
 
     def app_gateway(self, rg: str, name: str, location: str, *, tier: str, pip_id: str,
-                    subnet_id: str, policy: bool = False, waf_enabled: bool | None = None) -> dict[str, Any]:
-        """``policy`` links a WAF policy; ``waf_enabled`` sets the legacy WAF configuration."""
+                    subnet_id: str, policy: bool = False, waf_enabled: bool | None = None,
+                    ssl_policy: str = "AppGwSslPolicy20220101", http2: bool = True) -> dict[str, Any]:
+        """``policy`` links a WAF policy; ``waf_enabled`` sets the legacy WAF configuration;
+        ``ssl_policy`` names the predefined TLS policy; ``http2`` is ``enableHttp2``."""
         gid = self.rid(rg, "Microsoft.Network/applicationGateways", name)
         props: dict[str, Any] = {
             "provisioningState": "Succeeded",
@@ -478,7 +506,8 @@ class _Arm:
             "backendAddressPools": [],
             "httpListeners": [],
             "requestRoutingRules": [],
-            "sslPolicy": {"policyType": "Predefined", "policyName": "AppGwSslPolicy20220101"},
+            "sslPolicy": {"policyType": "Predefined", "policyName": ssl_policy},
+            "enableHttp2": http2,
         }
         if policy:
             props["firewallPolicy"] = {"id": self.rid(
@@ -702,32 +731,15 @@ class _Arm:
 
     # --- monitoring ----------------------------------------------------------------------------
     def network_watcher(self, rg: str, location: str,
-                        flow_logs: list[tuple[str, str, Any, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+                        flow_logs: list[tuple[Any, ...]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
         """The region's Network Watcher; ``flow_logs``: (name, target id, enabled, retention days
-        or None for no retention policy) served as its ``flowLogs`` list. The target is an NSG
+        or None for no retention policy[, traffic analytics workspace]) served as its ``flowLogs`` list. The target is an NSG
         (an NSG flow log) or a virtual network, subnet or network interface (a VNet flow log)."""
         name = f"NetworkWatcher_{location}"
         res = self.add(rg, "Microsoft.Network/networkWatchers", name, location,
                        {"provisioningState": "Succeeded"}, tags={})
         storage = self.rid("rg-data", "Microsoft.Storage/storageAccounts", "stsecure01")
-        self.child(res, "flowLogs", [
-            {
-                "id": f"{res['id']}/flowLogs/{fl_name}",
-                "name": fl_name,
-                "type": "Microsoft.Network/networkWatchers/flowLogs",
-                "location": location,
-                "properties": {
-                    "targetResourceId": target,
-                    "targetResourceGuid": guid("flow-log-target", target),
-                    "storageId": storage,
-                    "enabled": enabled,
-                    "retentionPolicy": {"days": days or 0, "enabled": days is not None},
-                    "format": {"type": "JSON", "version": 2},
-                    "provisioningState": "Succeeded",
-                },
-            }
-            for fl_name, target, enabled, days in flow_logs
-        ])
+        self.child(res, "flowLogs", [flow_log_body(res, storage, *case) for case in flow_logs])
         return res
 
     def activity_log_alert(self, rg: str, name: str, clauses: list[dict[str, Any]], *, enabled: bool = True,
@@ -1684,20 +1696,24 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
     # network: NET-005 (subnet NSGs), NET-006 (idle public IPs), NET-007 (WAF), NET-008 (DDoS)
     # vnet-prod: 'default' subnet without NSG (NET-005 violating), no DDoS plan (NET-008 violating)
     vnet_prod = arm.vnet(prod, "vnet-prod", weu, "10.10.0.0/16",
-                         subnets=[("default", None), ("appgw", web_nsg), ("GatewaySubnet", None)])
+                         subnets=[("default", None), ("appgw", web_nsg), ("GatewaySubnet", None),
+                                  ("dbw-public", None), ("dbw-private", None)])  # + DBW-006 violating
     # vnet-data: every subnet protected or exempt (NET-005 compliant), DDoS plan (NET-008 compliant)
     arm.vnet(data, "vnet-data", neu, "10.20.0.0/16", ddos=True,
-             subnets=[("default", web_nsg), ("postgres", web_nsg), ("AzureBastionSubnet", None)])
+             subnets=[("default", web_nsg), ("postgres", web_nsg), ("AzureBastionSubnet", None),
+                      ("dbw-host", web_nsg), ("dbw-container", web_nsg)])  # + DBW-006 compliant
     nic_win = arm.rid(prod, "Microsoft.Network/networkInterfaces", "nic-vm-windows-01")
     pip_win = arm.public_ip(prod, "pip-vm-windows-01", weu, "203.0.113.10",
                             ip_config_id=f"{nic_win}/ipConfigurations/ipconfig1")     # NET-006 compliant
     appgw_subnet = vnet_prod["properties"]["subnets"][1]["id"]
+    # appgw-standard-01 also violates NET-017 (TLS 1.1 policy) and NET-018 (HTTP/2 off)
     for gw_name, tier, address, policy in (("appgw-waf-policy-01", "WAF_v2", "203.0.113.11", True),   # NET-007 compliant
                                            ("appgw-standard-01", "Standard_v2", "203.0.113.12", False)):  # violating
         gw_id = arm.rid(prod, "Microsoft.Network/applicationGateways", gw_name)
         pip = arm.public_ip(prod, f"pip-{gw_name}", weu, address,
                             ip_config_id=f"{gw_id}/frontendIPConfigurations/fe-public")
-        arm.app_gateway(prod, gw_name, weu, tier=tier, pip_id=pip["id"], subnet_id=appgw_subnet, policy=policy)
+        arm.app_gateway(prod, gw_name, weu, tier=tier, pip_id=pip["id"], subnet_id=appgw_subnet, policy=policy,
+                        ssl_policy="AppGwSslPolicy20220101S" if policy else "AppGwSslPolicy20170401", http2=policy)
     arm.public_ip(prod, "pip-orphaned-01", weu, "203.0.113.13")                      # NET-006 violating
 
     for name, kw in STORAGE_CASES:
@@ -1771,6 +1787,8 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
     from tests.fakeazure import breadth, resource_reads  # issue-17 families: own modules, merged here once
     breadth.plant_demo(arm, now)
     resource_reads.plant(arm)
+    from tests.fakeazure import v6_cases  # CIS v6 network / storage / Databricks cases
+    v6_cases.plant_demo(arm)
     arm.link_nsg_associations()
 
     graph, assignments = _demo_identity(sub, now)

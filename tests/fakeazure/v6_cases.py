@@ -1,0 +1,109 @@
+"""Demo-tenant cases of the CIS v6.0.0 network, storage and Databricks rules (AZ-NET-015..023,
+AZ-STOR-018..022; the Databricks cases are in :mod:`tests.fakeazure.breadth`): each rule gets a
+violating and a compliant case, planted after the rest of the demo so the resources they adjust
+(storage accounts, their file services, Network Watchers, NSGs) exist.
+
+Shapes: "Web Application Firewall Policies - Get" (Microsoft.Network 2024-05-01), "Management
+Locks - List At Subscription Level" (Microsoft.Authorization 2020-05-01: every lock in the
+subscription, whatever its scope), "File Services - Get Service Properties" (``protocolSettings.smb``)
+and "Flow Logs - Get" (``flowAnalyticsConfiguration``); links in tests/fakeazure/README.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import tenants as T
+
+WAF_POLICY_TYPE = "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies"
+STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
+
+# AZ-STOR-018/019: SMB settings of the file service per account name; accounts not named keep
+# the default (empty: every version and algorithm, violating)
+SMB_CASES = {
+    "stsecure01": ("SMB3.1.1", "AES-256-GCM"),                       # compliant
+    "stsecure02": ("SMB3.1.1", "AES-256-GCM"),                       # compliant
+    "stnetopen01": ("SMB3.0;SMB3.1.1", "AES-128-GCM;AES-256-GCM"),   # violating (explicitly)
+}
+# AZ-STOR-020/021: public network access and portal Entra authorization
+LOCKED_DOWN = ("stsecure01", "stsecure02")
+
+
+def _by_name(arm: Any, rtype: str) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in arm.resources if r["type"] == rtype}
+
+
+def waf_policy(arm: Any, rg: str, name: str, location: str, *, body_check: bool, bot: bool,
+               gateways: list[str]) -> dict[str, Any]:
+    """An Application Gateway WAF policy as its GET returns it."""
+    rule_sets: list[dict[str, Any]] = [{"ruleSetType": "OWASP", "ruleSetVersion": "3.2", "ruleGroupOverrides": []}]
+    if bot:
+        rule_sets.append({"ruleSetType": "Microsoft_BotManagerRuleSet", "ruleSetVersion": "1.0",
+                          "ruleGroupOverrides": []})
+    return arm.add(rg, WAF_POLICY_TYPE, name, location, {
+        "provisioningState": "Succeeded", "resourceState": "Enabled",
+        "policySettings": {"state": "Enabled", "mode": "Prevention", "requestBodyCheck": body_check,
+                           "maxRequestBodySizeInKb": 128, "fileUploadLimitInMb": 100,
+                           "requestBodyEnforcement": True, "requestBodyInspectLimitInKB": 128},
+        "customRules": [],
+        "managedRules": {"managedRuleSets": rule_sets, "exclusions": []},
+        "applicationGateways": [{"id": g} for g in gateways],
+    })
+
+
+def plant_waf_policies(arm: Any) -> None:
+    """AZ-NET-017/020: the policy appgw-waf-policy-01 links (compliant) and a detached legacy one
+    with body inspection off and no bot rule set (violating)."""
+    gateway = _by_name(arm, "Microsoft.Network/applicationGateways")["appgw-waf-policy-01"]
+    rg = gateway["id"].split("/")[4]
+    waf_policy(arm, rg, "wafpol-appgw-waf-policy-01", gateway["location"], body_check=True, bot=True,
+               gateways=[gateway["id"]])
+    waf_policy(arm, rg, "wafpol-legacy-01", gateway["location"], body_check=False, bot=False, gateways=[])
+
+
+def plant_storage(arm: Any) -> None:
+    """AZ-STOR-018..022 on the existing accounts: SMB settings, public access, portal auth, locks."""
+    accounts = _by_name(arm, STORAGE_TYPE)
+    for name, (versions, channel) in SMB_CASES.items():
+        service = arm.children[f"{accounts[name]['id']}/fileServices/default"]
+        service["properties"]["protocolSettings"]["smb"].update({"versions": versions, "channelEncryption": channel})
+    for name in LOCKED_DOWN:
+        accounts[name]["properties"].update({"publicNetworkAccess": "Disabled", "defaultToOAuthAuthentication": True})
+    accounts["stnetopen01"]["properties"].update({"publicNetworkAccess": "Enabled",
+                                                  "defaultToOAuthAuthentication": False})
+    # a delete lock on stsecure01, a read-only one on stsecure02; NotSpecified does not count
+    locks = [(accounts["stsecure01"]["id"], "lock-no-delete", "CanNotDelete"),
+             (accounts["stsecure02"]["id"], "lock-read-only", "ReadOnly"),
+             (accounts["stlrsonly01"]["id"], "lock-unspecified", "NotSpecified")]
+    arm.subscription_read("Microsoft.Authorization/locks", [{
+        "id": f"{scope}/providers/Microsoft.Authorization/locks/{name}", "name": name,
+        "type": "Microsoft.Authorization/locks",
+        "properties": {"level": level, "notes": "planted by the emulator", "owners": []},
+    } for scope, name, level in locks])
+
+
+def plant_flow_logs(arm: Any) -> None:
+    """AZ-NET-019..023: nsg-web-only's NSG flow log sends to Log Analytics (compliant; the other
+    flow logs do not), and vnet-flowlogs-ta is covered by a VNet flow log kept 90 days with
+    traffic analytics (compliant for both VNet rules; every other virtual network violates)."""
+    watchers = _by_name(arm, "Microsoft.Network/networkWatchers")
+    workspace = next(r for r in arm.resources if r["type"] == "Microsoft.OperationalInsights/workspaces")
+    storage = _by_name(arm, STORAGE_TYPE)["stsecure01"]["id"]
+    west = arm.children[f"{watchers['NetworkWatcher_westeurope']['id']}/flowLogs"]
+    for i, flow_log in enumerate(west):
+        if flow_log["name"] == "fl-nsg-web-only":
+            p = flow_log["properties"]
+            west[i] = T.flow_log_body(watchers["NetworkWatcher_westeurope"], storage, flow_log["name"],
+                                      p["targetResourceId"], p["enabled"], p["retentionPolicy"]["days"], workspace)
+    north = watchers["NetworkWatcher_northeurope"]
+    nsg = _by_name(arm, "Microsoft.Network/networkSecurityGroups")["nsg-vnet-flow-logged"]["id"]
+    vnet = arm.vnet("rg-data", "vnet-flowlogs-ta", "northeurope", "10.40.0.0/16", ddos=True,
+                    subnets=[("app", nsg)])
+    arm.children[f"{north['id']}/flowLogs"].append(
+        T.flow_log_body(north, storage, "fl-vnet-flowlogs-ta", vnet["id"], True, 90, workspace))
+
+
+def plant_demo(arm: Any) -> None:
+    plant_waf_policies(arm)
+    plant_storage(arm)
+    plant_flow_logs(arm)
