@@ -98,8 +98,9 @@ class ScanJob:
         store_seconds = time.monotonic() - started
         line = summary(result, len(rows))
         # the phases' wall times, for tests/bench/bench_collect.py (issue 17: evaluation's share)
-        log.info("completed: %s, collect %.2fs, evaluate %.3fs, rows %.3fs, enrich %.3fs, store %.3fs",
-                 line, result.collect_seconds, result.evaluate_seconds, rows_seconds, enrich_seconds, store_seconds)
+        log.info("completed: %s, collect %.2fs, evaluate %.3fs, rows %.3fs, enrich %.3fs, store %.3fs, "
+                 "evaluate CPU %.3fs", line, result.collect_seconds, result.evaluate_seconds, rows_seconds,
+                 enrich_seconds, store_seconds, result.evaluate_cpu_seconds)
         _say(f"scan {self.scan_id} completed: {line}, CVE enrichment {cve_status}"
              + (f" ({cve_error})" if cve_error else ""), err=False)
         return ExitCode.COMPLETED

@@ -73,15 +73,18 @@ def verdict(
     detail: str,
     metadata: Mapping[str, Any] | None = None,
 ) -> Evaluation:
-    """An Evaluation for an ARM resource in REST shape."""
+    """An Evaluation for an ARM resource in REST shape (positional: built once per rule and
+    resource, so it stays lean)."""
+    rid = str(resource.get("id", ""))
+    name = resource.get("name")
     return Evaluation(
-        resource_id=str(resource.get("id", "")),
-        resource_name=resource_name(resource),
-        resource_type=resource_type,
-        passed=passed,
-        detail=detail,
-        metadata=dict(metadata or {}),
-        location=str(resource.get("location") or ""),
+        rid,
+        str(name) if name else rid.rsplit("/", 1)[-1],  # base.resource_name, inlined
+        resource_type,
+        passed,
+        detail,
+        dict(metadata) if metadata else {},
+        str(resource.get("location") or ""),
     )
 
 
