@@ -9,6 +9,7 @@ which records it the one way every kind of run does.
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import threading
@@ -65,7 +66,16 @@ class ScanJob:
         except Exception as exc:  # noqa: BLE001 - record every failure, traceback to scan.log
             log.error("scan failed:\n%s", traceback.format_exc())
             return self._failed(f"internal error: {type(exc).__name__}: {exc}")
-        return self._save(result, subscription_id)
+        # What the scan holds now (the inventory: ~10^6 objects at large:10000, and every verdict)
+        # lives until the results are saved and contains no garbage cycles worth hunting. Frozen,
+        # the cyclic collector stops walking it over and over while the ~70,000 result rows are
+        # built and stored: measured, that halved building the rows (issue 17). Refcounting still
+        # frees it all; thawed when the save is done.
+        gc.freeze()
+        try:
+            return self._save(result, subscription_id)
+        finally:
+            gc.unfreeze()
 
     def _save(self, result: ScanResult, subscription_id: str) -> int:
         started = time.monotonic()
