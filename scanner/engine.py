@@ -6,6 +6,11 @@ raises is recorded as ``error`` and the others go on; a rule whose required data
 read is ``skipped`` with the reason, never counted as "no findings". Single resources a rule
 could not judge (its own GET failed, a child was unreadable) are yielded by the rule with
 ``passed=None`` and counted as not evaluated.
+
+The evaluating phase runs with the cyclic garbage collector paused (:func:`cyclic_gc_paused`)
+and inside an :func:`~scanner.rules.support.memo.evaluation_scope`, where parsers that several
+rules share run once per object: the two halved the phase's CPU at ``large:10000`` (issue 17;
+``tests/bench/bench_rules.py`` measures it and checks that no verdict moved).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Callable, Iterator, NamedTuple, Protocol
 from scanner.azure.collector import CollectProgress
 from scanner.inventory import Inventory, Needs
 from scanner.rules.support.base import Evaluation, Rule
+from scanner.rules.support.memo import evaluation_scope
 from scanner.scoring import RuleTally, posture_score
 
 log = logging.getLogger(__name__)
@@ -177,7 +183,7 @@ class ScanEngine:
         self.sink.phase("evaluating")
         started, cpu_started = time.monotonic(), time.thread_time()
         total = len(self.rules)
-        with cyclic_gc_paused():
+        with cyclic_gc_paused(), evaluation_scope():
             for index, rule in enumerate(self.rules, start=1):
                 if self.stop.is_set():
                     raise StopRequested()
