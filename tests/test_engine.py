@@ -200,3 +200,15 @@ def test_verdicts_are_immutable_records() -> None:
     outcome, findings = evaluate_rule(make_rule("AZ-T-001", two_accounts), inventory())
     with pytest.raises(AttributeError):
         findings[0].rule = findings[0].rule  # type: ignore[misc]
+
+
+def test_freeze_after_leaves_the_results_frozen_for_the_caller_to_thaw() -> None:
+    """The scan process's mode: nothing for the collector to walk after the phase; the caller
+    (ScanJob) thaws once the results are stored."""
+    gc.unfreeze()
+    try:
+        ScanEngine([make_rule("AZ-T-001", two_accounts)], lambda n, cb, s: inventory(), Sink(), freeze_after=True).run()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert gc.get_freeze_count() == 0
