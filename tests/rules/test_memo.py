@@ -52,3 +52,29 @@ def test_memoised_support_parsers_give_the_same_answers() -> None:
         assert [r.name for r in nsg.inbound_rules(group)] == ["deny", "ssh"]
     assert plain[1:] == again[1:] and plain[0] == again[0]
     assert list(plain[1]) == [22] and plain[2] == {"tls_version": "TLSv1.2"}
+
+
+def test_unreadable_resources_grouped_once_give_what_each_type_lists() -> None:
+    from scanner.inventory import Inventory
+    from scanner.rules.support.helpers import unreadable
+
+    inv = Inventory(subscription_id="s")
+    base = "/subscriptions/s/resourcegroups/g/providers/"
+    inv.unreadable = {
+        f"{base}microsoft.storage/storageaccounts/b": "HTTP 500",
+        f"{base}microsoft.storage/storageaccounts/a": "HTTP 403",
+        f"{base}microsoft.keyvault/vaults/v": "HTTP 404",
+        f"child:microsoft.storage/storageaccounts/blobservices/default|{base}microsoft.storage/storageaccounts/c": "x",
+    }
+    for storage_type in ("Microsoft.Storage/storageAccounts", "microsoft.storage/storageaccounts"):
+        expected = sorted(inv.unreadable_of_type(storage_type).items())
+        plain = [(e.resource_id, e.detail) for e in unreadable(inv, storage_type, "account")]
+        with evaluation_scope():
+            remembered = [(e.resource_id, e.detail) for e in unreadable(inv, storage_type, "account")]
+            again = [(e.resource_id, e.detail) for e in unreadable(inv, storage_type, "account")]
+        assert [rid for rid, _ in plain] == [rid for rid, _ in expected] == [f"{base}microsoft.storage/storageaccounts/a",
+                                                                             f"{base}microsoft.storage/storageaccounts/b"]
+        assert plain == remembered == again and plain[0][1] == "account could not be read: HTTP 403"
+    with evaluation_scope():
+        assert [e.resource_name for e in unreadable(inv, "Microsoft.KeyVault/vaults")] == ["v"]
+        assert list(unreadable(inv, "Microsoft.Compute/virtualMachines")) == []
