@@ -3,8 +3,8 @@
 Several rules read the same object through the same parser: six NSG rules each put an NSG's
 security rules in processing order, nine PostgreSQL/MySQL rules each turn a flexible server's
 ``configurations`` list into a name -> value map, and every per-resource rule looks up the
-failed reads of its type in the inventory's whole ``unreadable`` map. At ``large:10000`` that is thousands of
-identical parses per scan. :func:`per_object` remembers such a pure, one-argument function's
+failed reads of its type in the inventory's whole ``unreadable`` map. At ``large:10000`` that
+is thousands of identical parses per scan. :func:`per_object` remembers such a pure, one-argument function's
 result per argument object, but only inside :func:`evaluation_scope`, which the engine opens
 for its evaluating phase: there the inventory is read-only by contract, so a result cannot go
 stale. Outside a scope (a unit test calling a rule directly, then changing its fixture) every
