@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any, Iterable
 
 
@@ -52,8 +53,9 @@ class ChildSpec:
     path: str
     is_list: bool = False
 
-    @property
+    @cached_property
     def key(self) -> str:
+        # cached: rules ask for it once per resource they judge (tens of thousands per scan)
         return f"child:{self.parent_type.lower()}/{self.path}"
 
     @property
@@ -74,7 +76,7 @@ class SubscriptionRead:
     path: str
     label: str
 
-    @property
+    @cached_property
     def key(self) -> str:
         return f"sub:{self.path.lower()}"
 

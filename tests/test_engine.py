@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from typing import Iterable
 
+import pytest
+
 from scanner.azure.collector import CollectProgress
-from scanner.engine import ScanEngine, evaluate_rule
+from scanner.engine import ScanEngine, StopRequested, evaluate_rule
 from scanner.inventory import ChildSpec, Inventory, Needs, arm_key
 from scanner.rules.support.base import Evaluation, Rule
 from scanner.scoring import RuleTally, posture_score
@@ -151,3 +154,61 @@ def test_collection_progress_never_goes_backwards() -> None:
 
     ScanEngine([make_rule("R1", two_accounts)], collect, Recording()).run()
     assert seen == sorted(seen) and seen[0] > 0 and seen[-1] == 70
+
+
+def test_cyclic_gc_paused_while_rules_run_and_restored_after() -> None:
+    """The evaluating phase pauses the cyclic collector (issue 17: it cost half the phase) and
+    gives it back as it was, also when the phase ends in a stop request."""
+    seen: list[bool] = []
+
+    def spy(inv: Inventory) -> Iterable[Evaluation]:
+        seen.append(gc.isenabled())
+        return two_accounts(inv)
+
+    assert gc.isenabled()
+    result = ScanEngine([make_rule("AZ-T-001", spy)], lambda n, cb, s: inventory(), Sink()).run()
+    assert seen == [False] and gc.isenabled()
+    assert result.evaluate_cpu_seconds >= 0 and len(result.findings) == 1
+
+    stop = threading.Event()
+
+    def stopping(inv: Inventory) -> Iterable[Evaluation]:
+        stop.set()
+        return two_accounts(inv)
+
+    engine = ScanEngine([make_rule("AZ-T-001", stopping), make_rule("AZ-T-002", spy)], lambda n, cb, s: inventory(),
+                        Sink(), stop)
+    with pytest.raises(StopRequested):
+        engine.run()
+    assert gc.isenabled() and seen == [False]
+
+    gc.disable()  # a caller that had paused it itself keeps it paused
+    try:
+        ScanEngine([make_rule("AZ-T-001", spy)], lambda n, cb, s: inventory(), Sink()).run()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_verdicts_are_immutable_records() -> None:
+    """Evaluation and FindingRecord are light immutable records; a verdict made without
+    metadata gets a read-only empty mapping that turns into a plain dict for storage."""
+    ev = Evaluation("/x/a", "a", STORAGE, True)
+    with pytest.raises(AttributeError):
+        ev.passed = False  # type: ignore[misc]
+    assert dict(ev.metadata) == {} and ev.location == "" and str(ev.status) == "PASS"
+    outcome, findings = evaluate_rule(make_rule("AZ-T-001", two_accounts), inventory())
+    with pytest.raises(AttributeError):
+        findings[0].rule = findings[0].rule  # type: ignore[misc]
+
+
+def test_freeze_after_leaves_the_results_frozen_for_the_caller_to_thaw() -> None:
+    """The scan process's mode: nothing for the collector to walk after the phase; the caller
+    (ScanJob) thaws once the results are stored."""
+    gc.unfreeze()
+    try:
+        ScanEngine([make_rule("AZ-T-001", two_accounts)], lambda n, cb, s: inventory(), Sink(), freeze_after=True).run()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert gc.get_freeze_count() == 0

@@ -69,3 +69,29 @@ def test_acquire_releases_requests_as_tokens_refill() -> None:
 
     asyncio.run(run())
     assert pacer.waits > 0
+
+
+def test_a_bucket_smaller_than_documented_is_learned_from_the_first_429() -> None:
+    """``--arm-throttle 40/25``: ARM reports 39 left after the first read. Until a 429 the mirror
+    may believe the documented 250 (another client could be draining a big bucket); after one,
+    a long pause refills it only to what ARM showed it holds, not to 250."""
+    clock = Clock()
+    pacer = ReadPacer(refill_per_second=25, reserve=5, clock=clock)
+    pacer.observe(200, {REMAINING_READS: "39"})
+    pacer.observe(200, {REMAINING_READS: "20"})
+    pacer.observe(429, {REMAINING_READS: "0", "Retry-After": "1"})
+    assert pacer.ceiling == 40
+    clock.now += 60.0  # idle far beyond what refills 250 tokens
+    sent = 0
+    while pacer.delay() == 0:
+        sent += 1
+    assert sent == 40 - 5  # the bucket, less the reserve: no burst of 245 that ARM would refuse
+    # a higher count reported later (a bigger bucket after all) raises the ceiling again
+    pacer.observe(200, {REMAINING_READS: "120"})
+    assert pacer.ceiling == 120
+
+
+def test_a_429_without_a_count_before_it_keeps_the_documented_ceiling() -> None:
+    pacer = ReadPacer(clock=Clock())
+    pacer.observe(429, {REMAINING_READS: "0", "Retry-After": "1"})
+    assert pacer.ceiling == 250

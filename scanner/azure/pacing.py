@@ -14,7 +14,15 @@ time, and corrects itself down to each newer count ARM reports (the server's cou
 includes requests still in flight, so the lower of the two is the truer one). Below a small
 reserve, requests wait for the refill instead of being sent. A 429 empties the mirror and holds
 every request until its ``Retry-After`` has passed; azure-core's retry policy then re-sends the
-refused request, so a 429 never loses data. Without the header (the emulator unthrottled, some
+refused request, so a 429 never loses data.
+
+The mirror refills up to a ceiling: the documented 250, or more if ARM reports more. A bucket
+can be smaller (another cloud, a tighter quota, the emulator's ``--arm-throttle 40/25``); the
+remaining count alone cannot tell a small bucket from one another client is draining, but a 429
+can: the bucket ran dry, so it holds no more than the highest count ARM reported in a successful
+answer (plus the read that answer took). From the first 429 the ceiling drops to that, so the
+mirror stops releasing bursts the bucket cannot hold after each pause; any higher count ARM
+reports later raises it again. Without the header (the emulator unthrottled, some
 clouds) the pacer never waits.
 
 :class:`PacingPolicy` runs the pacer for every attempt (it sits after azure-core's retry policy).
@@ -49,6 +57,8 @@ class ReadPacer:
         self.tokens: float | None = None  # unknown until ARM reports a count
         # the mirror never refills beyond the documented bucket or the largest count ARM reported
         self.ceiling = float(DOCUMENTED_BUCKET)
+        # the highest remaining count a successful answer reported (None: none yet)
+        self.highest_reported: float | None = None
         self._stamp = clock()
         self.blocked_until = 0.0
         self.waits = 0
@@ -101,12 +111,24 @@ class ReadPacer:
             if remaining is not None:
                 self.ceiling = max(self.ceiling, remaining)
                 self.tokens = remaining if self.tokens is None else min(self.tokens, remaining)
+                if status != 429:
+                    self.highest_reported = max(self.highest_reported or 0.0, remaining)
         if status == 429:
             self.throttled += 1
             retry_after = _seconds(headers.get("Retry-After"))
             self.tokens = 0.0
             self.blocked_until = max(self.blocked_until, now + retry_after)
             log.info("ARM throttled a read (429); pausing reads for %.1f s", retry_after)
+            self._tighten()
+
+    def _tighten(self) -> None:
+        """After a 429: the bucket holds no more than the highest count ARM reported + 1."""
+        if self.highest_reported is None:
+            return  # no successful count yet: nothing says the bucket is small
+        bound = self.highest_reported + 1
+        if bound < self.ceiling:
+            self.ceiling = bound
+            log.info("ARM's read bucket holds about %d tokens (fewer than documented): pacing to that", bound)
 
 
 def _seconds(value: str | None) -> float:

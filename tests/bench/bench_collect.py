@@ -70,7 +70,8 @@ def run_scan(emu: Emulator, workdir: Path, concurrency: int | None) -> dict[str,
         raise SystemExit(f"scan failed ({proc.returncode}):\n{out}\n{err}")
     scan_id = out.split()[1]
     log = (workdir / "scans" / scan_id / "scan.log").read_text()
-    timing = re.search(r"collect ([\d.]+)s, evaluate ([\d.]+)s", log)
+    timing = re.search(r"collect ([\d.]+)s, evaluate ([\d.]+)s(?:, rows ([\d.]+)s, enrich ([\d.]+)s, store ([\d.]+)s)?",
+                       log)
     stats = emu.stats()
     arm = stats["by_group"].get("arm", 0)
     graph = stats["by_group"].get("graph", 0)
@@ -88,8 +89,18 @@ def run_scan(emu: Emulator, workdir: Path, concurrency: int | None) -> dict[str,
         "peak_rss_mb": round(usage.ru_maxrss / 1024),
         "collect_s": float(timing.group(1)) if timing else float("nan"),
         "evaluate_s": float(timing.group(2)) if timing else float("nan"),
+        # after evaluation: result rows built (findings, PASS/NOT_EVALUATED, mutes, score), CVE
+        # enrichment, the one transaction that stores them
+        "rows_s": _group(timing, 3),
+        "enrich_s": _group(timing, 4),
+        "store_s": _group(timing, 5),
+        "evaluate_cpu_s": _group(re.search(r"evaluate CPU ([\d.]+)s", log), 1),
         "unreadable_logged": log.count("unreadable"),
     }
+
+
+def _group(match: re.Match[str] | None, index: int) -> float:
+    return float(match.group(index)) if match and match.group(index) else float("nan")
 
 
 def bench_mode(mode: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -131,6 +142,10 @@ def main() -> None:
         print(f"  requests/resource  {r['requests_per_resource']}  (ARM + ARG; target <= 0.67, must <= 1.0)")
         print(f"  429s received      {r['http_429']}")
         print(f"  wall               {r['wall_s']} s  (collect {r['collect_s']} s, evaluate {r['evaluate_s']} s)")
+        share = 100 * r["evaluate_s"] / r["wall_s"]
+        print(f"  evaluation share   {share:.2f} % of wall  (issue 17 target < 5 %); "
+              f"evaluating thread CPU {r['evaluate_cpu_s']} s")
+        print(f"  after evaluation   rows {r['rows_s']} s, CVE enrichment {r['enrich_s']} s, store {r['store_s']} s")
         print(f"  scan CPU           {r['cpu_s']} s = {r['cpu_ms_per_request']} ms/request  (target <= 1 ms)")
         print(f"  peak RSS           {r['peak_rss_mb']} MB  (target <= 400 MB)")
         if mode == "throttled":

@@ -9,6 +9,7 @@ from typing import Any
 
 from scanner.inventory import ChildSpec, Inventory, props
 from scanner.rules.support.helpers import Judgement, Resource, as_dict, child_of, unread_child
+from scanner.rules.support.memo import per_object
 
 # a server firewall rule spanning these admits every address; start and end both ALL_START is
 # Azure's "allow Azure services" rule
@@ -60,9 +61,11 @@ def secure_transport(inv: Inventory, server: Resource, spec: ChildSpec, on: str,
     return Judgement(None, f"require_secure_transport {shown}", metadata)
 
 
+@per_object
 def server_parameters(payload: Any) -> dict[str, Any] | None:
     """A flexible server's ``configurations`` list as parameter name (lower-cased) -> value
-    (``properties.value``); None when the list was not read."""
+    (``properties.value``); None when the list was not read. Built once per server per
+    evaluating phase (several rules read it), so callers only read the map."""
     if not isinstance(payload, list):
         return None
     params: dict[str, Any] = {}

@@ -13,8 +13,9 @@ import functools
 from types import MappingProxyType
 from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
-from scanner.inventory import ChildSpec, Inventory
+from scanner.inventory import ChildSpec, Inventory, resource_type_of_id
 from scanner.rules.support.base import Evaluation, Evaluator, resource_name
+from scanner.rules.support.memo import per_object
 
 Resource = dict[str, Any]  # one ARM resource in REST shape
 SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
@@ -54,9 +55,20 @@ def approved_private_endpoints(resource: Mapping[str, Any]) -> list[str]:
     return names
 
 
+@per_object
+def _unreadable_by_type(inv: Inventory) -> dict[str, list[tuple[str, str]]]:
+    """Failed resource reads grouped by (lower-cased) type, each group sorted by id: one pass
+    over ``inv.unreadable`` per evaluating phase instead of one per rule."""
+    by_type: dict[str, list[tuple[str, str]]] = {}
+    for rid, reason in inv.unreadable.items():
+        if "|" not in rid:  # not a child's failure
+            by_type.setdefault(resource_type_of_id(rid), []).append((rid, reason))
+    return {rtype: sorted(reads) for rtype, reads in by_type.items()}
+
+
 def unreadable(inv: Inventory, resource_type: str, noun: str = "resource") -> Iterator[Evaluation]:
     """Resources that were listed but whose GET failed: not evaluated, never silently compliant."""
-    for rid, reason in sorted(inv.unreadable_of_type(resource_type).items()):
+    for rid, reason in _unreadable_by_type(inv).get(resource_type.lower(), ()):
         yield Evaluation(
             resource_id=rid,
             resource_name=rid.rsplit("/", 1)[-1],
@@ -73,15 +85,18 @@ def verdict(
     detail: str,
     metadata: Mapping[str, Any] | None = None,
 ) -> Evaluation:
-    """An Evaluation for an ARM resource in REST shape."""
+    """An Evaluation for an ARM resource in REST shape (positional: built once per rule and
+    resource, so it stays lean)."""
+    rid = str(resource.get("id", ""))
+    name = resource.get("name")
     return Evaluation(
-        resource_id=str(resource.get("id", "")),
-        resource_name=resource_name(resource),
-        resource_type=resource_type,
-        passed=passed,
-        detail=detail,
-        metadata=dict(metadata or {}),
-        location=str(resource.get("location") or ""),
+        rid,
+        str(name) if name else rid.rsplit("/", 1)[-1],  # base.resource_name, inlined
+        resource_type,
+        passed,
+        detail,
+        dict(metadata) if metadata else {},
+        str(resource.get("location") or ""),
     )
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from scanner.inventory import props
+from scanner.rules.support.memo import per_object
 
 # Source forms that mean "every address on the Internet". Compared lower-cased.
 ANY_SOURCES = frozenset({"*", "0.0.0.0/0", "internet", "any", "::/0"})
@@ -162,11 +163,17 @@ def parse_rule(raw: Mapping[str, Any]) -> NsgRule:
 
 def inbound_rules(nsg: Mapping[str, Any]) -> list[NsgRule]:
     """The NSG's custom inbound rules in Azure processing order (priority ascending)."""
+    return list(_inbound_rules(nsg))
+
+
+@per_object
+def _inbound_rules(nsg: Mapping[str, Any]) -> tuple[NsgRule, ...]:
+    """:func:`inbound_rules`, parsed once per NSG per evaluating phase (six rules read it)."""
     raw_rules = _as_list(props(dict(nsg)).get("securityRules"))
     parsed = [parse_rule(r) for r in raw_rules if isinstance(r, Mapping)]
     inbound = [r for r in parsed if r.direction == "inbound"]
     # sorted() is stable, so rules sharing a priority (invalid in Azure) keep document order
-    return sorted(inbound, key=lambda r: _UNKNOWN_PRIORITY if r.priority is None else r.priority)
+    return tuple(sorted(inbound, key=lambda r: _UNKNOWN_PRIORITY if r.priority is None else r.priority))
 
 
 def tcp_exposure(rules: Sequence[NsgRule], port: int) -> NsgRule | None:
@@ -185,7 +192,7 @@ def tcp_exposure(rules: Sequence[NsgRule], port: int) -> NsgRule | None:
 
 def exposed_tcp_ports(nsg: Mapping[str, Any], ports: Iterable[int]) -> dict[int, NsgRule]:
     """For each of ``ports`` reachable from the Internet over TCP, the rule that opens it."""
-    rules = inbound_rules(nsg)
+    rules = _inbound_rules(nsg)
     exposed: dict[int, NsgRule] = {}
     for port in ports:
         opener = tcp_exposure(rules, port)
@@ -201,7 +208,7 @@ def allow_all_rule(nsg: Mapping[str, Any]) -> NsgRule | None:
     protocol, all ports): a narrower Deny (say TCP only, or port 22 only) still leaves the rest
     of the Allow in force, so the NSG remains wide open for everything else.
     """
-    for rule in inbound_rules(nsg):
+    for rule in _inbound_rules(nsg):
         broad = rule.any_source is not None and rule.protocol == "*" and rule.covers_all_ports()
         if not broad:
             continue
@@ -234,7 +241,7 @@ def udp_exposure(nsg: Mapping[str, Any]) -> tuple[NsgRule, list[tuple[int, int]]
     they leave open.
     """
     closed: list[tuple[int, int]] = []
-    for rule in inbound_rules(nsg):
+    for rule in _inbound_rules(nsg):
         if rule.any_source is None or not rule.carries_udp():
             continue
         intervals = rule.port_intervals()
