@@ -852,6 +852,11 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
         "AZ-DEF-006": settings.get("MCAS") is not True,
         "AZ-DEF-007": settings.get("WDATP") is not True,
     }
+    servers = next((p["properties"] for p in tenant["children"].get(f"{security}/pricings", [])
+                    if p["name"] == "VirtualMachines"), {})
+    components = {e["name"]: e["isEnabled"] == "True" for e in servers.get("extensions", [])}
+    for rule_id, component in (("AZ-DEF-010", "AgentlessVmScanning"), ("AZ-DEF-011", "FileIntegrityMonitoring")):
+        failing[rule_id] = servers.get("pricingTier") != "Standard" or not components.get(component)
     out.update({rule_id: {tenant["subscriptionId"]} if bad else set() for rule_id, bad in failing.items()})
     out["AZ-MON-006"] = {p["name"] for p in tenant["children"].get(f"{sub_children}/Microsoft.Security/pricings", [])
                          if p["name"] in plans and p["properties"]["pricingTier"] != "Standard"}
@@ -1086,6 +1091,8 @@ def test_demo_tenant_plants_every_rule():
         "AZ-MON-008": {"Microsoft.Network/publicIPAddresses/write", "Microsoft.Network/publicIPAddresses/delete"},
         "AZ-MON-009": {T.SUBSCRIPTION_ID},
         **{f"AZ-DEF-00{n}": {T.SUBSCRIPTION_ID} for n in range(1, 8)},
+        "AZ-DEF-010": {T.SUBSCRIPTION_ID},
+        "AZ-DEF-011": {T.SUBSCRIPTION_ID},
         "AZ-NET-009": {"eastus"},
         # every NSG but the two whose flow logs are enabled and kept long enough
         # (and the one a VNet flow log covers); the one whose subnet flow log keeps 30 days fails

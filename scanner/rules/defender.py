@@ -236,3 +236,91 @@ def mcas_integration(inv: Inventory) -> Judgement | None:
 @judge_subscription
 def wdatp_integration(inv: Inventory) -> Judgement | None:
     return _integration(inv, "WDATP", "Defender for Endpoint")
+
+
+# ---------------------------------------------------------------------------------------------
+# Defender for Servers components (CIS v6 8.1.3.x): the ``extensions`` of the VirtualMachines
+# pricing (``[{name, isEnabled: "True"|"False", additionalExtensionProperties}]``, api-version
+# 2023-01-01 and later). One verdict on the subscription per rule, like the other settings here.
+# ---------------------------------------------------------------------------------------------
+
+from scanner.rules.monitoring import DEFENDER_PRICINGS  # noqa: E402  (the plans' read)
+
+SERVERS_PLAN = "VirtualMachines"
+
+
+def _servers_component(inv: Inventory, extension: str, label: str) -> Judgement | None:
+    """Pass when Defender for Servers is on (Standard) and its ``extension`` reports
+    ``isEnabled`` true; a Free plan fails (the component cannot run without the plan), and so
+    does an extension the plan does not list (Azure lists the ones the plan offers). Not
+    evaluated when the answer holds no VirtualMachines plan."""
+    payload = inv.subscription_read(DEFENDER_PRICINGS)
+    if not isinstance(payload, list):
+        return None
+    pricing = next((p for p in payload if isinstance(p, dict) and str(p.get("name") or "").lower()
+                    == SERVERS_PLAN.lower()), None)
+    if pricing is None:
+        return Judgement(None, "Defender for Servers plan (VirtualMachines) not reported")
+    p = props(pricing)
+    tier = str(p.get("pricingTier") or "")
+    entries = {str(as_dict(e).get("name") or "").lower(): as_dict(e) for e in p.get("extensions") or []}
+    enabled = flag(entries.get(extension.lower(), {}).get("isEnabled"))
+    metadata = {"plan": SERVERS_PLAN, "pricingTier": tier or None, "subPlan": p.get("subPlan"),
+                "extension": extension, "isEnabled": enabled}
+    if tier.lower() != "standard":
+        return Judgement(False, f"{label} is off: Defender for Servers is not on (tier {tier or 'not set'})", metadata)
+    if enabled is True:
+        return Judgement(True, f"{label} ({extension}) is on", metadata)
+    if extension.lower() not in entries:
+        return Judgement(False, f"{label} ({extension}) is not among the plan's components", metadata)
+    return Judgement(False, f"{label} ({extension}) is off", metadata)
+
+
+_PRICINGS = Needs(subscription_reads=(DEFENDER_PRICINGS,))
+_SERVERS_REMEDIATION = (
+    "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > Defender "
+    "plans > Servers (Plan 2) > Settings & monitoring, set '{component}' On; or PUT "
+    "`/subscriptions/<id>/providers/Microsoft.Security/pricings/VirtualMachines?api-version="
+    "2024-01-01` with `pricingTier` Standard, `subPlan` P2 and `extensions` "
+    "[{{\"name\": \"{extension}\", \"isEnabled\": \"True\"}}]."
+)
+
+
+@rule(
+    id="AZ-DEF-010",
+    title="Defender for Servers agentless scanning is off",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "The Defender for Servers component 'Agentless scanning for machines' is off (or the "
+        "plan itself is), so machines' disks are not snapshotted and scanned for vulnerable "
+        "software, malware and plain-text secrets unless an agent happens to be installed."
+    ),
+    remediation=_SERVERS_REMEDIATION.format(component="Agentless scanning for machines",
+                                            extension="AgentlessVmScanning"),
+    frameworks={"NIST": ["DE.CM-8", "ID.RA-1"], "ISO27001": ["A.8.8"]},
+    needs=_PRICINGS,
+)
+@judge_subscription
+def servers_agentless_scanning(inv: Inventory) -> Judgement | None:
+    return _servers_component(inv, "AgentlessVmScanning", "agentless scanning for machines")
+
+
+@rule(
+    id="AZ-DEF-011",
+    title="Defender for Servers file integrity monitoring is off",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "The Defender for Servers component 'File integrity monitoring' is off (or the plan "
+        "itself is), so changes to operating-system files, registry keys and application "
+        "binaries, a common sign of compromise, are not tracked or alerted on."
+    ),
+    remediation=_SERVERS_REMEDIATION.format(component="File integrity monitoring",
+                                            extension="FileIntegrityMonitoring"),
+    frameworks={"NIST": ["PR.DS-6", "DE.CM-7"], "ISO27001": ["A.8.16", "A.8.9"]},
+    needs=_PRICINGS,
+)
+@judge_subscription
+def servers_file_integrity_monitoring(inv: Inventory) -> Judgement | None:
+    return _servers_component(inv, "FileIntegrityMonitoring", "file integrity monitoring")

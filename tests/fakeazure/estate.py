@@ -113,7 +113,11 @@ def _nearly_clean(sub: str) -> dict[str, Any]:
                              workspace=workspace)])
     arm.subscription_read("Microsoft.Security/pricings", [
         {"id": f"/subscriptions/{sub}/providers/Microsoft.Security/pricings/{name}", "name": name,
-         "type": "Microsoft.Security/pricings", "properties": {"pricingTier": "Standard", "freeTrialRemainingTime": "PT0S"}}
+         "type": "Microsoft.Security/pricings", "properties": {
+             "pricingTier": "Standard", "freeTrialRemainingTime": "PT0S",
+             # AZ-DEF-010 and AZ-DEF-011 compliant
+             **({"subPlan": "P2", "extensions": T.servers_extensions(agentless=True, fim=True)}
+                if name == "VirtualMachines" else {})}}
         for name, _, _ in T.DEFENDER_TIERS])
     return {"subscriptionId": sub, "displayName": DEMO_CLEAN_NAME, "state": "Enabled",
             "resources": arm.resources, "children": arm.children,

@@ -1161,6 +1161,16 @@ DEFENDER_TIERS: list[tuple[str, str, str | None]] = [
     ("CosmosDbs", "Free", None), ("KeyVaults", "Standard", "PerKeyVault"), ("Arm", "Standard", "PerSubscription"),
     ("Dns", "Free", None), ("Api", "Free", None), ("CloudPosture", "Free", None),
 ]
+
+
+def servers_extensions(*, agentless: bool, fim: bool) -> list[dict[str, Any]]:
+    """The components of the VirtualMachines pricing (api-version 2023-01-01+ lists them as
+    ``extensions`` with a string ``isEnabled``): AZ-DEF-010 (agentless scanning) and AZ-DEF-011
+    (file integrity monitoring)."""
+    return [{"name": "MdeDesignatedSubscription", "isEnabled": "False"},
+            {"name": "AgentlessVmScanning", "isEnabled": str(agentless),
+             "additionalExtensionProperties": {"ExclusionTags": "[]"}},
+            {"name": "FileIntegrityMonitoring", "isEnabled": str(fim)}]
 # NSG flow logs in large tenants, cycled over the NSGs of the region with a watcher (AZ-NET-010):
 # (enabled, retention days or None for no policy); None = no flow log at all
 FLOW_LOG_CASES: list[tuple[bool, int | None] | None] = [(True, 90), None, (True, 30), (False, 365), (True, None)]
@@ -1183,7 +1193,10 @@ def _subscription_monitoring(arm: _Arm) -> None:
             "name": name,
             "type": "Microsoft.Security/pricings",
             "properties": {"pricingTier": tier, "freeTrialRemainingTime": "PT0S",
-                           **({"subPlan": sub_plan} if sub_plan else {})},
+                           **({"subPlan": sub_plan} if sub_plan else {}),
+                           # AZ-DEF-010 and AZ-DEF-011 violating (compliant in the estate's clean one)
+                           **({"extensions": servers_extensions(agentless=False, fim=False)}
+                              if name == "VirtualMachines" else {})},
         }
         for name, tier, sub_plan in DEFENDER_TIERS
     ])

@@ -38,7 +38,11 @@ RULES_PER_FAMILY = {
     "DBW": 3,
     "DEF": 7,
 }
-EXPECTED_IDS = {f"AZ-{fam}-{n:03d}" for fam, count in RULES_PER_FAMILY.items() for n in range(1, count + 1)}
+# ids from ranges reserved for parallel work (the numbers below them land from other branches);
+# once merged, raise the family's count above and drop them here
+RESERVED_RANGE_IDS = {"AZ-DEF-010", "AZ-DEF-011"}
+EXPECTED_IDS = {f"AZ-{fam}-{n:03d}" for fam, count in RULES_PER_FAMILY.items()
+                for n in range(1, count + 1)} | RESERVED_RANGE_IDS
 
 
 def test_every_spec_rule_is_registered() -> None:

@@ -71,3 +71,65 @@ def test_unreadable_settings_skip_the_rule_with_the_reason(rule_id: str) -> None
     outcome, findings = evaluate_rule(REGISTRY[rule_id], inv)
     assert outcome.status == "skipped" and "HTTP 403" in (outcome.reason or "") and findings == []
     assert run(rule_id, inv) == []
+
+
+# ------------------------------------------------------------------ AZ-DEF-010, AZ-DEF-011
+def servers_pricing(tier: str, **extensions: str) -> dict[str, Any]:
+    """The VirtualMachines pricing as api-version 2024-01-01 lists it (``isEnabled`` a string)."""
+    return {"id": f"{SUBSCRIPTION}/providers/Microsoft.Security/pricings/VirtualMachines", "name": "VirtualMachines",
+            "type": "Microsoft.Security/pricings",
+            "properties": {"pricingTier": tier, "subPlan": "P2" if tier == "Standard" else None,
+                           "extensions": [{"name": n, "isEnabled": v} for n, v in extensions.items()]}}
+
+
+def with_pricings(*pricings: dict[str, Any]) -> Any:
+    from scanner.rules.monitoring import DEFENDER_PRICINGS
+
+    inv = inventory()
+    inv.subscription_reads[DEFENDER_PRICINGS.key] = list(pricings)
+    return inv
+
+
+@pytest.mark.parametrize(("rule_id", "extension"), [("AZ-DEF-010", "AgentlessVmScanning"),
+                                                     ("AZ-DEF-011", "FileIntegrityMonitoring")])
+def test_servers_components(rule_id: str, extension: str) -> None:
+    other = "FileIntegrityMonitoring" if extension == "AgentlessVmScanning" else "AgentlessVmScanning"
+    on = only(rule_id, with_pricings(servers_pricing("Standard", **{extension: "True", other: "False"})))
+    assert on.passed is True and on.resource_id == SUBSCRIPTION and extension in on.detail
+    off = only(rule_id, with_pricings(servers_pricing("Standard", **{extension: "False", other: "True"})))
+    assert (off.passed, off.detail.endswith(f"({extension}) is off")) == (False, True)
+    missing = only(rule_id, with_pricings(servers_pricing("Standard", **{other: "True"})))
+    assert missing.passed is False and "not among" in missing.detail
+    # the plan off: the component cannot run, whatever the extension list says
+    free = only(rule_id, with_pricings(servers_pricing("Free", **{extension: "True"})))
+    assert free.passed is False and "Defender for Servers is not on (tier Free)" in free.detail
+    # the plan absent from the answer: not evaluated
+    unknown = only(rule_id, with_pricings({"name": "KeyVaults", "properties": {"pricingTier": "Standard"}}))
+    assert unknown.passed is None
+
+
+@pytest.mark.parametrize("rule_id", ["AZ-DEF-010", "AZ-DEF-011"])
+def test_servers_components_skip_when_pricings_unreadable(rule_id: str) -> None:
+    inv = inventory()
+    (read,) = REGISTRY[rule_id].needs.subscription_reads
+    inv.unavailable[read.key] = f"could not read {read.label} (HTTP 403)"
+    outcome, findings = evaluate_rule(REGISTRY[rule_id], inv)
+    assert outcome.status == "skipped" and "HTTP 403" in (outcome.reason or "") and findings == []
+
+
+def test_servers_components_across_the_demo_estate() -> None:
+    """The demo's primary subscription leaves both components off, the shared-services one has
+    both on, the sandbox has Defender for Servers on Free (violating)."""
+    from scanner.rules.monitoring import DEFENDER_PRICINGS
+    from tests.fakeazure import estate as E
+
+    tenant = E.demo_estate()
+    subs = {s["subscriptionId"]: s["children"] for s in tenant["subscriptions"]}
+    subs[tenant["subscriptionId"]] = tenant["children"]
+    verdicts = {}
+    for sub, children in subs.items():
+        inv = inventory()
+        inv.subscription_reads[DEFENDER_PRICINGS.key] = children[f"/subscriptions/{sub}/providers/Microsoft.Security/pricings"]
+        verdicts[sub] = (only("AZ-DEF-010", inv).passed, only("AZ-DEF-011", inv).passed)
+    assert verdicts == {tenant["subscriptionId"]: (False, False), E.DEMO_CLEAN_ID: (True, True),
+                        E.DEMO_BAD_ID: (False, False)}
