@@ -952,7 +952,7 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
               if a["properties"]["roleDefinitionId"].lower().endswith(T.OWNER.lower())
               and (a["properties"]["scope"].lower() == sub_scope
                    or a["properties"]["scope"].lower().startswith("/providers/microsoft.management/"))}
-    out["AZ-IAM-011"] = {tenant["subscriptionId"]} if len(owners) > 3 else set()
+    out["AZ-IAM-011"] = {tenant["subscriptionId"]} if not 2 <= len(owners) <= 3 else set()
     return out
 
 

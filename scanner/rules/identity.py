@@ -784,7 +784,7 @@ def managed_identity_broad_role(inv: Inventory) -> Iterable[Evaluation]:
         yield _assignment_verdict(assignment, name or principal_id, passed, detail, metadata)
 
 
-_MAX_OWNERS = 3
+_MIN_OWNERS, _MAX_OWNERS = 2, 3
 
 
 def _covers_subscription(scope: str, subscription_scope: str) -> bool:
@@ -796,27 +796,32 @@ def _covers_subscription(scope: str, subscription_scope: str) -> bool:
 
 @rule(
     id="AZ-IAM-011",
-    title="Subscription has more than three Owners",
+    title="Subscription does not have two or three Owners",
     severity="MEDIUM",
     category="identity",
     description=(
-        "More than three principals hold Owner over the whole subscription. Every Owner can "
-        "change any resource and grant access to anyone, so each extra one widens the blast "
-        "radius of a phished account or a leaked credential."
+        "More than three principals hold Owner over the whole subscription, or fewer than two. "
+        "Every Owner can change any resource and grant access to anyone, so each extra one "
+        "widens the blast radius of a phished account or a leaked credential; a single Owner "
+        "(or none) leaves no one to act when that account is lost, locked out or on leave."
     ),
     remediation=(
-        "Keep at most three Owners (two or three named administrators, ideally eligible through "
-        "Privileged Identity Management) and give everyone else a least-privilege role: `az role "
-        "assignment delete --assignee <principal> --role Owner --scope /subscriptions/<id>`."
+        "Keep two or three Owners (named administrators, ideally eligible through Privileged "
+        "Identity Management) and give everyone else a least-privilege role: `az role "
+        "assignment delete --assignee <principal> --role Owner --scope /subscriptions/<id>`; "
+        "with a single Owner, add a second (`az role assignment create --assignee <principal> "
+        "--role Owner --scope /subscriptions/<id>`)."
     ),
     frameworks={"NIST": ["PR.AC-4"], "ISO27001": ["A.8.2", "A.5.15"]},
     needs=Needs(role_assignments=True),
 )
 @judge_subscription
 def too_many_subscription_owners(inv: Inventory) -> Judgement | None:
-    """One evaluation, for the subscription. Distinct principals with Owner at subscription
-    scope or inherited from a management group are counted; a group counts once (its members
-    are not expanded). No role assignments at all means nothing was listed to judge."""
+    """One evaluation, for the subscription: passes with two or three Owners (CIS v6 5.7; it
+    judged only "more than three" before, so one Owner now fails too). Distinct principals with
+    Owner at subscription scope or inherited from a management group are counted; a group counts
+    once (its members are not expanded). No role assignments at all means nothing was listed to
+    judge."""
     if not _objects(inv.role_assignments):
         return None
     subscription_scope = f"/subscriptions/{inv.subscription_id}".lower()
@@ -830,10 +835,12 @@ def too_many_subscription_owners(inv: Inventory) -> Judgement | None:
         if principal:
             owners[principal] = _text(assignment_props.get("principalType")) or "Unknown"
     count = len(owners)
-    passed = count <= _MAX_OWNERS
+    passed = _MIN_OWNERS <= count <= _MAX_OWNERS
     detail = f"{count} principal{'s' if count != 1 else ''} hold Owner on the subscription"
-    if not passed:
+    if count > _MAX_OWNERS:
         detail += f" (at most {_MAX_OWNERS} recommended)"
+    elif count < _MIN_OWNERS:
+        detail += f" (at least {_MIN_OWNERS} recommended, so one lost account does not orphan it)"
     owner_list = [{"principalId": k, "principalType": v} for k, v in sorted(owners.items())]
     return Judgement(passed, detail, {"owner_count": count, "owners": owner_list})
 

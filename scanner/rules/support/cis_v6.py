@@ -49,6 +49,7 @@ RULE_CONTROLS: dict[str, tuple[str, ...]] = {
     "AZ-IAM-001": ("5.1.3",),
     "AZ-IAM-022": ("5.3.3",),
     "AZ-IAM-010": ("5.4",),
+    "AZ-IAM-011": ("5.7",),
     # 6 Management and governance: logging and monitoring
     "AZ-MON-001": ("6.1.1.1",),
     "AZ-MON-002": ("6.1.1.2",),
