@@ -320,7 +320,7 @@ def test_providers_and_roles(client):
     auth = f"{client.sub}/providers/Microsoft.Authorization"
     assignments = client.get(f"{auth}/roleAssignments?api-version=2022-04-01").json()["value"]
     definitions = client.get(f"{auth}/roleDefinitions?api-version=2022-04-01").json()["value"]
-    assert len(assignments) == 13 and len(definitions) == 6  # 13: + the resource-group UAA (AZ-IAM-022)
+    assert len(assignments) == 14 and len(definitions) == 6  # + the resource-group UAA (AZ-IAM-022), frank.disabled's Reader (AZ-IAM-026)
     assert {d["properties"]["type"] for d in definitions} == {"BuiltInRole", "CustomRole"}
 
 

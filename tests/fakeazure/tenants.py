@@ -1861,6 +1861,10 @@ def _demo_identity(sub: str, now: datetime) -> tuple[dict[str, Any], list[dict[s
                     sps["mi-contributor-on-subscription"]["id"], "ServicePrincipal"),      # IAM-012 violating
         _assignment(sub, "mi-vm-reader-on-subscription", sub_scope, READER,
                     sps["mi-vm-linux-sshkey-only"]["id"], "ServicePrincipal"),             # IAM-012 compliant
+        # a leaver's disabled account kept its Reader role on rg-data: IAM-026 violating (the
+        # estate's other subscriptions have no disabled holder: compliant)
+        _assignment(sub, "frank-disabled-reader", f"{sub_scope}/resourceGroups/rg-data", READER,
+                    users["frank.disabled"]["id"], "User"),
     ]
     graph = {
         "users": list(users.values()),

@@ -754,3 +754,63 @@ def test_iam011_across_the_demo_estate() -> None:
         inv.subscription_id = sub
         verdicts[sub] = only("AZ-IAM-011", inv).passed
     assert verdicts == {tenant["subscriptionId"]: False, E.DEMO_CLEAN_ID: True, E.DEMO_BAD_ID: False}
+
+
+# --- AZ-IAM-026: disabled accounts holding role assignments ----------------------------------------
+
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+
+def _users(**enabled: bool) -> list[Resource]:
+    return [{"id": f"user-{name}", "userPrincipalName": f"{name}@contoso.com", "accountEnabled": on}
+            for name, on in enabled.items()]
+
+
+def test_iam026_disabled_user_with_a_reader_assignment_fails() -> None:
+    inv = inventory(graph={"users": _users(alice=True, frank=False)}, role_assignments=[
+        assignment("alice-owner", OWNER, "User", principal_id="user-alice"),
+        assignment("frank-reader", READER, "User", scope=f"/subscriptions/{SUB}/resourceGroups/rg1",
+                   principal_id="user-frank")])
+    result = only("AZ-IAM-026", inv)
+    assert (result.passed, result.resource_id) == (False, f"/subscriptions/{SUB}")
+    assert result.detail == "1 role assignment(s) held by disabled account(s): frank@contoso.com"
+    assert result.metadata["assignments"] == [{"principalId": "user-frank", "user": "frank@contoso.com",
+                                               "role": "Reader", "scope": f"/subscriptions/{SUB}/resourceGroups/rg1"}]
+
+
+def test_iam026_disabled_users_without_assignments_pass() -> None:
+    inv = inventory(graph={"users": _users(alice=True, frank=False)},
+                    role_assignments=[assignment("alice-owner", OWNER, "User", principal_id="user-alice"),
+                                      # a service principal sharing nothing with the disabled user
+                                      assignment("sp", READER)])
+    result = only("AZ-IAM-026", inv)
+    assert result.passed is True and result.metadata["disabledUsers"] == 1
+
+
+def test_iam026_skipped_when_users_cannot_be_read() -> None:
+    from scanner.engine import evaluate_rule
+    from scanner.rules import REGISTRY
+
+    inv = inventory(role_assignments=[assignment("x", READER, "User", principal_id="user-frank")])
+    inv.unavailable["graph:users"] = "Microsoft Graph denied users (HTTP 403): grant User.Read.All"
+    outcome, findings = evaluate_rule(REGISTRY["AZ-IAM-026"], inv)
+    assert outcome.status == "skipped" and "User.Read.All" in (outcome.reason or "") and findings == []
+
+
+def test_iam026_across_the_demo_estate() -> None:
+    """The primary subscription keeps frank.disabled's Reader role (violating); the shared
+    services and sandbox subscriptions give no role to a disabled account (compliant)."""
+    from tests.fakeazure import estate as E
+
+    tenant = E.demo_estate()
+    by_sub = {s["subscriptionId"]: s["roleAssignments"] for s in tenant["subscriptions"]}
+    by_sub[tenant["subscriptionId"]] = tenant["roleAssignments"]
+    verdicts = {}
+    for sub, assignments in by_sub.items():
+        inv = inventory(graph={"users": tenant["graph"]["users"]}, role_assignments=assignments)
+        inv.subscription_id = sub
+        result = only("AZ-IAM-026", inv)
+        verdicts[sub] = (result.passed, sorted({h["user"] for h in result.metadata["assignments"]}))
+    frank = next(u["userPrincipalName"] for u in tenant["graph"]["users"] if u["userPrincipalName"].startswith("frank."))
+    assert verdicts == {tenant["subscriptionId"]: (False, [frank]), E.DEMO_CLEAN_ID: (True, []),
+                        E.DEMO_BAD_ID: (True, [])}

@@ -46,8 +46,10 @@ RULE_CONTROLS: dict[str, tuple[str, ...]] = {
     "AZ-DBW-001": ("2.1.10",),
     "AZ-DBW-002": ("2.1.9",),
     # 5 Identity services
+    "AZ-IAM-027": ("5.1.1",),
     "AZ-IAM-001": ("5.1.3",),
     "AZ-IAM-022": ("5.3.3",),
+    "AZ-IAM-026": ("5.3.5",),
     "AZ-IAM-010": ("5.4",),
     "AZ-IAM-011": ("5.7",),
     # 6 Management and governance: logging and monitoring
