@@ -155,6 +155,30 @@ def test_forbidden_subscription_read_skips_only_its_rules(emulator: Emulator) ->
     assert outcome.status == "ok" and len(findings) == 1
 
 
+def test_entra_diagnostic_settings_are_read_at_the_tenant(emulator: Emulator) -> None:
+    """``GET /providers/microsoft.aadiam/diagnosticSettings`` (no subscription in the path, at
+    its pinned api-version); refused, only AZ-MON-018/019 are skipped, naming the action."""
+    from scanner.rules.monitoring import ENTRA_DIAGNOSTIC_SETTINGS
+
+    inv = collect(emulator)
+    assert [s["name"] for s in inv.subscription_read(ENTRA_DIAGNOSTIC_SETTINGS)] == ["entra-audit-to-law"]
+    assert emulator.stats()["by_route"]["arm.tenant.aadiamDiagnosticSettings"] == 1
+    rules = {r.id: r for r in all_rules()}
+    for rule_id in ("AZ-MON-018", "AZ-MON-019"):
+        outcome, findings = evaluate_rule(rules[rule_id], inv)
+        assert outcome.status == "ok" and len(findings) == 1
+    emulator.set_faults(forbid_arm=["aadiamDiagnosticSettings"])
+    inv = collect(emulator)
+    reason = inv.unavailable[ENTRA_DIAGNOSTIC_SETTINGS.key]
+    assert reason == ("could not read Entra ID diagnostic settings (HTTP 403 AuthorizationFailed): grant a role with "
+                      "microsoft.aadiam/diagnosticSettings/read at the tenant root scope '/' "
+                      "(for example Reader assigned at '/')")
+    assert set(inv.unavailable) == {ENTRA_DIAGNOSTIC_SETTINGS.key}
+    for rule_id in ("AZ-MON-018", "AZ-MON-019"):
+        outcome, findings = evaluate_rule(rules[rule_id], inv)
+        assert outcome.status == "skipped" and outcome.reason == reason and findings == []
+
+
 def test_wrong_client_secret_fails_with_short_message(emulator: Emulator) -> None:
     with pytest.raises(CollectionError) as info:
         collect(emulator, secret="not-the-secret")

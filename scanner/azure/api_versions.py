@@ -85,8 +85,14 @@ SUBSCRIPTION_READ_API_VERSIONS: dict[str, str] = {
     "providers/Microsoft.Security/settings": "2022-05-01",
 }
 
+# tenant-level reads (``SubscriptionRead`` whose path starts with ``/``) -> api-version
+TENANT_READ_API_VERSIONS: dict[str, str] = {
+    "/providers/microsoft.aadiam/diagnosticSettings": "2017-04-01",  # Entra ID diagnostic settings
+}
+
 _CHILDREN = {(parent.lower(), path.lower()): version for (parent, path), version in CHILD_API_VERSIONS.items()}
-_SUBSCRIPTION_READS = {path.lower(): version for path, version in SUBSCRIPTION_READ_API_VERSIONS.items()}
+_SUBSCRIPTION_READS = {path.lower(): version
+                       for path, version in {**SUBSCRIPTION_READ_API_VERSIONS, **TENANT_READ_API_VERSIONS}.items()}
 
 
 class UnpinnedRead(LookupError):

@@ -48,7 +48,9 @@ _API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-[a-z]+)?$", re.IGNORECASE)
 _FILTER_CLAUSE_RE = re.compile(r"^\s*(resourceType|resourceGroup|name)\s+eq\s+'([^']*)'\s*$", re.IGNORECASE)
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 # "ns/type" (lower-cased) of subscription-scope collections -> short name (T.SUBSCRIPTION_READS)
-_SUBSCRIPTION_READ_TYPES = {t.lower(): name for name, t in T.SUBSCRIPTION_READS.items()}
+_SUBSCRIPTION_READ_TYPES = {t.lower(): name for name, t in T.SUBSCRIPTION_READS.items() if name not in T.TENANT_READS}
+# "ns/type" (lower-cased) of tenant-level collections (``/providers/<ns>/<type>``) -> short name
+_TENANT_READ_TYPES = {t.lower(): name for name, t in T.TENANT_READS.items()}
 _LOCATION_NAMES = {
     "westeurope": "West Europe", "northeurope": "North Europe", "eastus": "East US",
     "eastus2": "East US 2", "westus": "West US", "westus2": "West US 2", "uksouth": "UK South",
@@ -658,6 +660,8 @@ class App:
                 return "arg", "arg.resources", self._arg_resources
             if n >= 3 and segs[1] == "microsoft.authorization" and segs[2] == "roledefinitions":
                 return "arm", "arm.roleDefinitions", self._arm_role_definitions
+            if n in (3, 4) and f"{segs[1]}/{segs[2]}" in _TENANT_READ_TYPES:
+                return "arm", f"arm.tenant.{_TENANT_READ_TYPES[f'{segs[1]}/{segs[2]}']}", self._arm_tenant_read
             return "arm", "arm.other", self._arm_not_found
         if n == 1:
             return "arm", "arm.subscriptions", self._arm_subscriptions
@@ -1017,6 +1021,28 @@ class App:
                                f"have authorization to perform action '{action}' over scope "
                                f"'/subscriptions/{self.index.subscription_id}' or the scope is invalid.")
         if len(segs) == 6:
+            found = self.index.child_items.get(req.lpath)
+            if found is None:
+                return self._error("arm", 404, "ResourceNotFound", f"The resource '{req.path}' was not found.")
+            return 200, JSON, [], found
+        return self._arm_page(req, self.index.child_lists.get(req.lpath, []), self.page_size)
+
+    def _arm_tenant_read(self, req: Request) -> Response:
+        """``/providers/<ns>/<type>[/<name>]`` at the tenant (Entra ID diagnostic settings:
+        "Diagnostic Settings - List", microsoft.aadiam, api-version 2017-04-01): served from the
+        tenant's children under that path, an empty collection when it has none; 403 at scope
+        '/' when ``forbid_arm`` names it."""
+        segs = req.segs
+        bad = self._api_version(req, f"{segs[1]}/{segs[2]}")
+        if bad:
+            return bad
+        read = _TENANT_READ_TYPES[f"{segs[1]}/{segs[2]}"]
+        if read.lower() in self.faults.forbid_arm:
+            return self._error("arm", 403, "AuthorizationFailed",
+                               f"The client '{self.index.client_id}' with object id '{self.index.client_id}' does not "
+                               f"have authorization to perform action '{T.TENANT_READS[read]}/read' over scope "
+                               "'/' or the scope is invalid.")
+        if len(segs) == 4:
             found = self.index.child_items.get(req.lpath)
             if found is None:
                 return self._error("arm", 404, "ResourceNotFound", f"The resource '{req.path}' was not found.")

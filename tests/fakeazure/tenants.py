@@ -125,6 +125,8 @@ API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.Security/securityContacts": ["2017-08-01-preview", "2020-01-01-preview", "2023-12-01-preview"],
     "Microsoft.Security/autoProvisioningSettings": ["2017-08-01-preview"],
     "Microsoft.Security/settings": ["2019-01-01", "2021-06-01", "2021-07-01", "2022-05-01"],
+    # tenant-level (``/providers/microsoft.aadiam/diagnosticSettings``): Entra ID's own
+    "microsoft.aadiam/diagnosticSettings": ["2017-04-01", "2017-04-01-preview"],
 }
 # Subscription-scope collections (``/subscriptions/{id}/providers/<type>``) the emulator serves
 # from ``children`` keyed by that path ({"value": []} when the tenant has none), by short name
@@ -136,6 +138,12 @@ SUBSCRIPTION_READS = {
     "autoProvisioningSettings": "Microsoft.Security/autoProvisioningSettings",
     "settings": "Microsoft.Security/settings",
 }
+# Tenant-level collections (``/providers/<type>``, no subscription in the path), served from
+# ``children`` keyed by that path; ``--forbid-arm`` names them like the subscription reads.
+TENANT_READS = {
+    "aadiamDiagnosticSettings": "microsoft.aadiam/diagnosticSettings",
+}
+SUBSCRIPTION_READS.update(TENANT_READS)
 # Provider api-version lists for the types no rule reads (per namespace).
 NAMESPACE_API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.Network": ["2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01"],
@@ -961,6 +969,17 @@ def diagnostic_setting(sid: str, name: str, logs: list[dict[str, Any]], *, works
     return {"id": sid, "name": name, "type": "Microsoft.Insights/diagnosticSettings", "properties": props}
 
 
+def entra_diagnostic_setting(name: str, logs: dict[str, bool], workspace: str | None) -> dict[str, Any]:
+    """An Entra ID diagnostic setting as ``GET /providers/microsoft.aadiam/diagnosticSettings``
+    (api-version 2017-04-01) lists it: destinations and ``logs`` with a retention policy each."""
+    props: dict[str, Any] = {"logs": [{"category": c, "enabled": on, "retentionPolicy": {"days": 0, "enabled": False}}
+                                      for c, on in logs.items()]}
+    if workspace:
+        props["workspaceId"] = workspace
+    return {"id": f"/providers/microsoft.aadiam/diagnosticSettings/{name}", "name": name,
+            "type": TENANT_READS["aadiamDiagnosticSettings"], "properties": props}
+
+
 def rule(name: str, priority: int, *, src: str | list[str] = "*", ports: str | list[str] = "22",
          proto: str = "Tcp", access: str = "Allow", direction: str = "Inbound",
          dst: str = "*") -> dict[str, Any]:
@@ -1187,6 +1206,10 @@ def _subscription_monitoring(arm: _Arm) -> None:
         diagnostic_setting(f"{base}/activity-log-all-disabled", "activity-log-all-disabled",
                            [{"category": c, "enabled": False} for c in _ACTIVITY_CATEGORIES], workspace=workspace),
     ])
+    # Entra ID diagnostic settings (tenant-level): audit logs to the workspace, sign-in logs
+    # off, no Microsoft Graph activity logs: AZ-MON-018 and AZ-MON-019 violating
+    arm.children[f"/providers/{TENANT_READS['aadiamDiagnosticSettings']}"] = [
+        entra_diagnostic_setting("entra-audit-to-law", {"AuditLogs": True, "SignInLogs": False}, workspace)]
     arm.subscription_read("Microsoft.Security/pricings", [
         {
             "id": f"/subscriptions/{arm.sub}/providers/Microsoft.Security/pricings/{name}",
