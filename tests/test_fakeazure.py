@@ -844,7 +844,10 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     failing = {
         "AZ-DEF-001": not any(c["emails"] for c in contacts),
         "AZ-DEF-002": not any(c["phone"] for c in contacts),
-        "AZ-DEF-003": not any(c["alertNotifications"]["state"] == "On" for c in contacts),
+        "AZ-DEF-003": not any(c["isEnabled"] and any(n["sourceType"] == "Alert" for n in c["notificationsSources"])
+                              for c in contacts),
+        "AZ-DEF-012": not any(c["isEnabled"] and any(n["sourceType"] == "AttackPath" for n in c["notificationsSources"])
+                              for c in contacts),
         "AZ-DEF-004": not any(c["notificationsByRole"]["state"] == "On" and "Owner" in c["notificationsByRole"]["roles"]
                               for c in contacts),
         "AZ-DEF-005": not any(s["properties"]["autoProvision"] == "On"
@@ -1093,6 +1096,7 @@ def test_demo_tenant_plants_every_rule():
         **{f"AZ-DEF-00{n}": {T.SUBSCRIPTION_ID} for n in range(1, 8)},
         "AZ-DEF-010": {T.SUBSCRIPTION_ID},
         "AZ-DEF-011": {T.SUBSCRIPTION_ID},
+        "AZ-DEF-012": {T.SUBSCRIPTION_ID},
         "AZ-NET-009": {"eastus"},
         # every NSG but the two whose flow logs are enabled and kept long enough
         # (and the one a VNet flow log covers); the one whose subnet flow log keeps 30 days fails

@@ -80,7 +80,8 @@ CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
 SUBSCRIPTION_READ_API_VERSIONS: dict[str, str] = {
     "providers/Microsoft.Insights/diagnosticSettings": DIAGNOSTIC_SETTINGS_API_VERSION,
     "providers/Microsoft.Security/pricings": SECURITY_PRICINGS_API_VERSION,
-    "providers/Microsoft.Security/securityContacts": "2020-01-01-preview",
+    # 2023-12-01-preview: notificationsSources (Alert, AttackPath) replace alertNotifications
+    "providers/Microsoft.Security/securityContacts": "2023-12-01-preview",
     "providers/Microsoft.Security/autoProvisioningSettings": "2017-08-01-preview",
     "providers/Microsoft.Security/settings": "2022-05-01",
 }

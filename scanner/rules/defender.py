@@ -108,17 +108,37 @@ def contact_phone(inv: Inventory) -> Judgement | None:
 )
 @judge_subscription
 def alert_notifications(inv: Inventory) -> Judgement | None:
-    """``alertNotifications.state`` On with ``minimalSeverity`` High, Medium or Low (absent
-    severity: the API's default, High)."""
+    """An enabled contact with an ``Alert`` notification source (api-version 2023-12-01-preview:
+    ``notificationsSources: [{sourceType: Alert, minimalSeverity}]``), or, in the older shape
+    (2020-01-01-preview, kept for stored inventories), ``alertNotifications.state`` On; with
+    ``minimalSeverity`` High, Medium or Low (absent: the API's default, High)."""
     contacts = _contacts(inv)
     if contacts is None:
         return None
     for contact in contacts:
-        notifications = as_dict(props(contact).get("alertNotifications"))
-        severity = str(notifications.get("minimalSeverity") or "High")
-        if str(notifications.get("state") or "").lower() == "on" and severity.lower() in _SEVERITY_ORDER:
+        source = _notification_source(contact, "Alert")
+        if source is not None:
+            on, severity = True, str(source.get("minimalSeverity") or "High")
+        else:
+            notifications = as_dict(props(contact).get("alertNotifications"))
+            on = str(notifications.get("state") or "").lower() == "on"
+            severity = str(notifications.get("minimalSeverity") or "High")
+        if on and severity.lower() in _SEVERITY_ORDER:
             return Judgement(True, f"alerts of severity {severity} or higher are emailed", {"minimalSeverity": severity})
     return Judgement(False, "alert email notifications are off", {"contacts": len(contacts)})
+
+
+def _notification_source(contact: dict[str, Any], source_type: str) -> dict[str, Any] | None:
+    """The contact's ``notificationsSources`` entry of ``source_type`` (Alert, AttackPath), or
+    None; a contact with ``isEnabled`` false notifies no one, so it has none."""
+    p = props(contact)
+    if p.get("isEnabled") is False:
+        return None
+    for source in p.get("notificationsSources") or []:
+        source = as_dict(source)
+        if str(source.get("sourceType") or "").lower() == source_type.lower():
+            return source
+    return None
 
 
 @rule(
@@ -324,3 +344,48 @@ def servers_agentless_scanning(inv: Inventory) -> Judgement | None:
 @judge_subscription
 def servers_file_integrity_monitoring(inv: Inventory) -> Judgement | None:
     return _servers_component(inv, "FileIntegrityMonitoring", "file integrity monitoring")
+
+
+# ---------------------------------------------------------------------------------------------
+# Attack-path notifications (CIS v6 8.1.15): the security contact's ``AttackPath`` notification
+# source (api-version 2023-12-01-preview).
+# ---------------------------------------------------------------------------------------------
+
+_RISK_LEVELS = ("Critical", "High", "Medium", "Low")
+
+
+@rule(
+    id="AZ-DEF-012",
+    title="Defender for Cloud does not email attack-path notifications",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "No enabled security contact has attack-path notifications on, so nobody is emailed "
+        "when Defender CSPM finds a path an attacker could follow from an exposed resource to a "
+        "sensitive one (an Internet-facing VM with a vulnerability and a key to a storage "
+        "account, for example). Any risk level passes; the finding's metadata gives the level."
+    ),
+    remediation=(
+        "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > Email "
+        "notifications > 'Notify about attack paths with the following risk level (or higher)', "
+        "choose a level (Critical or High keeps the volume low); or PUT the `default` security "
+        "contact (api-version 2023-12-01-preview) with `notificationsSources` "
+        "[{\"sourceType\": \"AttackPath\", \"minimalRiskLevel\": \"High\"}]."
+    ),
+    frameworks={"NIST": _NIST_CONTACTS, "ISO27001": ["A.5.24", "A.8.8"]},
+    needs=_CONTACTS,
+)
+@judge_subscription
+def attack_path_notifications(inv: Inventory) -> Judgement | None:
+    """An enabled contact with an ``AttackPath`` source whose ``minimalRiskLevel`` is one of
+    Critical, High, Medium, Low; a contact read in the older shape has no such source (fails)."""
+    contacts = _contacts(inv)
+    if contacts is None:
+        return None
+    for contact in contacts:
+        source = _notification_source(contact, "AttackPath")
+        level = str((source or {}).get("minimalRiskLevel") or "")
+        if source is not None and level.lower() in {r.lower() for r in _RISK_LEVELS}:
+            return Judgement(True, f"attack paths of risk level {level} or higher are emailed",
+                             {"minimalRiskLevel": level})
+    return Judgement(False, "attack-path email notifications are off", {"contacts": len(contacts)})

@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from . import breadth as B
 from . import tenants as T
 from .server import JSON, App, Request, Response, TenantIndex, dumps
 
@@ -119,6 +120,11 @@ def _nearly_clean(sub: str) -> dict[str, Any]:
              **({"subPlan": "P2", "extensions": T.servers_extensions(agentless=True, fim=True)}
                 if name == "VirtualMachines" else {})}}
         for name, _, _ in T.DEFENDER_TIERS])
+    # AZ-DEF-001..004 and AZ-DEF-012 compliant
+    arm.subscription_read("Microsoft.Security/securityContacts", [B.security_contact(
+        sub, emails="secops@contoso.example", phone="+1-555-0100", roles=["Owner"],
+        sources=[{"sourceType": "Alert", "minimalSeverity": "Medium"},
+                 {"sourceType": "AttackPath", "minimalRiskLevel": "High"}])])
     return {"subscriptionId": sub, "displayName": DEMO_CLEAN_NAME, "state": "Enabled",
             "resources": arm.resources, "children": arm.children,
             "roleAssignments": _owner_assignments(sub, 2), "roleDefinitions": T._role_definitions(sub)}

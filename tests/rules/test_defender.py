@@ -133,3 +133,55 @@ def test_servers_components_across_the_demo_estate() -> None:
         verdicts[sub] = (only("AZ-DEF-010", inv).passed, only("AZ-DEF-011", inv).passed)
     assert verdicts == {tenant["subscriptionId"]: (False, False), E.DEMO_CLEAN_ID: (True, True),
                         E.DEMO_BAD_ID: (False, False)}
+
+
+# ------------------------------------------------- api-version 2023-12-01-preview contacts, AZ-DEF-012
+def contact_v2023(*sources: dict[str, str], enabled: bool = True) -> dict[str, Any]:
+    return contact(emails="soc@contoso.com", phone="", isEnabled=enabled,
+                   notificationsByRole={"state": "On", "roles": ["Owner"]}, notificationsSources=list(sources))
+
+
+ALERT = {"sourceType": "Alert", "minimalSeverity": "Low"}
+ATTACK_PATH = {"sourceType": "AttackPath", "minimalRiskLevel": "Critical"}
+
+
+def test_def003_reads_the_alert_notification_source() -> None:
+    on = only("AZ-DEF-003", with_reads(contacts=[contact_v2023(ALERT)]))
+    assert (on.passed, on.detail) == (True, "alerts of severity Low or higher are emailed")
+    assert only("AZ-DEF-003", with_reads(contacts=[contact_v2023(ATTACK_PATH)])).passed is False
+    # a disabled contact notifies no one
+    assert only("AZ-DEF-003", with_reads(contacts=[contact_v2023(ALERT, enabled=False)])).passed is False
+
+
+def test_def012_attack_path_notifications() -> None:
+    on = only("AZ-DEF-012", with_reads(contacts=[contact_v2023(ALERT, ATTACK_PATH)]))
+    assert (on.passed, on.detail, on.resource_id) == (True, "attack paths of risk level Critical or higher are emailed",
+                                                      SUBSCRIPTION)
+    assert on.metadata["minimalRiskLevel"] == "Critical"
+    off = only("AZ-DEF-012", with_reads(contacts=[contact_v2023(ALERT)]))
+    assert (off.passed, off.detail) == (False, "attack-path email notifications are off")
+    assert only("AZ-DEF-012", with_reads(contacts=[contact_v2023(ATTACK_PATH, enabled=False)])).passed is False
+    assert only("AZ-DEF-012", with_reads(contacts=[GOOD_CONTACT])).passed is False  # the older shape has none
+    assert only("AZ-DEF-012", with_reads(contacts=[])).passed is False
+
+
+def test_def012_skipped_when_contacts_unreadable() -> None:
+    inv = inventory()
+    inv.unavailable[SECURITY_CONTACTS.key] = f"could not read {SECURITY_CONTACTS.label} (HTTP 403)"
+    outcome, findings = evaluate_rule(REGISTRY["AZ-DEF-012"], inv)
+    assert outcome.status == "skipped" and "HTTP 403" in (outcome.reason or "") and findings == []
+
+
+def test_contacts_across_the_demo_estate() -> None:
+    """Primary: every contact rule violated; shared services: all compliant; sandbox: no contact."""
+    from tests.fakeazure import estate as E
+
+    tenant = E.demo_estate()
+    subs = {s["subscriptionId"]: s["children"] for s in tenant["subscriptions"]}
+    subs[tenant["subscriptionId"]] = tenant["children"]
+    rules = ("AZ-DEF-001", "AZ-DEF-002", "AZ-DEF-003", "AZ-DEF-004", "AZ-DEF-012")
+    verdicts = {}
+    for sub, children in subs.items():
+        inv = with_reads(contacts=children.get(f"/subscriptions/{sub}/providers/Microsoft.Security/securityContacts", []))
+        verdicts[sub] = {only(r, inv).passed for r in rules}
+    assert verdicts == {tenant["subscriptionId"]: {False}, E.DEMO_CLEAN_ID: {True}, E.DEMO_BAD_ID: {False}}
