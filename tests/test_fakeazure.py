@@ -860,6 +860,9 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     components = {e["name"]: e["isEnabled"] == "True" for e in servers.get("extensions", [])}
     for rule_id, component in (("AZ-DEF-010", "AgentlessVmScanning"), ("AZ-DEF-011", "FileIntegrityMonitoring")):
         failing[rule_id] = servers.get("pricingTier") != "Standard" or not components.get(component)
+    failing["AZ-DEF-013"] = servers.get("pricingTier") != "Standard" or not any(
+        s["properties"].get("selectedProvider")
+        for s in tenant["children"].get(f"{security}/serverVulnerabilityAssessmentsSettings", []))
     out.update({rule_id: {tenant["subscriptionId"]} if bad else set() for rule_id, bad in failing.items()})
     out["AZ-MON-006"] = {p["name"] for p in tenant["children"].get(f"{sub_children}/Microsoft.Security/pricings", [])
                          if p["name"] in plans and p["properties"]["pricingTier"] != "Standard"}
@@ -1097,6 +1100,7 @@ def test_demo_tenant_plants_every_rule():
         "AZ-DEF-010": {T.SUBSCRIPTION_ID},
         "AZ-DEF-011": {T.SUBSCRIPTION_ID},
         "AZ-DEF-012": {T.SUBSCRIPTION_ID},
+        "AZ-DEF-013": {T.SUBSCRIPTION_ID},
         "AZ-NET-009": {"eastus"},
         # every NSG but the two whose flow logs are enabled and kept long enough
         # (and the one a VNet flow log covers); the one whose subnet flow log keeps 30 days fails

@@ -84,6 +84,7 @@ SUBSCRIPTION_READ_API_VERSIONS: dict[str, str] = {
     "providers/Microsoft.Security/securityContacts": "2023-12-01-preview",
     "providers/Microsoft.Security/autoProvisioningSettings": "2017-08-01-preview",
     "providers/Microsoft.Security/settings": "2022-05-01",
+    "providers/Microsoft.Security/serverVulnerabilityAssessmentsSettings": "2023-05-01",
 }
 
 # tenant-level reads (``SubscriptionRead`` whose path starts with ``/``) -> api-version

@@ -389,3 +389,62 @@ def attack_path_notifications(inv: Inventory) -> Judgement | None:
             return Judgement(True, f"attack paths of risk level {level} or higher are emailed",
                              {"minimalRiskLevel": level})
     return Judgement(False, "attack-path email notifications are off", {"contacts": len(contacts)})
+
+
+# ---------------------------------------------------------------------------------------------
+# Defender for Servers vulnerability assessment (CIS v6 8.1.3.2): the subscription's
+# ``serverVulnerabilityAssessmentsSettings`` (api-version 2023-05-01; ``azureServersSetting`` of
+# kind AzureServersSetting, ``selectedProvider`` MdeTvm = Microsoft Defender Vulnerability
+# Management), which the portal's "Vulnerability assessment for machines" component writes.
+# ---------------------------------------------------------------------------------------------
+
+SERVER_VA_SETTINGS = SubscriptionRead("providers/Microsoft.Security/serverVulnerabilityAssessmentsSettings",
+                                      "Defender for Servers vulnerability assessment settings")
+
+
+@rule(
+    id="AZ-DEF-013",
+    title="Defender for Servers vulnerability assessment is off",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "Defender for Servers' 'Vulnerability assessment for machines' component has no provider "
+        "selected (or the plan itself is off), so the subscription's machines are not inventoried "
+        "for vulnerable software and missing patches by Microsoft Defender Vulnerability "
+        "Management."
+    ),
+    remediation=(
+        "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > Defender "
+        "plans > Servers > Settings & monitoring > 'Vulnerability assessment for machines' On "
+        "(Microsoft Defender Vulnerability Management); or PUT `/subscriptions/<id>/providers/"
+        "Microsoft.Security/serverVulnerabilityAssessmentsSettings/azureServersSetting?api-version="
+        "2023-05-01` with `{\"kind\": \"AzureServersSetting\", \"properties\": {\"selectedProvider\": "
+        "\"MdeTvm\"}}`."
+    ),
+    frameworks={"NIST": ["ID.RA-1", "DE.CM-8"], "ISO27001": ["A.8.8"]},
+    needs=Needs(subscription_reads=(SERVER_VA_SETTINGS, DEFENDER_PRICINGS)),
+)
+@judge_subscription
+def servers_vulnerability_assessment(inv: Inventory) -> Judgement | None:
+    """Pass when Defender for Servers is Standard and an AzureServersSetting names a provider;
+    fails without the plan (the component cannot run) or without a setting."""
+    payload = inv.subscription_read(SERVER_VA_SETTINGS)
+    pricings = inv.subscription_read(DEFENDER_PRICINGS)
+    if not isinstance(payload, list) or not isinstance(pricings, list):
+        return None
+    servers = next((p for p in pricings if isinstance(p, dict) and str(p.get("name") or "").lower()
+                    == SERVERS_PLAN.lower()), None)
+    if servers is None:
+        return Judgement(None, "Defender for Servers plan (VirtualMachines) not reported")
+    tier = str(props(servers).get("pricingTier") or "")
+    providers = sorted({str(props(s).get("selectedProvider")) for s in payload if isinstance(s, dict)
+                        and str(s.get("kind") or "").lower() == "azureserverssetting"
+                        and props(s).get("selectedProvider")})
+    metadata = {"pricingTier": tier or None, "selectedProviders": providers}
+    if tier.lower() != "standard":
+        return Judgement(False, f"vulnerability assessment is off: Defender for Servers is not on "
+                                f"(tier {tier or 'not set'})", metadata)
+    if providers:
+        return Judgement(True, "vulnerability assessment for machines is on (provider " + ", ".join(providers) + ")",
+                         metadata)
+    return Judgement(False, "vulnerability assessment for machines is off (no provider selected)", metadata)

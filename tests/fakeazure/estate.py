@@ -120,6 +120,11 @@ def _nearly_clean(sub: str) -> dict[str, Any]:
              **({"subPlan": "P2", "extensions": T.servers_extensions(agentless=True, fim=True)}
                 if name == "VirtualMachines" else {})}}
         for name, _, _ in T.DEFENDER_TIERS])
+    # AZ-DEF-013 compliant (the primary and the sandbox have no setting: violating)
+    arm.subscription_read("Microsoft.Security/serverVulnerabilityAssessmentsSettings", [{
+        "id": f"/subscriptions/{sub}/providers/Microsoft.Security/serverVulnerabilityAssessmentsSettings/azureServersSetting",
+        "name": "azureServersSetting", "type": "Microsoft.Security/serverVulnerabilityAssessmentsSettings",
+        "kind": "AzureServersSetting", "properties": {"selectedProvider": "MdeTvm"}}])
     # AZ-DEF-001..004 and AZ-DEF-012 compliant
     arm.subscription_read("Microsoft.Security/securityContacts", [B.security_contact(
         sub, emails="secops@contoso.example", phone="+1-555-0100", roles=["Owner"],

@@ -125,6 +125,7 @@ API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.Security/securityContacts": ["2017-08-01-preview", "2020-01-01-preview", "2023-12-01-preview"],
     "Microsoft.Security/autoProvisioningSettings": ["2017-08-01-preview"],
     "Microsoft.Security/settings": ["2019-01-01", "2021-06-01", "2021-07-01", "2022-05-01"],
+    "Microsoft.Security/serverVulnerabilityAssessmentsSettings": ["2022-01-01-preview", "2023-05-01"],
     # tenant-level (``/providers/microsoft.aadiam/diagnosticSettings``): Entra ID's own
     "microsoft.aadiam/diagnosticSettings": ["2017-04-01", "2017-04-01-preview"],
 }
@@ -137,6 +138,7 @@ SUBSCRIPTION_READS = {
     "securityContacts": "Microsoft.Security/securityContacts",
     "autoProvisioningSettings": "Microsoft.Security/autoProvisioningSettings",
     "settings": "Microsoft.Security/settings",
+    "serverVulnerabilityAssessmentsSettings": "Microsoft.Security/serverVulnerabilityAssessmentsSettings",
 }
 # Tenant-level collections (``/providers/<type>``, no subscription in the path), served from
 # ``children`` keyed by that path; ``--forbid-arm`` names them like the subscription reads.

@@ -185,3 +185,58 @@ def test_contacts_across_the_demo_estate() -> None:
         inv = with_reads(contacts=children.get(f"/subscriptions/{sub}/providers/Microsoft.Security/securityContacts", []))
         verdicts[sub] = {only(r, inv).passed for r in rules}
     assert verdicts == {tenant["subscriptionId"]: {False}, E.DEMO_CLEAN_ID: {True}, E.DEMO_BAD_ID: {False}}
+
+
+# ------------------------------------------------------------------------------------ AZ-DEF-013
+def va_setting(provider: str | None = "MdeTvm") -> dict[str, Any]:
+    return {"id": f"{SUBSCRIPTION}/providers/Microsoft.Security/serverVulnerabilityAssessmentsSettings/azureServersSetting",
+            "name": "azureServersSetting", "type": "Microsoft.Security/serverVulnerabilityAssessmentsSettings",
+            "kind": "AzureServersSetting", "properties": {"selectedProvider": provider} if provider else {}}
+
+
+def with_va(settings: list[dict[str, Any]], tier: str = "Standard") -> Any:
+    from scanner.rules.defender import SERVER_VA_SETTINGS
+
+    inv = with_pricings(servers_pricing(tier))
+    inv.subscription_reads[SERVER_VA_SETTINGS.key] = settings
+    return inv
+
+
+def test_def013_vulnerability_assessment() -> None:
+    on = only("AZ-DEF-013", with_va([va_setting()]))
+    assert (on.passed, on.detail) == (True, "vulnerability assessment for machines is on (provider MdeTvm)")
+    off = only("AZ-DEF-013", with_va([]))
+    assert (off.passed, off.detail) == (False, "vulnerability assessment for machines is off (no provider selected)")
+    assert only("AZ-DEF-013", with_va([va_setting(None)])).passed is False
+    free = only("AZ-DEF-013", with_va([va_setting()], tier="Free"))
+    assert free.passed is False and "Defender for Servers is not on (tier Free)" in free.detail
+
+
+def test_def013_skipped_when_either_read_is_unreadable() -> None:
+    from scanner.rules.defender import SERVER_VA_SETTINGS
+    from scanner.rules.monitoring import DEFENDER_PRICINGS
+
+    for read in (SERVER_VA_SETTINGS, DEFENDER_PRICINGS):
+        inv = with_va([va_setting()])
+        del inv.subscription_reads[read.key]
+        inv.unavailable[read.key] = f"could not read {read.label} (HTTP 403)"
+        outcome, findings = evaluate_rule(REGISTRY["AZ-DEF-013"], inv)
+        assert outcome.status == "skipped" and read.label in (outcome.reason or "") and findings == []
+
+
+def test_def013_across_the_demo_estate() -> None:
+    from scanner.rules.defender import SERVER_VA_SETTINGS
+    from scanner.rules.monitoring import DEFENDER_PRICINGS
+    from tests.fakeazure import estate as E
+
+    tenant = E.demo_estate()
+    subs = {s["subscriptionId"]: s["children"] for s in tenant["subscriptions"]}
+    subs[tenant["subscriptionId"]] = tenant["children"]
+    verdicts = {}
+    for sub, children in subs.items():
+        base = f"/subscriptions/{sub}/providers/Microsoft.Security"
+        inv = inventory()
+        inv.subscription_reads[DEFENDER_PRICINGS.key] = children[f"{base}/pricings"]
+        inv.subscription_reads[SERVER_VA_SETTINGS.key] = children.get(f"{base}/serverVulnerabilityAssessmentsSettings", [])
+        verdicts[sub] = only("AZ-DEF-013", inv).passed
+    assert verdicts == {tenant["subscriptionId"]: False, E.DEMO_CLEAN_ID: True, E.DEMO_BAD_ID: False}
