@@ -75,10 +75,20 @@ class SubscriptionRead:
 
     path: str
     label: str
+    # what to grant when ARM answers 403 (empty: Reader on the subscription)
+    grant: str = ""
 
     @cached_property
     def key(self) -> str:
         return f"sub:{self.path.lower()}"
+
+    @property
+    def tenant_level(self) -> bool:
+        """A ``path`` starting with ``/`` is a tenant-level collection (``/providers/...``, such
+        as Entra ID's diagnostic settings), read as it is rather than under the subscription;
+        each subscription's scan reads it once, so its rules judge the tenant like the Graph
+        policy rules do."""
+        return self.path.startswith("/")
 
 
 @dataclass(frozen=True)

@@ -337,7 +337,7 @@ def test_providers_and_roles(client):
     auth = f"{client.sub}/providers/Microsoft.Authorization"
     assignments = client.get(f"{auth}/roleAssignments?api-version=2022-04-01").json()["value"]
     definitions = client.get(f"{auth}/roleDefinitions?api-version=2022-04-01").json()["value"]
-    assert len(assignments) == 13 and len(definitions) == 6  # 13: + the resource-group UAA (AZ-IAM-022)
+    assert len(assignments) == 14 and len(definitions) == 6  # + the resource-group UAA (AZ-IAM-022), frank.disabled's Reader (AZ-IAM-025)
     assert {d["properties"]["type"] for d in definitions} == {"BuiltInRole", "CustomRole"}
 
 
@@ -861,7 +861,10 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
     failing = {
         "AZ-DEF-001": not any(c["emails"] for c in contacts),
         "AZ-DEF-002": not any(c["phone"] for c in contacts),
-        "AZ-DEF-003": not any(c["alertNotifications"]["state"] == "On" for c in contacts),
+        "AZ-DEF-003": not any(c["isEnabled"] and any(n["sourceType"] == "Alert" for n in c["notificationsSources"])
+                              for c in contacts),
+        "AZ-DEF-011": not any(c["isEnabled"] and any(n["sourceType"] == "AttackPath" for n in c["notificationsSources"])
+                              for c in contacts),
         "AZ-DEF-004": not any(c["notificationsByRole"]["state"] == "On" and "Owner" in c["notificationsByRole"]["roles"]
                               for c in contacts),
         "AZ-DEF-005": not any(s["properties"]["autoProvision"] == "On"
@@ -869,6 +872,14 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
         "AZ-DEF-006": settings.get("MCAS") is not True,
         "AZ-DEF-007": settings.get("WDATP") is not True,
     }
+    servers = next((p["properties"] for p in tenant["children"].get(f"{security}/pricings", [])
+                    if p["name"] == "VirtualMachines"), {})
+    components = {e["name"]: e["isEnabled"] == "True" for e in servers.get("extensions", [])}
+    for rule_id, component in (("AZ-DEF-009", "AgentlessVmScanning"), ("AZ-DEF-010", "FileIntegrityMonitoring")):
+        failing[rule_id] = servers.get("pricingTier") != "Standard" or not components.get(component)
+    failing["AZ-DEF-012"] = servers.get("pricingTier") != "Standard" or not any(
+        s["properties"].get("selectedProvider")
+        for s in tenant["children"].get(f"{security}/serverVulnerabilityAssessmentsSettings", []))
     out.update({rule_id: {tenant["subscriptionId"]} if bad else set() for rule_id, bad in failing.items()})
     out["AZ-MON-006"] = {p["name"] for p in tenant["children"].get(f"{sub_children}/Microsoft.Security/pricings", [])
                          if p["name"] in plans and p["properties"]["pricingTier"] != "Standard"}
@@ -987,7 +998,7 @@ def _violations(tenant: dict[str, Any], now: datetime) -> dict[str, set[str]]:
               if a["properties"]["roleDefinitionId"].lower().endswith(T.OWNER.lower())
               and (a["properties"]["scope"].lower() == sub_scope
                    or a["properties"]["scope"].lower().startswith("/providers/microsoft.management/"))}
-    out["AZ-IAM-011"] = {tenant["subscriptionId"]} if len(owners) > 3 else set()
+    out["AZ-IAM-011"] = {tenant["subscriptionId"]} if not 2 <= len(owners) <= 3 else set()
     return out
 
 
@@ -1126,6 +1137,10 @@ def test_demo_tenant_plants_every_rule():
         "AZ-MON-008": {"Microsoft.Network/publicIPAddresses/write", "Microsoft.Network/publicIPAddresses/delete"},
         "AZ-MON-009": {T.SUBSCRIPTION_ID},
         **{f"AZ-DEF-00{n}": {T.SUBSCRIPTION_ID} for n in range(1, 8)},
+        "AZ-DEF-009": {T.SUBSCRIPTION_ID},
+        "AZ-DEF-010": {T.SUBSCRIPTION_ID},
+        "AZ-DEF-011": {T.SUBSCRIPTION_ID},
+        "AZ-DEF-012": {T.SUBSCRIPTION_ID},
         "AZ-NET-009": {"eastus"},
         # no backup (password-unset, unmanaged-vhd) or backup stopped (sshkey-only)
         "AZ-CMP-009": {"vm-linux-password-unset", "vm-linux-sshkey-only", "vm-unmanaged-vhd-01"},

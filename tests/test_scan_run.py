@@ -61,9 +61,10 @@ def test_standalone_demo_scan_completes_with_findings_from_every_rule(
     single = {f.rule_id for f in findings if f.resource_type == SUBSCRIPTION_TYPE}
     assert single == {"AZ-IAM-011", "AZ-MON-001", "AZ-MON-002", "AZ-MON-003", "AZ-MON-004", "AZ-MON-005",
                       "AZ-MON-007", "AZ-MON-008", "AZ-MON-009", *(f"AZ-DEF-00{n}" for n in range(1, 9)),
-                      "AZ-NET-012"}
+                      "AZ-DEF-009", "AZ-DEF-010", "AZ-DEF-011", "AZ-DEF-012", "AZ-NET-012", "AZ-IAM-025"}
     # tenant-wide Entra ID policies: one verdict on the one tenant, violated on the demo
-    tenant_wide = {f"AZ-IAM-0{n}" for n in range(13, 22)} | {"AZ-IAM-023", "AZ-IAM-024"}
+    tenant_wide = {f"AZ-IAM-0{n}" for n in range(13, 22)} | {"AZ-IAM-023", "AZ-IAM-024", "AZ-IAM-026", "AZ-MON-017",
+                                                            "AZ-MON-018"}
     assert all(outcomes[r].evaluated_count == outcomes[r].failed_count == 1 for r in tenant_wide)
     single |= tenant_wide
     assert all(outcomes[r].evaluated_count == outcomes[r].failed_count == 1 for r in single)

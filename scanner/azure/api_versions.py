@@ -92,20 +92,25 @@ CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
 SUBSCRIPTION_READ_API_VERSIONS: dict[str, str] = {
     "providers/Microsoft.Insights/diagnosticSettings": DIAGNOSTIC_SETTINGS_API_VERSION,
     "providers/Microsoft.Security/pricings": SECURITY_PRICINGS_API_VERSION,
-    "providers/Microsoft.Security/securityContacts": "2020-01-01-preview",
+    # 2023-12-01-preview: notificationsSources (Alert, AttackPath) replace alertNotifications
+    "providers/Microsoft.Security/securityContacts": "2023-12-01-preview",
     "providers/Microsoft.Security/autoProvisioningSettings": "2017-08-01-preview",
     "providers/Microsoft.Security/settings": "2022-05-01",
     "providers/Microsoft.Authorization/policyAssignments": "2022-06-01",
     "providers/Microsoft.Authorization/locks": "2020-05-01",  # management locks, every scope
+    "providers/Microsoft.Security/serverVulnerabilityAssessmentsSettings": "2023-05-01",
 }
 
-# tenant-scope object (ARM path from the root) -> api-version
+# tenant-scope objects (TenantRead) and tenant-level collections (a SubscriptionRead whose path
+# starts with ``/``), by ARM path from the root -> api-version
 TENANT_READ_API_VERSIONS: dict[str, str] = {
     "/providers/Microsoft.Subscription/policies/default": "2021-10-01",
+    "/providers/microsoft.aadiam/diagnosticSettings": "2017-04-01",  # Entra ID diagnostic settings
 }
 
 _CHILDREN = {(parent.lower(), path.lower()): version for (parent, path), version in CHILD_API_VERSIONS.items()}
-_SUBSCRIPTION_READS = {path.lower(): version for path, version in SUBSCRIPTION_READ_API_VERSIONS.items()}
+_SUBSCRIPTION_READS = {path.lower(): version
+                       for path, version in {**SUBSCRIPTION_READ_API_VERSIONS, **TENANT_READ_API_VERSIONS}.items()}
 
 
 _TENANT_READS = {path.lower(): version for path, version in TENANT_READ_API_VERSIONS.items()}

@@ -231,9 +231,9 @@ class ArmReader:
 
     async def subscription_collection(self, read: SubscriptionRead) -> list[dict[str, Any]]:
         """A subscription-scope collection at its pinned api-version (``read.path`` is relative
-        to ``/subscriptions/{id}/``)."""
-        return await self.get_collection(f"/subscriptions/{self.subscription_id}/{read.path}",
-                                         subscription_read_api_version(read))
+        to ``/subscriptions/{id}/``; a tenant-level one, starting with ``/``, is read as is)."""
+        path = read.path if read.tenant_level else f"/subscriptions/{self.subscription_id}/{read.path}"
+        return await self.get_collection(path, subscription_read_api_version(read))
 
     # ------------------------------------------------------------- authorization
     async def role_assignments(self) -> list[dict[str, Any]]:

@@ -192,7 +192,9 @@ class Collector:
             if isinstance(value, (HttpResponseError, ClientAuthenticationError)):
                 summary = http_error_summary(value)
                 log.info("subscription read %s failed: %s", read.path, summary)
-                hint = ": grant the identity Reader on the subscription" if getattr(value, "status_code", None) == 403 else ""
+                hint = ""
+                if getattr(value, "status_code", None) == 403:
+                    hint = f": grant {read.grant or 'the identity Reader on the subscription'}"
                 inventory.unavailable[read.key] = f"could not read {read.label} ({summary}){hint}"
             elif isinstance(value, BaseException):
                 raise value

@@ -108,17 +108,37 @@ def contact_phone(inv: Inventory) -> Judgement | None:
 )
 @judge_subscription
 def alert_notifications(inv: Inventory) -> Judgement | None:
-    """``alertNotifications.state`` On with ``minimalSeverity`` High, Medium or Low (absent
-    severity: the API's default, High)."""
+    """An enabled contact with an ``Alert`` notification source (api-version 2023-12-01-preview:
+    ``notificationsSources: [{sourceType: Alert, minimalSeverity}]``), or, in the older shape
+    (2020-01-01-preview, kept for stored inventories), ``alertNotifications.state`` On; with
+    ``minimalSeverity`` High, Medium or Low (absent: the API's default, High)."""
     contacts = _contacts(inv)
     if contacts is None:
         return None
     for contact in contacts:
-        notifications = as_dict(props(contact).get("alertNotifications"))
-        severity = str(notifications.get("minimalSeverity") or "High")
-        if str(notifications.get("state") or "").lower() == "on" and severity.lower() in _SEVERITY_ORDER:
+        source = _notification_source(contact, "Alert")
+        if source is not None:
+            on, severity = True, str(source.get("minimalSeverity") or "High")
+        else:
+            notifications = as_dict(props(contact).get("alertNotifications"))
+            on = str(notifications.get("state") or "").lower() == "on"
+            severity = str(notifications.get("minimalSeverity") or "High")
+        if on and severity.lower() in _SEVERITY_ORDER:
             return Judgement(True, f"alerts of severity {severity} or higher are emailed", {"minimalSeverity": severity})
     return Judgement(False, "alert email notifications are off", {"contacts": len(contacts)})
+
+
+def _notification_source(contact: dict[str, Any], source_type: str) -> dict[str, Any] | None:
+    """The contact's ``notificationsSources`` entry of ``source_type`` (Alert, AttackPath), or
+    None; a contact with ``isEnabled`` false notifies no one, so it has none."""
+    p = props(contact)
+    if p.get("isEnabled") is False:
+        return None
+    for source in p.get("notificationsSources") or []:
+        source = as_dict(source)
+        if str(source.get("sourceType") or "").lower() == source_type.lower():
+            return source
+    return None
 
 
 @rule(
@@ -307,3 +327,195 @@ def default_initiative(inv: Inventory) -> Judgement | None:
     if problems:
         return Judgement(False, "; ".join(problems), metadata)
     return Judgement(True, f"{assignment.get('name')} is assigned and enforced with no policy disabled", metadata)
+
+
+# ---------------------------------------------------------------------------------------------
+# Defender for Servers components (CIS v6 8.1.3.x): the ``extensions`` of the VirtualMachines
+# pricing (``[{name, isEnabled: "True"|"False", additionalExtensionProperties}]``, api-version
+# 2023-01-01 and later). One verdict on the subscription per rule, like the other settings here.
+# ---------------------------------------------------------------------------------------------
+
+from scanner.rules.monitoring import DEFENDER_PRICINGS  # noqa: E402  (the plans' read)
+
+SERVERS_PLAN = "VirtualMachines"
+
+
+def _servers_component(inv: Inventory, extension: str, label: str) -> Judgement | None:
+    """Pass when Defender for Servers is on (Standard) and its ``extension`` reports
+    ``isEnabled`` true; a Free plan fails (the component cannot run without the plan), and so
+    does an extension the plan does not list (Azure lists the ones the plan offers). Not
+    evaluated when the answer holds no VirtualMachines plan."""
+    payload = inv.subscription_read(DEFENDER_PRICINGS)
+    if not isinstance(payload, list):
+        return None
+    pricing = next((p for p in payload if isinstance(p, dict) and str(p.get("name") or "").lower()
+                    == SERVERS_PLAN.lower()), None)
+    if pricing is None:
+        return Judgement(None, "Defender for Servers plan (VirtualMachines) not reported")
+    p = props(pricing)
+    tier = str(p.get("pricingTier") or "")
+    entries = {str(as_dict(e).get("name") or "").lower(): as_dict(e) for e in p.get("extensions") or []}
+    enabled = flag(entries.get(extension.lower(), {}).get("isEnabled"))
+    metadata = {"plan": SERVERS_PLAN, "pricingTier": tier or None, "subPlan": p.get("subPlan"),
+                "extension": extension, "isEnabled": enabled}
+    if tier.lower() != "standard":
+        return Judgement(False, f"{label} is off: Defender for Servers is not on (tier {tier or 'not set'})", metadata)
+    if enabled is True:
+        return Judgement(True, f"{label} ({extension}) is on", metadata)
+    if extension.lower() not in entries:
+        return Judgement(False, f"{label} ({extension}) is not among the plan's components", metadata)
+    return Judgement(False, f"{label} ({extension}) is off", metadata)
+
+
+_PRICINGS = Needs(subscription_reads=(DEFENDER_PRICINGS,))
+_SERVERS_REMEDIATION = (
+    "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > Defender "
+    "plans > Servers (Plan 2) > Settings & monitoring, set '{component}' On; or PUT "
+    "`/subscriptions/<id>/providers/Microsoft.Security/pricings/VirtualMachines?api-version="
+    "2024-01-01` with `pricingTier` Standard, `subPlan` P2 and `extensions` "
+    "[{{\"name\": \"{extension}\", \"isEnabled\": \"True\"}}]."
+)
+
+
+@rule(
+    id="AZ-DEF-009",
+    title="Defender for Servers agentless scanning is off",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "The Defender for Servers component 'Agentless scanning for machines' is off (or the "
+        "plan itself is), so machines' disks are not snapshotted and scanned for vulnerable "
+        "software, malware and plain-text secrets unless an agent happens to be installed."
+    ),
+    remediation=_SERVERS_REMEDIATION.format(component="Agentless scanning for machines",
+                                            extension="AgentlessVmScanning"),
+    frameworks={"NIST": ["DE.CM-8", "ID.RA-1"], "ISO27001": ["A.8.8"]},
+    needs=_PRICINGS,
+)
+@judge_subscription
+def servers_agentless_scanning(inv: Inventory) -> Judgement | None:
+    return _servers_component(inv, "AgentlessVmScanning", "agentless scanning for machines")
+
+
+@rule(
+    id="AZ-DEF-010",
+    title="Defender for Servers file integrity monitoring is off",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "The Defender for Servers component 'File integrity monitoring' is off (or the plan "
+        "itself is), so changes to operating-system files, registry keys and application "
+        "binaries, a common sign of compromise, are not tracked or alerted on."
+    ),
+    remediation=_SERVERS_REMEDIATION.format(component="File integrity monitoring",
+                                            extension="FileIntegrityMonitoring"),
+    frameworks={"NIST": ["PR.DS-6", "DE.CM-7"], "ISO27001": ["A.8.16", "A.8.9"]},
+    needs=_PRICINGS,
+)
+@judge_subscription
+def servers_file_integrity_monitoring(inv: Inventory) -> Judgement | None:
+    return _servers_component(inv, "FileIntegrityMonitoring", "file integrity monitoring")
+
+
+# ---------------------------------------------------------------------------------------------
+# Attack-path notifications (CIS v6 8.1.15): the security contact's ``AttackPath`` notification
+# source (api-version 2023-12-01-preview).
+# ---------------------------------------------------------------------------------------------
+
+_RISK_LEVELS = ("Critical", "High", "Medium", "Low")
+
+
+@rule(
+    id="AZ-DEF-011",
+    title="Defender for Cloud does not email attack-path notifications",
+    severity="LOW",
+    category="monitoring",
+    description=(
+        "No enabled security contact has attack-path notifications on, so nobody is emailed "
+        "when Defender CSPM finds a path an attacker could follow from an exposed resource to a "
+        "sensitive one (an Internet-facing VM with a vulnerability and a key to a storage "
+        "account, for example). Any risk level passes; the finding's metadata gives the level."
+    ),
+    remediation=(
+        "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > Email "
+        "notifications > 'Notify about attack paths with the following risk level (or higher)', "
+        "choose a level (Critical or High keeps the volume low); or PUT the `default` security "
+        "contact (api-version 2023-12-01-preview) with `notificationsSources` "
+        "[{\"sourceType\": \"AttackPath\", \"minimalRiskLevel\": \"High\"}]."
+    ),
+    frameworks={"NIST": _NIST_CONTACTS, "ISO27001": ["A.5.24", "A.8.8"]},
+    needs=_CONTACTS,
+)
+@judge_subscription
+def attack_path_notifications(inv: Inventory) -> Judgement | None:
+    """An enabled contact with an ``AttackPath`` source whose ``minimalRiskLevel`` is one of
+    Critical, High, Medium, Low; a contact read in the older shape has no such source (fails)."""
+    contacts = _contacts(inv)
+    if contacts is None:
+        return None
+    for contact in contacts:
+        source = _notification_source(contact, "AttackPath")
+        level = str((source or {}).get("minimalRiskLevel") or "")
+        if source is not None and level.lower() in {r.lower() for r in _RISK_LEVELS}:
+            return Judgement(True, f"attack paths of risk level {level} or higher are emailed",
+                             {"minimalRiskLevel": level})
+    return Judgement(False, "attack-path email notifications are off", {"contacts": len(contacts)})
+
+
+# ---------------------------------------------------------------------------------------------
+# Defender for Servers vulnerability assessment (CIS v6 8.1.3.2): the subscription's
+# ``serverVulnerabilityAssessmentsSettings`` (api-version 2023-05-01; ``azureServersSetting`` of
+# kind AzureServersSetting, ``selectedProvider`` MdeTvm = Microsoft Defender Vulnerability
+# Management), which the portal's "Vulnerability assessment for machines" component writes.
+# ---------------------------------------------------------------------------------------------
+
+SERVER_VA_SETTINGS = SubscriptionRead("providers/Microsoft.Security/serverVulnerabilityAssessmentsSettings",
+                                      "Defender for Servers vulnerability assessment settings")
+
+
+@rule(
+    id="AZ-DEF-012",
+    title="Defender for Servers vulnerability assessment is off",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "Defender for Servers' 'Vulnerability assessment for machines' component has no provider "
+        "selected (or the plan itself is off), so the subscription's machines are not inventoried "
+        "for vulnerable software and missing patches by Microsoft Defender Vulnerability "
+        "Management."
+    ),
+    remediation=(
+        "Portal: Microsoft Defender for Cloud > Environment settings > <subscription> > Defender "
+        "plans > Servers > Settings & monitoring > 'Vulnerability assessment for machines' On "
+        "(Microsoft Defender Vulnerability Management); or PUT `/subscriptions/<id>/providers/"
+        "Microsoft.Security/serverVulnerabilityAssessmentsSettings/azureServersSetting?api-version="
+        "2023-05-01` with `{\"kind\": \"AzureServersSetting\", \"properties\": {\"selectedProvider\": "
+        "\"MdeTvm\"}}`."
+    ),
+    frameworks={"NIST": ["ID.RA-1", "DE.CM-8"], "ISO27001": ["A.8.8"]},
+    needs=Needs(subscription_reads=(SERVER_VA_SETTINGS, DEFENDER_PRICINGS)),
+)
+@judge_subscription
+def servers_vulnerability_assessment(inv: Inventory) -> Judgement | None:
+    """Pass when Defender for Servers is Standard and an AzureServersSetting names a provider;
+    fails without the plan (the component cannot run) or without a setting."""
+    payload = inv.subscription_read(SERVER_VA_SETTINGS)
+    pricings = inv.subscription_read(DEFENDER_PRICINGS)
+    if not isinstance(payload, list) or not isinstance(pricings, list):
+        return None
+    servers = next((p for p in pricings if isinstance(p, dict) and str(p.get("name") or "").lower()
+                    == SERVERS_PLAN.lower()), None)
+    if servers is None:
+        return Judgement(None, "Defender for Servers plan (VirtualMachines) not reported")
+    tier = str(props(servers).get("pricingTier") or "")
+    providers = sorted({str(props(s).get("selectedProvider")) for s in payload if isinstance(s, dict)
+                        and str(s.get("kind") or "").lower() == "azureserverssetting"
+                        and props(s).get("selectedProvider")})
+    metadata = {"pricingTier": tier or None, "selectedProviders": providers}
+    if tier.lower() != "standard":
+        return Judgement(False, f"vulnerability assessment is off: Defender for Servers is not on "
+                                f"(tier {tier or 'not set'})", metadata)
+    if providers:
+        return Judgement(True, "vulnerability assessment for machines is on (provider " + ", ".join(providers) + ")",
+                         metadata)
+    return Judgement(False, "vulnerability assessment for machines is off (no provider selected)", metadata)

@@ -784,7 +784,7 @@ def managed_identity_broad_role(inv: Inventory) -> Iterable[Evaluation]:
         yield _assignment_verdict(assignment, name or principal_id, passed, detail, metadata)
 
 
-_MAX_OWNERS = 3
+_MIN_OWNERS, _MAX_OWNERS = 2, 3
 
 
 def _covers_subscription(scope: str, subscription_scope: str) -> bool:
@@ -796,27 +796,32 @@ def _covers_subscription(scope: str, subscription_scope: str) -> bool:
 
 @rule(
     id="AZ-IAM-011",
-    title="Subscription has more than three Owners",
+    title="Subscription does not have two or three Owners",
     severity="MEDIUM",
     category="identity",
     description=(
-        "More than three principals hold Owner over the whole subscription. Every Owner can "
-        "change any resource and grant access to anyone, so each extra one widens the blast "
-        "radius of a phished account or a leaked credential."
+        "More than three principals hold Owner over the whole subscription, or fewer than two. "
+        "Every Owner can change any resource and grant access to anyone, so each extra one "
+        "widens the blast radius of a phished account or a leaked credential; a single Owner "
+        "(or none) leaves no one to act when that account is lost, locked out or on leave."
     ),
     remediation=(
-        "Keep at most three Owners (two or three named administrators, ideally eligible through "
-        "Privileged Identity Management) and give everyone else a least-privilege role: `az role "
-        "assignment delete --assignee <principal> --role Owner --scope /subscriptions/<id>`."
+        "Keep two or three Owners (named administrators, ideally eligible through Privileged "
+        "Identity Management) and give everyone else a least-privilege role: `az role "
+        "assignment delete --assignee <principal> --role Owner --scope /subscriptions/<id>`; "
+        "with a single Owner, add a second (`az role assignment create --assignee <principal> "
+        "--role Owner --scope /subscriptions/<id>`)."
     ),
     frameworks={"NIST": ["PR.AC-4"], "ISO27001": ["A.8.2", "A.5.15"]},
     needs=Needs(role_assignments=True),
 )
 @judge_subscription
 def too_many_subscription_owners(inv: Inventory) -> Judgement | None:
-    """One evaluation, for the subscription. Distinct principals with Owner at subscription
-    scope or inherited from a management group are counted; a group counts once (its members
-    are not expanded). No role assignments at all means nothing was listed to judge."""
+    """One evaluation, for the subscription: passes with two or three Owners (CIS v6 5.7; it
+    judged only "more than three" before, so one Owner now fails too). Distinct principals with
+    Owner at subscription scope or inherited from a management group are counted; a group counts
+    once (its members are not expanded). No role assignments at all means nothing was listed to
+    judge."""
     if not _objects(inv.role_assignments):
         return None
     subscription_scope = f"/subscriptions/{inv.subscription_id}".lower()
@@ -830,10 +835,12 @@ def too_many_subscription_owners(inv: Inventory) -> Judgement | None:
         if principal:
             owners[principal] = _text(assignment_props.get("principalType")) or "Unknown"
     count = len(owners)
-    passed = count <= _MAX_OWNERS
+    passed = _MIN_OWNERS <= count <= _MAX_OWNERS
     detail = f"{count} principal{'s' if count != 1 else ''} hold Owner on the subscription"
-    if not passed:
+    if count > _MAX_OWNERS:
         detail += f" (at most {_MAX_OWNERS} recommended)"
+    elif count < _MIN_OWNERS:
+        detail += f" (at least {_MIN_OWNERS} recommended, so one lost account does not orphan it)"
     owner_list = [{"principalId": k, "principalType": v} for k, v in sorted(owners.items())]
     return Judgement(passed, detail, {"owner_count": count, "owners": owner_list})
 
@@ -1336,3 +1343,114 @@ def subscription_tenant_moves(inv: Inventory) -> Iterator[Evaluation]:
         judgement = Judgement(True, "subscriptions can neither leave nor enter the tenant" + (
             f" ({len(exempted)} exempted principal(s))" if exempted else ""), metadata)
     yield Evaluation(SUBSCRIPTION_POLICY.path, "Subscription policy", "Microsoft.Subscription/policies", *judgement)
+
+
+# ---------------------------------------------------------------------------------------------
+# CIS v6 5.3.5 and 5.1.1 (AZ-IAM-025, AZ-IAM-026)
+# ---------------------------------------------------------------------------------------------
+
+_BUILT_IN_ROLE_NAMES = {
+    OWNER_ROLE_ID: "Owner",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
+    USER_ACCESS_ADMINISTRATOR: "User Access Administrator",
+}
+
+
+@rule(
+    id="AZ-IAM-025",
+    title="Disabled accounts still hold Azure role assignments",
+    severity="MEDIUM",
+    category="identity",
+    description=(
+        "A user whose Entra ID account is disabled (accountEnabled false) still holds a role "
+        "assignment in the subscription (Reader, Contributor, Owner or any other). Re-enabling "
+        "the account, by mistake or by an attacker with User Administrator rights, restores its "
+        "access at once; leavers' accounts should lose their permissions when they are disabled. "
+        "Assignments to groups are not expanded to their members."
+    ),
+    remediation=(
+        "Remove the disabled users' assignments: `az role assignment list --assignee <object id> "
+        "--all` then `az role assignment delete --ids <assignment id>`; make removing role "
+        "assignments part of the leaver process (or use access reviews)."
+    ),
+    frameworks={"NIST": ["PR.AC-1", "PR.AC-4"], "ISO27001": ["A.5.18", "A.8.2"]},
+    needs=Needs(role_assignments=True, graph=frozenset({"users"})),
+)
+@judge_subscription
+def disabled_accounts_with_roles(inv: Inventory) -> Judgement | None:
+    """One verdict for the subscription: fails when any listed role assignment (at the
+    subscription, below it, or inherited from a management group) names a user whose
+    ``accountEnabled`` is false; the finding lists each such user, role and scope. No role
+    assignments at all means nothing was listed to judge (as AZ-IAM-011)."""
+    if not _objects(inv.role_assignments):
+        return None
+    disabled = {_text(u.get("id")): _text(u.get("userPrincipalName")) or _text(u.get("displayName"))
+                for u in _objects(inv.graph_objects("users")) if u.get("accountEnabled") is False}
+    held: list[dict[str, str]] = []
+    for assignment in _objects(inv.role_assignments):
+        p = props(assignment)
+        principal = _text(p.get("principalId"))
+        if principal and principal in disabled:
+            role = _role_guid(_text(p.get("roleDefinitionId")))
+            held.append({"principalId": principal, "user": disabled[principal] or principal,
+                         "role": _BUILT_IN_ROLE_NAMES.get(role, role), "scope": _scope_of(assignment) or "/"})
+    held.sort(key=lambda h: (h["user"], h["scope"], h["role"]))
+    metadata = {"disabledUsers": len(disabled), "assignments": held}
+    if not held:
+        return Judgement(True, f"no disabled account holds a role assignment ({len(disabled)} disabled)", metadata)
+    users = sorted({h["user"] for h in held})
+    return Judgement(False, f"{len(held)} role assignment(s) held by disabled account(s): " + ", ".join(users), metadata)
+
+
+@rule(
+    id="AZ-IAM-026",
+    title="Security defaults are disabled in Entra ID",
+    severity="LOW",
+    category="identity",
+    description=(
+        "The tenant's security defaults (MFA registration and use for everyone, legacy "
+        "authentication blocked, privileged actions protected) are off. Security defaults and "
+        "Conditional Access exclude each other: a tenant that protects sign-ins with Conditional "
+        "Access policies instead must keep them off, and the finding then names those policies; "
+        "whether they actually require MFA is judged by AZ-IAM-019 and AZ-IAM-020 (high "
+        "severity), which is why this one is low."
+    ),
+    remediation=(
+        "Entra admin center > Overview > Properties > Manage security defaults > Enabled. With "
+        "Entra ID P1/P2 and Conditional Access policies that cover what security defaults do, "
+        "keep them off and mute this finding with that reason."
+    ),
+    frameworks={"NIST": ["PR.AC-7"], "ISO27001": ["A.8.5"]},
+    needs=Needs(graph=frozenset({"securityDefaults"}), optional_graph=frozenset({"conditionalAccessPolicies"})),
+)
+def security_defaults_enabled(inv: Inventory) -> Iterator[Evaluation]:
+    """One verdict on the security-defaults policy: ``isEnabled`` true passes. When off, the
+    enabled Conditional Access policies (if they could be read) are named in the detail, since
+    they are the reason a tenant turns security defaults off; the verdict stays a failure,
+    because this recommendation asks about the setting itself."""
+    defaults = _objects(inv.graph_objects("securityDefaults"))
+    if not defaults:
+        return
+    enabled = defaults[0].get("isEnabled")
+    metadata: dict[str, Any] = {"isEnabled": enabled}
+    if enabled is True:
+        judgement = Judgement(True, "security defaults are enabled", metadata)
+    elif enabled is not False:
+        judgement = Judgement(None, "security defaults: isEnabled not reported", metadata)
+    elif not inv.has("graph:conditionalAccessPolicies"):
+        judgement = Judgement(False, "security defaults are disabled (Conditional Access could not be read: "
+                                     + inv.unavailable.get("graph:conditionalAccessPolicies", "") + ")", metadata)
+    else:
+        in_force = sorted(_text(p.get("displayName")) or _text(p.get("id"))
+                          for p in _objects(inv.graph_objects("conditionalAccessPolicies"))
+                          if _text(p.get("state")).lower() == "enabled")
+        metadata["conditionalAccessPolicies"] = in_force
+        if in_force:
+            detail = (f"security defaults are disabled; {len(in_force)} enabled Conditional Access "
+                      f"polic{'y' if len(in_force) == 1 else 'ies'} in force instead ({', '.join(in_force)}): "
+                      "the two exclude each other, see AZ-IAM-019/020 for whether they require MFA")
+        else:
+            detail = "security defaults are disabled and no Conditional Access policy is enabled"
+        judgement = Judgement(False, detail, metadata)
+    yield _policy_verdict("identitySecurityDefaultsEnforcementPolicy", "Security defaults", judgement)

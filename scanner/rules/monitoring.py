@@ -729,3 +729,94 @@ def application_insights_configured(inv: Inventory) -> Judgement | None:
         return Judgement(True, f"{len(names)} Application Insights component(s): {', '.join(names[:5])}",
                          {"components": names})
     return Judgement(False, "no Application Insights component in the subscription", {"components": []})
+
+
+# ---------------------------------------------------------------------------------------------
+# Entra ID diagnostic settings (CIS v6 6.1.1.7, 6.1.1.8): a tenant-level ARM collection,
+# ``GET /providers/microsoft.aadiam/diagnosticSettings?api-version=2017-04-01`` (the shape of
+# Azure Monitor diagnostic settings: destinations plus ``logs: [{category, enabled}]``). One
+# verdict on the tenant's settings per rule, like the Entra ID policy rules.
+# ---------------------------------------------------------------------------------------------
+
+ENTRA_DIAGNOSTIC_TYPE = "microsoft.aadiam/diagnosticSettings"
+ENTRA_DIAGNOSTIC_SETTINGS = SubscriptionRead(
+    "/providers/microsoft.aadiam/diagnosticSettings", "Entra ID diagnostic settings",
+    grant="a role with microsoft.aadiam/diagnosticSettings/read at the tenant root scope '/' "
+          "(for example Reader assigned at '/')",
+)
+
+
+def _entra_logs_sent(inv: Inventory, wanted: tuple[str, ...], what: str) -> Iterator[Evaluation]:
+    """Pass when each of the ``wanted`` categories is enabled on some setting that has a
+    destination (the ``allLogs`` group counts for every category); the finding names the
+    categories no setting sends."""
+    payload = inv.subscription_read(ENTRA_DIAGNOSTIC_SETTINGS)
+    if not isinstance(payload, list):
+        return
+    settings = [s for s in payload if isinstance(s, dict)]
+    sent: dict[str, list[str]] = {c: [] for c in wanted}
+    for setting in settings:
+        if not destinations(setting):
+            continue
+        categories, groups = enabled_log_entries(setting)
+        for category in wanted:
+            if category.lower() in categories or "alllogs" in groups:
+                sent[category].append(resource_name(setting))
+    missing = [c for c in wanted if not sent[c]]
+    metadata = {"diagnosticSettings": sorted(resource_name(s) for s in settings),
+                "sentBy": {c: sorted(v) for c, v in sent.items()}, "missing": missing}
+    if not missing:
+        judgement = Judgement(True, f"{what} sent by: " + ", ".join(sorted({n for v in sent.values() for n in v})),
+                              metadata)
+    elif settings:
+        judgement = Judgement(False, f"no Entra ID diagnostic setting sends {', '.join(missing)} to a destination",
+                              metadata)
+    else:
+        judgement = Judgement(False, f"no Entra ID diagnostic setting: {what} are not exported", metadata)
+    yield Evaluation("/providers/microsoft.aadiam/diagnosticSettings", "Entra ID diagnostic settings",
+                     ENTRA_DIAGNOSTIC_TYPE, *judgement)
+
+
+_ENTRA_REMEDIATION = (
+    "Entra admin center > Identity > Monitoring & health > Diagnostic settings > Add diagnostic "
+    "setting: select {categories} and send them to a Log Analytics workspace (or storage "
+    "account / event hub). Needs the Security Administrator role{licence}."
+)
+
+
+@rule(
+    id="AZ-MON-017",
+    title="Microsoft Graph activity logs are not exported",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "No Entra ID diagnostic setting sends the MicrosoftGraphActivityLogs category anywhere, "
+        "so the HTTP requests that applications and users make to Microsoft Graph (reading "
+        "mailboxes, enumerating users, changing roles) leave no record to investigate a token "
+        "theft or a compromised application with."
+    ),
+    remediation=_ENTRA_REMEDIATION.format(categories="MicrosoftGraphActivityLogs",
+                                          licence=" and an Entra ID P1 or P2 licence"),
+    frameworks={"NIST": ["DE.AE-3", "PR.PT-1"], "ISO27001": ["A.8.15", "A.8.16"]},
+    needs=Needs(subscription_reads=(ENTRA_DIAGNOSTIC_SETTINGS,)),
+)
+def graph_activity_logs_exported(inv: Inventory) -> Iterator[Evaluation]:
+    yield from _entra_logs_sent(inv, ("MicrosoftGraphActivityLogs",), "Microsoft Graph activity logs")
+
+
+@rule(
+    id="AZ-MON-018",
+    title="Entra ID audit and sign-in logs are not exported",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "No Entra ID diagnostic setting sends both AuditLogs and SignInLogs to a destination. "
+        "Entra ID keeps them for 30 days at most (7 without a P1/P2 licence) and cannot alert "
+        "on them, so directory changes and sign-ins are gone before most intrusions are found."
+    ),
+    remediation=_ENTRA_REMEDIATION.format(categories="AuditLogs and SignInLogs", licence=""),
+    frameworks={"NIST": ["DE.AE-3", "PR.PT-1"], "ISO27001": ["A.8.15"]},
+    needs=Needs(subscription_reads=(ENTRA_DIAGNOSTIC_SETTINGS,)),
+)
+def entra_activity_logs_exported(inv: Inventory) -> Iterator[Evaluation]:
+    yield from _entra_logs_sent(inv, ("AuditLogs", "SignInLogs"), "Entra ID audit and sign-in logs")

@@ -91,18 +91,26 @@ def plant_alerts(arm: Any) -> None:
                    {"field": "properties.incidentType", "equals": "Security"}]}], enabled=False)
 
 
+def security_contact(sub: str, *, emails: str, phone: str, roles: list[str],
+                     sources: list[dict[str, str]]) -> dict[str, Any]:
+    """The ``default`` security contact as api-version 2023-12-01-preview lists it (Microsoft
+    Learn, "Microsoft.Security securityContacts 2023-12-01-preview" template reference)."""
+    return {"id": f"/subscriptions/{sub}/providers/Microsoft.Security/securityContacts/default", "name": "default",
+            "type": "Microsoft.Security/securityContacts",
+            "properties": {"emails": emails, "phone": phone, "isEnabled": True,
+                           "notificationsByRole": {"state": "On", "roles": roles},
+                           "notificationsSources": sources}}
+
+
 def plant_defender_settings(arm: Any) -> None:
-    """Defender for Cloud settings (AZ-DEF-001..007) as their subscription-scope collections
+    """Defender for Cloud settings (AZ-DEF-001..007, 012) as their subscription-scope collections
     return them, each violating on the demo subscription: the contact has no email or phone,
-    emails alerts Off and not to Owners; auto-provisioning Off; MCAS disabled, WDATP absent."""
+    no alert or attack-path notification source and does not email Owners; auto-provisioning
+    Off; MCAS disabled, WDATP absent. The contact is in the api-version 2023-12-01-preview
+    shape (``isEnabled``, ``notificationsSources``)."""
     base = f"/subscriptions/{arm.sub}/providers/Microsoft.Security"
-    arm.subscription_read("Microsoft.Security/securityContacts", [{
-        "id": f"{base}/securityContacts/default", "name": "default",
-        "type": "Microsoft.Security/securityContacts",
-        "properties": {"emails": "", "phone": "",
-                       "alertNotifications": {"state": "Off", "minimalSeverity": "High"},
-                       "notificationsByRole": {"state": "On", "roles": ["AccountAdmin"]}},
-    }])
+    arm.subscription_read("Microsoft.Security/securityContacts", [
+        security_contact(arm.sub, emails="", phone="", roles=["AccountAdmin"], sources=[])])
     arm.subscription_read("Microsoft.Security/autoProvisioningSettings", [{
         "id": f"{base}/autoProvisioningSettings/default", "name": "default",
         "type": "Microsoft.Security/autoProvisioningSettings", "properties": {"autoProvision": "Off"},

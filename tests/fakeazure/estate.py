@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from . import breadth as B
 from . import tenants as T
 from .breadth import app_insights, default_policy_assignment
 from .server import JSON, App, Request, Response, TenantIndex, dumps
@@ -118,8 +119,22 @@ def _nearly_clean(sub: str) -> dict[str, Any]:
     default_policy_assignment(arm, {"diskEncryptionMonitoringEffect": "AuditIfNotExists"})  # AZ-DEF-008 compliant
     arm.subscription_read("Microsoft.Security/pricings", [
         {"id": f"/subscriptions/{sub}/providers/Microsoft.Security/pricings/{name}", "name": name,
-         "type": "Microsoft.Security/pricings", "properties": {"pricingTier": "Standard", "freeTrialRemainingTime": "PT0S"}}
+         "type": "Microsoft.Security/pricings", "properties": {
+             "pricingTier": "Standard", "freeTrialRemainingTime": "PT0S",
+             # AZ-DEF-009 and AZ-DEF-010 compliant
+             **({"subPlan": "P2", "extensions": T.servers_extensions(agentless=True, fim=True)}
+                if name == "VirtualMachines" else {})}}
         for name, _, _ in T.DEFENDER_TIERS])
+    # AZ-DEF-012 compliant (the primary and the sandbox have no setting: violating)
+    arm.subscription_read("Microsoft.Security/serverVulnerabilityAssessmentsSettings", [{
+        "id": f"/subscriptions/{sub}/providers/Microsoft.Security/serverVulnerabilityAssessmentsSettings/azureServersSetting",
+        "name": "azureServersSetting", "type": "Microsoft.Security/serverVulnerabilityAssessmentsSettings",
+        "kind": "AzureServersSetting", "properties": {"selectedProvider": "MdeTvm"}}])
+    # AZ-DEF-001..004 and AZ-DEF-011 compliant
+    arm.subscription_read("Microsoft.Security/securityContacts", [B.security_contact(
+        sub, emails="secops@contoso.example", phone="+1-555-0100", roles=["Owner"],
+        sources=[{"sourceType": "Alert", "minimalSeverity": "Medium"},
+                 {"sourceType": "AttackPath", "minimalRiskLevel": "High"}])])
     return {"subscriptionId": sub, "displayName": DEMO_CLEAN_NAME, "state": "Enabled",
             "resources": arm.resources, "children": arm.children,
             "roleAssignments": _owner_assignments(sub, 2), "roleDefinitions": T._role_definitions(sub)}

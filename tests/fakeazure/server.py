@@ -50,7 +50,9 @@ _BACKUP_FILTER_RE = re.compile(r"^\s*backupManagementType\s+eq\s+'([^']*)'\s*$",
 _FILTER_CLAUSE_RE = re.compile(r"^\s*(resourceType|resourceGroup|name)\s+eq\s+'([^']*)'\s*$", re.IGNORECASE)
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 # "ns/type" (lower-cased) of subscription-scope collections -> short name (T.SUBSCRIPTION_READS)
-_SUBSCRIPTION_READ_TYPES = {t.lower(): name for name, t in T.SUBSCRIPTION_READS.items()}
+_SUBSCRIPTION_READ_TYPES = {t.lower(): name for name, t in T.SUBSCRIPTION_READS.items() if name not in T.TENANT_COLLECTIONS}
+# "ns/type" (lower-cased) of tenant-level collections (``/providers/<ns>/<type>``) -> short name
+_TENANT_READ_TYPES = {t.lower(): name for name, t in T.TENANT_COLLECTIONS.items()}
 _LOCATION_NAMES = {
     "westeurope": "West Europe", "northeurope": "North Europe", "eastus": "East US",
     "eastus2": "East US 2", "westus": "West US", "westus2": "West US 2", "uksouth": "UK South",
@@ -673,6 +675,8 @@ class App:
                 return "arm", "arm.roleDefinitions", self._arm_role_definitions
             if segs[1:] == ["microsoft.subscription", "policies", "default"]:
                 return "arm", "arm.tenant.subscriptionPolicy", self._arm_subscription_policy
+            if n in (3, 4) and f"{segs[1]}/{segs[2]}" in _TENANT_READ_TYPES:
+                return "arm", f"arm.tenant.{_TENANT_READ_TYPES[f'{segs[1]}/{segs[2]}']}", self._arm_tenant_read
             return "arm", "arm.other", self._arm_not_found
         if n == 1:
             return "arm", "arm.subscriptions", self._arm_subscriptions
@@ -1071,6 +1075,27 @@ class App:
                       "exemptedPrincipals": [], **(self.index.tenant.get("subscriptionPolicy") or {})}
         return 200, JSON, [], dumps({"id": "/providers/Microsoft.Subscription/policies/default", "name": "default",
                                      "type": "Microsoft.Subscription/policies", "properties": properties})
+    def _arm_tenant_read(self, req: Request) -> Response:
+        """``/providers/<ns>/<type>[/<name>]`` at the tenant (Entra ID diagnostic settings:
+        "Diagnostic Settings - List", microsoft.aadiam, api-version 2017-04-01): served from the
+        tenant's children under that path, an empty collection when it has none; 403 at scope
+        '/' when ``forbid_arm`` names it."""
+        segs = req.segs
+        bad = self._api_version(req, f"{segs[1]}/{segs[2]}")
+        if bad:
+            return bad
+        read = _TENANT_READ_TYPES[f"{segs[1]}/{segs[2]}"]
+        if read.lower() in self.faults.forbid_arm:
+            return self._error("arm", 403, "AuthorizationFailed",
+                               f"The client '{self.index.client_id}' with object id '{self.index.client_id}' does not "
+                               f"have authorization to perform action '{T.TENANT_COLLECTIONS[read]}/read' over scope "
+                               "'/' or the scope is invalid.")
+        if len(segs) == 4:
+            found = self.index.child_items.get(req.lpath)
+            if found is None:
+                return self._error("arm", 404, "ResourceNotFound", f"The resource '{req.path}' was not found.")
+            return 200, JSON, [], found
+        return self._arm_page(req, self.index.child_lists.get(req.lpath, []), self.page_size)
 
     def _arm_type_list(self, req: Request) -> Response:
         """``/subscriptions/{s}[/resourceGroups/{rg}]/providers/{ns}/{type}``: every resource of a

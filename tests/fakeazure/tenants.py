@@ -132,6 +132,9 @@ API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.Authorization/policyAssignments": ["2021-06-01", "2022-06-01", "2023-04-01", "2024-04-01"],
     # tenant scope only: GET /providers/Microsoft.Subscription/policies/default
     "Microsoft.Subscription/policies": ["2021-01-01-privatepreview", "2021-10-01"],
+    "Microsoft.Security/serverVulnerabilityAssessmentsSettings": ["2022-01-01-preview", "2023-05-01"],
+    # tenant-level (``/providers/microsoft.aadiam/diagnosticSettings``): Entra ID's own
+    "microsoft.aadiam/diagnosticSettings": ["2017-04-01", "2017-04-01-preview"],
 }
 # Subscription-scope collections (``/subscriptions/{id}/providers/<type>``) the emulator serves
 # from ``children`` keyed by that path ({"value": []} when the tenant has none), by short name
@@ -144,7 +147,14 @@ SUBSCRIPTION_READS = {
     "settings": "Microsoft.Security/settings",
     "policyAssignments": "Microsoft.Authorization/policyAssignments",
     "locks": "Microsoft.Authorization/locks",
+    "serverVulnerabilityAssessmentsSettings": "Microsoft.Security/serverVulnerabilityAssessmentsSettings",
 }
+# Tenant-level collections (``/providers/<type>``, no subscription in the path), served from
+# ``children`` keyed by that path; ``--forbid-arm`` names them like the subscription reads.
+TENANT_COLLECTIONS = {
+    "aadiamDiagnosticSettings": "microsoft.aadiam/diagnosticSettings",
+}
+SUBSCRIPTION_READS.update(TENANT_COLLECTIONS)
 # Tenant-scope ARM objects (``/providers/...``) by short name (``--forbid-arm`` takes these too),
 # served from the tenant's optional key of the same name (the object's ``properties``).
 TENANT_READS = {"subscriptionPolicy": "Microsoft.Subscription/policies"}
@@ -983,6 +993,17 @@ def diagnostic_setting(sid: str, name: str, logs: list[dict[str, Any]], *, works
     return {"id": sid, "name": name, "type": "Microsoft.Insights/diagnosticSettings", "properties": props}
 
 
+def entra_diagnostic_setting(name: str, logs: dict[str, bool], workspace: str | None) -> dict[str, Any]:
+    """An Entra ID diagnostic setting as ``GET /providers/microsoft.aadiam/diagnosticSettings``
+    (api-version 2017-04-01) lists it: destinations and ``logs`` with a retention policy each."""
+    props: dict[str, Any] = {"logs": [{"category": c, "enabled": on, "retentionPolicy": {"days": 0, "enabled": False}}
+                                      for c, on in logs.items()]}
+    if workspace:
+        props["workspaceId"] = workspace
+    return {"id": f"/providers/microsoft.aadiam/diagnosticSettings/{name}", "name": name,
+            "type": TENANT_COLLECTIONS["aadiamDiagnosticSettings"], "properties": props}
+
+
 def rule(name: str, priority: int, *, src: str | list[str] = "*", ports: str | list[str] = "22",
          proto: str = "Tcp", access: str = "Allow", direction: str = "Inbound",
          dst: str = "*") -> dict[str, Any]:
@@ -1184,6 +1205,16 @@ DEFENDER_TIERS: list[tuple[str, str, str | None]] = [
     ("CosmosDbs", "Free", None), ("KeyVaults", "Standard", "PerKeyVault"), ("Arm", "Standard", "PerSubscription"),
     ("Dns", "Free", None), ("Api", "Free", None), ("CloudPosture", "Free", None),
 ]
+
+
+def servers_extensions(*, agentless: bool, fim: bool) -> list[dict[str, Any]]:
+    """The components of the VirtualMachines pricing (api-version 2023-01-01+ lists them as
+    ``extensions`` with a string ``isEnabled``): AZ-DEF-009 (agentless scanning) and AZ-DEF-010
+    (file integrity monitoring)."""
+    return [{"name": "MdeDesignatedSubscription", "isEnabled": "False"},
+            {"name": "AgentlessVmScanning", "isEnabled": str(agentless),
+             "additionalExtensionProperties": {"ExclusionTags": "[]"}},
+            {"name": "FileIntegrityMonitoring", "isEnabled": str(fim)}]
 # NSG flow logs in large tenants, cycled over the NSGs of the region with a watcher (AZ-NET-010):
 # (enabled, retention days or None for no policy); None = no flow log at all
 FLOW_LOG_CASES: list[tuple[bool, int | None] | None] = [(True, 90), None, (True, 30), (False, 365), (True, None)]
@@ -1200,13 +1231,20 @@ def _subscription_monitoring(arm: _Arm) -> None:
         diagnostic_setting(f"{base}/activity-log-all-disabled", "activity-log-all-disabled",
                            [{"category": c, "enabled": False} for c in _ACTIVITY_CATEGORIES], workspace=workspace),
     ])
+    # Entra ID diagnostic settings (tenant-level): audit logs to the workspace, sign-in logs
+    # off, no Microsoft Graph activity logs: AZ-MON-017 and AZ-MON-018 violating
+    arm.children[f"/providers/{TENANT_COLLECTIONS['aadiamDiagnosticSettings']}"] = [
+        entra_diagnostic_setting("entra-audit-to-law", {"AuditLogs": True, "SignInLogs": False}, workspace)]
     arm.subscription_read("Microsoft.Security/pricings", [
         {
             "id": f"/subscriptions/{arm.sub}/providers/Microsoft.Security/pricings/{name}",
             "name": name,
             "type": "Microsoft.Security/pricings",
             "properties": {"pricingTier": tier, "freeTrialRemainingTime": "PT0S",
-                           **({"subPlan": sub_plan} if sub_plan else {})},
+                           **({"subPlan": sub_plan} if sub_plan else {}),
+                           # AZ-DEF-009 and AZ-DEF-010 violating (compliant in the estate's clean one)
+                           **({"extensions": servers_extensions(agentless=False, fim=False)}
+                              if name == "VirtualMachines" else {})},
         }
         for name, tier, sub_plan in DEFENDER_TIERS
     ])
@@ -1910,6 +1948,10 @@ def _demo_identity(sub: str, now: datetime) -> tuple[dict[str, Any], list[dict[s
                     sps["mi-contributor-on-subscription"]["id"], "ServicePrincipal"),      # IAM-012 violating
         _assignment(sub, "mi-vm-reader-on-subscription", sub_scope, READER,
                     sps["mi-vm-linux-sshkey-only"]["id"], "ServicePrincipal"),             # IAM-012 compliant
+        # a leaver's disabled account kept its Reader role on rg-data: IAM-026 violating (the
+        # estate's other subscriptions have no disabled holder: compliant)
+        _assignment(sub, "frank-disabled-reader", f"{sub_scope}/resourceGroups/rg-data", READER,
+                    users["frank.disabled"]["id"], "User"),
     ]
     graph = {
         "users": list(users.values()),

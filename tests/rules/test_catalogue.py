@@ -22,11 +22,11 @@ RULES_PER_FAMILY = {
     "NET": 21,
     "CMP": 9,
     "KV": 11,
-    "MON": 16,
+    "MON": 18,
     "SQL": 15,
     "PG": 9,
     "APP": 10,
-    "IAM": 24,
+    "IAM": 26,
     "AKS": 8,
     "ACR": 3,
     "MYSQL": 6,
@@ -36,7 +36,7 @@ RULES_PER_FAMILY = {
     "RSV": 3,
     "CAPP": 3,
     "DBW": 6,
-    "DEF": 8,
+    "DEF": 12,
 }
 EXPECTED_IDS = {f"AZ-{fam}-{n:03d}" for fam, count in RULES_PER_FAMILY.items()
                 for n in range(1, count + 1)}

@@ -691,7 +691,7 @@ def test_iam007_reads_its_own_collection() -> None:
     assert "$expand" not in COLLECTIONS["applications"].query
 
 
-# --- AZ-IAM-011: more than three subscription Owners ----------------------------------------------
+# --- AZ-IAM-011: not two or three subscription Owners ----------------------------------------------
 
 def _owners(n: int, **kw: object) -> list[Resource]:
     return [assignment(f"ra-owner-{i}", OWNER, principal_id=f"user-{i}", principal_type="User", **kw)  # type: ignore[arg-type]
@@ -718,6 +718,16 @@ def test_iam011_three_owners_and_other_scopes_pass() -> None:
     assert result.passed is True and result.metadata["owner_count"] == 3
 
 
+@pytest.mark.parametrize(("count", "passed"), [(1, False), (2, True), (3, True), (4, False)])
+def test_iam011_wants_two_or_three_owners(count: int, passed: bool) -> None:
+    """CIS v6 5.7: between two and three; a single Owner fails as well as a fourth."""
+    reader = assignment("reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7", principal_id="reader-1")
+    result = only("AZ-IAM-011", inventory(role_assignments=_owners(count) + [reader]))
+    assert (result.passed, result.metadata["owner_count"]) == (passed, count)
+    if count == 1:
+        assert "at least 2 recommended" in result.detail
+
+
 def test_iam011_management_group_owners_are_inherited() -> None:
     mg = assignment("mg-owner", OWNER, principal_id="mg-admin",
                     scope="/providers/Microsoft.Management/managementGroups/contoso")
@@ -729,3 +739,78 @@ def test_iam011_needs_role_assignments_so_the_engine_skips_without_them() -> Non
     from scanner.rules import REGISTRY
 
     assert REGISTRY["AZ-IAM-011"].needs.required_keys() == ["arm:roleAssignments"]
+
+
+def test_iam011_across_the_demo_estate() -> None:
+    """Primary and sandbox subscriptions hold too many Owners, shared services two (compliant)."""
+    from tests.fakeazure import estate as E
+
+    tenant = E.demo_estate()
+    by_sub = {s["subscriptionId"]: s["roleAssignments"] for s in tenant["subscriptions"]}
+    by_sub[tenant["subscriptionId"]] = tenant["roleAssignments"]
+    verdicts = {}
+    for sub, assignments in by_sub.items():
+        inv = inventory(role_assignments=assignments)
+        inv.subscription_id = sub
+        verdicts[sub] = only("AZ-IAM-011", inv).passed
+    assert verdicts == {tenant["subscriptionId"]: False, E.DEMO_CLEAN_ID: True, E.DEMO_BAD_ID: False}
+
+
+# --- AZ-IAM-025: disabled accounts holding role assignments ----------------------------------------
+
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+
+def _users(**enabled: bool) -> list[Resource]:
+    return [{"id": f"user-{name}", "userPrincipalName": f"{name}@contoso.com", "accountEnabled": on}
+            for name, on in enabled.items()]
+
+
+def test_iam026_disabled_user_with_a_reader_assignment_fails() -> None:
+    inv = inventory(graph={"users": _users(alice=True, frank=False)}, role_assignments=[
+        assignment("alice-owner", OWNER, "User", principal_id="user-alice"),
+        assignment("frank-reader", READER, "User", scope=f"/subscriptions/{SUB}/resourceGroups/rg1",
+                   principal_id="user-frank")])
+    result = only("AZ-IAM-025", inv)
+    assert (result.passed, result.resource_id) == (False, f"/subscriptions/{SUB}")
+    assert result.detail == "1 role assignment(s) held by disabled account(s): frank@contoso.com"
+    assert result.metadata["assignments"] == [{"principalId": "user-frank", "user": "frank@contoso.com",
+                                               "role": "Reader", "scope": f"/subscriptions/{SUB}/resourceGroups/rg1"}]
+
+
+def test_iam026_disabled_users_without_assignments_pass() -> None:
+    inv = inventory(graph={"users": _users(alice=True, frank=False)},
+                    role_assignments=[assignment("alice-owner", OWNER, "User", principal_id="user-alice"),
+                                      # a service principal sharing nothing with the disabled user
+                                      assignment("sp", READER)])
+    result = only("AZ-IAM-025", inv)
+    assert result.passed is True and result.metadata["disabledUsers"] == 1
+
+
+def test_iam026_skipped_when_users_cannot_be_read() -> None:
+    from scanner.engine import evaluate_rule
+    from scanner.rules import REGISTRY
+
+    inv = inventory(role_assignments=[assignment("x", READER, "User", principal_id="user-frank")])
+    inv.unavailable["graph:users"] = "Microsoft Graph denied users (HTTP 403): grant User.Read.All"
+    outcome, findings = evaluate_rule(REGISTRY["AZ-IAM-025"], inv)
+    assert outcome.status == "skipped" and "User.Read.All" in (outcome.reason or "") and findings == []
+
+
+def test_iam026_across_the_demo_estate() -> None:
+    """The primary subscription keeps frank.disabled's Reader role (violating); the shared
+    services and sandbox subscriptions give no role to a disabled account (compliant)."""
+    from tests.fakeazure import estate as E
+
+    tenant = E.demo_estate()
+    by_sub = {s["subscriptionId"]: s["roleAssignments"] for s in tenant["subscriptions"]}
+    by_sub[tenant["subscriptionId"]] = tenant["roleAssignments"]
+    verdicts = {}
+    for sub, assignments in by_sub.items():
+        inv = inventory(graph={"users": tenant["graph"]["users"]}, role_assignments=assignments)
+        inv.subscription_id = sub
+        result = only("AZ-IAM-025", inv)
+        verdicts[sub] = (result.passed, sorted({h["user"] for h in result.metadata["assignments"]}))
+    frank = next(u["userPrincipalName"] for u in tenant["graph"]["users"] if u["userPrincipalName"].startswith("frank."))
+    assert verdicts == {tenant["subscriptionId"]: (False, [frank]), E.DEMO_CLEAN_ID: (True, []),
+                        E.DEMO_BAD_ID: (True, [])}

@@ -145,3 +145,39 @@ def test_iam022_user_access_administrator_scope() -> None:
     inv = inventory()
     inv.unavailable["arm:roleAssignments"] = "HTTP 403"
     assert evaluate_rule(REGISTRY["AZ-IAM-022"], inv)[0].status == "skipped"
+
+
+# --- AZ-IAM-026: security defaults (CIS v6 5.1.1) -------------------------------------------------
+
+def _defaults(on: Any) -> dict[str, Any]:
+    return {"id": "00000000-0000-0000-0000-000000000000", "isEnabled": on}
+
+
+def test_iam027_security_defaults_on_passes() -> None:
+    result = only("AZ-IAM-026", inventory(graph={"securityDefaults": [_defaults(True)], "conditionalAccessPolicies": []}))
+    assert (result.passed, result.detail) == (True, "security defaults are enabled")
+    assert result.resource_id == "/graph/policies/identitySecurityDefaultsEnforcementPolicy"
+
+
+def test_iam027_off_fails_and_names_conditional_access_in_force() -> None:
+    policies = [{"displayName": "Require MFA for admins", "state": "enabled"},
+                {"displayName": "Report only", "state": "enabledForReportingButNotEnforced"}]
+    with_ca = only("AZ-IAM-026", inventory(graph={"securityDefaults": [_defaults(False)],
+                                                  "conditionalAccessPolicies": policies}))
+    assert with_ca.passed is False
+    assert "1 enabled Conditional Access policy in force instead (Require MFA for admins)" in with_ca.detail
+    bare = only("AZ-IAM-026", inventory(graph={"securityDefaults": [_defaults(False)], "conditionalAccessPolicies": []}))
+    assert (bare.passed, bare.detail) == (False, "security defaults are disabled and no Conditional Access policy is enabled")
+    # Conditional Access unreadable (no P1 licence, or no permission): still judged on the setting
+    inv = inventory(graph={"securityDefaults": [_defaults(False)]})
+    inv.unavailable["graph:conditionalAccessPolicies"] = "Microsoft Graph denied conditionalAccessPolicies (HTTP 403)"
+    assert only("AZ-IAM-026", inv).passed is False
+
+
+def test_iam027_not_evaluated_or_skipped_when_unreadable() -> None:
+    assert only("AZ-IAM-026", inventory(graph={"securityDefaults": [{"id": "x"}]})).passed is None
+    inv = inventory()
+    inv.unavailable["graph:securityDefaults"] = "Microsoft Graph denied securityDefaults (HTTP 403): grant Policy.Read.All"
+    outcome, findings = evaluate_rule(REGISTRY["AZ-IAM-026"], inv)
+    assert outcome.status == "skipped" and "Policy.Read.All" in (outcome.reason or "") and findings == []
+    assert run("AZ-IAM-026", inv) == []
