@@ -1,5 +1,5 @@
 """The demo tenant plants a violating and a compliant case of every CIS v6 network, storage and
-Databricks rule (AZ-NET-015..023, AZ-STOR-018..022, AZ-DBW-004..006), evaluated over the inventory
+Databricks rule (AZ-NET-015..023, AZ-STOR-018..022, AZ-DBW-004..007), evaluated over the inventory
 a scan would collect from it (no HTTP: tests/test_scan_run.py runs the real scan)."""
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ EXPECTED: dict[str, tuple[set[str], set[str] | None]] = {
     "AZ-DBW-004": ({"dbw-private-01", "dbw-injected-01"}, {"dbw-open-01"}),
     "AZ-DBW-005": ({"dbw-private-01"}, {"dbw-open-01", "dbw-injected-01"}),
     "AZ-DBW-006": ({"dbw-private-01"}, {"dbw-injected-01"}),  # dbw-open-01 is not injected
+    # no setting, and a setting with the dbfs category only (resource_reads.RESOURCE_LOGS)
+    "AZ-DBW-007": ({"dbw-injected-01"}, {"dbw-open-01", "dbw-private-01"}),
 }
 
 

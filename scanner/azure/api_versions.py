@@ -84,6 +84,8 @@ CHILD_API_VERSIONS: dict[tuple[str, str], str] = {
         DIAGNOSTIC_SETTINGS_API_VERSION,
     ("Microsoft.Network/applicationGateways", "providers/Microsoft.Insights/diagnosticSettings"):
         DIAGNOSTIC_SETTINGS_API_VERSION,
+    ("Microsoft.Databricks/workspaces", "providers/Microsoft.Insights/diagnosticSettings"):
+        DIAGNOSTIC_SETTINGS_API_VERSION,
     ("Microsoft.RecoveryServices/vaults",
      "backupProtectedItems?$filter=backupManagementType%20eq%20%27AzureIaasVM%27"): "2024-04-01",
 }

@@ -2,14 +2,16 @@
 public IPs on cluster nodes), customer-managed keys for managed services, VNet injection and
 private endpoints, and NSGs on the injected subnets.
 
-Every rule reads the workspace's own GET (``Microsoft.Databricks/workspaces``), so no child read
-is needed; AZ-DBW-006 joins it with the virtual networks already read for the network rules.
+Every rule but one reads the workspace's own GET (``Microsoft.Databricks/workspaces``); AZ-DBW-006
+joins it with the virtual networks already read for the network rules, and AZ-DBW-007 reads the
+workspace's diagnostic settings (one list per workspace) for audit-log delivery.
 """
 
 from __future__ import annotations
 
-from scanner.inventory import Inventory, Needs, props
+from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.support.base import rule
+from scanner.rules.support.diagnostic_settings import judge_log_export
 from scanner.rules.support.helpers import (
     Judgement,
     Resource,
@@ -221,3 +223,43 @@ def databricks_subnet_nsgs(inv: Inventory, workspace: Resource) -> Judgement | N
     if missing or not names:
         return Judgement(None, "injected subnets not found: " + (", ".join(missing) or "names not reported"), metadata)
     return Judgement(True, "both Databricks subnets have an NSG", metadata)
+
+
+DATABRICKS_DIAGNOSTIC_SETTINGS = ChildSpec(DATABRICKS_TYPE, "providers/Microsoft.Insights/diagnosticSettings",
+                                           is_list=True)
+# The workspace audit categories that record who signed in and who changed what (Azure Monitor
+# "Supported logs for Microsoft.Databricks/workspaces"): a setting enabling one of them, or the
+# ``audit`` / ``allLogs`` group that contains them, delivers the audit trail CIS 2.1.7 asks for.
+# Operational-only categories (dbfs, clusterLibraries, ...) alone do not count.
+DATABRICKS_AUDIT_CATEGORIES = frozenset({"accounts", "clusters", "jobs", "notebook", "secrets", "workspace"})
+
+
+@rule(
+    id="AZ-DBW-007",
+    title="Databricks workspace diagnostic logs are not delivered anywhere",
+    severity="MEDIUM",
+    category="analytics",
+    description=(
+        "No diagnostic setting of the workspace sends its audit logs (the `allLogs` or `audit` "
+        "category group, or one of the audit categories accounts, clusters, jobs, notebook, "
+        "secrets, workspace) to a Log Analytics workspace, storage account or event hub, so "
+        "sign-ins, permission changes and cluster, job and notebook activity leave no record "
+        "outside the workspace."
+    ),
+    remediation=(
+        "Premium tier: portal: Databricks workspace > Diagnostic settings > Add diagnostic "
+        "setting, category group 'allLogs' (or 'audit') to a Log Analytics workspace; or `az "
+        "monitor diagnostic-settings create -n audit --resource <workspace id> --workspace "
+        "<log analytics id> --logs '[{\"categoryGroup\":\"allLogs\",\"enabled\":true}]'`."
+    ),
+    frameworks={"NIST": ["PR.PT-1", "DE.AE-3"], "ISO27001": ["A.8.15"]},
+    # one list per workspace (an extension resource); workspaces are few
+    needs=Needs(resource_types=frozenset({DATABRICKS_TYPE}), children=(DATABRICKS_DIAGNOSTIC_SETTINGS,)),
+)
+@each_workspace
+def databricks_diagnostic_logs(inv: Inventory, workspace: Resource) -> Judgement:
+    """Passes when a setting with a destination enables an audit category or the ``audit`` /
+    ``allLogs`` group."""
+    return judge_log_export(inv, DATABRICKS_DIAGNOSTIC_SETTINGS, workspace, log="the workspace audit logs",
+                            categories={c.lower() for c in DATABRICKS_AUDIT_CATEGORIES},
+                            groups={"audit", "alllogs"}, metadata_key="auditLogsTo")

@@ -1,8 +1,8 @@
 """Per-resource reads of the issue-17 resource rules, planted over a tenant's existing resources:
 which VMs a Recovery Services vault backs up (AZ-CMP-009), each SQL server's Defender for SQL
 setting (AZ-SQL-015) and vulnerability assessment express configuration (AZ-SQL-010), and the
-diagnostic settings of web apps, AKS clusters and application gateways (AZ-APP-010, AZ-AKS-008,
-AZ-NET-014).
+diagnostic settings of web apps, AKS clusters, application gateways and Databricks workspaces
+(AZ-APP-010, AZ-AKS-008, AZ-NET-014, AZ-DBW-007).
 
 Kept out of ``tenants.py`` so it merges easily: ``demo_tenant`` and ``large_tenant`` call
 :func:`plant` once, after their resources exist; ``large_tenant`` also cycles through
@@ -144,6 +144,12 @@ RESOURCE_LOGS: dict[str, list[tuple[str, list[dict[str, Any]]] | None]] = {
         ("all-logs", [{"categoryGroup": "allLogs", "enabled": True}]),                  # compliant
         None,                                                                            # violating
     ],
+    "Microsoft.Databricks/workspaces": [                                                 # AZ-DBW-007
+        None,                                                                            # violating
+        ("audit-to-law", [{"category": "accounts", "enabled": True},
+                          {"category": "workspace", "enabled": True}]),                 # compliant
+        ("dbfs-only", [{"category": "dbfs", "enabled": True}]),                          # violating
+    ],
 }
 
 
@@ -160,9 +166,9 @@ def plant_resource_logs(arm: Any) -> None:
     for rtype, cases in RESOURCE_LOGS.items():
         for n, res in enumerate(_of(arm, rtype)):
             case = cases[n % len(cases)]
-            if case is not None:
-                arm.child(res, "providers/Microsoft.Insights/diagnosticSettings",
-                          [_diagnostic_setting(res, case[0], case[1], workspace)])
+            # no setting: the empty list Azure answers (the emulator would too without it)
+            arm.child(res, "providers/Microsoft.Insights/diagnosticSettings",
+                      [] if case is None else [_diagnostic_setting(res, case[0], case[1], workspace)])
 
 
 def plant(arm: Any) -> None:

@@ -1,6 +1,7 @@
 """AZ-CMP-009 (VM backed up by a Recovery Services vault), AZ-SQL-015 (Defender for SQL per
 server), and the resource-log rules AZ-APP-010 (web app HTTP logs), AZ-AKS-008 (Kubernetes audit
-log) and AZ-NET-014 (application gateway access log): each with a violating, a compliant and a
+log), AZ-NET-014 (application gateway access log) and AZ-DBW-007
+(Databricks audit logs): each with a violating, a compliant and a
 could-not-read case."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from scanner.inventory import ChildSpec, Inventory
 from scanner.rules.aks import AKS_DIAGNOSTIC_SETTINGS, AKS_TYPE
 from scanner.rules.appservice import SITE_DIAGNOSTIC_SETTINGS, SITE_TYPE
 from scanner.rules.compute import VM_TYPE
+from scanner.rules.databricks import DATABRICKS_DIAGNOSTIC_SETTINGS, DATABRICKS_TYPE
 from scanner.rules.monitoring import DEFENDER_PRICINGS
 from scanner.rules.network import APP_GATEWAY_DIAGNOSTIC_SETTINGS, APP_GATEWAY_TYPE
 from scanner.rules.recoveryservices import VAULT_PROTECTED_VMS, VAULT_TYPE
@@ -188,6 +190,10 @@ LOG_RULES = [
     ("AZ-NET-014", APP_GATEWAY_TYPE, APP_GATEWAY_DIAGNOSTIC_SETTINGS, "application gateway",
      [{"category": "ApplicationGatewayAccessLog", "enabled": True}, {"categoryGroup": "allLogs", "enabled": True}],
      {"category": "ApplicationGatewayPerformanceLog", "enabled": True}),
+    ("AZ-DBW-007", DATABRICKS_TYPE, DATABRICKS_DIAGNOSTIC_SETTINGS, "Databricks workspace",
+     [{"category": "accounts", "enabled": True}, {"category": "workspace", "enabled": True},
+      {"categoryGroup": "audit", "enabled": True}, {"categoryGroup": "allLogs", "enabled": True}],
+     {"category": "dbfs", "enabled": True}),
 ]
 
 

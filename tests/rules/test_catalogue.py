@@ -35,7 +35,7 @@ RULES_PER_FAMILY = {
     "MSG": 4,
     "RSV": 3,
     "CAPP": 3,
-    "DBW": 6,
+    "DBW": 7,
     "DEF": 12,
 }
 EXPECTED_IDS = {f"AZ-{fam}-{n:03d}" for fam, count in RULES_PER_FAMILY.items()

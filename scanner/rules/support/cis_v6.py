@@ -48,6 +48,7 @@ RULE_CONTROLS: dict[str, tuple[str, ...]] = {
     "AZ-DBW-004": ("2.1.1",),
     "AZ-DBW-006": ("2.1.2",),
     "AZ-DBW-005": ("2.1.11",),
+    "AZ-DBW-007": ("2.1.7",),
     # 5 Identity services
     "AZ-IAM-026": ("5.1.1",),
     "AZ-IAM-001": ("5.1.3",),
