@@ -39,6 +39,7 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.documentdb/databaseaccounts": "2024-08-15",
     "microsoft.eventhub/namespaces": "2024-01-01",
     "microsoft.network/bastionhosts": "2024-05-01",
+    "microsoft.network/virtualnetworkgateways": "2024-05-01",  # read per gateway: no subscription list
     "microsoft.operationalinsights/workspaces": "2023-09-01",
     "microsoft.insights/components": "2020-02-02",
     "microsoft.recoveryservices/vaults": "2024-04-01",

@@ -1042,3 +1042,60 @@ def vnet_flow_log_retention(inv: Inventory) -> Iterable[Evaluation]:
 )
 def vnet_flow_logs_to_log_analytics(inv: Inventory) -> Iterable[Evaluation]:
     yield from _vnet_flow_log_verdicts(inv, _traffic_analytics_verdict)
+
+
+VPN_GATEWAY_TYPE = "Microsoft.Network/virtualNetworkGateways"
+# vpnAuthenticationTypes are inferred from the older configuration fields when a gateway does not
+# report the list (gateways configured before the field existed)
+_INFERRED_AUTH = (("aadTenant", "AAD"), ("vpnClientRootCertificates", "Certificate"),
+                  ("radiusServerAddress", "Radius"), ("radiusServers", "Radius"))
+
+
+def _p2s_authentication(config: Mapping[str, Any]) -> list[str]:
+    """The point-to-site authentication types of a ``vpnClientConfiguration``."""
+    declared = config.get("vpnAuthenticationTypes")
+    if isinstance(declared, list) and declared:
+        return sorted({str(t) for t in declared})
+    return sorted({kind for key, kind in _INFERRED_AUTH if config.get(key)})
+
+
+@rule(
+    id="AZ-NET-022",
+    title="VPN gateway point-to-site accepts authentication other than Entra ID",
+    severity="MEDIUM",
+    category="network",
+    description=(
+        "The virtual network gateway's point-to-site configuration "
+        "(`vpnClientConfiguration.vpnAuthenticationTypes`) allows certificate or RADIUS "
+        "authentication besides, or instead of, Microsoft Entra ID, so a leaked client "
+        "certificate or RADIUS password connects to the network without Conditional Access or "
+        "MFA. Gateways without point-to-site (no client address pool: ExpressRoute, "
+        "site-to-site only) are not judged."
+    ),
+    remediation=(
+        "Portal: Virtual network gateway > Point-to-site configuration > Authentication type = "
+        "Azure Active Directory only (tenant, audience, issuer of the Azure VPN client), then "
+        "redistribute the client profile; or `az network vnet-gateway update -g <rg> -n <gw> "
+        "--vpn-auth-type AAD --aad-tenant <url> --aad-audience <id> --aad-issuer <url>`."
+    ),
+    frameworks={"NIST": ["PR.AC-1", "PR.AC-7"], "ISO27001": ["A.5.17", "A.8.5"]},
+    # no subscription-wide list exists for this type: the collector reads each gateway the
+    # resource listing names (its per-type list is refused)
+    needs=Needs(resource_types=frozenset({VPN_GATEWAY_TYPE})),
+)
+@judge_each_resource(VPN_GATEWAY_TYPE, "virtual network gateway")
+def vpn_p2s_entra_only(inv: Inventory, gateway: Resource) -> Judgement | None:
+    """Passes when the only authentication type is ``AAD``; not judged without a client address
+    pool (no point-to-site)."""
+    config = as_dict(props(gateway).get("vpnClientConfiguration"))
+    pool = as_dict(config.get("vpnClientAddressPool")).get("addressPrefixes")
+    if not pool:
+        return None
+    types = _p2s_authentication(config)
+    metadata = {"vpnAuthenticationTypes": types, "vpnClientAddressPool": pool}
+    if types == ["AAD"]:
+        return Judgement(True, "point-to-site authenticates with Microsoft Entra ID only", metadata)
+    if not types:
+        return Judgement(None, "point-to-site authentication types not reported", metadata)
+    return Judgement(False, "point-to-site accepts " + ", ".join(t for t in types if t != "AAD")
+                     + (" besides Entra ID" if "AAD" in types else " (not Entra ID)"), metadata)

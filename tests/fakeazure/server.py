@@ -1119,6 +1119,12 @@ class App:
             return self._error("arm", 400, "InvalidResourceType",
                                f"The resource type '{req.path.split('/')[-1]}' could not be found in the namespace "
                                f"'{req.path.split('/')[-2]}' for api version '{req.query['api-version']}'.")
+        if len(segs) != 7 and full in T.GROUP_LIST_ONLY:
+            # the provider has no subscription-scope List for this type (only per resource
+            # group): ARM finds no such collection at this scope
+            return self._error("arm", 400, "InvalidResourceType",
+                               f"The resource type '{req.path.split('/')[-1]}' could not be found in the namespace "
+                               f"'{req.path.split('/')[-2]}' for api version '{req.query['api-version']}'.")
         if len(segs) == 7:
             if segs[3] not in self.index.resource_groups:
                 return self._error("arm", 404, "ResourceGroupNotFound",

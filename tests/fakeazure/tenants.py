@@ -64,6 +64,11 @@ ROLE_TEMPLATES = {
 
 # api-versions ARM accepts per resource type. Children are checked against their parent type's
 # list (``ns/type`` of the id). Types not listed accept any well-formed api-version.
+# Types whose provider documents a "List" per resource group only (no subscription-scope list):
+# "Virtual Network Gateways - List" is GET .../resourceGroups/{rg}/providers/Microsoft.Network/
+# virtualNetworkGateways. The emulator refuses the subscription-scope collection of these.
+GROUP_LIST_ONLY: frozenset[str] = frozenset({"microsoft.network/virtualnetworkgateways"})
+
 API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.Storage/storageAccounts": [
         "2021-04-01", "2021-06-01", "2021-08-01", "2021-09-01", "2022-05-01", "2022-09-01",
@@ -112,6 +117,7 @@ API_VERSIONS: dict[str, list[str]] = {
     "Microsoft.DocumentDB/databaseAccounts": ["2023-04-15", "2023-11-15", "2024-05-15", "2024-08-15", "2024-11-15"],
     "Microsoft.EventHub/namespaces": ["2021-11-01", "2022-10-01-preview", "2024-01-01"],
     "Microsoft.Network/bastionHosts": ["2023-09-01", "2024-01-01", "2024-05-01"],
+    "Microsoft.Network/virtualNetworkGateways": ["2023-09-01", "2024-01-01", "2024-05-01"],
     "Microsoft.OperationalInsights/workspaces": ["2022-10-01", "2023-09-01"],
     "Microsoft.Insights/components": ["2015-05-01", "2020-02-02"],
     "Microsoft.RecoveryServices/vaults": ["2023-04-01", "2024-04-01"],

@@ -6,11 +6,13 @@ violating and a compliant case, planted after the rest of the demo so the resour
 Shapes: "Web Application Firewall Policies - Get" (Microsoft.Network 2024-05-01), "Management
 Locks - List At Subscription Level" (Microsoft.Authorization 2020-05-01: every lock in the
 subscription, whatever its scope), "File Services - Get Service Properties" (``protocolSettings.smb``)
-and "Flow Logs - Get" (``flowAnalyticsConfiguration``); links in tests/fakeazure/README.md.
+and "Flow Logs - Get" (``flowAnalyticsConfiguration``), "Virtual Network Gateways - Get"
+(``vpnClientConfiguration``); links in tests/fakeazure/README.md.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from . import tenants as T
@@ -103,7 +105,60 @@ def plant_flow_logs(arm: Any) -> None:
         T.flow_log_body(north, storage, "fl-vnet-flowlogs-ta", vnet["id"], True, 90, workspace))
 
 
+VPN_GATEWAY_TYPE = "Microsoft.Network/virtualNetworkGateways"
+
+
+def vpn_gateway(arm: Any, rg: str, name: str, location: str, vnet: str,
+                p2s: tuple[list[str], list[str]] | None) -> dict[str, Any]:
+    """A route-based VPN gateway as "Virtual Network Gateways - Get" (2024-05-01) returns it;
+    ``p2s`` = (vpnClientProtocols, vpnAuthenticationTypes) or None for site-to-site only (no
+    ``vpnClientConfiguration``)."""
+    gateway_id = arm.rid(rg, VPN_GATEWAY_TYPE, name)
+    properties: dict[str, Any] = {
+        "provisioningState": "Succeeded", "resourceGuid": str(uuid.uuid5(uuid.NAMESPACE_URL, gateway_id)),
+        "packetCaptureDiagnosticState": "None", "enablePrivateIpAddress": False, "isMigrateToCSES": False,
+        "ipConfigurations": [{
+            "name": "default", "id": f"{gateway_id}/ipConfigurations/default",
+            "type": "Microsoft.Network/virtualNetworkGateways/ipConfigurations",
+            "properties": {"provisioningState": "Succeeded", "privateIPAllocationMethod": "Dynamic",
+                           "subnet": {"id": f"{vnet}/subnets/GatewaySubnet"}},
+        }],
+        "natRules": [], "virtualNetworkGatewayPolicyGroups": [], "enableBgpRouteTranslationForNat": False,
+        "disableIPSecReplayProtection": False,
+        "sku": {"name": "VpnGw2AZ", "tier": "VpnGw2AZ", "capacity": 2},
+        "gatewayType": "Vpn", "vpnType": "RouteBased", "enableBgp": False, "activeActive": False,
+        "vpnGatewayGeneration": "Generation2", "allowRemoteVnetTraffic": False, "allowVirtualWanTraffic": False,
+    }
+    if p2s is not None:
+        protocols, auth = p2s
+        tenant = f"https://login.microsoftonline.com/{T.TENANT_ID}/"
+        properties["vpnClientConfiguration"] = {
+            "vpnClientAddressPool": {"addressPrefixes": ["172.16.201.0/24"]},
+            "vpnClientProtocols": protocols, "vpnAuthenticationTypes": auth,
+            "vpnClientRootCertificates": [{
+                "name": "p2s-root", "id": f"{gateway_id}/vpnClientRootCertificates/p2s-root",
+                "properties": {"provisioningState": "Succeeded", "publicCertData": "MIIC5zCCAc+gAwIBAgIQ"},
+            }] if "Certificate" in auth else [],
+            "vpnClientRevokedCertificates": [], "vpnClientIpsecPolicies": [], "radiusServers": [],
+            "vngClientConnectionConfigurations": [],
+            **({"aadTenant": tenant, "aadAudience": "c632b3df-fb67-4d84-bdcf-b95ad541b5c8",
+                "aadIssuer": f"https://sts.windows.net/{T.TENANT_ID}/"} if "AAD" in auth else {}),
+        }
+    return arm.add(rg, VPN_GATEWAY_TYPE, name, location, properties)
+
+
+def plant_vpn_gateways(arm: Any) -> None:
+    """AZ-NET-022: Entra ID only (compliant), certificates beside Entra ID (violating), and a
+    site-to-site gateway without point-to-site (not judged)."""
+    vnet = _by_name(arm, "Microsoft.Network/virtualNetworks")["vnet-prod"]
+    location = vnet["location"]
+    vpn_gateway(arm, "rg-prod", "vgw-p2s-entra-01", location, vnet["id"], (["OpenVPN"], ["AAD"]))
+    vpn_gateway(arm, "rg-prod", "vgw-p2s-cert-01", location, vnet["id"], (["OpenVPN"], ["AAD", "Certificate"]))
+    vpn_gateway(arm, "rg-prod", "vgw-s2s-01", location, vnet["id"], None)
+
+
 def plant_demo(arm: Any) -> None:
     plant_waf_policies(arm)
     plant_storage(arm)
     plant_flow_logs(arm)
+    plant_vpn_gateways(arm)

@@ -1,6 +1,6 @@
-"""AZ-NET-015..023 (CIS v6 7.8, 7.12-7.15, 6.1.1.5-6.1.1.6): Application Gateway TLS policy and
+"""AZ-NET-015..022 (CIS v6 7.8, 7.9, 7.12-7.15, 6.1.1.5-6.1.1.6): Application Gateway TLS policy and
 HTTP/2, WAF policy body inspection and bot protection, flow logs per virtual network and to Log
-Analytics."""
+Analytics, VPN gateway point-to-site authentication."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scanner.rules.network import APP_GATEWAY_TYPE, FLOW_LOGS, VNET_TYPE, WAF_POLICY_TYPE
+from scanner.rules.network import APP_GATEWAY_TYPE, FLOW_LOGS, VNET_TYPE, VPN_GATEWAY_TYPE, WAF_POLICY_TYPE
 from tests.rules.builders import Resource, arm, fail_child, inventory, only, run, set_child, with_unreadable
 from tests.rules.test_network import attached_nsg, flow_log, nsg, target, vnet_id, watcher
 
@@ -165,3 +165,42 @@ def test_net023_vnet_traffic_analytics() -> None:
                                    flow_log("fl-kept", kept, retention={"enabled": True, "days": 365})])
     results = {r.resource_name: r.passed for r in run("AZ-NET-021", inv)}
     assert results == {"vnet-sent": True, "vnet-kept": False}
+
+
+# ------------------------------------------------------------------------------ AZ-NET-022
+def vpn_gateway(name: str, client: dict[str, Any] | None) -> Resource:
+    properties: dict[str, Any] = {"provisioningState": "Succeeded", "gatewayType": "Vpn", "vpnType": "RouteBased"}
+    if client is not None:
+        properties["vpnClientConfiguration"] = client
+    return arm(VPN_GATEWAY_TYPE, name, properties)
+
+
+P2S_POOL = {"vpnClientAddressPool": {"addressPrefixes": ["172.16.201.0/24"]}}
+
+
+@pytest.mark.parametrize(("client", "passed", "detail"), [
+    ({**P2S_POOL, "vpnAuthenticationTypes": ["AAD"], "aadTenant": "https://login.microsoftonline.com/t/"},
+     True, "point-to-site authenticates with Microsoft Entra ID only"),
+    ({**P2S_POOL, "vpnAuthenticationTypes": ["Certificate", "AAD"]}, False,
+     "point-to-site accepts Certificate besides Entra ID"),
+    ({**P2S_POOL, "vpnAuthenticationTypes": ["Radius"]}, False, "point-to-site accepts Radius (not Entra ID)"),
+    # no vpnAuthenticationTypes (older gateways): inferred from the configured fields
+    ({**P2S_POOL, "vpnClientRootCertificates": [{"name": "root"}]}, False,
+     "point-to-site accepts Certificate (not Entra ID)"),
+    ({**P2S_POOL, "aadTenant": "https://login.microsoftonline.com/t/"}, True,
+     "point-to-site authenticates with Microsoft Entra ID only"),
+    ({**P2S_POOL}, None, "point-to-site authentication types not reported"),
+])
+def test_net022_p2s_authentication(client: dict[str, Any], passed: bool | None, detail: str) -> None:
+    result = only("AZ-NET-022", inventory(vpn_gateway("vgw1", client)))
+    assert (result.passed, result.detail) == (passed, detail)
+
+
+def test_net022_gateways_without_p2s_not_judged_unreadable_not_evaluated() -> None:
+    inv = inventory(vpn_gateway("s2s", None), vpn_gateway("pool-empty", {"vpnClientAddressPool": {"addressPrefixes": []},
+                                                                         "vpnAuthenticationTypes": ["Certificate"]}),
+                    vpn_gateway("p2s", {**P2S_POOL, "vpnAuthenticationTypes": ["Certificate"]}))
+    assert {r.resource_name: r.passed for r in run("AZ-NET-022", inv)} == {"p2s": False}
+    locked = with_unreadable(VPN_GATEWAY_TYPE, "locked", "HTTP 403 AuthorizationFailed")
+    assert [(r.passed, r.detail) for r in run("AZ-NET-022", locked)] == [
+        (None, "virtual network gateway could not be read: HTTP 403 AuthorizationFailed")]
