@@ -337,7 +337,8 @@ def test_providers_and_roles(client):
     auth = f"{client.sub}/providers/Microsoft.Authorization"
     assignments = client.get(f"{auth}/roleAssignments?api-version=2022-04-01").json()["value"]
     definitions = client.get(f"{auth}/roleDefinitions?api-version=2022-04-01").json()["value"]
-    assert len(assignments) == 14 and len(definitions) == 6  # + the resource-group UAA (AZ-IAM-022), frank.disabled's Reader (AZ-IAM-025)
+    # + the resource-group UAA (AZ-IAM-022), frank.disabled's Reader (AZ-IAM-025), two VM login roles (AZ-IAM-027)
+    assert len(assignments) == 16 and len(definitions) == 6
     assert {d["properties"]["type"] for d in definitions} == {"BuiltInRole", "CustomRole"}
 
 

@@ -1454,3 +1454,76 @@ def security_defaults_enabled(inv: Inventory) -> Iterator[Evaluation]:
             detail = "security defaults are disabled and no Conditional Access policy is enabled"
         judgement = Judgement(False, detail, metadata)
     yield _policy_verdict("identitySecurityDefaultsEnforcementPolicy", "Security defaults", judgement)
+
+
+# Built-in roles that let an Entra identity sign in to a VM (Microsoft Entra login for Windows
+# and Linux VMs), by role definition GUID
+VM_LOGIN_ROLES = {
+    "1c0163c0-47e6-4577-8991-ea5c82e286e4": "Virtual Machine Administrator Login",
+    "fb879df8-f326-4884-b1cf-06f3ad86be52": "Virtual Machine User Login",
+}
+
+
+def _mfa_capable(entry: dict[str, Any]) -> bool | None:
+    """``isMfaCapable`` (a strong method registered and allowed by policy); ``isMfaRegistered``
+    when the report leaves it out."""
+    for key in ("isMfaCapable", "isMfaRegistered"):
+        if isinstance(entry.get(key), bool):
+            return bool(entry[key])
+    return None
+
+
+@rule(
+    id="AZ-IAM-027",
+    title="User without MFA can sign in to virtual machines",
+    severity="HIGH",
+    category="identity",
+    description=(
+        "A user holds Virtual Machine Administrator Login or Virtual Machine User Login (Entra ID "
+        "sign-in to VMs) but is not MFA-capable in the authentication-methods registration "
+        "report, so a stolen password alone opens a session on the machines in scope. One "
+        "verdict per role assignment; disabled accounts are left out (AZ-IAM-025 flags their "
+        "assignments), groups are not expanded to their members (not evaluated), and service "
+        "principals, which cannot sign in interactively, are not judged."
+    ),
+    remediation=(
+        "Have the user register MFA (Entra admin center > Protection > Authentication methods > "
+        "registration campaign) and require MFA for VM sign-in with Conditional Access (target "
+        "'Azure Windows VM Sign-In' / 'Azure Linux VM Sign-In'); or remove the assignment: `az "
+        "role assignment delete --ids <assignment id>`."
+    ),
+    frameworks={"NIST": ["PR.AC-7", "PR.AC-4"], "ISO27001": ["A.8.5", "A.8.2"]},
+    needs=Needs(role_assignments=True, graph=frozenset({"userRegistrationDetails", "users"})),
+)
+def vm_login_without_mfa(inv: Inventory) -> Iterable[Evaluation]:
+    """Joins VM login role assignments (built-in role GUIDs) with userRegistrationDetails by
+    object id; a user missing from the report is not evaluated."""
+    users = {_text(u.get("id")): u for u in _objects(inv.graph_objects("users"))}
+    registrations = {_text(r.get("id")): r for r in _objects(inv.graph_objects("userRegistrationDetails"))}
+    for assignment in _objects(inv.role_assignments):
+        p = props(assignment)
+        role = VM_LOGIN_ROLES.get(_role_guid(_text(p.get("roleDefinitionId"))))
+        kind = _text(p.get("principalType")).lower()
+        principal = _text(p.get("principalId"))
+        if role is None or kind not in ("user", "group") or users.get(principal, {}).get("accountEnabled") is False:
+            continue
+        scope = _scope_of(assignment) or "/"
+        metadata: dict[str, Any] = {"principalId": principal, "principalType": p.get("principalType"),
+                                    "role": role, "scope": scope}
+        if kind == "group":
+            yield _assignment_verdict(assignment, principal, None,
+                                      f"{role} held by a group at {scope}: members are not expanded", metadata)
+            continue
+        entry = registrations.get(principal)
+        user = users.get(principal) or entry or {}
+        name = _text(user.get("userPrincipalName")) or principal
+        capable = _mfa_capable(entry) if entry else None
+        metadata.update(userPrincipalName=name, mfaCapable=capable)
+        if capable is True:
+            yield _assignment_verdict(assignment, name, True, f"{name} is MFA-capable ({role} at {scope})", metadata)
+        elif capable is False:
+            yield _assignment_verdict(assignment, name, False,
+                                      f"{name} holds {role} at {scope} without being MFA-capable", metadata)
+        else:
+            yield _assignment_verdict(assignment, name, None,
+                                      f"{name}: MFA registration not reported ({role} at {scope})", metadata)

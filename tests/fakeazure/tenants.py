@@ -1838,6 +1838,7 @@ def demo_tenant(now: datetime | None = None) -> dict[str, Any]:
     graph, assignments = _demo_identity(sub, now)
     breadth.plant_graph(graph)
     breadth.plant_assignments(assignments, sub, graph)
+    v6_cases.plant_assignments(assignments, sub, graph)
     tenant = _envelope("demo", now)
     tenant.update({
         "resources": arm.resources,

@@ -162,3 +162,18 @@ def plant_demo(arm: Any) -> None:
     plant_storage(arm)
     plant_flow_logs(arm)
     plant_vpn_gateways(arm)
+
+
+# AZ-IAM-027: Entra ID VM sign-in roles (built-in role definition GUIDs)
+VM_ADMIN_LOGIN = "1c0163c0-47e6-4577-8991-ea5c82e286e4"
+VM_USER_LOGIN = "fb879df8-f326-4884-b1cf-06f3ad86be52"
+
+
+def plant_assignments(assignments: list[dict[str, Any]], sub: str, graph: dict[str, Any]) -> None:
+    """AZ-IAM-027: dave.user (MFA registered) is Virtual Machine Administrator Login on rg-prod
+    (compliant); bob.nomfa (no MFA) is Virtual Machine User Login on rg-dev (violating)."""
+    users = {u["userPrincipalName"].split("@")[0]: u for u in graph["users"]}
+    assignments.append(T._assignment(sub, "dave-vm-admin-login", f"/subscriptions/{sub}/resourceGroups/rg-prod",
+                                     VM_ADMIN_LOGIN, users["dave.user"]["id"], "User"))
+    assignments.append(T._assignment(sub, "bob-vm-user-login", f"/subscriptions/{sub}/resourceGroups/rg-dev",
+                                     VM_USER_LOGIN, users["bob.nomfa"]["id"], "User"))

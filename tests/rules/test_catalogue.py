@@ -26,7 +26,7 @@ RULES_PER_FAMILY = {
     "SQL": 15,
     "PG": 9,
     "APP": 10,
-    "IAM": 26,
+    "IAM": 27,
     "AKS": 8,
     "ACR": 3,
     "MYSQL": 6,

@@ -814,3 +814,65 @@ def test_iam026_across_the_demo_estate() -> None:
     frank = next(u["userPrincipalName"] for u in tenant["graph"]["users"] if u["userPrincipalName"].startswith("frank."))
     assert verdicts == {tenant["subscriptionId"]: (False, [frank]), E.DEMO_CLEAN_ID: (True, []),
                         E.DEMO_BAD_ID: (True, [])}
+
+
+# --- AZ-IAM-027: VM login roles held only by MFA-capable users -------------------------------------
+
+VM_ADMIN_LOGIN = "1c0163c0-47e6-4577-8991-ea5c82e286e4"
+VM_USER_LOGIN = "fb879df8-f326-4884-b1cf-06f3ad86be52"
+
+
+def test_iam027_vm_login_without_mfa_fails_with_mfa_passes() -> None:
+    rg = f"/subscriptions/{SUB}/resourceGroups/rg-vms"
+    inv = inventory(
+        graph={"users": _users(alice=True, bob=True, frank=False),
+               "userRegistrationDetails": [
+                   registration("user-alice", userPrincipalName="alice@contoso.com", isMfaCapable=True,
+                                isMfaRegistered=True),
+                   registration("user-bob", userPrincipalName="bob@contoso.com", isMfaCapable=False,
+                                isMfaRegistered=False),
+                   registration("user-frank", userPrincipalName="frank@contoso.com")]},
+        role_assignments=[
+            assignment("alice-vm-admin", VM_ADMIN_LOGIN, "User", principal_id="user-alice"),
+            assignment("bob-vm-user", VM_USER_LOGIN, "User", scope=rg, principal_id="user-bob"),
+            assignment("bob-reader", READER, "User", principal_id="user-bob"),          # not a VM login role
+            assignment("frank-vm-user", VM_USER_LOGIN, "User", principal_id="user-frank"),  # disabled: left out
+            assignment("sp-vm-user", VM_USER_LOGIN, "ServicePrincipal"),               # not judged
+        ])
+    results = {r.resource_name: (r.passed, r.detail) for r in run("AZ-IAM-027", inv)}
+    assert results == {
+        "alice@contoso.com": (True, f"alice@contoso.com is MFA-capable (Virtual Machine Administrator Login "
+                                    f"at /subscriptions/{SUB})"),
+        "bob@contoso.com": (False, f"bob@contoso.com holds Virtual Machine User Login at {rg} without being "
+                                   "MFA-capable"),
+    }
+
+
+def test_iam027_unreported_user_and_groups_not_evaluated() -> None:
+    inv = inventory(graph={"users": _users(carol=True), "userRegistrationDetails": []}, role_assignments=[
+        assignment("carol-vm", VM_USER_LOGIN, "User", principal_id="user-carol"),
+        assignment("grp-vm", VM_ADMIN_LOGIN, "Group", principal_id="grp-ops")])
+    results = sorted((r.passed, r.detail) for r in run("AZ-IAM-027", inv))
+    assert results == [
+        (None, f"Virtual Machine Administrator Login held by a group at /subscriptions/{SUB}: members are not expanded"),
+        (None, f"carol@contoso.com: MFA registration not reported (Virtual Machine User Login at /subscriptions/{SUB})"),
+    ]
+
+
+def test_iam027_is_mfa_registered_used_when_capability_not_reported() -> None:
+    entry = registration("user-dave", isMfaRegistered=True)
+    del entry["isMfaCapable"]
+    inv = inventory(graph={"users": _users(dave=True), "userRegistrationDetails": [entry]},
+                    role_assignments=[assignment("dave-vm", VM_USER_LOGIN, "User", principal_id="user-dave")])
+    assert only("AZ-IAM-027", inv).passed is True
+
+
+def test_iam027_skipped_when_registration_details_cannot_be_read() -> None:
+    from scanner.engine import evaluate_rule
+    from scanner.rules import REGISTRY
+
+    inv = inventory(graph={"users": _users(bob=True)},
+                    role_assignments=[assignment("bob-vm", VM_USER_LOGIN, "User", principal_id="user-bob")])
+    inv.unavailable["graph:userRegistrationDetails"] = "Microsoft Graph denied userRegistrationDetails (HTTP 403)"
+    outcome, findings = evaluate_rule(REGISTRY["AZ-IAM-027"], inv)
+    assert outcome.status == "skipped" and "userRegistrationDetails" in (outcome.reason or "") and findings == []

@@ -49,6 +49,8 @@ RULE_CONTROLS: dict[str, tuple[str, ...]] = {
     "AZ-DBW-006": ("2.1.2",),
     "AZ-DBW-005": ("2.1.11",),
     "AZ-DBW-007": ("2.1.7",),
+    # 3 Compute services
+    "AZ-IAM-027": ("3.1.1",),
     # 5 Identity services
     "AZ-IAM-026": ("5.1.1",),
     "AZ-IAM-001": ("5.1.3",),
