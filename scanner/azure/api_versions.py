@@ -40,6 +40,7 @@ RESOURCE_API_VERSIONS: dict[str, str] = {
     "microsoft.eventhub/namespaces": "2024-01-01",
     "microsoft.network/bastionhosts": "2024-05-01",
     "microsoft.network/virtualnetworkgateways": "2024-05-01",  # read per gateway: no subscription list
+    "microsoft.devices/iothubs": "2023-06-30",
     "microsoft.operationalinsights/workspaces": "2023-09-01",
     "microsoft.insights/components": "2020-02-02",
     "microsoft.recoveryservices/vaults": "2024-04-01",
@@ -102,6 +103,7 @@ SUBSCRIPTION_READ_API_VERSIONS: dict[str, str] = {
     "providers/Microsoft.Authorization/policyAssignments": "2022-06-01",
     "providers/Microsoft.Authorization/locks": "2020-05-01",  # management locks, every scope
     "providers/Microsoft.Security/serverVulnerabilityAssessmentsSettings": "2023-05-01",
+    "providers/Microsoft.Security/iotSecuritySolutions": "2019-08-01",  # Defender for IoT hubs
 }
 
 # tenant-scope objects (TenantRead) and tenant-level collections (a SubscriptionRead whose path

@@ -1,6 +1,7 @@
 """Microsoft Defender for Cloud settings of the subscription (the plans themselves are
 AZ-MON-006): who is told about alerts (security contacts), agent auto-provisioning, and the
-integrations with Defender for Cloud Apps (MCAS) and Defender for Endpoint (WDATP).
+integrations with Defender for Cloud Apps (MCAS) and Defender for Endpoint (WDATP); and, per IoT
+hub, whether Defender for IoT covers it (AZ-DEF-013).
 
 Each rule reads one subscription-scope collection under ``providers/Microsoft.Security`` and
 gives one verdict on the subscription; when the collection could not be read the rule is
@@ -13,7 +14,7 @@ from typing import Any
 
 from scanner.inventory import Inventory, Needs, SubscriptionRead, props
 from scanner.rules.support.base import rule
-from scanner.rules.support.helpers import Judgement, as_dict, flag, judge_subscription
+from scanner.rules.support.helpers import Judgement, Resource, as_dict, flag, judge_each_resource, judge_subscription
 
 SECURITY_CONTACTS = SubscriptionRead("providers/Microsoft.Security/securityContacts",
                                      "Microsoft Defender for Cloud security contacts")
@@ -519,3 +520,54 @@ def servers_vulnerability_assessment(inv: Inventory) -> Judgement | None:
         return Judgement(True, "vulnerability assessment for machines is on (provider " + ", ".join(providers) + ")",
                          metadata)
     return Judgement(False, "vulnerability assessment for machines is off (no provider selected)", metadata)
+
+
+# ---------------------------------------------------------------------------------------------
+# Defender for IoT Hub (CIS v6 8.2.1): an IoT hub is protected when an IoT security solution
+# (``Microsoft.Security/iotSecuritySolutions``, api-version 2019-08-01, one subscription list)
+# with status Enabled names it in ``iotHubs``; that is what the hub's "Defender for IoT >
+# Settings > Enable" writes.
+# ---------------------------------------------------------------------------------------------
+
+IOT_HUB_TYPE = "Microsoft.Devices/IotHubs"
+IOT_SECURITY_SOLUTIONS = SubscriptionRead("providers/Microsoft.Security/iotSecuritySolutions",
+                                          "Microsoft Defender for IoT security solutions")
+
+
+@rule(
+    id="AZ-DEF-013",
+    title="Microsoft Defender for IoT is not enabled on the IoT hub",
+    severity="MEDIUM",
+    category="monitoring",
+    description=(
+        "No enabled IoT security solution (Microsoft Defender for IoT) covers the IoT hub, so its "
+        "devices and the hub's configuration get no security recommendations and no alerts for "
+        "suspicious device behaviour or compromised device credentials."
+    ),
+    remediation=(
+        "Portal: IoT hub > Defender for IoT > Settings > Enable Microsoft Defender for IoT; or "
+        "`az security iot-solution create --solution-name <name> -g <rg> --iot-hubs <hub id> "
+        "--display-name <name> -l <region>`."
+    ),
+    frameworks={"NIST": ["DE.CM-1", "DE.CM-4"], "ISO27001": ["A.8.16"]},
+    needs=Needs(resource_types=frozenset({IOT_HUB_TYPE}), subscription_reads=(IOT_SECURITY_SOLUTIONS,)),
+)
+@judge_each_resource(IOT_HUB_TYPE, "IoT hub")
+def iot_hub_defender(inv: Inventory, hub: Resource) -> Judgement | None:
+    """Passes when a solution whose ``status`` is Enabled (the default when absent) lists the
+    hub's id (case-insensitive); a disabled solution naming it fails and is named."""
+    solutions = inv.subscription_read(IOT_SECURITY_SOLUTIONS)
+    if not isinstance(solutions, list):
+        return None
+    hub_id = str(hub.get("id") or "").rstrip("/").lower()
+    naming = [s for s in solutions if isinstance(s, dict) and hub_id in
+              {str(h).rstrip("/").lower() for h in props(s).get("iotHubs") or []}]
+    enabled = sorted(str(s.get("name")) for s in naming
+                     if str(props(s).get("status") or "Enabled").lower() == "enabled")
+    metadata = {"iotSecuritySolutions": sorted(str(s.get("name")) for s in naming)}
+    if enabled:
+        return Judgement(True, "Defender for IoT is enabled by " + ", ".join(enabled), metadata)
+    if naming:
+        return Judgement(False, "Defender for IoT solution(s) " + ", ".join(metadata["iotSecuritySolutions"])
+                         + " are disabled", metadata)
+    return Judgement(False, "no Defender for IoT security solution covers the hub", metadata)

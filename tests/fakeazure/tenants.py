@@ -139,6 +139,8 @@ API_VERSIONS: dict[str, list[str]] = {
     # tenant scope only: GET /providers/Microsoft.Subscription/policies/default
     "Microsoft.Subscription/policies": ["2021-01-01-privatepreview", "2021-10-01"],
     "Microsoft.Security/serverVulnerabilityAssessmentsSettings": ["2022-01-01-preview", "2023-05-01"],
+    "Microsoft.Security/iotSecuritySolutions": ["2019-08-01"],
+    "Microsoft.Devices/IotHubs": ["2022-04-30-preview", "2023-06-30"],
     # tenant-level (``/providers/microsoft.aadiam/diagnosticSettings``): Entra ID's own
     "microsoft.aadiam/diagnosticSettings": ["2017-04-01", "2017-04-01-preview"],
 }
@@ -154,6 +156,7 @@ SUBSCRIPTION_READS = {
     "policyAssignments": "Microsoft.Authorization/policyAssignments",
     "locks": "Microsoft.Authorization/locks",
     "serverVulnerabilityAssessmentsSettings": "Microsoft.Security/serverVulnerabilityAssessmentsSettings",
+    "iotSecuritySolutions": "Microsoft.Security/iotSecuritySolutions",
 }
 # Tenant-level collections (``/providers/<type>``, no subscription in the path), served from
 # ``children`` keyed by that path; ``--forbid-arm`` names them like the subscription reads.

@@ -7,7 +7,8 @@ Shapes: "Web Application Firewall Policies - Get" (Microsoft.Network 2024-05-01)
 Locks - List At Subscription Level" (Microsoft.Authorization 2020-05-01: every lock in the
 subscription, whatever its scope), "File Services - Get Service Properties" (``protocolSettings.smb``)
 and "Flow Logs - Get" (``flowAnalyticsConfiguration``), "Virtual Network Gateways - Get"
-(``vpnClientConfiguration``); links in tests/fakeazure/README.md.
+(``vpnClientConfiguration``), "IoT Hub Resource - Get" and "IoT Security Solution - List By
+Subscription"; links in tests/fakeazure/README.md.
 """
 
 from __future__ import annotations
@@ -157,11 +158,53 @@ def plant_vpn_gateways(arm: Any) -> None:
     vpn_gateway(arm, "rg-prod", "vgw-s2s-01", location, vnet["id"], None)
 
 
+IOT_HUB_TYPE = "Microsoft.Devices/IotHubs"
+
+
+def iot_hub(arm: Any, rg: str, name: str, location: str) -> dict[str, Any]:
+    """An IoT hub as "IoT Hub Resource - Get" (Microsoft.Devices 2023-06-30) returns it."""
+    return arm.add(rg, IOT_HUB_TYPE, name, location, {
+        "provisioningState": "Succeeded", "state": "Active", "hostName": f"{name}.azure-devices.net",
+        "publicNetworkAccess": "Enabled", "ipFilterRules": [], "networkRuleSets": None, "minTlsVersion": "1.2",
+        "disableLocalAuth": False, "allowedFqdnList": [], "features": "None", "enableFileUploadNotifications": False,
+        "eventHubEndpoints": {"events": {"retentionTimeInDays": 1, "partitionCount": 4,
+                                         "path": name, "endpoint": f"sb://iothub-ns-{name}.servicebus.windows.net/"}},
+        "routing": {"endpoints": {"serviceBusQueues": [], "serviceBusTopics": [], "eventHubs": [],
+                                  "storageContainers": [], "cosmosDBSqlContainers": []},
+                    "routes": [], "fallbackRoute": {"name": "$fallback", "source": "DeviceMessages",
+                                                    "condition": "true", "endpointNames": ["events"],
+                                                    "isEnabled": True}},
+        "cloudToDevice": {"maxDeliveryCount": 10, "defaultTtlAsIso8601": "PT1H",
+                          "feedback": {"lockDurationAsIso8601": "PT1M", "ttlAsIso8601": "PT1H", "maxDeliveryCount": 10}},
+        "locations": [{"location": location, "role": "primary"}],
+    }, sku={"name": "S1", "tier": "Standard", "capacity": 1})
+
+
+def plant_iot(arm: Any) -> None:
+    """AZ-DEF-013: iot-defended-01 is named by an enabled IoT security solution ("IoT Security
+    Solution - List By Subscription", Microsoft.Security 2019-08-01); iot-undefended-01 by none."""
+    covered = iot_hub(arm, "rg-prod", "iot-defended-01", "westeurope")
+    iot_hub(arm, "rg-data", "iot-undefended-01", "northeurope")
+    workspace = next(r for r in arm.resources if r["type"] == "Microsoft.OperationalInsights/workspaces")
+    arm.subscription_read("Microsoft.Security/iotSecuritySolutions", [{
+        "id": f"/subscriptions/{arm.sub}/resourceGroups/rg-prod/providers/Microsoft.Security/iotSecuritySolutions/"
+              "iotsec-prod",
+        "name": "iotsec-prod", "type": "Microsoft.Security/iotSecuritySolutions", "location": "westeurope",
+        "tags": {},
+        "properties": {"workspace": workspace["id"], "displayName": "iotsec-prod", "status": "Enabled",
+                       "export": [], "disabledDataSources": [], "iotHubs": [covered["id"]],
+                       "userDefinedResources": {"query": "", "querySubscriptions": []},
+                       "autoDiscoveredResources": [], "recommendationsConfiguration": [],
+                       "unmaskedIpLoggingStatus": "Disabled", "additionalWorkspaces": []},
+    }])
+
+
 def plant_demo(arm: Any) -> None:
     plant_waf_policies(arm)
     plant_storage(arm)
     plant_flow_logs(arm)
     plant_vpn_gateways(arm)
+    plant_iot(arm)
 
 
 # AZ-IAM-027: Entra ID VM sign-in roles (built-in role definition GUIDs)

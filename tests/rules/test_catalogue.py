@@ -36,7 +36,7 @@ RULES_PER_FAMILY = {
     "RSV": 3,
     "CAPP": 3,
     "DBW": 7,
-    "DEF": 12,
+    "DEF": 13,
 }
 EXPECTED_IDS = {f"AZ-{fam}-{n:03d}" for fam, count in RULES_PER_FAMILY.items()
                 for n in range(1, count + 1)}

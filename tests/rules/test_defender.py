@@ -7,9 +7,15 @@ from typing import Any
 import pytest
 
 from scanner.engine import evaluate_rule
-from scanner.rules.defender import AUTO_PROVISIONING, SECURITY_CONTACTS, SECURITY_SETTINGS
+from scanner.rules.defender import (
+    AUTO_PROVISIONING,
+    IOT_HUB_TYPE,
+    IOT_SECURITY_SOLUTIONS,
+    SECURITY_CONTACTS,
+    SECURITY_SETTINGS,
+)
 from scanner.rules.support.base import REGISTRY
-from tests.rules.builders import SUB, inventory, only, run
+from tests.rules.builders import SUB, arm, inventory, only, run, with_unreadable
 
 SUBSCRIPTION = f"/subscriptions/{SUB}"
 
@@ -240,3 +246,36 @@ def test_def013_across_the_demo_estate() -> None:
         inv.subscription_reads[SERVER_VA_SETTINGS.key] = children.get(f"{base}/serverVulnerabilityAssessmentsSettings", [])
         verdicts[sub] = only("AZ-DEF-012", inv).passed
     assert verdicts == {tenant["subscriptionId"]: False, E.DEMO_CLEAN_ID: True, E.DEMO_BAD_ID: False}
+
+
+# ------------------------------------------------------------------ AZ-DEF-013 Defender for IoT Hub
+def _iot_solution(name: str, hubs: list[str], status: str | None = "Enabled") -> dict[str, Any]:
+    properties: dict[str, Any] = {"displayName": name, "iotHubs": hubs, "export": [], "disabledDataSources": []}
+    if status is not None:
+        properties["status"] = status
+    return {"id": f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Security/iotSecuritySolutions/{name}",
+            "name": name, "type": "Microsoft.Security/iotSecuritySolutions", "location": "westeurope",
+            "properties": properties}
+
+
+def test_def013_hub_covered_by_an_enabled_solution_passes_others_fail() -> None:
+    covered, off, bare = (arm(IOT_HUB_TYPE, n, {"state": "Active"}) for n in ("covered", "off", "bare"))
+    inv = inventory(covered, off, bare)
+    inv.subscription_reads[IOT_SECURITY_SOLUTIONS.key] = [
+        _iot_solution("sec-a", [covered["id"].upper()], status=None),   # status absent: Enabled; ids compared case-insensitively
+        _iot_solution("sec-b", [off["id"]], status="Disabled")]
+    results = {r.resource_name: (r.passed, r.detail) for r in run("AZ-DEF-013", inv)}
+    assert results == {"covered": (True, "Defender for IoT is enabled by sec-a"),
+                       "off": (False, "Defender for IoT solution(s) sec-b are disabled"),
+                       "bare": (False, "no Defender for IoT security solution covers the hub")}
+
+
+def test_def013_unreadable_solutions_skip_and_unreadable_hub_not_evaluated() -> None:
+    inv = inventory(arm(IOT_HUB_TYPE, "hub", {}))
+    inv.unavailable[IOT_SECURITY_SOLUTIONS.key] = "HTTP 403 AuthorizationFailed"
+    outcome, findings = evaluate_rule(REGISTRY["AZ-DEF-013"], inv)
+    assert outcome.status == "skipped" and "403" in (outcome.reason or "") and findings == []
+    locked = with_unreadable(IOT_HUB_TYPE, "locked", "HTTP 403 AuthorizationFailed")
+    locked.subscription_reads[IOT_SECURITY_SOLUTIONS.key] = []
+    assert [(r.passed, r.detail) for r in run("AZ-DEF-013", locked)] == [
+        (None, "IoT hub could not be read: HTTP 403 AuthorizationFailed")]
