@@ -1,5 +1,5 @@
 """The demo tenant plants a violating and a compliant case of every CIS v6 network, storage and
-Databricks rule (AZ-NET-015..022, AZ-STOR-018..022, AZ-DBW-004..007, AZ-IAM-027, AZ-DEF-013), evaluated over the inventory
+Databricks rule (AZ-NET-015..022, AZ-STOR-018..022, AZ-DBW-004..007, AZ-IAM-027, AZ-DEF-013, AZ-CMP-010), evaluated over the inventory
 a scan would collect from it (no HTTP: tests/test_scan_run.py runs the real scan)."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ EXPECTED: dict[str, tuple[set[str], set[str] | None]] = {
     "AZ-NET-021": ({"vnet-flowlogs-ta"}, {"vnet-data", "vnet-flowlogs", "vnet-prod"}),
     "AZ-NET-022": ({"vgw-p2s-entra-01"}, {"vgw-p2s-cert-01"}),  # vgw-s2s-01 has no point-to-site
     "AZ-DEF-013": ({"iot-defended-01"}, {"iot-undefended-01"}),
+    "AZ-CMP-010": ({"vm-linux-sshkey-only"}, None),  # assessment goes with platform patching (tenants.vm)
     # VM login role assignments, named by their user (v6_cases.plant_assignments)
     "AZ-IAM-027": ({f"dave.user@{T.TENANT_DOMAIN}"}, {f"bob.nomfa@{T.TENANT_DOMAIN}"}),
     **{f"AZ-STOR-0{n}": ({"stsecure01", "stsecure02"}, None) for n in range(18, 23)},

@@ -467,3 +467,45 @@ def vm_backup(inv: Inventory) -> Iterable[Evaluation]:
         else:
             yield verdict(vm, VM_TYPE, False, "no Recovery Services vault protects this VM", {"vault": None})
     yield from unreadable(inv, VM_TYPE, "virtual machine")
+
+
+@rule(
+    id="AZ-CMP-010",
+    title="Virtual machine is not checked periodically for missing OS updates",
+    severity="LOW",
+    category="compute",
+    description=(
+        "The VM's patch assessment mode (`osProfile.*Configuration.patchSettings.assessmentMode`) "
+        "is not AutomaticByPlatform, so Azure Update Manager does not assess it for missing "
+        "system and security updates every 24 hours and Defender for Cloud's recommendation "
+        "'Machines should be configured to periodically check for missing system updates' "
+        "(the built-in policy behind it reads this property) lists it as unhealthy. Absent means "
+        "ImageDefault (no periodic assessment). AZ-CMP-005 judges whether updates are installed "
+        "automatically; this one whether missing ones are found."
+    ),
+    remediation=(
+        "Enable periodic assessment: portal: Virtual machine > Updates > Update settings > "
+        "Periodic assessment = Enable; or `az vm update -g <rg> -n <vm> --set "
+        "osProfile.linuxConfiguration.patchSettings.assessmentMode=AutomaticByPlatform` "
+        "(windowsConfiguration for Windows VMs); at scale, assign the built-in policy 'Configure "
+        "periodic checking for missing system updates on azure virtual machines'."
+    ),
+    frameworks={"NIST": ["ID.RA-1", "DE.CM-8"], "ISO27001": ["A.8.8"]},
+    needs=Needs(resource_types=frozenset({VM_TYPE})),
+)
+@each_vm
+def vm_without_periodic_update_assessment(inv: Inventory, vm: Resource) -> Judgement:
+    """``assessmentMode`` AutomaticByPlatform passes; ImageDefault or absent fails; a VM without
+    ``osProfile`` or an OS configuration (attached from a specialised disk) is not evaluated."""
+    os_profile = props(vm).get("osProfile")
+    if not isinstance(os_profile, dict):
+        return Judgement(None, "osProfile not reported; assessment mode unknown")
+    config = os_profile.get("windowsConfiguration") or os_profile.get("linuxConfiguration")
+    if not isinstance(config, dict):
+        return Judgement(None, "OS configuration not reported; assessment mode unknown")
+    mode = as_dict(config.get("patchSettings")).get("assessmentMode")
+    metadata = {"assessmentMode": mode}
+    if str(mode or "").lower() == "automaticbyplatform":
+        return Judgement(True, "missing updates are assessed every 24 hours (AutomaticByPlatform)", metadata)
+    return Judgement(False, f"no periodic update assessment (assessmentMode {mode or 'not set: ImageDefault'})",
+                     metadata)

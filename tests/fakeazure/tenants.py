@@ -550,12 +550,14 @@ class _Arm:
         (404), default Defender for Endpoint deployed by Defender for Servers."""
         if extensions is _ABSENT:
             extensions = [("Microsoft.Azure.AzureDefenderForServers", "MDE.Linux" if linux else "MDE.Windows")]
+        # periodic update assessment (AZ-CMP-010) goes with platform patching in the demo
+        assessment = "AutomaticByPlatform" if patch_mode == "AutomaticByPlatform" else "ImageDefault"
         os_profile: dict[str, Any] = {"computerName": name, "adminUsername": "azureuser",
                                       "secrets": [], "allowExtensionOperations": True}
         if linux:
             lc: dict[str, Any] = {"provisionVMAgent": True,
                                   "patchSettings": {"patchMode": patch_mode or "ImageDefault",
-                                                    "assessmentMode": "ImageDefault"}}
+                                                    "assessmentMode": assessment}}
             _put(lc, "disablePasswordAuthentication", disable_password)
             if disable_password is True:
                 lc["ssh"] = {"publicKeys": [{"path": "/home/azureuser/.ssh/authorized_keys",
@@ -565,7 +567,8 @@ class _Arm:
         else:
             os_profile["windowsConfiguration"] = {"provisionVMAgent": True,
                                                   "enableAutomaticUpdates": patch_mode != "Manual",
-                                                  "patchSettings": {"patchMode": patch_mode or "AutomaticByOS"}}
+                                                  "patchSettings": {"patchMode": patch_mode or "AutomaticByOS",
+                                                                    "assessmentMode": assessment}}
             image = {"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer",
                      "sku": "2022-datacenter-azure-edition", "version": "latest"}
         security: dict[str, Any] = {"encryptionAtHost": host_encryption}

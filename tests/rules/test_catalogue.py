@@ -20,7 +20,7 @@ from tests.rules.builders import SUB
 RULES_PER_FAMILY = {
     "STOR": 22,
     "NET": 22,
-    "CMP": 9,
+    "CMP": 10,
     "KV": 11,
     "MON": 18,
     "SQL": 15,

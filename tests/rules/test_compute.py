@@ -1,5 +1,5 @@
 """AZ-CMP-001 (Linux SSH password auth), AZ-CMP-002 (platform-key-only disks), AZ-CMP-003
-(unmanaged disks), AZ-CMP-004 (endpoint protection extension), AZ-CMP-005 (automatic patching)."""
+(unmanaged disks), AZ-CMP-004 (endpoint protection extension), AZ-CMP-005 (automatic patching), AZ-CMP-010 (periodic update assessment)."""
 
 from __future__ import annotations
 
@@ -341,3 +341,21 @@ def test_cmp007_008_unreadable_vm(rule_id: str) -> None:
     inv = inventory()
     fail_resource(inv, "Microsoft.Compute/virtualMachines", "vm-locked", "HTTP 403")
     assert only(rule_id, inv).passed is None
+
+
+# --- AZ-CMP-010 periodic assessment for missing updates ------------------------------------------
+@pytest.mark.parametrize(("os_config", "settings", "passed"), [
+    ("linuxConfiguration", {"patchMode": "ImageDefault", "assessmentMode": "AutomaticByPlatform"}, True),
+    ("windowsConfiguration", {"patchMode": "AutomaticByOS", "assessmentMode": "AutomaticByPlatform"}, True),
+    ("linuxConfiguration", {"patchMode": "AutomaticByPlatform", "assessmentMode": "ImageDefault"}, False),
+    ("windowsConfiguration", {"patchMode": "AutomaticByOS"}, False),  # absent: ImageDefault
+])
+def test_cmp010_assessment_mode(os_config: str, settings: dict[str, str], passed: bool) -> None:
+    assert only("AZ-CMP-010", inventory(patched_vm(os_config, patchSettings=settings))).passed is passed
+
+
+def test_cmp010_unknown_os_profile_and_unreadable_vm_not_evaluated() -> None:
+    assert only("AZ-CMP-010", inventory(arm(VM_TYPE, "vm-specialised", {"storageProfile": {}}))).passed is None
+    locked = with_unreadable(VM_TYPE, "locked", "HTTP 403 AuthorizationFailed")
+    assert [(r.passed, r.detail) for r in run("AZ-CMP-010", locked)] == [
+        (None, "resource could not be read: HTTP 403 AuthorizationFailed")]
