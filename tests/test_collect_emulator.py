@@ -169,6 +169,8 @@ def test_a_refused_type_list_falls_back_to_one_get_per_resource(emulator: Emulat
         len(inv.resources["microsoft.storage/storageaccounts"]) + group_only
     assert any("per-type list of microsoft.storage/storageaccounts failed (HTTP 403 AuthorizationFailed)" in r.message
                and "reading each resource instead" in r.message for r in caplog.records)
+    # a type ARM lists per resource group only is not asked for at subscription scope (no warning)
+    assert not any("virtualnetworkgateways" in r.message for r in caplog.records)
 
 
 def test_throttling_and_transient_errors_are_retried(emulator: Emulator) -> None:

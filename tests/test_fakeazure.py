@@ -1283,3 +1283,19 @@ def test_bad_tenant_spec_fails_fast(tmp_path):
     bad.write_text(json.dumps({"resources": [{"id": "/x"}]}))
     with pytest.raises(RuntimeError, match="needs string id, name and type"):
         start_emulator(tmp_path, str(bad), timeout=20)
+
+
+def test_vpn_gateways_list_per_resource_group_only(client):
+    """"Virtual Network Gateways - List" takes a resource group: the subscription-scope
+    collection is refused, the resource group's answers the gateways with full properties."""
+    path = "providers/Microsoft.Network/virtualNetworkGateways?api-version=2024-05-01"
+    refused = client.get(f"{client.sub}/{path}")
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "InvalidResourceType"
+    listed = client.get(f"{client.sub}/resourceGroups/rg-prod/{path}")
+    assert listed.status_code == 200
+    gateways = {g["name"]: g for g in listed.json()["value"]}
+    assert set(gateways) == {"vgw-p2s-entra-01", "vgw-p2s-cert-01", "vgw-s2s-01"}
+    assert gateways["vgw-p2s-entra-01"]["properties"]["vpnClientConfiguration"]["vpnAuthenticationTypes"] == ["AAD"]
+    one = client.get(f"{client.sub}/resourceGroups/rg-prod/providers/Microsoft.Network/virtualNetworkGateways/"
+                     "vgw-s2s-01?api-version=2024-05-01")
+    assert one.status_code == 200 and "vpnClientConfiguration" not in one.json()["properties"]

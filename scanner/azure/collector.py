@@ -10,7 +10,8 @@ returns are read per parent, bounded by a semaphore and paced on ARM's remaining
 failed query falls back to the per-parent reads); a singleton child that is an item of a list
 child read anyway (``configurations/require_secure_transport``) is taken from that list. A list
 that is refused (403) or fails falls back to one GET per resource of that type, and the scan log
-says so. ``strategy=PER_RESOURCE`` keeps the older
+says so; a type ARM lists only per resource group (:data:`GROUP_LIST_ONLY`) is read that way from
+the start. ``strategy=PER_RESOURCE`` keeps the older
 shape (the subscription listing, then one GET per resource) for the differential test.
 Microsoft Graph collections, role assignments and subscription-scope reads (activity-log
 diagnostic settings, Defender pricings) are fetched concurrently on the same event loop.
@@ -56,6 +57,10 @@ PROGRESS_INTERVAL = 0.25
 LISTS = "lists"  # per-type lists and parent collections (the default: fewest ARM reads)
 PER_RESOURCE = "per-resource"  # the subscription listing, then one GET per resource
 STRATEGIES = (LISTS, PER_RESOURCE)
+# Top-level types ARM lists per resource group only (no subscription-scope List operation:
+# "Virtual Network Gateways - List" takes a resource group). Their per-type list is not
+# attempted; each one the subscription listing names is read with its own GET, as for a refused list.
+GROUP_LIST_ONLY = frozenset({"microsoft.network/virtualnetworkgateways"})
 
 
 @dataclass(frozen=True)
@@ -393,10 +398,10 @@ class Collector:
         nested types from their parents' collections, children per parent (no list returns
         them). The subscription listing still runs, concurrently: it counts every resource and
         region, and names the resources to read one by one if a type's list is refused."""
-        top = sorted(t for t in wanted if t.count("/") == 1)
+        top = sorted(t for t in wanted if t.count("/") == 1 and t not in GROUP_LIST_ONLY)
         nested = sorted(t for t in wanted if t.count("/") > 1)
         listed_of: dict[str, list[dict[str, Any]]] = {t: [] for t in wanted}
-        refused: list[str] = []
+        refused: list[str] = sorted(wanted & GROUP_LIST_ONLY)
 
         async def listing() -> None:
             async for listed in arm.list_resources_raw():

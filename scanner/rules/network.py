@@ -1080,7 +1080,7 @@ def _p2s_authentication(config: Mapping[str, Any]) -> list[str]:
     ),
     frameworks={"NIST": ["PR.AC-1", "PR.AC-7"], "ISO27001": ["A.5.17", "A.8.5"]},
     # no subscription-wide list exists for this type: the collector reads each gateway the
-    # resource listing names (its per-type list is refused)
+    # resource listing names (GROUP_LIST_ONLY in scanner/azure/collector.py)
     needs=Needs(resource_types=frozenset({VPN_GATEWAY_TYPE})),
 )
 @judge_each_resource(VPN_GATEWAY_TYPE, "virtual network gateway")
