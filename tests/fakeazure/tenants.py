@@ -49,7 +49,7 @@ GRAPH_COLLECTIONS = (
 # Built-in role definition ids (the same in every tenant).
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
-READER = "acdd72a7-3629-48ce-ae10-99a99f18d77d"
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 USER_ACCESS_ADMIN = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
 
 # Directory role template ids.

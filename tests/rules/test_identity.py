@@ -13,7 +13,7 @@ from tests.rules.builders import COLLECTED_AT, SUB, Resource, inventory, only, r
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 READERS = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"  # Directory Readers: not privileged
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
-READER = "acdd72a7-3629-48ce-ae10-99a99f18d77d"
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 
 
 # --- AZ-IAM-001 ---------------------------------------------------------------------------
@@ -758,7 +758,6 @@ def test_iam011_across_the_demo_estate() -> None:
 
 # --- AZ-IAM-025: disabled accounts holding role assignments ----------------------------------------
 
-READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 
 
 def _users(**enabled: bool) -> list[Resource]:

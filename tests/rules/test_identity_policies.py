@@ -135,7 +135,7 @@ def test_iam022_user_access_administrator_scope() -> None:
     sub = f"/subscriptions/{SUB}"
     inv = inventory(role_assignments=[assignment(sub, principal="on-sub"), assignment("/", principal="on-root"),
                                       assignment(f"{sub}/resourceGroups/rg1", principal="on-rg"),
-                                      assignment(sub, role="acdd72a7-3629-48ce-ae10-99a99f18d77d", principal="reader")])
+                                      assignment(sub, role="acdd72a7-3385-48ef-bd42-f606fba81ae7", principal="reader")])
     results = {r.resource_name: (r.passed, r.detail) for r in run("AZ-IAM-022", inv)}
     assert results == {
         "on-sub": (False, f"User Access Administrator at {sub}"),
