@@ -18,6 +18,7 @@ from scanner.rules.support.helpers import (
     approved_private_endpoints,
     as_dict,
     judge_each_resource,
+    public_network_access,
 )
 
 DATABRICKS_TYPE = "Microsoft.Databricks/workspaces"
@@ -45,11 +46,7 @@ each_workspace = judge_each_resource(DATABRICKS_TYPE, "Databricks workspace")
 @each_workspace
 def databricks_public_access(inv: Inventory, workspace: Resource) -> Judgement:
     """Absent ``publicNetworkAccess`` is Enabled (the default)."""
-    access = props(workspace).get("publicNetworkAccess")
-    metadata = {"publicNetworkAccess": access}
-    if str(access or "Enabled").strip().lower() == "enabled":
-        return Judgement(False, f"public network access is {access or 'Enabled (default)'}", metadata)
-    return Judgement(True, f"public network access is {access}", metadata)
+    return public_network_access(workspace)
 
 
 @rule(

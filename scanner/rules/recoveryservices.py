@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from scanner.inventory import ChildSpec, Inventory, Needs, props
 from scanner.rules.support.base import resource_name, rule
-from scanner.rules.support.helpers import Judgement, Resource, as_dict, judge_each_resource
+from scanner.rules.support.helpers import Judgement, Resource, as_dict, judge_each_resource, public_network_access
 
 VAULT_TYPE = "Microsoft.RecoveryServices/vaults"
 # The vault's backed-up Azure VMs (``Backup Protected Items - List``, filtered server-side to the
@@ -110,11 +110,7 @@ def vault_immutability(inv: Inventory, vault: Resource) -> Judgement:
 @each_vault
 def vault_public_access(inv: Inventory, vault: Resource) -> Judgement:
     """Absent ``publicNetworkAccess`` is Enabled (the default)."""
-    access = props(vault).get("publicNetworkAccess")
-    metadata = {"publicNetworkAccess": access}
-    if str(access or "Enabled").strip().lower() == "enabled":
-        return Judgement(False, f"public network access is {access or 'Enabled (default)'}", metadata)
-    return Judgement(True, f"public network access is {access}", metadata)
+    return public_network_access(vault)
 
 
 class ProtectedVms(NamedTuple):

@@ -13,7 +13,7 @@ import functools
 from types import MappingProxyType
 from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
-from scanner.inventory import ChildSpec, Inventory, resource_type_of_id
+from scanner.inventory import ChildSpec, Inventory, props, resource_type_of_id
 from scanner.rules.support.base import Evaluation, Evaluator, resource_name
 from scanner.rules.support.memo import per_object
 
@@ -41,6 +41,16 @@ def flag(value: Any) -> bool | None:
 
 def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def public_network_access(resource: Mapping[str, Any]) -> Judgement:
+    """The verdict on ``publicNetworkAccess`` for types whose default is Enabled: absent or
+    Enabled fails, any other value (Disabled, SecuredByPerimeter) passes."""
+    access = props(resource).get("publicNetworkAccess")
+    metadata = {"publicNetworkAccess": access}
+    if str(access or "Enabled").strip().lower() == "enabled":
+        return Judgement(False, f"public network access is {access or 'Enabled (default)'}", metadata)
+    return Judgement(True, f"public network access is {access}", metadata)
 
 
 def approved_private_endpoints(resource: Mapping[str, Any]) -> list[str]:
